@@ -1,0 +1,360 @@
+//! The JSON shapes of the merchant API and the widget API, and the validation of what comes in.
+//!
+//! Amounts travel as decimal strings and timestamps as unix seconds. Request types refuse unknown
+//! fields, so a typo such as `ammount` is an error rather than a silently ignored value.
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Currency, Money, MoneyError};
+use crate::{pay_password, ErrorCode};
+
+/// Session lifetime when the merchant names none.
+pub const DEFAULT_SESSION_TTL_S: i64 = 30 * 60;
+/// Bounds on the lifetime a merchant may ask for.
+pub const MIN_SESSION_TTL_S: i64 = 5 * 60;
+pub const MAX_SESSION_TTL_S: i64 = 24 * 60 * 60;
+
+/// A way to pay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Store balance held in the merchant's wallet for the customer.
+    Balance,
+    /// Loyalty points.
+    Points,
+    /// bKash tokenized checkout.
+    Bkash,
+    /// WeChat Pay.
+    WechatPay,
+    /// Card, through a gateway.
+    Card,
+}
+
+/// Where a checkout session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// Waiting for the shopper to pay.
+    Open,
+    /// A payment is under way.
+    Processing,
+    /// Paid in full. Final.
+    Paid,
+    /// Expired unpaid. Final.
+    Expired,
+}
+
+impl SessionStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, SessionStatus::Paid | SessionStatus::Expired)
+    }
+}
+
+/// Where one payment attempt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Processing,
+    Succeeded,
+    Failed,
+}
+
+/// `POST /v1/checkout_sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    /// The merchant's own order id; one session per order id.
+    pub order_id: String,
+    /// A decimal string such as `"100.50"`.
+    pub amount: String,
+    pub currency: Currency,
+    pub description: String,
+    /// The merchant's id for the shopper; it names the wallet.
+    pub customer_id: String,
+    /// The methods the shopper may choose from.
+    pub methods: Vec<PaymentMethod>,
+    /// Where the shopper goes after paying.
+    pub return_url: String,
+    /// Seconds until the session expires unpaid; 300 to 86400, 1800 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_s: Option<i64>,
+}
+
+/// A request field that was refused, with the code and a message for the developer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub code: ErrorCode,
+    pub param: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn invalid(param: &'static str, message: impl Into<String>) -> FieldError {
+        FieldError {
+            code: ErrorCode::InvalidParameter,
+            param,
+            message: message.into(),
+        }
+    }
+
+    fn money(param: &'static str, error: MoneyError) -> FieldError {
+        FieldError::invalid(param, format!("{param}: {error}"))
+    }
+}
+
+/// A session request whose every field has been checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidSessionRequest {
+    pub amount: Money,
+    pub ttl_s: i64,
+}
+
+impl CreateSessionRequest {
+    pub fn validate(&self) -> Result<ValidSessionRequest, FieldError> {
+        check_id("order_id", &self.order_id, 64)?;
+        check_id("customer_id", &self.customer_id, 64)?;
+        let amount = Money::parse_positive(&self.amount, self.currency)
+            .map_err(|e| FieldError::money("amount", e))?;
+        check_text("description", &self.description, 200)?;
+        check_methods(&self.methods)?;
+        check_return_url(&self.return_url)?;
+        let ttl_s = self.expires_in_s.unwrap_or(DEFAULT_SESSION_TTL_S);
+        if !(MIN_SESSION_TTL_S..=MAX_SESSION_TTL_S).contains(&ttl_s) {
+            return Err(FieldError::invalid(
+                "expires_in_s",
+                "expires_in_s must be between 300 and 86400 seconds",
+            ));
+        }
+        Ok(ValidSessionRequest { amount, ttl_s })
+    }
+}
+
+/// An identifier chosen by a merchant: 1 to `max_len` of `[A-Za-z0-9_.:-]`.
+pub fn check_id(param: &'static str, value: &str, max_len: usize) -> Result<(), FieldError> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':');
+    if value.is_empty() || value.len() > max_len || !value.bytes().all(allowed) {
+        return Err(FieldError::invalid(
+            param,
+            format!("{param} must be 1 to {max_len} characters of letters, digits, _ - . :"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_text(param: &'static str, value: &str, max_chars: usize) -> Result<(), FieldError> {
+    let count = value.chars().count();
+    if value.trim().is_empty() || count > max_chars || value.chars().any(char::is_control) {
+        return Err(FieldError::invalid(
+            param,
+            format!("{param} must be 1 to {max_chars} printable characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_methods(methods: &[PaymentMethod]) -> Result<(), FieldError> {
+    let mut sorted = methods.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if methods.is_empty() || sorted.len() != methods.len() {
+        return Err(FieldError::invalid(
+            "methods",
+            "methods must list at least one payment method, each once",
+        ));
+    }
+    Ok(())
+}
+
+/// HTTPS, or plain HTTP to this machine for development.
+fn check_return_url(url: &str) -> Result<(), FieldError> {
+    let local = ["http://localhost", "http://127.0.0.1"]
+        .iter()
+        .any(|p| url.starts_with(p) && url[p.len()..].starts_with([':', '/']));
+    let https = url.len() > "https://".len() && url.starts_with("https://");
+    if url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(FieldError::invalid(
+            "return_url",
+            "return_url is not a valid URL",
+        ));
+    }
+    if !(https || local) {
+        return Err(FieldError::invalid(
+            "return_url",
+            "return_url must be an https:// URL",
+        ));
+    }
+    Ok(())
+}
+
+/// A checkout session as the merchant sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutSession {
+    pub id: String,
+    pub livemode: bool,
+    pub order_id: String,
+    pub amount: String,
+    pub currency: Currency,
+    pub description: String,
+    pub customer_id: String,
+    pub methods: Vec<PaymentMethod>,
+    pub return_url: String,
+    pub status: SessionStatus,
+    /// Hand this to the browser; it can do nothing but start this session's widget.
+    pub client_secret: String,
+    pub amount_paid: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub payments: Vec<Payment>,
+}
+
+/// One payment attempt on a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: String,
+    pub method: PaymentMethod,
+    pub amount: String,
+    pub currency: Currency,
+    pub status: PaymentStatus,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<ErrorCode>,
+    pub created_at: i64,
+}
+
+/// `POST /v1/widget/token`: the browser trades the client secret for a widget token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub client_secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub token: String,
+    pub session_id: String,
+    pub expires_at: i64,
+}
+
+/// The session as the widget shows it to the shopper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetSession {
+    pub id: String,
+    pub merchant_name: String,
+    pub order_id: String,
+    pub description: String,
+    pub amount: String,
+    pub currency: Currency,
+    pub status: SessionStatus,
+    pub methods: Vec<PaymentMethod>,
+    pub return_url: String,
+    pub expires_at: i64,
+    /// The shopper's store balance in the session's currency, when balance is offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<BalanceSummary>,
+    pub payments: Vec<Payment>,
+}
+
+/// What the widget needs to offer a balance payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceSummary {
+    pub available: String,
+    pub currency: Currency,
+    pub pay_password_set: bool,
+    pub attempts_left: u32,
+    /// Unix seconds until which balance payments are locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<i64>,
+}
+
+/// `POST /v1/widget/sessions/{id}/pay`, sent with an `Idempotency-Key` header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayRequest {
+    pub method: PaymentMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_password: Option<String>,
+}
+
+/// Idempotency keys: 8 to 64 of `[A-Za-z0-9_-]`, chosen by the client and reused on retry.
+pub fn check_idempotency_key(key: &str) -> Result<(), FieldError> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
+    if !(8..=64).contains(&key.len()) || !key.bytes().all(allowed) {
+        return Err(FieldError {
+            code: ErrorCode::InvalidHeader,
+            param: "Idempotency-Key",
+            message: "Idempotency-Key must be 8 to 64 characters of letters, digits, _ and -"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// `POST /v1/customers/{id}/balance_credits`: the merchant tops up a customer's store balance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceCreditRequest {
+    pub amount: String,
+    pub currency: Currency,
+    /// The merchant's reference; a repeat with the same reference credits once.
+    pub reference: String,
+}
+
+impl BalanceCreditRequest {
+    pub fn validate(&self) -> Result<Money, FieldError> {
+        check_id("reference", &self.reference, 64)?;
+        Money::parse_positive(&self.amount, self.currency)
+            .map_err(|e| FieldError::money("amount", e))
+    }
+}
+
+/// A credit as recorded; a repeated request returns the first one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceCredit {
+    pub reference: String,
+    pub amount: String,
+    pub currency: Currency,
+    pub created_at: i64,
+}
+
+/// `PUT /v1/customers/{id}/pay_password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPayPasswordRequest {
+    pub pay_password: String,
+}
+
+impl SetPayPasswordRequest {
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if pay_password::is_well_formed(&self.pay_password) {
+            Ok(())
+        } else {
+            Err(FieldError::invalid(
+                "pay_password",
+                "pay_password must be exactly 6 digits",
+            ))
+        }
+    }
+}
+
+/// A customer's wallet as the merchant sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletView {
+    pub customer_id: String,
+    pub balances: Vec<BalanceLine>,
+    pub pay_password_set: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<i64>,
+}
+
+/// One currency's balance in a wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceLine {
+    pub currency: Currency,
+    /// What can be spent now.
+    pub available: String,
+    /// Reserved by holds not yet posted or voided.
+    pub held: String,
+}
+
+#[cfg(test)]
+mod tests;

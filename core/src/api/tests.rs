@@ -1,0 +1,95 @@
+use super::*;
+
+fn request() -> CreateSessionRequest {
+    CreateSessionRequest {
+        order_id: "order-1001".into(),
+        amount: "100.50".into(),
+        currency: Currency::BDT,
+        description: "Two cups of tea".into(),
+        customer_id: "cus_42".into(),
+        methods: vec![PaymentMethod::Balance],
+        return_url: "https://shop.example/thanks".into(),
+        expires_in_s: None,
+    }
+}
+
+#[test]
+fn a_complete_request_validates_with_the_default_ttl() {
+    let valid = request().validate().unwrap();
+    assert_eq!(valid.amount.amount_minor(), 10_050);
+    assert_eq!(valid.ttl_s, DEFAULT_SESSION_TTL_S);
+}
+
+#[test]
+fn each_bad_field_is_named() {
+    type Mutate = fn(&mut CreateSessionRequest);
+    let cases: [(&str, Mutate); 11] = [
+        ("order_id", |r| r.order_id = String::new()),
+        ("order_id", |r| r.order_id = "has space".into()),
+        ("customer_id", |r| r.customer_id = "x".repeat(65)),
+        ("amount", |r| r.amount = "1.234".into()),
+        ("amount", |r| r.amount = "-5".into()),
+        ("description", |r| r.description = "  ".into()),
+        ("methods", |r| r.methods.clear()),
+        ("methods", |r| {
+            r.methods = vec![PaymentMethod::Balance, PaymentMethod::Balance]
+        }),
+        ("return_url", |r| {
+            r.return_url = "http://shop.example/".into()
+        }),
+        ("return_url", |r| {
+            r.return_url = "javascript:alert(1)".into()
+        }),
+        ("expires_in_s", |r| r.expires_in_s = Some(10)),
+    ];
+    for (param, mutate) in cases {
+        let mut r = request();
+        mutate(&mut r);
+        let error = r.validate().unwrap_err();
+        assert_eq!(error.param, param, "{r:?}");
+        assert_eq!(error.code, ErrorCode::InvalidParameter);
+    }
+}
+
+#[test]
+fn local_http_return_urls_are_allowed_for_development() {
+    for url in ["http://localhost:8787/done", "http://127.0.0.1/x"] {
+        let mut r = request();
+        r.return_url = url.into();
+        assert!(r.validate().is_ok(), "{url}");
+    }
+    let mut r = request();
+    r.return_url = "http://localhost.evil.example/".into();
+    assert!(r.validate().is_err());
+}
+
+#[test]
+fn unknown_fields_are_refused() {
+    let json = r#"{"order_id":"o1","amount":"1.00","currency":"BDT","description":"d",
+        "customer_id":"c","methods":["balance"],"return_url":"https://x.example","ammount":"2"}"#;
+    let error = serde_json::from_str::<CreateSessionRequest>(json).unwrap_err();
+    assert!(error.to_string().contains("ammount"), "{error}");
+}
+
+#[test]
+fn unknown_methods_and_currencies_are_refused() {
+    assert!(serde_json::from_str::<PaymentMethod>("\"paypal\"").is_err());
+    assert!(serde_json::from_str::<Currency>("\"USD\"").is_err());
+    assert_eq!(
+        serde_json::from_str::<PaymentMethod>("\"wechat_pay\"").unwrap(),
+        PaymentMethod::WechatPay
+    );
+}
+
+#[test]
+fn idempotency_keys_have_a_strict_shape() {
+    assert!(check_idempotency_key("a1b2c3d4-e5f6").is_ok());
+    for bad in [
+        "short",
+        "has space in it",
+        &"k".repeat(65),
+        "ключ-ключ-ключ",
+    ] {
+        assert!(check_idempotency_key(bad).is_err(), "{bad}");
+    }
+}

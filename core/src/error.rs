@@ -1,0 +1,152 @@
+//! Stable, machine-readable error codes shared by the API, the logs and the widget's messages.
+//!
+//! A code never changes its spelling once released; clients branch on it. The English message is the
+//! default human text; the widget localises by code.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($code:literal, $status:literal, $message:literal), )+) => {
+        /// Every error the checkout can answer with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ErrorCode {
+            $( $(#[$doc])* #[serde(rename = $code)] $variant, )+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            /// The stable wire spelling, e.g. `insufficient_balance`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)+ }
+            }
+
+            /// The HTTP status this error is answered with.
+            pub const fn http_status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $status,)+ }
+            }
+
+            /// A message a person understands, in English.
+            pub const fn default_message(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $message,)+ }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The body is not valid JSON, or a field has the wrong type.
+    MalformedJson = ("malformed_json", 400, "The request body is not valid JSON of the expected shape."),
+    /// A field is present and well-typed but its value is refused.
+    InvalidParameter = ("invalid_parameter", 400, "A request parameter is invalid."),
+    /// A required header is missing or malformed.
+    InvalidHeader = ("invalid_header", 400, "A required header is missing or invalid."),
+    /// The request carries a `Content-Type` other than JSON.
+    UnsupportedMediaType = ("unsupported_media_type", 415, "Send the request body as application/json."),
+    /// The body is larger than the route accepts.
+    BodyTooLarge = ("body_too_large", 413, "The request body is too large."),
+    /// No merchant key, or one that is not valid.
+    InvalidApiKey = ("invalid_api_key", 401, "The API key is missing or not valid."),
+    /// The widget token is missing, malformed or forged.
+    InvalidToken = ("invalid_token", 401, "The checkout token is not valid. Reload the page to start again."),
+    /// The widget token has expired.
+    TokenExpired = ("token_expired", 401, "The checkout token has expired. Reload the page to start again."),
+    /// The widget token belongs to another session or origin.
+    TokenScopeMismatch = ("token_scope_mismatch", 403, "This checkout token is not valid for this session."),
+    /// The client secret does not match the session.
+    InvalidClientSecret = ("invalid_client_secret", 401, "The checkout link is not valid."),
+    /// The route or object does not exist (or belongs to someone else).
+    NotFound = ("not_found", 404, "Nothing was found at this address."),
+    /// The HTTP method is not supported on this route.
+    MethodNotAllowed = ("method_not_allowed", 405, "This HTTP method is not supported here."),
+    /// The order id was already used with a different request.
+    OrderConflict = ("order_conflict", 409, "This order id was already used with different details."),
+    /// The idempotency key was already used with a different request.
+    IdempotencyKeyReused = ("idempotency_key_reused", 409, "This idempotency key was already used with a different request."),
+    /// The payment method is not allowed for this session.
+    MethodNotAllowedForSession = ("payment_method_not_allowed", 400, "This payment method is not available for this order."),
+    /// The payment method is not offered by this checkout yet.
+    PaymentMethodUnavailable = ("payment_method_unavailable", 400, "This payment method is not available."),
+    /// The session is already paid, expired or canceled.
+    SessionNotOpen = ("session_not_open", 409, "This checkout is no longer open for payment."),
+    /// The session has expired.
+    SessionExpired = ("session_expired", 410, "This checkout has expired. Return to the shop to start again."),
+    /// Another payment on the session is being processed.
+    PaymentInProgress = ("payment_in_progress", 409, "A payment for this order is already being processed."),
+    /// The wallet cannot cover the amount.
+    InsufficientBalance = ("insufficient_balance", 402, "Your balance is not enough to pay this amount."),
+    /// The pay password did not match.
+    IncorrectPayPassword = ("incorrect_pay_password", 402, "The pay password is incorrect."),
+    /// Too many wrong pay passwords; balance payments are locked for a while.
+    PayPasswordLocked = ("pay_password_locked", 423, "Too many incorrect pay passwords. Balance payments are locked for 15 minutes."),
+    /// The customer has not set a pay password yet.
+    PayPasswordNotSet = ("pay_password_not_set", 409, "No pay password is set for this wallet. Ask the shop to set one."),
+    /// A pay password is required and was not sent.
+    PayPasswordRequired = ("pay_password_required", 400, "Enter your pay password."),
+    /// The ledger was asked to resolve a hold twice, or a hold that does not exist.
+    HoldNotPending = ("hold_not_pending", 409, "The reserved amount was already released or captured."),
+    /// The merchant's credit reference was already used for a different credit.
+    ReferenceConflict = ("reference_conflict", 409, "This reference was already used for a different credit."),
+    /// Something failed inside the checkout. Details are in the logs, never in the response.
+    InternalError = ("internal_error", 500, "Something went wrong on our side. No money was moved; please try again."),
+}
+
+/// The body of every error response: `{"error": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// One error, as the client sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The request field at fault, where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+    /// Pay-password attempts left before the lockout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
+    /// Seconds until a locked or rate-limited action may be tried again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
+}
+
+impl ErrorDetail {
+    pub fn new(code: ErrorCode) -> ErrorDetail {
+        ErrorDetail {
+            code,
+            message: code.default_message().to_owned(),
+            param: None,
+            attempts_left: None,
+            retry_after_s: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case_and_match_serde() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {}", code.as_str());
+            assert!(code
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+
+    #[test]
+    fn statuses_are_client_or_server_errors() {
+        for code in ErrorCode::ALL {
+            assert!((400..600).contains(&code.http_status()), "{code:?}");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The rules both sides of the checkout share, so the widget and the edge can never disagree.
+//!
+//! A tour of the crate:
+//! - [`money`]: [`Money`] is integer minor units plus a [`Currency`]; decimal strings exist only at
+//!   the API boundary, parsed and formatted here with `rust_decimal`.
+//! - [`api`]: the JSON shapes of the merchant API and the widget API.
+//! - [`error`]: [`ErrorCode`], the stable machine-readable codes every client sees.
+//! - [`token`]: the short-lived widget token, signed by the edge and scoped to a session and origin.
+//! - [`ledger`]: the wallet's two-phase ledger rules (credit, hold, post, void, debit).
+//! - [`pay_password`]: pay-password format and the attempts-and-lockout policy.
+//!
+//! Architecture Invariant: nothing in this crate performs I/O or reads a clock; callers pass `now`.
+
+pub mod api;
+pub mod error;
+pub mod ledger;
+pub mod money;
+pub mod pay_password;
+pub mod token;
+
+pub use error::ErrorCode;
+pub use money::{Currency, Money, MoneyError};
