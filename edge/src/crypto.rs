@@ -1,0 +1,91 @@
+//! Randomness, hashing and the pay-password KDF, on the Workers runtime's WebCrypto.
+//!
+//! PBKDF2 runs in WebCrypto (native code) rather than in wasm: it is the slow step of a balance
+//! payment, and the runtime's implementation costs a fraction of a pure-Rust one in CPU time.
+
+use js_sys::{Object, Reflect, Uint8Array};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::{Error, Result};
+
+/// PBKDF2-HMAC-SHA256 iterations for pay passwords: workerd's maximum for PBKDF2.
+pub const PBKDF2_ITERATIONS: u32 = 100_000;
+
+fn web_crypto() -> Result<web_sys::Crypto> {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
+        .map_err(|_| Error::Config("globalThis.crypto is missing".into()))?;
+    Ok(crypto.unchecked_into())
+}
+
+/// `len` bytes from the runtime's CSPRNG.
+pub fn random_bytes(len: usize) -> Result<Vec<u8>> {
+    let mut bytes = vec![0_u8; len];
+    web_crypto()?
+        .get_random_values_with_u8_array(&mut bytes)
+        .map_err(|_| Error::Config("crypto.getRandomValues failed".into()))?;
+    Ok(bytes)
+}
+
+/// A random identifier of `len` characters from `[0-9A-Za-z]` (about 5.95 bits each).
+pub fn random_id(len: usize) -> Result<String> {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    // 248 is the largest multiple of 62 below 256: rejecting bytes above it keeps the draw uniform.
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for byte in random_bytes(len * 2)? {
+            if byte < 248 && out.len() < len {
+                out.push(ALPHABET[(byte % 62) as usize] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares two secrets in time independent of where they differ (hashing first hides lengths).
+pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
+    Sha256::digest(a).ct_eq(&Sha256::digest(b)).into()
+}
+
+/// PBKDF2-HMAC-SHA256 of `password` with `salt`, 32 bytes, through WebCrypto.
+pub async fn pbkdf2_sha256(password: &str, salt: &[u8], iterations: u32) -> Result<Vec<u8>> {
+    let subtle = web_crypto()?.subtle();
+    let key_data = Uint8Array::from(password.as_bytes());
+    let usages = js_sys::Array::of1(&JsValue::from_str("deriveBits"));
+    let import = subtle
+        .import_key_with_str("raw", &key_data, "PBKDF2", false, &usages)
+        .map_err(js_error)?;
+    let key: web_sys::CryptoKey = JsFuture::from(import)
+        .await
+        .map_err(js_error)?
+        .unchecked_into();
+    let params = Object::new();
+    set(&params, "name", &JsValue::from_str("PBKDF2"))?;
+    set(&params, "hash", &JsValue::from_str("SHA-256"))?;
+    set(&params, "salt", &Uint8Array::from(salt))?;
+    set(&params, "iterations", &JsValue::from(iterations))?;
+    let derive = subtle
+        .derive_bits_with_object(&params, &key, 256)
+        .map_err(js_error)?;
+    let bits = JsFuture::from(derive).await.map_err(js_error)?;
+    Ok(Uint8Array::new(&bits).to_vec())
+}
+
+fn set(target: &Object, key: &str, value: &JsValue) -> Result<()> {
+    Reflect::set(target, &JsValue::from_str(key), value).map_err(js_error)?;
+    Ok(())
+}
+
+fn js_error(value: JsValue) -> Error {
+    Error::Invariant(format!("webcrypto: {value:?}"))
+}

@@ -1,0 +1,60 @@
+//! Wallet administration for merchants: credit balance, read balances, set the pay password.
+
+use checkout_core::api::{
+    self, BalanceCredit, BalanceCreditRequest, SetPayPasswordRequest, WalletView,
+};
+use worker::{Env, Request, Response};
+
+use crate::auth;
+use crate::config::Config;
+use crate::error::Result;
+use crate::http;
+use crate::objects::wallet::WalletCommand;
+use crate::objects::{rpc, wallet_stub};
+
+/// `POST /v1/customers/{id}/balance_credits`: idempotent by the merchant's `reference`.
+pub async fn credit(mut req: Request, env: &Env, customer_id: &str) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = auth::merchant(&req, &config)?;
+    api::check_id("customer_id", customer_id, 64)?;
+    let request: BalanceCreditRequest = http::read_json(&mut req).await?;
+    let amount = request.validate()?;
+    let command = WalletCommand::Credit {
+        reference: request.reference,
+        amount,
+    };
+    let stub = wallet_stub(env, &merchant.scope(), customer_id)?;
+    let credit: BalanceCredit = rpc::call(&stub, &command).await?;
+    http::json(200, &credit)
+}
+
+/// `GET /v1/customers/{id}/wallet`.
+pub async fn retrieve(req: Request, env: &Env, customer_id: &str) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = auth::merchant(&req, &config)?;
+    api::check_id("customer_id", customer_id, 64)?;
+    let command = WalletCommand::View {
+        customer_id: customer_id.to_owned(),
+    };
+    let stub = wallet_stub(env, &merchant.scope(), customer_id)?;
+    let view: WalletView = rpc::call(&stub, &command).await?;
+    http::json(200, &view)
+}
+
+/// `PUT /v1/customers/{id}/pay_password`: sets or replaces it, and clears a lockout.
+pub async fn set_pay_password(mut req: Request, env: &Env, customer_id: &str) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = auth::merchant(&req, &config)?;
+    api::check_id("customer_id", customer_id, 64)?;
+    let request: SetPayPasswordRequest = http::read_json(&mut req).await?;
+    request.validate()?;
+    let command = WalletCommand::SetPayPassword {
+        pay_password: request.pay_password,
+    };
+    let stub = wallet_stub(env, &merchant.scope(), customer_id)?;
+    rpc::call::<_, ()>(&stub, &command).await?;
+    http::json(
+        200,
+        &serde_json::json!({"customer_id": customer_id, "pay_password_set": true}),
+    )
+}

@@ -1,0 +1,18 @@
+//! Route handlers, one named function per route.
+//!
+//! - [`merchant_sessions`], [`merchant_wallets`]: the server-to-server merchant API (secret key).
+//! - [`widget`]: the browser's API (client secret, then a short-lived token).
+//! - [`demo`]: the demo shop's back end, enabled only where a demo key is configured.
+
+pub mod demo;
+pub mod merchant_sessions;
+pub mod merchant_wallets;
+pub mod widget;
+
+use worker::Response;
+
+use crate::error::Result;
+
+pub fn health() -> Result<Response> {
+    crate::http::json(200, &serde_json::json!({"ok": true}))
+}

@@ -1,0 +1,96 @@
+//! HTTP plumbing shared by the handlers: JSON bodies in and out, bearer credentials, origins, CORS.
+
+use checkout_core::ErrorCode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::{Headers, Request, Response};
+
+use crate::error::{Error, Result};
+
+/// The largest request body any route accepts.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The credential after `Authorization: Bearer `.
+pub fn bearer(req: &Request) -> Option<String> {
+    let value = req.headers().get("Authorization").ok().flatten()?;
+    let token = value.strip_prefix("Bearer ")?.trim();
+    (!token.is_empty()).then(|| token.to_owned())
+}
+
+/// The origin of the page that made the request.
+///
+/// Browsers send `Origin` on every cross-origin request and on same-origin POSTs; a same-origin GET
+/// carries none, and then the caller's origin is this Worker's own.
+pub fn caller_origin(req: &Request) -> Result<String> {
+    if let Some(origin) = req.headers().get("Origin")? {
+        return Ok(origin);
+    }
+    Ok(req.url()?.origin().ascii_serialization())
+}
+
+/// Reads and parses a JSON body: `application/json`, at most [`MAX_BODY_BYTES`], of type `T`.
+pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
+    let content_type = req.headers().get("Content-Type")?.unwrap_or_default();
+    if !content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    {
+        return Err(Error::api(ErrorCode::UnsupportedMediaType));
+    }
+    let declared = req.headers().get("Content-Length")?;
+    if declared.and_then(|n| n.parse::<usize>().ok()).unwrap_or(0) > MAX_BODY_BYTES {
+        return Err(Error::api(ErrorCode::BodyTooLarge));
+    }
+    let bytes = req.bytes().await?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Error::api(ErrorCode::BodyTooLarge));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        // serde's message names the field and the expected type; it never echoes values.
+        Error::api_with(
+            ErrorCode::MalformedJson,
+            format!("The request body is not valid: {e}."),
+        )
+    })
+}
+
+pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
+    Ok(Response::from_json(value)?.with_status(status))
+}
+
+/// The error as the client sees it. Internal details were logged by the caller.
+pub fn error_response(error: &Error) -> Result<Response> {
+    let detail = error.detail();
+    let mut response = json(detail.code.http_status(), &error.body())?;
+    if let Some(seconds) = detail.retry_after_s {
+        response
+            .headers_mut()
+            .set("Retry-After", &seconds.to_string())?;
+    }
+    Ok(response)
+}
+
+/// CORS for the widget API: any page may call it, because every call but the token grant needs a
+/// token bound to the calling page's origin.
+pub fn add_widget_cors(headers: &Headers, origin: Option<&str>) -> Result<()> {
+    if let Some(origin) = origin {
+        headers.set("Access-Control-Allow-Origin", origin)?;
+        headers.append("Vary", "Origin")?;
+    }
+    Ok(())
+}
+
+/// The answer to a widget API preflight.
+pub fn widget_preflight(origin: Option<&str>) -> Result<Response> {
+    let response = Response::empty()?.with_status(204);
+    let headers = response.headers();
+    add_widget_cors(headers, origin)?;
+    headers.set("Access-Control-Allow-Methods", "GET, POST")?;
+    headers.set(
+        "Access-Control-Allow-Headers",
+        "Authorization, Content-Type, Idempotency-Key",
+    )?;
+    headers.set("Access-Control-Max-Age", "600")?;
+    Ok(response)
+}

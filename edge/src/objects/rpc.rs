@@ -1,0 +1,59 @@
+//! The internal protocol between the Worker and its Durable Objects: a JSON command is POSTed to
+//! the object, which answers `{"ok": value}` or `{"err": ErrorDetail}` with status 200. Any other
+//! status means the object failed internally and the outcome is unknown to the caller.
+
+use checkout_core::error::ErrorDetail;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+use worker::{console_error, Method, Request, RequestInit, Response, Stub};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Reply<T> {
+    Ok(T),
+    Err(ErrorDetail),
+}
+
+/// Sends `command` to the object behind `stub` and returns its answer.
+pub async fn call<C: Serialize, R: DeserializeOwned>(stub: &Stub, command: &C) -> Result<R> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(JsValue::from_str(&serde_json::to_string(command)?)));
+    let request = Request::new_with_init("https://object.internal/rpc", &init)?;
+    let mut response = stub.fetch_with_request(request).await?;
+    let text = response.text().await?;
+    if response.status_code() != 200 {
+        return Err(Error::Invariant(format!(
+            "object answered {}: {text}",
+            response.status_code()
+        )));
+    }
+    match serde_json::from_str::<Reply<R>>(&text)? {
+        Reply::Ok(value) => Ok(value),
+        Reply::Err(detail) => Err(detail.into()),
+    }
+}
+
+/// Parses the command an object received.
+pub async fn command<C: DeserializeOwned>(mut req: Request) -> Result<C> {
+    Ok(serde_json::from_slice(&req.bytes().await?)?)
+}
+
+/// Encodes an object's result for [`call`]. Internal errors are logged here, by the object.
+pub fn reply<T: Serialize>(object: &str, result: Result<T>) -> worker::Result<Response> {
+    let reply = match result {
+        Ok(value) => Reply::Ok(value),
+        Err(Error::Api(detail)) => Reply::Err(*detail),
+        Err(internal) => {
+            console_error!(
+                "{}",
+                serde_json::json!({"level": "error", "object": object, "error": internal.to_string()})
+            );
+            return Response::error("internal error", 500);
+        }
+    };
+    Response::from_json(&reply)
+}

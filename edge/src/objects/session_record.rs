@@ -1,0 +1,218 @@
+//! A checkout session's stored state and the rules for changing it. No I/O: the session object
+//! loads a record, calls these methods, and saves it in the same synchronous turn.
+
+use checkout_core::api::{
+    BalanceSummary, CheckoutSession, CreateSessionRequest, Payment, PaymentMethod, PaymentStatus,
+    SessionStatus, WidgetSession,
+};
+use checkout_core::error::ErrorDetail;
+use checkout_core::{ErrorCode, Money};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The methods this edge can take payments with today.
+pub const AVAILABLE_METHODS: &[PaymentMethod] = &[PaymentMethod::Balance];
+
+/// Everything a session object stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub id: String,
+    /// `mode:merchant_id`; a merchant can only see sessions of its own scope.
+    pub merchant_scope: String,
+    pub merchant_name: String,
+    pub livemode: bool,
+    pub request: CreateSessionRequest,
+    pub amount: Money,
+    pub client_secret: String,
+    pub status: SessionStatus,
+    pub created_at_s: i64,
+    pub expires_at_s: i64,
+    pub payments: Vec<PaymentRecord>,
+}
+
+/// One payment attempt, keyed by the idempotency key the client chose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRecord {
+    pub id: String,
+    pub idempotency_key: String,
+    pub method: PaymentMethod,
+    pub amount: Money,
+    pub status: PaymentStatus,
+    pub failure: Option<ErrorDetail>,
+    pub created_at_s: i64,
+}
+
+/// What a pay request found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayStart {
+    /// A new attempt, now recorded as processing; its side effect may run.
+    Started(PaymentRecord),
+    /// The key was seen before; this is the first attempt's outcome.
+    Replayed(PaymentRecord),
+}
+
+impl SessionRecord {
+    /// Marks an open session expired once its time is up. Returns whether it changed.
+    pub fn expire_if_due(&mut self, now_s: i64) -> bool {
+        if self.status == SessionStatus::Open && now_s >= self.expires_at_s {
+            self.status = SessionStatus::Expired;
+            return true;
+        }
+        false
+    }
+
+    /// Records a new processing attempt, or finds the earlier attempt with the same key.
+    pub fn start_payment(
+        &mut self,
+        idempotency_key: &str,
+        method: PaymentMethod,
+        payment_id: String,
+        now_s: i64,
+    ) -> Result<PayStart> {
+        if let Some(earlier) = self
+            .payments
+            .iter()
+            .find(|p| p.idempotency_key == idempotency_key)
+        {
+            return replay(earlier, method);
+        }
+        self.ensure_payable(method)?;
+        let payment = PaymentRecord {
+            id: payment_id,
+            idempotency_key: idempotency_key.to_owned(),
+            method,
+            amount: self.amount,
+            status: PaymentStatus::Processing,
+            failure: None,
+            created_at_s: now_s,
+        };
+        self.payments.push(payment.clone());
+        self.status = SessionStatus::Processing;
+        Ok(PayStart::Started(payment))
+    }
+
+    fn ensure_payable(&self, method: PaymentMethod) -> Result<()> {
+        match self.status {
+            SessionStatus::Open => {}
+            SessionStatus::Processing => return Err(Error::api(ErrorCode::PaymentInProgress)),
+            SessionStatus::Paid => return Err(Error::api(ErrorCode::SessionNotOpen)),
+            SessionStatus::Expired => return Err(Error::api(ErrorCode::SessionExpired)),
+        }
+        if !self.request.methods.contains(&method) {
+            return Err(Error::api(ErrorCode::MethodNotAllowedForSession));
+        }
+        if !AVAILABLE_METHODS.contains(&method) {
+            return Err(Error::api(ErrorCode::PaymentMethodUnavailable));
+        }
+        Ok(())
+    }
+
+    /// Records the outcome of a processing attempt: paid on success, open again on a failure.
+    pub fn finish_payment(
+        &mut self,
+        payment_id: &str,
+        outcome: std::result::Result<(), ErrorDetail>,
+    ) -> Result<()> {
+        let payment = self
+            .payments
+            .iter_mut()
+            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
+            .ok_or_else(|| Error::Invariant(format!("no processing payment {payment_id}")))?;
+        match outcome {
+            Ok(()) => {
+                payment.status = PaymentStatus::Succeeded;
+                self.status = SessionStatus::Paid;
+            }
+            Err(detail) => {
+                payment.status = PaymentStatus::Failed;
+                payment.failure = Some(detail);
+                self.status = SessionStatus::Open;
+            }
+        }
+        Ok(())
+    }
+
+    /// The attempt whose outcome is not yet known, if any.
+    pub fn processing_payment(&self) -> Option<&PaymentRecord> {
+        self.payments
+            .iter()
+            .find(|p| p.status == PaymentStatus::Processing)
+    }
+
+    pub fn amount_paid(&self) -> Money {
+        let paid = self
+            .payments
+            .iter()
+            .filter(|p| p.status == PaymentStatus::Succeeded)
+            .map(|p| p.amount.amount_minor())
+            .sum();
+        Money::from_minor(paid, self.amount.currency()).unwrap_or(self.amount)
+    }
+
+    pub fn merchant_view(&self) -> CheckoutSession {
+        let r = &self.request;
+        CheckoutSession {
+            id: self.id.clone(),
+            livemode: self.livemode,
+            order_id: r.order_id.clone(),
+            amount: self.amount.to_decimal_string(),
+            currency: self.amount.currency(),
+            description: r.description.clone(),
+            customer_id: r.customer_id.clone(),
+            methods: r.methods.clone(),
+            return_url: r.return_url.clone(),
+            status: self.status,
+            client_secret: self.client_secret.clone(),
+            amount_paid: self.amount_paid().to_decimal_string(),
+            created_at: self.created_at_s,
+            expires_at: self.expires_at_s,
+            payments: self.payments.iter().map(PaymentRecord::view).collect(),
+        }
+    }
+
+    pub fn widget_view(&self, balance: Option<BalanceSummary>) -> WidgetSession {
+        let r = &self.request;
+        WidgetSession {
+            id: self.id.clone(),
+            merchant_name: self.merchant_name.clone(),
+            order_id: r.order_id.clone(),
+            description: r.description.clone(),
+            amount: self.amount.to_decimal_string(),
+            currency: self.amount.currency(),
+            status: self.status,
+            methods: r.methods.clone(),
+            return_url: r.return_url.clone(),
+            expires_at: self.expires_at_s,
+            balance,
+            payments: self.payments.iter().map(PaymentRecord::view).collect(),
+        }
+    }
+}
+
+fn replay(earlier: &PaymentRecord, method: PaymentMethod) -> Result<PayStart> {
+    if earlier.method != method {
+        return Err(Error::api(ErrorCode::IdempotencyKeyReused));
+    }
+    if earlier.status == PaymentStatus::Processing {
+        return Err(Error::api(ErrorCode::PaymentInProgress));
+    }
+    Ok(PayStart::Replayed(earlier.clone()))
+}
+
+impl PaymentRecord {
+    pub fn view(&self) -> Payment {
+        Payment {
+            id: self.id.clone(),
+            method: self.method,
+            amount: self.amount.to_decimal_string(),
+            currency: self.amount.currency(),
+            status: self.status,
+            failure_code: self.failure.as_ref().map(|f| f.code),
+            created_at: self.created_at_s,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,119 @@
+use super::*;
+use checkout_core::Currency;
+
+fn record() -> SessionRecord {
+    let request = CreateSessionRequest {
+        order_id: "o1".into(),
+        amount: "30.50".into(),
+        currency: Currency::BDT,
+        description: "Tea".into(),
+        customer_id: "cus_1".into(),
+        methods: vec![PaymentMethod::Balance],
+        return_url: "https://shop.example/".into(),
+        expires_in_s: None,
+    };
+    SessionRecord {
+        id: "cs_1".into(),
+        merchant_scope: "test:m".into(),
+        merchant_name: "Shop".into(),
+        livemode: false,
+        amount: Money::from_minor(3050, Currency::BDT).unwrap(),
+        request,
+        client_secret: "cs_1_secret_x".into(),
+        status: SessionStatus::Open,
+        created_at_s: 0,
+        expires_at_s: 1_000,
+        payments: Vec::new(),
+    }
+}
+
+fn start(record: &mut SessionRecord, key: &str, id: &str) -> Result<PayStart> {
+    record.start_payment(key, PaymentMethod::Balance, id.into(), 10)
+}
+
+#[test]
+fn a_successful_payment_marks_the_session_paid() {
+    let mut r = record();
+    let PayStart::Started(p) = start(&mut r, "key-1", "pay_1").unwrap() else {
+        panic!("expected a new attempt");
+    };
+    assert_eq!(r.status, SessionStatus::Processing);
+    r.finish_payment(&p.id, Ok(())).unwrap();
+    assert_eq!(r.status, SessionStatus::Paid);
+    assert_eq!(r.amount_paid().amount_minor(), 3050);
+}
+
+#[test]
+fn the_same_key_replays_the_first_outcome() {
+    let mut r = record();
+    start(&mut r, "key-1", "pay_1").unwrap();
+    let detail = ErrorDetail::new(ErrorCode::InsufficientBalance);
+    r.finish_payment("pay_1", Err(detail.clone())).unwrap();
+    assert_eq!(r.status, SessionStatus::Open);
+    let PayStart::Replayed(earlier) = start(&mut r, "key-1", "pay_2").unwrap() else {
+        panic!("expected a replay");
+    };
+    assert_eq!(earlier.failure, Some(detail));
+    assert_eq!(r.payments.len(), 1);
+}
+
+#[test]
+fn a_second_attempt_while_one_is_processing_is_refused() {
+    let mut r = record();
+    start(&mut r, "key-1", "pay_1").unwrap();
+    let same_key = start(&mut r, "key-1", "pay_2").unwrap_err();
+    let other_key = start(&mut r, "key-2", "pay_3").unwrap_err();
+    for error in [same_key, other_key] {
+        assert_eq!(error.detail().code, ErrorCode::PaymentInProgress);
+    }
+}
+
+#[test]
+fn a_paid_or_expired_session_takes_no_new_payment() {
+    let mut r = record();
+    start(&mut r, "key-1", "pay_1").unwrap();
+    r.finish_payment("pay_1", Ok(())).unwrap();
+    let error = start(&mut r, "key-2", "pay_2").unwrap_err();
+    assert_eq!(error.detail().code, ErrorCode::SessionNotOpen);
+
+    let mut r = record();
+    assert!(r.expire_if_due(1_000));
+    let error = start(&mut r, "key-1", "pay_1").unwrap_err();
+    assert_eq!(error.detail().code, ErrorCode::SessionExpired);
+}
+
+#[test]
+fn a_processing_session_does_not_expire_under_a_payment() {
+    let mut r = record();
+    start(&mut r, "key-1", "pay_1").unwrap();
+    assert!(!r.expire_if_due(5_000));
+    r.finish_payment("pay_1", Ok(())).unwrap();
+    assert_eq!(r.status, SessionStatus::Paid);
+}
+
+#[test]
+fn a_key_reused_for_another_method_is_refused() {
+    let mut r = record();
+    r.request.methods.push(PaymentMethod::Points);
+    start(&mut r, "key-1", "pay_1").unwrap();
+    r.finish_payment("pay_1", Ok(())).unwrap();
+    let error = r
+        .start_payment("key-1", PaymentMethod::Points, "pay_2".into(), 10)
+        .unwrap_err();
+    assert_eq!(error.detail().code, ErrorCode::IdempotencyKeyReused);
+}
+
+#[test]
+fn methods_outside_the_session_or_not_yet_offered_are_refused() {
+    let mut r = record();
+    let error = r
+        .start_payment("key-1", PaymentMethod::Bkash, "pay_1".into(), 10)
+        .unwrap_err();
+    assert_eq!(error.detail().code, ErrorCode::MethodNotAllowedForSession);
+    r.request.methods.push(PaymentMethod::Card);
+    let error = r
+        .start_payment("key-2", PaymentMethod::Card, "pay_2".into(), 10)
+        .unwrap_err();
+    assert_eq!(error.detail().code, ErrorCode::PaymentMethodUnavailable);
+    assert!(r.payments.is_empty());
+}

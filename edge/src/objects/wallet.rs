@@ -1,0 +1,341 @@
+//! The `Wallet` Durable Object: one customer's store balance at one merchant, and its pay password.
+//!
+//! Architecture Invariant: only this object writes balances. Every change is an append to
+//! `transfers` keyed by a caller-chosen id, checked by `checkout_core::ledger` and written in one
+//! synchronous turn, so a retry returns the first result and parallel payments never overdraw.
+
+use checkout_core::api::{BalanceCredit, BalanceLine, BalanceSummary, WalletView};
+use checkout_core::error::ErrorDetail;
+use checkout_core::ledger::{Account, LedgerError};
+use checkout_core::pay_password::{self, Failure};
+use checkout_core::{Currency, ErrorCode, Money};
+use serde::{Deserialize, Serialize};
+use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, State};
+
+use super::rpc;
+use super::wallet_store::{balance_account, TransferKind, TransferRow, WalletStore};
+use crate::clock::now_ms;
+use crate::crypto::{hex, pbkdf2_sha256, random_bytes, secrets_equal, PBKDF2_ITERATIONS};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum WalletCommand {
+    /// Adds store balance, once per merchant reference.
+    Credit { reference: String, amount: Money },
+    /// Takes store balance for a payment, once per transfer id, after checking the pay password.
+    Debit {
+        transfer_id: String,
+        amount: Money,
+        pay_password: Option<String>,
+    },
+    /// Says whether a transfer id was posted; if it never arrived, fences it.
+    Resolve { transfer_id: String },
+    /// What the widget needs to offer balance in `currency`.
+    Summary { currency: Currency },
+    /// Every balance, for the merchant.
+    View { customer_id: String },
+    /// Sets or replaces the pay password, clearing any lockout.
+    SetPayPassword { pay_password: String },
+}
+
+/// The final state of a transfer id, as [`WalletCommand::Resolve`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferOutcome {
+    Posted,
+    Aborted,
+}
+
+impl TransferOutcome {
+    pub fn into_result(self) -> std::result::Result<(), ErrorDetail> {
+        match self {
+            TransferOutcome::Posted => Ok(()),
+            TransferOutcome::Aborted => Err(aborted()),
+        }
+    }
+}
+
+fn aborted() -> ErrorDetail {
+    let mut detail = ErrorDetail::new(ErrorCode::InternalError);
+    detail.message = "The payment could not be completed. No money was moved.".into();
+    detail
+}
+
+#[durable_object]
+pub struct Wallet {
+    store: WalletStore,
+}
+
+impl DurableObject for Wallet {
+    fn new(state: State, _env: Env) -> Self {
+        let store = WalletStore::open(state.storage().sql());
+        Wallet {
+            store: store.unwrap_or_else(|e| panic!("wallet schema: {e}")),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        let result = match rpc::command::<WalletCommand>(req).await {
+            Ok(command) => self.handle(command).await,
+            Err(e) => Err(e),
+        };
+        rpc::reply("wallet", result)
+    }
+}
+
+impl Wallet {
+    async fn handle(&self, command: WalletCommand) -> Result<serde_json::Value> {
+        let value = match command {
+            WalletCommand::Credit { reference, amount } => {
+                serde_json::to_value(self.credit(&reference, amount)?)?
+            }
+            WalletCommand::Debit {
+                transfer_id,
+                amount,
+                pay_password,
+            } => serde_json::to_value(self.debit(&transfer_id, amount, pay_password).await?)?,
+            WalletCommand::Resolve { transfer_id } => {
+                serde_json::to_value(self.resolve(&transfer_id)?)?
+            }
+            WalletCommand::Summary { currency } => serde_json::to_value(self.summary(currency)?)?,
+            WalletCommand::View { customer_id } => serde_json::to_value(self.view(customer_id)?)?,
+            WalletCommand::SetPayPassword { pay_password } => {
+                self.set_pay_password(&pay_password).await?;
+                serde_json::Value::Null
+            }
+        };
+        Ok(value)
+    }
+
+    fn credit(&self, reference: &str, amount: Money) -> Result<BalanceCredit> {
+        let id = format!("credit:{reference}");
+        let account_name = balance_account(amount.currency());
+        let transfer = match self.store.transfer(&id)? {
+            Some(earlier) => {
+                let same = earlier.account == account_name
+                    && earlier.amount_minor == amount.amount_minor();
+                if !same {
+                    return Err(Error::api(ErrorCode::ReferenceConflict));
+                }
+                earlier
+            }
+            None => {
+                let mut account = self.store.account(&account_name)?;
+                account
+                    .credit(amount.amount_minor())
+                    .map_err(ledger_error)?;
+                let transfer = new_transfer(id, TransferKind::Credit, account_name, amount);
+                self.store.record(&transfer, Some(&account))?;
+                transfer
+            }
+        };
+        Ok(BalanceCredit {
+            reference: reference.to_owned(),
+            amount: amount.to_decimal_string(),
+            currency: amount.currency(),
+            created_at: transfer.created_at_ms / 1000,
+        })
+    }
+
+    async fn debit(
+        &self,
+        transfer_id: &str,
+        amount: Money,
+        password: Option<String>,
+    ) -> Result<()> {
+        if let Some(done) = self.store.transfer(transfer_id)? {
+            return earlier_debit(&done, amount);
+        }
+        self.ensure_unlocked()?;
+        let password = password.ok_or_else(|| Error::api(ErrorCode::PayPasswordRequired))?;
+        let matches = self.password_matches(&password).await?;
+
+        // Everything below runs in one synchronous turn: no await until the transfer is written.
+        if let Some(done) = self.store.transfer(transfer_id)? {
+            return earlier_debit(&done, amount);
+        }
+        self.ensure_unlocked()?;
+        self.record_attempt(matches)?;
+        let account_name = balance_account(amount.currency());
+        let mut account = self.store.account(&account_name)?;
+        account.debit(amount.amount_minor()).map_err(ledger_error)?;
+        let transfer = new_transfer(
+            transfer_id.into(),
+            TransferKind::Debit,
+            account_name,
+            amount,
+        );
+        self.store.record(&transfer, Some(&account))
+    }
+
+    fn ensure_unlocked(&self) -> Result<()> {
+        let row = self
+            .store
+            .password()?
+            .ok_or_else(|| Error::api(ErrorCode::PayPasswordNotSet))?;
+        row.guard().check(now_ms()).map_err(locked)
+    }
+
+    async fn password_matches(&self, password: &str) -> Result<bool> {
+        let row = self
+            .store
+            .password()?
+            .ok_or_else(|| Error::api(ErrorCode::PayPasswordNotSet))?;
+        let salt = decode_hex(&row.salt)?;
+        let derived = pbkdf2_sha256(password, &salt, row.iterations).await?;
+        Ok(secrets_equal(hex(&derived).as_bytes(), row.hash.as_bytes()))
+    }
+
+    /// Counts a wrong password (and refuses the payment) or clears the count.
+    fn record_attempt(&self, matches: bool) -> Result<()> {
+        let row = self
+            .store
+            .password()?
+            .ok_or_else(|| Error::api(ErrorCode::PayPasswordNotSet))?;
+        let mut guard = row.guard();
+        if matches {
+            if guard != Default::default() {
+                guard.record_success();
+                self.store.save_guard(&guard)?;
+            }
+            return Ok(());
+        }
+        let failure = guard.record_failure(now_ms());
+        self.store.save_guard(&guard)?;
+        Err(match failure {
+            Failure::AttemptsLeft(left) => {
+                let mut detail = ErrorDetail::new(ErrorCode::IncorrectPayPassword);
+                detail.attempts_left = Some(left);
+                detail.into()
+            }
+            Failure::LockedUntil(until_ms) => locked(until_ms),
+        })
+    }
+
+    fn resolve(&self, transfer_id: &str) -> Result<TransferOutcome> {
+        match self.store.transfer(transfer_id)? {
+            Some(t) if t.kind == TransferKind::Debit => Ok(TransferOutcome::Posted),
+            Some(_) => Ok(TransferOutcome::Aborted),
+            None => {
+                let fence = TransferRow {
+                    id: transfer_id.to_owned(),
+                    kind: TransferKind::Fence,
+                    account: String::new(),
+                    amount_minor: 0,
+                    created_at_ms: now_ms(),
+                };
+                self.store.record(&fence, None)?;
+                Ok(TransferOutcome::Aborted)
+            }
+        }
+    }
+
+    fn summary(&self, currency: Currency) -> Result<BalanceSummary> {
+        let account = self.store.account(&balance_account(currency))?;
+        let password = self.store.password()?;
+        let now = now_ms();
+        let guard = password.as_ref().map(|p| p.guard()).unwrap_or_default();
+        Ok(BalanceSummary {
+            available: format_minor(account.available(), currency)?,
+            currency,
+            pay_password_set: password.is_some(),
+            attempts_left: guard.attempts_left(now),
+            locked_until: guard.check(now).err().map(|ms| ms / 1000),
+        })
+    }
+
+    fn view(&self, customer_id: String) -> Result<WalletView> {
+        let mut balances = Vec::new();
+        for (name, account) in self.store.accounts()? {
+            let Some(currency) = name.strip_prefix("balance:").and_then(|c| c.parse().ok()) else {
+                continue;
+            };
+            balances.push(balance_line(currency, &account)?);
+        }
+        let password = self.store.password()?;
+        let locked_until = password
+            .as_ref()
+            .and_then(|p| p.guard().check(now_ms()).err())
+            .map(|ms| ms / 1000);
+        Ok(WalletView {
+            customer_id,
+            balances,
+            pay_password_set: password.is_some(),
+            locked_until,
+        })
+    }
+
+    async fn set_pay_password(&self, password: &str) -> Result<()> {
+        if !pay_password::is_well_formed(password) {
+            return Err(Error::api(ErrorCode::InvalidParameter));
+        }
+        let salt = random_bytes(16)?;
+        let hash = pbkdf2_sha256(password, &salt, PBKDF2_ITERATIONS).await?;
+        self.store
+            .set_password(&hex(&hash), &hex(&salt), PBKDF2_ITERATIONS)
+    }
+}
+
+fn earlier_debit(done: &TransferRow, amount: Money) -> Result<()> {
+    match done.kind {
+        TransferKind::Debit if done.amount_minor == amount.amount_minor() => Ok(()),
+        TransferKind::Debit | TransferKind::Credit => Err(Error::Invariant(format!(
+            "transfer {} reused with another amount or kind",
+            done.id
+        ))),
+        TransferKind::Fence => Err(aborted().into()),
+    }
+}
+
+fn new_transfer(id: String, kind: TransferKind, account: String, amount: Money) -> TransferRow {
+    TransferRow {
+        id,
+        kind,
+        account,
+        amount_minor: amount.amount_minor(),
+        created_at_ms: now_ms(),
+    }
+}
+
+fn balance_line(currency: Currency, account: &Account) -> Result<BalanceLine> {
+    Ok(BalanceLine {
+        currency,
+        available: format_minor(account.available(), currency)?,
+        held: format_minor(account.debits_pending, currency)?,
+    })
+}
+
+fn format_minor(amount_minor: i64, currency: Currency) -> Result<String> {
+    Money::from_minor(amount_minor, currency)
+        .map(Money::to_decimal_string)
+        .map_err(|e| Error::Invariant(format!("stored amount {amount_minor}: {e}")))
+}
+
+fn ledger_error(error: LedgerError) -> Error {
+    match error {
+        LedgerError::InsufficientFunds => Error::api(ErrorCode::InsufficientBalance),
+        LedgerError::HoldNotPending | LedgerError::HoldExpired => {
+            Error::api(ErrorCode::HoldNotPending)
+        }
+        other => Error::Invariant(format!("ledger: {other}")),
+    }
+}
+
+fn locked(until_ms: i64) -> Error {
+    let mut detail = ErrorDetail::new(ErrorCode::PayPasswordLocked);
+    detail.attempts_left = Some(0);
+    detail.retry_after_s = Some(((until_ms - now_ms()).max(0) as u64).div_ceil(1000));
+    detail.into()
+}
+
+fn decode_hex(text: &str) -> Result<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(|| Error::Invariant("stored salt is not hex".into()))
+        })
+        .collect()
+}

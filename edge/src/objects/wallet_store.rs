@@ -1,0 +1,195 @@
+//! The wallet's SQLite tables and the only SQL that touches them.
+//!
+//! `transfers` is append-only: a row is never updated or deleted. Its primary key is the id the
+//! caller chose (a payment id, `credit:<reference>`), which is what makes every operation
+//! idempotent. `accounts` holds the running totals the ledger rules check against.
+
+use checkout_core::ledger::Account;
+use checkout_core::pay_password::AttemptGuard;
+use checkout_core::Currency;
+use serde::{Deserialize, Serialize};
+use worker::SqlStorage;
+
+use crate::error::Result;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS accounts (
+    account TEXT PRIMARY KEY,
+    credits_posted INTEGER NOT NULL,
+    debits_posted INTEGER NOT NULL,
+    debits_pending INTEGER NOT NULL,
+    CHECK (credits_posted - debits_posted - debits_pending >= 0)
+);
+CREATE TABLE IF NOT EXISTS transfers (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    account TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pay_password (
+    k INTEGER PRIMARY KEY CHECK (k = 1),
+    hash TEXT NOT NULL,
+    salt TEXT NOT NULL,
+    iterations INTEGER NOT NULL,
+    failed_attempts INTEGER NOT NULL,
+    locked_until_ms INTEGER NOT NULL
+);";
+
+/// What a transfer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferKind {
+    Credit,
+    Debit,
+    /// Records that an id was abandoned, so a late request with it can never move money.
+    Fence,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferRow {
+    pub id: String,
+    pub kind: TransferKind,
+    pub account: String,
+    pub amount_minor: i64,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PasswordRow {
+    pub hash: String,
+    pub salt: String,
+    pub iterations: u32,
+    pub failed_attempts: u32,
+    pub locked_until_ms: i64,
+}
+
+impl PasswordRow {
+    pub fn guard(&self) -> AttemptGuard {
+        AttemptGuard {
+            failed_attempts: self.failed_attempts,
+            locked_until_ms: self.locked_until_ms,
+        }
+    }
+}
+
+pub struct WalletStore {
+    sql: SqlStorage,
+}
+
+/// The account that holds store balance in `currency`.
+pub fn balance_account(currency: Currency) -> String {
+    format!("balance:{}", currency.code())
+}
+
+impl WalletStore {
+    pub fn open(sql: SqlStorage) -> Result<WalletStore> {
+        for statement in SCHEMA.split(';').filter(|s| !s.trim().is_empty()) {
+            sql.exec(statement, None)?;
+        }
+        Ok(WalletStore { sql })
+    }
+
+    pub fn account(&self, account: &str) -> Result<Account> {
+        let rows: Vec<Account> = self
+            .sql
+            .exec(
+                "SELECT credits_posted, debits_posted, debits_pending FROM accounts WHERE account = ?",
+                vec![account.into()],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next().unwrap_or_default())
+    }
+
+    pub fn accounts(&self) -> Result<Vec<(String, Account)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            account: String,
+            credits_posted: i64,
+            debits_posted: i64,
+            debits_pending: i64,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT * FROM accounts ORDER BY account", None)?
+            .to_array()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let totals = Account {
+                    credits_posted: r.credits_posted,
+                    debits_posted: r.debits_posted,
+                    debits_pending: r.debits_pending,
+                };
+                (r.account, totals)
+            })
+            .collect())
+    }
+
+    pub fn transfer(&self, id: &str) -> Result<Option<TransferRow>> {
+        let rows: Vec<TransferRow> = self
+            .sql
+            .exec("SELECT * FROM transfers WHERE id = ?", vec![id.into()])?
+            .to_array()?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// Appends a transfer and the account totals it produced. Call with no `await` between this
+    /// and the checks that allowed it: the runtime commits one synchronous turn atomically.
+    pub fn record(&self, transfer: &TransferRow, totals: Option<&Account>) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO transfers (id, kind, account, amount_minor, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+            vec![
+                transfer.id.as_str().into(),
+                serde_json::to_value(transfer.kind)?.as_str().unwrap_or("").into(),
+                transfer.account.as_str().into(),
+                transfer.amount_minor.into(),
+                transfer.created_at_ms.into(),
+            ],
+        )?;
+        if let Some(totals) = totals {
+            self.sql.exec(
+                "INSERT INTO accounts (account, credits_posted, debits_posted, debits_pending) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (account) DO UPDATE SET credits_posted = excluded.credits_posted,
+                 debits_posted = excluded.debits_posted, debits_pending = excluded.debits_pending",
+                vec![
+                    transfer.account.as_str().into(),
+                    totals.credits_posted.into(),
+                    totals.debits_posted.into(),
+                    totals.debits_pending.into(),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn password(&self) -> Result<Option<PasswordRow>> {
+        let rows: Vec<PasswordRow> = self
+            .sql
+            .exec("SELECT * FROM pay_password WHERE k = 1", None)?
+            .to_array()?;
+        Ok(rows.into_iter().next())
+    }
+
+    pub fn set_password(&self, hash: &str, salt: &str, iterations: u32) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO pay_password (k, hash, salt, iterations, failed_attempts, locked_until_ms)
+             VALUES (1, ?, ?, ?, 0, 0) ON CONFLICT (k) DO UPDATE SET hash = excluded.hash,
+             salt = excluded.salt, iterations = excluded.iterations, failed_attempts = 0,
+             locked_until_ms = 0",
+            vec![hash.into(), salt.into(), (iterations as i64).into()],
+        )?;
+        Ok(())
+    }
+
+    pub fn save_guard(&self, guard: &AttemptGuard) -> Result<()> {
+        self.sql.exec(
+            "UPDATE pay_password SET failed_attempts = ?, locked_until_ms = ? WHERE k = 1",
+            vec![
+                (guard.failed_attempts as i64).into(),
+                guard.locked_until_ms.into(),
+            ],
+        )?;
+        Ok(())
+    }
+}
