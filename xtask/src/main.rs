@@ -1,1 +1,53 @@
-fn main() {}
+//! `cargo xtask`: the project's build system, as a plain Rust program.
+//!
+//! - `setup`: installs what is missing, pinned (wasm target, worker-build, wasm-bindgen-cli,
+//!   npm tools, and for tests Debian's chromium), and generates the dev secrets. Idempotent.
+//! - `build`: the widget (wasm + JS glue into `www/pkg/`) and the Worker (`edge/build/`).
+//! - `dev`: set-up, build, run the Worker locally in workerd, seed the demo shop, print its URL.
+//! - `test`: set-up, build, then every test: unit, integration over HTTP, browser.
+//! - `bench`: sizes and local load figures.
+
+mod bench;
+mod build;
+mod dev;
+mod setup;
+mod shell;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::run(setup::Needs::Everything),
+        Some("build") => build::run(),
+        Some("dev") => dev::run(),
+        Some("test") => run_tests(&args[1..]),
+        Some("bench") => bench::run(),
+        _ => {
+            eprintln!("usage: cargo xtask <setup|build|dev|test|bench>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Every test in the workspace. Extra arguments go to `cargo test` (a filter, say).
+fn run_tests(extra: &[String]) -> shell::Result {
+    setup::run(setup::Needs::Everything)?;
+    build::run()?;
+    let mut args = vec!["test", "--workspace", "--exclude", "checkout-widget"];
+    args.extend(extra.iter().map(String::as_str));
+    // Integration tests each start a Worker; two at a time fit this machine's two cores.
+    shell::run_in(
+        &shell::root(),
+        "cargo",
+        &args,
+        &[("RUST_TEST_THREADS", "2")],
+    )
+}

@@ -1,0 +1,143 @@
+//! Runs the built Worker in workerd through `wrangler dev`, the same way `cargo xtask dev` does.
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{free_port, repo_root};
+
+/// How long wrangler may take to answer its first health check.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running `wrangler dev`. Dropping it stops wrangler and its workerd children.
+pub struct WorkerProcess {
+    child: Child,
+    pub port: u16,
+    pub base_url: String,
+    pub persist_dir: PathBuf,
+    pub log_path: PathBuf,
+}
+
+impl WorkerProcess {
+    /// Starts the Worker with Durable Objects persisted under `persist_dir`.
+    pub fn start(persist_dir: &Path) -> WorkerProcess {
+        WorkerProcess::start_on(persist_dir, free_port())
+    }
+
+    pub fn start_on(persist_dir: &Path, port: u16) -> WorkerProcess {
+        let root = repo_root();
+        assert!(
+            root.join("edge/build/index.js").exists(),
+            "the Worker is not built: run `cargo xtask build` (or `cargo xtask test`)"
+        );
+        std::fs::create_dir_all(persist_dir).expect("create the persist folder");
+        let log_path = persist_dir.join(format!("wrangler-{port}.log"));
+        let log = File::create(&log_path).expect("create the wrangler log");
+        let child = wrangler_command(&root)
+            .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &free_port().to_string()])
+            .args([
+                "--show-interactive-dev-session=false",
+                "--live-reload=false",
+            ])
+            .arg("--persist-to")
+            .arg(persist_dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone the log handle"))
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("spawn wrangler (run `cargo xtask setup`)");
+        let mut worker = WorkerProcess {
+            child,
+            port,
+            base_url: format!("http://127.0.0.1:{port}"),
+            persist_dir: persist_dir.to_path_buf(),
+            log_path,
+        };
+        worker.wait_until_healthy();
+        worker
+    }
+
+    fn wait_until_healthy(&mut self) {
+        let started = Instant::now();
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(2))
+            .build();
+        while started.elapsed() < START_TIMEOUT {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("wrangler exited with {status}; log:\n{}", self.log());
+            }
+            if agent
+                .get(&format!("{}/healthz", self.base_url))
+                .call()
+                .is_ok()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        panic!("wrangler did not become healthy; log:\n{}", self.log());
+    }
+
+    /// Everything wrangler and the Worker printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Stops this Worker and starts a new one on the same port and persist folder.
+    pub fn restart(self) -> WorkerProcess {
+        let (dir, port) = (self.persist_dir.clone(), self.port);
+        drop(self);
+        WorkerProcess::start_on(&dir, port)
+    }
+
+    /// Waits for the process to exit (for `cargo xtask dev`, which runs until interrupted).
+    pub fn wait(&mut self) {
+        let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// `wrangler` from the project's pinned npm tools, with the project's Node first on PATH and
+/// wrangler's network chatter turned off.
+pub fn wrangler_command(root: &Path) -> Command {
+    let bin = root.join("node_modules/.bin");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = Command::new(bin.join("wrangler"));
+    command
+        .current_dir(root)
+        .env("PATH", path)
+        .env("CI", "true")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("WRANGLER_HIDE_BANNER", "true")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("WRANGLER_LOG_PATH", root.join(".state/wrangler-logs"))
+        .env("CHECKOUT_SKIP_BUILD", "1");
+    command
+}

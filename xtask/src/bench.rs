@@ -1,0 +1,3 @@
+pub fn run() -> crate::shell::Result {
+    Err("bench: not yet".into())
+}

@@ -1,0 +1,64 @@
+//! `cargo xtask dev`: the demo shop on this machine, from nothing.
+
+use checkout_tests::api::Client;
+use checkout_tests::dev_vars::DevVars;
+use checkout_tests::worker::WorkerProcess;
+use serde_json::json;
+
+use crate::shell::{root, Result};
+use crate::{build, setup};
+
+/// The port the demo shop listens on, unless `CHECKOUT_PORT` says otherwise.
+const DEFAULT_PORT: u16 = 8787;
+const DEMO_CUSTOMER: &str = "cus_demo";
+const DEMO_PAY_PASSWORD: &str = "123456";
+
+pub fn run() -> Result {
+    setup::run(setup::Needs::Dev)?;
+    build::run()?;
+    let port = std::env::var("CHECKOUT_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(DEFAULT_PORT);
+    let persist_dir = root().join(".state/dev");
+    let mut worker = WorkerProcess::start_on(&persist_dir, port);
+    seed(&Client::new(&worker.base_url))?;
+    println!();
+    println!("  Demo shop:      {}/", worker.base_url);
+    println!("  Pay password:   {DEMO_PAY_PASSWORD} (customer {DEMO_CUSTOMER}, 5,000.00 BDT store balance)");
+    println!("  Worker log:     {}", worker.log_path.display());
+    println!(
+        "  Data:           {} (delete it to start over)",
+        persist_dir.display()
+    );
+    println!("  Stop with Ctrl-C.");
+    worker.wait();
+    Ok(())
+}
+
+/// Funds the demo customer once (the credit reference makes it idempotent) and sets the demo
+/// pay password.
+fn seed(client: &Client) -> Result {
+    let vars = DevVars::of_repo();
+    let key = &vars.demo_merchant_key;
+    let credit = client
+        .call(
+            "POST",
+            format!("/v1/customers/{DEMO_CUSTOMER}/balance_credits"),
+        )
+        .bearer(key)
+        .json(&json!({"amount": "5000.00", "currency": "BDT", "reference": "demo-seed-1"}));
+    let password = client
+        .call("PUT", format!("/v1/customers/{DEMO_CUSTOMER}/pay_password"))
+        .bearer(key)
+        .json(&json!({"pay_password": DEMO_PAY_PASSWORD}));
+    for reply in [credit, password] {
+        if reply.status != 200 {
+            return Err(format!(
+                "seeding the demo failed: {} {}",
+                reply.status, reply.body
+            ));
+        }
+    }
+    Ok(())
+}
