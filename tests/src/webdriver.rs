@@ -1,1 +1,226 @@
-//! placeholder
+//! A minimal W3C WebDriver client for Debian's `chromedriver` and headless `chromium`.
+//!
+//! Enough for end-to-end tests: navigate, find (including inside shadow roots, through script),
+//! click, type, run script, wait, and screenshot. Chromedriver runs in its own process group on a
+//! free loopback port and is stopped on drop.
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::free_port;
+
+/// The key under which WebDriver returns an element reference.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Chromium flags for this machine: headless, and no background traffic to hosts that the
+/// closed network refuses.
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+];
+
+/// A running chromedriver with one browser session.
+pub struct Browser {
+    driver: Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// A reference to an element on the page.
+#[derive(Debug, Clone)]
+pub struct Element(Value);
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium window of `width` x `height` CSS pixels.
+    pub fn start(width: u32, height: u32) -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("spawn chromedriver (run `cargo xtask setup`)");
+        let mut browser = Browser {
+            driver,
+            base: format!("http://127.0.0.1:{port}"),
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(60))
+                .build(),
+        };
+        browser.wait_for_driver();
+        browser.open_session(width, height);
+        browser
+    }
+
+    fn wait_for_driver(&self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
+            if self.agent.get(&format!("{}/status", self.base)).call().is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("chromedriver did not start");
+    }
+
+    fn open_session(&mut self, width: u32, height: u32) {
+        let profile = crate::temp_dir("chromium-profile");
+        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
+        args.push(format!("--window-size={width},{height}"));
+        args.push(format!("--user-data-dir={}", profile.display()));
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
+        }}});
+        let value = self.post("/session", &capabilities);
+        let id = value["sessionId"].as_str().expect("a session id").to_owned();
+        self.base = format!("{}/session/{id}", self.base);
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Value {
+        let url = format!("{}{path}", self.base);
+        self.answer(self.agent.post(&url).send_json(body.clone()))
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let url = format!("{}{path}", self.base);
+        self.answer(self.agent.get(&url).call())
+    }
+
+    fn answer(&self, result: Result<ureq::Response, ureq::Error>) -> Value {
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => {
+                let body = r.into_string().unwrap_or_default();
+                panic!("webdriver error: {body}");
+            }
+            Err(e) => panic!("webdriver transport error: {e}"),
+        };
+        let body: Value = response.into_json().expect("webdriver JSON");
+        body.get("value").cloned().unwrap_or(body)
+    }
+
+    pub fn goto(&self, url: &str) {
+        self.post("/url", &json!({ "url": url }));
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) and returns its value.
+    pub fn script(&self, script: &str, args: Vec<Value>) -> Value {
+        self.post("/execute/sync", &json!({"script": script, "args": args}))
+    }
+
+    /// The first element matching `selector`, searching the page and then every open shadow root
+    /// (the widget renders in one), or `None`.
+    pub fn find(&self, selector: &str) -> Option<Element> {
+        let value = self.script(FIND_DEEP, vec![json!(selector)]);
+        value.get(ELEMENT_KEY).is_some().then_some(Element(value))
+    }
+
+    /// Waits up to `timeout` for `selector` to exist and be visible.
+    #[track_caller]
+    pub fn wait_for(&self, selector: &str, timeout: Duration) -> Element {
+        let started = Instant::now();
+        loop {
+            if let Some(element) = self.find(selector) {
+                if self.is_visible(&element) {
+                    return element;
+                }
+            }
+            if started.elapsed() > timeout {
+                panic!("{selector} did not appear within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until `predicate` (a script returning a boolean) is true.
+    #[track_caller]
+    pub fn wait_until(&self, what: &str, predicate: &str, timeout: Duration) {
+        let started = Instant::now();
+        while self.script(predicate, vec![]) != json!(true) {
+            if started.elapsed() > timeout {
+                panic!("timed out waiting for {what}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn is_visible(&self, element: &Element) -> bool {
+        let script = "const r = arguments[0].getBoundingClientRect(); return r.width > 0 && r.height > 0;";
+        self.script(script, vec![element.0.clone()]) == json!(true)
+    }
+
+    pub fn click(&self, element: &Element) {
+        self.post(&format!("/element/{}/click", element.id()), &json!({}));
+    }
+
+    pub fn type_text(&self, element: &Element, text: &str) {
+        self.post(
+            &format!("/element/{}/value", element.id()),
+            &json!({ "text": text }),
+        );
+    }
+
+    pub fn text(&self, element: &Element) -> String {
+        let value = self.script("return arguments[0].textContent;", vec![element.0.clone()]);
+        value.as_str().unwrap_or_default().trim().to_owned()
+    }
+
+    /// Saves a PNG of the viewport.
+    pub fn screenshot(&self, path: &Path) {
+        let encoded = self.get("/screenshot");
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().expect("base64 screenshot"))
+            .expect("valid base64");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("create the screenshot folder");
+        }
+        std::fs::write(path, png).expect("write the screenshot");
+    }
+}
+
+impl Element {
+    fn id(&self) -> &str {
+        self.0[ELEMENT_KEY].as_str().expect("an element id")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.agent.delete(&self.base).call();
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Depth-first search through the document and every open shadow root.
+const FIND_DEEP: &str = r#"
+const selector = arguments[0];
+const search = (root) => {
+  const hit = root.querySelector(selector);
+  if (hit) return hit;
+  for (const el of root.querySelectorAll('*')) {
+    if (el.shadowRoot) {
+      const inner = search(el.shadowRoot);
+      if (inner) return inner;
+    }
+  }
+  return null;
+};
+return search(document);
+"#;

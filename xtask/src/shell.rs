@@ -65,3 +65,71 @@ pub fn output(program: &str, args: &[&str]) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
+
+/// Totals over every `test result:` line `cargo test` printed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TestSummary {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+impl TestSummary {
+    /// Adds the counts from one line such as `test result: ok. 34 passed; 0 failed; 0 ignored`.
+    pub fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(count)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let count = count.parse::<u64>().unwrap_or(0);
+            match label {
+                "passed" => self.passed += count,
+                "failed" => self.failed += count,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs `cargo args`, streaming its output, and totals the test results it reports.
+pub fn run_counting_tests(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Result<TestSummary> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("$ cargo {}", args.join(" "));
+    let mut child = Command::new("cargo")
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", tool_path())
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start cargo: {e}"))?;
+    let mut summary = TestSummary::default();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(std::io::Result::ok) {
+            println!("{line}");
+            summary.add_line(&line);
+        }
+    }
+    let status = child.wait().map_err(|e| format!("waiting for cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("tests failed ({} passed, {} failed)", summary.passed, summary.failed));
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestSummary;
+
+    #[test]
+    fn test_summaries_add_up_across_binaries() {
+        let mut summary = TestSummary::default();
+        summary.add_line("test result: ok. 34 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.78s");
+        summary.add_line("test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out");
+        summary.add_line("running 3 tests");
+        assert_eq!(summary, TestSummary { passed: 36, failed: 1 });
+    }
+}
