@@ -1,3 +1,249 @@
-pub fn run() -> crate::shell::Result {
-    Err("bench: not yet".into())
+//! `cargo xtask bench`: what the shopper downloads, what Cloudflare receives, and how fast the
+//! local Worker answers. It prints figures; it asserts nothing. Record them in docs/benchmarks.md.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use checkout_tests::api::{Client, Reply};
+use checkout_tests::dev_vars::DevVars;
+use checkout_tests::worker::{wrangler_command, WorkerProcess};
+use serde_json::json;
+
+use crate::shell::{root, Result};
+use crate::{build, setup};
+
+/// Concurrent connections of the load generator.
+const CONCURRENCY: usize = 8;
+/// Requests per load run: bounded, so the bench stops by itself.
+const SESSION_READS: usize = 2_000;
+const PAYMENTS: usize = 240;
+/// Payments spread over this many wallets (one Durable Object each).
+const WALLETS: usize = 8;
+const ORIGIN: &str = "https://shop.example";
+
+pub fn run() -> Result {
+    setup::run(setup::Needs::Everything)?;
+    build::run()?;
+    print_machine();
+    widget_sizes()?;
+    worker_upload_size()?;
+    let persist = checkout_tests::temp_dir("bench");
+    let worker = WorkerProcess::start(&persist);
+    let client = Client::new(&worker.base_url);
+    let key = DevVars::of_repo().merchant("m_demo").test_key().to_owned();
+    session_reads(&client, &key)?;
+    payments(&client, &key)?;
+    Ok(())
+}
+
+fn print_machine() {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let date = crate::shell::output("date", &["-u", "+%Y-%m-%d"]).unwrap_or_default();
+    println!("bench on {date}, {cpus} CPUs, {}", std::env::consts::ARCH);
+}
+
+fn widget_sizes() -> Result {
+    println!("\nwidget (what a shopper's browser downloads)");
+    println!(
+        "{:<34} {:>10} {:>10} {:>10}",
+        "file", "raw", "gzip -9", "brotli -q11"
+    );
+    let files = [
+        "www/checkout.js",
+        "www/pkg/checkout_widget.js",
+        "www/pkg/checkout_widget_bg.wasm",
+    ];
+    let mut totals = [0_u64; 3];
+    for file in files {
+        let path = root().join(file);
+        let sizes = [
+            std::fs::metadata(&path)
+                .map_err(|e| format!("{file}: {e}"))?
+                .len(),
+            compressed_size("gzip", &["-9", "-c"], &path)?,
+            compressed_size("brotli", &["-q", "11", "-c"], &path)?,
+        ];
+        for (total, size) in totals.iter_mut().zip(sizes) {
+            *total += size;
+        }
+        println!(
+            "{file:<34} {:>10} {:>10} {:>10}",
+            sizes[0], sizes[1], sizes[2]
+        );
+    }
+    println!(
+        "{:<34} {:>10} {:>10} {:>10}",
+        "total", totals[0], totals[1], totals[2]
+    );
+    Ok(())
+}
+
+fn compressed_size(program: &str, args: &[&str], path: &Path) -> Result<u64> {
+    let out = Command::new(program)
+        .args(args)
+        .arg(path)
+        .output()
+        .map_err(|e| format!("{program}: {e}"))?;
+    Ok(out.stdout.len() as u64)
+}
+
+/// `wrangler deploy --dry-run` bundles exactly what would be uploaded, offline.
+fn worker_upload_size() -> Result {
+    let out_dir = checkout_tests::temp_dir("bench-deploy");
+    let output = wrangler_command(&root())
+        .args(["deploy", "--dry-run", "--outdir"])
+        .arg(&out_dir)
+        .output()
+        .map_err(|e| format!("wrangler: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Total Upload"))
+        .ok_or_else(|| format!("wrangler deploy --dry-run printed no upload size:\n{text}"))?;
+    println!("\nworker upload: {}", line.trim());
+    Ok(())
+}
+
+fn session_reads(client: &Client, key: &str) -> Result {
+    let session = create_session(client, key, "bench-read", "cus_bench_read")?;
+    let token = token_for(client, &session)?;
+    let path = format!("/v1/widget/sessions/{}", session_id(&session));
+    let latencies = load(SESSION_READS, |_| {
+        let reply = client
+            .call("GET", path.as_str())
+            .bearer(&token)
+            .header("Origin", ORIGIN)
+            .send();
+        reply.status == 200
+    });
+    report(
+        "widget session read (GET /v1/widget/sessions/{id})",
+        &latencies,
+    );
+    Ok(())
+}
+
+fn payments(client: &Client, key: &str) -> Result {
+    for wallet in 0..WALLETS {
+        let customer = format!("cus_bench_{wallet}");
+        expect_ok(
+            client
+                .call("POST", format!("/v1/customers/{customer}/balance_credits"))
+                .bearer(key)
+                .json(
+                    &json!({"amount": "100000.00", "currency": "BDT", "reference": "bench-fund"}),
+                ),
+        )?;
+        expect_ok(
+            client
+                .call("PUT", format!("/v1/customers/{customer}/pay_password"))
+                .bearer(key)
+                .json(&json!({"pay_password": "123456"})),
+        )?;
+    }
+    let mut prepared = Vec::with_capacity(PAYMENTS);
+    for n in 0..PAYMENTS {
+        let customer = format!("cus_bench_{}", n % WALLETS);
+        let session = create_session(client, key, &format!("bench-pay-{n}"), &customer)?;
+        let token = token_for(client, &session)?;
+        prepared.push((session_id(&session), token));
+    }
+    let latencies = load(PAYMENTS, |n| {
+        let (id, token) = &prepared[n];
+        let reply = client
+            .call("POST", format!("/v1/widget/sessions/{id}/pay"))
+            .bearer(token)
+            .header("Origin", ORIGIN)
+            .header("Idempotency-Key", &format!("bench-key-{n:06}"))
+            .json(&json!({"method": "balance", "pay_password": "123456"}));
+        reply.status == 200
+    });
+    report(
+        "balance payment (POST .../pay, PBKDF2 included)",
+        &latencies,
+    );
+    Ok(())
+}
+
+/// Runs `count` requests over [`CONCURRENCY`] threads; returns each latency, or panics on errors.
+fn load(count: usize, request: impl Fn(usize) -> bool + Sync) -> (Vec<Duration>, Duration, usize) {
+    let next = Arc::new(Mutex::new(0_usize));
+    let results = Mutex::new(Vec::with_capacity(count));
+    let failures = Mutex::new(0_usize);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..CONCURRENCY {
+            scope.spawn(|| loop {
+                let n = {
+                    let mut next = next.lock().expect("lock");
+                    let n = *next;
+                    *next += 1;
+                    n
+                };
+                if n >= count {
+                    return;
+                }
+                let t = Instant::now();
+                let ok = request(n);
+                results.lock().expect("lock").push(t.elapsed());
+                if !ok {
+                    *failures.lock().expect("lock") += 1;
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    let failures = *failures.lock().expect("lock");
+    (results.into_inner().expect("lock"), elapsed, failures)
+}
+
+fn report(name: &str, (latencies, elapsed, failures): &(Vec<Duration>, Duration, usize)) {
+    let mut sorted = latencies.clone();
+    sorted.sort_unstable();
+    let pct = |p: f64| sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)];
+    println!("\n{name}");
+    println!(
+        "  {} requests, {CONCURRENCY} connections, {:.1} s: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {failures} failed",
+        sorted.len(),
+        elapsed.as_secs_f64(),
+        sorted.len() as f64 / elapsed.as_secs_f64(),
+        pct(0.50).as_secs_f64() * 1000.0,
+        pct(0.99).as_secs_f64() * 1000.0,
+    );
+}
+
+fn create_session(client: &Client, key: &str, order: &str, customer: &str) -> Result<Reply> {
+    expect_ok(client.call("POST", "/v1/checkout_sessions").bearer(key).json(&json!({
+        "order_id": order, "amount": "10.00", "currency": "BDT", "description": "bench",
+        "customer_id": customer, "methods": ["balance"], "return_url": "https://shop.example/done"
+    })))
+}
+
+fn token_for(client: &Client, session: &Reply) -> Result<String> {
+    let secret = session.body["client_secret"].as_str().unwrap_or_default();
+    let reply = expect_ok(
+        client
+            .call("POST", "/v1/widget/token")
+            .header("Origin", ORIGIN)
+            .json(&json!({ "client_secret": secret })),
+    )?;
+    Ok(reply.body["token"].as_str().unwrap_or_default().to_owned())
+}
+
+fn session_id(session: &Reply) -> String {
+    session.body["id"].as_str().unwrap_or_default().to_owned()
+}
+
+fn expect_ok(reply: Reply) -> Result<Reply> {
+    if reply.status == 200 {
+        Ok(reply)
+    } else {
+        Err(format!(
+            "bench set-up failed: {} {}",
+            reply.status, reply.body
+        ))
+    }
 }

@@ -44,10 +44,10 @@ fn run_tests(extra: &[String]) -> shell::Result {
     let mut args = vec!["test", "--workspace", "--exclude", "checkout-widget"];
     args.extend(extra.iter().map(String::as_str));
     // Integration tests each start a Worker; two at a time fit this machine's two cores.
-    shell::run_in(
-        &shell::root(),
-        "cargo",
-        &args,
-        &[("RUST_TEST_THREADS", "2")],
-    )
+    let summary = shell::run_counting_tests(&shell::root(), &args, &[("RUST_TEST_THREADS", "2")])?;
+    println!("{} passed, {} failed", summary.passed, summary.failed);
+    if summary.passed == 0 {
+        return Err("no tests ran".into());
+    }
+    Ok(())
 }

@@ -108,14 +108,22 @@ pub fn run_counting_tests(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> R
         .map_err(|e| format!("could not start cargo: {e}"))?;
     let mut summary = TestSummary::default();
     if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines().map_while(std::io::Result::ok) {
+        for line in BufReader::new(stdout)
+            .lines()
+            .map_while(std::io::Result::ok)
+        {
             println!("{line}");
             summary.add_line(&line);
         }
     }
-    let status = child.wait().map_err(|e| format!("waiting for cargo: {e}"))?;
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo: {e}"))?;
     if !status.success() {
-        return Err(format!("tests failed ({} passed, {} failed)", summary.passed, summary.failed));
+        return Err(format!(
+            "tests failed ({} passed, {} failed)",
+            summary.passed, summary.failed
+        ));
     }
     Ok(summary)
 }
@@ -128,8 +136,16 @@ mod tests {
     fn test_summaries_add_up_across_binaries() {
         let mut summary = TestSummary::default();
         summary.add_line("test result: ok. 34 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.78s");
-        summary.add_line("test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out");
+        summary.add_line(
+            "test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out",
+        );
         summary.add_line("running 3 tests");
-        assert_eq!(summary, TestSummary { passed: 36, failed: 1 });
+        assert_eq!(
+            summary,
+            TestSummary {
+                passed: 36,
+                failed: 1
+            }
+        );
     }
 }
