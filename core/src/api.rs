@@ -205,6 +205,11 @@ pub struct CheckoutSession {
     pub created_at: i64,
     pub expires_at: i64,
     pub payments: Vec<Payment>,
+    /// The total refunded so far, as a decimal string.
+    #[serde(default)]
+    pub amount_refunded: String,
+    #[serde(default)]
+    pub refunds: Vec<Refund>,
 }
 
 /// One payment attempt on a session.
@@ -219,6 +224,77 @@ pub struct Payment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_code: Option<ErrorCode>,
     pub created_at: i64,
+    /// The provider's id for the payment (bKash `paymentID`), for external methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_reference: Option<String>,
+    /// The provider's transaction id once completed (bKash `trxID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_transaction_id: Option<String>,
+}
+
+/// What the widget must do next to let the shopper finish an external payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NextAction {
+    /// Send the shopper's browser to `url` (bKash's hosted page, WeChat H5).
+    Redirect { url: String },
+}
+
+/// `POST /v1/checkout_sessions/{id}/refunds`, sent with an `Idempotency-Key` header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefundRequest {
+    /// A decimal string; at most what is left to refund.
+    pub amount: String,
+    pub reason: String,
+}
+
+impl CreateRefundRequest {
+    pub fn validate(&self, currency: Currency) -> Result<Money, FieldError> {
+        check_text("reason", &self.reason, 200)?;
+        Money::parse_positive(&self.amount, currency).map_err(|e| FieldError::money("amount", e))
+    }
+}
+
+/// Where a refund stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+/// A refund of (part of) a paid session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub id: String,
+    pub payment_id: String,
+    pub amount: String,
+    pub currency: Currency,
+    pub reason: String,
+    pub status: RefundStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<ErrorCode>,
+    /// The provider's refund transaction id (bKash `refundTrxID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_refund_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// `GET /v1/checkout_sessions/{id}/payments/{payment_id}/provider_status`: what the provider says
+/// now about an external payment, for reconciliation by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderPaymentStatus {
+    pub payment_id: String,
+    pub method: PaymentMethod,
+    pub provider_reference: String,
+    /// The provider's own status word, e.g. bKash `Completed`.
+    pub provider_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
 }
 
 /// `POST /v1/widget/token`: the browser trades the client secret for a widget token.
@@ -252,6 +328,9 @@ pub struct WidgetSession {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<BalanceSummary>,
     pub payments: Vec<Payment>,
+    /// Set when the shopper must act at a provider to finish the payment under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_action: Option<NextAction>,
 }
 
 /// What the widget needs to offer a balance payment.

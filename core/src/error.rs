@@ -87,6 +87,22 @@ error_codes! {
     HoldNotPending = ("hold_not_pending", 409, "The reserved amount was already released or captured."),
     /// The merchant's credit reference was already used for a different credit.
     ReferenceConflict = ("reference_conflict", 409, "This reference was already used for a different credit."),
+    /// The amount is outside what the payment method accepts.
+    AmountOutOfRange = ("amount_out_of_range", 400, "This amount is outside the limits of the chosen payment method."),
+    /// The payment provider declined the payment (for example, too little money in the wallet).
+    PaymentDeclined = ("payment_declined", 402, "The payment was declined. No money was taken; try again or choose another method."),
+    /// The shopper canceled at the payment provider.
+    PaymentCanceled = ("payment_canceled", 402, "The payment was canceled. No money was taken."),
+    /// The payment provider could not be reached or failed; the outcome is being checked.
+    ProviderUnavailable = ("provider_unavailable", 502, "The payment provider is not responding. Please try again in a moment."),
+    /// The provider refused the request in a way the shopper cannot fix.
+    ProviderError = ("provider_error", 502, "The payment provider refused the request. No money was taken."),
+    /// A callback named a payment this session does not know.
+    UnknownProviderPayment = ("unknown_provider_payment", 404, "This payment is not known."),
+    /// A refund would return more than was paid.
+    RefundExceedsPayment = ("refund_exceeds_payment", 400, "The refund is larger than what is left to refund."),
+    /// Only a paid session can be refunded.
+    SessionNotPaid = ("session_not_paid", 409, "Only a paid checkout can be refunded."),
     /// Something failed inside the checkout. Details are in the logs, never in the response.
     InternalError = ("internal_error", 500, "Something went wrong on our side. No money was moved; please try again."),
 }

@@ -13,16 +13,19 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod connectors;
 pub mod crypto;
 pub mod error;
 pub mod handlers;
 pub mod http;
 pub mod objects;
 
-use worker::{console_log, event, Context, Env, Method, Request, Response};
+use worker::{
+    console_log, event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent,
+};
 
 use crate::error::{Error, Result};
-use crate::handlers::{demo, merchant_sessions, merchant_wallets, widget};
+use crate::handlers::{callbacks, demo, merchant_sessions, merchant_wallets, widget};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -44,6 +47,37 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     )
 }
 
+/// The reconciliation cron: asks each session with a leg pending past the threshold to settle it
+/// with its provider.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    const PENDING_THRESHOLD_MS: i64 = 2 * 60 * 1000;
+    let due = match objects::reconciler::due(&env, PENDING_THRESHOLD_MS).await {
+        Ok(due) => due,
+        Err(e) => {
+            console_log!(
+                "{}",
+                serde_json::json!({"level": "error", "cron": "reconcile", "error": e.to_string()})
+            );
+            return;
+        }
+    };
+    for session_id in due {
+        let result = match objects::session_by_id(&env, &session_id) {
+            Ok(stub) => {
+                objects::rpc::call::<_, ()>(&stub, &objects::session::SessionCommand::Reconcile)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let outcome = result.err().map(|e| e.to_string());
+        console_log!(
+            "{}",
+            serde_json::json!({"level": "info", "cron": "reconcile", "session_id": session_id, "error": outcome})
+        );
+    }
+}
+
 /// Maps `(method, path)` to its handler. A known path with another method is a 405.
 async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<Response> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -53,6 +87,13 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
         (Method::Get, ["v1", "checkout_sessions", id]) => {
             merchant_sessions::retrieve(req, env, id).await
         }
+        (Method::Post, ["v1", "checkout_sessions", id, "refunds"]) => {
+            merchant_sessions::refund(req, env, id).await
+        }
+        (Method::Get, ["v1", "checkout_sessions", id, "payments", payment, "provider_status"]) => {
+            merchant_sessions::provider_status(req, env, id, payment).await
+        }
+        (Method::Get, ["v1", "callbacks", "bkash", id]) => callbacks::bkash(req, env, id).await,
         (Method::Post, ["v1", "customers", customer, "balance_credits"]) => {
             merchant_wallets::credit(req, env, customer).await
         }
@@ -69,7 +110,7 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
         (Method::Post, ["demo", "api", "checkout"]) => demo::checkout(req, env).await,
         (Method::Get, ["demo", "api", "orders", id]) => demo::order(req, env, id).await,
         (_, ["healthz"] | ["v1", "checkout_sessions", ..] | ["v1", "customers", ..])
-        | (_, ["v1", "widget", ..] | ["demo", "api", ..]) => {
+        | (_, ["v1", "widget", ..] | ["v1", "callbacks", ..] | ["demo", "api", ..]) => {
             Err(Error::api(checkout_core::ErrorCode::MethodNotAllowed))
         }
         _ => Err(Error::api(checkout_core::ErrorCode::NotFound)),

@@ -1,17 +1,22 @@
 //! `POST /v1/checkout_sessions` and `GET /v1/checkout_sessions/{id}`.
 
-use checkout_core::api::{CheckoutSession, CreateSessionRequest, SessionStatus};
+use checkout_core::api::{
+    CheckoutSession, CreateRefundRequest, CreateSessionRequest, ProviderPaymentStatus, Refund,
+    SessionStatus,
+};
+use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
 use worker::{Env, Request, Response};
 
 use crate::auth::{self, MerchantContext};
 use crate::clock::now_s;
 use crate::config::Config;
+use crate::connectors;
 use crate::crypto::random_id;
 use crate::error::Result;
 use crate::http;
 use crate::objects::session::SessionCommand;
-use crate::objects::session_record::{SessionRecord, AVAILABLE_METHODS};
+use crate::objects::session_record::SessionRecord;
 use crate::objects::{self, rpc};
 
 pub async fn create(mut req: Request, env: &Env) -> Result<Response> {
@@ -28,16 +33,14 @@ pub async fn create_session(
     request: CreateSessionRequest,
 ) -> Result<CheckoutSession> {
     let valid = request.validate()?;
-    if let Some(method) = request
-        .methods
-        .iter()
-        .find(|m| !AVAILABLE_METHODS.contains(m))
-    {
-        let mut detail =
-            checkout_core::error::ErrorDetail::new(ErrorCode::PaymentMethodUnavailable);
-        detail.param = Some("methods".into());
-        detail.message = format!("The payment method {method:?} is not available yet.");
-        return Err(detail.into());
+    for method in &request.methods {
+        if !connectors::is_available(*method, env)? {
+            let mut detail = ErrorDetail::new(ErrorCode::PaymentMethodUnavailable);
+            detail.param = Some("methods".into());
+            detail.message =
+                format!("The payment method {method:?} is not available on this checkout.");
+            return Err(detail.into());
+        }
     }
     let (session_id, stub) = objects::session_for_order(env, merchant, &request.order_id)?;
     let now = now_s();
@@ -53,6 +56,7 @@ pub async fn create_session(
         created_at_s: now,
         expires_at_s: now + valid.ttl_s,
         payments: Vec::new(),
+        refunds: Vec::new(),
     };
     let command = SessionCommand::Create {
         record: Box::new(record),
@@ -77,4 +81,39 @@ pub async fn retrieve_session(
         merchant_scope: merchant.scope(),
     };
     rpc::call(&stub, &command).await
+}
+
+/// `POST /v1/checkout_sessions/{id}/refunds`, with an `Idempotency-Key` header.
+pub async fn refund(mut req: Request, env: &Env, session_id: &str) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = auth::merchant(&req, &config)?;
+    let idempotency_key = req.headers().get("Idempotency-Key")?.unwrap_or_default();
+    checkout_core::api::check_idempotency_key(&idempotency_key)?;
+    let request: CreateRefundRequest = http::read_json(&mut req).await?;
+    let stub = objects::session_by_id(env, session_id)?;
+    let command = SessionCommand::Refund {
+        merchant_scope: merchant.scope(),
+        idempotency_key,
+        request,
+    };
+    let refund: Refund = rpc::call(&stub, &command).await?;
+    http::json(200, &refund)
+}
+
+/// `GET /v1/checkout_sessions/{id}/payments/{payment_id}/provider_status`.
+pub async fn provider_status(
+    req: Request,
+    env: &Env,
+    session_id: &str,
+    payment_id: &str,
+) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = auth::merchant(&req, &config)?;
+    let stub = objects::session_by_id(env, session_id)?;
+    let command = SessionCommand::ProviderStatus {
+        merchant_scope: merchant.scope(),
+        payment_id: payment_id.to_owned(),
+    };
+    let status: ProviderPaymentStatus = rpc::call(&stub, &command).await?;
+    http::json(200, &status)
 }

@@ -2,8 +2,10 @@
 //!
 //! - [`merchant_sessions`], [`merchant_wallets`]: the server-to-server merchant API (secret key).
 //! - [`widget`]: the browser's API (client secret, then a short-lived token).
+//! - [`callbacks`]: where providers send the shopper's browser back.
 //! - [`demo`]: the demo shop's back end, enabled only where a demo key is configured.
 
+pub mod callbacks;
 pub mod demo;
 pub mod merchant_sessions;
 pub mod merchant_wallets;

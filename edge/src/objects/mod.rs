@@ -3,8 +3,13 @@
 //! - [`session::CheckoutSession`]: one per checkout session; owns its status and payments.
 //! - [`wallet::Wallet`]: one per (mode, merchant, customer); the only writer of balances.
 //!
-//! Both speak the internal [`rpc`] protocol: a JSON command in, a `Reply` out.
+//! - [`bkash_token::BkashToken`]: the cache of bKash's id token, one per app key.
+//! - [`reconciler::Reconciler`]: the registry of unfinished external legs the cron walks.
+//!
+//! All speak the internal [`rpc`] protocol: a JSON command in, a `Reply` out.
 
+pub mod bkash_token;
+pub mod reconciler;
 pub mod rpc;
 pub mod session;
 pub mod session_record;

@@ -1,12 +1,21 @@
 //! The `CheckoutSession` Durable Object: one per session, the only writer of its status.
 //!
-//! A payment is a small saga across two objects. The attempt is written down as `processing`
-//! before the wallet is asked to debit, with the payment id as the wallet transfer id. If the
-//! answer is lost (a crash, an eviction), the alarm asks the wallet to resolve that transfer id:
-//! posted means paid; unknown is fenced in the wallet, so a late debit can never land, and the
-//! attempt fails. The debit and the session's change to paid therefore cannot come apart.
+//! A payment is a small saga. Each step is written down before its side effect:
+//! - balance: the attempt is saved as `processing`, then the wallet debits it under the payment id;
+//!   if the answer is lost, the alarm asks the wallet to resolve that id (the wallet fences an id it
+//!   never saw, so a late debit cannot land);
+//! - external (bKash): the leg is saved as `creating`, then created at the provider; on the
+//!   shopper's return it is saved as `completing` before execute; a lost answer is settled by
+//!   querying the provider, from the callback itself, the alarm, or the reconciliation cron.
+//!
+//! Either way a payment and the session's change to paid cannot come apart.
 
-use checkout_core::api::{BalanceSummary, PaymentMethod, SessionStatus, WidgetSession};
+mod external;
+mod refund;
+
+use checkout_core::api::{
+    BalanceSummary, CreateRefundRequest, PaymentMethod, SessionStatus, WidgetSession,
+};
 use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
 use serde::{Deserialize, Serialize};
@@ -14,14 +23,15 @@ use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Request, Response, SqlStorage, State,
 };
 
-use super::session_record::{PayStart, SessionRecord};
+use super::session_record::{LegStage, PayStart, SessionRecord};
 use super::wallet::{TransferOutcome, WalletCommand};
-use super::{rpc, wallet_stub};
+use super::{reconciler, rpc, wallet_stub};
 use crate::clock::now_s;
+use crate::connectors;
 use crate::crypto::{random_id, secrets_equal};
 use crate::error::{Error, Result};
 
-/// How long an attempt may stay `processing` before the alarm resolves it with the wallet.
+/// How long an attempt may stay unanswered before the alarm resolves it.
 const RECOVERY_AFTER_S: i64 = 30;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,7 +50,36 @@ pub enum SessionCommand {
         idempotency_key: String,
         method: PaymentMethod,
         pay_password: Option<String>,
+        /// Where an external provider sends the shopper back.
+        callback_url: String,
     },
+    /// The shopper came back from the provider; answers where to send the browser.
+    ProviderCallback {
+        reference: String,
+        outcome: CallbackOutcome,
+    },
+    /// Settles an unfinished external leg by asking its provider (the reconciliation cron).
+    Reconcile,
+    /// Refunds part or all of a paid session.
+    Refund {
+        merchant_scope: String,
+        idempotency_key: String,
+        request: CreateRefundRequest,
+    },
+    /// What the provider says now about an external payment.
+    ProviderStatus {
+        merchant_scope: String,
+        payment_id: String,
+    },
+}
+
+/// What the provider's redirect claims. It proves nothing: only the provider's own answer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackOutcome {
+    Success,
+    Failure,
+    Cancel,
 }
 
 #[durable_object]
@@ -92,11 +131,7 @@ impl CheckoutSession {
         match command {
             SessionCommand::Create { record } => to_json(self.create(*record).await?),
             SessionCommand::Retrieve { merchant_scope } => {
-                let record = self.current()?;
-                if record.merchant_scope != merchant_scope {
-                    return Err(Error::api(ErrorCode::NotFound));
-                }
-                to_json(record.merchant_view())
+                to_json(self.owned_by(&merchant_scope)?.merchant_view())
             }
             SessionCommand::AuthorizeClient { client_secret } => {
                 let record = self.current()?;
@@ -105,12 +140,40 @@ impl CheckoutSession {
                 }
                 to_json(())
             }
-            SessionCommand::WidgetView => to_json(self.widget_view().await?),
+            SessionCommand::WidgetView => {
+                let record = self.current()?;
+                to_json(self.widget_view(record).await?)
+            }
             SessionCommand::Pay {
                 idempotency_key,
                 method,
                 pay_password,
-            } => to_json(self.pay(&idempotency_key, method, pay_password).await?),
+                callback_url,
+            } => {
+                let view = self
+                    .pay(&idempotency_key, method, pay_password, callback_url)
+                    .await?;
+                to_json(view)
+            }
+            SessionCommand::ProviderCallback { reference, outcome } => {
+                to_json(self.provider_callback(&reference, outcome).await?)
+            }
+            SessionCommand::Reconcile => to_json(self.reconcile().await?),
+            SessionCommand::Refund {
+                merchant_scope,
+                idempotency_key,
+                request,
+            } => {
+                self.owned_by(&merchant_scope)?;
+                to_json(self.refund(&idempotency_key, &request).await?)
+            }
+            SessionCommand::ProviderStatus {
+                merchant_scope,
+                payment_id,
+            } => {
+                self.owned_by(&merchant_scope)?;
+                to_json(self.provider_status(&payment_id).await?)
+            }
         }
     }
 
@@ -129,8 +192,7 @@ impl CheckoutSession {
         Ok(record.merchant_view())
     }
 
-    async fn widget_view(&self) -> Result<WidgetSession> {
-        let record = self.current()?;
+    async fn widget_view(&self, record: SessionRecord) -> Result<WidgetSession> {
         let balance = self.balance_summary(&record).await?;
         Ok(record.widget_view(balance))
     }
@@ -150,13 +212,20 @@ impl CheckoutSession {
         idempotency_key: &str,
         method: PaymentMethod,
         pay_password: Option<String>,
+        callback_url: String,
     ) -> Result<WidgetSession> {
         let mut record = self.current()?;
         let payment_id = format!("pay_{}", random_id(24)?);
-        let payment = match record.start_payment(idempotency_key, method, payment_id, now_s())? {
-            PayStart::Replayed(earlier) => return self.replayed(record, earlier.failure).await,
+        let available = self.available_methods(&record)?;
+        let start =
+            record.start_payment(idempotency_key, method, payment_id, now_s(), &available)?;
+        let payment = match start {
+            PayStart::Replayed(earlier) => return self.outcome_view(record, earlier.failure).await,
             PayStart::Started(payment) => payment,
         };
+        if payment.provider.is_some() {
+            return self.pay_external(record, payment, callback_url).await;
+        }
         self.save(&record)?;
         self.schedule(&record).await?;
 
@@ -165,78 +234,112 @@ impl CheckoutSession {
             amount: payment.amount,
             pay_password,
         };
-        let outcome = rpc::call::<_, ()>(&self.wallet(&record)?, &debit).await;
-
-        let mut record = self.current()?;
-        let still_processing = record
-            .processing_payment()
-            .is_some_and(|p| p.id == payment.id);
-        let failure = match outcome {
+        let failure = match rpc::call::<_, ()>(&self.wallet(&record)?, &debit).await {
             Ok(()) => None,
             Err(Error::Api(detail)) => Some(*detail),
             // The outcome is unknown: leave the attempt processing for the alarm to resolve.
             Err(internal) => return Err(internal),
         };
+        let record = self
+            .finish(&payment.id, failure.clone().map_or(Ok(()), Err), None)
+            .await?;
+        self.outcome_view(record, failure).await
+    }
+
+    /// The methods this session can be paid with on this Worker now.
+    fn available_methods(&self, record: &SessionRecord) -> Result<Vec<PaymentMethod>> {
+        let mut available = Vec::new();
+        for method in &record.request.methods {
+            if connectors::is_available(*method, &self.env)? {
+                available.push(*method);
+            }
+        }
+        Ok(available)
+    }
+
+    /// Records a processing payment's outcome, if it is still processing, and returns the record.
+    async fn finish(
+        &self,
+        payment_id: &str,
+        outcome: std::result::Result<(), ErrorDetail>,
+        transaction_id: Option<String>,
+    ) -> Result<SessionRecord> {
+        let mut record = self.current()?;
+        let still_processing = record
+            .processing_payment()
+            .is_some_and(|p| p.id == payment_id);
         if still_processing {
-            record.finish_payment(&payment.id, failure.clone().map_or(Ok(()), Err))?;
+            record.set_transaction_id(payment_id, transaction_id).ok();
+            record.finish_payment(payment_id, outcome)?;
             self.save(&record)?;
             self.schedule(&record).await?;
         }
-        self.replayed(record, failure).await
+        Ok(record)
     }
 
     /// The answer to a pay request: the session on success, the attempt's error on failure.
-    async fn replayed(
+    async fn outcome_view(
         &self,
         record: SessionRecord,
         failure: Option<ErrorDetail>,
     ) -> Result<WidgetSession> {
         match failure {
             Some(detail) => Err(detail.into()),
-            None => {
-                let balance = self.balance_summary(&record).await?;
-                Ok(record.widget_view(balance))
-            }
+            None => self.widget_view(record).await,
         }
     }
 
     async fn on_alarm(&self) -> Result<()> {
-        let Some(mut record) = self.load()? else {
+        let Some(record) = self.load()? else {
             return Ok(());
         };
         let now = now_s();
         if let Some(payment) = record.processing_payment().cloned() {
-            if now - payment.created_at_s >= RECOVERY_AFTER_S {
-                let resolve = WalletCommand::Resolve {
-                    transfer_id: payment.id.clone(),
-                };
-                let outcome: TransferOutcome = rpc::call(&self.wallet(&record)?, &resolve).await?;
-                record = self.current()?;
-                if record
-                    .processing_payment()
-                    .is_some_and(|p| p.id == payment.id)
-                {
-                    record.finish_payment(&payment.id, outcome.into_result())?;
-                    self.save(&record)?;
+            match payment.provider.as_ref().map(|l| l.stage) {
+                None if now - payment.created_at_s >= RECOVERY_AFTER_S => {
+                    self.resolve_wallet_payment(&record, &payment.id).await?;
                 }
+                Some(_) => self.reconcile().await?,
+                None => {}
             }
         }
+        self.settle_refunds().await?;
+        let mut record = self.current()?;
         if record.expire_if_due(now) {
             self.save(&record)?;
         }
         self.schedule(&record).await
     }
 
+    async fn resolve_wallet_payment(&self, record: &SessionRecord, payment_id: &str) -> Result<()> {
+        let resolve = WalletCommand::Resolve {
+            transfer_id: payment_id.to_owned(),
+        };
+        let outcome: TransferOutcome = rpc::call(&self.wallet(record)?, &resolve).await?;
+        self.finish(payment_id, outcome.into_result(), None).await?;
+        Ok(())
+    }
+
     /// Sets the alarm to the next thing that must happen: resolving an attempt, or expiry.
     async fn schedule(&self, record: &SessionRecord) -> Result<()> {
         let storage = self.state.storage();
         let now = now_s();
-        let due_s = match record.status {
-            _ if record.processing_payment().is_some() => now + RECOVERY_AFTER_S,
-            SessionStatus::Open => record.expires_at_s,
+        let due_s = match (record.status, record.processing_payment()) {
+            (_, Some(payment)) => match payment.provider.as_ref() {
+                None => payment.created_at_s + RECOVERY_AFTER_S,
+                Some(leg) if leg.stage == LegStage::AwaitingShopper => {
+                    // The shopper is at the provider: check back at expiry, or soon if past it.
+                    record
+                        .expires_at_s
+                        .max(leg.stage_since_s + RECOVERY_AFTER_S)
+                }
+                Some(leg) => leg.stage_since_s + RECOVERY_AFTER_S,
+            },
+            _ if record.refunds_pending() => now + RECOVERY_AFTER_S,
+            (SessionStatus::Open, None) => record.expires_at_s,
             _ => return Ok(storage.delete_alarm().await?),
         };
-        storage.set_alarm((due_s - now).max(0) * 1000).await?;
+        storage.set_alarm((due_s - now).max(1) * 1000).await?;
         Ok(())
     }
 
@@ -246,6 +349,14 @@ impl CheckoutSession {
             &record.merchant_scope,
             &record.request.customer_id,
         )
+    }
+
+    fn owned_by(&self, merchant_scope: &str) -> Result<SessionRecord> {
+        let record = self.current()?;
+        if record.merchant_scope != merchant_scope {
+            return Err(Error::api(ErrorCode::NotFound));
+        }
+        Ok(record)
     }
 
     /// The stored record, expired first if its time is up.
@@ -279,6 +390,15 @@ impl CheckoutSession {
             vec![serde_json::to_string(record)?.into()],
         )?;
         Ok(())
+    }
+
+    /// Tells the reconciliation registry whether this session has a leg the cron must watch.
+    async fn track(&self, record: &SessionRecord) -> Result<()> {
+        let pending = record
+            .processing_payment()
+            .is_some_and(|p| p.provider.is_some())
+            || record.refunds_pending();
+        reconciler::track(&self.env, &record.id, pending).await
     }
 }
 

@@ -2,17 +2,14 @@
 //! loads a record, calls these methods, and saves it in the same synchronous turn.
 
 use checkout_core::api::{
-    BalanceSummary, CheckoutSession, CreateSessionRequest, Payment, PaymentMethod, PaymentStatus,
-    SessionStatus, WidgetSession,
+    BalanceSummary, CheckoutSession, CreateSessionRequest, NextAction, Payment, PaymentMethod,
+    PaymentStatus, Refund, RefundStatus, SessionStatus, WidgetSession,
 };
 use checkout_core::error::ErrorDetail;
 use checkout_core::{ErrorCode, Money};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-
-/// The methods this edge can take payments with today.
-pub const AVAILABLE_METHODS: &[PaymentMethod] = &[PaymentMethod::Balance];
 
 /// Everything a session object stores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +26,8 @@ pub struct SessionRecord {
     pub created_at_s: i64,
     pub expires_at_s: i64,
     pub payments: Vec<PaymentRecord>,
+    #[serde(default)]
+    pub refunds: Vec<RefundRecord>,
 }
 
 /// One payment attempt, keyed by the idempotency key the client chose.
@@ -41,6 +40,56 @@ pub struct PaymentRecord {
     pub status: PaymentStatus,
     pub failure: Option<ErrorDetail>,
     pub created_at_s: i64,
+    /// The provider's side, for external methods.
+    #[serde(default)]
+    pub provider: Option<ProviderLeg>,
+}
+
+/// An external payment's progress at its provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderLeg {
+    /// The provider's id (bKash `paymentID`), once created.
+    pub reference: Option<String>,
+    /// Where the shopper must go to approve.
+    pub redirect_url: Option<String>,
+    /// The provider's transaction id (bKash `trxID`), once completed.
+    pub transaction_id: Option<String>,
+    pub stage: LegStage,
+    /// When the leg entered its stage, unix seconds.
+    pub stage_since_s: i64,
+}
+
+/// Where an external payment stands while it is processing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegStage {
+    /// The create call is under way; nothing can have been taken.
+    Creating,
+    /// Created; the shopper is at the provider.
+    AwaitingShopper,
+    /// The shopper approved and the completing call (bKash execute) was sent.
+    Completing,
+}
+
+/// A refund, keyed by the merchant's idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRecord {
+    pub id: String,
+    pub idempotency_key: String,
+    pub payment_id: String,
+    pub amount: Money,
+    pub reason: String,
+    pub status: RefundStatus,
+    pub failure: Option<ErrorDetail>,
+    pub provider_refund_id: Option<String>,
+    pub created_at_s: i64,
+}
+
+/// What a refund request found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundStart {
+    Started(RefundRecord),
+    Replayed(RefundRecord),
 }
 
 /// What a pay request found.
@@ -69,6 +118,7 @@ impl SessionRecord {
         method: PaymentMethod,
         payment_id: String,
         now_s: i64,
+        available: &[PaymentMethod],
     ) -> Result<PayStart> {
         if let Some(earlier) = self
             .payments
@@ -77,7 +127,8 @@ impl SessionRecord {
         {
             return replay(earlier, method);
         }
-        self.ensure_payable(method)?;
+        self.ensure_payable(method, available)?;
+        let external = method != PaymentMethod::Balance;
         let payment = PaymentRecord {
             id: payment_id,
             idempotency_key: idempotency_key.to_owned(),
@@ -86,13 +137,20 @@ impl SessionRecord {
             status: PaymentStatus::Processing,
             failure: None,
             created_at_s: now_s,
+            provider: external.then_some(ProviderLeg {
+                reference: None,
+                redirect_url: None,
+                transaction_id: None,
+                stage: LegStage::Creating,
+                stage_since_s: now_s,
+            }),
         };
         self.payments.push(payment.clone());
         self.status = SessionStatus::Processing;
         Ok(PayStart::Started(payment))
     }
 
-    fn ensure_payable(&self, method: PaymentMethod) -> Result<()> {
+    fn ensure_payable(&self, method: PaymentMethod, available: &[PaymentMethod]) -> Result<()> {
         match self.status {
             SessionStatus::Open => {}
             SessionStatus::Processing => return Err(Error::api(ErrorCode::PaymentInProgress)),
@@ -102,7 +160,7 @@ impl SessionRecord {
         if !self.request.methods.contains(&method) {
             return Err(Error::api(ErrorCode::MethodNotAllowedForSession));
         }
-        if !AVAILABLE_METHODS.contains(&method) {
+        if !available.contains(&method) {
             return Err(Error::api(ErrorCode::PaymentMethodUnavailable));
         }
         Ok(())
@@ -122,11 +180,17 @@ impl SessionRecord {
         match outcome {
             Ok(()) => {
                 payment.status = PaymentStatus::Succeeded;
+                if let Some(leg) = payment.provider.as_mut() {
+                    leg.redirect_url = None;
+                }
                 self.status = SessionStatus::Paid;
             }
             Err(detail) => {
                 payment.status = PaymentStatus::Failed;
                 payment.failure = Some(detail);
+                if let Some(leg) = payment.provider.as_mut() {
+                    leg.redirect_url = None;
+                }
                 self.status = SessionStatus::Open;
             }
         }
@@ -168,6 +232,8 @@ impl SessionRecord {
             created_at: self.created_at_s,
             expires_at: self.expires_at_s,
             payments: self.payments.iter().map(PaymentRecord::view).collect(),
+            amount_refunded: self.amount_refunded().to_decimal_string(),
+            refunds: self.refunds.iter().map(RefundRecord::view).collect(),
         }
     }
 
@@ -186,7 +252,15 @@ impl SessionRecord {
             expires_at: self.expires_at_s,
             balance,
             payments: self.payments.iter().map(PaymentRecord::view).collect(),
+            next_action: self.next_action(),
         }
+    }
+
+    /// A redirect while the shopper still has to approve at the provider.
+    fn next_action(&self) -> Option<NextAction> {
+        let leg = self.processing_payment()?.provider.as_ref()?;
+        let url = leg.redirect_url.clone()?;
+        (leg.stage == LegStage::AwaitingShopper).then_some(NextAction::Redirect { url })
     }
 }
 
@@ -210,9 +284,32 @@ impl PaymentRecord {
             status: self.status,
             failure_code: self.failure.as_ref().map(|f| f.code),
             created_at: self.created_at_s,
+            provider_reference: self.provider.as_ref().and_then(|l| l.reference.clone()),
+            provider_transaction_id: self
+                .provider
+                .as_ref()
+                .and_then(|l| l.transaction_id.clone()),
         }
     }
 }
 
+impl RefundRecord {
+    pub fn view(&self) -> Refund {
+        Refund {
+            id: self.id.clone(),
+            payment_id: self.payment_id.clone(),
+            amount: self.amount.to_decimal_string(),
+            currency: self.amount.currency(),
+            reason: self.reason.clone(),
+            status: self.status,
+            failure_code: self.failure.as_ref().map(|f| f.code),
+            provider_refund_id: self.provider_refund_id.clone(),
+            created_at: self.created_at_s,
+        }
+    }
+}
+
+mod provider;
+mod refunds;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,8 @@
 use super::*;
+use checkout_core::api::NextAction;
 use checkout_core::Currency;
+
+const AVAILABLE: &[PaymentMethod] = &[PaymentMethod::Balance, PaymentMethod::Bkash];
 
 fn record() -> SessionRecord {
     let request = CreateSessionRequest {
@@ -24,11 +27,12 @@ fn record() -> SessionRecord {
         created_at_s: 0,
         expires_at_s: 1_000,
         payments: Vec::new(),
+        refunds: Vec::new(),
     }
 }
 
 fn start(record: &mut SessionRecord, key: &str, id: &str) -> Result<PayStart> {
-    record.start_payment(key, PaymentMethod::Balance, id.into(), 10)
+    record.start_payment(key, PaymentMethod::Balance, id.into(), 10, AVAILABLE)
 }
 
 #[test]
@@ -98,7 +102,13 @@ fn a_key_reused_for_another_method_is_refused() {
     start(&mut r, "key-1", "pay_1").unwrap();
     r.finish_payment("pay_1", Ok(())).unwrap();
     let error = r
-        .start_payment("key-1", PaymentMethod::Points, "pay_2".into(), 10)
+        .start_payment(
+            "key-1",
+            PaymentMethod::Points,
+            "pay_2".into(),
+            10,
+            AVAILABLE,
+        )
         .unwrap_err();
     assert_eq!(error.detail().code, ErrorCode::IdempotencyKeyReused);
 }
@@ -107,13 +117,98 @@ fn a_key_reused_for_another_method_is_refused() {
 fn methods_outside_the_session_or_not_yet_offered_are_refused() {
     let mut r = record();
     let error = r
-        .start_payment("key-1", PaymentMethod::Bkash, "pay_1".into(), 10)
+        .start_payment("key-1", PaymentMethod::Bkash, "pay_1".into(), 10, AVAILABLE)
         .unwrap_err();
     assert_eq!(error.detail().code, ErrorCode::MethodNotAllowedForSession);
     r.request.methods.push(PaymentMethod::Card);
     let error = r
-        .start_payment("key-2", PaymentMethod::Card, "pay_2".into(), 10)
+        .start_payment("key-2", PaymentMethod::Card, "pay_2".into(), 10, AVAILABLE)
         .unwrap_err();
     assert_eq!(error.detail().code, ErrorCode::PaymentMethodUnavailable);
     assert!(r.payments.is_empty());
+}
+
+fn paid_by_bkash() -> SessionRecord {
+    let mut r = record();
+    r.request.methods = vec![PaymentMethod::Bkash];
+    r.start_payment("key-1", PaymentMethod::Bkash, "pay_1".into(), 10, AVAILABLE)
+        .unwrap();
+    r.leg_created(
+        "pay_1",
+        "TR001".into(),
+        "https://bkash.example/pay".into(),
+        11,
+    )
+    .unwrap();
+    r
+}
+
+#[test]
+fn an_external_payment_offers_its_redirect_until_it_settles() {
+    let mut r = paid_by_bkash();
+    assert_eq!(
+        r.widget_view(None).next_action,
+        Some(NextAction::Redirect {
+            url: "https://bkash.example/pay".into()
+        })
+    );
+    assert_eq!(r.payment_by_reference("TR001").unwrap().id, "pay_1");
+    r.set_leg_stage("pay_1", LegStage::Completing, 12).unwrap();
+    assert_eq!(r.widget_view(None).next_action, None);
+    r.set_transaction_id("pay_1", Some("TRX1".into())).unwrap();
+    r.finish_payment("pay_1", Ok(())).unwrap();
+    let view = r.merchant_view();
+    assert_eq!(view.status, SessionStatus::Paid);
+    assert_eq!(
+        view.payments[0].provider_transaction_id.as_deref(),
+        Some("TRX1")
+    );
+}
+
+#[test]
+fn refunds_never_exceed_what_was_paid() {
+    let mut r = paid_by_bkash();
+    r.finish_payment("pay_1", Ok(())).unwrap();
+    let part = Money::from_minor(1000, Currency::BDT).unwrap();
+    let RefundStart::Started(first) = r
+        .start_refund("rk-1", part, "damaged", "re_1".into(), 20)
+        .unwrap()
+    else {
+        panic!("expected a new refund");
+    };
+    // A pending refund already counts against what is left.
+    let rest = Money::from_minor(2051, Currency::BDT).unwrap();
+    let error = r
+        .start_refund("rk-2", rest, "all", "re_2".into(), 21)
+        .unwrap_err();
+    assert_eq!(error.detail().code, ErrorCode::RefundExceedsPayment);
+    r.finish_refund(&first.id, Ok(Some("RTRX1".into())))
+        .unwrap();
+    let rest = Money::from_minor(2050, Currency::BDT).unwrap();
+    assert!(matches!(
+        r.start_refund("rk-2", rest, "all", "re_2".into(), 22),
+        Ok(RefundStart::Started(_))
+    ));
+    assert_eq!(r.amount_refunded().amount_minor(), 3050);
+    assert!(matches!(
+        r.start_refund("rk-1", part, "damaged", "re_3".into(), 23),
+        Ok(RefundStart::Replayed(_))
+    ));
+    assert_eq!(r.refunds.len(), 2);
+}
+
+#[test]
+fn a_failed_refund_frees_its_amount_and_an_unpaid_session_refunds_nothing() {
+    let mut r = paid_by_bkash();
+    let amount = Money::from_minor(100, Currency::BDT).unwrap();
+    let error = r
+        .start_refund("rk-1", amount, "x", "re_1".into(), 20)
+        .unwrap_err();
+    assert_eq!(error.detail().code, ErrorCode::SessionNotPaid);
+    r.finish_payment("pay_1", Ok(())).unwrap();
+    r.start_refund("rk-1", amount, "x", "re_1".into(), 20)
+        .unwrap();
+    r.finish_refund("re_1", Err(ErrorDetail::new(ErrorCode::ProviderError)))
+        .unwrap();
+    assert_eq!(r.amount_refunded().amount_minor(), 0);
 }

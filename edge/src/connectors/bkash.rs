@@ -1,0 +1,346 @@
+//! bKash Tokenized Checkout (API v1.2.0-beta): grant and refresh, create, execute, query, search,
+//! refund.
+//!
+//! Protocol as published by bKash (developer.bka.sh, "Tokenized Checkout"): every call is a JSON
+//! POST under `/tokenized/checkout/`; the grant and refresh calls carry `username` and `password`
+//! headers, the others `Authorization: <id_token>` and `X-APP-Key`. The id token is cached in the
+//! `BkashToken` Durable Object, one per app key. A call answered 401 refreshes the token once and
+//! is retried once.
+//!
+//! Retries: only calls that are safe to repeat (grant, refresh, query, search) are retried on a
+//! timeout or 5xx, with exponential back-off. Execute and refund are never repeated blindly: a lost
+//! answer is resolved by asking (query), so a payment can never execute twice.
+
+pub mod wire;
+
+use std::time::Duration;
+
+use checkout_core::api::NextAction;
+use checkout_core::{Currency, Money};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::Env;
+
+use super::outbound::{self, OutboundError};
+use super::{
+    ConnectorError, CreatePayment, Created, PaymentConnector, ProviderPayment, ProviderRefund,
+    RefundRequest,
+};
+use crate::config::Secret;
+use crate::error::{Error, Result};
+use crate::objects::bkash_token::{self, TokenCommand};
+use crate::objects::rpc;
+use wire::{PaymentIdRequest, PaymentResponse};
+
+/// Attempts for a call that is safe to repeat.
+const SAFE_ATTEMPTS: u32 = 3;
+/// The first back-off; it doubles each time.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Credentials and limits, from the Worker's configuration.
+#[derive(Debug, Clone)]
+pub struct BkashConfig {
+    /// e.g. `https://tokenized.pay.bka.sh/v1.2.0-beta`, or the simulator.
+    pub base_url: String,
+    pub username: Secret,
+    pub password: Secret,
+    pub app_key: Secret,
+    pub app_secret: Secret,
+    pub min_amount: Money,
+    pub max_amount: Money,
+    pub timeout: Duration,
+}
+
+impl BkashConfig {
+    /// `None` when bKash is not configured on this Worker (the method is then unavailable).
+    pub fn from_env(env: &Env) -> Result<Option<BkashConfig>> {
+        let read = |name: &str| crate::config::read(env, name);
+        let Some(base_url) = read("BKASH_BASE_URL")? else {
+            return Ok(None);
+        };
+        let required = |name: &str| {
+            read(name)?
+                .ok_or_else(|| Error::Config(format!("{name} is required with BKASH_BASE_URL")))
+        };
+        let amount = |name: &str, default: &str| -> Result<Money> {
+            let text = read(name)?.map(|s| s.expose().to_owned());
+            Money::parse_positive(text.as_deref().unwrap_or(default), Currency::BDT)
+                .map_err(|e| Error::Config(format!("{name}: {e}")))
+        };
+        let timeout_ms = read("BKASH_TIMEOUT_MS")?
+            .and_then(|s| s.expose().parse::<u64>().ok())
+            .unwrap_or(10_000);
+        Ok(Some(BkashConfig {
+            base_url: base_url.expose().trim_end_matches('/').to_owned(),
+            username: required("BKASH_USERNAME")?,
+            password: required("BKASH_PASSWORD")?,
+            app_key: required("BKASH_APP_KEY")?,
+            app_secret: required("BKASH_APP_SECRET")?,
+            min_amount: amount("BKASH_MIN_AMOUNT", "1.00")?,
+            max_amount: amount("BKASH_MAX_AMOUNT", "25000.00")?,
+            timeout: Duration::from_millis(timeout_ms),
+        }))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/tokenized/checkout/{path}", self.base_url)
+    }
+}
+
+/// A fresh token, as the grant and refresh calls return it.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub id_token: String,
+    pub refresh_token: String,
+    pub expires_in_s: i64,
+}
+
+/// `token/grant`, retried on timeouts and 5xx.
+pub async fn grant(config: &BkashConfig) -> Result<IssuedToken, ConnectorError> {
+    let body = wire::GrantRequest {
+        app_key: config.app_key.expose(),
+        app_secret: config.app_secret.expose(),
+    };
+    token_call(config, "token/grant", &body).await
+}
+
+/// `token/refresh`, retried on timeouts and 5xx.
+pub async fn refresh(
+    config: &BkashConfig,
+    refresh_token: &str,
+) -> Result<IssuedToken, ConnectorError> {
+    let body = wire::RefreshRequest {
+        app_key: config.app_key.expose(),
+        app_secret: config.app_secret.expose(),
+        refresh_token,
+    };
+    token_call(config, "token/refresh", &body).await
+}
+
+async fn token_call<B: Serialize>(
+    config: &BkashConfig,
+    path: &str,
+    body: &B,
+) -> Result<IssuedToken, ConnectorError> {
+    let headers = [
+        ("username", config.username.expose()),
+        ("password", config.password.expose()),
+    ];
+    let answer: wire::TokenResponse = with_retries(|| post(config, path, &headers, body)).await?;
+    match (answer.id_token, answer.refresh_token) {
+        (Some(id_token), Some(refresh_token)) if answer.status.is_success() => Ok(IssuedToken {
+            id_token,
+            refresh_token,
+            expires_in_s: answer.expires_in.unwrap_or(3600),
+        }),
+        _ => Err(answer.status.into_error()),
+    }
+}
+
+/// The bKash connector, for one Worker's credentials.
+pub struct Bkash {
+    config: BkashConfig,
+    env: Env,
+}
+
+impl Bkash {
+    pub fn from_env(env: &Env) -> Result<Option<Bkash>> {
+        Ok(BkashConfig::from_env(env)?.map(|config| Bkash {
+            config,
+            env: env.clone(),
+        }))
+    }
+
+    pub fn amount_limits(&self) -> (Money, Money) {
+        (self.config.min_amount, self.config.max_amount)
+    }
+
+    /// `general/searchTransaction`: a completed transaction by its trxID.
+    pub async fn search(&self, trx_id: &str) -> Result<serde_json::Value, ConnectorError> {
+        let body = serde_json::json!({ "trxID": trx_id });
+        let answer: serde_json::Value = self.call("general/searchTransaction", &body, true).await?;
+        Ok(answer)
+    }
+
+    /// An id token from the cache object; `stale` names one the provider just refused.
+    async fn token(&self, stale: Option<String>) -> Result<String, ConnectorError> {
+        let stub = bkash_token::stub(&self.env, self.config.app_key.expose())
+            .map_err(|e| ConnectorError::Unknown(e.to_string()))?;
+        rpc::call(&stub, &TokenCommand::Get { stale })
+            .await
+            .map_err(|e| ConnectorError::Unknown(format!("token cache: {e}")))
+    }
+
+    /// An authorised call; a 401 refreshes the token once and retries once.
+    async fn call<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        safe_to_repeat: bool,
+    ) -> Result<R, ConnectorError> {
+        let mut token = self.token(None).await?;
+        for attempt in 0..2 {
+            let headers = [
+                ("Authorization", token.as_str()),
+                ("X-APP-Key", self.config.app_key.expose()),
+            ];
+            let result = if safe_to_repeat {
+                with_retries(|| post(&self.config, path, &headers, body)).await
+            } else {
+                post(&self.config, path, &headers, body).await
+            };
+            match result {
+                Err(CallError::Unauthorized) if attempt == 0 => {
+                    token = self.token(Some(token)).await?;
+                }
+                other => return other.map_err(CallError::into_connector_error),
+            }
+        }
+        Err(ConnectorError::Unknown(
+            "bKash refused a freshly refreshed token".into(),
+        ))
+    }
+
+    async fn payment_call(
+        &self,
+        path: &str,
+        reference: &str,
+        safe: bool,
+    ) -> Result<ProviderPayment, ConnectorError> {
+        let answer: PaymentResponse = self
+            .call(
+                path,
+                &PaymentIdRequest {
+                    payment_id: reference,
+                },
+                safe,
+            )
+            .await?;
+        if answer.status.is_success() {
+            Ok(answer.into_payment())
+        } else {
+            Err(answer.status.into_error())
+        }
+    }
+}
+
+impl PaymentConnector for Bkash {
+    async fn create(&self, request: &CreatePayment<'_>) -> Result<Created, ConnectorError> {
+        let body = wire::CreateRequest {
+            mode: "0011",
+            payer_reference: request.payer_reference,
+            callback_url: &request.callback_url,
+            amount: wire::amount_to_wire(request.amount),
+            currency: "BDT",
+            intent: "sale",
+            merchant_invoice_number: request.invoice,
+        };
+        // Not repeated: a lost create leaves at most an unused bKash payment, which expires.
+        let answer: wire::CreateResponse = self.call("create", &body, false).await?;
+        match (answer.payment_id, answer.bkash_url) {
+            (Some(reference), Some(url)) if answer.status.is_success() => Ok(Created {
+                reference,
+                next_action: NextAction::Redirect { url },
+            }),
+            _ => Err(answer.status.into_error()),
+        }
+    }
+
+    async fn complete(&self, reference: &str) -> Result<ProviderPayment, ConnectorError> {
+        self.payment_call("execute", reference, false).await
+    }
+
+    async fn query(&self, reference: &str) -> Result<ProviderPayment, ConnectorError> {
+        self.payment_call("payment/status", reference, true).await
+    }
+
+    async fn refund(&self, request: &RefundRequest<'_>) -> Result<ProviderRefund, ConnectorError> {
+        let body = wire::RefundRequest {
+            payment_id: request.reference,
+            amount: wire::amount_to_wire(request.amount),
+            trx_id: request.transaction_id,
+            sku: request.refund_id,
+            reason: request.reason,
+        };
+        let answer: wire::RefundResponse = self.call("payment/refund", &body, false).await?;
+        match answer.refund_trx_id {
+            Some(id) if answer.status.is_success() => Ok(ProviderRefund {
+                refund_transaction_id: id,
+            }),
+            _ => Err(answer.status.into_error()),
+        }
+    }
+}
+
+/// How one HTTP exchange with bKash went.
+#[derive(Debug)]
+enum CallError {
+    /// 401/403: the id token was refused.
+    Unauthorized,
+    /// A timeout, a 5xx, a broken connection or an unreadable body: the outcome is unknown.
+    Unknown(String),
+}
+
+impl CallError {
+    fn into_connector_error(self) -> ConnectorError {
+        match self {
+            CallError::Unauthorized => ConnectorError::Unknown("bKash refused the token".into()),
+            CallError::Unknown(reason) => ConnectorError::Unknown(reason),
+        }
+    }
+}
+
+impl From<CallError> for ConnectorError {
+    fn from(error: CallError) -> ConnectorError {
+        error.into_connector_error()
+    }
+}
+
+async fn post<B: Serialize, R: DeserializeOwned>(
+    config: &BkashConfig,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &B,
+) -> Result<R, CallError> {
+    let json = serde_json::to_string(body).map_err(|e| CallError::Unknown(e.to_string()))?;
+    let answer = outbound::post_json(&config.url(path), headers, &json, config.timeout)
+        .await
+        .map_err(|e: OutboundError| CallError::Unknown(format!("{path}: {e}")))?;
+    match answer.status {
+        401 | 403 => Err(CallError::Unauthorized),
+        500.. => Err(CallError::Unknown(format!(
+            "{path}: HTTP {}",
+            answer.status
+        ))),
+        _ => serde_json::from_str(&answer.body).map_err(|_| {
+            // A 4xx without bKash's JSON still says "no"; keep its status for the logs.
+            CallError::Unknown(format!(
+                "{path}: HTTP {} with an unreadable body",
+                answer.status
+            ))
+        }),
+    }
+}
+
+/// Repeats `call` on unknown outcomes, backing off 200 ms, 400 ms, ...
+async fn with_retries<R, F, Fut>(mut call: F) -> Result<R, CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<R, CallError>>,
+{
+    let mut backoff = FIRST_BACKOFF;
+    for attempt in 1..=SAFE_ATTEMPTS {
+        match call().await {
+            Err(CallError::Unknown(reason)) if attempt < SAFE_ATTEMPTS => {
+                worker::console_warn!(
+                    "{}",
+                    serde_json::json!({"level": "warn", "provider": "bkash", "retry": attempt, "reason": reason})
+                );
+                outbound::sleep(backoff).await;
+                backoff *= 2;
+            }
+            other => return other,
+        }
+    }
+    Err(CallError::Unknown("retries exhausted".into()))
+}

@@ -1,0 +1,178 @@
+//! Payment providers, one module each, behind one small trait.
+//!
+//! Architecture Invariant: only a connector module knows its provider's wire format; the rest of
+//! the edge sees [`CreatePayment`], [`ProviderPayment`] and [`ConnectorError`].
+
+pub mod bkash;
+pub mod outbound;
+
+use checkout_core::api::{NextAction, PaymentMethod};
+use checkout_core::error::ErrorDetail;
+use checkout_core::{ErrorCode, Money};
+use worker::Env;
+
+use crate::error::{Error, Result};
+
+/// A payment to start at a provider.
+#[derive(Debug, Clone)]
+pub struct CreatePayment<'a> {
+    /// Our payment id; unique per attempt, so the provider's invoice number is too.
+    pub invoice: &'a str,
+    pub amount: Money,
+    /// Who pays, in the merchant's terms (the customer id).
+    pub payer_reference: &'a str,
+    /// Where the provider sends the shopper's browser back.
+    pub callback_url: String,
+}
+
+/// A payment started at a provider.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The provider's id for it (bKash `paymentID`).
+    pub reference: String,
+    pub next_action: NextAction,
+}
+
+/// What a provider says a payment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderState {
+    /// Started, not finished: the shopper has not acted, or it is not yet completed.
+    Pending,
+    Succeeded,
+    Failed,
+    Canceled,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderPayment {
+    pub state: ProviderState,
+    /// The provider's own word for the state, kept for the merchant and the logs.
+    pub provider_status: String,
+    pub transaction_id: Option<String>,
+    pub amount: Option<Money>,
+    pub invoice: Option<String>,
+}
+
+/// A refund to make at a provider.
+#[derive(Debug, Clone)]
+pub struct RefundRequest<'a> {
+    pub reference: &'a str,
+    pub transaction_id: &'a str,
+    /// Our refund id, sent as the provider's reference for it.
+    pub refund_id: &'a str,
+    pub amount: Money,
+    pub reason: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderRefund {
+    pub refund_transaction_id: String,
+}
+
+/// Why a provider call did not give the answer asked for.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ConnectorError {
+    /// A definite refusal: nothing happened at the provider.
+    #[error("refused by the provider ({provider_code}): {provider_message}")]
+    Refused {
+        code: ErrorCode,
+        /// What the shopper or merchant is told.
+        message: String,
+        provider_code: String,
+        provider_message: String,
+    },
+    /// The operation was already done before (a repeated execute).
+    #[error("already done at the provider ({0})")]
+    AlreadyDone(String),
+    /// The payment is not in a state that allows the operation (e.g. execute before approval).
+    #[error("invalid payment state at the provider ({0})")]
+    InvalidState(String),
+    /// No usable answer (timeout, 5xx, transport): the outcome is unknown.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}
+
+impl From<ConnectorError> for Error {
+    fn from(error: ConnectorError) -> Error {
+        match error {
+            ConnectorError::Refused { code, message, .. } => {
+                let mut detail = ErrorDetail::new(code);
+                detail.message = message;
+                detail.into()
+            }
+            ConnectorError::AlreadyDone(_) | ConnectorError::InvalidState(_) => {
+                Error::api(ErrorCode::ProviderError)
+            }
+            ConnectorError::Unknown(_) => Error::api(ErrorCode::ProviderUnavailable),
+        }
+    }
+}
+
+/// The operations every provider offers. Dispatch is through the closed enum [`Connector`].
+#[allow(async_fn_in_trait)] // Workers are single-threaded; no Send bound is wanted.
+pub trait PaymentConnector {
+    /// Starts a payment; nothing is taken until the shopper acts and it is completed.
+    async fn create(&self, request: &CreatePayment<'_>) -> Result<Created, ConnectorError>;
+    /// Completes a payment the shopper approved (bKash execute). Must not be blindly retried.
+    async fn complete(&self, reference: &str) -> Result<ProviderPayment, ConnectorError>;
+    /// What the provider says now. Safe to repeat.
+    async fn query(&self, reference: &str) -> Result<ProviderPayment, ConnectorError>;
+    /// Returns `amount` of a completed payment.
+    async fn refund(&self, request: &RefundRequest<'_>) -> Result<ProviderRefund, ConnectorError>;
+}
+
+/// Every provider the edge can talk to.
+pub enum Connector {
+    Bkash(bkash::Bkash),
+}
+
+impl Connector {
+    /// The connector for `method`, if it is an external method configured on this Worker.
+    pub fn for_method(method: PaymentMethod, env: &Env) -> Result<Option<Connector>> {
+        match method {
+            PaymentMethod::Bkash => Ok(bkash::Bkash::from_env(env)?.map(Connector::Bkash)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The amounts the provider accepts per payment.
+    pub fn amount_limits(&self) -> (Money, Money) {
+        match self {
+            Connector::Bkash(bkash) => bkash.amount_limits(),
+        }
+    }
+}
+
+impl PaymentConnector for Connector {
+    async fn create(&self, request: &CreatePayment<'_>) -> Result<Created, ConnectorError> {
+        match self {
+            Connector::Bkash(c) => c.create(request).await,
+        }
+    }
+
+    async fn complete(&self, reference: &str) -> Result<ProviderPayment, ConnectorError> {
+        match self {
+            Connector::Bkash(c) => c.complete(reference).await,
+        }
+    }
+
+    async fn query(&self, reference: &str) -> Result<ProviderPayment, ConnectorError> {
+        match self {
+            Connector::Bkash(c) => c.query(reference).await,
+        }
+    }
+
+    async fn refund(&self, request: &RefundRequest<'_>) -> Result<ProviderRefund, ConnectorError> {
+        match self {
+            Connector::Bkash(c) => c.refund(request).await,
+        }
+    }
+}
+
+/// Whether `method` can take payments on this Worker.
+pub fn is_available(method: PaymentMethod, env: &Env) -> Result<bool> {
+    Ok(match method {
+        PaymentMethod::Balance => true,
+        other => Connector::for_method(other, env)?.is_some(),
+    })
+}

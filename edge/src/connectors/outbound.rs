@@ -1,0 +1,74 @@
+//! Outbound HTTP to payment providers: JSON over `fetch`, with a timeout that aborts the request.
+//!
+//! A timeout is not a failure: the provider may have acted. Callers decide, per call, whether a
+//! timeout may be retried (a query) or must be resolved by asking again (an execute).
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use wasm_bindgen::JsValue;
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+
+/// What came back, whatever the status.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Why no answer came back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutboundError {
+    #[error("no answer within {0} ms")]
+    Timeout(u64),
+    #[error("transport: {0}")]
+    Transport(String),
+}
+
+/// POSTs `body` as JSON to `url` with `headers`, giving up after `timeout`.
+pub async fn post_json(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    timeout: Duration,
+) -> Result<HttpAnswer, OutboundError> {
+    let request_headers = Headers::new();
+    let transport = |e: worker::Error| OutboundError::Transport(e.to_string());
+    request_headers
+        .set("Content-Type", "application/json")
+        .map_err(transport)?;
+    request_headers
+        .set("Accept", "application/json")
+        .map_err(transport)?;
+    for (name, value) in headers {
+        request_headers.set(name, value).map_err(transport)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(request_headers)
+        .with_body(Some(JsValue::from_str(body)));
+    let request = Request::new_with_init(url, &init).map_err(transport)?;
+
+    let controller = AbortController::default();
+    let fetch = Fetch::Request(request);
+    let signal = controller.signal();
+    let send = std::pin::pin!(fetch.send_with_signal(&signal));
+    let timer = std::pin::pin!(Delay::from(timeout));
+    match select(send, timer).await {
+        Either::Left((Ok(mut response), _)) => {
+            let status = response.status_code();
+            let body = response.text().await.map_err(transport)?;
+            Ok(HttpAnswer { status, body })
+        }
+        Either::Left((Err(e), _)) => Err(transport(e)),
+        Either::Right(_) => {
+            controller.abort();
+            Err(OutboundError::Timeout(timeout.as_millis() as u64))
+        }
+    }
+}
+
+/// Sleeps for `duration` (a retry back-off).
+pub async fn sleep(duration: Duration) {
+    Delay::from(duration).await;
+}

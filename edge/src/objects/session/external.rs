@@ -1,0 +1,283 @@
+//! External payments in the session object: create at the provider, the shopper's return, and
+//! settling by the provider's own word (execute, then query when an answer is lost or doubtful).
+
+use checkout_core::api::{PaymentStatus, WidgetSession};
+use checkout_core::error::ErrorDetail;
+use checkout_core::ErrorCode;
+
+use super::{CallbackOutcome, CheckoutSession, RECOVERY_AFTER_S};
+use crate::clock::now_s;
+use crate::connectors::{
+    Connector, ConnectorError, CreatePayment, PaymentConnector, ProviderPayment, ProviderState,
+};
+use crate::error::{Error, Result};
+use crate::objects::session_record::{LegStage, PaymentRecord, SessionRecord};
+
+impl CheckoutSession {
+    /// Creates the payment at its provider and returns the session with the redirect to follow.
+    pub(super) async fn pay_external(
+        &self,
+        record: SessionRecord,
+        payment: PaymentRecord,
+        callback_url: String,
+    ) -> Result<WidgetSession> {
+        let connector = self.connector(&payment)?;
+        let (min, max) = connector.amount_limits();
+        let amount = payment.amount.amount_minor();
+        if amount < min.amount_minor() || amount > max.amount_minor() {
+            // Refused before anything is written: the attempt never existed.
+            return Err(Error::api_with(
+                ErrorCode::AmountOutOfRange,
+                format!(
+                    "This method accepts {} to {} {} per payment.",
+                    min.to_decimal_string(),
+                    max.to_decimal_string(),
+                    min.currency()
+                ),
+            ));
+        }
+        self.save(&record)?;
+        self.schedule(&record).await?;
+        let request = CreatePayment {
+            invoice: &payment.id,
+            amount: payment.amount,
+            payer_reference: &record.request.customer_id,
+            callback_url,
+        };
+        match connector.create(&request).await {
+            Ok(created) => {
+                let checkout_core::api::NextAction::Redirect { url } = created.next_action;
+                let mut record = self.current()?;
+                record.leg_created(&payment.id, created.reference, url, now_s())?;
+                self.save(&record)?;
+                self.schedule(&record).await?;
+                self.track(&record).await?;
+                self.widget_view(record).await
+            }
+            Err(error) => {
+                log_provider_error(&payment.id, "create", &error);
+                // A create that failed or went unanswered took nothing; the attempt fails.
+                let detail = Error::from(error).detail();
+                self.finish(&payment.id, Err(detail.clone()), None).await?;
+                Err(detail.into())
+            }
+        }
+    }
+
+    /// The shopper is back from the provider. Returns where to send the browser.
+    pub(super) async fn provider_callback(
+        &self,
+        reference: &str,
+        outcome: CallbackOutcome,
+    ) -> Result<String> {
+        let mut record = self.current()?;
+        let payment = record
+            .payment_by_reference(reference)
+            .cloned()
+            .ok_or_else(|| Error::api(ErrorCode::UnknownProviderPayment))?;
+        let back = record.return_url_with_session();
+        let stage = payment.provider.as_ref().map(|l| l.stage);
+        // A repeated callback, or one racing a completion under way, changes nothing.
+        if payment.status != PaymentStatus::Processing || stage == Some(LegStage::Completing) {
+            return Ok(back);
+        }
+        match outcome {
+            CallbackOutcome::Failure | CallbackOutcome::Cancel => {
+                // Nothing was executed, so nothing was taken, whatever the redirect claims.
+                let code = match outcome {
+                    CallbackOutcome::Cancel => ErrorCode::PaymentCanceled,
+                    _ => ErrorCode::PaymentDeclined,
+                };
+                let record = self
+                    .finish(&payment.id, Err(ErrorDetail::new(code)), None)
+                    .await?;
+                self.track(&record).await?;
+            }
+            CallbackOutcome::Success => {
+                record.set_leg_stage(&payment.id, LegStage::Completing, now_s())?;
+                self.save(&record)?;
+                self.schedule(&record).await?;
+                self.complete_leg(&payment).await?;
+            }
+        }
+        Ok(back)
+    }
+
+    /// Executes an approved payment; an answer that is lost or doubtful is settled by a query,
+    /// so the payment is never executed twice.
+    async fn complete_leg(&self, payment: &PaymentRecord) -> Result<()> {
+        let connector = self.connector(payment)?;
+        let reference = leg_reference(payment)?;
+        let answer = match connector.complete(reference).await {
+            Err(
+                error @ (ConnectorError::AlreadyDone(_)
+                | ConnectorError::InvalidState(_)
+                | ConnectorError::Unknown(_)),
+            ) => {
+                log_provider_error(&payment.id, "execute", &error);
+                connector.query(reference).await
+            }
+            other => other,
+        };
+        self.settle(payment, answer).await
+    }
+
+    /// Applies the provider's word to a processing leg.
+    async fn settle(
+        &self,
+        payment: &PaymentRecord,
+        answer: std::result::Result<ProviderPayment, ConnectorError>,
+    ) -> Result<()> {
+        let provider_payment = match answer {
+            Ok(provider_payment) => provider_payment,
+            Err(ConnectorError::Refused { code, message, .. }) => {
+                let mut detail = ErrorDetail::new(code);
+                detail.message = message;
+                self.finish(&payment.id, Err(detail), None).await?;
+                return Ok(());
+            }
+            Err(error) => {
+                // Unknown for now: the alarm and the cron ask again.
+                log_provider_error(&payment.id, "settle", &error);
+                return Ok(());
+            }
+        };
+        let outcome = match provider_payment.state {
+            ProviderState::Succeeded => verify_completed(payment, &provider_payment),
+            ProviderState::Failed => Err(ErrorDetail::new(ErrorCode::PaymentDeclined)),
+            ProviderState::Canceled => Err(ErrorDetail::new(ErrorCode::PaymentCanceled)),
+            ProviderState::Pending => return self.still_pending(payment).await,
+        };
+        let record = self
+            .finish(&payment.id, outcome, provider_payment.transaction_id)
+            .await?;
+        self.track(&record).await
+    }
+
+    /// The provider has not completed the payment: the shopper has not approved (a forged
+    /// success callback lands here), or the session ran out of time.
+    async fn still_pending(&self, payment: &PaymentRecord) -> Result<()> {
+        let mut record = self.current()?;
+        if now_s() >= record.expires_at_s {
+            let record = self
+                .finish(
+                    &payment.id,
+                    Err(ErrorDetail::new(ErrorCode::SessionExpired)),
+                    None,
+                )
+                .await?;
+            return self.track(&record).await;
+        }
+        if record
+            .processing_payment()
+            .is_some_and(|p| p.id == payment.id)
+        {
+            record.set_leg_stage(&payment.id, LegStage::AwaitingShopper, now_s())?;
+            self.save(&record)?;
+            self.schedule(&record).await?;
+        }
+        Ok(())
+    }
+
+    /// Settles this session's unfinished external leg, if any, by asking its provider.
+    pub(super) async fn reconcile(&self) -> Result<()> {
+        let record = self.current()?;
+        let Some(payment) = record
+            .processing_payment()
+            .filter(|p| p.provider.is_some())
+            .cloned()
+        else {
+            return self.track(&record).await;
+        };
+        let leg = payment
+            .provider
+            .as_ref()
+            .map(|l| (l.stage, l.stage_since_s));
+        match leg {
+            Some((LegStage::Creating, since)) if now_s() - since >= RECOVERY_AFTER_S => {
+                let detail = ErrorDetail::new(ErrorCode::ProviderUnavailable);
+                let record = self.finish(&payment.id, Err(detail), None).await?;
+                self.track(&record).await
+            }
+            Some((LegStage::Creating, _)) | None => Ok(()),
+            Some(_) => {
+                let connector = self.connector(&payment)?;
+                let answer = connector.query(leg_reference(&payment)?).await;
+                self.settle(&payment, answer).await
+            }
+        }
+    }
+
+    /// What the provider says now about `payment_id`, for the merchant.
+    pub(super) async fn provider_status(
+        &self,
+        payment_id: &str,
+    ) -> Result<checkout_core::api::ProviderPaymentStatus> {
+        let record = self.current()?;
+        let payment = record
+            .payments
+            .iter()
+            .find(|p| p.id == payment_id)
+            .ok_or_else(|| Error::api(ErrorCode::NotFound))?;
+        let reference = leg_reference(payment).map_err(|_| {
+            Error::api_with(
+                ErrorCode::NotFound,
+                "This payment has no provider reference.",
+            )
+        })?;
+        let answer = self.connector(payment)?.query(reference).await?;
+        Ok(checkout_core::api::ProviderPaymentStatus {
+            payment_id: payment.id.clone(),
+            method: payment.method,
+            provider_reference: reference.to_owned(),
+            provider_status: answer.provider_status,
+            provider_transaction_id: answer.transaction_id,
+            amount: answer.amount.map(|a| a.to_decimal_string()),
+        })
+    }
+
+    pub(super) fn connector(&self, payment: &PaymentRecord) -> Result<Connector> {
+        Connector::for_method(payment.method, &self.env)?
+            .ok_or_else(|| Error::api(ErrorCode::PaymentMethodUnavailable))
+    }
+}
+
+pub(super) fn leg_reference(payment: &PaymentRecord) -> Result<&str> {
+    payment
+        .provider
+        .as_ref()
+        .and_then(|l| l.reference.as_deref())
+        .ok_or_else(|| {
+            Error::Invariant(format!("payment {} has no provider reference", payment.id))
+        })
+}
+
+/// A completion counts only for the amount and invoice we asked for.
+fn verify_completed(
+    payment: &PaymentRecord,
+    answer: &ProviderPayment,
+) -> std::result::Result<(), ErrorDetail> {
+    let amount_ok = answer.amount == Some(payment.amount);
+    let invoice_ok = answer.invoice.as_deref() == Some(payment.id.as_str());
+    if amount_ok && invoice_ok {
+        return Ok(());
+    }
+    worker::console_error!(
+        "{}",
+        serde_json::json!({"level": "error", "alert": "provider_mismatch", "payment_id": payment.id,
+            "expected_amount": payment.amount.to_decimal_string(),
+            "provider_amount": answer.amount.map(|a| a.to_decimal_string()),
+            "provider_invoice": answer.invoice})
+    );
+    let mut detail = ErrorDetail::new(ErrorCode::ProviderError);
+    detail.message =
+        "The provider reported a different amount or order. The payment is held for review.".into();
+    Err(detail)
+}
+
+fn log_provider_error(payment_id: &str, step: &str, error: &ConnectorError) {
+    worker::console_warn!(
+        "{}",
+        serde_json::json!({"level": "warn", "payment_id": payment_id, "step": step, "provider_error": error.to_string()})
+    );
+}

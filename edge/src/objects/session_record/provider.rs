@@ -1,0 +1,61 @@
+//! The external-payment steps of a session record: created, approved, completed.
+
+use checkout_core::api::PaymentStatus;
+
+use super::{LegStage, PaymentRecord, SessionRecord};
+use crate::error::{Error, Result};
+
+impl SessionRecord {
+    /// The payment the provider knows as `reference`.
+    pub fn payment_by_reference(&self, reference: &str) -> Option<&PaymentRecord> {
+        self.payments.iter().find(|p| {
+            p.provider
+                .as_ref()
+                .and_then(|l| l.reference.as_deref())
+                .is_some_and(|r| r == reference)
+        })
+    }
+
+    /// Records that the provider created the payment and where the shopper goes to approve it.
+    pub fn leg_created(
+        &mut self,
+        payment_id: &str,
+        reference: String,
+        redirect_url: String,
+        now_s: i64,
+    ) -> Result<()> {
+        let leg = self.processing_leg(payment_id)?;
+        leg.reference = Some(reference);
+        leg.redirect_url = Some(redirect_url);
+        leg.stage = LegStage::AwaitingShopper;
+        leg.stage_since_s = now_s;
+        Ok(())
+    }
+
+    /// Moves a leg to `stage`, written down before the call that stage makes.
+    pub fn set_leg_stage(&mut self, payment_id: &str, stage: LegStage, now_s: i64) -> Result<()> {
+        let leg = self.processing_leg(payment_id)?;
+        leg.stage = stage;
+        leg.stage_since_s = now_s;
+        Ok(())
+    }
+
+    pub fn set_transaction_id(
+        &mut self,
+        payment_id: &str,
+        transaction_id: Option<String>,
+    ) -> Result<()> {
+        if transaction_id.is_some() {
+            self.processing_leg(payment_id)?.transaction_id = transaction_id;
+        }
+        Ok(())
+    }
+
+    fn processing_leg(&mut self, payment_id: &str) -> Result<&mut super::ProviderLeg> {
+        self.payments
+            .iter_mut()
+            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
+            .and_then(|p| p.provider.as_mut())
+            .ok_or_else(|| Error::Invariant(format!("no processing external payment {payment_id}")))
+    }
+}
