@@ -11,9 +11,19 @@ use crate::{free_port, repo_root};
 /// How long wrangler may take to answer its first health check.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How to start the Worker beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerOptions {
+    /// The port; a free one when `None`.
+    pub port: Option<u16>,
+    /// Extra Worker variables (`--var NAME:VALUE`), e.g. a simulator's base URL.
+    pub vars: Vec<(String, String)>,
+}
+
 /// A running `wrangler dev`. Dropping it stops wrangler and its workerd children.
 pub struct WorkerProcess {
     child: Child,
+    options: WorkerOptions,
     pub port: u16,
     pub base_url: String,
     pub persist_dir: PathBuf,
@@ -23,10 +33,19 @@ pub struct WorkerProcess {
 impl WorkerProcess {
     /// Starts the Worker with Durable Objects persisted under `persist_dir`.
     pub fn start(persist_dir: &Path) -> WorkerProcess {
-        WorkerProcess::start_on(persist_dir, free_port())
+        WorkerProcess::start_with(persist_dir, WorkerOptions::default())
     }
 
     pub fn start_on(persist_dir: &Path, port: u16) -> WorkerProcess {
+        let options = WorkerOptions {
+            port: Some(port),
+            ..WorkerOptions::default()
+        };
+        WorkerProcess::start_with(persist_dir, options)
+    }
+
+    pub fn start_with(persist_dir: &Path, mut options: WorkerOptions) -> WorkerProcess {
+        let port = *options.port.get_or_insert_with(free_port);
         let root = repo_root();
         assert!(
             root.join("edge/build/index.js").exists(),
@@ -52,6 +71,7 @@ impl WorkerProcess {
             .expect("spawn wrangler (run `cargo xtask setup`)");
         let mut worker = WorkerProcess {
             child,
+            options,
             port,
             base_url: format!("http://127.0.0.1:{port}"),
             persist_dir: persist_dir.to_path_buf(),
@@ -89,9 +109,9 @@ impl WorkerProcess {
 
     /// Stops this Worker and starts a new one on the same port and persist folder.
     pub fn restart(self) -> WorkerProcess {
-        let (dir, port) = (self.persist_dir.clone(), self.port);
+        let (dir, options) = (self.persist_dir.clone(), self.options.clone());
         drop(self);
-        WorkerProcess::start_on(&dir, port)
+        WorkerProcess::start_with(&dir, options)
     }
 
     /// Waits for the process to exit (for `cargo xtask dev`, which runs until interrupted).
