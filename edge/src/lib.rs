@@ -51,8 +51,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 /// with its provider.
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    const PENDING_THRESHOLD_MS: i64 = 2 * 60 * 1000;
-    let due = match objects::reconciler::due(&env, PENDING_THRESHOLD_MS).await {
+    // How long a leg may stay pending before the cron asks its provider (RECONCILE_AFTER_S).
+    let threshold_s = config::read(&env, "RECONCILE_AFTER_S")
+        .ok()
+        .flatten()
+        .and_then(|s| s.expose().parse::<i64>().ok())
+        .unwrap_or(120);
+    let due = match objects::reconciler::due(&env, threshold_s * 1000).await {
         Ok(due) => due,
         Err(e) => {
             console_log!(

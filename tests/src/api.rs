@@ -49,8 +49,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(base_url: &str) -> Client {
+        // Redirects are answers to check (a provider callback's 303), not to follow.
         let agent = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(30))
+            .redirects(0)
             .build();
         Client {
             base_url: base_url.trim_end_matches('/').to_owned(),

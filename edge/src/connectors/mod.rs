@@ -36,8 +36,10 @@ pub struct Created {
 /// What a provider says a payment is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProviderState {
-    /// Started, not finished: the shopper has not acted, or it is not yet completed.
+    /// Started; the shopper has not approved yet.
     Pending,
+    /// The shopper approved; completing it (bKash execute) is the merchant's step.
+    Approved,
     Succeeded,
     Failed,
     Canceled,

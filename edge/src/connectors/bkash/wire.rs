@@ -187,6 +187,7 @@ impl PaymentResponse {
             "Completed" => ProviderState::Succeeded,
             "Cancelled" | "Canceled" => ProviderState::Canceled,
             "Failed" | "Expired" => ProviderState::Failed,
+            "Authorized" => ProviderState::Approved,
             // Initiated, Authorized, Pending and anything new: not final.
             _ => ProviderState::Pending,
         };

@@ -70,7 +70,7 @@ impl CheckoutSession {
         reference: &str,
         outcome: CallbackOutcome,
     ) -> Result<String> {
-        let mut record = self.current()?;
+        let record = self.current()?;
         let payment = record
             .payment_by_reference(reference)
             .cloned()
@@ -93,14 +93,18 @@ impl CheckoutSession {
                     .await?;
                 self.track(&record).await?;
             }
-            CallbackOutcome::Success => {
-                record.set_leg_stage(&payment.id, LegStage::Completing, now_s())?;
-                self.save(&record)?;
-                self.schedule(&record).await?;
-                self.complete_leg(&payment).await?;
-            }
+            CallbackOutcome::Success => self.begin_completion(&payment).await?,
         }
         Ok(back)
+    }
+
+    /// Writes the leg down as completing, then completes it.
+    async fn begin_completion(&self, payment: &PaymentRecord) -> Result<()> {
+        let mut record = self.current()?;
+        record.set_leg_stage(&payment.id, LegStage::Completing, now_s())?;
+        self.save(&record)?;
+        self.schedule(&record).await?;
+        self.complete_leg(payment).await
     }
 
     /// Executes an approved payment; an answer that is lost or doubtful is settled by a query,
@@ -119,14 +123,16 @@ impl CheckoutSession {
             }
             other => other,
         };
-        self.settle(payment, answer).await
+        self.settle(payment, answer, false).await
     }
 
-    /// Applies the provider's word to a processing leg.
+    /// Applies the provider's word to a processing leg. An approved but uncompleted payment is
+    /// completed when `may_complete` (reconciliation), never right after a completion attempt.
     async fn settle(
         &self,
         payment: &PaymentRecord,
         answer: std::result::Result<ProviderPayment, ConnectorError>,
+        may_complete: bool,
     ) -> Result<()> {
         let provider_payment = match answer {
             Ok(provider_payment) => provider_payment,
@@ -146,7 +152,12 @@ impl CheckoutSession {
             ProviderState::Succeeded => verify_completed(payment, &provider_payment),
             ProviderState::Failed => Err(ErrorDetail::new(ErrorCode::PaymentDeclined)),
             ProviderState::Canceled => Err(ErrorDetail::new(ErrorCode::PaymentCanceled)),
-            ProviderState::Pending => return self.still_pending(payment).await,
+            ProviderState::Approved if may_complete => {
+                return Box::pin(self.begin_completion(payment)).await
+            }
+            ProviderState::Pending | ProviderState::Approved => {
+                return self.still_pending(payment).await
+            }
         };
         let record = self
             .finish(&payment.id, outcome, provider_payment.transaction_id)
@@ -203,7 +214,7 @@ impl CheckoutSession {
             Some(_) => {
                 let connector = self.connector(&payment)?;
                 let answer = connector.query(leg_reference(&payment)?).await;
-                self.settle(&payment, answer).await
+                self.settle(&payment, answer, true).await
             }
         }
     }
