@@ -114,6 +114,9 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
         (Method::Post, ["v1", "widget", "sessions", id, "pay"]) => widget::pay(req, env, id).await,
         (Method::Post, ["demo", "api", "checkout"]) => demo::checkout(req, env).await,
         (Method::Get, ["demo", "api", "orders", id]) => demo::order(req, env, id).await,
+        (Method::Get, ["demo", "api", "orders", id, "client_secret"]) => {
+            demo::client_secret(req, env, id).await
+        }
         (_, ["healthz"] | ["v1", "checkout_sessions", ..] | ["v1", "customers", ..])
         | (_, ["v1", "widget", ..] | ["v1", "callbacks", ..] | ["demo", "api", ..]) => {
             Err(Error::api(checkout_core::ErrorCode::MethodNotAllowed))

@@ -14,8 +14,9 @@ use serde_json::{json, Value};
 
 use crate::free_port;
 
-/// The key under which WebDriver returns an element reference.
+/// The keys under which WebDriver returns element and shadow-root references.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+const SHADOW_KEY: &str = "shadow-6066-11e4-a52e-4f735466cecf";
 
 /// Chromium flags for this machine: headless, and no background traffic to hosts that the
 /// closed network refuses.
@@ -69,7 +70,12 @@ impl Browser {
     fn wait_for_driver(&self) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(20) {
-            if self.agent.get(&format!("{}/status", self.base)).call().is_ok() {
+            if self
+                .agent
+                .get(&format!("{}/status", self.base))
+                .call()
+                .is_ok()
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -87,7 +93,10 @@ impl Browser {
             "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
         }}});
         let value = self.post("/session", &capabilities);
-        let id = value["sessionId"].as_str().expect("a session id").to_owned();
+        let id = value["sessionId"]
+            .as_str()
+            .expect("a session id")
+            .to_owned();
         self.base = format!("{}/session/{id}", self.base);
     }
 
@@ -125,9 +134,38 @@ impl Browser {
 
     /// The first element matching `selector`, searching the page and then every open shadow root
     /// (the widget renders in one), or `None`.
+    ///
+    /// Inside a shadow root the element is fetched through WebDriver's shadow-root commands:
+    /// chromedriver cannot click a shadow element that a script returned.
     pub fn find(&self, selector: &str) -> Option<Element> {
-        let value = self.script(FIND_DEEP, vec![json!(selector)]);
-        value.get(ELEMENT_KEY).is_some().then_some(Element(value))
+        let found = self.script(FIND_HOST, vec![json!(selector)]);
+        match found.get("host") {
+            Some(host) if !host.is_null() => {
+                let host = Element(host.clone());
+                let shadow = self.get(&format!("/element/{}/shadow", host.id()));
+                let shadow_id = shadow.get(SHADOW_KEY)?.as_str()?.to_owned();
+                let body = json!({"using": "css selector", "value": selector});
+                let url = format!("{}/shadow/{shadow_id}/element", self.base);
+                match self.agent.post(&url).send_json(body) {
+                    Ok(response) => {
+                        let value: Value = response.into_json().ok()?;
+                        let element = value.get("value")?.clone();
+                        element
+                            .get(ELEMENT_KEY)
+                            .is_some()
+                            .then_some(Element(element))
+                    }
+                    Err(_) => None,
+                }
+            }
+            _ => {
+                let element = found.get("element")?.clone();
+                element
+                    .get(ELEMENT_KEY)
+                    .is_some()
+                    .then_some(Element(element))
+            }
+        }
     }
 
     /// Waits up to `timeout` for `selector` to exist and be visible.
@@ -160,7 +198,8 @@ impl Browser {
     }
 
     pub fn is_visible(&self, element: &Element) -> bool {
-        let script = "const r = arguments[0].getBoundingClientRect(); return r.width > 0 && r.height > 0;";
+        let script =
+            "const r = arguments[0].getBoundingClientRect(); return r.width > 0 && r.height > 0;";
         self.script(script, vec![element.0.clone()]) == json!(true)
     }
 
@@ -175,8 +214,24 @@ impl Browser {
         );
     }
 
+    /// Presses `keys` on whatever has focus. WebDriver key codes (e.g. "\u{E004}" for Tab) work.
+    pub fn press_keys(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|c| {
+                let key = c.to_string();
+                [
+                    json!({"type": "keyDown", "value": key}),
+                    json!({"type": "keyUp", "value": key}),
+                ]
+            })
+            .collect();
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.post("/actions", &body);
+    }
+
     pub fn text(&self, element: &Element) -> String {
-        let value = self.script("return arguments[0].textContent;", vec![element.0.clone()]);
+        let value = self.get(&format!("/element/{}/text", element.id()));
         value.as_str().unwrap_or_default().trim().to_owned()
     }
 
@@ -208,19 +263,21 @@ impl Drop for Browser {
     }
 }
 
-/// Depth-first search through the document and every open shadow root.
-const FIND_DEEP: &str = r#"
+/// Finds `selector` in the document (`{element}`) or in an open shadow root (`{host}`: the
+/// element whose shadow root holds the first match).
+const FIND_HOST: &str = r#"
 const selector = arguments[0];
+const inDocument = document.querySelector(selector);
+if (inDocument) return { element: inDocument, host: null };
 const search = (root) => {
-  const hit = root.querySelector(selector);
-  if (hit) return hit;
   for (const el of root.querySelectorAll('*')) {
     if (el.shadowRoot) {
+      if (el.shadowRoot.querySelector(selector)) return el;
       const inner = search(el.shadowRoot);
       if (inner) return inner;
     }
   }
   return null;
 };
-return search(document);
+return { element: null, host: search(document) };
 "#;

@@ -37,12 +37,9 @@ fn widget() -> Result {
         &[],
     )?;
     let wasm = "www/pkg/checkout_widget_bg.wasm";
-    run_in(
-        &root,
-        "wasm-opt",
-        &["-Oz", "--all-features", wasm, "-o", wasm],
-        &[],
-    )
+    // Features are read from the module itself; `--all-features` would emit the compact-imports
+    // encoding, which browsers refuse.
+    run_in(&root, "wasm-opt", &["-Oz", wasm, "-o", wasm], &[])
 }
 
 /// The Worker, through worker-build pointed at the pinned local tools: left to itself it would

@@ -37,7 +37,7 @@ pub async fn checkout(req: Request, env: &Env) -> Result<Response> {
         currency: Currency::BDT,
         description: "Darjeeling first-flush tea set".into(),
         customer_id: DEMO_CUSTOMER_ID.into(),
-        methods: vec![PaymentMethod::Balance],
+        methods: demo_methods(env)?,
         return_url: format!("{shop_origin}/"),
         expires_in_s: None,
     };
@@ -45,6 +45,28 @@ pub async fn checkout(req: Request, env: &Env) -> Result<Response> {
     http::json(
         200,
         &serde_json::json!({"session_id": session.id, "client_secret": session.client_secret}),
+    )
+}
+
+/// Store balance, and bKash where this Worker has it configured (`cargo xtask dev` runs its
+/// simulator).
+fn demo_methods(env: &Env) -> Result<Vec<PaymentMethod>> {
+    let mut methods = vec![PaymentMethod::Balance];
+    if crate::connectors::is_available(PaymentMethod::Bkash, env)? {
+        methods.push(PaymentMethod::Bkash);
+    }
+    Ok(methods)
+}
+
+/// `GET /demo/api/orders/{session_id}/client_secret`: what the shop's page needs to show the
+/// widget again when the shopper comes back from a provider's page.
+pub async fn client_secret(_req: Request, env: &Env, session_id: &str) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = demo_merchant(&config)?;
+    let session = retrieve_session(env, &merchant, session_id).await?;
+    http::json(
+        200,
+        &serde_json::json!({"client_secret": session.client_secret}),
     )
 }
 

@@ -1,0 +1,105 @@
+//! Browser: a shopper buys in the demo shop through the embedded widget, in headless Chromium.
+
+use std::time::Duration;
+
+use checkout_tests::api::Client;
+use checkout_tests::dev_vars::DevVars;
+use checkout_tests::webdriver::Browser;
+use checkout_tests::worker::WorkerProcess;
+use checkout_tests::{repo_root, temp_dir};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn seed_demo_customer(client: &Client, balance: &str) {
+    let key = DevVars::of_repo().demo_merchant_key;
+    client
+        .call("POST", "/v1/customers/cus_demo/balance_credits")
+        .bearer(&key)
+        .json(&json!({"amount": balance, "currency": "BDT", "reference": "browser-seed"}))
+        .expect_status(200);
+    client
+        .call("PUT", "/v1/customers/cus_demo/pay_password")
+        .bearer(&key)
+        .json(&json!({"pay_password": "123456"}))
+        .expect_status(200);
+}
+
+#[test]
+fn a_shopper_buys_with_store_balance_and_the_merchant_sees_it_paid() {
+    let worker = WorkerProcess::start(&temp_dir("browser-buy"));
+    let client = Client::new(&worker.base_url);
+    seed_demo_customer(&client, "5000.00");
+    let browser = Browser::start(1280, 900);
+
+    browser.goto(&format!("{}/", worker.base_url));
+    browser.click(&browser.wait_for("[data-testid=buy-button]", WAIT));
+    let amount = browser.wait_for("[data-testid=order-amount]", WAIT);
+    assert!(
+        browser.text(&amount).contains("1,250.00"),
+        "{}",
+        browser.text(&amount)
+    );
+    let available = browser.wait_for("[data-testid=balance-available]", WAIT);
+    assert!(
+        browser.text(&available).contains("5,000.00"),
+        "{}",
+        browser.text(&available)
+    );
+
+    let password = browser.wait_for("[data-testid=pay-password]", WAIT);
+    browser.type_text(&password, "123456");
+    browser.click(&browser.wait_for("[data-testid=pay-button]", WAIT));
+    browser.wait_for("[data-testid=result-success]", WAIT);
+
+    let merchant_status = browser.wait_for("[data-testid=merchant-status]", WAIT);
+    browser.wait_until(
+        "the merchant panel to show the order paid",
+        "const el = document.querySelector('[data-testid=merchant-status]'); \
+         return !!el && /paid/i.test(el.textContent);",
+        WAIT,
+    );
+    assert!(browser
+        .text(&merchant_status)
+        .to_lowercase()
+        .contains("paid"));
+    browser.screenshot(&repo_root().join("artifacts/screenshots/demo-shop-paid-1280.png"));
+
+    let key = DevVars::of_repo().demo_merchant_key;
+    let wallet = client
+        .call("GET", "/v1/customers/cus_demo/wallet")
+        .bearer(&key)
+        .send()
+        .expect_status(200);
+    assert_eq!(wallet.body["balances"][0]["available"], "3750.00");
+}
+
+#[test]
+fn a_wrong_pay_password_shows_the_attempts_left_and_nothing_is_paid() {
+    let worker = WorkerProcess::start(&temp_dir("browser-wrong-password"));
+    let client = Client::new(&worker.base_url);
+    seed_demo_customer(&client, "5000.00");
+    let browser = Browser::start(375, 812);
+
+    browser.goto(&format!("{}/", worker.base_url));
+    browser.click(&browser.wait_for("[data-testid=buy-button]", WAIT));
+    let password = browser.wait_for("[data-testid=pay-password]", WAIT);
+    browser.type_text(&password, "000000");
+    browser.click(&browser.wait_for("[data-testid=pay-button]", WAIT));
+    let attempts = browser.wait_for("[data-testid=attempts-left]", WAIT);
+    assert!(
+        browser.text(&attempts).contains('4'),
+        "{}",
+        browser.text(&attempts)
+    );
+    browser.screenshot(&repo_root().join("artifacts/screenshots/demo-shop-wrong-password-375.png"));
+    assert!(browser.find("[data-testid=result-success]").is_none());
+
+    let key = DevVars::of_repo().demo_merchant_key;
+    let wallet = client
+        .call("GET", "/v1/customers/cus_demo/wallet")
+        .bearer(&key)
+        .send()
+        .expect_status(200);
+    assert_eq!(wallet.body["balances"][0]["available"], "5000.00");
+}

@@ -1,0 +1,14 @@
+//! The widget's components, one small file each. They read view state and call actions; network
+//! calls live in `api.rs`, rules in `state.rs`.
+
+mod balance_pay;
+mod checkout;
+mod methods;
+mod result;
+mod summary;
+
+pub use balance_pay::BalancePay;
+pub use checkout::Checkout;
+pub use methods::MethodList;
+pub use result::{ErrorNotice, ResultView};
+pub use summary::OrderSummary;
