@@ -1,0 +1,163 @@
+//! The simulator driven over real HTTP on a free loopback port, as the connector will drive it.
+
+mod faults;
+mod page;
+mod payments;
+mod refunds;
+mod tokens;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::{BkashSimulator, RunningBkash, SimConfig, SANDBOX_PASSWORD, SANDBOX_USERNAME};
+
+/// An HTTP answer: status and body (JSON when it parses, else a string).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub location: Option<String>,
+}
+
+/// A client that does not follow redirects, so tests see the hosted page's 303s.
+pub fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout(timeout)
+        .build()
+}
+
+/// One request; `Err` describes a transport failure (timeout, closed connection).
+pub fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    timeout: Duration,
+) -> Result<Answer, String> {
+    let mut request = agent(timeout).request(method, url);
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    let result = match body {
+        Some(body) => request.send_string(body),
+        None => request.call(),
+    };
+    let response = match result {
+        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+        Err(ureq::Error::Transport(transport)) => return Err(transport.to_string()),
+    };
+    let status = response.status();
+    let location = response.header("Location").map(str::to_owned);
+    let text = response.into_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Ok(Answer {
+        status,
+        body,
+        location,
+    })
+}
+
+/// A simulator and the calls tests make to it.
+pub struct Rig {
+    pub sim: RunningBkash,
+    pub token: String,
+}
+
+pub fn rig() -> Rig {
+    rig_with(SimConfig::default())
+}
+
+pub fn rig_with(config: SimConfig) -> Rig {
+    let sim = BkashSimulator::start(config);
+    let token = grant(&sim)["id_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    Rig { sim, token }
+}
+
+pub fn api_url(sim: &RunningBkash, endpoint: &str) -> String {
+    format!("{}/tokenized/checkout/{endpoint}", sim.base_url())
+}
+
+/// `token/grant` with the simulator's own credentials.
+pub fn grant(sim: &RunningBkash) -> Value {
+    let c = sim.config();
+    let body = json!({"app_key": c.app_key, "app_secret": c.app_secret}).to_string();
+    let headers = [
+        ("username", SANDBOX_USERNAME),
+        ("password", SANDBOX_PASSWORD),
+    ];
+    let answer = send(
+        "POST",
+        &api_url(sim, "token/grant"),
+        &headers,
+        Some(&body),
+        secs(5),
+    );
+    let answer = answer.expect("grant answered");
+    assert_eq!(answer.status, 200);
+    answer.body
+}
+
+pub fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+impl Rig {
+    /// An authorised API call with the rig's token; panics on a transport failure.
+    pub fn call(&self, endpoint: &str, body: Value) -> Answer {
+        self.try_call(endpoint, body, secs(5))
+            .expect("the simulator answered")
+    }
+
+    pub fn try_call(
+        &self,
+        endpoint: &str,
+        body: Value,
+        timeout: Duration,
+    ) -> Result<Answer, String> {
+        let headers = [
+            ("Authorization", self.token.as_str()),
+            ("X-APP-Key", self.sim.config().app_key.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        let url = api_url(&self.sim, endpoint);
+        send("POST", &url, &headers, Some(&body.to_string()), timeout)
+    }
+
+    /// A valid create body for `amount` and a fresh invoice number.
+    pub fn create_body(amount: &str) -> Value {
+        json!({
+            "mode": "0011", "payerReference": "01770618575",
+            "callbackURL": "https://shop.example/bkash/callback", "amount": amount,
+            "currency": "BDT", "intent": "sale",
+            "merchantInvoiceNumber": format!("inv-{}", crate::util::random_string(12, crate::util::ALNUM)),
+        })
+    }
+
+    /// Creates a payment and returns its paymentID.
+    pub fn create(&self, amount: &str) -> String {
+        let answer = self.call("create", Rig::create_body(amount));
+        assert_eq!(answer.body["statusCode"], "0000", "{}", answer.body);
+        answer.body["paymentID"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates, approves with `wallet` and executes; returns (paymentID, trxID).
+    pub fn paid(&self, amount: &str, wallet: &str) -> (String, String) {
+        let id = self.create(amount);
+        self.sim.approve(&id, wallet).expect("approval");
+        let executed = self.call("execute", json!({ "paymentID": id }));
+        assert_eq!(executed.body["statusCode"], "0000", "{}", executed.body);
+        (id, executed.body["trxID"].as_str().unwrap().to_owned())
+    }
+
+    /// A control call under `/__sim/`.
+    pub fn control(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let url = format!("{}/__sim/{path}", self.sim.origin());
+        let body = body.map(|b| b.to_string());
+        send(method, &url, &[], body.as_deref(), secs(5)).expect("control answered")
+    }
+}

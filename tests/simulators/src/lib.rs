@@ -1,0 +1,27 @@
+//! Payment-provider simulators for the checkout's tests and local demo: real HTTP servers on
+//! loopback that speak the providers' protocols, so connectors are tested against the protocol
+//! and not against themselves.
+//!
+//! # Tour
+//! - [`bkash`]: bKash Tokenized Checkout v1.2.0-beta. [`bkash::BkashSimulator::start`] gives a
+//!   [`bkash::RunningBkash`] whose [`base_url`](bkash::RunningBkash::base_url) replaces
+//!   `https://tokenized.sandbox.bka.sh/v1.2.0-beta`. It serves the API, the hosted wallet page
+//!   (`/checkout`) and test controls (`/__sim/`): fault switches ([`bkash::Faults`]), payment
+//!   snapshots, and approval without a browser. The binary `bkash-sim` runs one standalone.
+//! - [`http`]: the small HTTP/1.1 server underneath, which can also hang or drop a connection
+//!   without answering (the failures a payment connector has to survive).
+//! - [`util`]: random identifiers and calendar time, shared by the simulators.
+//!
+//! ```no_run
+//! use checkout_simulators::bkash::{BkashSimulator, SimConfig, RICH_WALLET};
+//!
+//! let sim = BkashSimulator::start(SimConfig::default());
+//! println!("point the connector at {}", sim.base_url());
+//! // ... create a payment through the API, then let the shopper approve it:
+//! // let callback = sim.approve(&payment_id, RICH_WALLET)?;
+//! # let _ = RICH_WALLET;
+//! ```
+
+pub mod bkash;
+pub mod http;
+pub mod util;
