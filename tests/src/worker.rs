@@ -61,6 +61,7 @@ impl WorkerProcess {
                 "--show-interactive-dev-session=false",
                 "--live-reload=false",
             ])
+            .args(var_args(&options.vars))
             .arg("--persist-to")
             .arg(persist_dir)
             .stdin(Stdio::null())
@@ -138,6 +139,13 @@ impl Drop for WorkerProcess {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
     }
+}
+
+/// `--var NAME:VALUE` for each extra variable.
+fn var_args(vars: &[(String, String)]) -> Vec<String> {
+    vars.iter()
+        .flat_map(|(name, value)| ["--var".to_owned(), format!("{name}:{value}")])
+        .collect()
 }
 
 /// `wrangler` from the project's pinned npm tools, with the project's Node first on PATH and

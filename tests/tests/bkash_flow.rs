@@ -1,0 +1,320 @@
+//! bKash over real HTTP: the Worker in workerd against the bKash simulator.
+
+use checkout_simulators::bkash::{BkashSimulator, Faults, RunningBkash, SimConfig};
+use checkout_tests::api::{Client, Reply};
+use checkout_tests::dev_vars::DevVars;
+use checkout_tests::temp_dir;
+use checkout_tests::worker::{WorkerOptions, WorkerProcess};
+use serde_json::{json, Value};
+
+const ORIGIN: &str = "https://shop.example";
+const RICH_WALLET: &str = "01770618575";
+
+struct Rig {
+    sim: RunningBkash,
+    worker: WorkerProcess,
+    client: Client,
+    key: String,
+}
+
+fn rig(label: &str) -> Rig {
+    let vars = DevVars::of_repo();
+    let sim = BkashSimulator::start(SimConfig {
+        username: vars.bkash.username.clone(),
+        password: vars.bkash.password.clone(),
+        app_key: vars.bkash.app_key.clone(),
+        app_secret: vars.bkash.app_secret.clone(),
+        ..SimConfig::default()
+    });
+    let options = WorkerOptions {
+        vars: vec![
+            ("BKASH_BASE_URL".into(), sim.base_url()),
+            ("BKASH_TIMEOUT_MS".into(), "3000".into()),
+            ("RECONCILE_AFTER_S".into(), "0".into()),
+        ],
+        ..WorkerOptions::default()
+    };
+    let worker = WorkerProcess::start_with(&temp_dir(label), options);
+    let client = Client::new(&worker.base_url);
+    let key = vars.merchant("m_demo").test_key().to_owned();
+    Rig {
+        sim,
+        worker,
+        client,
+        key,
+    }
+}
+
+/// A session paid with bKash, with its widget token.
+struct Checkout {
+    id: String,
+    token: String,
+}
+
+impl Rig {
+    fn session(&self, order: &str, amount: &str) -> Checkout {
+        let session = self
+            .client
+            .call("POST", "/v1/checkout_sessions")
+            .bearer(&self.key)
+            .json(&json!({
+                "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
+                "customer_id": "cus_bkash", "methods": ["bkash"],
+                "return_url": "https://shop.example/done"
+            }))
+            .expect_status(200);
+        let secret = session.body["client_secret"].as_str().unwrap();
+        let token = self
+            .client
+            .call("POST", "/v1/widget/token")
+            .header("Origin", ORIGIN)
+            .json(&json!({ "client_secret": secret }))
+            .expect_status(200);
+        Checkout {
+            id: session.body["id"].as_str().unwrap().to_owned(),
+            token: token.body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    fn pay(&self, checkout: &Checkout, key: &str) -> Reply {
+        self.client
+            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
+            .bearer(&checkout.token)
+            .header("Origin", ORIGIN)
+            .header("Idempotency-Key", key)
+            .json(&json!({"method": "bkash"}))
+    }
+
+    /// Pays up to the redirect; returns bKash's paymentID.
+    fn start_payment(&self, checkout: &Checkout) -> String {
+        let reply = self.pay(checkout, "bkash-key-0001").expect_status(200);
+        let url = reply.body["next_action"]["url"]
+            .as_str()
+            .expect("a redirect");
+        assert_eq!(reply.body["status"], "processing");
+        url.split("paymentID=")
+            .nth(1)
+            .expect("paymentID in bkashURL")
+            .to_owned()
+    }
+
+    /// Follows a callback URL the way the shopper's browser would, without following on.
+    fn callback(&self, callback_url: &str) -> Reply {
+        let path = callback_url
+            .strip_prefix(&self.worker.base_url)
+            .expect("the callback goes to the Worker");
+        self.client.call("GET", path).send()
+    }
+
+    fn merchant_view(&self, checkout: &Checkout) -> Value {
+        self.client
+            .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
+            .bearer(&self.key)
+            .send()
+            .expect_status(200)
+            .body
+    }
+
+    fn forged_callback(&self, checkout: &Checkout, payment_id: &str, status: &str) -> Reply {
+        let path = format!(
+            "/v1/callbacks/bkash/{}?paymentID={payment_id}&status={status}",
+            checkout.id
+        );
+        self.client.call("GET", path).send()
+    }
+
+    fn execute_calls(&self, payment_id: &str) -> u64 {
+        self.sim
+            .payment(payment_id)
+            .expect("the simulator knows it")
+            .execute_calls
+    }
+}
+
+#[test]
+fn an_approved_bkash_payment_is_executed_once_and_the_session_is_paid() {
+    let rig = rig("bkash-success");
+    let checkout = rig.session("bk-1", "150.50");
+    let payment_id = rig.start_payment(&checkout);
+    let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
+
+    let back = rig.callback(&callback);
+    assert_eq!(back.status, 303, "{}", back.body);
+    let location = back.header("Location").unwrap();
+    assert!(
+        location.starts_with("https://shop.example/done?checkout_session=cs_"),
+        "{location}"
+    );
+
+    let view = rig.merchant_view(&checkout);
+    assert_eq!(view["status"], "paid");
+    assert_eq!(view["amount_paid"], "150.50");
+    assert!(view["payments"][0]["provider_transaction_id"]
+        .as_str()
+        .is_some());
+    assert_eq!(rig.execute_calls(&payment_id), 1);
+
+    // The shopper's browser replays the callback (back button, double redirect): no second execute.
+    assert_eq!(rig.callback(&callback).status, 303);
+    assert_eq!(rig.execute_calls(&payment_id), 1);
+    assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
+}
+
+#[test]
+fn a_forged_success_callback_never_marks_an_unpaid_payment_paid() {
+    let rig = rig("bkash-forged");
+    let checkout = rig.session("bk-forged", "99.00");
+    let payment_id = rig.start_payment(&checkout);
+
+    assert_eq!(
+        rig.forged_callback(&checkout, &payment_id, "success")
+            .status,
+        303
+    );
+    let view = rig.merchant_view(&checkout);
+    assert_ne!(view["status"], "paid");
+    assert_eq!(view["amount_paid"], "0.00");
+
+    // The real shopper can still approve afterwards and pay.
+    let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
+    assert_eq!(rig.callback(&callback).status, 303);
+    assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
+}
+
+#[test]
+fn callbacks_for_unknown_or_foreign_payments_are_refused() {
+    let rig = rig("bkash-foreign");
+    let mine = rig.session("bk-mine", "10.00");
+    let theirs = rig.session("bk-theirs", "10.00");
+    let their_payment = rig.start_payment(&theirs);
+
+    let unknown = rig.forged_callback(&mine, "TR0011NOSUCHPAYMENT0000", "success");
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.code(), "unknown_provider_payment");
+    let foreign = rig.forged_callback(&mine, &their_payment, "success");
+    assert_eq!(foreign.code(), "unknown_provider_payment");
+    assert_eq!(rig.execute_calls(&their_payment), 0);
+}
+
+#[test]
+fn a_cancel_or_failure_at_bkash_fails_the_attempt_and_the_shopper_can_try_again() {
+    let rig = rig("bkash-cancel");
+    let checkout = rig.session("bk-cancel", "20.00");
+    let payment_id = rig.start_payment(&checkout);
+    assert_eq!(
+        rig.forged_callback(&checkout, &payment_id, "cancel").status,
+        303
+    );
+    let view = rig.merchant_view(&checkout);
+    assert_eq!(view["status"], "open");
+    assert_eq!(view["payments"][0]["failure_code"], "payment_canceled");
+    assert_eq!(rig.execute_calls(&payment_id), 0);
+
+    let retry = rig.pay(&checkout, "bkash-key-0002").expect_status(200);
+    assert!(retry.body["next_action"]["url"].as_str().is_some());
+}
+
+#[test]
+fn amounts_at_the_limits_are_accepted_and_past_them_refused() {
+    let rig = rig("bkash-limits");
+    for (order, amount, accepted) in [
+        ("lim-1", "1.00", true),
+        ("lim-2", "0.99", false),
+        ("lim-3", "25000.00", true),
+        ("lim-4", "25000.01", false),
+    ] {
+        let checkout = rig.session(order, amount);
+        let reply = rig.pay(&checkout, "bkash-key-limit");
+        if accepted {
+            assert_eq!(reply.status, 200, "{amount}: {}", reply.body);
+        } else {
+            assert_eq!(reply.status, 400, "{amount}: {}", reply.body);
+            assert_eq!(reply.code(), "amount_out_of_range");
+            assert_eq!(rig.merchant_view(&checkout)["payments"], json!([]));
+        }
+    }
+}
+
+#[test]
+fn a_token_that_expires_mid_flow_is_refreshed_and_the_payment_completes() {
+    let rig = rig("bkash-token-expiry");
+    let checkout = rig.session("bk-expiry", "75.00");
+    let payment_id = rig.start_payment(&checkout);
+    rig.sim.set_faults(Faults {
+        expire_tokens_now: true,
+        ..Faults::default()
+    });
+    let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
+    assert_eq!(rig.callback(&callback).status, 303);
+    assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
+    assert_eq!(rig.execute_calls(&payment_id), 1);
+}
+
+#[test]
+fn a_lost_execute_answer_is_recovered_by_query_without_a_second_execute() {
+    let rig = rig("bkash-lost-execute");
+    let checkout = rig.session("bk-lost", "310.00");
+    let payment_id = rig.start_payment(&checkout);
+    let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
+    rig.sim.set_faults(Faults {
+        drop_execute_response: 1,
+        ..Faults::default()
+    });
+    assert_eq!(rig.callback(&callback).status, 303);
+    let view = rig.merchant_view(&checkout);
+    assert_eq!(view["status"], "paid");
+    assert_eq!(rig.execute_calls(&payment_id), 1);
+}
+
+#[test]
+fn a_partial_then_a_full_refund_never_exceed_the_payment() {
+    let rig = rig("bkash-refund");
+    let checkout = rig.session("bk-refund", "500.00");
+    let payment_id = rig.start_payment(&checkout);
+    let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
+    rig.callback(&callback);
+    assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
+
+    let refund = |key: &str, amount: &str| {
+        rig.client
+            .call(
+                "POST",
+                format!("/v1/checkout_sessions/{}/refunds", checkout.id),
+            )
+            .bearer(&rig.key)
+            .header("Idempotency-Key", key)
+            .json(&json!({"amount": amount, "reason": "customer request"}))
+    };
+    let partial = refund("refund-key-1", "120.00").expect_status(200);
+    assert_eq!(partial.body["status"], "succeeded");
+    assert!(partial.body["provider_refund_id"].as_str().is_some());
+    // The same key again is the same refund, not a second one.
+    let again = refund("refund-key-1", "120.00").expect_status(200);
+    assert_eq!(again.body["id"], partial.body["id"]);
+
+    let too_much = refund("refund-key-2", "380.01");
+    assert_eq!(too_much.status, 400);
+    assert_eq!(too_much.code(), "refund_exceeds_payment");
+    refund("refund-key-3", "380.00").expect_status(200);
+    let view = rig.merchant_view(&checkout);
+    assert_eq!(view["amount_refunded"], "500.00");
+    assert_eq!(view["refunds"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn the_reconciliation_cron_settles_a_leg_whose_callback_never_came() {
+    let rig = rig("bkash-reconcile");
+    let checkout = rig.session("bk-reconcile", "42.00");
+    let payment_id = rig.start_payment(&checkout);
+    // The shopper approves, but the browser never comes back to the callback.
+    rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
+    assert_eq!(rig.merchant_view(&checkout)["status"], "processing");
+
+    let cron = rig
+        .client
+        .call("GET", "/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*")
+        .send();
+    assert!(cron.status < 400, "the cron did not run: {}", cron.status);
+    assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
+    assert_eq!(rig.execute_calls(&payment_id), 1);
+}
