@@ -5,11 +5,14 @@
 //!   port, with its own persist folder, and stops it (process group) when dropped.
 //! - [`api`]: a small blocking HTTP client for the checkout's JSON API.
 //! - [`webdriver`]: a minimal W3C WebDriver client for Debian's chromium and chromedriver.
+//! - [`providers`]: starts the provider simulators with the dev credentials, and the Worker
+//!   variables that point the Worker at them.
 //!
 //! The tests themselves live in `tests/tests/`, one file per area.
 
 pub mod api;
 pub mod dev_vars;
+pub mod providers;
 pub mod webdriver;
 pub mod worker;
 

@@ -18,6 +18,9 @@ pub struct WorkerOptions {
     pub port: Option<u16>,
     /// Extra Worker variables (`--var NAME:VALUE`), e.g. a simulator's base URL.
     pub vars: Vec<(String, String)>,
+    /// Stay in the caller's process group, so a Ctrl-C in the terminal stops wrangler and its
+    /// workerd too (`cargo xtask dev`). Tests leave it false and stop the group on drop.
+    pub foreground: bool,
 }
 
 /// A running `wrangler dev`. Dropping it stops wrangler and its workerd children.
@@ -54,7 +57,11 @@ impl WorkerProcess {
         std::fs::create_dir_all(persist_dir).expect("create the persist folder");
         let log_path = persist_dir.join(format!("wrangler-{port}.log"));
         let log = File::create(&log_path).expect("create the wrangler log");
-        let child = wrangler_command(&root)
+        let mut command = wrangler_command(&root);
+        if !options.foreground {
+            command.process_group(0);
+        }
+        let child = command
             .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
             .args(["--inspector-port", &free_port().to_string()])
             .args([
@@ -67,7 +74,6 @@ impl WorkerProcess {
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log handle"))
             .stderr(log)
-            .process_group(0)
             .spawn()
             .expect("spawn wrangler (run `cargo xtask setup`)");
         let mut worker = WorkerProcess {
@@ -127,7 +133,11 @@ impl WorkerProcess {
 
 impl Drop for WorkerProcess {
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
+        let group = if self.options.foreground {
+            self.child.id().to_string()
+        } else {
+            format!("-{}", self.child.id())
+        };
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {

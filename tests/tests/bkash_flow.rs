@@ -1,10 +1,10 @@
 //! bKash over real HTTP: the Worker in workerd against the bKash simulator.
 
-use checkout_simulators::bkash::{BkashSimulator, Faults, RunningBkash, SimConfig};
+use checkout_simulators::bkash::{Faults, RunningBkash};
 use checkout_tests::api::{Client, Reply};
 use checkout_tests::dev_vars::DevVars;
-use checkout_tests::temp_dir;
 use checkout_tests::worker::{WorkerOptions, WorkerProcess};
+use checkout_tests::{providers, temp_dir};
 use serde_json::{json, Value};
 
 const ORIGIN: &str = "https://shop.example";
@@ -19,19 +19,11 @@ struct Rig {
 
 fn rig(label: &str) -> Rig {
     let vars = DevVars::of_repo();
-    let sim = BkashSimulator::start(SimConfig {
-        username: vars.bkash.username.clone(),
-        password: vars.bkash.password.clone(),
-        app_key: vars.bkash.app_key.clone(),
-        app_secret: vars.bkash.app_secret.clone(),
-        ..SimConfig::default()
-    });
+    let sim = providers::start_bkash(&vars, 0);
+    let mut worker_vars = providers::bkash_worker_vars(&sim);
+    worker_vars.push(("RECONCILE_AFTER_S".into(), "0".into()));
     let options = WorkerOptions {
-        vars: vec![
-            ("BKASH_BASE_URL".into(), sim.base_url()),
-            ("BKASH_TIMEOUT_MS".into(), "3000".into()),
-            ("RECONCILE_AFTER_S".into(), "0".into()),
-        ],
+        vars: worker_vars,
         ..WorkerOptions::default()
     };
     let worker = WorkerProcess::start_with(&temp_dir(label), options);

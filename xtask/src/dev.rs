@@ -1,8 +1,10 @@
 //! `cargo xtask dev`: the demo shop on this machine, from nothing.
 
+use checkout_simulators::bkash::{RICH_WALLET, SANDBOX_OTP, SANDBOX_PIN};
 use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
-use checkout_tests::worker::WorkerProcess;
+use checkout_tests::providers;
+use checkout_tests::worker::{WorkerOptions, WorkerProcess};
 use serde_json::json;
 
 use crate::shell::{root, Result};
@@ -21,11 +23,22 @@ pub fn run() -> Result {
         .and_then(|p| p.parse().ok())
         .unwrap_or(DEFAULT_PORT);
     let persist_dir = root().join(".state/dev");
-    let mut worker = WorkerProcess::start_on(&persist_dir, port);
+    // The bKash simulator runs beside the Worker, so the demo shop can pay with bKash offline.
+    let bkash = providers::start_bkash(&DevVars::of_repo(), port + 1);
+    let options = WorkerOptions {
+        port: Some(port),
+        vars: providers::bkash_worker_vars(&bkash),
+        foreground: true,
+    };
+    let mut worker = WorkerProcess::start_with(&persist_dir, options);
     seed(&Client::new(&worker.base_url))?;
     println!();
     println!("  Demo shop:      {}/", worker.base_url);
     println!("  Pay password:   {DEMO_PAY_PASSWORD} (customer {DEMO_CUSTOMER}, 5,000.00 BDT store balance)");
+    println!(
+        "  bKash sandbox:  {} (wallet {RICH_WALLET}, OTP {SANDBOX_OTP}, PIN {SANDBOX_PIN})",
+        bkash.origin()
+    );
     println!("  Worker log:     {}", worker.log_path.display());
     println!(
         "  Data:           {} (delete it to start over)",

@@ -37,8 +37,9 @@ pub async fn create_session(
         if !connectors::is_available(*method, env)? {
             let mut detail = ErrorDetail::new(ErrorCode::PaymentMethodUnavailable);
             detail.param = Some("methods".into());
+            let name = serde_json::to_value(method)?;
             detail.message =
-                format!("The payment method {method:?} is not available on this checkout.");
+                format!("The payment method {name} is not available on this checkout.");
             return Err(detail.into());
         }
     }
