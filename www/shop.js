@@ -21,6 +21,7 @@
 
   function mountCheckout(clientSecret) {
     area.hidden = false;
+    area.scrollIntoView({ behavior: "smooth", block: "start" });
     container.addEventListener("checkout:complete", showBackOffice);
     return Checkout.mount(container, { clientSecret: clientSecret });
   }
