@@ -4,6 +4,7 @@
 //! - [`worker`]: starts the built Worker in workerd through `wrangler dev` on a free loopback
 //!   port, with its own persist folder, and stops it (process group) when dropped.
 //! - [`api`]: a small blocking HTTP client for the checkout's JSON API.
+//! - [`fixtures`]: a Worker with the demo merchant's keys and the calls most tests make.
 //! - [`webdriver`]: a minimal W3C WebDriver client for Debian's chromium and chromedriver.
 //! - [`providers`]: starts the provider simulators with the dev credentials, and the Worker
 //!   variables that point the Worker at them.
@@ -12,6 +13,7 @@
 
 pub mod api;
 pub mod dev_vars;
+pub mod fixtures;
 pub mod providers;
 pub mod webdriver;
 pub mod worker;

@@ -1,0 +1,128 @@
+//! A Worker with the demo merchant's keys at hand, and the calls most tests make on it.
+
+use serde_json::{json, Value};
+
+use crate::api::{Client, Reply};
+use crate::dev_vars::DevVars;
+use crate::temp_dir;
+use crate::worker::WorkerProcess;
+
+/// The embedding page the widget tests pretend to be.
+pub const ORIGIN: &str = "https://shop.example";
+pub const PAY_PASSWORD: &str = "246810";
+
+/// A running Worker, a client for it, and the dev secrets.
+pub struct Rig {
+    pub worker: WorkerProcess,
+    pub client: Client,
+    pub vars: DevVars,
+}
+
+/// A session and a widget token for it.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub id: String,
+    pub client_secret: String,
+    pub token: String,
+}
+
+impl Rig {
+    pub fn start(label: &str) -> Rig {
+        let worker = WorkerProcess::start(&temp_dir(label));
+        let client = Client::new(&worker.base_url);
+        Rig {
+            worker,
+            client,
+            vars: DevVars::of_repo(),
+        }
+    }
+
+    /// The demo merchant's test key.
+    pub fn key(&self) -> String {
+        self.vars.merchant("m_demo").test_key().to_owned()
+    }
+
+    pub fn create_session(&self, body: &Value) -> Reply {
+        self.client
+            .call("POST", "/v1/checkout_sessions")
+            .bearer(&self.key())
+            .json(body)
+    }
+
+    /// A balance session for `customer`, with a widget token from [`ORIGIN`].
+    pub fn checkout(&self, order_id: &str, amount: &str, customer: &str) -> Checkout {
+        let session = self
+            .create_session(&session_body(order_id, amount, customer))
+            .expect_status(200);
+        let client_secret = session.body["client_secret"].as_str().unwrap().to_owned();
+        Checkout {
+            id: session.body["id"].as_str().unwrap().to_owned(),
+            token: self.token(&client_secret),
+            client_secret,
+        }
+    }
+
+    pub fn token(&self, client_secret: &str) -> String {
+        let reply = self
+            .client
+            .call("POST", "/v1/widget/token")
+            .header("Origin", ORIGIN)
+            .json(&json!({ "client_secret": client_secret }))
+            .expect_status(200);
+        reply.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Credits `amount` BDT (once per `reference`) and sets [`PAY_PASSWORD`].
+    pub fn fund(&self, customer: &str, amount: &str, reference: &str) {
+        self.client
+            .call("POST", format!("/v1/customers/{customer}/balance_credits"))
+            .bearer(&self.key())
+            .json(&json!({"amount": amount, "currency": "BDT", "reference": reference}))
+            .expect_status(200);
+        self.client
+            .call("PUT", format!("/v1/customers/{customer}/pay_password"))
+            .bearer(&self.key())
+            .json(&json!({ "pay_password": PAY_PASSWORD }))
+            .expect_status(200);
+    }
+
+    pub fn pay(&self, checkout: &Checkout, idempotency_key: &str, password: &str) -> Reply {
+        self.client
+            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
+            .bearer(&checkout.token)
+            .header("Origin", ORIGIN)
+            .header("Idempotency-Key", idempotency_key)
+            .json(&json!({"method": "balance", "pay_password": password}))
+    }
+
+    /// The customer's available BDT balance, as the API formats it.
+    pub fn available(&self, customer: &str) -> String {
+        let wallet = self
+            .client
+            .call("GET", format!("/v1/customers/{customer}/wallet"))
+            .bearer(&self.key())
+            .send()
+            .expect_status(200);
+        wallet.body["balances"][0]["available"]
+            .as_str()
+            .unwrap_or("0.00")
+            .to_owned()
+    }
+
+    pub fn merchant_view(&self, session_id: &str) -> Value {
+        self.client
+            .call("GET", format!("/v1/checkout_sessions/{session_id}"))
+            .bearer(&self.key())
+            .send()
+            .expect_status(200)
+            .body
+    }
+}
+
+/// A valid create-session body.
+pub fn session_body(order_id: &str, amount: &str, customer: &str) -> Value {
+    json!({
+        "order_id": order_id, "amount": amount, "currency": "BDT", "description": "Tea",
+        "customer_id": customer, "methods": ["balance"], "return_url": "https://shop.example/done"
+    })
+}
