@@ -295,6 +295,10 @@ pub struct ProviderPaymentStatus {
     pub provider_transaction_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<String>,
+    /// The transaction as the provider's transaction search reports it (bKash
+    /// `general/searchTransaction` by trxID), when there is a transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<serde_json::Value>,
 }
 
 /// `POST /v1/widget/token`: the browser trades the client secret for a widget token.

@@ -115,6 +115,10 @@ impl Rig {
         self.client.call("GET", path).send()
     }
 
+    fn vars_other_key(&self) -> String {
+        DevVars::of_repo().merchant("m_other").test_key().to_owned()
+    }
+
     fn execute_calls(&self, payment_id: &str) -> u64 {
         self.sim
             .payment(payment_id)
@@ -309,4 +313,100 @@ fn the_reconciliation_cron_settles_a_leg_whose_callback_never_came() {
     assert!(cron.status < 400, "the cron did not run: {}", cron.status);
     assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
     assert_eq!(rig.execute_calls(&payment_id), 1);
+}
+
+#[test]
+fn the_merchant_can_ask_bkash_about_a_payment_and_its_transaction() {
+    let rig = rig("bkash-provider-status");
+    let checkout = rig.session("bk-status", "64.00");
+    let payment_id = rig.start_payment(&checkout);
+    let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
+    rig.callback(&callback);
+    let view = rig.merchant_view(&checkout);
+    let our_payment = view["payments"][0]["id"].as_str().unwrap().to_owned();
+    let trx_id = view["payments"][0]["provider_transaction_id"].clone();
+
+    let status = rig
+        .client
+        .call(
+            "GET",
+            format!(
+                "/v1/checkout_sessions/{}/payments/{our_payment}/provider_status",
+                checkout.id
+            ),
+        )
+        .bearer(&rig.key)
+        .send()
+        .expect_status(200);
+    assert_eq!(status.body["provider_reference"], payment_id.as_str());
+    assert_eq!(status.body["provider_status"], "Completed");
+    assert_eq!(status.body["provider_transaction_id"], trx_id);
+    assert_eq!(status.body["amount"], "64.00");
+    assert_eq!(status.body["transaction"]["trxID"], trx_id);
+
+    let other = rig.vars_other_key();
+    let foreign = rig
+        .client
+        .call(
+            "GET",
+            format!(
+                "/v1/checkout_sessions/{}/payments/{our_payment}/provider_status",
+                checkout.id
+            ),
+        )
+        .bearer(&other)
+        .send();
+    assert_eq!(foreign.status, 404);
+}
+
+#[test]
+fn a_refund_whose_answer_is_lost_is_never_sent_twice() {
+    let rig = rig("bkash-refund-lost");
+    let checkout = rig.session("bk-refund-lost", "90.00");
+    let payment_id = rig.start_payment(&checkout);
+    let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
+    rig.callback(&callback);
+    rig.sim.set_faults(Faults {
+        timeout_next: 1,
+        hang_ms: 4_000,
+        ..Faults::default()
+    });
+    let refund = rig
+        .client
+        .call(
+            "POST",
+            format!("/v1/checkout_sessions/{}/refunds", checkout.id),
+        )
+        .bearer(&rig.key)
+        .header("Idempotency-Key", "lost-refund-1")
+        .json(&json!({"amount": "90.00", "reason": "lost answer"}))
+        .expect_status(200);
+    assert_eq!(refund.body["status"], "pending");
+    // A retry with the same key is the same pending refund; bKash has made none.
+    let again = rig
+        .client
+        .call(
+            "POST",
+            format!("/v1/checkout_sessions/{}/refunds", checkout.id),
+        )
+        .bearer(&rig.key)
+        .header("Idempotency-Key", "lost-refund-1")
+        .json(&json!({"amount": "90.00", "reason": "lost answer"}))
+        .expect_status(200);
+    assert_eq!(again.body["id"], refund.body["id"]);
+    assert_eq!(
+        rig.sim.payment(&payment_id).unwrap().refund_trx_ids.len(),
+        0
+    );
+    // And the pending refund still counts against what is left.
+    let more = rig
+        .client
+        .call(
+            "POST",
+            format!("/v1/checkout_sessions/{}/refunds", checkout.id),
+        )
+        .bearer(&rig.key)
+        .header("Idempotency-Key", "lost-refund-2")
+        .json(&json!({"amount": "0.01", "reason": "over"}));
+    assert_eq!(more.code(), "refund_exceeds_payment");
 }

@@ -103,3 +103,20 @@ fn a_wrong_pay_password_shows_the_attempts_left_and_nothing_is_paid() {
         .expect_status(200);
     assert_eq!(wallet.body["balances"][0]["available"], "5000.00");
 }
+
+#[test]
+fn one_script_tag_with_a_client_secret_embeds_a_working_widget() {
+    let worker = WorkerProcess::start(&temp_dir("browser-embed"));
+    let client = Client::new(&worker.base_url);
+    seed_demo_customer(&client, "2000.00");
+    let browser = Browser::start(1280, 900);
+
+    browser.goto(&format!("{}/embed.html", worker.base_url));
+    let amount = browser.wait_for("[data-testid=order-amount]", WAIT);
+    assert!(browser.text(&amount).contains("1,250.00"));
+    let password = browser.wait_for("[data-testid=pay-password]", WAIT);
+    browser.type_text(&password, "123456");
+    browser.click(&browser.wait_for("[data-testid=pay-button]", WAIT));
+    browser.wait_for("[data-testid=result-success]", WAIT);
+    browser.screenshot(&repo_root().join("artifacts/screenshots/embed-script-tag-paid-1280.png"));
+}

@@ -257,18 +257,34 @@ impl PaymentConnector for Bkash {
     async fn refund(&self, request: &RefundRequest<'_>) -> Result<ProviderRefund, ConnectorError> {
         let body = wire::RefundRequest {
             payment_id: request.reference,
-            amount: wire::amount_to_wire(request.amount),
+            amount: Some(wire::amount_to_wire(request.amount)),
             trx_id: request.transaction_id,
-            sku: request.refund_id,
-            reason: request.reason,
+            sku: Some(request.refund_id),
+            reason: Some(request.reason),
         };
         let answer: wire::RefundResponse = self.call("payment/refund", &body, false).await?;
-        match answer.refund_trx_id {
-            Some(id) if answer.status.is_success() => Ok(ProviderRefund {
-                refund_transaction_id: id,
-            }),
-            _ => Err(answer.status.into_error()),
+        answer.into_refund()
+    }
+
+    /// bKash's refund status (`payment/refund` with only the payment and transaction ids) reports
+    /// its latest refund; it counts as ours only with our amount.
+    async fn find_refund(
+        &self,
+        request: &RefundRequest<'_>,
+    ) -> Result<Option<ProviderRefund>, ConnectorError> {
+        let body = wire::RefundRequest {
+            payment_id: request.reference,
+            amount: None,
+            trx_id: request.transaction_id,
+            sku: None,
+            reason: None,
+        };
+        let answer: wire::RefundResponse = self.call("payment/refund", &body, true).await?;
+        if answer.status.code() == wire::NO_REFUND {
+            return Ok(None);
         }
+        let refund = answer.into_refund()?;
+        Ok((refund.amount == Some(request.amount)).then_some(refund))
     }
 }
 

@@ -69,6 +69,8 @@ pub struct RefundRequest<'a> {
 #[derive(Debug, Clone)]
 pub struct ProviderRefund {
     pub refund_transaction_id: String,
+    /// What the provider says was refunded, when it says.
+    pub amount: Option<Money>,
 }
 
 /// Why a provider call did not give the answer asked for.
@@ -119,8 +121,14 @@ pub trait PaymentConnector {
     async fn complete(&self, reference: &str) -> Result<ProviderPayment, ConnectorError>;
     /// What the provider says now. Safe to repeat.
     async fn query(&self, reference: &str) -> Result<ProviderPayment, ConnectorError>;
-    /// Returns `amount` of a completed payment.
+    /// Returns `amount` of a completed payment. Not idempotent at every provider: a lost answer
+    /// is resolved with [`PaymentConnector::find_refund`], never by refunding again.
     async fn refund(&self, request: &RefundRequest<'_>) -> Result<ProviderRefund, ConnectorError>;
+    /// The provider's refund matching `request`, if it made one.
+    async fn find_refund(
+        &self,
+        request: &RefundRequest<'_>,
+    ) -> Result<Option<ProviderRefund>, ConnectorError>;
 }
 
 /// Every provider the edge can talk to.
@@ -134,6 +142,16 @@ impl Connector {
         match method {
             PaymentMethod::Bkash => Ok(bkash::Bkash::from_env(env)?.map(Connector::Bkash)),
             _ => Ok(None),
+        }
+    }
+
+    /// The provider's record of a completed transaction, where it offers a search.
+    pub async fn search_transaction(
+        &self,
+        transaction_id: &str,
+    ) -> Result<serde_json::Value, ConnectorError> {
+        match self {
+            Connector::Bkash(bkash) => bkash.search(transaction_id).await,
         }
     }
 
@@ -167,6 +185,15 @@ impl PaymentConnector for Connector {
     async fn refund(&self, request: &RefundRequest<'_>) -> Result<ProviderRefund, ConnectorError> {
         match self {
             Connector::Bkash(c) => c.refund(request).await,
+        }
+    }
+
+    async fn find_refund(
+        &self,
+        request: &RefundRequest<'_>,
+    ) -> Result<Option<ProviderRefund>, ConnectorError> {
+        match self {
+            Connector::Bkash(c) => c.find_refund(request).await,
         }
     }
 }

@@ -78,16 +78,23 @@ pub struct PaymentResponse {
     pub merchant_invoice_number: Option<String>,
 }
 
+/// A refund, or (amount, sku and reason left out) the status of the latest refund.
 #[derive(Debug, Serialize)]
 pub struct RefundRequest<'a> {
     #[serde(rename = "paymentID")]
     pub payment_id: &'a str,
-    pub amount: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
     #[serde(rename = "trxID")]
     pub trx_id: &'a str,
-    pub sku: &'a str,
-    pub reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
 }
+
+/// bKash's "transaction not found": a refund status query for a payment with no refund.
+pub const NO_REFUND: &str = "2033";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -97,6 +104,19 @@ pub struct RefundResponse {
     #[serde(rename = "refundTrxID")]
     pub refund_trx_id: Option<String>,
     pub transaction_status: Option<String>,
+    pub amount: Option<String>,
+}
+
+impl RefundResponse {
+    pub fn into_refund(self) -> Result<crate::connectors::ProviderRefund, ConnectorError> {
+        match self.refund_trx_id {
+            Some(id) if self.status.is_success() => Ok(crate::connectors::ProviderRefund {
+                refund_transaction_id: id,
+                amount: self.amount.as_deref().and_then(amount_from_wire),
+            }),
+            _ => Err(self.status.into_error()),
+        }
+    }
 }
 
 /// The status fields every answer carries, in either of bKash's two spellings.

@@ -236,8 +236,14 @@ impl CheckoutSession {
                 "This payment has no provider reference.",
             )
         })?;
-        let answer = self.connector(payment)?.query(reference).await?;
+        let connector = self.connector(payment)?;
+        let answer = connector.query(reference).await?;
+        let transaction = match answer.transaction_id.as_deref() {
+            Some(id) => Some(connector.search_transaction(id).await?),
+            None => None,
+        };
         Ok(checkout_core::api::ProviderPaymentStatus {
+            transaction,
             payment_id: payment.id.clone(),
             method: payment.method,
             provider_reference: reference.to_owned(),

@@ -40,7 +40,7 @@ impl CheckoutSession {
         self.save(&record)?;
         self.schedule(&record).await?;
         self.track(&record).await?;
-        let made = self.make_refund(&refund).await?;
+        let made = self.make_refund(&refund, false).await?;
         Ok(self
             .record_refund(&refund.id, made)
             .await?
@@ -61,13 +61,15 @@ impl CheckoutSession {
             .cloned()
             .collect();
         for refund in due {
-            let made = self.make_refund(&refund).await?;
+            let made = self.make_refund(&refund, true).await?;
             self.record_refund(&refund.id, made).await?;
         }
         Ok(())
     }
 
-    async fn make_refund(&self, refund: &RefundRecord) -> Result<Made> {
+    /// Makes the refund, or, when `resolving` an earlier attempt whose answer was lost, asks the
+    /// provider whether it happened: a provider refund is never sent twice.
+    async fn make_refund(&self, refund: &RefundRecord, resolving: bool) -> Result<Made> {
         let record = self.current()?;
         let payment = record
             .payments
@@ -101,7 +103,21 @@ impl CheckoutSession {
             amount: refund.amount,
             reason: &refund.reason,
         };
-        Ok(match self.connector(payment)?.refund(&request).await {
+        let connector = self.connector(payment)?;
+        if resolving {
+            return Ok(match connector.find_refund(&request).await {
+                Ok(Some(found)) => Made::Done(Some(found.refund_transaction_id)),
+                Ok(None) | Err(_) => {
+                    // Not found (yet): sending it again could refund twice. An operator decides.
+                    worker::console_error!(
+                        "{}",
+                        serde_json::json!({"level": "error", "alert": "refund_unresolved", "refund_id": refund.id})
+                    );
+                    Made::Unknown
+                }
+            });
+        }
+        Ok(match connector.refund(&request).await {
             Ok(done) => Made::Done(Some(done.refund_transaction_id)),
             Err(ConnectorError::Refused { code, message, .. }) => {
                 let mut detail = ErrorDetail::new(code);

@@ -1,0 +1,152 @@
+//! Helpers shared by the integration test files: credits, wallet lines, widget calls, checks.
+#![allow(dead_code)] // Each test file uses its own subset.
+
+use checkout_tests::api::Reply;
+use checkout_tests::fixtures::{session_body, Checkout, Rig, ORIGIN, PAY_PASSWORD};
+use serde_json::{json, Value};
+
+/// Unix seconds now, as the Worker's clock sees it.
+pub fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is past 1970")
+        .as_secs() as i64
+}
+
+/// Asserts an error answer: its status, its stable code, and a message a person can read.
+#[track_caller]
+pub fn assert_refused(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "status: {:#}", reply.body);
+    assert_eq!(reply.code(), code, "code: {:#}", reply.body);
+    let message = reply.body["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.len() >= 10 && message.contains(' '),
+        "no human message: {:#}",
+        reply.body
+    );
+    assert!(
+        reply
+            .header("Request-Id")
+            .is_some_and(|id| id.starts_with("req_")),
+        "no Request-Id on {:?}",
+        reply.headers
+    );
+}
+
+/// A session body with one field replaced.
+pub fn body_with(order_id: &str, field: &str, value: Value) -> Value {
+    let mut body = session_body(order_id, "10.00", "cus_body");
+    body[field] = value;
+    body
+}
+
+/// Creates a session with `key` (any merchant, any mode).
+pub fn create_with_key(rig: &Rig, key: &str, body: &Value) -> Reply {
+    rig.client
+        .call("POST", "/v1/checkout_sessions")
+        .bearer(key)
+        .json(body)
+}
+
+/// Credits `customer` with `key`, without setting a pay password.
+pub fn credit(
+    rig: &Rig,
+    key: &str,
+    customer: &str,
+    amount: &str,
+    currency: &str,
+    reference: &str,
+) -> Reply {
+    rig.client
+        .call("POST", format!("/v1/customers/{customer}/balance_credits"))
+        .bearer(key)
+        .json(&json!({"amount": amount, "currency": currency, "reference": reference}))
+}
+
+/// The whole wallet as the merchant behind `key` sees it.
+pub fn wallet(rig: &Rig, key: &str, customer: &str) -> Value {
+    rig.client
+        .call("GET", format!("/v1/customers/{customer}/wallet"))
+        .bearer(key)
+        .send()
+        .expect_status(200)
+        .body
+}
+
+/// The `available` amount of one currency in the wallet, `None` when the wallet has no line
+/// for it (never credited in that currency).
+pub fn available_in(rig: &Rig, key: &str, customer: &str, currency: &str) -> Option<String> {
+    let wallet = wallet(rig, key, customer);
+    let lines = wallet["balances"].as_array().expect("balances is a list");
+    lines
+        .iter()
+        .find(|line| line["currency"] == currency)
+        .map(|line| {
+            line["available"]
+                .as_str()
+                .expect("a decimal string")
+                .to_owned()
+        })
+}
+
+/// The demo merchant's test-mode BDT balance of `customer`, which must exist.
+#[track_caller]
+pub fn bdt(rig: &Rig, customer: &str) -> String {
+    available_in(rig, &rig.key(), customer, "BDT")
+        .unwrap_or_else(|| panic!("{customer} has no BDT line"))
+}
+
+/// `GET /v1/widget/sessions/{id}` with `token` from `origin`.
+pub fn widget_read(rig: &Rig, session_id: &str, token: &str, origin: &str) -> Reply {
+    rig.client
+        .call("GET", format!("/v1/widget/sessions/{session_id}"))
+        .bearer(token)
+        .header("Origin", origin)
+        .send()
+}
+
+/// A balance payment of `session_id` with an arbitrary token and origin.
+pub fn pay_as(rig: &Rig, session_id: &str, token: &str, origin: &str, key: &str) -> Reply {
+    rig.client
+        .call("POST", format!("/v1/widget/sessions/{session_id}/pay"))
+        .bearer(token)
+        .header("Origin", origin)
+        .header("Idempotency-Key", key)
+        .json(&json!({"method": "balance", "pay_password": PAY_PASSWORD}))
+}
+
+/// A funded customer (with [`PAY_PASSWORD`]) and an open session for them, token from [`ORIGIN`].
+pub fn funded_checkout(rig: &Rig, customer: &str, funds: &str, amount: &str) -> Checkout {
+    rig.fund(customer, funds, &format!("seed-{customer}"));
+    rig.checkout(&format!("order-{customer}"), amount, customer)
+}
+
+/// Runs `f(n)` for `n` in `0..count` on `count` threads released together, and returns the
+/// results in order of `n`.
+pub fn all_at_once<T: Send>(count: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let gate = std::sync::Barrier::new(count);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count)
+            .map(|n| {
+                let (gate, f) = (&gate, &f);
+                scope.spawn(move || {
+                    gate.wait();
+                    f(n)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a racer panicked"))
+            .collect()
+    })
+}
+
+/// `"paid"` for a 200, else the error code (or the bare status when there is none).
+pub fn outcome(reply: &Reply) -> String {
+    match (reply.status, reply.code()) {
+        (200, _) => "paid".to_owned(),
+        (status, "") => format!("status {status}"),
+        (_, code) => code.to_owned(),
+    }
+}
