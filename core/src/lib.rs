@@ -3,6 +3,7 @@
 //! A tour of the crate:
 //! - [`money`]: [`Money`] is integer minor units plus a [`Currency`]; decimal strings exist only at
 //!   the API boundary, parsed and formatted here with `rust_decimal`.
+//! - [`allocation`]: how a mixed payment splits across points, balance and one external method.
 //! - [`api`]: the JSON shapes of the merchant API and the widget API.
 //! - [`error`]: [`ErrorCode`], the stable machine-readable codes every client sees.
 //! - [`token`]: the short-lived widget token, signed by the edge and scoped to a session and origin.
@@ -11,6 +12,7 @@
 //!
 //! Architecture Invariant: nothing in this crate performs I/O or reads a clock; callers pass `now`.
 
+pub mod allocation;
 pub mod api;
 pub mod error;
 pub mod ledger;
