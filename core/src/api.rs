@@ -419,11 +419,60 @@ impl SetPayPasswordRequest {
     }
 }
 
+/// `POST /v1/customers/{id}/points_credits` and `.../points_debits`: the merchant adds or takes
+/// loyalty points, once per reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointsAdjustmentRequest {
+    /// Whole points, greater than zero.
+    pub points: i64,
+    pub reference: String,
+}
+
+impl PointsAdjustmentRequest {
+    pub fn validate(&self) -> Result<(), FieldError> {
+        check_id("reference", &self.reference, 64)?;
+        if !(1..=crate::money::MAX_AMOUNT_MINOR).contains(&self.points) {
+            return Err(FieldError::invalid(
+                "points",
+                "points must be a whole number greater than zero",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether points were added or taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointsAdjustmentKind {
+    Credit,
+    Debit,
+}
+
+/// A points adjustment as recorded; a repeated request returns the first one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointsAdjustment {
+    pub reference: String,
+    pub kind: PointsAdjustmentKind,
+    pub points: i64,
+    pub created_at: i64,
+}
+
+/// A wallet's loyalty points.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointsLine {
+    pub available: i64,
+    pub held: i64,
+}
+
 /// A customer's wallet as the merchant sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WalletView {
     pub customer_id: String,
     pub balances: Vec<BalanceLine>,
+    #[serde(default)]
+    pub points: PointsLine,
     pub pay_password_set: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<i64>,

@@ -75,6 +75,8 @@ error_codes! {
     PaymentInProgress = ("payment_in_progress", 409, "A payment for this order is already being processed."),
     /// The wallet cannot cover the amount.
     InsufficientBalance = ("insufficient_balance", 402, "Your balance is not enough to pay this amount."),
+    /// The wallet has fewer points than asked for.
+    InsufficientPoints = ("insufficient_points", 402, "There are not enough points in this wallet."),
     /// The pay password did not match.
     IncorrectPayPassword = ("incorrect_pay_password", 402, "The pay password is incorrect."),
     /// Too many wrong pay passwords; balance payments are locked for a while.

@@ -102,6 +102,14 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
         (Method::Post, ["v1", "customers", customer, "balance_credits"]) => {
             merchant_wallets::credit(req, env, customer).await
         }
+        (Method::Post, ["v1", "customers", customer, "points_credits"]) => {
+            let kind = checkout_core::api::PointsAdjustmentKind::Credit;
+            merchant_wallets::adjust_points(req, env, customer, kind).await
+        }
+        (Method::Post, ["v1", "customers", customer, "points_debits"]) => {
+            let kind = checkout_core::api::PointsAdjustmentKind::Debit;
+            merchant_wallets::adjust_points(req, env, customer, kind).await
+        }
         (Method::Get, ["v1", "customers", customer, "wallet"]) => {
             merchant_wallets::retrieve(req, env, customer).await
         }

@@ -1,7 +1,9 @@
-//! Wallet administration for merchants: credit balance, read balances, set the pay password.
+//! Wallet administration for merchants: credit balance, adjust points, read balances, set the pay
+//! password.
 
 use checkout_core::api::{
-    self, BalanceCredit, BalanceCreditRequest, SetPayPasswordRequest, WalletView,
+    self, BalanceCredit, BalanceCreditRequest, PointsAdjustment, PointsAdjustmentKind,
+    PointsAdjustmentRequest, SetPayPasswordRequest, WalletView,
 };
 use worker::{Env, Request, Response};
 
@@ -57,4 +59,26 @@ pub async fn set_pay_password(mut req: Request, env: &Env, customer_id: &str) ->
         200,
         &serde_json::json!({"customer_id": customer_id, "pay_password_set": true}),
     )
+}
+
+/// `POST /v1/customers/{id}/points_credits` or `.../points_debits`: idempotent by `reference`.
+pub async fn adjust_points(
+    mut req: Request,
+    env: &Env,
+    customer_id: &str,
+    kind: PointsAdjustmentKind,
+) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = auth::merchant(&req, &config)?;
+    api::check_id("customer_id", customer_id, 64)?;
+    let request: PointsAdjustmentRequest = http::read_json(&mut req).await?;
+    request.validate()?;
+    let command = WalletCommand::AdjustPoints {
+        reference: request.reference,
+        points: request.points,
+        kind,
+    };
+    let stub = wallet_stub(env, &merchant.scope(), customer_id)?;
+    let adjustment: PointsAdjustment = rpc::call(&stub, &command).await?;
+    http::json(200, &adjustment)
 }

@@ -4,13 +4,17 @@
 //! `transfers` keyed by a caller-chosen id, checked by `checkout_core::ledger` and written in one
 //! synchronous turn, so a retry returns the first result and parallel payments never overdraw.
 
-use checkout_core::api::{BalanceCredit, BalanceLine, BalanceSummary, WalletView};
+use checkout_core::api::{
+    BalanceCredit, BalanceLine, BalanceSummary, PointsAdjustmentKind, WalletView,
+};
 use checkout_core::error::ErrorDetail;
 use checkout_core::ledger::{Account, LedgerError};
 use checkout_core::pay_password::{self, Failure};
 use checkout_core::{Currency, ErrorCode, Money};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, State};
+
+mod points;
 
 use super::rpc;
 use super::wallet_store::{balance_account, TransferKind, TransferRow, WalletStore};
@@ -37,6 +41,12 @@ pub enum WalletCommand {
     View { customer_id: String },
     /// Sets or replaces the pay password, clearing any lockout.
     SetPayPassword { pay_password: String },
+    /// Adds or takes loyalty points, once per merchant reference.
+    AdjustPoints {
+        reference: String,
+        points: i64,
+        kind: PointsAdjustmentKind,
+    },
 }
 
 /// The final state of a transfer id, as [`WalletCommand::Resolve`] reports it.
@@ -100,6 +110,11 @@ impl Wallet {
             }
             WalletCommand::Summary { currency } => serde_json::to_value(self.summary(currency)?)?,
             WalletCommand::View { customer_id } => serde_json::to_value(self.view(customer_id)?)?,
+            WalletCommand::AdjustPoints {
+                reference,
+                points,
+                kind,
+            } => serde_json::to_value(self.adjust_points(&reference, points, kind)?)?,
             WalletCommand::SetPayPassword { pay_password } => {
                 self.set_pay_password(&pay_password).await?;
                 serde_json::Value::Null
@@ -261,6 +276,7 @@ impl Wallet {
         Ok(WalletView {
             customer_id,
             balances,
+            points: self.points_line()?,
             pay_password_set: password.is_some(),
             locked_until,
         })

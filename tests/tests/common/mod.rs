@@ -2,7 +2,7 @@
 #![allow(dead_code)] // Each test file uses its own subset.
 
 use checkout_tests::api::Reply;
-use checkout_tests::fixtures::{session_body, Checkout, Rig, ORIGIN, PAY_PASSWORD};
+use checkout_tests::fixtures::{session_body, Checkout, Rig, PAY_PASSWORD};
 use serde_json::{json, Value};
 
 /// Unix seconds now, as the Worker's clock sees it.
@@ -94,6 +94,15 @@ pub fn available_in(rig: &Rig, key: &str, customer: &str, currency: &str) -> Opt
 pub fn bdt(rig: &Rig, customer: &str) -> String {
     available_in(rig, &rig.key(), customer, "BDT")
         .unwrap_or_else(|| panic!("{customer} has no BDT line"))
+}
+
+/// `POST /v1/widget/token` with `secret`, from `origin` or with no Origin header.
+pub fn grant(rig: &Rig, origin: Option<&str>, secret: &str) -> Reply {
+    let mut call = rig.client.call("POST", "/v1/widget/token");
+    if let Some(origin) = origin {
+        call = call.header("Origin", origin);
+    }
+    call.json(&json!({ "client_secret": secret }))
 }
 
 /// `GET /v1/widget/sessions/{id}` with `token` from `origin`.
