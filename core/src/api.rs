@@ -230,6 +230,9 @@ pub struct Payment {
     /// The provider's transaction id once completed (bKash `trxID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_transaction_id: Option<String>,
+    /// Loyalty points that paid part of `amount`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<i64>,
 }
 
 /// What the widget must do next to let the shopper finish an external payment.
@@ -356,6 +359,20 @@ pub struct PayRequest {
     pub method: PaymentMethod,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pay_password: Option<String>,
+    /// How to split the total between points and balance. Required when points pay any of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<AllocationRequest>,
+}
+
+/// A split between loyalty points and store balance; with `method` the leg that pays the rest.
+/// It must add up exactly to the order total (`core::allocation::validate`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationRequest {
+    /// Whole points.
+    pub points: i64,
+    /// A decimal string; `"0.00"` when points pay everything.
+    pub balance: String,
 }
 
 /// Idempotency keys: 8 to 64 of `[A-Za-z0-9_-]`, chosen by the client and reused on retry.

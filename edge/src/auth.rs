@@ -15,6 +15,7 @@ pub struct MerchantContext {
     pub merchant_id: String,
     pub merchant_name: String,
     pub livemode: bool,
+    pub points: Option<checkout_core::allocation::PointsRules>,
 }
 
 impl MerchantContext {
@@ -42,6 +43,7 @@ pub fn merchant_for_key(config: &Config, key: &str) -> Option<MerchantContext> {
                     merchant_id: merchant.id.clone(),
                     merchant_name: merchant.name.clone(),
                     livemode: key.starts_with(LIVE_KEY_PREFIX),
+                    points: merchant.points,
                 });
             }
         }

@@ -44,6 +44,9 @@ pub struct Merchant {
     /// The name shoppers see in the widget.
     pub name: String,
     pub secret_keys: Vec<Secret>,
+    /// The merchant's loyalty-points rules; without them, points are not offered.
+    #[serde(default)]
+    pub points: Option<checkout_core::allocation::PointsRules>,
 }
 
 /// Everything the Worker reads from its environment.

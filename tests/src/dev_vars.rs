@@ -13,6 +13,8 @@ pub struct MerchantConfig {
     pub id: String,
     pub name: String,
     pub secret_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<checkout_core::allocation::PointsRules>,
 }
 
 impl MerchantConfig {
@@ -42,6 +44,17 @@ pub struct BkashCredentials {
     pub app_secret: String,
 }
 
+/// The demo merchant's loyalty points: 10 points = 1.00, at least 100 a use, at most 50,000 an
+/// order, up to the whole order.
+pub const DEMO_POINTS_RULES: checkout_core::allocation::PointsRules =
+    checkout_core::allocation::PointsRules {
+        points_per_unit: 10,
+        min_points_per_use: 100,
+        max_points_per_order: 50_000,
+        max_share_percent: 100,
+        may_pay_whole_order: true,
+    };
+
 #[derive(Debug, Clone)]
 pub struct DevVars {
     pub token_signing_key: String,
@@ -63,11 +76,13 @@ impl DevVars {
                     demo_test_key.clone(),
                     format!("sk_live_{}", random_base62(32)),
                 ],
+                points: Some(DEMO_POINTS_RULES),
             },
             MerchantConfig {
                 id: "m_other".into(),
                 name: "Other Shop".into(),
                 secret_keys: vec![format!("sk_test_{}", random_base62(32))],
+                points: None,
             },
         ];
         DevVars {
@@ -125,6 +140,13 @@ impl DevVars {
     pub fn of_repo() -> DevVars {
         let path = crate::repo_root().join(".dev.vars");
         DevVars::read(&path).unwrap_or_else(|e| panic!("{e}: run `cargo xtask setup` first"))
+    }
+
+    /// Whether the demo merchant has loyalty-points rules (files generated before them do not).
+    pub fn merchant_points_configured(&self) -> bool {
+        self.merchants
+            .iter()
+            .any(|m| m.id == "m_demo" && m.points.is_some())
     }
 
     pub fn merchant(&self, id: &str) -> &MerchantConfig {

@@ -157,7 +157,9 @@ fn debian_packages() -> Result {
 /// Generates `.dev.vars` (git-ignored) with fresh random dev secrets, once.
 fn dev_vars() -> Result {
     let path = root().join(".dev.vars");
-    if path.exists() && DevVars::read(&path).is_ok() {
+    // A file from before the demo merchant had points rules is regenerated too.
+    let current = DevVars::read(&path).is_ok_and(|v| v.merchant_points_configured());
+    if path.exists() && current {
         return Ok(());
     }
     eprintln!("generating dev secrets in .dev.vars");

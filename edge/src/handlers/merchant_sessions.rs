@@ -1,8 +1,8 @@
 //! `POST /v1/checkout_sessions` and `GET /v1/checkout_sessions/{id}`.
 
 use checkout_core::api::{
-    CheckoutSession, CreateRefundRequest, CreateSessionRequest, ProviderPaymentStatus, Refund,
-    SessionStatus,
+    CheckoutSession, CreateRefundRequest, CreateSessionRequest, PaymentMethod,
+    ProviderPaymentStatus, Refund, SessionStatus,
 };
 use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
@@ -34,7 +34,11 @@ pub async fn create_session(
 ) -> Result<CheckoutSession> {
     let valid = request.validate()?;
     for method in &request.methods {
-        if !connectors::is_available(*method, env)? {
+        let available = match method {
+            PaymentMethod::Points => merchant.points.is_some(),
+            other => connectors::is_available(*other, env)?,
+        };
+        if !available {
             let mut detail = ErrorDetail::new(ErrorCode::PaymentMethodUnavailable);
             detail.param = Some("methods".into());
             let name = serde_json::to_value(method)?;
@@ -58,6 +62,7 @@ pub async fn create_session(
         expires_at_s: now + valid.ttl_s,
         payments: Vec::new(),
         refunds: Vec::new(),
+        points_rules: merchant.points,
     };
     let command = SessionCommand::Create {
         record: Box::new(record),

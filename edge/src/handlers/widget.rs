@@ -74,6 +74,7 @@ pub async fn pay(mut req: Request, env: &Env, session_id: &str) -> Result<Respon
         method: request.method,
         pay_password: request.pay_password,
         callback_url: super::callbacks::callback_url(&req, env, request.method, session_id)?,
+        allocation: request.allocation,
     };
     let view: WidgetSession = rpc::call(&stub, &command).await?;
     http::json(200, &view)

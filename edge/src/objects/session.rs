@@ -11,10 +11,12 @@
 //! Either way a payment and the session's change to paid cannot come apart.
 
 mod external;
+mod points;
 mod refund;
 
 use checkout_core::api::{
-    BalanceSummary, CreateRefundRequest, PaymentMethod, SessionStatus, WidgetSession,
+    AllocationRequest, BalanceSummary, CreateRefundRequest, PaymentMethod, SessionStatus,
+    WidgetSession,
 };
 use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
@@ -52,6 +54,9 @@ pub enum SessionCommand {
         pay_password: Option<String>,
         /// Where an external provider sends the shopper back.
         callback_url: String,
+        /// A split between points and balance.
+        #[serde(default)]
+        allocation: Option<AllocationRequest>,
     },
     /// The shopper came back from the provider; answers where to send the browser.
     ProviderCallback {
@@ -80,6 +85,15 @@ pub enum CallbackOutcome {
     Success,
     Failure,
     Cancel,
+}
+
+/// A pay request as the session object receives it.
+#[derive(Debug)]
+struct PayCommand {
+    method: PaymentMethod,
+    pay_password: Option<String>,
+    callback_url: String,
+    allocation: Option<AllocationRequest>,
 }
 
 #[durable_object]
@@ -149,11 +163,15 @@ impl CheckoutSession {
                 method,
                 pay_password,
                 callback_url,
+                allocation,
             } => {
-                let view = self
-                    .pay(&idempotency_key, method, pay_password, callback_url)
-                    .await?;
-                to_json(view)
+                let request = PayCommand {
+                    method,
+                    pay_password,
+                    callback_url,
+                    allocation,
+                };
+                to_json(self.pay(&idempotency_key, request).await?)
             }
             SessionCommand::ProviderCallback { reference, outcome } => {
                 to_json(self.provider_callback(&reference, outcome).await?)
@@ -207,32 +225,47 @@ impl CheckoutSession {
         Ok(Some(rpc::call(&self.wallet(record)?, &command).await?))
     }
 
-    async fn pay(
-        &self,
-        idempotency_key: &str,
-        method: PaymentMethod,
-        pay_password: Option<String>,
-        callback_url: String,
-    ) -> Result<WidgetSession> {
+    async fn pay(&self, idempotency_key: &str, request: PayCommand) -> Result<WidgetSession> {
         let mut record = self.current()?;
         let payment_id = format!("pay_{}", random_id(24)?);
         let available = self.available_methods(&record)?;
-        let start =
-            record.start_payment(idempotency_key, method, payment_id, now_s(), &available)?;
-        let payment = match start {
+        let start = record.start_payment(
+            idempotency_key,
+            request.method,
+            payment_id,
+            now_s(),
+            &available,
+        )?;
+        let mut payment = match start {
             PayStart::Replayed(earlier) => return self.outcome_view(record, earlier.failure).await,
             PayStart::Started(payment) => payment,
         };
         if payment.provider.is_some() {
-            return self.pay_external(record, payment, callback_url).await;
+            if request.allocation.is_some() {
+                return Err(Error::api_with(
+                    ErrorCode::InvalidAllocation,
+                    "A split with an external method is not supported yet.",
+                ));
+            }
+            return self
+                .pay_external(record, payment, request.callback_url)
+                .await;
+        }
+        // Refused splits return before anything is saved: the attempt never existed.
+        let (points, balance_part) =
+            points::points_split(&record, request.method, request.allocation.as_ref())?;
+        if points > 0 {
+            record.set_points(&payment.id, points)?;
+            payment.points = points;
         }
         self.save(&record)?;
         self.schedule(&record).await?;
 
         let debit = WalletCommand::Debit {
             transfer_id: payment.id.clone(),
-            amount: payment.amount,
-            pay_password,
+            amount: balance_part,
+            points,
+            pay_password: request.pay_password,
         };
         let failure = match rpc::call::<_, ()>(&self.wallet(&record)?, &debit).await {
             Ok(()) => None,
@@ -250,7 +283,11 @@ impl CheckoutSession {
     fn available_methods(&self, record: &SessionRecord) -> Result<Vec<PaymentMethod>> {
         let mut available = Vec::new();
         for method in &record.request.methods {
-            if connectors::is_available(*method, &self.env)? {
+            let usable = match method {
+                PaymentMethod::Points => record.points_rules.is_some(),
+                other => connectors::is_available(*other, &self.env)?,
+            };
+            if usable {
                 available.push(*method);
             }
         }

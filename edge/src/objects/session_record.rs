@@ -1,6 +1,7 @@
 //! A checkout session's stored state and the rules for changing it. No I/O: the session object
 //! loads a record, calls these methods, and saves it in the same synchronous turn.
 
+use checkout_core::allocation::PointsRules;
 use checkout_core::api::{
     BalanceSummary, CheckoutSession, CreateSessionRequest, NextAction, Payment, PaymentMethod,
     PaymentStatus, Refund, RefundStatus, SessionStatus, WidgetSession,
@@ -28,6 +29,9 @@ pub struct SessionRecord {
     pub payments: Vec<PaymentRecord>,
     #[serde(default)]
     pub refunds: Vec<RefundRecord>,
+    /// The merchant's points rules when the session was created; they hold for its lifetime.
+    #[serde(default)]
+    pub points_rules: Option<PointsRules>,
 }
 
 /// One payment attempt, keyed by the idempotency key the client chose.
@@ -43,6 +47,9 @@ pub struct PaymentRecord {
     /// The provider's side, for external methods.
     #[serde(default)]
     pub provider: Option<ProviderLeg>,
+    /// Loyalty points paying part of `amount`; the rest is the method's.
+    #[serde(default)]
+    pub points: i64,
 }
 
 /// An external payment's progress at its provider.
@@ -128,7 +135,7 @@ impl SessionRecord {
             return replay(earlier, method);
         }
         self.ensure_payable(method, available)?;
-        let external = method != PaymentMethod::Balance;
+        let external = !matches!(method, PaymentMethod::Balance | PaymentMethod::Points);
         let payment = PaymentRecord {
             id: payment_id,
             idempotency_key: idempotency_key.to_owned(),
@@ -137,6 +144,7 @@ impl SessionRecord {
             status: PaymentStatus::Processing,
             failure: None,
             created_at_s: now_s,
+            points: 0,
             provider: external.then_some(ProviderLeg {
                 reference: None,
                 redirect_url: None,
@@ -289,6 +297,7 @@ impl PaymentRecord {
                 .provider
                 .as_ref()
                 .and_then(|l| l.transaction_id.clone()),
+            points: (self.points > 0).then_some(self.points),
         }
     }
 }

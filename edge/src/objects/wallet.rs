@@ -28,9 +28,13 @@ pub enum WalletCommand {
     /// Adds store balance, once per merchant reference.
     Credit { reference: String, amount: Money },
     /// Takes store balance for a payment, once per transfer id, after checking the pay password.
+    /// `amount` may be zero when `points` pay everything; both legs are taken in one turn or
+    /// neither is.
     Debit {
         transfer_id: String,
         amount: Money,
+        #[serde(default)]
+        points: i64,
         pay_password: Option<String>,
     },
     /// Says whether a transfer id was posted; if it never arrived, fences it.
@@ -103,8 +107,12 @@ impl Wallet {
             WalletCommand::Debit {
                 transfer_id,
                 amount,
+                points,
                 pay_password,
-            } => serde_json::to_value(self.debit(&transfer_id, amount, pay_password).await?)?,
+            } => {
+                let legs = DebitLegs { amount, points };
+                serde_json::to_value(self.debit(&transfer_id, legs, pay_password).await?)?
+            }
             WalletCommand::Resolve { transfer_id } => {
                 serde_json::to_value(self.resolve(&transfer_id)?)?
             }
@@ -156,32 +164,73 @@ impl Wallet {
     async fn debit(
         &self,
         transfer_id: &str,
-        amount: Money,
+        legs: DebitLegs,
         password: Option<String>,
     ) -> Result<()> {
-        if let Some(done) = self.store.transfer(transfer_id)? {
-            return earlier_debit(&done, amount);
+        if let Some(outcome) = self.earlier_debit(transfer_id, legs)? {
+            return outcome;
         }
         self.ensure_unlocked()?;
         let password = password.ok_or_else(|| Error::api(ErrorCode::PayPasswordRequired))?;
         let matches = self.password_matches(&password).await?;
 
-        // Everything below runs in one synchronous turn: no await until the transfer is written.
-        if let Some(done) = self.store.transfer(transfer_id)? {
-            return earlier_debit(&done, amount);
+        // Everything below runs in one synchronous turn: no await until the transfers are written.
+        if let Some(outcome) = self.earlier_debit(transfer_id, legs)? {
+            return outcome;
         }
         self.ensure_unlocked()?;
         self.record_attempt(matches)?;
-        let account_name = balance_account(amount.currency());
-        let mut account = self.store.account(&account_name)?;
-        account.debit(amount.amount_minor()).map_err(ledger_error)?;
-        let transfer = new_transfer(
-            transfer_id.into(),
-            TransferKind::Debit,
-            account_name,
-            amount,
-        );
-        self.store.record(&transfer, Some(&account))
+        let balance_name = balance_account(legs.amount.currency());
+        let mut balance = self.store.account(&balance_name)?;
+        let mut points = self.store.account(points::POINTS_ACCOUNT)?;
+        // Both legs are checked before either is written: all or nothing.
+        if !legs.amount.is_zero() {
+            balance
+                .debit(legs.amount.amount_minor())
+                .map_err(ledger_error)?;
+        }
+        if legs.points > 0 {
+            points.debit(legs.points).map_err(|e| match e {
+                LedgerError::InsufficientFunds => Error::api(ErrorCode::InsufficientPoints),
+                other => ledger_error(other),
+            })?;
+        }
+        if !legs.amount.is_zero() {
+            let transfer = new_transfer(
+                transfer_id.into(),
+                TransferKind::Debit,
+                balance_name,
+                legs.amount,
+            );
+            self.store.record(&transfer, Some(&balance))?;
+        }
+        if legs.points > 0 {
+            let transfer = TransferRow {
+                id: points_leg_id(transfer_id),
+                kind: TransferKind::Debit,
+                account: points::POINTS_ACCOUNT.to_owned(),
+                amount_minor: legs.points,
+                created_at_ms: now_ms(),
+            };
+            self.store.record(&transfer, Some(&points))?;
+        }
+        Ok(())
+    }
+
+    /// The outcome of an earlier debit with this transfer id, if there was one.
+    fn earlier_debit(&self, transfer_id: &str, legs: DebitLegs) -> Result<Option<Result<()>>> {
+        if let Some(done) = self.store.transfer(transfer_id)? {
+            return Ok(Some(earlier_debit(&done, legs.amount)));
+        }
+        Ok(self
+            .store
+            .transfer(&points_leg_id(transfer_id))?
+            .map(|done| match done.amount_minor == legs.points {
+                true => Ok(()),
+                false => Err(Error::Invariant(format!(
+                    "transfer {transfer_id} reused with other points"
+                ))),
+            }))
     }
 
     fn ensure_unlocked(&self) -> Result<()> {
@@ -229,6 +278,9 @@ impl Wallet {
     }
 
     fn resolve(&self, transfer_id: &str) -> Result<TransferOutcome> {
+        if self.store.transfer(&points_leg_id(transfer_id))?.is_some() {
+            return Ok(TransferOutcome::Posted);
+        }
         match self.store.transfer(transfer_id)? {
             Some(t) if t.kind == TransferKind::Debit => Ok(TransferOutcome::Posted),
             Some(_) => Ok(TransferOutcome::Aborted),
@@ -291,6 +343,18 @@ impl Wallet {
         self.store
             .set_password(&hex(&hash), &hex(&salt), PBKDF2_ITERATIONS)
     }
+}
+
+/// The parts of a payment the wallet pays.
+#[derive(Debug, Clone, Copy)]
+struct DebitLegs {
+    amount: Money,
+    points: i64,
+}
+
+/// The points leg of a payment is its own transfer, keyed after the payment's.
+fn points_leg_id(transfer_id: &str) -> String {
+    format!("{transfer_id}:points")
 }
 
 fn earlier_debit(done: &TransferRow, amount: Money) -> Result<()> {

@@ -206,6 +206,7 @@ async fn pay(model: Model) {
     let request = PayRequest {
         method,
         pay_password: password,
+        allocation: None,
     };
     let api = model.api.get_value();
     let result = api

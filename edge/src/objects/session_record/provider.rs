@@ -40,6 +40,17 @@ impl SessionRecord {
         Ok(())
     }
 
+    /// Records the points a just-started attempt uses.
+    pub fn set_points(&mut self, payment_id: &str, points: i64) -> Result<()> {
+        let payment = self
+            .payments
+            .iter_mut()
+            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
+            .ok_or_else(|| Error::Invariant(format!("no processing payment {payment_id}")))?;
+        payment.points = points;
+        Ok(())
+    }
+
     pub fn set_transaction_id(
         &mut self,
         payment_id: &str,

@@ -47,6 +47,10 @@ impl SessionRecord {
             .iter()
             .find(|p| p.status == PaymentStatus::Succeeded)
             .ok_or_else(|| Error::Invariant("a paid session without a succeeded payment".into()))?;
+        if payment.points > 0 {
+            // How a refund splits across points and balance is the mixed-payment work still to do.
+            return Err(Error::api(ErrorCode::RefundNotSupported));
+        }
         let left = self
             .amount_paid()
             .checked_sub(self.amount_refunded())

@@ -28,6 +28,7 @@ fn record() -> SessionRecord {
         expires_at_s: 1_000,
         payments: Vec::new(),
         refunds: Vec::new(),
+        points_rules: None,
     }
 }
 
