@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::money::MAX_AMOUNT_MINOR;
+
 /// Why the ledger refused an operation. Nothing is changed when it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
@@ -25,6 +27,8 @@ pub enum LedgerError {
     PostExceedsHold,
     #[error("the amount would overflow the account")]
     Overflow,
+    #[error("the account would hold more than the system's maximum amount")]
+    AboveMaximum,
 }
 
 /// The balances of one account. Credits add to it; debits take from it.
@@ -63,6 +67,10 @@ impl Account {
     /// Adds funds (a top-up, a refund).
     pub fn credit(&mut self, amount: i64) -> Result<(), LedgerError> {
         positive(amount)?;
+        // Every balance stays a valid `Money`, so it can always be shown and spent.
+        if self.available().saturating_add(amount) > MAX_AMOUNT_MINOR {
+            return Err(LedgerError::AboveMaximum);
+        }
         self.credits_posted = self
             .credits_posted
             .checked_add(amount)

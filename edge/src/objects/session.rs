@@ -241,14 +241,16 @@ impl CheckoutSession {
             PayStart::Started(payment) => payment,
         };
         if payment.provider.is_some() {
-            if request.allocation.is_some() {
-                return Err(Error::api_with(
-                    ErrorCode::InvalidAllocation,
-                    "A split with an external method is not supported yet.",
-                ));
+            if let Some(split) = &request.allocation {
+                let (points, wallet, rest) =
+                    points::external_split(&record, request.method, split)?;
+                record.set_external_split(&payment.id, points, wallet, rest)?;
+                payment.points = points;
+                payment.wallet_amount = Some(wallet);
+                payment.external_amount = Some(rest);
             }
             return self
-                .pay_external(record, payment, request.callback_url)
+                .pay_external(record, payment, request.callback_url, request.pay_password)
                 .await;
         }
         // Refused splits return before anything is saved: the attempt never existed.

@@ -50,6 +50,24 @@ pub struct PaymentRecord {
     /// Loyalty points paying part of `amount`; the rest is the method's.
     #[serde(default)]
     pub points: i64,
+    /// For a split with an external method: the store balance held for it.
+    #[serde(default)]
+    pub wallet_amount: Option<Money>,
+    /// For a split with an external method: what the provider is asked for.
+    #[serde(default)]
+    pub external_amount: Option<Money>,
+}
+
+impl PaymentRecord {
+    /// Whether the wallet holds part of this external payment (points or balance).
+    pub fn has_holds(&self) -> bool {
+        self.points > 0 || self.wallet_amount.is_some_and(|a| !a.is_zero())
+    }
+
+    /// What the provider is asked to take.
+    pub fn provider_amount(&self) -> Money {
+        self.external_amount.unwrap_or(self.amount)
+    }
 }
 
 /// An external payment's progress at its provider.
@@ -145,6 +163,8 @@ impl SessionRecord {
             failure: None,
             created_at_s: now_s,
             points: 0,
+            wallet_amount: None,
+            external_amount: None,
             provider: external.then_some(ProviderLeg {
                 reference: None,
                 redirect_url: None,

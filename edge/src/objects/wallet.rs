@@ -14,6 +14,7 @@ use checkout_core::{Currency, ErrorCode, Money};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, State};
 
+mod holds;
 mod points;
 
 use super::rpc;
@@ -45,6 +46,18 @@ pub enum WalletCommand {
     View { customer_id: String },
     /// Sets or replaces the pay password, clearing any lockout.
     SetPayPassword { pay_password: String },
+    /// Places pending holds for a payment's balance and points legs, both or neither.
+    PlaceHolds {
+        group: String,
+        amount: Money,
+        points: i64,
+        expires_at_ms: i64,
+        pay_password: Option<String>,
+    },
+    /// Posts a group's holds: the payment succeeded.
+    PostHolds { group: String },
+    /// Voids a group's holds: the payment failed or was abandoned.
+    VoidHolds { group: String },
     /// Adds or takes loyalty points, once per merchant reference.
     AdjustPoints {
         reference: String,
@@ -78,6 +91,7 @@ fn aborted() -> ErrorDetail {
 
 #[durable_object]
 pub struct Wallet {
+    state: State,
     store: WalletStore,
 }
 
@@ -86,7 +100,19 @@ impl DurableObject for Wallet {
         let store = WalletStore::open(state.storage().sql());
         Wallet {
             store: store.unwrap_or_else(|e| panic!("wallet schema: {e}")),
+            state,
         }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        if let Err(e) = self.expire_due_holds().await {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"level": "error", "object": "wallet", "alarm": e.to_string()})
+            );
+            self.state.storage().set_alarm(30_000).await?;
+        }
+        Response::ok("")
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -118,6 +144,25 @@ impl Wallet {
             }
             WalletCommand::Summary { currency } => serde_json::to_value(self.summary(currency)?)?,
             WalletCommand::View { customer_id } => serde_json::to_value(self.view(customer_id)?)?,
+            WalletCommand::PlaceHolds {
+                group,
+                amount,
+                points,
+                expires_at_ms,
+                pay_password,
+            } => {
+                self.place_holds(&group, amount, points, expires_at_ms, pay_password)
+                    .await?;
+                serde_json::Value::Null
+            }
+            WalletCommand::PostHolds { group } => {
+                self.post_holds(&group)?;
+                serde_json::Value::Null
+            }
+            WalletCommand::VoidHolds { group } => {
+                self.void_holds(&group)?;
+                serde_json::Value::Null
+            }
             WalletCommand::AdjustPoints {
                 reference,
                 points,
@@ -170,16 +215,11 @@ impl Wallet {
         if let Some(outcome) = self.earlier_debit(transfer_id, legs)? {
             return outcome;
         }
-        self.ensure_unlocked()?;
-        let password = password.ok_or_else(|| Error::api(ErrorCode::PayPasswordRequired))?;
-        let matches = self.password_matches(&password).await?;
-
+        self.authorize(password).await?;
         // Everything below runs in one synchronous turn: no await until the transfers are written.
         if let Some(outcome) = self.earlier_debit(transfer_id, legs)? {
             return outcome;
         }
-        self.ensure_unlocked()?;
-        self.record_attempt(matches)?;
         let balance_name = balance_account(legs.amount.currency());
         let mut balance = self.store.account(&balance_name)?;
         let mut points = self.store.account(points::POINTS_ACCOUNT)?;
@@ -231,6 +271,16 @@ impl Wallet {
                     "transfer {transfer_id} reused with other points"
                 ))),
             }))
+    }
+
+    /// Checks the pay password, counting a wrong one. It returns right after the last check, so
+    /// the caller's writes happen in the same synchronous turn as the lockout check.
+    async fn authorize(&self, password: Option<String>) -> Result<()> {
+        self.ensure_unlocked()?;
+        let password = password.ok_or_else(|| Error::api(ErrorCode::PayPasswordRequired))?;
+        let matches = self.password_matches(&password).await?;
+        self.ensure_unlocked()?;
+        self.record_attempt(matches)
     }
 
     fn ensure_unlocked(&self) -> Result<()> {
@@ -360,11 +410,11 @@ fn points_leg_id(transfer_id: &str) -> String {
 fn earlier_debit(done: &TransferRow, amount: Money) -> Result<()> {
     match done.kind {
         TransferKind::Debit if done.amount_minor == amount.amount_minor() => Ok(()),
-        TransferKind::Debit | TransferKind::Credit => Err(Error::Invariant(format!(
+        TransferKind::Fence => Err(aborted().into()),
+        _ => Err(Error::Invariant(format!(
             "transfer {} reused with another amount or kind",
             done.id
         ))),
-        TransferKind::Fence => Err(aborted().into()),
     }
 }
 
@@ -395,6 +445,10 @@ fn format_minor(amount_minor: i64, currency: Currency) -> Result<String> {
 fn ledger_error(error: LedgerError) -> Error {
     match error {
         LedgerError::InsufficientFunds => Error::api(ErrorCode::InsufficientBalance),
+        LedgerError::AboveMaximum => Error::api_with(
+            ErrorCode::InvalidParameter,
+            "This credit would take the wallet past the largest balance the checkout holds.",
+        ),
         LedgerError::HoldNotPending | LedgerError::HoldExpired => {
             Error::api(ErrorCode::HoldNotPending)
         }

@@ -27,6 +27,15 @@ CREATE TABLE IF NOT EXISTS transfers (
     amount_minor INTEGER NOT NULL,
     created_at_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS holds (
+    id TEXT PRIMARY KEY,
+    grp TEXT NOT NULL,
+    account TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS holds_by_group ON holds (grp);
 CREATE TABLE IF NOT EXISTS pay_password (
     k INTEGER PRIMARY KEY CHECK (k = 1),
     hash TEXT NOT NULL,
@@ -44,6 +53,32 @@ pub enum TransferKind {
     Debit,
     /// Records that an id was abandoned, so a late request with it can never move money.
     Fence,
+    /// A pending hold placed, posted, voided or expired (two-phase transfers).
+    Hold,
+    Post,
+    Void,
+    Expire,
+}
+
+/// One pending hold on one account, part of a group (a payment's legs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldRow {
+    pub id: String,
+    pub grp: String,
+    pub account: String,
+    pub amount_minor: i64,
+    pub state: checkout_core::ledger::HoldState,
+    pub expires_at_ms: i64,
+}
+
+impl HoldRow {
+    pub fn hold(&self) -> checkout_core::ledger::Hold {
+        checkout_core::ledger::Hold {
+            amount: self.amount_minor,
+            state: self.state,
+            expires_at_ms: self.expires_at_ms,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +195,60 @@ impl WalletStore {
                 ],
             )?;
         }
+        Ok(())
+    }
+
+    pub fn holds_in_group(&self, group: &str) -> Result<Vec<HoldRow>> {
+        Ok(self
+            .sql
+            .exec(
+                "SELECT * FROM holds WHERE grp = ? ORDER BY id",
+                vec![group.into()],
+            )?
+            .to_array()?)
+    }
+
+    /// Pending holds whose time is up.
+    pub fn due_holds(&self, now_ms: i64) -> Result<Vec<HoldRow>> {
+        Ok(self
+            .sql
+            .exec(
+                "SELECT * FROM holds WHERE state = 'pending' AND expires_at_ms <= ?",
+                vec![now_ms.into()],
+            )?
+            .to_array()?)
+    }
+
+    /// When the next pending hold expires.
+    pub fn next_expiry_ms(&self) -> Result<Option<i64>> {
+        #[derive(Deserialize)]
+        struct Row {
+            next: Option<i64>,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                "SELECT MIN(expires_at_ms) AS next FROM holds WHERE state = 'pending'",
+                None,
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next().and_then(|r| r.next))
+    }
+
+    /// Writes a hold's new state. Call in the same turn as the transfer that records why.
+    pub fn save_hold(&self, hold: &HoldRow) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO holds (id, grp, account, amount_minor, state, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+            vec![
+                hold.id.as_str().into(),
+                hold.grp.as_str().into(),
+                hold.account.as_str().into(),
+                hold.amount_minor.into(),
+                serde_json::to_value(hold.state)?.as_str().unwrap_or("").into(),
+                hold.expires_at_ms.into(),
+            ],
+        )?;
         Ok(())
     }
 

@@ -3,9 +3,15 @@
 
 use checkout_core::api::{PaymentStatus, WidgetSession};
 use checkout_core::error::ErrorDetail;
-use checkout_core::ErrorCode;
+use checkout_core::{ErrorCode, Money};
 
 use super::{CallbackOutcome, CheckoutSession, RECOVERY_AFTER_S};
+use crate::objects::rpc;
+use crate::objects::wallet::WalletCommand;
+
+/// Holds outlive the session by this much, so a provider that completes at the last moment still
+/// finds the wallet's part to post.
+const HOLD_GRACE_S: i64 = 30 * 60;
 use crate::clock::now_s;
 use crate::connectors::{
     Connector, ConnectorError, CreatePayment, PaymentConnector, ProviderPayment, ProviderState,
@@ -20,10 +26,11 @@ impl CheckoutSession {
         record: SessionRecord,
         payment: PaymentRecord,
         callback_url: String,
+        pay_password: Option<String>,
     ) -> Result<WidgetSession> {
         let connector = self.connector(&payment)?;
         let (min, max) = connector.amount_limits();
-        let amount = payment.amount.amount_minor();
+        let amount = payment.provider_amount().amount_minor();
         if amount < min.amount_minor() || amount > max.amount_minor() {
             // Refused before anything is written: the attempt never existed.
             return Err(Error::api_with(
@@ -38,9 +45,12 @@ impl CheckoutSession {
         }
         self.save(&record)?;
         self.schedule(&record).await?;
+        if payment.has_holds() {
+            self.place_holds(&record, &payment, pay_password).await?;
+        }
         let request = CreatePayment {
             invoice: &payment.id,
-            amount: payment.amount,
+            amount: payment.provider_amount(),
             payer_reference: &record.request.customer_id,
             callback_url,
         };
@@ -58,7 +68,7 @@ impl CheckoutSession {
                 log_provider_error(&payment.id, "create", &error);
                 // A create that failed or went unanswered took nothing; the attempt fails.
                 let detail = Error::from(error).detail();
-                self.finish(&payment.id, Err(detail.clone()), None).await?;
+                self.finish_leg(&payment, Err(detail.clone()), None).await?;
                 Err(detail.into())
             }
         }
@@ -89,7 +99,7 @@ impl CheckoutSession {
                     _ => ErrorCode::PaymentDeclined,
                 };
                 let record = self
-                    .finish(&payment.id, Err(ErrorDetail::new(code)), None)
+                    .finish_leg(&payment, Err(ErrorDetail::new(code)), None)
                     .await?;
                 self.track(&record).await?;
             }
@@ -139,7 +149,7 @@ impl CheckoutSession {
             Err(ConnectorError::Refused { code, message, .. }) => {
                 let mut detail = ErrorDetail::new(code);
                 detail.message = message;
-                self.finish(&payment.id, Err(detail), None).await?;
+                self.finish_leg(payment, Err(detail), None).await?;
                 return Ok(());
             }
             Err(error) => {
@@ -160,7 +170,7 @@ impl CheckoutSession {
             }
         };
         let record = self
-            .finish(&payment.id, outcome, provider_payment.transaction_id)
+            .finish_leg(payment, outcome, provider_payment.transaction_id)
             .await?;
         self.track(&record).await
     }
@@ -171,8 +181,8 @@ impl CheckoutSession {
         let mut record = self.current()?;
         if now_s() >= record.expires_at_s {
             let record = self
-                .finish(
-                    &payment.id,
+                .finish_leg(
+                    payment,
                     Err(ErrorDetail::new(ErrorCode::SessionExpired)),
                     None,
                 )
@@ -207,7 +217,7 @@ impl CheckoutSession {
         match leg {
             Some((LegStage::Creating, since)) if now_s() - since >= RECOVERY_AFTER_S => {
                 let detail = ErrorDetail::new(ErrorCode::ProviderUnavailable);
-                let record = self.finish(&payment.id, Err(detail), None).await?;
+                let record = self.finish_leg(&payment, Err(detail), None).await?;
                 self.track(&record).await
             }
             Some((LegStage::Creating, _)) | None => Ok(()),
@@ -253,6 +263,68 @@ impl CheckoutSession {
         })
     }
 
+    /// Holds the wallet's part of a split before the provider is asked for the rest. A refusal
+    /// (password, funds) fails the attempt with nothing held.
+    async fn place_holds(
+        &self,
+        record: &SessionRecord,
+        payment: &PaymentRecord,
+        pay_password: Option<String>,
+    ) -> Result<()> {
+        let command = WalletCommand::PlaceHolds {
+            group: payment.id.clone(),
+            amount: payment
+                .wallet_amount
+                .unwrap_or(Money::zero(payment.amount.currency())),
+            points: payment.points,
+            expires_at_ms: (record.expires_at_s + HOLD_GRACE_S) * 1000,
+            pay_password,
+        };
+        match rpc::call::<_, ()>(&self.wallet(record)?, &command).await {
+            Ok(()) => Ok(()),
+            Err(Error::Api(detail)) => {
+                self.finish(&payment.id, Err((*detail).clone()), None)
+                    .await?;
+                Err(Error::Api(detail))
+            }
+            Err(unknown) => Err(unknown),
+        }
+    }
+
+    /// Finishes an external leg: its wallet holds are posted on success and voided otherwise,
+    /// before the session records the outcome. A wallet that does not answer leaves the attempt
+    /// processing, to be finished again by the alarm (posting and voiding are idempotent).
+    async fn finish_leg(
+        &self,
+        payment: &PaymentRecord,
+        outcome: std::result::Result<(), ErrorDetail>,
+        transaction_id: Option<String>,
+    ) -> Result<SessionRecord> {
+        let mut outcome = outcome;
+        if payment.has_holds() {
+            let group = payment.id.clone();
+            let command = match outcome {
+                Ok(()) => WalletCommand::PostHolds { group },
+                Err(_) => WalletCommand::VoidHolds { group },
+            };
+            let record = self.current()?;
+            match rpc::call::<_, ()>(&self.wallet(&record)?, &command).await {
+                Ok(()) => {}
+                Err(Error::Api(detail)) if outcome.is_ok() => {
+                    // The provider took its part but the held part is gone: an operator refunds it.
+                    worker::console_error!(
+                        "{}",
+                        serde_json::json!({"level": "error", "alert": "holds_lost_after_provider_success", "payment_id": payment.id})
+                    );
+                    outcome = Err(*detail);
+                }
+                Err(Error::Api(_)) => {}
+                Err(unknown) => return Err(unknown),
+            }
+        }
+        self.finish(&payment.id, outcome, transaction_id).await
+    }
+
     pub(super) fn connector(&self, payment: &PaymentRecord) -> Result<Connector> {
         Connector::for_method(payment.method, &self.env)?
             .ok_or_else(|| Error::api(ErrorCode::PaymentMethodUnavailable))
@@ -274,7 +346,7 @@ fn verify_completed(
     payment: &PaymentRecord,
     answer: &ProviderPayment,
 ) -> std::result::Result<(), ErrorDetail> {
-    let amount_ok = answer.amount == Some(payment.amount);
+    let amount_ok = answer.amount == Some(payment.provider_amount());
     let invoice_ok = answer.invoice.as_deref() == Some(payment.id.as_str());
     if amount_ok && invoice_ok {
         return Ok(());

@@ -46,6 +46,51 @@ pub fn points_split(
     Ok((split.points, balance))
 }
 
+/// For an external `method`: the points and balance held in the wallet and what is left for the
+/// provider, checked with the shared rules.
+pub fn external_split(
+    record: &SessionRecord,
+    method: PaymentMethod,
+    split: &AllocationRequest,
+) -> Result<(i64, Money, Money)> {
+    let total = record.amount;
+    // With no points rules, only a points-free split can pass.
+    let rules = record.points_rules.unwrap_or(allocation::PointsRules {
+        points_per_unit: 1,
+        min_points_per_use: 0,
+        max_points_per_order: 0,
+        max_share_percent: 0,
+        may_pay_whole_order: false,
+    });
+    let balance = Money::parse_non_negative(&split.balance, total.currency())
+        .map_err(|e| invalid(&format!("allocation.balance: {e}")))?;
+    let uses = |m: PaymentMethod| record.request.methods.contains(&m);
+    if (split.points > 0 && !uses(PaymentMethod::Points))
+        || (!balance.is_zero() && !uses(PaymentMethod::Balance))
+    {
+        return Err(Error::api(ErrorCode::MethodNotAllowedForSession));
+    }
+    let points_value = rules
+        .value_of(split.points, total.currency())
+        .map_err(|e| invalid(&e.to_string()))?;
+    let rest = total
+        .checked_sub(points_value)
+        .and_then(|r| r.checked_sub(balance))
+        .map_err(|_| invalid("the points and balance are more than the total"))?;
+    if rest.is_zero() {
+        return Err(invalid(
+            "nothing is left for the external method; pay with points and balance",
+        ));
+    }
+    let candidate = Allocation {
+        points: split.points,
+        balance,
+        external: Some((method, rest)),
+    };
+    allocation::validate(total, &candidate, &rules).map_err(|e| invalid(&e.to_string()))?;
+    Ok((split.points, balance, rest))
+}
+
 fn whole_order_in_points(record: &SessionRecord) -> Result<(i64, Money)> {
     let rules = record
         .points_rules

@@ -1,6 +1,7 @@
 //! The external-payment steps of a session record: created, approved, completed.
 
 use checkout_core::api::PaymentStatus;
+use checkout_core::Money;
 
 use super::{LegStage, PaymentRecord, SessionRecord};
 use crate::error::{Error, Result};
@@ -37,6 +38,25 @@ impl SessionRecord {
         let leg = self.processing_leg(payment_id)?;
         leg.stage = stage;
         leg.stage_since_s = now_s;
+        Ok(())
+    }
+
+    /// Records the wallet's and the provider's parts of a just-started external split.
+    pub fn set_external_split(
+        &mut self,
+        payment_id: &str,
+        points: i64,
+        wallet: Money,
+        external: Money,
+    ) -> Result<()> {
+        let payment = self
+            .payments
+            .iter_mut()
+            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
+            .ok_or_else(|| Error::Invariant(format!("no processing payment {payment_id}")))?;
+        payment.points = points;
+        payment.wallet_amount = Some(wallet);
+        payment.external_amount = Some(external);
         Ok(())
     }
 

@@ -47,7 +47,7 @@ impl SessionRecord {
             .iter()
             .find(|p| p.status == PaymentStatus::Succeeded)
             .ok_or_else(|| Error::Invariant("a paid session without a succeeded payment".into()))?;
-        if payment.points > 0 {
+        if payment.points > 0 || payment.has_holds() {
             // How a refund splits across points and balance is the mixed-payment work still to do.
             return Err(Error::api(ErrorCode::RefundNotSupported));
         }

@@ -5,7 +5,7 @@ use checkout_core::api::{PointsAdjustment, PointsAdjustmentKind, PointsLine};
 use checkout_core::ledger::LedgerError;
 use checkout_core::ErrorCode;
 
-use super::Wallet;
+use super::{ledger_error, Wallet};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::objects::wallet_store::{TransferKind, TransferRow};
@@ -37,7 +37,7 @@ impl Wallet {
                 };
                 applied.map_err(|e| match e {
                     LedgerError::InsufficientFunds => Error::api(ErrorCode::InsufficientPoints),
-                    other => Error::Invariant(format!("points ledger: {other}")),
+                    other => ledger_error(other),
                 })?;
                 let transfer = TransferRow {
                     id,

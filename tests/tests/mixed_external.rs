@@ -1,0 +1,223 @@
+//! Points and balance held while bKash pays the rest, over HTTP against the simulator: posted
+//! when bKash succeeds, released when it does not, and safe across a Worker restart.
+
+use checkout_simulators::bkash::{RunningBkash, RICH_WALLET};
+use checkout_tests::api::{Client, Reply};
+use checkout_tests::dev_vars::DevVars;
+use checkout_tests::fixtures::{Checkout, ORIGIN, PAY_PASSWORD};
+use checkout_tests::worker::{WorkerOptions, WorkerProcess};
+use checkout_tests::{providers, temp_dir};
+use serde_json::{json, Value};
+
+const CUSTOMER: &str = "cus_split";
+
+struct Rig {
+    sim: RunningBkash,
+    worker: WorkerProcess,
+    client: Client,
+    key: String,
+}
+
+fn rig(label: &str) -> Rig {
+    let vars = DevVars::of_repo();
+    let sim = providers::start_bkash(&vars, 0);
+    let options = WorkerOptions {
+        vars: providers::bkash_worker_vars(&sim),
+        ..WorkerOptions::default()
+    };
+    let worker = WorkerProcess::start_with(&temp_dir(label), options);
+    let client = Client::new(&worker.base_url);
+    let key = vars.merchant("m_demo").test_key().to_owned();
+    let rig = Rig {
+        sim,
+        worker,
+        client,
+        key,
+    };
+    rig.admin(
+        "POST",
+        &format!("/v1/customers/{CUSTOMER}/balance_credits"),
+        json!({"amount": "100.00", "currency": "BDT", "reference": "seed"}),
+    );
+    rig.admin(
+        "PUT",
+        &format!("/v1/customers/{CUSTOMER}/pay_password"),
+        json!({"pay_password": PAY_PASSWORD}),
+    );
+    rig.admin(
+        "POST",
+        &format!("/v1/customers/{CUSTOMER}/points_credits"),
+        json!({"points": 1000, "reference": "seed"}),
+    );
+    rig
+}
+
+impl Rig {
+    fn admin(&self, method: &str, path: &str, body: Value) -> Reply {
+        self.client
+            .call(method, path)
+            .bearer(&self.key)
+            .json(&body)
+            .expect_status(200)
+    }
+
+    fn checkout(&self, order: &str) -> Checkout {
+        let session = self.admin(
+            "POST",
+            "/v1/checkout_sessions",
+            json!({
+                "order_id": order, "amount": "100.00", "currency": "BDT", "description": "Tea set",
+                "customer_id": CUSTOMER, "methods": ["points", "balance", "bkash"],
+                "return_url": "https://shop.example/done"
+            }),
+        );
+        let secret = session.body["client_secret"].as_str().unwrap().to_owned();
+        let token = self
+            .client
+            .call("POST", "/v1/widget/token")
+            .header("Origin", ORIGIN)
+            .json(&json!({ "client_secret": secret }))
+            .expect_status(200);
+        Checkout {
+            id: session.body["id"].as_str().unwrap().to_owned(),
+            token: token.body["token"].as_str().unwrap().to_owned(),
+            client_secret: secret,
+        }
+    }
+
+    /// Points 300 (30.00) + balance 20.00 held; bKash asked for 50.00.
+    fn pay_split(&self, checkout: &Checkout, key: &str, balance: &str) -> Reply {
+        self.client
+            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
+            .bearer(&checkout.token)
+            .header("Origin", ORIGIN)
+            .header("Idempotency-Key", key)
+            .json(&json!({"method": "bkash", "pay_password": PAY_PASSWORD,
+                "allocation": {"points": 300, "balance": balance}}))
+    }
+
+    fn wallet(&self) -> Value {
+        self.client
+            .call("GET", format!("/v1/customers/{CUSTOMER}/wallet"))
+            .bearer(&self.key)
+            .send()
+            .expect_status(200)
+            .body
+    }
+
+    fn status(&self, checkout: &Checkout) -> Value {
+        self.client
+            .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
+            .bearer(&self.key)
+            .send()
+            .expect_status(200)
+            .body
+    }
+
+    fn callback(&self, url: &str) -> u16 {
+        let path = url
+            .strip_prefix(&self.worker.base_url)
+            .expect("a Worker callback");
+        self.client.call("GET", path).send().status
+    }
+}
+
+fn payment_id(reply: &Reply) -> String {
+    let url = reply.body["next_action"]["url"]
+        .as_str()
+        .expect("a redirect to bKash");
+    url.split("paymentID=").nth(1).unwrap().to_owned()
+}
+
+#[test]
+fn points_and_balance_are_held_then_posted_when_bkash_pays_the_rest() {
+    let rig = rig("split-success");
+    let order = rig.checkout("split-1");
+    let started = rig
+        .pay_split(&order, "split-key-0001", "20.00")
+        .expect_status(200);
+    let bkash_payment = payment_id(&started);
+    assert_eq!(rig.sim.payment(&bkash_payment).unwrap().amount, "50.00");
+    let held = rig.wallet();
+    assert_eq!(held["points"], json!({"available": 700, "held": 300}));
+    assert_eq!(held["balances"][0]["held"], "20.00");
+    assert_eq!(held["balances"][0]["available"], "80.00");
+
+    let callback = rig.sim.approve(&bkash_payment, RICH_WALLET).unwrap();
+    assert_eq!(rig.callback(&callback), 303);
+    let view = rig.status(&order);
+    assert_eq!(view["status"], "paid");
+    assert_eq!(view["amount_paid"], "100.00");
+    let posted = rig.wallet();
+    assert_eq!(posted["points"], json!({"available": 700, "held": 0}));
+    assert_eq!(posted["balances"][0]["held"], "0.00");
+    assert_eq!(posted["balances"][0]["available"], "80.00");
+}
+
+#[test]
+fn a_failed_external_leg_releases_the_holds() {
+    let rig = rig("split-cancel");
+    let order = rig.checkout("split-cancel");
+    let started = rig
+        .pay_split(&order, "split-key-0002", "20.00")
+        .expect_status(200);
+    let callback = rig.sim.cancel(&payment_id(&started)).unwrap();
+    assert_eq!(rig.callback(&callback), 303);
+    assert_eq!(rig.status(&order)["status"], "open");
+    let released = rig.wallet();
+    assert_eq!(released["points"], json!({"available": 1000, "held": 0}));
+    assert_eq!(released["balances"][0]["available"], "100.00");
+    assert_eq!(released["balances"][0]["held"], "0.00");
+}
+
+#[test]
+fn a_worker_restart_between_hold_and_charge_loses_nothing() {
+    let mut rig = rig("split-restart");
+    let order = rig.checkout("split-restart");
+    let started = rig
+        .pay_split(&order, "split-key-0003", "20.00")
+        .expect_status(200);
+    rig.worker = rig.worker.restart();
+    rig.client = Client::new(&rig.worker.base_url);
+    assert_eq!(rig.wallet()["points"]["held"], 300);
+    let callback = rig.sim.approve(&payment_id(&started), RICH_WALLET).unwrap();
+    assert_eq!(rig.callback(&callback), 303);
+    assert_eq!(rig.status(&order)["status"], "paid");
+    assert_eq!(rig.wallet()["points"], json!({"available": 700, "held": 0}));
+}
+
+#[test]
+fn concurrent_splits_never_hold_more_than_the_wallet_has() {
+    let rig = rig("split-concurrent");
+    let orders: Vec<Checkout> = (0..5)
+        .map(|n| rig.checkout(&format!("split-c-{n}")))
+        .collect();
+    // Each holds 300 points and 30.00 of balance: the points allow 3, the balance 3.
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let racers: Vec<_> = orders
+            .iter()
+            .enumerate()
+            .map(|(n, order)| {
+                let rig = &rig;
+                scope.spawn(move || {
+                    rig.pay_split(order, &format!("split-race-{n:04}"), "30.00")
+                        .status
+                })
+            })
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 402).count(),
+        2,
+        "{statuses:?}"
+    );
+    let wallet = rig.wallet();
+    assert_eq!(wallet["points"], json!({"available": 100, "held": 900}));
+    assert_eq!(wallet["balances"][0]["available"], "10.00");
+}
