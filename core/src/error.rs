@@ -79,8 +79,6 @@ error_codes! {
     InsufficientPoints = ("insufficient_points", 402, "There are not enough points in this wallet."),
     /// A split of the total across methods breaks a rule (see `core::allocation`).
     InvalidAllocation = ("invalid_allocation", 400, "The split of this payment across methods is not allowed."),
-    /// The refund cannot be made through the API for this payment yet.
-    RefundNotSupported = ("refund_not_supported", 409, "This payment cannot be refunded through the API yet; refund it by hand."),
     /// The pay password did not match.
     IncorrectPayPassword = ("incorrect_pay_password", 402, "The pay password is incorrect."),
     /// Too many wrong pay passwords; balance payments are locked for a while.

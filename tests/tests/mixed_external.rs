@@ -221,3 +221,42 @@ fn concurrent_splits_never_hold_more_than_the_wallet_has() {
     assert_eq!(wallet["points"], json!({"available": 100, "held": 900}));
     assert_eq!(wallet["balances"][0]["available"], "10.00");
 }
+
+#[test]
+fn refunds_of_a_split_go_back_to_bkash_then_balance_then_points() {
+    let rig = rig("split-refunds");
+    let order = rig.checkout("split-refund");
+    let started = rig
+        .pay_split(&order, "split-key-0005", "20.00")
+        .expect_status(200);
+    let bkash_payment = payment_id(&started);
+    let callback = rig.sim.approve(&bkash_payment, RICH_WALLET).unwrap();
+    rig.callback(&callback);
+    assert_eq!(rig.status(&order)["status"], "paid");
+    let refund = |key: &str, amount: &str| {
+        rig.client
+            .call(
+                "POST",
+                format!("/v1/checkout_sessions/{}/refunds", order.id),
+            )
+            .bearer(&rig.key)
+            .header("Idempotency-Key", key)
+            .json(&json!({"amount": amount, "reason": "returned"}))
+    };
+    // 60.00 back: bKash's 50.00 first, then 10.00 of balance.
+    let first = refund("split-refund-1", "60.00").expect_status(200);
+    assert_eq!(first.body["status"], "succeeded");
+    assert_eq!(rig.sim.payment(&bkash_payment).unwrap().refunded, "50.00");
+    assert_eq!(rig.wallet()["balances"][0]["available"], "90.00");
+    // 15.05 would need half a point: refused, nothing moves.
+    let inexact = refund("split-refund-2", "15.05");
+    assert_eq!(inexact.status, 400, "{}", inexact.body);
+    // The remaining 40.00: 10.00 of balance, then 300 points.
+    refund("split-refund-3", "40.00").expect_status(200);
+    let wallet = rig.wallet();
+    assert_eq!(wallet["balances"][0]["available"], "100.00");
+    assert_eq!(wallet["points"]["available"], 1000);
+    let too_much = refund("split-refund-4", "0.10");
+    assert_eq!(too_much.code(), "refund_exceeds_payment");
+    assert_eq!(rig.status(&order)["amount_refunded"], "100.00");
+}

@@ -75,7 +75,7 @@ fn points_and_balance_pay_one_order_together_and_exactly() {
     // The same key again is the same payment.
     pay(&rig, &order, "mix-key-0001", body).expect_status(200);
     assert_eq!(wallet(&rig), (700, "80.00".to_owned()));
-    // Refunds of a split are not offered yet, and say so.
+    // A refund of a points-and-balance payment returns balance first, then points.
     let refund = rig
         .client
         .call(
@@ -84,11 +84,10 @@ fn points_and_balance_pay_one_order_together_and_exactly() {
         )
         .bearer(&rig.key())
         .header("Idempotency-Key", "mix-refund-01")
-        .json(&json!({"amount": "1.00", "reason": "test"}));
-    assert_eq!(
-        (refund.status, refund.code()),
-        (409, "refund_not_supported")
-    );
+        .json(&json!({"amount": "25.00", "reason": "test"}))
+        .expect_status(200);
+    assert_eq!(refund.body["status"], "succeeded");
+    assert_eq!(wallet(&rig), (750, "100.00".to_owned()));
 }
 
 #[test]

@@ -108,6 +108,17 @@ pub struct RefundRecord {
     pub failure: Option<ErrorDetail>,
     pub provider_refund_id: Option<String>,
     pub created_at_s: i64,
+    /// How the refund splits across the payment's legs (`refunds::split_refund`).
+    #[serde(default)]
+    pub parts: Option<RefundParts>,
+}
+
+/// A refund's share of each leg of the payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundParts {
+    pub external: Money,
+    pub balance: Money,
+    pub points: i64,
 }
 
 /// What a refund request found.

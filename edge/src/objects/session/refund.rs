@@ -1,9 +1,9 @@
 //! Refunds in the session object: recorded as pending first, then made through the wallet (balance)
 //! or the provider (external), so a lost answer is resolved rather than repeated blindly.
 
-use checkout_core::api::{CreateRefundRequest, Refund, RefundStatus};
+use checkout_core::api::{CreateRefundRequest, PointsAdjustmentKind, Refund, RefundStatus};
 use checkout_core::error::ErrorDetail;
-use checkout_core::ErrorCode;
+use checkout_core::{ErrorCode, Money};
 
 use super::external::leg_reference;
 use super::{CheckoutSession, RECOVERY_AFTER_S};
@@ -12,7 +12,7 @@ use crate::connectors::{ConnectorError, PaymentConnector, RefundRequest};
 use crate::crypto::random_id;
 use crate::error::{Error, Result};
 use crate::objects::rpc;
-use crate::objects::session_record::{RefundRecord, RefundStart};
+use crate::objects::session_record::{PaymentRecord, RefundParts, RefundRecord, RefundStart};
 use crate::objects::wallet::WalletCommand;
 
 /// A refund's outcome: the provider's refund id, a refusal, or not known yet.
@@ -67,8 +67,9 @@ impl CheckoutSession {
         Ok(())
     }
 
-    /// Makes the refund, or, when `resolving` an earlier attempt whose answer was lost, asks the
-    /// provider whether it happened: a provider refund is never sent twice.
+    /// Makes the refund leg by leg: the provider's part first, then the wallet's (balance and
+    /// points, idempotent by the refund id). When `resolving` an earlier attempt whose answer was
+    /// lost, the provider is asked whether it made its part: a provider refund is never sent twice.
     async fn make_refund(&self, refund: &RefundRecord, resolving: bool) -> Result<Made> {
         let record = self.current()?;
         let payment = record
@@ -76,19 +77,61 @@ impl CheckoutSession {
             .iter()
             .find(|p| p.id == refund.payment_id)
             .ok_or_else(|| Error::Invariant(format!("refund {} names no payment", refund.id)))?;
-        if payment.provider.is_none() {
-            let credit = WalletCommand::Credit {
-                reference: format!("refund-{}", refund.id),
-                amount: refund.amount,
-            };
-            return Ok(
-                match rpc::call::<_, serde_json::Value>(&self.wallet(&record)?, &credit).await {
-                    Ok(_) => Made::Done(None),
-                    Err(Error::Api(detail)) => Made::Refused(*detail),
-                    Err(_) => Made::Unknown,
-                },
-            );
+        let parts = refund
+            .parts
+            .unwrap_or_else(|| legacy_parts(payment, refund));
+        let mut provider_refund_id = None;
+        if !parts.external.is_zero() {
+            match self
+                .refund_provider_part(payment, refund, parts.external, resolving)
+                .await?
+            {
+                Made::Done(id) => provider_refund_id = id,
+                other => return Ok(other),
+            }
         }
+        let wallet = self.wallet(&record)?;
+        let reference = format!("refund-{}", refund.id);
+        let mut calls = Vec::new();
+        if !parts.balance.is_zero() {
+            calls.push(WalletCommand::Credit {
+                reference: reference.clone(),
+                amount: parts.balance,
+            });
+        }
+        if parts.points > 0 {
+            calls.push(WalletCommand::AdjustPoints {
+                reference,
+                points: parts.points,
+                kind: PointsAdjustmentKind::Credit,
+            });
+        }
+        let mut given_back = !parts.external.is_zero();
+        for call in calls {
+            match rpc::call::<_, serde_json::Value>(&wallet, &call).await {
+                Ok(_) => given_back = true,
+                // Nothing was given back yet: the whole refund can still be refused.
+                Err(Error::Api(detail)) if !given_back => return Ok(Made::Refused(*detail)),
+                Err(error) => {
+                    // Part is back but not all: leave it pending and retry (idempotent by id).
+                    worker::console_error!(
+                        "{}",
+                        serde_json::json!({"level": "error", "alert": "refund_wallet_part_pending", "refund_id": refund.id, "error": error.to_string()})
+                    );
+                    return Ok(Made::Unknown);
+                }
+            }
+        }
+        Ok(Made::Done(provider_refund_id))
+    }
+
+    async fn refund_provider_part(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+        amount: Money,
+        resolving: bool,
+    ) -> Result<Made> {
         let transaction_id = payment
             .provider
             .as_ref()
@@ -100,7 +143,7 @@ impl CheckoutSession {
             reference: leg_reference(payment)?,
             transaction_id: &transaction_id,
             refund_id: &refund.id,
-            amount: refund.amount,
+            amount,
             reason: &refund.reason,
         };
         let connector = self.connector(payment)?;
@@ -155,5 +198,16 @@ impl CheckoutSession {
         self.schedule(&record).await?;
         self.track(&record).await?;
         Ok(Some(refund))
+    }
+}
+
+/// Refunds recorded before parts existed went all to the payment's one leg.
+fn legacy_parts(payment: &PaymentRecord, refund: &RefundRecord) -> RefundParts {
+    let zero = Money::zero(refund.amount.currency());
+    let external = payment.provider.is_some();
+    RefundParts {
+        external: if external { refund.amount } else { zero },
+        balance: if external { zero } else { refund.amount },
+        points: 0,
     }
 }

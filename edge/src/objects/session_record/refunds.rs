@@ -1,11 +1,16 @@
 //! Refund rules of a session record. The sum of refunds, pending ones included, never exceeds
 //! what was paid.
+//!
+//! The split rule for a payment with several legs: a refund goes back in the reverse order of how
+//! readily the money moves, the external provider's leg first, then store balance, then loyalty
+//! points, each up to what is left of that leg. A part that reaches the points must be a whole
+//! number of points at the session's rate.
 
 use checkout_core::api::{PaymentStatus, RefundStatus, SessionStatus};
 use checkout_core::error::ErrorDetail;
 use checkout_core::{ErrorCode, Money};
 
-use super::{RefundRecord, RefundStart, SessionRecord};
+use super::{PaymentRecord, RefundParts, RefundRecord, RefundStart, SessionRecord};
 use crate::error::{Error, Result};
 
 impl SessionRecord {
@@ -47,10 +52,7 @@ impl SessionRecord {
             .iter()
             .find(|p| p.status == PaymentStatus::Succeeded)
             .ok_or_else(|| Error::Invariant("a paid session without a succeeded payment".into()))?;
-        if payment.points > 0 || payment.has_holds() {
-            // How a refund splits across points and balance is the mixed-payment work still to do.
-            return Err(Error::api(ErrorCode::RefundNotSupported));
-        }
+        let payment = payment.clone();
         let left = self
             .amount_paid()
             .checked_sub(self.amount_refunded())
@@ -61,7 +63,9 @@ impl SessionRecord {
                 format!("At most {} is left to refund.", left.to_decimal_string()),
             ));
         }
+        let parts = self.split_refund(&payment, amount)?;
         let refund = RefundRecord {
+            parts: Some(parts),
             id: refund_id,
             idempotency_key: idempotency_key.to_owned(),
             payment_id: payment.id.clone(),
@@ -115,5 +119,121 @@ impl SessionRecord {
         let url = &self.request.return_url;
         let separator = if url.contains('?') { '&' } else { '?' };
         format!("{url}{separator}checkout_session={}", self.id)
+    }
+}
+
+impl SessionRecord {
+    /// The legs of a paid payment: external, balance, and points (with their value).
+    fn legs(&self, payment: &PaymentRecord) -> Result<RefundParts> {
+        let currency = payment.amount.currency();
+        let points_value = match self.points_rules {
+            Some(rules) if payment.points > 0 => rules
+                .value_of(payment.points, currency)
+                .map_err(|e| Error::Invariant(format!("stored points: {e}")))?,
+            _ => Money::zero(currency),
+        };
+        let (external, balance) = if payment.provider.is_some() {
+            let balance = payment.wallet_amount.unwrap_or(Money::zero(currency));
+            (payment.provider_amount(), balance)
+        } else {
+            let balance = payment.amount.checked_sub(points_value).map_err(|e| {
+                Error::Invariant(format!("points worth more than the payment: {e}"))
+            })?;
+            (Money::zero(currency), balance)
+        };
+        Ok(RefundParts {
+            external,
+            balance,
+            points: payment.points,
+        })
+    }
+
+    /// What each leg has already given back, pending refunds included.
+    fn refunded_legs(&self, payment: &PaymentRecord) -> RefundParts {
+        let currency = payment.amount.currency();
+        let mut total = RefundParts {
+            external: Money::zero(currency),
+            balance: Money::zero(currency),
+            points: 0,
+        };
+        for refund in self
+            .refunds
+            .iter()
+            .filter(|r| r.status != RefundStatus::Failed)
+        {
+            // Refunds recorded before parts existed went all to the payment's one leg.
+            let parts = refund.parts.unwrap_or(RefundParts {
+                external: if payment.provider.is_some() {
+                    refund.amount
+                } else {
+                    Money::zero(currency)
+                },
+                balance: if payment.provider.is_none() {
+                    refund.amount
+                } else {
+                    Money::zero(currency)
+                },
+                points: 0,
+            });
+            total.external = total
+                .external
+                .checked_add(parts.external)
+                .unwrap_or(total.external);
+            total.balance = total
+                .balance
+                .checked_add(parts.balance)
+                .unwrap_or(total.balance);
+            total.points += parts.points;
+        }
+        total
+    }
+
+    /// Splits `amount` across the payment's legs by the rule in this module's doc.
+    pub fn split_refund(&self, payment: &PaymentRecord, amount: Money) -> Result<RefundParts> {
+        let legs = self.legs(payment)?;
+        let done = self.refunded_legs(payment);
+        let remaining =
+            |leg: Money, done: Money| leg.checked_sub(done).unwrap_or(Money::zero(leg.currency()));
+        let mut left = amount;
+        let mut take = |room: Money| {
+            let part = Money::from_minor(
+                left.amount_minor().min(room.amount_minor()),
+                left.currency(),
+            )
+            .unwrap_or(Money::zero(left.currency()));
+            left = left.checked_sub(part).unwrap_or(left);
+            part
+        };
+        let external = take(remaining(legs.external, done.external));
+        let balance = take(remaining(legs.balance, done.balance));
+        let points_money = left;
+        let points = match self.points_rules {
+            _ if points_money.is_zero() => 0,
+            Some(rules) => {
+                let unit = 10_i128.pow(points_money.currency().minor_digits());
+                let scaled =
+                    i128::from(points_money.amount_minor()) * i128::from(rules.points_per_unit);
+                if scaled % unit != 0 {
+                    return Err(Error::api_with(
+                        ErrorCode::InvalidParameter,
+                        "The part of this refund that goes back as points is not a whole number of points.",
+                    ));
+                }
+                i64::try_from(scaled / unit).unwrap_or(i64::MAX)
+            }
+            None => {
+                return Err(Error::Invariant(
+                    "a refund reaches points without points rules".into(),
+                ))
+            }
+        };
+        if points > legs.points - done.points {
+            return Err(Error::api(ErrorCode::RefundExceedsPayment));
+        }
+        Ok(RefundParts {
+            external,
+            balance,
+            points,
+        })
     }
 }
