@@ -111,6 +111,12 @@ pub struct ValidSessionRequest {
 
 impl CreateSessionRequest {
     pub fn validate(&self) -> Result<ValidSessionRequest, FieldError> {
+        self.validate_with_min_ttl(MIN_SESSION_TTL_S)
+    }
+
+    /// As [`CreateSessionRequest::validate`], with a shorter shortest lifetime: for test
+    /// deployments that must watch sessions expire within seconds.
+    pub fn validate_with_min_ttl(&self, min_ttl_s: i64) -> Result<ValidSessionRequest, FieldError> {
         check_id("order_id", &self.order_id, 64)?;
         check_id("customer_id", &self.customer_id, 64)?;
         let amount = Money::parse_positive(&self.amount, self.currency)
@@ -119,10 +125,10 @@ impl CreateSessionRequest {
         check_methods(&self.methods)?;
         check_return_url(&self.return_url)?;
         let ttl_s = self.expires_in_s.unwrap_or(DEFAULT_SESSION_TTL_S);
-        if !(MIN_SESSION_TTL_S..=MAX_SESSION_TTL_S).contains(&ttl_s) {
+        if !(min_ttl_s..=MAX_SESSION_TTL_S).contains(&ttl_s) {
             return Err(FieldError::invalid(
                 "expires_in_s",
-                "expires_in_s must be between 300 and 86400 seconds",
+                format!("expires_in_s must be between {min_ttl_s} and {MAX_SESSION_TTL_S} seconds"),
             ));
         }
         Ok(ValidSessionRequest { amount, ttl_s })

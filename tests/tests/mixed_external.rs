@@ -260,3 +260,76 @@ fn refunds_of_a_split_go_back_to_bkash_then_balance_then_points() {
     assert_eq!(too_much.code(), "refund_exceeds_payment");
     assert_eq!(rig.status(&order)["amount_refunded"], "100.00");
 }
+
+#[test]
+fn holds_are_released_by_the_alarm_when_the_session_expires_unpaid() {
+    let vars = DevVars::of_repo();
+    let sim = providers::start_bkash(&vars, 0);
+    let mut worker_vars = providers::bkash_worker_vars(&sim);
+    worker_vars.push(("SESSION_MIN_TTL_S".into(), "1".into()));
+    let options = WorkerOptions {
+        vars: worker_vars,
+        ..WorkerOptions::default()
+    };
+    let worker = WorkerProcess::start_with(&temp_dir("split-expiry"), options);
+    let client = Client::new(&worker.base_url);
+    let rig = Rig {
+        sim,
+        worker,
+        client,
+        key: vars.merchant("m_demo").test_key().to_owned(),
+    };
+    rig.admin(
+        "POST",
+        &format!("/v1/customers/{CUSTOMER}/balance_credits"),
+        json!({"amount": "100.00", "currency": "BDT", "reference": "seed"}),
+    );
+    rig.admin(
+        "PUT",
+        &format!("/v1/customers/{CUSTOMER}/pay_password"),
+        json!({"pay_password": PAY_PASSWORD}),
+    );
+    rig.admin(
+        "POST",
+        &format!("/v1/customers/{CUSTOMER}/points_credits"),
+        json!({"points": 1000, "reference": "seed"}),
+    );
+    let session = rig.admin(
+        "POST",
+        "/v1/checkout_sessions",
+        json!({
+            "order_id": "split-expiry", "amount": "100.00", "currency": "BDT", "description": "Tea",
+            "customer_id": CUSTOMER, "methods": ["points", "balance", "bkash"],
+            "return_url": "https://shop.example/done", "expires_in_s": 2
+        }),
+    );
+    let secret = session.body["client_secret"].as_str().unwrap();
+    let token = rig
+        .client
+        .call("POST", "/v1/widget/token")
+        .header("Origin", ORIGIN)
+        .json(&json!({ "client_secret": secret }))
+        .expect_status(200);
+    let order = Checkout {
+        id: session.body["id"].as_str().unwrap().to_owned(),
+        token: token.body["token"].as_str().unwrap().to_owned(),
+        client_secret: secret.to_owned(),
+    };
+    rig.pay_split(&order, "split-key-0006", "20.00")
+        .expect_status(200);
+    assert_eq!(rig.wallet()["points"]["held"], 300);
+
+    // The shopper never comes back. The session's alarm asks bKash, finds it unpaid, expires the
+    // session and releases the holds; nobody calls the Worker in between.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let mut wallet = rig.wallet();
+    while wallet["points"]["held"] != 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        wallet = rig.wallet();
+    }
+    assert_eq!(wallet["points"], json!({"available": 1000, "held": 0}));
+    assert_eq!(wallet["balances"][0]["held"], "0.00");
+    let view = rig.status(&order);
+    assert_eq!(view["status"], "expired");
+    assert_eq!(view["payments"][0]["failure_code"], "session_expired");
+}

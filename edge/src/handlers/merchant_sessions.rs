@@ -32,7 +32,11 @@ pub async fn create_session(
     merchant: &MerchantContext,
     request: CreateSessionRequest,
 ) -> Result<CheckoutSession> {
-    let valid = request.validate()?;
+    // SESSION_MIN_TTL_S lowers the shortest lifetime for test deployments only.
+    let min_ttl_s = crate::config::read(env, "SESSION_MIN_TTL_S")?
+        .and_then(|s| s.expose().parse::<i64>().ok())
+        .unwrap_or(checkout_core::api::MIN_SESSION_TTL_S);
+    let valid = request.validate_with_min_ttl(min_ttl_s)?;
     for method in &request.methods {
         let available = match method {
             PaymentMethod::Points => merchant.points.is_some(),
