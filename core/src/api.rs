@@ -340,6 +340,9 @@ pub struct WidgetSession {
     /// The shopper's store balance in the session's currency, when balance is offered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<BalanceSummary>,
+    /// The shopper's points, when points are offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<PointsSummary>,
     pub payments: Vec<Payment>,
     /// Set when the shopper must act at a provider to finish the payment under way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -356,6 +359,16 @@ pub struct BalanceSummary {
     /// Unix seconds until which balance payments are locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<i64>,
+    /// Loyalty points the wallet can spend now.
+    #[serde(default)]
+    pub points_available: i64,
+}
+
+/// What the widget needs to offer loyalty points: how many, and the merchant's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointsSummary {
+    pub available: i64,
+    pub rules: crate::allocation::PointsRules,
 }
 
 /// `POST /v1/widget/sessions/{id}/pay`, sent with an `Idempotency-Key` header.

@@ -1,9 +1,11 @@
 //! The widget's view state as plain data with ordinary methods, and the pure formatting rules.
 //! Components only read it and call it; nothing here touches the DOM or the network.
 
+use checkout_core::allocation::{suggest, Allocation, AllocationError, PointsRules};
 use checkout_core::api::{PaymentMethod, PaymentStatus, SessionStatus, WidgetSession};
 use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
+use checkout_core::Money;
 
 /// Which screen the widget shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +66,67 @@ pub fn last_failure(session: &WidgetSession) -> Option<ErrorDetail> {
         return None;
     }
     last.failure_code.map(ErrorDetail::new)
+}
+
+/// How the total splits when the shopper adds points (and, with an external method, balance).
+/// `None` when the chosen method pays everything. The rules are the edge's own
+/// (`checkout_core::allocation`), so what the widget shows is what the edge accepts.
+pub fn split(
+    session: &WidgetSession,
+    chosen: PaymentMethod,
+    use_points: bool,
+    use_balance: bool,
+) -> Result<Option<Allocation>, AllocationError> {
+    let external = !matches!(chosen, PaymentMethod::Balance | PaymentMethod::Points);
+    let use_balance = use_balance && external;
+    if !use_points && !use_balance {
+        return Ok(None);
+    }
+    let total = Money::parse_positive(&session.amount, session.currency)
+        .map_err(|_| AllocationError::DoesNotSum)?;
+    let (points, rules) = match (use_points, session.points) {
+        (true, Some(p)) => (p.available, p.rules),
+        _ => (0, NO_POINTS),
+    };
+    let balance = if chosen == PaymentMethod::Balance {
+        total
+    } else if use_balance {
+        session
+            .balance
+            .as_ref()
+            .and_then(|b| Money::parse_non_negative(&b.available, b.currency).ok())
+            .unwrap_or(Money::zero(total.currency()))
+    } else {
+        Money::zero(total.currency())
+    };
+    let priority = [PaymentMethod::Points, PaymentMethod::Balance];
+    let allocation = suggest(
+        total,
+        points,
+        balance,
+        &rules,
+        &priority,
+        external.then_some(chosen),
+    )?;
+    Ok(Some(allocation))
+}
+
+/// Rules under which no points are used.
+const NO_POINTS: PointsRules = PointsRules {
+    points_per_unit: 1,
+    min_points_per_use: 0,
+    max_points_per_order: 0,
+    max_share_percent: 0,
+    may_pay_whole_order: false,
+};
+
+/// Whether paying this way takes anything from the wallet (and so needs the pay password).
+pub fn uses_wallet(chosen: Option<PaymentMethod>, use_points: bool, use_balance: bool) -> bool {
+    match chosen {
+        Some(PaymentMethod::Balance) => true,
+        Some(_) => use_points || use_balance,
+        None => false,
+    }
 }
 
 /// `"1250.00"` → `"1,250.00"`: digit grouping on the exact decimal string, never via floats.

@@ -34,7 +34,7 @@ pub fn run() -> Result {
     seed(&Client::new(&worker.base_url))?;
     println!();
     println!("  Demo shop:      {}/", worker.base_url);
-    println!("  Pay password:   {DEMO_PAY_PASSWORD} (customer {DEMO_CUSTOMER}, 5,000.00 BDT store balance)");
+    println!("  Pay password:   {DEMO_PAY_PASSWORD} (customer {DEMO_CUSTOMER}, 5,000.00 BDT store balance, 2,000 points)");
     println!(
         "  bKash sandbox:  {} (wallet {RICH_WALLET}, OTP {SANDBOX_OTP}, PIN {SANDBOX_PIN})",
         bkash.origin()
@@ -65,7 +65,14 @@ fn seed(client: &Client) -> Result {
         .call("PUT", format!("/v1/customers/{DEMO_CUSTOMER}/pay_password"))
         .bearer(key)
         .json(&json!({"pay_password": DEMO_PAY_PASSWORD}));
-    for reply in [credit, password] {
+    let points = client
+        .call(
+            "POST",
+            format!("/v1/customers/{DEMO_CUSTOMER}/points_credits"),
+        )
+        .bearer(key)
+        .json(&json!({"points": 2000, "reference": "demo-seed-1"}));
+    for reply in [credit, password, points] {
         if reply.status != 200 {
             return Err(format!(
                 "seeding the demo failed: {} {}",

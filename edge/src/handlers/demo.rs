@@ -37,7 +37,7 @@ pub async fn checkout(req: Request, env: &Env) -> Result<Response> {
         currency: Currency::BDT,
         description: "Darjeeling first-flush tea set".into(),
         customer_id: DEMO_CUSTOMER_ID.into(),
-        methods: demo_methods(env)?,
+        methods: demo_methods(env, &merchant)?,
         return_url: format!("{shop_origin}/"),
         expires_in_s: None,
     };
@@ -50,8 +50,11 @@ pub async fn checkout(req: Request, env: &Env) -> Result<Response> {
 
 /// Store balance, and bKash where this Worker has it configured (`cargo xtask dev` runs its
 /// simulator).
-fn demo_methods(env: &Env) -> Result<Vec<PaymentMethod>> {
+fn demo_methods(env: &Env, merchant: &MerchantContext) -> Result<Vec<PaymentMethod>> {
     let mut methods = vec![PaymentMethod::Balance];
+    if merchant.points.is_some() {
+        methods.push(PaymentMethod::Points);
+    }
     if crate::connectors::is_available(PaymentMethod::Bkash, env)? {
         methods.push(PaymentMethod::Bkash);
     }

@@ -216,7 +216,8 @@ impl CheckoutSession {
     }
 
     async fn balance_summary(&self, record: &SessionRecord) -> Result<Option<BalanceSummary>> {
-        if !record.request.methods.contains(&PaymentMethod::Balance) {
+        let methods = &record.request.methods;
+        if !methods.contains(&PaymentMethod::Balance) && !methods.contains(&PaymentMethod::Points) {
             return Ok(None);
         }
         let command = WalletCommand::Summary {

@@ -4,7 +4,7 @@
 use checkout_core::allocation::PointsRules;
 use checkout_core::api::{
     BalanceSummary, CheckoutSession, CreateSessionRequest, NextAction, Payment, PaymentMethod,
-    PaymentStatus, Refund, RefundStatus, SessionStatus, WidgetSession,
+    PaymentStatus, PointsSummary, Refund, RefundStatus, SessionStatus, WidgetSession,
 };
 use checkout_core::error::ErrorDetail;
 use checkout_core::{ErrorCode, Money};
@@ -277,6 +277,19 @@ impl SessionRecord {
     }
 
     pub fn widget_view(&self, balance: Option<BalanceSummary>) -> WidgetSession {
+        let points = match (self.points_rules, &balance) {
+            (Some(rules), Some(summary))
+                if self.request.methods.contains(&PaymentMethod::Points) =>
+            {
+                Some(PointsSummary {
+                    available: summary.points_available,
+                    rules,
+                })
+            }
+            _ => None,
+        };
+        // Balance is shown only where it is offered; points ride on the same wallet read.
+        let balance = balance.filter(|_| self.request.methods.contains(&PaymentMethod::Balance));
         let r = &self.request;
         WidgetSession {
             id: self.id.clone(),
@@ -290,6 +303,7 @@ impl SessionRecord {
             return_url: r.return_url.clone(),
             expires_at: self.expires_at_s,
             balance,
+            points,
             payments: self.payments.iter().map(PaymentRecord::view).collect(),
             next_action: self.next_action(),
         }

@@ -359,6 +359,7 @@ impl Wallet {
             pay_password_set: password.is_some(),
             attempts_left: guard.attempts_left(now),
             locked_until: guard.check(now).err().map(|ms| ms / 1000),
+            points_available: self.points_line()?.available,
         })
     }
 

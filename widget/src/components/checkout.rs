@@ -1,15 +1,15 @@
 //! The whole widget: loads the session, shows the order and the methods, pays, shows the result.
 
-use checkout_core::api::{NextAction, PayRequest, PaymentMethod, WidgetSession};
+use checkout_core::api::{AllocationRequest, NextAction, PayRequest, PaymentMethod, WidgetSession};
 use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{BalancePay, ErrorNotice, MethodList, OrderSummary, ResultView};
+use super::{BalancePay, ErrorNotice, MethodList, OrderSummary, ResultView, SplitEditor};
 use crate::api::{new_idempotency_key, Api};
 use crate::events::Events;
-use crate::state::{format_money, last_failure, method_availability, Screen};
+use crate::state::{format_money, last_failure, method_availability, split, uses_wallet, Screen};
 
 /// The widget's signals, shared by its event handlers.
 #[derive(Clone, Copy)]
@@ -23,6 +23,9 @@ struct Model {
     paying: RwSignal<bool>,
     /// The key of an attempt whose answer was lost; a retry reuses it.
     retry_key: RwSignal<Option<String>>,
+    /// Whether points, and store balance beside an external method, pay part of the total.
+    use_points: RwSignal<bool>,
+    use_balance: RwSignal<bool>,
     api: StoredValue<Api>,
     events: StoredValue<Events, LocalStorage>,
 }
@@ -45,6 +48,8 @@ pub fn Checkout(
         error: RwSignal::new(None),
         paying: RwSignal::new(false),
         retry_key: RwSignal::new(None),
+        use_points: RwSignal::new(false),
+        use_balance: RwSignal::new(false),
         api: StoredValue::new(api),
         events,
     };
@@ -97,7 +102,19 @@ fn ready_view(model: Model, session: WidgetSession) -> AnyView {
             .and_then(|e| e.attempts_left)
             .filter(|n| *n > 0)
     });
-    let balance_chosen = move || model.method.get() == Some(PaymentMethod::Balance);
+    let balance_chosen = move || {
+        uses_wallet(
+            model.method.get(),
+            model.use_points.get(),
+            model.use_balance.get(),
+        )
+    };
+    let offers_split = session.points.is_some()
+        || (session.balance.is_some()
+            && session
+                .methods
+                .iter()
+                .any(|m| !matches!(m, PaymentMethod::Balance | PaymentMethod::Points)));
     let pay_label = move || {
         if model.paying.get() {
             "Processing…"
@@ -111,6 +128,14 @@ fn ready_view(model: Model, session: WidgetSession) -> AnyView {
     view! {
         <OrderSummary session=session.clone() />
         <MethodList session=session.clone() chosen=model.method />
+        {offers_split.then(|| view! {
+            <SplitEditor
+                session=session.clone()
+                chosen=model.method
+                use_points=model.use_points
+                use_balance=model.use_balance
+            />
+        })}
         <Show when=balance_chosen>
             <BalancePay
                 session=session_for_balance.clone()
@@ -189,7 +214,21 @@ async fn pay(model: Model) {
     else {
         return;
     };
-    let password = (method == PaymentMethod::Balance).then(|| model.password.get_untracked());
+    let (use_points, use_balance) = (
+        model.use_points.get_untracked(),
+        model.use_balance.get_untracked(),
+    );
+    let allocation = match split(&session, method, use_points, use_balance) {
+        Ok(allocation) => allocation,
+        Err(error) => {
+            let mut detail = ErrorDetail::new(ErrorCode::InvalidAllocation);
+            detail.message = format!("This split is not possible: {error}.");
+            model.error.set(Some(detail));
+            return;
+        }
+    };
+    let password =
+        uses_wallet(Some(method), use_points, use_balance).then(|| model.password.get_untracked());
     if password.as_deref().is_some_and(|p| p.len() != 6) {
         let mut detail = ErrorDetail::new(ErrorCode::PayPasswordRequired);
         detail.message = "Enter your 6-digit pay password.".into();
@@ -206,7 +245,10 @@ async fn pay(model: Model) {
     let request = PayRequest {
         method,
         pay_password: password,
-        allocation: None,
+        allocation: allocation.map(|a| AllocationRequest {
+            points: a.points,
+            balance: a.balance.to_decimal_string(),
+        }),
     };
     let api = model.api.get_value();
     let result = api

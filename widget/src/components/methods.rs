@@ -12,9 +12,11 @@ pub fn MethodList(
     /// The chosen method.
     chosen: RwSignal<Option<PaymentMethod>>,
 ) -> impl IntoView {
+    // Points are added with the split editor's switch, not chosen alone here.
     let items = session
         .methods
         .iter()
+        .filter(|m| **m != PaymentMethod::Points)
         .map(|method| {
             let method = *method;
             let availability = method_availability(method, &session);

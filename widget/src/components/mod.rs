@@ -5,10 +5,12 @@ mod balance_pay;
 mod checkout;
 mod methods;
 mod result;
+mod split;
 mod summary;
 
 pub use balance_pay::BalancePay;
 pub use checkout::Checkout;
 pub use methods::MethodList;
 pub use result::{ErrorNotice, ResultView};
+pub use split::SplitEditor;
 pub use summary::OrderSummary;
