@@ -239,6 +239,21 @@ pub struct Payment {
     /// Loyalty points that paid part of `amount`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<i64>,
+    /// How `amount` splits across methods; one leg for a single-method payment. Legs move
+    /// together, so each has the payment's status.
+    #[serde(default)]
+    pub legs: Vec<PaymentLeg>,
+}
+
+/// One method's part of a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentLeg {
+    pub method: PaymentMethod,
+    pub amount: String,
+    pub status: PaymentStatus,
+    /// For the points leg: how many points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<i64>,
 }
 
 /// What the widget must do next to let the shopper finish an external payment.

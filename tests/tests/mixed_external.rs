@@ -148,6 +148,14 @@ fn points_and_balance_are_held_then_posted_when_bkash_pays_the_rest() {
     let view = rig.status(&order);
     assert_eq!(view["status"], "paid");
     assert_eq!(view["amount_paid"], "100.00");
+    assert_eq!(
+        view["payments"][0]["legs"],
+        json!([
+            {"method": "points", "amount": "30.00", "status": "succeeded", "points": 300},
+            {"method": "balance", "amount": "20.00", "status": "succeeded"},
+            {"method": "bkash", "amount": "50.00", "status": "succeeded"}
+        ])
+    );
     let posted = rig.wallet();
     assert_eq!(posted["points"], json!({"available": 700, "held": 0}));
     assert_eq!(posted["balances"][0]["held"], "0.00");

@@ -104,6 +104,8 @@ enum Op {
     Post(usize, i64),
     Void(usize),
     Expire(usize),
+    /// A refund is a new credit entry, never an edit of the debit it returns.
+    Refund(i64),
     Tick(i64),
 }
 
@@ -116,6 +118,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0_usize..16).prop_map(Op::Void),
         (0_usize..16).prop_map(Op::Expire),
         (1_i64..500).prop_map(Op::Tick),
+        (1_i64..10_000).prop_map(Op::Refund),
     ]
 }
 
@@ -127,7 +130,7 @@ proptest! {
         let mut account = Account::default();
         let mut holds: Vec<Hold> = Vec::new();
         let mut resolutions = Vec::new();
-        let (mut credited, mut debited) = (0_i64, 0_i64);
+        let (mut credited, mut debited, mut refunded) = (0_i64, 0_i64, 0_i64);
         let mut now_ms = 0_i64;
         for op in ops {
             let before = account;
@@ -147,6 +150,14 @@ proptest! {
                     Some(h) => account.expire(h, now_ms).map(|()| resolutions.push(i)),
                     None => Ok(()),
                 },
+                Op::Refund(a) => {
+                    // Only what was taken can come back.
+                    if a <= debited - refunded {
+                        account.credit(a).map(|()| { credited += a; refunded += a })
+                    } else {
+                        Ok(())
+                    }
+                }
                 Op::Tick(ms) => { now_ms += ms; Ok(()) }
             };
             if result.is_err() {

@@ -3,8 +3,9 @@
 
 use checkout_core::allocation::PointsRules;
 use checkout_core::api::{
-    BalanceSummary, CheckoutSession, CreateSessionRequest, NextAction, Payment, PaymentMethod,
-    PaymentStatus, PointsSummary, Refund, RefundStatus, SessionStatus, WidgetSession,
+    BalanceSummary, CheckoutSession, CreateSessionRequest, NextAction, Payment, PaymentLeg,
+    PaymentMethod, PaymentStatus, PointsSummary, Refund, RefundStatus, SessionStatus,
+    WidgetSession,
 };
 use checkout_core::error::ErrorDetail;
 use checkout_core::{ErrorCode, Money};
@@ -270,7 +271,7 @@ impl SessionRecord {
             amount_paid: self.amount_paid().to_decimal_string(),
             created_at: self.created_at_s,
             expires_at: self.expires_at_s,
-            payments: self.payments.iter().map(PaymentRecord::view).collect(),
+            payments: self.payment_views(),
             amount_refunded: self.amount_refunded().to_decimal_string(),
             refunds: self.refunds.iter().map(RefundRecord::view).collect(),
         }
@@ -304,9 +305,53 @@ impl SessionRecord {
             expires_at: self.expires_at_s,
             balance,
             points,
-            payments: self.payments.iter().map(PaymentRecord::view).collect(),
+            payments: self.payment_views(),
             next_action: self.next_action(),
         }
+    }
+
+    /// The payments as clients see them, each with its legs.
+    fn payment_views(&self) -> Vec<Payment> {
+        self.payments
+            .iter()
+            .map(|payment| {
+                let mut view = payment.view();
+                view.legs = self.leg_views(payment);
+                view
+            })
+            .collect()
+    }
+
+    fn leg_views(&self, payment: &PaymentRecord) -> Vec<PaymentLeg> {
+        let Ok(parts) = self.legs(payment) else {
+            return Vec::new();
+        };
+        let total = payment.amount;
+        let points_value = total
+            .checked_sub(parts.external)
+            .and_then(|rest| rest.checked_sub(parts.balance))
+            .unwrap_or(Money::zero(total.currency()));
+        let leg = |method, amount: Money, points| PaymentLeg {
+            method,
+            amount: amount.to_decimal_string(),
+            status: payment.status,
+            points,
+        };
+        let mut legs = Vec::new();
+        if payment.points > 0 {
+            legs.push(leg(
+                PaymentMethod::Points,
+                points_value,
+                Some(payment.points),
+            ));
+        }
+        if !parts.balance.is_zero() {
+            legs.push(leg(PaymentMethod::Balance, parts.balance, None));
+        }
+        if !parts.external.is_zero() {
+            legs.push(leg(payment.method, parts.external, None));
+        }
+        legs
     }
 
     /// A redirect while the shopper still has to approve at the provider.
@@ -343,6 +388,7 @@ impl PaymentRecord {
                 .as_ref()
                 .and_then(|l| l.transaction_id.clone()),
             points: (self.points > 0).then_some(self.points),
+            legs: Vec::new(),
         }
     }
 }

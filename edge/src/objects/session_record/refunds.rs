@@ -123,8 +123,8 @@ impl SessionRecord {
 }
 
 impl SessionRecord {
-    /// The legs of a paid payment: external, balance, and points (with their value).
-    fn legs(&self, payment: &PaymentRecord) -> Result<RefundParts> {
+    /// The legs of a payment: external, balance, and points.
+    pub(crate) fn legs(&self, payment: &PaymentRecord) -> Result<RefundParts> {
         let currency = payment.amount.currency();
         let points_value = match self.points_rules {
             Some(rules) if payment.points > 0 => rules
