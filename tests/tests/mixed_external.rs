@@ -19,10 +19,18 @@ struct Rig {
 }
 
 fn rig(label: &str) -> Rig {
+    rig_with(label, &[])
+}
+
+/// A Worker with bKash (plus `extra` variables), and the customer funded with 100.00 of balance
+/// and 1,000 points.
+fn rig_with(label: &str, extra: &[(&str, &str)]) -> Rig {
     let vars = DevVars::of_repo();
     let sim = providers::start_bkash(&vars, 0);
+    let mut worker_vars = providers::bkash_worker_vars(&sim);
+    worker_vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let options = WorkerOptions {
-        vars: providers::bkash_worker_vars(&sim),
+        vars: worker_vars,
         ..WorkerOptions::default()
     };
     let worker = WorkerProcess::start_with(&temp_dir(label), options);
@@ -271,37 +279,7 @@ fn refunds_of_a_split_go_back_to_bkash_then_balance_then_points() {
 
 #[test]
 fn holds_are_released_by_the_alarm_when_the_session_expires_unpaid() {
-    let vars = DevVars::of_repo();
-    let sim = providers::start_bkash(&vars, 0);
-    let mut worker_vars = providers::bkash_worker_vars(&sim);
-    worker_vars.push(("SESSION_MIN_TTL_S".into(), "1".into()));
-    let options = WorkerOptions {
-        vars: worker_vars,
-        ..WorkerOptions::default()
-    };
-    let worker = WorkerProcess::start_with(&temp_dir("split-expiry"), options);
-    let client = Client::new(&worker.base_url);
-    let rig = Rig {
-        sim,
-        worker,
-        client,
-        key: vars.merchant("m_demo").test_key().to_owned(),
-    };
-    rig.admin(
-        "POST",
-        &format!("/v1/customers/{CUSTOMER}/balance_credits"),
-        json!({"amount": "100.00", "currency": "BDT", "reference": "seed"}),
-    );
-    rig.admin(
-        "PUT",
-        &format!("/v1/customers/{CUSTOMER}/pay_password"),
-        json!({"pay_password": PAY_PASSWORD}),
-    );
-    rig.admin(
-        "POST",
-        &format!("/v1/customers/{CUSTOMER}/points_credits"),
-        json!({"points": 1000, "reference": "seed"}),
-    );
+    let rig = rig_with("split-expiry", &[("SESSION_MIN_TTL_S", "1")]);
     let session = rig.admin(
         "POST",
         "/v1/checkout_sessions",

@@ -29,14 +29,7 @@ pub fn points_split(
     let rules = record
         .points_rules
         .ok_or_else(|| Error::api(ErrorCode::PaymentMethodUnavailable))?;
-    let balance = Money::parse_non_negative(&split.balance, total.currency())
-        .map_err(|e| invalid(&format!("allocation.balance: {e}")))?;
-    let uses = |m: PaymentMethod| record.request.methods.contains(&m);
-    if (split.points > 0 && !uses(PaymentMethod::Points))
-        || (!balance.is_zero() && !uses(PaymentMethod::Balance))
-    {
-        return Err(Error::api(ErrorCode::MethodNotAllowedForSession));
-    }
+    let balance = offered_balance(record, split)?;
     let candidate = Allocation {
         points: split.points,
         balance,
@@ -62,14 +55,7 @@ pub fn external_split(
         max_share_percent: 0,
         may_pay_whole_order: false,
     });
-    let balance = Money::parse_non_negative(&split.balance, total.currency())
-        .map_err(|e| invalid(&format!("allocation.balance: {e}")))?;
-    let uses = |m: PaymentMethod| record.request.methods.contains(&m);
-    if (split.points > 0 && !uses(PaymentMethod::Points))
-        || (!balance.is_zero() && !uses(PaymentMethod::Balance))
-    {
-        return Err(Error::api(ErrorCode::MethodNotAllowedForSession));
-    }
+    let balance = offered_balance(record, split)?;
     let points_value = rules
         .value_of(split.points, total.currency())
         .map_err(|e| invalid(&e.to_string()))?;
@@ -109,6 +95,19 @@ fn whole_order_in_points(record: &SessionRecord) -> Result<(i64, Money)> {
     };
     allocation::validate(total, &candidate, &rules).map_err(|e| invalid(&e.to_string()))?;
     Ok((points, candidate.balance))
+}
+
+/// The split's balance, refused if it names a method the session does not offer.
+fn offered_balance(record: &SessionRecord, split: &AllocationRequest) -> Result<Money> {
+    let balance = Money::parse_non_negative(&split.balance, record.amount.currency())
+        .map_err(|e| invalid(&format!("allocation.balance: {e}")))?;
+    let uses = |m: PaymentMethod| record.request.methods.contains(&m);
+    if (split.points > 0 && !uses(PaymentMethod::Points))
+        || (!balance.is_zero() && !uses(PaymentMethod::Balance))
+    {
+        return Err(Error::api(ErrorCode::MethodNotAllowedForSession));
+    }
+    Ok(balance)
 }
 
 fn invalid(message: &str) -> Error {
