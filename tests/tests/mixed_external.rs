@@ -171,19 +171,59 @@ fn points_and_balance_are_held_then_posted_when_bkash_pays_the_rest() {
 }
 
 #[test]
-fn a_failed_external_leg_releases_the_holds() {
-    let rig = rig("split-cancel");
-    let order = rig.checkout("split-cancel");
-    let started = rig
+fn after_a_failed_bkash_leg_the_holds_wait_for_a_retry_of_the_external_part() {
+    let rig = rig("split-retry");
+    let order = rig.checkout("split-retry");
+    let first = rig
         .pay_split(&order, "split-key-0002", "20.00")
         .expect_status(200);
-    let callback = rig.sim.cancel(&payment_id(&started)).unwrap();
+    let callback = rig.sim.cancel(&payment_id(&first)).unwrap();
     assert_eq!(rig.callback(&callback), 303);
     assert_eq!(rig.status(&order)["status"], "open");
-    let released = rig.wallet();
-    assert_eq!(released["points"], json!({"available": 1000, "held": 0}));
-    assert_eq!(released["balances"][0]["available"], "100.00");
-    assert_eq!(released["balances"][0]["held"], "0.00");
+    // Still reserved for the retry.
+    let kept = rig.wallet();
+    assert_eq!(kept["points"], json!({"available": 700, "held": 300}));
+    assert_eq!(kept["balances"][0]["held"], "20.00");
+
+    // The shopper retries the bKash part: the same holds are used, none are added.
+    let retry = rig
+        .pay_split(&order, "split-key-0007", "20.00")
+        .expect_status(200);
+    assert_eq!(
+        rig.wallet()["points"],
+        json!({"available": 700, "held": 300})
+    );
+    let callback = rig.sim.approve(&payment_id(&retry), RICH_WALLET).unwrap();
+    assert_eq!(rig.callback(&callback), 303);
+    assert_eq!(rig.status(&order)["status"], "paid");
+    let posted = rig.wallet();
+    assert_eq!(posted["points"], json!({"available": 700, "held": 0}));
+    assert_eq!(posted["balances"][0]["available"], "80.00");
+    assert_eq!(posted["balances"][0]["held"], "0.00");
+}
+
+#[test]
+fn paying_another_way_after_a_failed_leg_releases_the_kept_holds() {
+    let rig = rig("split-other-way");
+    let order = rig.checkout("split-other-way");
+    let first = rig
+        .pay_split(&order, "split-key-0008", "20.00")
+        .expect_status(200);
+    let callback = rig.sim.cancel(&payment_id(&first)).unwrap();
+    rig.callback(&callback);
+    // Now balance alone: the kept holds are voided first, then 100.00 is taken.
+    rig.client
+        .call("POST", format!("/v1/widget/sessions/{}/pay", order.id))
+        .bearer(&order.token)
+        .header("Origin", ORIGIN)
+        .header("Idempotency-Key", "split-key-0009")
+        .json(&json!({"method": "balance", "pay_password": PAY_PASSWORD}))
+        .expect_status(200);
+    let wallet = rig.wallet();
+    assert_eq!(wallet["points"], json!({"available": 1000, "held": 0}));
+    assert_eq!(wallet["balances"][0]["available"], "0.00");
+    assert_eq!(wallet["balances"][0]["held"], "0.00");
+    assert_eq!(rig.status(&order)["status"], "paid");
 }
 
 #[test]

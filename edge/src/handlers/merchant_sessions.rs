@@ -67,6 +67,7 @@ pub async fn create_session(
         payments: Vec::new(),
         refunds: Vec::new(),
         points_rules: merchant.points,
+        retained_holds: None,
     };
     let command = SessionCommand::Create {
         record: Box::new(record),

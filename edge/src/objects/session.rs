@@ -262,6 +262,8 @@ impl CheckoutSession {
             payment.points = points;
         }
         self.save(&record)?;
+        // Paying from the wallet directly: holds kept for a bKash retry are no longer wanted.
+        self.release_retained(&mut record).await?;
         self.schedule(&record).await?;
 
         let debit = WalletCommand::Debit {
@@ -347,6 +349,9 @@ impl CheckoutSession {
         let mut record = self.current()?;
         if record.expire_if_due(now) {
             self.save(&record)?;
+        }
+        if record.status == SessionStatus::Expired {
+            self.release_retained(&mut record).await?;
         }
         self.schedule(&record).await
     }

@@ -33,6 +33,18 @@ pub struct SessionRecord {
     /// The merchant's points rules when the session was created; they hold for its lifetime.
     #[serde(default)]
     pub points_rules: Option<PointsRules>,
+    /// Wallet holds kept after a failed external leg, so a retry of the external part finds the
+    /// points and balance still reserved. Voided when the shopper pays another way or time is up.
+    #[serde(default)]
+    pub retained_holds: Option<RetainedHolds>,
+}
+
+/// A group of wallet holds waiting for a retry of the external leg.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetainedHolds {
+    pub group: String,
+    pub points: i64,
+    pub wallet_amount: Money,
 }
 
 /// One payment attempt, keyed by the idempotency key the client chose.
@@ -57,12 +69,20 @@ pub struct PaymentRecord {
     /// For a split with an external method: what the provider is asked for.
     #[serde(default)]
     pub external_amount: Option<Money>,
+    /// The wallet group holding this payment's legs when it took over an earlier attempt's.
+    #[serde(default)]
+    pub holds_group: Option<String>,
 }
 
 impl PaymentRecord {
     /// Whether the wallet holds part of this external payment (points or balance).
     pub fn has_holds(&self) -> bool {
         self.points > 0 || self.wallet_amount.is_some_and(|a| !a.is_zero())
+    }
+
+    /// The wallet group that holds this payment's points and balance.
+    pub fn holds_group(&self) -> String {
+        self.holds_group.clone().unwrap_or_else(|| self.id.clone())
     }
 
     /// What the provider is asked to take.
@@ -177,6 +197,7 @@ impl SessionRecord {
             points: 0,
             wallet_amount: None,
             external_amount: None,
+            holds_group: None,
             provider: external.then_some(ProviderLeg {
                 reference: None,
                 redirect_url: None,

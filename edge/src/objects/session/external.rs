@@ -17,7 +17,7 @@ use crate::connectors::{
     Connector, ConnectorError, CreatePayment, PaymentConnector, ProviderPayment, ProviderState,
 };
 use crate::error::{Error, Result};
-use crate::objects::session_record::{LegStage, PaymentRecord, SessionRecord};
+use crate::objects::session_record::{LegStage, PaymentRecord, RetainedHolds, SessionRecord};
 
 impl CheckoutSession {
     /// Creates the payment at its provider and returns the session with the redirect to follow.
@@ -45,7 +45,9 @@ impl CheckoutSession {
         }
         self.save(&record)?;
         self.schedule(&record).await?;
-        if payment.has_holds() {
+        let mut record = record;
+        let mut payment = payment;
+        if !self.take_over_retained(&mut record, &mut payment).await? && payment.has_holds() {
             self.place_holds(&record, &payment, pay_password).await?;
         }
         let request = CreatePayment {
@@ -265,6 +267,29 @@ impl CheckoutSession {
 
     /// Holds the wallet's part of a split before the provider is asked for the rest. A refusal
     /// (password, funds) fails the attempt with nothing held.
+    /// Reuses the holds a failed attempt kept when this attempt splits the same way; otherwise
+    /// releases them first. Returns whether the holds were taken over.
+    async fn take_over_retained(
+        &self,
+        record: &mut SessionRecord,
+        payment: &mut PaymentRecord,
+    ) -> Result<bool> {
+        let Some(retained) = record.retained_holds.clone() else {
+            return Ok(false);
+        };
+        let same_split = payment.has_holds()
+            && retained.points == payment.points
+            && Some(retained.wallet_amount) == payment.wallet_amount;
+        if !same_split {
+            self.release_retained(record).await?;
+            return Ok(false);
+        }
+        payment.holds_group = Some(retained.group.clone());
+        record.take_over_holds(&payment.id, retained.group)?;
+        self.save(record)?;
+        Ok(true)
+    }
+
     async fn place_holds(
         &self,
         record: &SessionRecord,
@@ -272,7 +297,7 @@ impl CheckoutSession {
         pay_password: Option<String>,
     ) -> Result<()> {
         let command = WalletCommand::PlaceHolds {
-            group: payment.id.clone(),
+            group: payment.holds_group(),
             amount: payment
                 .wallet_amount
                 .unwrap_or(Money::zero(payment.amount.currency())),
@@ -302,7 +327,21 @@ impl CheckoutSession {
     ) -> Result<SessionRecord> {
         let mut outcome = outcome;
         if payment.has_holds() {
-            let group = payment.id.clone();
+            if let Err(detail) = &outcome {
+                if self.keep_for_retry(payment, detail.code)? {
+                    let mut record = self.finish(&payment.id, outcome, transaction_id).await?;
+                    record.retained_holds = Some(RetainedHolds {
+                        group: payment.holds_group(),
+                        points: payment.points,
+                        wallet_amount: payment
+                            .wallet_amount
+                            .unwrap_or(Money::zero(payment.amount.currency())),
+                    });
+                    self.save(&record)?;
+                    return Ok(record);
+                }
+            }
+            let group = payment.holds_group();
             let command = match outcome {
                 Ok(()) => WalletCommand::PostHolds { group },
                 Err(_) => WalletCommand::VoidHolds { group },
@@ -323,6 +362,26 @@ impl CheckoutSession {
             }
         }
         self.finish(&payment.id, outcome, transaction_id).await
+    }
+
+    /// A failed external leg keeps its wallet holds while the session is open, so the shopper can
+    /// retry the external part; an expired session releases them.
+    fn keep_for_retry(&self, payment: &PaymentRecord, code: ErrorCode) -> Result<bool> {
+        let record = self.current()?;
+        let retryable = !matches!(code, ErrorCode::SessionExpired);
+        Ok(retryable && payment.provider.is_some() && now_s() < record.expires_at_s)
+    }
+
+    /// Voids holds kept for a retry (the shopper paid another way, or the session ended).
+    pub(super) async fn release_retained(&self, record: &mut SessionRecord) -> Result<()> {
+        let Some(retained) = record.retained_holds.take() else {
+            return Ok(());
+        };
+        let command = WalletCommand::VoidHolds {
+            group: retained.group,
+        };
+        rpc::call::<_, ()>(&self.wallet(record)?, &command).await?;
+        self.save(record)
     }
 
     pub(super) fn connector(&self, payment: &PaymentRecord) -> Result<Connector> {

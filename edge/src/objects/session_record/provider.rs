@@ -60,6 +60,18 @@ impl SessionRecord {
         Ok(())
     }
 
+    /// A just-started attempt takes over the holds a failed attempt kept.
+    pub fn take_over_holds(&mut self, payment_id: &str, group: String) -> Result<()> {
+        let payment = self
+            .payments
+            .iter_mut()
+            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
+            .ok_or_else(|| Error::Invariant(format!("no processing payment {payment_id}")))?;
+        payment.holds_group = Some(group);
+        self.retained_holds = None;
+        Ok(())
+    }
+
     /// Records the points a just-started attempt uses.
     pub fn set_points(&mut self, payment_id: &str, points: i64) -> Result<()> {
         let payment = self

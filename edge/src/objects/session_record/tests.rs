@@ -29,6 +29,7 @@ fn record() -> SessionRecord {
         payments: Vec::new(),
         refunds: Vec::new(),
         points_rules: None,
+        retained_holds: None,
     }
 }
 
