@@ -384,6 +384,14 @@ pub struct BalanceSummary {
 pub struct PointsSummary {
     pub available: i64,
     pub rules: crate::allocation::PointsRules,
+    /// The order in which the merchant wants points and balance to cover a total.
+    #[serde(default = "default_wallet_priority")]
+    pub priority: [PaymentMethod; 2],
+}
+
+/// Points first, then balance, unless the merchant says otherwise.
+pub fn default_wallet_priority() -> [PaymentMethod; 2] {
+    [PaymentMethod::Points, PaymentMethod::Balance]
 }
 
 /// `POST /v1/widget/sessions/{id}/pay`, sent with an `Idempotency-Key` header.

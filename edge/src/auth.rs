@@ -16,6 +16,7 @@ pub struct MerchantContext {
     pub merchant_name: String,
     pub livemode: bool,
     pub points: Option<checkout_core::allocation::PointsRules>,
+    pub wallet_priority: [checkout_core::api::PaymentMethod; 2],
 }
 
 impl MerchantContext {
@@ -44,6 +45,7 @@ pub fn merchant_for_key(config: &Config, key: &str) -> Option<MerchantContext> {
                     merchant_name: merchant.name.clone(),
                     livemode: key.starts_with(LIVE_KEY_PREFIX),
                     points: merchant.points,
+                    wallet_priority: merchant.wallet_priority,
                 });
             }
         }

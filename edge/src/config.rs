@@ -47,6 +47,9 @@ pub struct Merchant {
     /// The merchant's loyalty-points rules; without them, points are not offered.
     #[serde(default)]
     pub points: Option<checkout_core::allocation::PointsRules>,
+    /// Which of points and balance the widget suggests first.
+    #[serde(default = "checkout_core::api::default_wallet_priority")]
+    pub wallet_priority: [checkout_core::api::PaymentMethod; 2],
 }
 
 /// Everything the Worker reads from its environment.

@@ -99,7 +99,9 @@ pub fn split(
     } else {
         Money::zero(total.currency())
     };
-    let priority = [PaymentMethod::Points, PaymentMethod::Balance];
+    let priority = session
+        .points
+        .map_or_else(checkout_core::api::default_wallet_priority, |p| p.priority);
     let allocation = suggest(
         total,
         points,
@@ -155,6 +157,72 @@ pub fn format_money(amount: &str, currency: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn session(
+        total: &str,
+        points: i64,
+        balance: &str,
+        priority: [PaymentMethod; 2],
+    ) -> WidgetSession {
+        let json = serde_json::json!({
+            "id": "cs_1", "merchant_name": "Shop", "order_id": "o", "description": "d",
+            "amount": total, "currency": "BDT", "status": "open",
+            "methods": ["points", "balance", "bkash"], "return_url": "https://x.example",
+            "expires_at": 0, "payments": [],
+            "balance": {"available": balance, "currency": "BDT", "pay_password_set": true, "attempts_left": 5},
+            "points": {"available": points, "priority": priority, "rules": {
+                "points_per_unit": 10, "min_points_per_use": 100, "max_points_per_order": 50000,
+                "max_share_percent": 100, "may_pay_whole_order": true}}
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn the_split_follows_the_merchants_priority_and_bkash_takes_the_rest() {
+        let points_first = session(
+            "100.00",
+            300,
+            "50.00",
+            [PaymentMethod::Points, PaymentMethod::Balance],
+        );
+        let split_pb = split(&points_first, PaymentMethod::Bkash, true, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (split_pb.points, split_pb.balance.to_decimal_string()),
+            (300, "50.00".to_owned())
+        );
+        assert_eq!(split_pb.external.unwrap().1.to_decimal_string(), "20.00");
+
+        let balance_first = session(
+            "60.00",
+            300,
+            "50.00",
+            [PaymentMethod::Balance, PaymentMethod::Points],
+        );
+        let split_bp = split(&balance_first, PaymentMethod::Bkash, true, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (split_bp.points, split_bp.balance.to_decimal_string()),
+            (100, "50.00".to_owned())
+        );
+        assert_eq!(split_bp.external, None);
+    }
+
+    #[test]
+    fn no_switch_means_no_split() {
+        let s = session(
+            "100.00",
+            300,
+            "50.00",
+            [PaymentMethod::Points, PaymentMethod::Balance],
+        );
+        assert_eq!(split(&s, PaymentMethod::Bkash, false, false), Ok(None));
+        assert_eq!(split(&s, PaymentMethod::Balance, false, true), Ok(None));
+        assert!(uses_wallet(Some(PaymentMethod::Balance), false, false));
+        assert!(!uses_wallet(Some(PaymentMethod::Bkash), false, false));
+    }
 
     #[test]
     fn digits_are_grouped_in_threes_from_the_decimal_point() {

@@ -41,7 +41,7 @@ fn main() -> ExitCode {
 fn run_tests(extra: &[String]) -> shell::Result {
     setup::run(setup::Needs::Everything)?;
     build::run()?;
-    let mut args = vec!["test", "--workspace", "--exclude", "checkout-widget"];
+    let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
     // Integration tests each start a Worker; two at a time fit this machine's two cores.
     let summary = shell::run_counting_tests(&shell::root(), &args, &[("RUST_TEST_THREADS", "2")])?;

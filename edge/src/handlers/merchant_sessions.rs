@@ -68,6 +68,7 @@ pub async fn create_session(
         refunds: Vec::new(),
         points_rules: merchant.points,
         retained_holds: None,
+        wallet_priority: merchant.wallet_priority,
     };
     let command = SessionCommand::Create {
         record: Box::new(record),

@@ -37,6 +37,9 @@ pub struct SessionRecord {
     /// points and balance still reserved. Voided when the shopper pays another way or time is up.
     #[serde(default)]
     pub retained_holds: Option<RetainedHolds>,
+    /// Which of points and balance the widget suggests first (the merchant's choice).
+    #[serde(default = "checkout_core::api::default_wallet_priority")]
+    pub wallet_priority: [PaymentMethod; 2],
 }
 
 /// A group of wallet holds waiting for a retry of the external leg.
@@ -306,6 +309,7 @@ impl SessionRecord {
                 Some(PointsSummary {
                     available: summary.points_available,
                     rules,
+                    priority: self.wallet_priority,
                 })
             }
             _ => None,

@@ -227,6 +227,12 @@ async fn pay(model: Model) {
             return;
         }
     };
+    // When points and balance cover everything, the wallet pays alone.
+    let method = match &allocation {
+        Some(a) if a.external.is_none() && a.balance.is_zero() => PaymentMethod::Points,
+        Some(a) if a.external.is_none() => PaymentMethod::Balance,
+        _ => method,
+    };
     let password =
         uses_wallet(Some(method), use_points, use_balance).then(|| model.password.get_untracked());
     if password.as_deref().is_some_and(|p| p.len() != 6) {

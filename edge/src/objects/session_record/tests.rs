@@ -30,6 +30,7 @@ fn record() -> SessionRecord {
         refunds: Vec::new(),
         points_rules: None,
         retained_holds: None,
+        wallet_priority: checkout_core::api::default_wallet_priority(),
     }
 }
 
