@@ -236,11 +236,7 @@ impl SessionRecord {
         payment_id: &str,
         outcome: std::result::Result<(), ErrorDetail>,
     ) -> Result<()> {
-        let payment = self
-            .payments
-            .iter_mut()
-            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
-            .ok_or_else(|| Error::Invariant(format!("no processing payment {payment_id}")))?;
+        let payment = self.processing_mut(payment_id)?;
         match outcome {
             Ok(()) => {
                 payment.status = PaymentStatus::Succeeded;
@@ -259,6 +255,14 @@ impl SessionRecord {
             }
         }
         Ok(())
+    }
+
+    /// The attempt `payment_id`, which must still be processing.
+    pub(crate) fn processing_mut(&mut self, payment_id: &str) -> Result<&mut PaymentRecord> {
+        self.payments
+            .iter_mut()
+            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
+            .ok_or_else(|| Error::Invariant(format!("no processing payment {payment_id}")))
     }
 
     /// The attempt whose outcome is not yet known, if any.

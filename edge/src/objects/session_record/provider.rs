@@ -1,6 +1,5 @@
 //! The external-payment steps of a session record: created, approved, completed.
 
-use checkout_core::api::PaymentStatus;
 use checkout_core::Money;
 
 use super::{LegStage, PaymentRecord, SessionRecord};
@@ -49,11 +48,7 @@ impl SessionRecord {
         wallet: Money,
         external: Money,
     ) -> Result<()> {
-        let payment = self
-            .payments
-            .iter_mut()
-            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
-            .ok_or_else(|| Error::Invariant(format!("no processing payment {payment_id}")))?;
+        let payment = self.processing_mut(payment_id)?;
         payment.points = points;
         payment.wallet_amount = Some(wallet);
         payment.external_amount = Some(external);
@@ -62,11 +57,7 @@ impl SessionRecord {
 
     /// A just-started attempt takes over the holds a failed attempt kept.
     pub fn take_over_holds(&mut self, payment_id: &str, group: String) -> Result<()> {
-        let payment = self
-            .payments
-            .iter_mut()
-            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
-            .ok_or_else(|| Error::Invariant(format!("no processing payment {payment_id}")))?;
+        let payment = self.processing_mut(payment_id)?;
         payment.holds_group = Some(group);
         self.retained_holds = None;
         Ok(())
@@ -74,11 +65,7 @@ impl SessionRecord {
 
     /// Records the points a just-started attempt uses.
     pub fn set_points(&mut self, payment_id: &str, points: i64) -> Result<()> {
-        let payment = self
-            .payments
-            .iter_mut()
-            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
-            .ok_or_else(|| Error::Invariant(format!("no processing payment {payment_id}")))?;
+        let payment = self.processing_mut(payment_id)?;
         payment.points = points;
         Ok(())
     }
@@ -95,10 +82,9 @@ impl SessionRecord {
     }
 
     fn processing_leg(&mut self, payment_id: &str) -> Result<&mut super::ProviderLeg> {
-        self.payments
-            .iter_mut()
-            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
-            .and_then(|p| p.provider.as_mut())
+        self.processing_mut(payment_id)?
+            .provider
+            .as_mut()
             .ok_or_else(|| Error::Invariant(format!("no processing external payment {payment_id}")))
     }
 }
