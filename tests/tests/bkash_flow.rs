@@ -119,6 +119,29 @@ impl Rig {
         DevVars::of_repo().merchant("m_other").test_key().to_owned()
     }
 
+    /// A session paid with bKash: created, approved at the simulator, and called back.
+    fn paid_checkout(&self, order: &str, amount: &str) -> (Checkout, String) {
+        let checkout = self.session(order, amount);
+        let payment_id = self.start_payment(&checkout);
+        let callback = self
+            .sim
+            .approve(&payment_id, RICH_WALLET)
+            .expect("approval");
+        assert_eq!(self.callback(&callback).status, 303);
+        (checkout, payment_id)
+    }
+
+    fn refund(&self, checkout: &Checkout, key: &str, amount: &str, reason: &str) -> Reply {
+        self.client
+            .call(
+                "POST",
+                format!("/v1/checkout_sessions/{}/refunds", checkout.id),
+            )
+            .bearer(&self.key)
+            .header("Idempotency-Key", key)
+            .json(&json!({"amount": amount, "reason": reason}))
+    }
+
     fn execute_calls(&self, payment_id: &str) -> u64 {
         self.sim
             .payment(payment_id)
@@ -265,22 +288,10 @@ fn a_lost_execute_answer_is_recovered_by_query_without_a_second_execute() {
 #[test]
 fn a_partial_then_a_full_refund_never_exceed_the_payment() {
     let rig = rig("bkash-refund");
-    let checkout = rig.session("bk-refund", "500.00");
-    let payment_id = rig.start_payment(&checkout);
-    let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
-    rig.callback(&callback);
+    let (checkout, payment_id) = rig.paid_checkout("bk-refund", "500.00");
     assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
 
-    let refund = |key: &str, amount: &str| {
-        rig.client
-            .call(
-                "POST",
-                format!("/v1/checkout_sessions/{}/refunds", checkout.id),
-            )
-            .bearer(&rig.key)
-            .header("Idempotency-Key", key)
-            .json(&json!({"amount": amount, "reason": "customer request"}))
-    };
+    let refund = |key: &str, amount: &str| rig.refund(&checkout, key, amount, "customer request");
     let partial = refund("refund-key-1", "120.00").expect_status(200);
     assert_eq!(partial.body["status"], "succeeded");
     assert!(partial.body["provider_refund_id"].as_str().is_some());
@@ -295,6 +306,10 @@ fn a_partial_then_a_full_refund_never_exceed_the_payment() {
     let view = rig.merchant_view(&checkout);
     assert_eq!(view["amount_refunded"], "500.00");
     assert_eq!(view["refunds"].as_array().unwrap().len(), 2);
+    // bKash's own books agree: two refunds, 500.00 in all.
+    let at_bkash = rig.sim.payment(&payment_id).unwrap();
+    assert_eq!(at_bkash.refunded, "500.00");
+    assert_eq!(at_bkash.refund_trx_ids.len(), 2);
 }
 
 #[test]
@@ -318,10 +333,7 @@ fn the_reconciliation_cron_settles_a_leg_whose_callback_never_came() {
 #[test]
 fn the_merchant_can_ask_bkash_about_a_payment_and_its_transaction() {
     let rig = rig("bkash-provider-status");
-    let checkout = rig.session("bk-status", "64.00");
-    let payment_id = rig.start_payment(&checkout);
-    let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
-    rig.callback(&callback);
+    let (checkout, payment_id) = rig.paid_checkout("bk-status", "64.00");
     let view = rig.merchant_view(&checkout);
     let our_payment = view["payments"][0]["id"].as_str().unwrap().to_owned();
     let trx_id = view["payments"][0]["provider_transaction_id"].clone();
@@ -362,36 +374,19 @@ fn the_merchant_can_ask_bkash_about_a_payment_and_its_transaction() {
 #[test]
 fn a_refund_whose_answer_is_lost_is_never_sent_twice() {
     let rig = rig("bkash-refund-lost");
-    let checkout = rig.session("bk-refund-lost", "90.00");
-    let payment_id = rig.start_payment(&checkout);
-    let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
-    rig.callback(&callback);
+    let (checkout, payment_id) = rig.paid_checkout("bk-refund-lost", "90.00");
     rig.sim.set_faults(Faults {
         timeout_next: 1,
         hang_ms: 4_000,
         ..Faults::default()
     });
     let refund = rig
-        .client
-        .call(
-            "POST",
-            format!("/v1/checkout_sessions/{}/refunds", checkout.id),
-        )
-        .bearer(&rig.key)
-        .header("Idempotency-Key", "lost-refund-1")
-        .json(&json!({"amount": "90.00", "reason": "lost answer"}))
+        .refund(&checkout, "lost-refund-1", "90.00", "lost answer")
         .expect_status(200);
     assert_eq!(refund.body["status"], "pending");
     // A retry with the same key is the same pending refund; bKash has made none.
     let again = rig
-        .client
-        .call(
-            "POST",
-            format!("/v1/checkout_sessions/{}/refunds", checkout.id),
-        )
-        .bearer(&rig.key)
-        .header("Idempotency-Key", "lost-refund-1")
-        .json(&json!({"amount": "90.00", "reason": "lost answer"}))
+        .refund(&checkout, "lost-refund-1", "90.00", "lost answer")
         .expect_status(200);
     assert_eq!(again.body["id"], refund.body["id"]);
     assert_eq!(
@@ -399,14 +394,6 @@ fn a_refund_whose_answer_is_lost_is_never_sent_twice() {
         0
     );
     // And the pending refund still counts against what is left.
-    let more = rig
-        .client
-        .call(
-            "POST",
-            format!("/v1/checkout_sessions/{}/refunds", checkout.id),
-        )
-        .bearer(&rig.key)
-        .header("Idempotency-Key", "lost-refund-2")
-        .json(&json!({"amount": "0.01", "reason": "over"}));
+    let more = rig.refund(&checkout, "lost-refund-2", "0.01", "over");
     assert_eq!(more.code(), "refund_exceeds_payment");
 }
