@@ -105,7 +105,9 @@ impl Call<'_> {
     }
 }
 
-fn reply(result: Result<ureq::Response, ureq::Error>) -> Reply {
+/// The answer to a request sent with ureq directly (for bodies [`Call`] cannot send), as a
+/// [`Reply`]; a transport error panics.
+pub fn reply(result: Result<ureq::Response, ureq::Error>) -> Reply {
     let response = match result {
         Ok(response) | Err(ureq::Error::Status(_, response)) => response,
         Err(e) => panic!("transport error: {e}"),

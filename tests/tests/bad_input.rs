@@ -21,21 +21,7 @@ fn post_bytes(rig: &Rig, content_type: Option<&str>, bytes: &[u8], chunked: bool
     } else {
         request.send_bytes(bytes)
     };
-    let response = match result {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    };
-    let status = response.status();
-    let headers = ["Request-Id", "Content-Type"]
-        .iter()
-        .filter_map(|n| response.header(n).map(|v| (n.to_string(), v.to_owned())))
-        .collect();
-    let text = response.into_string().unwrap_or_default();
-    Reply {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        headers,
-    }
+    checkout_tests::api::reply(result)
 }
 
 fn post_json(rig: &Rig, raw: &str) -> Reply {

@@ -25,6 +25,20 @@ fn seed_demo_customer(client: &Client, balance: &str) {
         .expect_status(200);
 }
 
+/// The demo customer's available store balance, as the merchant API reports it.
+fn demo_available(client: &Client) -> String {
+    let key = DevVars::of_repo().demo_merchant_key;
+    let wallet = client
+        .call("GET", "/v1/customers/cus_demo/wallet")
+        .bearer(&key)
+        .send()
+        .expect_status(200);
+    wallet.body["balances"][0]["available"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[test]
 fn a_shopper_buys_with_store_balance_and_the_merchant_sees_it_paid() {
     let worker = WorkerProcess::start(&temp_dir("browser-buy"));
@@ -65,13 +79,7 @@ fn a_shopper_buys_with_store_balance_and_the_merchant_sees_it_paid() {
         .contains("paid"));
     browser.screenshot(&repo_root().join("artifacts/screenshots/demo-shop-paid-1280.png"));
 
-    let key = DevVars::of_repo().demo_merchant_key;
-    let wallet = client
-        .call("GET", "/v1/customers/cus_demo/wallet")
-        .bearer(&key)
-        .send()
-        .expect_status(200);
-    assert_eq!(wallet.body["balances"][0]["available"], "3750.00");
+    assert_eq!(demo_available(&client), "3750.00");
 }
 
 #[test]
@@ -95,13 +103,7 @@ fn a_wrong_pay_password_shows_the_attempts_left_and_nothing_is_paid() {
     browser.screenshot(&repo_root().join("artifacts/screenshots/demo-shop-wrong-password-375.png"));
     assert!(browser.find("[data-testid=result-success]").is_none());
 
-    let key = DevVars::of_repo().demo_merchant_key;
-    let wallet = client
-        .call("GET", "/v1/customers/cus_demo/wallet")
-        .bearer(&key)
-        .send()
-        .expect_status(200);
-    assert_eq!(wallet.body["balances"][0]["available"], "5000.00");
+    assert_eq!(demo_available(&client), "5000.00");
 }
 
 #[test]
