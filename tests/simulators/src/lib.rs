@@ -8,6 +8,13 @@
 //!   `https://tokenized.sandbox.bka.sh/v1.2.0-beta`. It serves the API, the hosted wallet page
 //!   (`/checkout`) and test controls (`/__sim/`): fault switches ([`bkash::Faults`]), payment
 //!   snapshots, and approval without a browser. The binary `bkash-sim` runs one standalone.
+//! - [`wechat`]: WeChat Pay API v3 (Native, H5 and JSAPI payments, query, close, refunds).
+//!   [`wechat::WechatSimulator::start`] gives a [`wechat::RunningWechat`] whose
+//!   [`base_url`](wechat::RunningWechat::base_url) replaces `https://api.mch.weixin.qq.com`. It
+//!   checks request signatures, signs every answer, posts signed and encrypted notifications
+//!   with WeChat's retries, and serves the shopper's phone (`/scan`, `/h5pay`, a JSAPI bridge)
+//!   and test controls (`/__sim/`, [`wechat::Faults`]). [`wechat::crypto`] holds both sides of
+//!   WeChat's signatures and resource encryption. The binary `wechat-sim` runs one standalone.
 //! - [`http`]: the small HTTP/1.1 server underneath, which can also hang or drop a connection
 //!   without answering (the failures a payment connector has to survive).
 //! - [`util`]: random identifiers and calendar time, shared by the simulators.
@@ -25,3 +32,4 @@
 pub mod bkash;
 pub mod http;
 pub mod util;
+pub mod wechat;
