@@ -30,6 +30,29 @@ pub enum PaymentMethod {
     Card,
 }
 
+impl PaymentMethod {
+    /// The wire name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Balance => "balance",
+            PaymentMethod::Points => "points",
+            PaymentMethod::Bkash => "bkash",
+            PaymentMethod::WechatPay => "wechat_pay",
+            PaymentMethod::Card => "card",
+        }
+    }
+
+    /// Whether this method can take payments in `currency`: the providers settle in one currency
+    /// each (bKash in taka, WeChat Pay's domestic API in yuan); the wallet keeps any.
+    pub fn accepts(self, currency: Currency) -> bool {
+        match self {
+            PaymentMethod::Bkash => currency == Currency::BDT,
+            PaymentMethod::WechatPay => currency == Currency::CNY,
+            PaymentMethod::Balance | PaymentMethod::Points | PaymentMethod::Card => true,
+        }
+    }
+}
+
 /// Where a checkout session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,6 +101,10 @@ pub struct CreateSessionRequest {
     /// Seconds until the session expires unpaid; 300 to 86400, 1800 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_s: Option<i64>,
+    /// The shopper's WeChat openid under the merchant's app id, which the merchant learns from
+    /// WeChat's OAuth; required for WeChat's in-app pay sheet (JSAPI) only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat_openid: Option<String>,
 }
 
 /// A request field that was refused, with the code and a message for the developer.
@@ -122,7 +149,10 @@ impl CreateSessionRequest {
         let amount = Money::parse_positive(&self.amount, self.currency)
             .map_err(|e| FieldError::money("amount", e))?;
         check_text("description", &self.description, 200)?;
-        check_methods(&self.methods)?;
+        check_methods(&self.methods, self.currency)?;
+        if let Some(openid) = &self.wechat_openid {
+            check_openid(openid)?;
+        }
         check_return_url(&self.return_url)?;
         let ttl_s = self.expires_in_s.unwrap_or(DEFAULT_SESSION_TTL_S);
         if !(min_ttl_s..=MAX_SESSION_TTL_S).contains(&ttl_s) {
@@ -158,7 +188,13 @@ fn check_text(param: &'static str, value: &str, max_chars: usize) -> Result<(), 
     Ok(())
 }
 
-fn check_methods(methods: &[PaymentMethod]) -> Result<(), FieldError> {
+fn check_methods(methods: &[PaymentMethod], currency: Currency) -> Result<(), FieldError> {
+    if let Some(method) = methods.iter().find(|m| !m.accepts(currency)) {
+        return Err(FieldError::invalid(
+            "methods",
+            format!("methods: {} does not take {currency}", method.as_str()),
+        ));
+    }
     let mut sorted = methods.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
@@ -166,6 +202,18 @@ fn check_methods(methods: &[PaymentMethod]) -> Result<(), FieldError> {
         return Err(FieldError::invalid(
             "methods",
             "methods must list at least one payment method, each once",
+        ));
+    }
+    Ok(())
+}
+
+/// WeChat openids are 28 characters today; the charset and a generous bound are checked.
+fn check_openid(openid: &str) -> Result<(), FieldError> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
+    if openid.is_empty() || openid.len() > 128 || !openid.bytes().all(allowed) {
+        return Err(FieldError::invalid(
+            "wechat_openid",
+            "wechat_openid must be 1 to 128 characters of letters, digits, _ and -",
         ));
     }
     Ok(())
@@ -262,6 +310,40 @@ pub struct PaymentLeg {
 pub enum NextAction {
     /// Send the shopper's browser to `url` (bKash's hosted page, WeChat H5).
     Redirect { url: String },
+    /// Show `code_url` as a QR code for the shopper to scan with WeChat (WeChat Pay Native).
+    QrCode { code_url: String },
+    /// Hand `params` to WeChat's in-app bridge, `WeixinJSBridge.invoke("getBrandWCPayRequest",
+    /// params, ..)` (WeChat Pay JSAPI, inside WeChat only).
+    WechatJsapi { params: WechatJsapiParams },
+}
+
+/// The pay-sheet parameters of WeChat's JSAPI, signed by the edge with the merchant's key. The
+/// field names are WeChat's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WechatJsapiParams {
+    pub app_id: String,
+    /// Unix seconds, as a string.
+    pub time_stamp: String,
+    pub nonce_str: String,
+    /// `prepay_id=...`.
+    pub package: String,
+    /// Always `RSA` in API v3.
+    pub sign_type: String,
+    pub pay_sign: String,
+}
+
+/// How a WeChat Pay shopper approves: which WeChat product the edge asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WechatFlow {
+    /// A QR code on a desktop screen, scanned with the phone.
+    #[default]
+    Native,
+    /// A redirect from a mobile browser outside WeChat.
+    H5,
+    /// The pay sheet inside WeChat's own browser; needs the session's `wechat_openid`.
+    Jsapi,
 }
 
 /// `POST /v1/checkout_sessions/{id}/refunds`, sent with an `Idempotency-Key` header.
@@ -404,6 +486,9 @@ pub struct PayRequest {
     /// How to split the total between points and balance. Required when points pay any of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocation: Option<AllocationRequest>,
+    /// For WeChat Pay: QR code, H5 redirect or in-app pay sheet. Native when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat_flow: Option<WechatFlow>,
 }
 
 /// A split between loyalty points and store balance; with `method` the leg that pays the rest.

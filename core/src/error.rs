@@ -103,6 +103,12 @@ error_codes! {
     ProviderError = ("provider_error", 502, "The payment provider refused the request. No money was taken."),
     /// A callback named a payment this session does not know.
     UnknownProviderPayment = ("unknown_provider_payment", 404, "This payment is not known."),
+    /// A provider notification whose signature, key or timestamp did not check out.
+    NotificationUnverified = ("notification_unverified", 401, "The notification's signature could not be verified."),
+    /// A provider notification that could not be decrypted or read.
+    NotificationUnreadable = ("notification_unreadable", 400, "The notification could not be decrypted or read."),
+    /// A provider notification already received and applied (same nonce).
+    NotificationReplayed = ("notification_replayed", 409, "This notification was already received."),
     /// A refund would return more than was paid.
     RefundExceedsPayment = ("refund_exceeds_payment", 400, "The refund is larger than what is left to refund."),
     /// Only a paid session can be refunded.

@@ -10,6 +10,7 @@ fn request() -> CreateSessionRequest {
         methods: vec![PaymentMethod::Balance],
         return_url: "https://shop.example/thanks".into(),
         expires_in_s: None,
+        wechat_openid: None,
     }
 }
 
@@ -23,7 +24,15 @@ fn a_complete_request_validates_with_the_default_ttl() {
 #[test]
 fn each_bad_field_is_named() {
     type Mutate = fn(&mut CreateSessionRequest);
-    let cases: [(&str, Mutate); 11] = [
+    let cases: [(&str, Mutate); 14] = [
+        ("methods", |r| r.methods = vec![PaymentMethod::WechatPay]),
+        ("methods", |r| {
+            r.currency = Currency::CNY;
+            r.methods = vec![PaymentMethod::Balance, PaymentMethod::Bkash]
+        }),
+        ("wechat_openid", |r| {
+            r.wechat_openid = Some("o-has space".into())
+        }),
         ("order_id", |r| r.order_id = String::new()),
         ("order_id", |r| r.order_id = "has space".into()),
         ("customer_id", |r| r.customer_id = "x".repeat(65)),
@@ -92,4 +101,44 @@ fn idempotency_keys_have_a_strict_shape() {
     ] {
         assert!(check_idempotency_key(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn each_provider_takes_its_own_currency_and_the_wallet_any() {
+    let mut cny = request();
+    cny.currency = Currency::CNY;
+    cny.methods = vec![PaymentMethod::WechatPay, PaymentMethod::Balance];
+    cny.wechat_openid = Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into());
+    assert!(cny.validate().is_ok());
+    assert!(!PaymentMethod::Bkash.accepts(Currency::CNY));
+    assert!(PaymentMethod::Points.accepts(Currency::JPY));
+}
+
+#[test]
+fn wechat_pay_params_use_wechats_field_names() {
+    let action = NextAction::WechatJsapi {
+        params: WechatJsapiParams {
+            app_id: "wx8888888888888888".into(),
+            time_stamp: "1414561699".into(),
+            nonce_str: "5K8264ILTKCH16CQ2502SI8ZNMTM67VS".into(),
+            package: "prepay_id=wx201410272009395522657a690389285100".into(),
+            sign_type: "RSA".into(),
+            pay_sign: "c2ln".into(),
+        },
+    };
+    let json = serde_json::to_value(&action).unwrap();
+    assert_eq!(json["type"], "wechat_jsapi");
+    for key in [
+        "appId",
+        "timeStamp",
+        "nonceStr",
+        "package",
+        "signType",
+        "paySign",
+    ] {
+        assert!(json["params"].get(key).is_some(), "{key} missing in {json}");
+    }
+    let pay: PayRequest =
+        serde_json::from_str(r#"{"method":"wechat_pay","wechat_flow":"h5"}"#).unwrap();
+    assert_eq!(pay.wechat_flow, Some(WechatFlow::H5));
 }
