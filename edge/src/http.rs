@@ -38,6 +38,18 @@ pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
     {
         return Err(Error::api(ErrorCode::UnsupportedMediaType));
     }
+    let bytes = read_body(req).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        // serde's message names the field and the expected type; it never echoes values.
+        Error::api_with(
+            ErrorCode::MalformedJson,
+            format!("The request body is not valid: {e}."),
+        )
+    })
+}
+
+/// The raw body, at most [`MAX_BODY_BYTES`].
+pub async fn read_body(req: &mut Request) -> Result<Vec<u8>> {
     let declared = req.headers().get("Content-Length")?;
     if declared.and_then(|n| n.parse::<usize>().ok()).unwrap_or(0) > MAX_BODY_BYTES {
         return Err(Error::api(ErrorCode::BodyTooLarge));
@@ -46,13 +58,7 @@ pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Error::api(ErrorCode::BodyTooLarge));
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
-        // serde's message names the field and the expected type; it never echoes values.
-        Error::api_with(
-            ErrorCode::MalformedJson,
-            format!("The request body is not valid: {e}."),
-        )
-    })
+    Ok(bytes)
 }
 
 pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {

@@ -25,7 +25,9 @@ use worker::{
 };
 
 use crate::error::{Error, Result};
-use crate::handlers::{callbacks, demo, merchant_sessions, merchant_wallets, widget};
+use crate::handlers::{
+    callbacks, demo, merchant_sessions, merchant_wallets, notifications, widget,
+};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -99,6 +101,10 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
             merchant_sessions::provider_status(req, env, id, payment).await
         }
         (Method::Get, ["v1", "callbacks", "bkash", id]) => callbacks::bkash(req, env, id).await,
+        (Method::Get, ["v1", "callbacks", "wechat", id]) => callbacks::wechat(req, env, id).await,
+        (Method::Post, ["v1", "notifications", "wechat", id]) => {
+            notifications::wechat(req, env, id).await
+        }
         (Method::Post, ["v1", "customers", customer, "balance_credits"]) => {
             merchant_wallets::credit(req, env, customer).await
         }
@@ -120,13 +126,17 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
         (Method::Post, ["v1", "widget", "token"]) => widget::grant_token(req, env).await,
         (Method::Get, ["v1", "widget", "sessions", id]) => widget::session(req, env, id).await,
         (Method::Post, ["v1", "widget", "sessions", id, "pay"]) => widget::pay(req, env, id).await,
+        (Method::Post, ["v1", "widget", "sessions", id, "cancel"]) => {
+            widget::cancel(req, env, id).await
+        }
         (Method::Post, ["demo", "api", "checkout"]) => demo::checkout(req, env).await,
         (Method::Get, ["demo", "api", "orders", id]) => demo::order(req, env, id).await,
         (Method::Get, ["demo", "api", "orders", id, "client_secret"]) => {
             demo::client_secret(req, env, id).await
         }
         (_, ["healthz"] | ["v1", "checkout_sessions", ..] | ["v1", "customers", ..])
-        | (_, ["v1", "widget", ..] | ["v1", "callbacks", ..] | ["demo", "api", ..]) => {
+        | (_, ["v1", "widget", ..] | ["v1", "callbacks", ..] | ["demo", "api", ..])
+        | (_, ["v1", "notifications", ..]) => {
             Err(Error::api(checkout_core::ErrorCode::MethodNotAllowed))
         }
         _ => Err(Error::api(checkout_core::ErrorCode::NotFound)),

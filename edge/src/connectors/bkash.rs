@@ -254,6 +254,12 @@ impl PaymentConnector for Bkash {
         self.payment_call("payment/status", reference, true).await
     }
 
+    /// bKash offers no cancel: a created payment that is never executed takes nothing, and
+    /// expires at bKash by itself.
+    async fn cancel(&self, _reference: &str) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+
     async fn refund(&self, request: &RefundRequest<'_>) -> Result<ProviderRefund, ConnectorError> {
         let body = wire::RefundRequest {
             payment_id: request.reference,

@@ -5,10 +5,12 @@
 
 pub mod bkash;
 pub mod outbound;
+pub mod wechat;
 
-use checkout_core::api::{NextAction, PaymentMethod};
+use checkout_core::api::{NextAction, PaymentMethod, WechatFlow};
 use checkout_core::error::ErrorDetail;
 use checkout_core::{ErrorCode, Money};
+use serde::{Deserialize, Serialize};
 use worker::Env;
 
 use crate::error::{Error, Result};
@@ -23,6 +25,24 @@ pub struct CreatePayment<'a> {
     pub payer_reference: &'a str,
     /// Where the provider sends the shopper's browser back.
     pub callback_url: String,
+    /// Where the provider posts its server-to-server notification (WeChat Pay).
+    pub notify_url: String,
+    /// What the shopper sees at the provider.
+    pub description: &'a str,
+    /// When the session ends: the provider must refuse payment after it.
+    pub expires_at_s: i64,
+    /// How a WeChat Pay shopper approves; `None` for other methods.
+    pub wechat: Option<WechatPayer>,
+}
+
+/// The shopper's side of a WeChat Pay prepay.
+#[derive(Debug, Clone)]
+pub struct WechatPayer {
+    pub flow: WechatFlow,
+    /// For H5: the shopper's address, which WeChat checks against the paying phone's.
+    pub client_ip: Option<String>,
+    /// For JSAPI: the shopper's openid under the merchant's app id.
+    pub openid: Option<String>,
 }
 
 /// A payment started at a provider.
@@ -34,7 +54,7 @@ pub struct Created {
 }
 
 /// What a provider says a payment is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProviderState {
     /// Started; the shopper has not approved yet.
     Pending,
@@ -45,7 +65,7 @@ pub enum ProviderState {
     Canceled,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProviderPayment {
     pub state: ProviderState,
     /// The provider's own word for the state, kept for the merchant and the logs.
@@ -64,6 +84,10 @@ pub struct RefundRequest<'a> {
     pub refund_id: &'a str,
     pub amount: Money,
     pub reason: &'a str,
+    /// What the provider took for the payment (WeChat Pay wants it with every refund).
+    pub payment_amount: Money,
+    /// Where the provider posts the refund's outcome, if it notifies.
+    pub notify_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +95,17 @@ pub struct ProviderRefund {
     pub refund_transaction_id: String,
     /// What the provider says was refunded, when it says.
     pub amount: Option<Money>,
+    pub state: RefundState,
+}
+
+/// Where a provider's refund stands. Some providers (WeChat Pay) accept a refund and finish it
+/// later, telling by notification or query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundState {
+    Succeeded,
+    Processing,
+    /// Accepted but not carried out (WeChat's CLOSED or ABNORMAL): an operator must act.
+    Failed,
 }
 
 /// Why a provider call did not give the answer asked for.
@@ -121,6 +156,9 @@ pub trait PaymentConnector {
     async fn complete(&self, reference: &str) -> Result<ProviderPayment, ConnectorError>;
     /// What the provider says now. Safe to repeat.
     async fn query(&self, reference: &str) -> Result<ProviderPayment, ConnectorError>;
+    /// Makes an unpaid payment unpayable (the session expired or the shopper gave up). A payment
+    /// that was paid meanwhile answers [`ConnectorError::AlreadyDone`].
+    async fn cancel(&self, reference: &str) -> Result<(), ConnectorError>;
     /// Returns `amount` of a completed payment. Not idempotent at every provider: a lost answer
     /// is resolved with [`PaymentConnector::find_refund`], never by refunding again.
     async fn refund(&self, request: &RefundRequest<'_>) -> Result<ProviderRefund, ConnectorError>;
@@ -134,6 +172,7 @@ pub trait PaymentConnector {
 /// Every provider the edge can talk to.
 pub enum Connector {
     Bkash(bkash::Bkash),
+    Wechat(wechat::Wechat),
 }
 
 impl Connector {
@@ -141,6 +180,7 @@ impl Connector {
     pub fn for_method(method: PaymentMethod, env: &Env) -> Result<Option<Connector>> {
         match method {
             PaymentMethod::Bkash => Ok(bkash::Bkash::from_env(env)?.map(Connector::Bkash)),
+            PaymentMethod::WechatPay => Ok(wechat::Wechat::from_env(env)?.map(Connector::Wechat)),
             _ => Ok(None),
         }
     }
@@ -152,6 +192,7 @@ impl Connector {
     ) -> Result<serde_json::Value, ConnectorError> {
         match self {
             Connector::Bkash(bkash) => bkash.search(transaction_id).await,
+            Connector::Wechat(wechat) => wechat.transaction(transaction_id).await,
         }
     }
 
@@ -159,6 +200,7 @@ impl Connector {
     pub fn amount_limits(&self) -> (Money, Money) {
         match self {
             Connector::Bkash(bkash) => bkash.amount_limits(),
+            Connector::Wechat(wechat) => wechat.amount_limits(),
         }
     }
 }
@@ -167,24 +209,35 @@ impl PaymentConnector for Connector {
     async fn create(&self, request: &CreatePayment<'_>) -> Result<Created, ConnectorError> {
         match self {
             Connector::Bkash(c) => c.create(request).await,
+            Connector::Wechat(c) => c.create(request).await,
         }
     }
 
     async fn complete(&self, reference: &str) -> Result<ProviderPayment, ConnectorError> {
         match self {
             Connector::Bkash(c) => c.complete(reference).await,
+            Connector::Wechat(c) => c.complete(reference).await,
         }
     }
 
     async fn query(&self, reference: &str) -> Result<ProviderPayment, ConnectorError> {
         match self {
             Connector::Bkash(c) => c.query(reference).await,
+            Connector::Wechat(c) => c.query(reference).await,
+        }
+    }
+
+    async fn cancel(&self, reference: &str) -> Result<(), ConnectorError> {
+        match self {
+            Connector::Bkash(c) => c.cancel(reference).await,
+            Connector::Wechat(c) => c.cancel(reference).await,
         }
     }
 
     async fn refund(&self, request: &RefundRequest<'_>) -> Result<ProviderRefund, ConnectorError> {
         match self {
             Connector::Bkash(c) => c.refund(request).await,
+            Connector::Wechat(c) => c.refund(request).await,
         }
     }
 
@@ -194,6 +247,7 @@ impl PaymentConnector for Connector {
     ) -> Result<Option<ProviderRefund>, ConnectorError> {
         match self {
             Connector::Bkash(c) => c.find_refund(request).await,
+            Connector::Wechat(c) => c.find_refund(request).await,
         }
     }
 }

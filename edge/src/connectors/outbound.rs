@@ -14,6 +14,19 @@ use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestIni
 pub struct HttpAnswer {
     pub status: u16,
     pub body: String,
+    /// Response headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+}
+
+impl HttpAnswer {
+    /// The value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Why no answer came back.
@@ -32,11 +45,24 @@ pub async fn post_json(
     body: &str,
     timeout: Duration,
 ) -> Result<HttpAnswer, OutboundError> {
+    send(Method::Post, url, headers, Some(body), timeout).await
+}
+
+/// Sends a request that accepts JSON (with `body` as JSON, if any), giving up after `timeout`.
+pub async fn send(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    timeout: Duration,
+) -> Result<HttpAnswer, OutboundError> {
     let request_headers = Headers::new();
     let transport = |e: worker::Error| OutboundError::Transport(e.to_string());
-    request_headers
-        .set("Content-Type", "application/json")
-        .map_err(transport)?;
+    if body.is_some() {
+        request_headers
+            .set("Content-Type", "application/json")
+            .map_err(transport)?;
+    }
     request_headers
         .set("Accept", "application/json")
         .map_err(transport)?;
@@ -44,9 +70,9 @@ pub async fn post_json(
         request_headers.set(name, value).map_err(transport)?;
     }
     let mut init = RequestInit::new();
-    init.with_method(Method::Post)
+    init.with_method(method)
         .with_headers(request_headers)
-        .with_body(Some(JsValue::from_str(body)));
+        .with_body(body.map(JsValue::from_str));
     let request = Request::new_with_init(url, &init).map_err(transport)?;
 
     let controller = AbortController::default();
@@ -57,8 +83,17 @@ pub async fn post_json(
     match select(send, timer).await {
         Either::Left((Ok(mut response), _)) => {
             let status = response.status_code();
+            let headers = response
+                .headers()
+                .entries()
+                .map(|(name, value)| (name.to_ascii_lowercase(), value))
+                .collect();
             let body = response.text().await.map_err(transport)?;
-            Ok(HttpAnswer { status, body })
+            Ok(HttpAnswer {
+                status,
+                body,
+                headers,
+            })
         }
         Either::Left((Err(e), _)) => Err(transport(e)),
         Either::Right(_) => {

@@ -1,4 +1,5 @@
-//! Randomness, hashing and the pay-password KDF, on the Workers runtime's WebCrypto.
+//! Randomness, hashing, the pay-password KDF, RSA signatures and AES-GCM, on the Workers
+//! runtime's WebCrypto.
 //!
 //! PBKDF2 runs in WebCrypto (native code) rather than in wasm: it is the slow step of a balance
 //! payment, and the runtime's implementation costs a fraction of a pure-Rust one in CPU time.
@@ -11,10 +12,13 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::error::{Error, Result};
 
+pub mod aead;
+pub mod rsa;
+
 /// PBKDF2-HMAC-SHA256 iterations for pay passwords: workerd's maximum for PBKDF2.
 pub const PBKDF2_ITERATIONS: u32 = 100_000;
 
-fn web_crypto() -> Result<web_sys::Crypto> {
+pub(crate) fn web_crypto() -> Result<web_sys::Crypto> {
     let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
         .map_err(|_| Error::Config("globalThis.crypto is missing".into()))?;
     Ok(crypto.unchecked_into())
@@ -81,11 +85,11 @@ pub async fn pbkdf2_sha256(password: &str, salt: &[u8], iterations: u32) -> Resu
     Ok(Uint8Array::new(&bits).to_vec())
 }
 
-fn set(target: &Object, key: &str, value: &JsValue) -> Result<()> {
+pub(crate) fn set(target: &Object, key: &str, value: &JsValue) -> Result<()> {
     Reflect::set(target, &JsValue::from_str(key), value).map_err(js_error)?;
     Ok(())
 }
 
-fn js_error(value: JsValue) -> Error {
+pub(crate) fn js_error(value: JsValue) -> Error {
     Error::Invariant(format!("webcrypto: {value:?}"))
 }

@@ -1,7 +1,9 @@
-//! Provider callbacks: where bKash sends the shopper's browser back after its hosted page.
+//! Provider callbacks: where bKash's hosted page and WeChat Pay's H5 page send the shopper's
+//! browser back.
 //!
-//! The query string proves nothing. The session object settles the payment by asking bKash
-//! (execute, then query), and only then is the browser sent on to the merchant's return URL.
+//! The query string proves nothing. The session object settles the payment by asking the
+//! provider (bKash: execute, then query; WeChat: query), and only then is the browser sent on to
+//! the merchant's return URL.
 
 use checkout_core::api::PaymentMethod;
 use checkout_core::ErrorCode;
@@ -21,15 +23,31 @@ pub fn callback_url(
     method: PaymentMethod,
     session_id: &str,
 ) -> Result<String> {
-    let base = match config::read(env, "PUBLIC_BASE_URL")? {
-        Some(base) => base.expose().trim_end_matches('/').to_owned(),
-        None => req.url()?.origin().ascii_serialization(),
-    };
     let provider = match method {
         PaymentMethod::Bkash => "bkash",
+        PaymentMethod::WechatPay => "wechat",
         _ => "none",
     };
-    Ok(format!("{base}/v1/callbacks/{provider}/{session_id}"))
+    Ok(format!(
+        "{}/v1/callbacks/{provider}/{session_id}",
+        public_base(req, env)?
+    ))
+}
+
+/// Where WeChat Pay posts notifications about `session_id`'s payments and refunds.
+pub fn notify_url(req: &Request, env: &Env, session_id: &str) -> Result<String> {
+    Ok(format!(
+        "{}/v1/notifications/wechat/{session_id}",
+        public_base(req, env)?
+    ))
+}
+
+/// `PUBLIC_BASE_URL` when set (behind a custom domain), else the origin that was called.
+fn public_base(req: &Request, env: &Env) -> Result<String> {
+    Ok(match config::read(env, "PUBLIC_BASE_URL")? {
+        Some(base) => base.expose().trim_end_matches('/').to_owned(),
+        None => req.url()?.origin().ascii_serialization(),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,11 +76,37 @@ pub async fn bkash(req: Request, env: &Env, session_id: &str) -> Result<Response
             ))
         }
     };
+    back_to_merchant(env, session_id, query.payment_id, outcome).await
+}
+
+#[derive(Debug, Deserialize)]
+struct WechatQuery {
+    out_trade_no: String,
+}
+
+/// `GET /v1/callbacks/wechat/{session_id}?out_trade_no=..`: the shopper is back from WeChat's H5
+/// page, which says nothing about the result.
+pub async fn wechat(req: Request, env: &Env, session_id: &str) -> Result<Response> {
+    let query: WechatQuery = req
+        .query()
+        .map_err(|_| Error::api_with(ErrorCode::InvalidParameter, "out_trade_no is required."))?;
+    back_to_merchant(
+        env,
+        session_id,
+        query.out_trade_no,
+        CallbackOutcome::Returned,
+    )
+    .await
+}
+
+async fn back_to_merchant(
+    env: &Env,
+    session_id: &str,
+    reference: String,
+    outcome: CallbackOutcome,
+) -> Result<Response> {
     let stub = objects::session_by_id(env, session_id)?;
-    let command = SessionCommand::ProviderCallback {
-        reference: query.payment_id,
-        outcome,
-    };
+    let command = SessionCommand::ProviderCallback { reference, outcome };
     let return_to: String = rpc::call(&stub, &command).await?;
     // Built by hand: `Response::redirect` has immutable headers, and every response gets a
     // `Request-Id`.

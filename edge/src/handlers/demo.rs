@@ -25,21 +25,34 @@ fn demo_merchant(config: &Config) -> Result<MerchantContext> {
         .ok_or_else(|| Error::api(ErrorCode::NotFound))
 }
 
-/// `POST /demo/api/checkout`: the shop's "Buy" creates a session and hands the browser only the
-/// client secret.
+/// The demo's openid for WeChat's in-app pay sheet; a real shop learns it through WeChat OAuth.
+pub const DEMO_WECHAT_OPENID: &str = "oDemo0Shopper0000000000000001";
+
+/// `POST /demo/api/checkout[?currency=CNY]`: the shop's "Buy" creates a session and hands the
+/// browser only the client secret. The taka order offers bKash, the yuan order WeChat Pay.
 pub async fn checkout(req: Request, env: &Env) -> Result<Response> {
     let config = Config::from_env(env)?;
     let merchant = demo_merchant(&config)?;
-    let shop_origin = req.url()?.origin().ascii_serialization();
+    let url = req.url()?;
+    let shop_origin = url.origin().ascii_serialization();
+    let yuan = url
+        .query_pairs()
+        .any(|(key, value)| key == "currency" && value == "CNY");
+    let (amount, currency, description) = if yuan {
+        ("88.00", Currency::CNY, "Longjing green tea gift box")
+    } else {
+        ("1250.00", Currency::BDT, "Darjeeling first-flush tea set")
+    };
     let request = CreateSessionRequest {
         order_id: format!("tea-{}", random_id(12)?),
-        amount: "1250.00".into(),
-        currency: Currency::BDT,
-        description: "Darjeeling first-flush tea set".into(),
+        amount: amount.into(),
+        currency,
+        description: description.into(),
         customer_id: DEMO_CUSTOMER_ID.into(),
-        methods: demo_methods(env, &merchant)?,
+        methods: demo_methods(env, &merchant, currency)?,
         return_url: format!("{shop_origin}/"),
         expires_in_s: None,
+        wechat_openid: yuan.then(|| DEMO_WECHAT_OPENID.to_owned()),
     };
     let session = create_session(env, &merchant, request).await?;
     http::json(
@@ -48,15 +61,21 @@ pub async fn checkout(req: Request, env: &Env) -> Result<Response> {
     )
 }
 
-/// Store balance, and bKash where this Worker has it configured (`cargo xtask dev` runs its
-/// simulator).
-fn demo_methods(env: &Env, merchant: &MerchantContext) -> Result<Vec<PaymentMethod>> {
+/// Store balance, points, and the provider for `currency` where this Worker has it configured
+/// (`cargo xtask dev` runs the simulators).
+fn demo_methods(
+    env: &Env,
+    merchant: &MerchantContext,
+    currency: Currency,
+) -> Result<Vec<PaymentMethod>> {
     let mut methods = vec![PaymentMethod::Balance];
     if merchant.points.is_some() {
         methods.push(PaymentMethod::Points);
     }
-    if crate::connectors::is_available(PaymentMethod::Bkash, env)? {
-        methods.push(PaymentMethod::Bkash);
+    for provider in [PaymentMethod::Bkash, PaymentMethod::WechatPay] {
+        if provider.accepts(currency) && crate::connectors::is_available(provider, env)? {
+            methods.push(provider);
+        }
     }
     Ok(methods)
 }

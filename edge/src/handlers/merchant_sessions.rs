@@ -107,6 +107,7 @@ pub async fn refund(mut req: Request, env: &Env, session_id: &str) -> Result<Res
         merchant_scope: merchant.scope(),
         idempotency_key,
         request,
+        notify_url: Some(super::callbacks::notify_url(&req, env, session_id)?),
     };
     let refund: Refund = rpc::call(&stub, &command).await?;
     http::json(200, &refund)

@@ -3,12 +3,14 @@
 //! - [`merchant_sessions`], [`merchant_wallets`]: the server-to-server merchant API (secret key).
 //! - [`widget`]: the browser's API (client secret, then a short-lived token).
 //! - [`callbacks`]: where providers send the shopper's browser back.
+//! - [`notifications`]: where providers post signed server-to-server notifications.
 //! - [`demo`]: the demo shop's back end, enabled only where a demo key is configured.
 
 pub mod callbacks;
 pub mod demo;
 pub mod merchant_sessions;
 pub mod merchant_wallets;
+pub mod notifications;
 pub mod widget;
 
 use worker::Response;

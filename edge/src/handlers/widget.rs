@@ -1,4 +1,4 @@
-//! The widget's API: trade the client secret for a token, read the session, pay.
+//! The widget's API: trade the client secret for a token, read the session, pay, cancel.
 
 use checkout_core::api::{self, PayRequest, TokenRequest, TokenResponse, WidgetSession};
 use checkout_core::token::{self, WidgetClaims, MAX_TOKEN_LIFETIME_S};
@@ -75,7 +75,21 @@ pub async fn pay(mut req: Request, env: &Env, session_id: &str) -> Result<Respon
         pay_password: request.pay_password,
         callback_url: super::callbacks::callback_url(&req, env, request.method, session_id)?,
         allocation: request.allocation,
+        notify_url: super::callbacks::notify_url(&req, env, session_id)?,
+        wechat_flow: request.wechat_flow,
+        client_ip: req.headers().get("CF-Connecting-IP")?,
     };
     let view: WidgetSession = rpc::call(&stub, &command).await?;
+    http::json(200, &view)
+}
+
+/// `POST /v1/widget/sessions/{id}/cancel`: the shopper gives up on the payment under way (a QR
+/// code not scanned, a pay sheet dismissed). The provider closes it first, so it cannot be paid
+/// afterwards.
+pub async fn cancel(req: Request, env: &Env, session_id: &str) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    auth::widget(&req, &config, session_id, now_s())?;
+    let stub = objects::session_by_id(env, session_id)?;
+    let view: WidgetSession = rpc::call(&stub, &SessionCommand::CancelPayment).await?;
     http::json(200, &view)
 }

@@ -11,12 +11,15 @@
 //! Either way a payment and the session's change to paid cannot come apart.
 
 mod external;
+mod notification;
 mod points;
 mod refund;
 
+pub use notification::NotifiedEvent;
+
 use checkout_core::api::{
     AllocationRequest, BalanceSummary, CreateRefundRequest, PaymentMethod, SessionStatus,
-    WidgetSession,
+    WechatFlow, WidgetSession,
 };
 use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
@@ -57,7 +60,19 @@ pub enum SessionCommand {
         /// A split between points and balance.
         #[serde(default)]
         allocation: Option<AllocationRequest>,
+        /// Where a provider posts its server-to-server notification.
+        #[serde(default)]
+        notify_url: String,
+        #[serde(default)]
+        wechat_flow: Option<WechatFlow>,
+        /// The shopper's address, for providers that check it (WeChat H5).
+        #[serde(default)]
+        client_ip: Option<String>,
     },
+    /// A provider's notification, already verified and decrypted by the Worker.
+    ProviderNotification { nonce: String, event: NotifiedEvent },
+    /// The shopper gives up on the external payment under way (closing it at the provider).
+    CancelPayment,
     /// The shopper came back from the provider; answers where to send the browser.
     ProviderCallback {
         reference: String,
@@ -70,6 +85,9 @@ pub enum SessionCommand {
         merchant_scope: String,
         idempotency_key: String,
         request: CreateRefundRequest,
+        /// Where a provider posts the refund's outcome (WeChat Pay).
+        #[serde(default)]
+        notify_url: Option<String>,
     },
     /// What the provider says now about an external payment.
     ProviderStatus {
@@ -85,6 +103,8 @@ pub enum CallbackOutcome {
     Success,
     Failure,
     Cancel,
+    /// The shopper is back and the redirect claims nothing (WeChat H5): ask the provider.
+    Returned,
 }
 
 /// A pay request as the session object receives it.
@@ -94,6 +114,9 @@ struct PayCommand {
     pay_password: Option<String>,
     callback_url: String,
     allocation: Option<AllocationRequest>,
+    notify_url: String,
+    wechat_flow: Option<WechatFlow>,
+    client_ip: Option<String>,
 }
 
 #[durable_object]
@@ -101,19 +124,28 @@ pub struct CheckoutSession {
     state: State,
     env: Env,
     sql: SqlStorage,
+    /// When the widget's status view last asked the provider, so polling cannot flood it.
+    last_status_query_s: std::cell::Cell<i64>,
 }
 
 impl DurableObject for CheckoutSession {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
         // One row holds the whole record, so every change is a single atomic write.
-        if let Err(e) = sql.exec(
+        for schema in [
             "CREATE TABLE IF NOT EXISTS session (k INTEGER PRIMARY KEY CHECK (k = 1), record TEXT NOT NULL)",
-            None,
-        ) {
-            worker::console_error!("session schema: {e}");
+            notification::NONCE_SCHEMA,
+        ] {
+            if let Err(e) = sql.exec(schema, None) {
+                worker::console_error!("session schema: {e}");
+            }
         }
-        CheckoutSession { state, env, sql }
+        CheckoutSession {
+            state,
+            env,
+            sql,
+            last_status_query_s: std::cell::Cell::new(0),
+        }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -155,6 +187,7 @@ impl CheckoutSession {
                 to_json(())
             }
             SessionCommand::WidgetView => {
+                self.refresh_from_provider().await?;
                 let record = self.current()?;
                 to_json(self.widget_view(record).await?)
             }
@@ -164,15 +197,25 @@ impl CheckoutSession {
                 pay_password,
                 callback_url,
                 allocation,
+                notify_url,
+                wechat_flow,
+                client_ip,
             } => {
                 let request = PayCommand {
                     method,
                     pay_password,
                     callback_url,
                     allocation,
+                    notify_url,
+                    wechat_flow,
+                    client_ip,
                 };
                 to_json(self.pay(&idempotency_key, request).await?)
             }
+            SessionCommand::ProviderNotification { nonce, event } => {
+                to_json(self.provider_notification(&nonce, event).await?)
+            }
+            SessionCommand::CancelPayment => to_json(self.cancel_payment().await?),
             SessionCommand::ProviderCallback { reference, outcome } => {
                 to_json(self.provider_callback(&reference, outcome).await?)
             }
@@ -181,9 +224,10 @@ impl CheckoutSession {
                 merchant_scope,
                 idempotency_key,
                 request,
+                notify_url,
             } => {
                 self.owned_by(&merchant_scope)?;
-                to_json(self.refund(&idempotency_key, &request).await?)
+                to_json(self.refund(&idempotency_key, &request, notify_url).await?)
             }
             SessionCommand::ProviderStatus {
                 merchant_scope,
@@ -250,9 +294,7 @@ impl CheckoutSession {
                 payment.wallet_amount = Some(wallet);
                 payment.external_amount = Some(rest);
             }
-            return self
-                .pay_external(record, payment, request.callback_url, request.pay_password)
-                .await;
+            return self.pay_external(record, payment, request).await;
         }
         // Refused splits return before anything is saved: the attempt never existed.
         let (points, balance_part) =

@@ -99,8 +99,12 @@ impl PaymentRecord {
 pub struct ProviderLeg {
     /// The provider's id (bKash `paymentID`), once created.
     pub reference: Option<String>,
-    /// Where the shopper must go to approve.
+    /// Where the shopper must go to approve (records written before `next_action` existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+    /// What the shopper must do to approve: a redirect, a QR code, WeChat's pay sheet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_action: Option<NextAction>,
     /// The provider's transaction id (bKash `trxID`), once completed.
     pub transaction_id: Option<String>,
     pub stage: LegStage,
@@ -204,6 +208,7 @@ impl SessionRecord {
             provider: external.then_some(ProviderLeg {
                 reference: None,
                 redirect_url: None,
+                next_action: None,
                 transaction_id: None,
                 stage: LegStage::Creating,
                 stage_since_s: now_s,
@@ -242,6 +247,7 @@ impl SessionRecord {
                 payment.status = PaymentStatus::Succeeded;
                 if let Some(leg) = payment.provider.as_mut() {
                     leg.redirect_url = None;
+                    leg.next_action = None;
                 }
                 self.status = SessionStatus::Paid;
             }
@@ -250,6 +256,7 @@ impl SessionRecord {
                 payment.failure = Some(detail);
                 if let Some(leg) = payment.provider.as_mut() {
                     leg.redirect_url = None;
+                    leg.next_action = None;
                 }
                 self.status = SessionStatus::Open;
             }
@@ -386,8 +393,11 @@ impl SessionRecord {
     /// A redirect while the shopper still has to approve at the provider.
     fn next_action(&self) -> Option<NextAction> {
         let leg = self.processing_payment()?.provider.as_ref()?;
-        let url = leg.redirect_url.clone()?;
-        (leg.stage == LegStage::AwaitingShopper).then_some(NextAction::Redirect { url })
+        let action = leg.next_action.clone().or_else(|| {
+            let url = leg.redirect_url.clone()?;
+            Some(NextAction::Redirect { url })
+        })?;
+        (leg.stage == LegStage::AwaitingShopper).then_some(action)
     }
 }
 

@@ -113,6 +113,8 @@ impl RefundResponse {
             Some(id) if self.status.is_success() => Ok(crate::connectors::ProviderRefund {
                 refund_transaction_id: id,
                 amount: self.amount.as_deref().and_then(amount_from_wire),
+                // bKash answers a refund only once it is made.
+                state: crate::connectors::RefundState::Succeeded,
             }),
             _ => Err(self.status.into_error()),
         }

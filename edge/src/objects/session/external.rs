@@ -1,11 +1,11 @@
 //! External payments in the session object: create at the provider, the shopper's return, and
 //! settling by the provider's own word (execute, then query when an answer is lost or doubtful).
 
-use checkout_core::api::{PaymentStatus, WidgetSession};
+use checkout_core::api::{PaymentMethod, PaymentStatus, WidgetSession};
 use checkout_core::error::ErrorDetail;
 use checkout_core::{ErrorCode, Money};
 
-use super::{CallbackOutcome, CheckoutSession, RECOVERY_AFTER_S};
+use super::{CallbackOutcome, CheckoutSession, PayCommand, RECOVERY_AFTER_S};
 use crate::objects::rpc;
 use crate::objects::wallet::WalletCommand;
 
@@ -15,6 +15,7 @@ const HOLD_GRACE_S: i64 = 30 * 60;
 use crate::clock::now_s;
 use crate::connectors::{
     Connector, ConnectorError, CreatePayment, PaymentConnector, ProviderPayment, ProviderState,
+    WechatPayer,
 };
 use crate::error::{Error, Result};
 use crate::objects::session_record::{LegStage, PaymentRecord, RetainedHolds, SessionRecord};
@@ -25,8 +26,7 @@ impl CheckoutSession {
         &self,
         record: SessionRecord,
         payment: PaymentRecord,
-        callback_url: String,
-        pay_password: Option<String>,
+        request: PayCommand,
     ) -> Result<WidgetSession> {
         let connector = self.connector(&payment)?;
         let (min, max) = connector.amount_limits();
@@ -48,19 +48,28 @@ impl CheckoutSession {
         let mut record = record;
         let mut payment = payment;
         if !self.take_over_retained(&mut record, &mut payment).await? && payment.has_holds() {
-            self.place_holds(&record, &payment, pay_password).await?;
+            self.place_holds(&record, &payment, request.pay_password)
+                .await?;
         }
-        let request = CreatePayment {
+        let wechat = (payment.method == PaymentMethod::WechatPay).then(|| WechatPayer {
+            flow: request.wechat_flow.unwrap_or_default(),
+            client_ip: request.client_ip,
+            openid: record.request.wechat_openid.clone(),
+        });
+        let create = CreatePayment {
             invoice: &payment.id,
             amount: payment.provider_amount(),
             payer_reference: &record.request.customer_id,
-            callback_url,
+            callback_url: request.callback_url,
+            notify_url: request.notify_url,
+            description: &record.request.description,
+            expires_at_s: record.expires_at_s,
+            wechat,
         };
-        match connector.create(&request).await {
+        match connector.create(&create).await {
             Ok(created) => {
-                let checkout_core::api::NextAction::Redirect { url } = created.next_action;
                 let mut record = self.current()?;
-                record.leg_created(&payment.id, created.reference, url, now_s())?;
+                record.leg_created(&payment.id, created.reference, created.next_action, now_s())?;
                 self.save(&record)?;
                 self.schedule(&record).await?;
                 self.track(&record).await?;
@@ -106,6 +115,11 @@ impl CheckoutSession {
                 self.track(&record).await?;
             }
             CallbackOutcome::Success => self.begin_completion(&payment).await?,
+            CallbackOutcome::Returned => {
+                let connector = self.connector(&payment)?;
+                let answer = connector.query(leg_reference(&payment)?).await;
+                self.settle(&payment, answer, false).await?;
+            }
         }
         Ok(back)
     }
@@ -140,7 +154,7 @@ impl CheckoutSession {
 
     /// Applies the provider's word to a processing leg. An approved but uncompleted payment is
     /// completed when `may_complete` (reconciliation), never right after a completion attempt.
-    async fn settle(
+    pub(super) async fn settle(
         &self,
         payment: &PaymentRecord,
         answer: std::result::Result<ProviderPayment, ConnectorError>,
@@ -182,14 +196,9 @@ impl CheckoutSession {
     async fn still_pending(&self, payment: &PaymentRecord) -> Result<()> {
         let mut record = self.current()?;
         if now_s() >= record.expires_at_s {
-            let record = self
-                .finish_leg(
-                    payment,
-                    Err(ErrorDetail::new(ErrorCode::SessionExpired)),
-                    None,
-                )
-                .await?;
-            return self.track(&record).await;
+            return self
+                .end_unpaid_leg(payment, ErrorCode::SessionExpired)
+                .await;
         }
         if record
             .processing_payment()
@@ -200,6 +209,43 @@ impl CheckoutSession {
             self.schedule(&record).await?;
         }
         Ok(())
+    }
+
+    /// Ends an external leg the shopper did not pay: closed at the provider first, so it cannot
+    /// be paid afterwards. A payment that went through meanwhile wins; an unknown answer leaves
+    /// the leg for the alarm to try again.
+    pub(super) async fn end_unpaid_leg(
+        &self,
+        payment: &PaymentRecord,
+        code: ErrorCode,
+    ) -> Result<()> {
+        let connector = self.connector(payment)?;
+        let reference = leg_reference(payment)?;
+        match connector.cancel(reference).await {
+            Ok(()) => {
+                let record = self
+                    .finish_leg(payment, Err(ErrorDetail::new(code)), None)
+                    .await?;
+                self.track(&record).await
+            }
+            Err(ConnectorError::AlreadyDone(_)) => match connector.query(reference).await {
+                Ok(paid) if paid.state == ProviderState::Succeeded => {
+                    Box::pin(self.settle(payment, Ok(paid), false)).await
+                }
+                other => {
+                    log_provider_error(
+                        &payment.id,
+                        "close",
+                        &ConnectorError::Unknown(format!("{other:?}")),
+                    );
+                    Ok(())
+                }
+            },
+            Err(error) => {
+                log_provider_error(&payment.id, "close", &error);
+                Ok(())
+            }
+        }
     }
 
     /// Settles this session's unfinished external leg, if any, by asking its provider.

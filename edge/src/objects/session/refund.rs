@@ -8,7 +8,9 @@ use checkout_core::{ErrorCode, Money};
 use super::external::leg_reference;
 use super::{CheckoutSession, RECOVERY_AFTER_S};
 use crate::clock::now_s;
-use crate::connectors::{ConnectorError, PaymentConnector, RefundRequest};
+use crate::connectors::{
+    ConnectorError, PaymentConnector, ProviderRefund, RefundRequest, RefundState,
+};
 use crate::crypto::random_id;
 use crate::error::{Error, Result};
 use crate::objects::rpc;
@@ -27,6 +29,7 @@ impl CheckoutSession {
         &self,
         idempotency_key: &str,
         request: &CreateRefundRequest,
+        notify_url: Option<String>,
     ) -> Result<Refund> {
         let mut record = self.current()?;
         let amount = request.validate(record.amount.currency())?;
@@ -40,7 +43,7 @@ impl CheckoutSession {
         self.save(&record)?;
         self.schedule(&record).await?;
         self.track(&record).await?;
-        let made = self.make_refund(&refund, false).await?;
+        let made = self.make_refund(&refund, false, notify_url).await?;
         Ok(self
             .record_refund(&refund.id, made)
             .await?
@@ -61,16 +64,35 @@ impl CheckoutSession {
             .cloned()
             .collect();
         for refund in due {
-            let made = self.make_refund(&refund, true).await?;
+            let made = self.make_refund(&refund, true, None).await?;
             self.record_refund(&refund.id, made).await?;
         }
+        Ok(())
+    }
+
+    /// Settles one pending refund now, by asking the provider (its notification said it moved).
+    pub(super) async fn settle_refund(&self, refund_id: &str) -> Result<()> {
+        let record = self.current()?;
+        let Some(refund) = record.refunds.iter().find(|r| r.id == refund_id).cloned() else {
+            return Err(Error::api(ErrorCode::NotFound));
+        };
+        if refund.status != RefundStatus::Pending {
+            return Ok(());
+        }
+        let made = self.make_refund(&refund, true, None).await?;
+        self.record_refund(&refund.id, made).await?;
         Ok(())
     }
 
     /// Makes the refund leg by leg: the provider's part first, then the wallet's (balance and
     /// points, idempotent by the refund id). When `resolving` an earlier attempt whose answer was
     /// lost, the provider is asked whether it made its part: a provider refund is never sent twice.
-    async fn make_refund(&self, refund: &RefundRecord, resolving: bool) -> Result<Made> {
+    async fn make_refund(
+        &self,
+        refund: &RefundRecord,
+        resolving: bool,
+        notify_url: Option<String>,
+    ) -> Result<Made> {
         let record = self.current()?;
         let payment = record
             .payments
@@ -83,7 +105,7 @@ impl CheckoutSession {
         let mut provider_refund_id = None;
         if !parts.external.is_zero() {
             match self
-                .refund_provider_part(payment, refund, parts.external, resolving)
+                .refund_provider_part(payment, refund, parts.external, resolving, notify_url)
                 .await?
             {
                 Made::Done(id) => provider_refund_id = id,
@@ -131,6 +153,7 @@ impl CheckoutSession {
         refund: &RefundRecord,
         amount: Money,
         resolving: bool,
+        notify_url: Option<String>,
     ) -> Result<Made> {
         let transaction_id = payment
             .provider
@@ -145,11 +168,13 @@ impl CheckoutSession {
             refund_id: &refund.id,
             amount,
             reason: &refund.reason,
+            payment_amount: payment.provider_amount(),
+            notify_url,
         };
         let connector = self.connector(payment)?;
         if resolving {
             return Ok(match connector.find_refund(&request).await {
-                Ok(Some(found)) => Made::Done(Some(found.refund_transaction_id)),
+                Ok(Some(found)) => made_by_provider(found, &refund.id),
                 Ok(None) | Err(_) => {
                     // Not found (yet): sending it again could refund twice. An operator decides.
                     worker::console_error!(
@@ -161,7 +186,7 @@ impl CheckoutSession {
             });
         }
         Ok(match connector.refund(&request).await {
-            Ok(done) => Made::Done(Some(done.refund_transaction_id)),
+            Ok(answer) => made_by_provider(answer, &refund.id),
             Err(ConnectorError::Refused { code, message, .. }) => {
                 let mut detail = ErrorDetail::new(code);
                 detail.message = message;
@@ -198,6 +223,27 @@ impl CheckoutSession {
         self.schedule(&record).await?;
         self.track(&record).await?;
         Ok(Some(refund))
+    }
+}
+
+/// A provider's refund: done, still under way (settled later by its notification or a query), or
+/// accepted but not carried out, which an operator must resolve with the provider.
+fn made_by_provider(refund: ProviderRefund, refund_id: &str) -> Made {
+    match refund.state {
+        RefundState::Succeeded => Made::Done(Some(refund.refund_transaction_id)),
+        RefundState::Processing => Made::Unknown,
+        RefundState::Failed => {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"level": "error", "alert": "provider_refund_failed", "refund_id": refund_id,
+                    "provider_refund_id": refund.refund_transaction_id})
+            );
+            let mut detail = ErrorDetail::new(ErrorCode::ProviderError);
+            detail.message = "The provider could not return the money to the payer's account; \
+                              contact its support with the refund id."
+                .into();
+            Made::Refused(detail)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The external-payment steps of a session record: created, approved, completed.
 
+use checkout_core::api::NextAction;
 use checkout_core::Money;
 
 use super::{LegStage, PaymentRecord, SessionRecord};
@@ -16,17 +17,17 @@ impl SessionRecord {
         })
     }
 
-    /// Records that the provider created the payment and where the shopper goes to approve it.
+    /// Records that the provider created the payment and what the shopper does to approve it.
     pub fn leg_created(
         &mut self,
         payment_id: &str,
         reference: String,
-        redirect_url: String,
+        next_action: NextAction,
         now_s: i64,
     ) -> Result<()> {
         let leg = self.processing_leg(payment_id)?;
         leg.reference = Some(reference);
-        leg.redirect_url = Some(redirect_url);
+        leg.next_action = Some(next_action);
         leg.stage = LegStage::AwaitingShopper;
         leg.stage_since_s = now_s;
         Ok(())

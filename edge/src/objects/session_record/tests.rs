@@ -14,6 +14,7 @@ fn record() -> SessionRecord {
         methods: vec![PaymentMethod::Balance],
         return_url: "https://shop.example/".into(),
         expires_in_s: None,
+        wechat_openid: None,
     };
     SessionRecord {
         id: "cs_1".into(),
@@ -139,7 +140,9 @@ fn paid_by_bkash() -> SessionRecord {
     r.leg_created(
         "pay_1",
         "TR001".into(),
-        "https://bkash.example/pay".into(),
+        NextAction::Redirect {
+            url: "https://bkash.example/pay".into(),
+        },
         11,
     )
     .unwrap();
