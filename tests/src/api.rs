@@ -96,7 +96,12 @@ impl Call<'_> {
     }
 
     fn request(&self) -> ureq::Request {
-        let url = format!("{}{}", self.client.base_url, self.path);
+        // An absolute URL (a provider's page, a redirect target) is called as it is.
+        let url = if self.path.starts_with("http://") || self.path.starts_with("https://") {
+            self.path.clone()
+        } else {
+            format!("{}{}", self.client.base_url, self.path)
+        };
         let mut request = self.client.agent.request(self.method, &url);
         for (name, value) in &self.headers {
             request = request.set(name, value);

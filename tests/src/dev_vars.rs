@@ -1,6 +1,8 @@
 //! The dev secrets in `.dev.vars`: generated once per checkout, never committed.
 //!
 //! `wrangler dev` reads the file; tests and `cargo xtask` read it to learn the merchant keys.
+//! The WeChat Pay simulator's own secrets (its platform private key) are not the Worker's, so
+//! they live beside it in `.dev.wechat-sim.json`, equally git-ignored.
 
 use std::io::Read;
 use std::path::Path;
@@ -55,12 +57,71 @@ pub const DEMO_POINTS_RULES: checkout_core::allocation::PointsRules =
         may_pay_whole_order: true,
     };
 
+/// A WeChat Pay merchant account and the platform keys of the simulator that plays WeChat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WechatDevKeys {
+    pub mchid: String,
+    pub appid: String,
+    pub merchant_serial_no: String,
+    pub merchant_private_key_pem: String,
+    pub merchant_public_key_pem: String,
+    pub api_v3_key: String,
+    pub platform_private_key_pem: String,
+    pub platform_public_key_pem: String,
+    pub platform_public_key_id: String,
+}
+
+impl WechatDevKeys {
+    /// Fresh RSA-2048 key pairs for the merchant and the platform, and random account ids.
+    pub fn generate() -> WechatDevKeys {
+        use checkout_simulators::wechat::crypto::generate_rsa_keypair_pem;
+        let (merchant_private_key_pem, merchant_public_key_pem) = generate_rsa_keypair_pem();
+        let (platform_private_key_pem, platform_public_key_pem) = generate_rsa_keypair_pem();
+        let mchid = format!("19{}", random_digits(8));
+        WechatDevKeys {
+            appid: format!("wx{}", random_base62(16).to_ascii_lowercase()),
+            merchant_serial_no: random_hex_upper(40),
+            merchant_private_key_pem,
+            merchant_public_key_pem,
+            api_v3_key: random_base62(32),
+            platform_private_key_pem,
+            platform_public_key_pem,
+            platform_public_key_id: format!("PUB_KEY_ID_01{mchid}{}", random_digits(18)),
+            mchid,
+        }
+    }
+
+    /// The Worker's `WECHATPAY_*` secrets (all but the base URL), as `.dev.vars` lines. PEM line
+    /// breaks are written as `\n`, which wrangler's dotenv turns back into newlines.
+    fn worker_lines(&self) -> String {
+        let escaped = |pem: &str| pem.trim_end().replace('\n', "\\n");
+        format!(
+            "WECHATPAY_MCHID=\"{}\"\nWECHATPAY_APPID=\"{}\"\nWECHATPAY_MERCHANT_SERIAL_NO=\"{}\"\n\
+             WECHATPAY_MERCHANT_PRIVATE_KEY=\"{}\"\nWECHATPAY_APIV3_KEY=\"{}\"\n\
+             WECHATPAY_PLATFORM_PUBLIC_KEY=\"{}\"\nWECHATPAY_PLATFORM_PUBLIC_KEY_ID=\"{}\"\n",
+            self.mchid,
+            self.appid,
+            self.merchant_serial_no,
+            escaped(&self.merchant_private_key_pem),
+            self.api_v3_key,
+            escaped(&self.platform_public_key_pem),
+            self.platform_public_key_id,
+        )
+    }
+}
+
+/// Where the WeChat simulator's keys live, beside `.dev.vars`.
+pub fn wechat_keys_path(dev_vars: &Path) -> std::path::PathBuf {
+    dev_vars.with_file_name(".dev.wechat-sim.json")
+}
+
 #[derive(Debug, Clone)]
 pub struct DevVars {
     pub token_signing_key: String,
     pub merchants: Vec<MerchantConfig>,
     pub demo_merchant_key: String,
     pub bkash: BkashCredentials,
+    pub wechat: WechatDevKeys,
 }
 
 impl DevVars {
@@ -95,7 +156,15 @@ impl DevVars {
                 app_key: random_base62(26),
                 app_secret: random_base62(40),
             },
+            wechat: WechatDevKeys::generate(),
         }
+    }
+
+    /// Writes `.dev.vars` and the WeChat simulator's key file beside it.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let keys = serde_json::to_string_pretty(&self.wechat).map_err(std::io::Error::other)?;
+        std::fs::write(wechat_keys_path(path), keys)?;
+        std::fs::write(path, self.to_file_text())
     }
 
     pub fn to_file_text(&self) -> String {
@@ -110,7 +179,7 @@ impl DevVars {
             self.bkash.password,
             self.bkash.app_key,
             self.bkash.app_secret,
-        )
+        ) + &self.wechat.worker_lines()
     }
 
     pub fn read(path: &Path) -> std::io::Result<DevVars> {
@@ -123,6 +192,16 @@ impl DevVars {
         };
         let merchants = serde_json::from_str(&value("MERCHANTS")?)
             .map_err(|e| invalid(format!("MERCHANTS: {e}")))?;
+        let keys_path = wechat_keys_path(path);
+        let wechat: WechatDevKeys = serde_json::from_str(&std::fs::read_to_string(&keys_path)?)
+            .map_err(|e| invalid(format!("{}: {e}", keys_path.display())))?;
+        if value("WECHATPAY_MCHID")? != wechat.mchid {
+            return Err(invalid(format!(
+                "{} is not the pair of {}",
+                keys_path.display(),
+                path.display()
+            )));
+        }
         Ok(DevVars {
             token_signing_key: value("TOKEN_SIGNING_KEY")?,
             merchants,
@@ -133,6 +212,7 @@ impl DevVars {
                 app_key: value("BKASH_APP_KEY")?,
                 app_secret: value("BKASH_APP_SECRET")?,
             },
+            wechat,
         })
     }
 
@@ -161,6 +241,28 @@ fn invalid(message: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, message)
 }
 
+fn random_digits(len: usize) -> String {
+    random_from(b"0123456789", len)
+}
+
+fn random_hex_upper(len: usize) -> String {
+    random_from(b"0123456789ABCDEF", len)
+}
+
+fn random_from(alphabet: &[u8], len: usize) -> String {
+    let mut urandom = std::fs::File::open("/dev/urandom").expect("/dev/urandom");
+    let mut byte = [0_u8; 1];
+    let limit = 256 - 256 % alphabet.len();
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        urandom.read_exact(&mut byte).expect("read /dev/urandom");
+        if usize::from(byte[0]) < limit {
+            out.push(alphabet[usize::from(byte[0]) % alphabet.len()] as char);
+        }
+    }
+    out
+}
+
 /// Random `[0-9A-Za-z]` from the kernel's CSPRNG, drawn without modulo bias.
 pub fn random_base62(len: usize) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -185,8 +287,15 @@ mod tests {
         let vars = DevVars::generate();
         let dir = crate::temp_dir("dev-vars");
         let path = dir.join(".dev.vars");
-        std::fs::write(&path, vars.to_file_text()).unwrap();
+        vars.write(&path).unwrap();
         let read = DevVars::read(&path).unwrap();
+        assert_eq!(read.wechat, vars.wechat);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("PRIVATE KEY-----\n"),
+            "PEM breaks are escaped, one line per variable"
+        );
+        assert!(!text.contains(&vars.wechat.platform_private_key_pem[40..80]));
         assert_eq!(read.token_signing_key, vars.token_signing_key);
         assert_eq!(read.demo_merchant_key, vars.demo_merchant_key);
         assert_eq!(

@@ -163,6 +163,7 @@ fn dev_vars() -> Result {
         return Ok(());
     }
     eprintln!("generating dev secrets in .dev.vars");
-    std::fs::write(&path, DevVars::generate().to_file_text())
+    DevVars::generate()
+        .write(&path)
         .map_err(|e| format!("writing .dev.vars: {e}"))
 }
