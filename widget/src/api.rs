@@ -1,7 +1,7 @@
 //! Every network call the widget makes: the widget API of the edge, over the browser's `fetch`.
 //!
-//! The three calls mirror `docs/api.md`: trade the client secret for a token, read the session,
-//! pay. Bodies are the `checkout_core::api` types, so the widget and the edge cannot drift apart.
+//! The calls mirror `docs/api.md`: trade the client secret for a token, read the session, pay,
+//! cancel. Bodies are the `checkout_core::api` types, so the widget and the edge cannot drift apart.
 
 use checkout_core::api::{PayRequest, TokenRequest, TokenResponse, WidgetSession};
 use checkout_core::error::{ErrorBody, ErrorDetail};
@@ -62,6 +62,23 @@ impl Api {
         ];
         self.call("POST", &path, &headers, Some(json(request)?))
             .await
+    }
+
+    /// `POST /v1/widget/sessions/{id}/cancel`: gives up on the payment under way.
+    pub async fn cancel(
+        &self,
+        session_id: &str,
+        token: &str,
+    ) -> Result<WidgetSession, ErrorDetail> {
+        let path = format!("/v1/widget/sessions/{session_id}/cancel");
+        let bearer = format!("Bearer {token}");
+        self.call(
+            "POST",
+            &path,
+            &[("Authorization", &bearer)],
+            Some("{}".into()),
+        )
+        .await
     }
 
     async fn call<T: DeserializeOwned>(

@@ -5,11 +5,13 @@
 //!   and ours cannot leak out, and renders [`components::Checkout`] into it.
 //! - `api.rs`: every network call. `state.rs`: view state and formatting rules, no DOM.
 //! - `events.rs`: the DOM events and callbacks the embedding page receives.
+//! - `qr.rs`: QR codes as inline SVG (WeChat Pay Native).
 //! - `components/`: one small component per file.
 
 mod api;
 mod components;
 mod events;
+mod qr;
 mod state;
 
 use std::cell::{Cell, RefCell};

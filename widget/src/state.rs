@@ -2,7 +2,7 @@
 //! Components only read it and call it; nothing here touches the DOM or the network.
 
 use checkout_core::allocation::{suggest, Allocation, AllocationError, PointsRules};
-use checkout_core::api::{PaymentMethod, PaymentStatus, SessionStatus, WidgetSession};
+use checkout_core::api::{PaymentMethod, PaymentStatus, SessionStatus, WechatFlow, WidgetSession};
 use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
 use checkout_core::Money;
@@ -14,6 +14,9 @@ pub enum Screen {
     Loading,
     /// The order, the methods and the pay form.
     Ready,
+    /// A payment is under way at a provider: a QR code to scan, WeChat's pay sheet, or the
+    /// provider's answer to wait for. The widget polls the session's real status.
+    Waiting,
     /// Paid: the final success screen.
     Paid,
     /// The session cannot be paid here any more (expired, or a fatal error).
@@ -26,7 +29,8 @@ impl Screen {
         match session.status {
             SessionStatus::Paid => Screen::Paid,
             SessionStatus::Expired => Screen::Closed(ErrorDetail::new(ErrorCode::SessionExpired)),
-            SessionStatus::Open | SessionStatus::Processing => Screen::Ready,
+            SessionStatus::Processing => Screen::Waiting,
+            SessionStatus::Open => Screen::Ready,
         }
     }
 }
@@ -42,11 +46,32 @@ pub fn method_availability(
             Some(_) => Ok(()),
             None => Err("Store balance is not available."),
         },
-        PaymentMethod::Bkash => Ok(()),
-        PaymentMethod::Points | PaymentMethod::WechatPay | PaymentMethod::Card => {
-            Err("Not available yet")
-        }
+        PaymentMethod::Bkash | PaymentMethod::WechatPay => Ok(()),
+        PaymentMethod::Points | PaymentMethod::Card => Err("Not available yet"),
     }
+}
+
+/// Which WeChat Pay product suits the shopper's browser: the in-app pay sheet inside WeChat, a
+/// redirect on a phone, a QR code to scan on anything else.
+pub fn wechat_flow(user_agent: &str) -> WechatFlow {
+    if user_agent.contains("MicroMessenger") {
+        WechatFlow::Jsapi
+    } else if ["Android", "iPhone", "iPad", "Mobile"]
+        .iter()
+        .any(|mark| user_agent.contains(mark))
+    {
+        WechatFlow::H5
+    } else {
+        WechatFlow::Native
+    }
+}
+
+/// How long to wait before the next status check while waiting at a provider: soon at first,
+/// then backing off to every five seconds.
+pub fn poll_delay_ms(checks_done: u32) -> u32 {
+    (0..checks_done.min(8))
+        .fold(1_000, |delay, _| delay * 3 / 2)
+        .min(5_000)
 }
 
 pub fn method_label(method: PaymentMethod) -> &'static str {
@@ -157,6 +182,22 @@ pub fn format_money(amount: &str, currency: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wechat_product_follows_the_browser() {
+        let wechat = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148 MicroMessenger/8.0.47";
+        let phone = "Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/120.0 Mobile Safari/537.36";
+        let desktop = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36";
+        assert_eq!(wechat_flow(wechat), WechatFlow::Jsapi);
+        assert_eq!(wechat_flow(phone), WechatFlow::H5);
+        assert_eq!(wechat_flow(desktop), WechatFlow::Native);
+    }
+
+    #[test]
+    fn status_checks_back_off_to_five_seconds() {
+        let delays: Vec<u32> = (0..7).map(poll_delay_ms).collect();
+        assert_eq!(delays, [1_000, 1_500, 2_250, 3_375, 5_000, 5_000, 5_000]);
+    }
 
     fn session(
         total: &str,

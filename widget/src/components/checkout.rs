@@ -5,11 +5,15 @@ use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::prelude::{Closure, JsCast, JsValue};
 
-use super::{BalancePay, ErrorNotice, MethodList, OrderSummary, ResultView, SplitEditor};
+use super::{BalancePay, ErrorNotice, MethodList, OrderSummary, ResultView, SplitEditor, Waiting};
 use crate::api::{new_idempotency_key, Api};
 use crate::events::Events;
-use crate::state::{format_money, last_failure, method_availability, split, uses_wallet, Screen};
+use crate::state::{
+    format_money, last_failure, method_availability, poll_delay_ms, split, uses_wallet,
+    wechat_flow, Screen,
+};
 
 /// The widget's signals, shared by its event handlers.
 #[derive(Clone, Copy)]
@@ -26,6 +30,8 @@ struct Model {
     /// Whether points, and store balance beside an external method, pay part of the total.
     use_points: RwSignal<bool>,
     use_balance: RwSignal<bool>,
+    /// Whether a status-polling loop is running (at most one).
+    watching: RwSignal<bool>,
     api: StoredValue<Api>,
     events: StoredValue<Events, LocalStorage>,
 }
@@ -50,6 +56,7 @@ pub fn Checkout(
         retry_key: RwSignal::new(None),
         use_points: RwSignal::new(false),
         use_balance: RwSignal::new(false),
+        watching: RwSignal::new(false),
         api: StoredValue::new(api),
         events,
     };
@@ -59,6 +66,7 @@ pub fn Checkout(
         (Screen::Loading, _) => "Loading your order…".to_owned(),
         (_, true) => "Processing your payment…".to_owned(),
         (Screen::Paid, _) => "Payment complete.".to_owned(),
+        (Screen::Waiting, false) => "Waiting for the payment to be confirmed.".to_owned(),
         (Screen::Closed(e), _) => e.message,
         (Screen::Ready, false) => model.error.get().map(|e| e.message).unwrap_or_default(),
     };
@@ -88,6 +96,16 @@ fn screen_view(model: Model) -> AnyView {
         Screen::Closed(error) => view! {
             <OrderSummary session=session.clone() />
             <ErrorNotice error=error />
+        }
+        .into_any(),
+        Screen::Waiting => view! {
+            <OrderSummary session=session.clone() />
+            <Waiting
+                session=session
+                on_cancel=Callback::new(move |()| spawn_local(cancel(model)))
+                on_reopen=Callback::new(move |()| open_pay_sheet(model))
+            />
+            {move || model.error.get().map(|error| view! { <ErrorNotice error=error /> })}
         }
         .into_any(),
         Screen::Loading | Screen::Ready => ready_view(model, session),
@@ -120,6 +138,8 @@ fn ready_view(model: Model, session: WidgetSession) -> AnyView {
             "Processing…"
         } else if model.method.get() == Some(PaymentMethod::Bkash) {
             "Continue to bKash"
+        } else if model.method.get() == Some(PaymentMethod::WechatPay) {
+            "Pay with WeChat"
         } else {
             "Pay now"
         }
@@ -204,8 +224,99 @@ fn show_session(model: Model, session: WidgetSession) {
     }
     model.session.set(Some(session));
     if model.screen.get_untracked() != screen {
-        model.screen.set(screen);
+        model.screen.set(screen.clone());
     }
+    if screen == Screen::Waiting && !model.watching.get_untracked() {
+        spawn_local(watch(model));
+    }
+}
+
+/// Polls the session while a payment is under way, backing off, until it settles (the edge
+/// asks the provider as it answers). Network blips are waited out, not shown.
+async fn watch(model: Model) {
+    model.watching.set(true);
+    let mut checks = 0;
+    while model.screen.get_untracked() == Screen::Waiting {
+        sleep_ms(poll_delay_ms(checks)).await;
+        checks += 1;
+        let Some(session) = model.session.get_untracked() else {
+            break;
+        };
+        if model.screen.get_untracked() != Screen::Waiting {
+            break;
+        }
+        let api = model.api.get_value();
+        match api.session(&session.id, &model.token.get_untracked()).await {
+            Ok(updated) => show_session(model, updated),
+            Err(error) if error.code == ErrorCode::InternalError => {}
+            Err(error) => {
+                model.error.set(Some(error));
+                break;
+            }
+        }
+    }
+    model.watching.set(false);
+}
+
+/// Gives up on the payment under way; the edge closes it at the provider first.
+async fn cancel(model: Model) {
+    let Some(session) = model.session.get_untracked() else {
+        return;
+    };
+    let api = model.api.get_value();
+    match api.cancel(&session.id, &model.token.get_untracked()).await {
+        Ok(updated) => {
+            model.error.set(None);
+            show_session(model, updated);
+        }
+        Err(error) => model.error.set(Some(error)),
+    }
+}
+
+/// Hands WeChat's pay-sheet parameters to its in-app bridge, which exists only inside WeChat.
+/// Whatever the sheet's answer, the session's status (polled) is what counts.
+fn open_pay_sheet(model: Model) {
+    let Some(NextAction::WechatJsapi { params }) =
+        model.session.get_untracked().and_then(|s| s.next_action)
+    else {
+        return;
+    };
+    let window = match web_sys::window() {
+        Some(window) => window,
+        None => return,
+    };
+    let bridge = js_sys::Reflect::get(&window, &"WeixinJSBridge".into()).unwrap_or_default();
+    let invoke = js_sys::Reflect::get(&bridge, &"invoke".into()).unwrap_or_default();
+    let (Some(invoke), Ok(params)) = (
+        invoke.dyn_ref::<js_sys::Function>(),
+        serde_wasm_params(&params),
+    ) else {
+        let mut detail = ErrorDetail::new(ErrorCode::PaymentMethodUnavailable);
+        detail.message = "Open this page in WeChat to pay with WeChat Pay.".into();
+        model.error.set(Some(detail));
+        return;
+    };
+    let on_answer = Closure::once_into_js(move |_answer: JsValue| {
+        if model.screen.get_untracked() == Screen::Waiting && !model.watching.get_untracked() {
+            spawn_local(watch(model));
+        }
+    });
+    let _ = invoke.call3(&bridge, &"getBrandWCPayRequest".into(), &params, &on_answer);
+}
+
+fn serde_wasm_params(params: &checkout_core::api::WechatJsapiParams) -> Result<JsValue, ()> {
+    let json = serde_json::to_string(params).map_err(|_| ())?;
+    js_sys::JSON::parse(&json).map_err(|_| ())
+}
+
+async fn sleep_ms(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ =
+                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 async fn pay(model: Model) {
@@ -248,8 +359,15 @@ async fn pay(model: Model) {
     model.retry_key.set(Some(key.clone()));
     model.paying.set(true);
     model.error.set(None);
+    let wechat = (method == PaymentMethod::WechatPay).then(|| {
+        let agent = web_sys::window()
+            .and_then(|w| w.navigator().user_agent().ok())
+            .unwrap_or_default();
+        wechat_flow(&agent)
+    });
     let request = PayRequest {
         method,
+        wechat_flow: wechat,
         pay_password: password,
         allocation: allocation.map(|a| AllocationRequest {
             points: a.points,
@@ -264,10 +382,13 @@ async fn pay(model: Model) {
     match result {
         Ok(updated) => {
             model.retry_key.set(None);
-            if let Some(NextAction::Redirect { url }) = &updated.next_action {
-                redirect(url);
-            }
+            let action = updated.next_action.clone();
             show_session(model, updated);
+            match action {
+                Some(NextAction::Redirect { url }) => redirect(&url),
+                Some(NextAction::WechatJsapi { .. }) => open_pay_sheet(model),
+                _ => {}
+            }
         }
         Err(error) => {
             // A definite answer ends the attempt; an unknown outcome (network, internal error)

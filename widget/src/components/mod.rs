@@ -7,6 +7,7 @@ mod methods;
 mod result;
 mod split;
 mod summary;
+mod waiting;
 
 pub use balance_pay::BalancePay;
 pub use checkout::Checkout;
@@ -14,3 +15,4 @@ pub use methods::MethodList;
 pub use result::{ErrorNotice, ResultView};
 pub use split::SplitEditor;
 pub use summary::OrderSummary;
+pub use waiting::Waiting;
