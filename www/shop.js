@@ -2,7 +2,7 @@
 // under /demo/api/) creates the session and reads the order.
 (function () {
   "use strict";
-  var buy = document.getElementById("buy");
+  var buttons = Array.prototype.slice.call(document.querySelectorAll("button.buy"));
   var area = document.getElementById("checkout-area");
   var container = document.getElementById("checkout");
   var sessionId = null;
@@ -26,9 +26,13 @@
     return Checkout.mount(container, { clientSecret: clientSecret });
   }
 
-  buy.addEventListener("click", function () {
-    buy.disabled = true;
-    fetch("/demo/api/checkout", { method: "POST" })
+  function disableAll(disabled) {
+    buttons.forEach(function (b) { b.disabled = disabled; });
+  }
+
+  function buy(currency) {
+    disableAll(true);
+    fetch("/demo/api/checkout?currency=" + encodeURIComponent(currency), { method: "POST" })
       .then(function (r) {
         if (!r.ok) throw new Error("could not start checkout: " + r.status);
         return r.json();
@@ -38,16 +42,20 @@
         return mountCheckout(created.client_secret);
       })
       .catch(function (error) {
-        buy.disabled = false;
+        disableAll(false);
         alert(error.message);
       });
+  }
+
+  buttons.forEach(function (button) {
+    button.addEventListener("click", function () { buy(button.dataset.currency); });
   });
 
-  // Back from a provider's page (bKash): resume the same session from its real status.
+  // Back from a provider's page (bKash, WeChat H5): resume the same session from its real status.
   var returned = new URLSearchParams(window.location.search).get("checkout_session");
   if (returned) {
     sessionId = returned;
-    buy.disabled = true;
+    disableAll(true);
     fetch("/demo/api/orders/" + encodeURIComponent(returned) + "/client_secret")
       .then(function (r) { return r.json(); })
       .then(function (body) { return mountCheckout(body.client_secret); });

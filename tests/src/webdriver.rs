@@ -47,6 +47,12 @@ pub struct Element(Value);
 impl Browser {
     /// Starts chromedriver and a headless Chromium window of `width` x `height` CSS pixels.
     pub fn start(width: u32, height: u32) -> Browser {
+        Browser::start_as(width, height, None)
+    }
+
+    /// As [`Browser::start`], with the browser calling itself `user_agent` (a phone's, or
+    /// WeChat's in-app browser).
+    pub fn start_as(width: u32, height: u32, user_agent: Option<&str>) -> Browser {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -63,7 +69,7 @@ impl Browser {
                 .build(),
         };
         browser.wait_for_driver();
-        browser.open_session(width, height);
+        browser.open_session(width, height, user_agent);
         browser
     }
 
@@ -83,10 +89,13 @@ impl Browser {
         panic!("chromedriver did not start");
     }
 
-    fn open_session(&mut self, width: u32, height: u32) {
+    fn open_session(&mut self, width: u32, height: u32, user_agent: Option<&str>) {
         let profile = crate::temp_dir("chromium-profile");
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
         args.push(format!("--window-size={width},{height}"));
+        if let Some(agent) = user_agent {
+            args.push(format!("--user-agent={agent}"));
+        }
         args.push(format!("--user-data-dir={}", profile.display()));
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -228,6 +237,24 @@ impl Browser {
             .collect();
         let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
         self.post("/actions", &body);
+    }
+
+    /// The element's attribute `name`, if it has one.
+    pub fn attribute(&self, element: &Element, name: &str) -> Option<String> {
+        let value = self.get(&format!("/element/{}/attribute/{name}", element.id()));
+        value.as_str().map(str::to_owned)
+    }
+
+    /// Opens a new tab and switches to it; returns the previous tab's handle.
+    pub fn open_tab(&self) -> String {
+        let current = self.get("/window");
+        let opened = self.post("/window/new", &json!({"type": "tab"}));
+        self.switch_to(opened["handle"].as_str().expect("a new tab handle"));
+        current.as_str().expect("the current tab handle").to_owned()
+    }
+
+    pub fn switch_to(&self, handle: &str) {
+        self.post("/window", &json!({ "handle": handle }));
     }
 
     pub fn text(&self, element: &Element) -> String {

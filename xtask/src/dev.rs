@@ -23,21 +23,30 @@ pub fn run() -> Result {
         .and_then(|p| p.parse().ok())
         .unwrap_or(DEFAULT_PORT);
     let persist_dir = root().join(".state/dev");
-    // The bKash simulator runs beside the Worker, so the demo shop can pay with bKash offline.
-    let bkash = providers::start_bkash(&DevVars::of_repo(), port + 1);
+    // The provider simulators run beside the Worker, so the demo shop can pay with bKash and
+    // WeChat Pay offline.
+    let vars = DevVars::of_repo();
+    let bkash = providers::start_bkash(&vars, port + 1);
+    let wechat = providers::start_wechat(&vars, port + 2);
+    let mut worker_vars = providers::bkash_worker_vars(&bkash);
+    worker_vars.extend(providers::wechat_worker_vars(&wechat));
     let options = WorkerOptions {
         port: Some(port),
-        vars: providers::bkash_worker_vars(&bkash),
+        vars: worker_vars,
         foreground: true,
     };
     let mut worker = WorkerProcess::start_with(&persist_dir, options);
     seed(&Client::new(&worker.base_url))?;
     println!();
     println!("  Demo shop:      {}/", worker.base_url);
-    println!("  Pay password:   {DEMO_PAY_PASSWORD} (customer {DEMO_CUSTOMER}, 5,000.00 BDT store balance, 2,000 points)");
+    println!("  Pay password:   {DEMO_PAY_PASSWORD} (customer {DEMO_CUSTOMER}, 5,000.00 BDT and 500.00 CNY store balance, 2,000 points)");
     println!(
         "  bKash sandbox:  {} (wallet {RICH_WALLET}, OTP {SANDBOX_OTP}, PIN {SANDBOX_PIN})",
         bkash.origin()
+    );
+    println!(
+        "  WeChat Pay:     {} (scan page /scan, H5 page /h5pay; the QR's code_url opens on /scan)",
+        wechat.origin()
     );
     println!("  Worker log:     {}", worker.log_path.display());
     println!(
@@ -61,6 +70,13 @@ fn seed(client: &Client) -> Result {
         )
         .bearer(key)
         .json(&json!({"amount": "5000.00", "currency": "BDT", "reference": "demo-seed-1"}));
+    let yuan = client
+        .call(
+            "POST",
+            format!("/v1/customers/{DEMO_CUSTOMER}/balance_credits"),
+        )
+        .bearer(key)
+        .json(&json!({"amount": "500.00", "currency": "CNY", "reference": "demo-seed-cny-1"}));
     let password = client
         .call("PUT", format!("/v1/customers/{DEMO_CUSTOMER}/pay_password"))
         .bearer(key)
@@ -72,7 +88,7 @@ fn seed(client: &Client) -> Result {
         )
         .bearer(key)
         .json(&json!({"points": 2000, "reference": "demo-seed-1"}));
-    for reply in [credit, password, points] {
+    for reply in [credit, yuan, password, points] {
         if reply.status != 200 {
             return Err(format!(
                 "seeding the demo failed: {} {}",
