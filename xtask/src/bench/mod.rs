@@ -1,5 +1,5 @@
-//! `cargo xtask bench`: what the shopper downloads, what Cloudflare receives, and how fast the
-//! local Worker answers. It prints figures; it asserts nothing. Record them in docs/benchmarks.md.
+//! `cargo xtask bench`: what the shopper downloads, what Cloudflare receives, what WeChat Pay's
+//! cryptography costs, and how fast the local Worker answers. It prints figures; it asserts nothing. Record them in docs/benchmarks.md.
 
 use std::path::Path;
 use std::process::Command;
@@ -8,11 +8,14 @@ use std::time::{Duration, Instant};
 
 use checkout_tests::api::{Client, Reply};
 use checkout_tests::dev_vars::DevVars;
-use checkout_tests::worker::{wrangler_command, WorkerProcess};
+use checkout_tests::providers;
+use checkout_tests::worker::{wrangler_command, WorkerOptions, WorkerProcess};
 use serde_json::json;
 
 use crate::shell::{root, Result};
 use crate::{build, setup};
+
+mod wechat;
 
 /// Concurrent connections of the load generator.
 const CONCURRENCY: usize = 8;
@@ -29,12 +32,20 @@ pub fn run() -> Result {
     print_machine();
     widget_sizes()?;
     worker_upload_size()?;
+    wechat::crypto()?;
     let persist = checkout_tests::temp_dir("bench");
-    let worker = WorkerProcess::start(&persist);
+    let vars = DevVars::of_repo();
+    let sim = providers::start_wechat(&vars, 0);
+    let options = WorkerOptions {
+        vars: providers::wechat_worker_vars(&sim),
+        ..WorkerOptions::default()
+    };
+    let worker = WorkerProcess::start_with(&persist, options);
     let client = Client::new(&worker.base_url);
-    let key = DevVars::of_repo().merchant("m_demo").test_key().to_owned();
+    let key = vars.merchant("m_demo").test_key().to_owned();
     session_reads(&client, &key)?;
     payments(&client, &key)?;
+    wechat::notifications(&client, &key, &sim)?;
     Ok(())
 }
 
