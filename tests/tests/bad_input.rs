@@ -151,16 +151,22 @@ fn refused_values_name_their_parameter() {
     let mut jpy = body_with("o-val", "amount", json!("1.5"));
     jpy["currency"] = json!("JPY");
     assert_eq!(rig.create_session(&jpy).body["error"]["param"], "amount");
-    // Methods this Worker does not offer (bKash only when pointed at a provider).
-    for methods in [
-        json!(["card"]),
-        json!(["wechat_pay"]),
-        json!(["balance", "bkash"]),
+    // Methods this Worker does not offer (bKash and WeChat Pay only when pointed at a provider).
+    let mut yuan = body_with("o-val", "methods", json!(["wechat_pay"]));
+    yuan["currency"] = json!("CNY");
+    for body in [
+        body_with("o-val", "methods", json!(["card"])),
+        body_with("o-val", "methods", json!(["balance", "bkash"])),
+        yuan,
     ] {
-        let reply = rig.create_session(&body_with("o-val", "methods", methods));
+        let reply = rig.create_session(&body);
         assert_refused(&reply, 400, "payment_method_unavailable");
         assert_eq!(reply.body["error"]["param"], "methods");
     }
+    // A provider asked to take a currency it does not settle in.
+    let reply = rig.create_session(&body_with("o-val", "methods", json!(["wechat_pay"])));
+    assert_refused(&reply, 400, "invalid_parameter");
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("does not take BDT"));
 
     // The edges of what is allowed are allowed.
     let accepted = [
