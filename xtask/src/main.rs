@@ -41,7 +41,8 @@ fn main() -> ExitCode {
 fn run_tests(extra: &[String]) -> shell::Result {
     setup::run(setup::Needs::Everything)?;
     build::run()?;
-    let mut args = vec!["test", "--workspace"];
+    // Every test binary runs even after one fails, so one run shows every failure.
+    let mut args = vec!["test", "--workspace", "--no-fail-fast"];
     args.extend(extra.iter().map(String::as_str));
     // Integration tests each start a Worker; two at a time fit this machine's two cores.
     let summary = shell::run_counting_tests(&shell::root(), &args, &[("RUST_TEST_THREADS", "2")])?;
