@@ -26,7 +26,7 @@ use worker::{
 
 use crate::error::{Error, Result};
 use crate::handlers::{
-    callbacks, demo, merchant_sessions, merchant_wallets, notifications, widget,
+    callbacks, demo, merchant_sessions, merchant_wallets, merchant_webhooks, notifications, widget,
 };
 
 #[event(fetch)]
@@ -100,6 +100,14 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
         (Method::Get, ["v1", "checkout_sessions", id, "payments", payment, "provider_status"]) => {
             merchant_sessions::provider_status(req, env, id, payment).await
         }
+        (Method::Post, ["v1", "webhook_endpoints"]) => {
+            merchant_webhooks::set_endpoint(req, env).await
+        }
+        (Method::Get, ["v1", "events"]) => merchant_webhooks::list(req, env).await,
+        (Method::Get, ["v1", "events", id]) => merchant_webhooks::get(req, env, id).await,
+        (Method::Post, ["v1", "events", id, "resend"]) => {
+            merchant_webhooks::resend(req, env, id).await
+        }
         (Method::Get, ["v1", "callbacks", "bkash", id]) => callbacks::bkash(req, env, id).await,
         (Method::Get, ["v1", "callbacks", "wechat", id]) => callbacks::wechat(req, env, id).await,
         (Method::Post, ["v1", "notifications", "wechat", id]) => {
@@ -136,7 +144,7 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
         }
         (_, ["healthz"] | ["v1", "checkout_sessions", ..] | ["v1", "customers", ..])
         | (_, ["v1", "widget", ..] | ["v1", "callbacks", ..] | ["demo", "api", ..])
-        | (_, ["v1", "notifications", ..]) => {
+        | (_, ["v1", "notifications", ..] | ["v1", "webhook_endpoints"] | ["v1", "events", ..]) => {
             Err(Error::api(checkout_core::ErrorCode::MethodNotAllowed))
         }
         _ => Err(Error::api(checkout_core::ErrorCode::NotFound)),

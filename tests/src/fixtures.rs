@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::api::{Client, Reply};
 use crate::dev_vars::DevVars;
 use crate::temp_dir;
-use crate::worker::WorkerProcess;
+use crate::worker::{WorkerOptions, WorkerProcess};
 
 /// The embedding page the widget tests pretend to be.
 pub const ORIGIN: &str = "https://shop.example";
@@ -28,7 +28,12 @@ pub struct Checkout {
 
 impl Rig {
     pub fn start(label: &str) -> Rig {
-        let worker = WorkerProcess::start(&temp_dir(label));
+        Rig::start_with(label, WorkerOptions::default())
+    }
+
+    /// A Worker with `options` (extra variables, a port).
+    pub fn start_with(label: &str, options: WorkerOptions) -> Rig {
+        let worker = WorkerProcess::start_with(&temp_dir(label), options);
         let client = Client::new(&worker.base_url);
         Rig {
             worker,

@@ -166,7 +166,10 @@ fn refused_values_name_their_parameter() {
     // A provider asked to take a currency it does not settle in.
     let reply = rig.create_session(&body_with("o-val", "methods", json!(["wechat_pay"])));
     assert_refused(&reply, 400, "invalid_parameter");
-    assert!(reply.body["error"]["message"].as_str().unwrap().contains("does not take BDT"));
+    assert!(reply.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("does not take BDT"));
 
     // The edges of what is allowed are allowed.
     let accepted = [

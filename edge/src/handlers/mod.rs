@@ -1,6 +1,7 @@
 //! Route handlers, one named function per route.
 //!
-//! - [`merchant_sessions`], [`merchant_wallets`]: the server-to-server merchant API (secret key).
+//! - [`merchant_sessions`], [`merchant_wallets`], [`merchant_webhooks`]: the server-to-server
+//!   merchant API (secret key).
 //! - [`widget`]: the browser's API (client secret, then a short-lived token).
 //! - [`callbacks`]: where providers send the shopper's browser back.
 //! - [`notifications`]: where providers post signed server-to-server notifications.
@@ -10,6 +11,7 @@ pub mod callbacks;
 pub mod demo;
 pub mod merchant_sessions;
 pub mod merchant_wallets;
+pub mod merchant_webhooks;
 pub mod notifications;
 pub mod widget;
 

@@ -5,6 +5,7 @@
 //!
 //! - [`bkash_token::BkashToken`]: the cache of bKash's id token, one per app key.
 //! - [`reconciler::Reconciler`]: the registry of unfinished external legs the cron walks.
+//! - [`webhooks::Webhooks`]: one per merchant and mode; the webhook endpoint, events, deliveries.
 //!
 //! All speak the internal [`rpc`] protocol: a JSON command in, a `Reply` out.
 
@@ -15,6 +16,7 @@ pub mod session;
 pub mod session_record;
 pub mod wallet;
 mod wallet_store;
+pub mod webhooks;
 
 use checkout_core::ErrorCode;
 use worker::{Env, Stub};

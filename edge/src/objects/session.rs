@@ -12,6 +12,7 @@
 
 mod external;
 mod notification;
+mod outbox;
 mod points;
 mod refund;
 
@@ -135,6 +136,7 @@ impl DurableObject for CheckoutSession {
         for schema in [
             "CREATE TABLE IF NOT EXISTS session (k INTEGER PRIMARY KEY CHECK (k = 1), record TEXT NOT NULL)",
             notification::NONCE_SCHEMA,
+            outbox::OUTBOX_SCHEMA,
         ] {
             if let Err(e) = sql.exec(schema, None) {
                 worker::console_error!("session schema: {e}");
@@ -153,11 +155,14 @@ impl DurableObject for CheckoutSession {
             Ok(command) => self.handle(command).await,
             Err(e) => Err(e),
         };
+        self.flush_outbox().await;
         rpc::reply("session", result)
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        if let Err(e) = self.on_alarm().await {
+        let outcome = self.on_alarm().await;
+        self.flush_outbox().await;
+        if let Err(e) = outcome {
             worker::console_error!(
                 "{}",
                 serde_json::json!({"level": "error", "object": "session", "alarm": e.to_string()})
@@ -471,7 +476,11 @@ impl CheckoutSession {
             .transpose()
     }
 
+    /// Writes the record, and in the same turn the merchant events its change causes.
     fn save(&self, record: &SessionRecord) -> Result<()> {
+        if let Some(before) = self.load()? {
+            self.record_events(&before, record)?;
+        }
         self.sql.exec(
             "INSERT INTO session (k, record) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET record = excluded.record",
             vec![serde_json::to_string(record)?.into()],

@@ -448,7 +448,9 @@ impl RefundRecord {
     }
 }
 
+pub mod events;
 mod provider;
 mod refunds;
+
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@ use checkout_core::Currency;
 
 const AVAILABLE: &[PaymentMethod] = &[PaymentMethod::Balance, PaymentMethod::Bkash];
 
-fn record() -> SessionRecord {
+pub(super) fn record() -> SessionRecord {
     let request = CreateSessionRequest {
         order_id: "o1".into(),
         amount: "30.50".into(),

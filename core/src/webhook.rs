@@ -1,0 +1,183 @@
+//! Webhooks to the merchant: the event envelope, the event types, and the signature.
+//!
+//! Every delivery carries `Checkout-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` where the
+//! HMAC is keyed by the endpoint's secret and covers `"<t>.<raw body>"`. A receiver recomputes it
+//! over the raw bytes it received, compares in constant time, and refuses a `t` more than
+//! [`TOLERANCE_S`] from its clock, so a captured delivery cannot be replayed later. This module is
+//! the Rust sample in `docs/webhooks.md`: merchants on Rust can depend on `checkout-core` and call
+//! [`verify`].
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+/// The header that carries the signature.
+pub const SIGNATURE_HEADER: &str = "Checkout-Signature";
+/// How far a delivery's timestamp may be from the receiver's clock.
+pub const TOLERANCE_S: i64 = 5 * 60;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "checkout_session.paid")]
+    SessionPaid,
+    /// A payment attempt failed; the session stays open for another attempt.
+    #[serde(rename = "checkout_session.payment_failed")]
+    PaymentFailed,
+    #[serde(rename = "checkout_session.expired")]
+    SessionExpired,
+    #[serde(rename = "refund.succeeded")]
+    RefundSucceeded,
+    #[serde(rename = "refund.failed")]
+    RefundFailed,
+}
+
+/// One event, as delivered and as the events API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// `evt_...`, the same on every delivery attempt: receivers deduplicate by it.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// Unix seconds, when the state change happened.
+    pub created: i64,
+    pub livemode: bool,
+    /// The checkout session the event is about.
+    pub session_id: String,
+    /// The object after the change: the checkout session, or the refund.
+    pub data: serde_json::Value,
+}
+
+/// Why a delivery was not believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the signature header is malformed")]
+    Malformed,
+    #[error("the timestamp is outside the tolerance")]
+    Stale,
+    #[error("no signature matches")]
+    Mismatch,
+}
+
+/// The header value for `body` signed with `secret` at `timestamp`.
+pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
+    format!("t={timestamp},v1={}", hex(&mac(secret, timestamp, body)))
+}
+
+/// Checks a delivery: the header's timestamp within [`TOLERANCE_S`] of `now`, and one of its
+/// `v1` signatures matching `body` under `secret`.
+pub fn verify(secret: &str, header: &str, body: &str, now: i64) -> Result<(), SignatureError> {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
+            Some(("v1", value)) => signatures.push(value),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
+    if signatures.is_empty() {
+        return Err(SignatureError::Malformed);
+    }
+    if (now - timestamp).abs() > TOLERANCE_S {
+        return Err(SignatureError::Stale);
+    }
+    let matches = signatures.iter().any(|candidate| {
+        let Some(bytes) = unhex(candidate) else {
+            return false;
+        };
+        let mut expected = new_mac(secret);
+        expected.update(format!("{timestamp}.{body}").as_bytes());
+        expected.verify_slice(&bytes).is_ok()
+    });
+    matches.then_some(()).ok_or(SignatureError::Mismatch)
+}
+
+fn new_mac(secret: &str) -> Hmac<Sha256> {
+    Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length")
+}
+
+fn mac(secret: &str, timestamp: i64, body: &str) -> Vec<u8> {
+    let mut mac = new_mac(secret);
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_test_0123456789abcdef";
+    const BODY: &str = r#"{"id":"evt_1","type":"checkout_session.paid"}"#;
+
+    #[test]
+    fn a_signed_delivery_verifies_within_the_tolerance() {
+        let header = sign(SECRET, 1_700_000_000, BODY);
+        assert!(header.starts_with("t=1700000000,v1="));
+        assert_eq!(verify(SECRET, &header, BODY, 1_700_000_000), Ok(()));
+        assert_eq!(verify(SECRET, &header, BODY, 1_700_000_300), Ok(()));
+    }
+
+    #[test]
+    fn a_replayed_old_delivery_is_stale() {
+        let header = sign(SECRET, 1_700_000_000, BODY);
+        assert_eq!(
+            verify(SECRET, &header, BODY, 1_700_000_301),
+            Err(SignatureError::Stale)
+        );
+    }
+
+    #[test]
+    fn another_body_secret_or_timestamp_does_not_match() {
+        let header = sign(SECRET, 1_700_000_000, BODY);
+        let now = 1_700_000_000;
+        assert_eq!(
+            verify(SECRET, &header, &BODY.replace("paid", "expired"), now),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify("whsec_other", &header, BODY, now),
+            Err(SignatureError::Mismatch)
+        );
+        let moved = header.replace("t=1700000000", "t=1700000001");
+        assert_eq!(
+            verify(SECRET, &moved, BODY, now),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(SECRET, "v1=abc", BODY, now),
+            Err(SignatureError::Malformed)
+        );
+    }
+
+    #[test]
+    fn the_signature_is_hmac_sha256_over_timestamp_dot_body() {
+        // Computed independently with Node:
+        // crypto.createHmac('sha256', 'key').update('1700000000.{}').digest('hex')
+        assert_eq!(
+            sign("key", 1_700_000_000, "{}"),
+            "t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae"
+        );
+    }
+
+    #[test]
+    fn event_types_have_dotted_names() {
+        let json = serde_json::to_string(&EventType::RefundSucceeded).unwrap();
+        assert_eq!(json, "\"refund.succeeded\"");
+    }
+}

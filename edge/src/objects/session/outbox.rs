@@ -1,0 +1,90 @@
+//! The session's outbox of merchant events. An event is written in the same synchronous turn as
+//! the record change that caused it (`CheckoutSession::save`), so a change can never happen
+//! without its event; it is then handed to the merchant's `Webhooks` object, which delivers it,
+//! and kept here until that object has it.
+
+use checkout_core::webhook::Event;
+use serde::Deserialize;
+
+use super::{CheckoutSession, RECOVERY_AFTER_S};
+use crate::clock::{now_ms, now_s};
+use crate::crypto::random_id;
+use crate::error::Result;
+use crate::objects::rpc;
+use crate::objects::session_record::{events, SessionRecord};
+use crate::objects::webhooks::{self, WebhookCommand};
+
+pub const OUTBOX_SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)";
+
+impl CheckoutSession {
+    /// Writes the events of the change from `before` to `after` (no I/O: same turn as the save).
+    pub(super) fn record_events(
+        &self,
+        before: &SessionRecord,
+        after: &SessionRecord,
+    ) -> Result<()> {
+        for (kind, data) in events::changes(before, after) {
+            let event = Event {
+                id: format!("evt_{}", random_id(24)?),
+                kind,
+                created: now_s(),
+                livemode: after.livemode,
+                session_id: after.id.clone(),
+                data,
+            };
+            self.sql.exec(
+                "INSERT INTO outbox (event) VALUES (?)",
+                vec![serde_json::to_string(&event)?.into()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Hands the outbox to the merchant's `Webhooks` object. On failure the events stay, and the
+    /// alarm tries again.
+    pub(super) async fn flush_outbox(&self) {
+        if let Err(e) = self.try_flush_outbox().await {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"level": "error", "object": "session", "outbox": e.to_string()})
+            );
+            let storage = self.state.storage();
+            let retry_at = now_ms() + RECOVERY_AFTER_S * 1000;
+            let earlier = storage
+                .get_alarm()
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|at| at <= retry_at);
+            if !earlier {
+                let _ = storage.set_alarm(RECOVERY_AFTER_S * 1000).await;
+            }
+        }
+    }
+
+    async fn try_flush_outbox(&self) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Row {
+            seq: i64,
+            event: String,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT seq, event FROM outbox ORDER BY seq", None)?
+            .to_array()?;
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            return Ok(());
+        };
+        let events = rows
+            .iter()
+            .map(|r| serde_json::from_str::<Event>(&r.event))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let scope = self.current()?.merchant_scope;
+        let stub = webhooks::stub(&self.env, &scope)?;
+        rpc::call::<_, ()>(&stub, &WebhookCommand::Enqueue { events }).await?;
+        self.sql
+            .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])?;
+        Ok(())
+    }
+}

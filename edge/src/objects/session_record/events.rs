@@ -1,0 +1,118 @@
+//! The merchant events a change of a session record causes. Pure: the session object calls it on
+//! every write, with the record before and after, and stores the events in the same write.
+
+use checkout_core::api::{PaymentStatus, RefundStatus, SessionStatus};
+use checkout_core::webhook::EventType;
+
+use super::SessionRecord;
+
+/// What changed between `before` and `after`, as event types with their object (JSON).
+pub fn changes(
+    before: &SessionRecord,
+    after: &SessionRecord,
+) -> Vec<(EventType, serde_json::Value)> {
+    let mut events = Vec::new();
+    for payment in &after.payments {
+        let was = before.payments.iter().find(|p| p.id == payment.id);
+        let newly_failed = payment.status == PaymentStatus::Failed
+            && was.is_none_or(|p| p.status != PaymentStatus::Failed);
+        if newly_failed {
+            events.push((EventType::PaymentFailed, session_object(after)));
+        }
+    }
+    if after.status != before.status {
+        match after.status {
+            SessionStatus::Paid => events.push((EventType::SessionPaid, session_object(after))),
+            SessionStatus::Expired => {
+                events.push((EventType::SessionExpired, session_object(after)))
+            }
+            SessionStatus::Open | SessionStatus::Processing => {}
+        }
+    }
+    for refund in &after.refunds {
+        let was = before.refunds.iter().find(|r| r.id == refund.id);
+        if was.is_some_and(|r| r.status == refund.status) {
+            continue;
+        }
+        let kind = match refund.status {
+            RefundStatus::Succeeded => EventType::RefundSucceeded,
+            RefundStatus::Failed => EventType::RefundFailed,
+            RefundStatus::Pending => continue,
+        };
+        events.push((
+            kind,
+            serde_json::to_value(refund.view()).unwrap_or_default(),
+        ));
+    }
+    events
+}
+
+/// The merchant's view of the session, without the client secret: an event may be logged or
+/// forwarded by the merchant's systems, and the secret has no use there.
+fn session_object(record: &SessionRecord) -> serde_json::Value {
+    let mut view = record.merchant_view();
+    view.client_secret.clear();
+    serde_json::to_value(view).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use checkout_core::api::PaymentMethod;
+    use checkout_core::webhook::EventType;
+
+    use super::changes;
+    use crate::objects::session_record::tests::record;
+
+    const AVAILABLE: &[PaymentMethod] = &[PaymentMethod::Balance];
+
+    fn kinds(events: &[(EventType, serde_json::Value)]) -> Vec<EventType> {
+        events.iter().map(|(k, _)| *k).collect()
+    }
+
+    #[test]
+    fn paying_fails_and_succeeds_with_one_event_each() {
+        let mut before = record();
+        before
+            .start_payment("k1", PaymentMethod::Balance, "pay_1".into(), 10, AVAILABLE)
+            .unwrap();
+        let mut failed = before.clone();
+        failed
+            .finish_payment(
+                "pay_1",
+                Err(checkout_core::error::ErrorDetail::new(
+                    checkout_core::ErrorCode::InsufficientBalance,
+                )),
+            )
+            .unwrap();
+        assert_eq!(
+            kinds(&changes(&before, &failed)),
+            [EventType::PaymentFailed]
+        );
+        assert!(changes(&failed, &failed).is_empty(), "no change, no event");
+
+        let mut retry = failed.clone();
+        retry
+            .start_payment("k2", PaymentMethod::Balance, "pay_2".into(), 11, AVAILABLE)
+            .unwrap();
+        let mut paid = retry.clone();
+        paid.finish_payment("pay_2", Ok(())).unwrap();
+        let events = changes(&retry, &paid);
+        assert_eq!(kinds(&events), [EventType::SessionPaid]);
+        assert_eq!(events[0].1["status"], "paid");
+        assert_eq!(
+            events[0].1["client_secret"], "",
+            "no client secret in events"
+        );
+    }
+
+    #[test]
+    fn expiry_is_an_event() {
+        let before = record();
+        let mut after = before.clone();
+        assert!(after.expire_if_due(after.expires_at_s));
+        assert_eq!(
+            kinds(&changes(&before, &after)),
+            [EventType::SessionExpired]
+        );
+    }
+}
