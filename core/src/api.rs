@@ -386,6 +386,19 @@ pub struct Refund {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_refund_id: Option<String>,
     pub created_at: i64,
+    /// How the refund splits across the payment's legs (external first, then balance, points).
+    #[serde(default)]
+    pub legs: Vec<RefundLeg>,
+}
+
+/// One leg's part of a refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLeg {
+    pub method: PaymentMethod,
+    pub amount: String,
+    /// For the points leg: how many points went back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<i64>,
 }
 
 /// `GET /v1/checkout_sessions/{id}/payments/{payment_id}/provider_status`: what the provider says

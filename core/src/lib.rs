@@ -5,6 +5,7 @@
 //!   the API boundary, parsed and formatted here with `rust_decimal`.
 //! - [`allocation`]: how a mixed payment splits across points, balance and one external method.
 //! - [`api`]: the JSON shapes of the merchant API and the widget API.
+//! - [`fees`]: provider fees, a tiered schedule by monthly volume.
 //! - [`error`]: [`ErrorCode`], the stable machine-readable codes every client sees.
 //! - [`token`]: the short-lived widget token, signed by the edge and scoped to a session and origin.
 //! - [`ledger`]: the wallet's two-phase ledger rules (credit, hold, post, void, debit).
@@ -16,6 +17,7 @@
 pub mod allocation;
 pub mod api;
 pub mod error;
+pub mod fees;
 pub mod ledger;
 pub mod money;
 pub mod pay_password;

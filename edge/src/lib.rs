@@ -26,7 +26,8 @@ use worker::{
 
 use crate::error::{Error, Result};
 use crate::handlers::{
-    callbacks, demo, merchant_sessions, merchant_wallets, merchant_webhooks, notifications, widget,
+    callbacks, demo, merchant_reports, merchant_sessions, merchant_wallets, merchant_webhooks,
+    notifications, widget,
 };
 
 #[event(fetch)]
@@ -104,6 +105,7 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
             merchant_webhooks::set_endpoint(req, env).await
         }
         (Method::Get, ["v1", "events"]) => merchant_webhooks::list(req, env).await,
+        (Method::Get, ["v1", "reports", "daily"]) => merchant_reports::daily(req, env).await,
         (Method::Get, ["v1", "events", id]) => merchant_webhooks::get(req, env, id).await,
         (Method::Post, ["v1", "events", id, "resend"]) => {
             merchant_webhooks::resend(req, env, id).await
@@ -144,9 +146,8 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
         }
         (_, ["healthz"] | ["v1", "checkout_sessions", ..] | ["v1", "customers", ..])
         | (_, ["v1", "widget", ..] | ["v1", "callbacks", ..] | ["demo", "api", ..])
-        | (_, ["v1", "notifications", ..] | ["v1", "webhook_endpoints"] | ["v1", "events", ..]) => {
-            Err(Error::api(checkout_core::ErrorCode::MethodNotAllowed))
-        }
+        | (_, ["v1", "notifications", ..] | ["v1", "webhook_endpoints"] | ["v1", "events", ..])
+        | (_, ["v1", "reports", ..]) => Err(Error::api(checkout_core::ErrorCode::MethodNotAllowed)),
         _ => Err(Error::api(checkout_core::ErrorCode::NotFound)),
     }
 }

@@ -308,7 +308,7 @@ impl SessionRecord {
             expires_at: self.expires_at_s,
             payments: self.payment_views(),
             amount_refunded: self.amount_refunded().to_decimal_string(),
-            refunds: self.refunds.iter().map(RefundRecord::view).collect(),
+            refunds: self.refunds.iter().map(|r| self.refund_view(r)).collect(),
         }
     }
 
@@ -444,6 +444,7 @@ impl RefundRecord {
             failure_code: self.failure.as_ref().map(|f| f.code),
             provider_refund_id: self.provider_refund_id.clone(),
             created_at: self.created_at_s,
+            legs: Vec::new(),
         }
     }
 }

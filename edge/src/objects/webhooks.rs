@@ -1,11 +1,12 @@
 //! The `Webhooks` Durable Object: one per merchant and mode. It holds the merchant's endpoint and
 //! every event, and delivers them at least once, retrying with exponential back-off for up to
-//! three days, driven by its alarm.
+//! three days, driven by its alarm. The daily report (`report.rs`) is built from the same events.
 //!
 //! Events arrive from session objects, which store each one in their own outbox in the same write
 //! as the state change that caused it and hand it over here (idempotent by event id) until this
 //! object has it. Receivers deduplicate by the event id, which every attempt repeats.
 
+pub mod report;
 mod store;
 
 use checkout_core::webhook::{self, Event};
@@ -48,6 +49,11 @@ pub enum WebhookCommand {
     /// Delivers an event again, now.
     Resend {
         id: String,
+    },
+    /// The daily report between two dates (`YYYY-MM-DD`, inclusive).
+    Report {
+        from: String,
+        to: String,
     },
 }
 
@@ -138,8 +144,14 @@ impl Webhooks {
             }
             WebhookCommand::Enqueue { events } => {
                 let has_endpoint = self.store.endpoint()?.is_some();
+                let fees = crate::config::read(&self.env, "FEE_SCHEDULE")?;
+                let schedules = report::Schedules::parse(fees.as_ref().map(|s| s.expose()))?;
                 for event in &events {
-                    self.store.insert_event(event, has_endpoint, now_ms())?;
+                    // A repeat of a handed-over event changes nothing, report included.
+                    if self.store.event(&event.id)?.is_none() {
+                        self.store.insert_event(event, has_endpoint, now_ms())?;
+                        report::record(self.store.sql(), event, &schedules)?;
+                    }
                 }
                 self.schedule().await?;
                 serde_json::Value::Null
@@ -148,6 +160,9 @@ impl Webhooks {
                 let rows = self.store.recent_events(limit.clamp(1, 100))?;
                 let views: Result<Vec<EventView>> = rows.iter().map(|r| self.view(r)).collect();
                 serde_json::to_value(views?)?
+            }
+            WebhookCommand::Report { from, to } => {
+                serde_json::to_value(report::daily(self.store.sql(), &from, &to)?)?
             }
             WebhookCommand::Get { id } => serde_json::to_value(self.view(&self.event(&id)?)?)?,
             WebhookCommand::Resend { id } => {

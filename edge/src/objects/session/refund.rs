@@ -37,18 +37,18 @@ impl CheckoutSession {
         let start =
             record.start_refund(idempotency_key, amount, &request.reason, refund_id, now_s())?;
         let refund = match start {
-            RefundStart::Replayed(earlier) => return Ok(earlier.view()),
+            RefundStart::Replayed(earlier) => return Ok(record.refund_view(&earlier)),
             RefundStart::Started(refund) => refund,
         };
         self.save(&record)?;
         self.schedule(&record).await?;
         self.track(&record).await?;
         let made = self.make_refund(&refund, false, notify_url).await?;
-        Ok(self
+        let refund = self
             .record_refund(&refund.id, made)
             .await?
-            .unwrap_or(refund)
-            .view())
+            .unwrap_or(refund);
+        Ok(self.current()?.refund_view(&refund))
     }
 
     /// Retries pending refunds whose answer was lost: safe, because each path is idempotent or

@@ -41,7 +41,7 @@ pub fn changes(
         };
         events.push((
             kind,
-            serde_json::to_value(refund.view()).unwrap_or_default(),
+            serde_json::to_value(after.refund_view(refund)).unwrap_or_default(),
         ));
     }
     events

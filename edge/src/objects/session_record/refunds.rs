@@ -6,7 +6,9 @@
 //! points, each up to what is left of that leg. A part that reaches the points must be a whole
 //! number of points at the session's rate.
 
-use checkout_core::api::{PaymentStatus, RefundStatus, SessionStatus};
+use checkout_core::api::{
+    PaymentMethod, PaymentStatus, Refund, RefundLeg, RefundStatus, SessionStatus,
+};
 use checkout_core::error::ErrorDetail;
 use checkout_core::{ErrorCode, Money};
 
@@ -123,6 +125,51 @@ impl SessionRecord {
 }
 
 impl SessionRecord {
+    /// A refund as the merchant sees it, with what went back to each leg.
+    pub fn refund_view(&self, refund: &RefundRecord) -> Refund {
+        let mut view = refund.view();
+        let Some(payment) = self.payments.iter().find(|p| p.id == refund.payment_id) else {
+            return view;
+        };
+        let currency = refund.amount.currency();
+        let zero = Money::zero(currency);
+        let parts = refund.parts.unwrap_or(RefundParts {
+            external: if payment.provider.is_some() {
+                refund.amount
+            } else {
+                zero
+            },
+            balance: if payment.provider.is_some() {
+                zero
+            } else {
+                refund.amount
+            },
+            points: 0,
+        });
+        let points_money = refund
+            .amount
+            .checked_sub(parts.external)
+            .and_then(|rest| rest.checked_sub(parts.balance))
+            .unwrap_or(zero);
+        let leg = |method, amount: Money, points| RefundLeg {
+            method,
+            amount: amount.to_decimal_string(),
+            points,
+        };
+        if !parts.external.is_zero() {
+            view.legs.push(leg(payment.method, parts.external, None));
+        }
+        if !parts.balance.is_zero() {
+            view.legs
+                .push(leg(PaymentMethod::Balance, parts.balance, None));
+        }
+        if parts.points > 0 {
+            view.legs
+                .push(leg(PaymentMethod::Points, points_money, Some(parts.points)));
+        }
+        view
+    }
+
     /// The legs of a payment: external, balance, and points.
     pub(crate) fn legs(&self, payment: &PaymentRecord) -> Result<RefundParts> {
         let currency = payment.amount.currency();

@@ -13,6 +13,7 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL, next_attempt_ms INTEGER)",
     "CREATE INDEX IF NOT EXISTS events_due ON events (status, next_attempt_ms)",
     "CREATE TABLE IF NOT EXISTS attempts (event_id TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, http_status INTEGER, error TEXT, duration_ms INTEGER NOT NULL, PRIMARY KEY (event_id, n))",
+    super::report::SCHEMA,
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +37,10 @@ impl Store {
             }
         }
         Store { sql }
+    }
+
+    pub fn sql(&self) -> &SqlStorage {
+        &self.sql
     }
 
     pub fn endpoint(&self) -> Result<Option<Endpoint>> {

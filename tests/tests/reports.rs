@@ -1,0 +1,181 @@
+//! The daily report over real HTTP: payments by balance, points and bKash, and a refund, summed
+//! per day and method, checked against the sessions' legs and the wallet's own books, with bKash's
+//! tiered fee.
+
+use checkout_simulators::bkash::RICH_WALLET;
+use checkout_tests::api::Reply;
+use checkout_tests::fixtures::{Checkout, Rig, ORIGIN, PAY_PASSWORD};
+use checkout_tests::providers;
+use checkout_tests::worker::WorkerOptions;
+use serde_json::{json, Value};
+
+mod common;
+
+const CUSTOMER: &str = "cus_report";
+
+fn admin(rig: &Rig, method: &str, path: &str, body: Value) -> Reply {
+    rig.client
+        .call(method, path)
+        .bearer(&rig.key())
+        .json(&body)
+        .expect_status(200)
+}
+
+fn checkout(rig: &Rig, order: &str, amount: &str, methods: Value) -> Checkout {
+    let session = admin(
+        rig,
+        "POST",
+        "/v1/checkout_sessions",
+        json!({"order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
+               "customer_id": CUSTOMER, "methods": methods,
+               "return_url": "https://shop.example/done"}),
+    );
+    let secret = session.body["client_secret"].as_str().unwrap().to_owned();
+    Checkout {
+        id: session.body["id"].as_str().unwrap().to_owned(),
+        token: rig.token(&secret),
+        client_secret: secret,
+    }
+}
+
+fn pay(rig: &Rig, checkout: &Checkout, key: &str, body: Value) -> Reply {
+    rig.client
+        .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
+        .bearer(&checkout.token)
+        .header("Origin", ORIGIN)
+        .header("Idempotency-Key", key)
+        .json(&body)
+}
+
+fn report(rig: &Rig, query: &str) -> Reply {
+    rig.client
+        .call("GET", format!("/v1/reports/daily{query}"))
+        .bearer(&rig.key())
+        .send()
+}
+
+fn row<'a>(rows: &'a [Value], method: &str) -> &'a Value {
+    rows.iter()
+        .find(|r| r["method"] == method)
+        .unwrap_or_else(|| panic!("no {method} row in {rows:#?}"))
+}
+
+#[test]
+fn report_sums_match_the_sessions_and_the_wallet() {
+    let vars = checkout_tests::dev_vars::DevVars::of_repo();
+    let sim = providers::start_bkash(&vars, 0);
+    let options = WorkerOptions {
+        vars: providers::bkash_worker_vars(&sim),
+        ..WorkerOptions::default()
+    };
+    let rig = Rig::start_with("reports", options);
+    rig.fund(CUSTOMER, "200.00", "report-fund");
+    admin(
+        &rig,
+        "POST",
+        &format!("/v1/customers/{CUSTOMER}/points_credits"),
+        json!({"points": 500, "reference": "report-points"}),
+    );
+
+    // 25.00 from balance; 40.00 as 100 points (10.00) and 30.00 balance; 1,250.00 by bKash.
+    let first = checkout(&rig, "report-1", "25.00", json!(["balance"]));
+    pay(
+        &rig,
+        &first,
+        "report-key-1",
+        json!({"method": "balance", "pay_password": PAY_PASSWORD}),
+    )
+    .expect_status(200);
+    let second = checkout(&rig, "report-2", "40.00", json!(["points", "balance"]));
+    pay(
+        &rig,
+        &second,
+        "report-key-2",
+        json!({"method": "balance", "pay_password": PAY_PASSWORD,
+               "allocation": {"points": 100, "balance": "30.00"}}),
+    )
+    .expect_status(200);
+    let third = checkout(&rig, "report-3", "1250.00", json!(["bkash"]));
+    let redirect = pay(&rig, &third, "report-key-3", json!({"method": "bkash"})).expect_status(200);
+    let url = redirect.body["next_action"]["url"].as_str().unwrap();
+    let payment_id = url.split("paymentID=").nth(1).unwrap();
+    let callback = sim.approve(payment_id, RICH_WALLET).expect("approval");
+    let path = callback
+        .strip_prefix(&rig.worker.base_url)
+        .unwrap()
+        .to_owned();
+    assert_eq!(rig.client.call("GET", path).send().status, 303);
+    // 5.00 back on the first order.
+    rig.client
+        .call(
+            "POST",
+            format!("/v1/checkout_sessions/{}/refunds", first.id),
+        )
+        .bearer(&rig.key())
+        .header("Idempotency-Key", "report-refund-1")
+        .json(&json!({"amount": "5.00", "reason": "one cup short"}))
+        .expect_status(200);
+
+    let answer = report(&rig, "").expect_status(200);
+    let rows = answer.body["days"].as_array().unwrap().clone();
+    let today = answer.body["to"].as_str().unwrap();
+    assert!(rows.iter().all(|r| r["date"] == today), "{rows:#?}");
+
+    // The sums agree with the sessions' legs.
+    let mut legs: Vec<(String, String)> = Vec::new();
+    for session in [&first, &second, &third] {
+        let view = rig.merchant_view(&session.id);
+        for leg in view["payments"][0]["legs"].as_array().unwrap() {
+            legs.push((
+                leg["method"].as_str().unwrap().into(),
+                leg["amount"].as_str().unwrap().into(),
+            ));
+        }
+    }
+    assert_eq!(
+        legs,
+        [
+            ("balance".into(), "25.00".into()),
+            ("points".into(), "10.00".into()),
+            ("balance".into(), "30.00".into()),
+            ("bkash".into(), "1250.00".into())
+        ]
+    );
+    let balance = row(&rows, "balance");
+    assert_eq!(
+        (balance["payments"].as_i64(), balance["gross"].as_str()),
+        (Some(2), Some("55.00"))
+    );
+    assert_eq!(
+        (balance["refunds"].as_i64(), balance["refunded"].as_str()),
+        (Some(1), Some("5.00"))
+    );
+    assert_eq!(
+        (balance["fees"].as_str(), balance["net"].as_str()),
+        (Some("0.00"), Some("50.00"))
+    );
+    assert_eq!(row(&rows, "points")["gross"], "10.00");
+    // bKash at 1.85 % (the month's volume before it is below ৳500,000): ৳23.125 rounds to 23.13.
+    let bkash = row(&rows, "bkash");
+    assert_eq!(bkash["gross"], "1250.00");
+    assert_eq!(bkash["fees"], "23.13");
+    assert_eq!(bkash["net"], "1226.87");
+
+    // And with the wallet's own books: 200.00 in, 55.00 out, 5.00 back; 500 points less 100.
+    let wallet = common::wallet(&rig, &rig.key(), CUSTOMER);
+    assert_eq!(wallet["balances"][0]["available"], "150.00");
+    assert_eq!(wallet["points"]["available"], 400);
+
+    // Another merchant sees none of it; a malformed date is refused with its parameter.
+    let other = rig.vars.merchant("m_other").test_key().to_owned();
+    let foreign = rig
+        .client
+        .call("GET", "/v1/reports/daily")
+        .bearer(&other)
+        .send()
+        .expect_status(200);
+    assert_eq!(foreign.body["days"], json!([]));
+    let bad = report(&rig, "?from=23-11-2026");
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body["error"]["param"], "from");
+}
