@@ -53,6 +53,10 @@ error_codes! {
     TokenExpired = ("token_expired", 401, "The checkout token has expired. Reload the page to start again."),
     /// The widget token belongs to another session or origin.
     TokenScopeMismatch = ("token_scope_mismatch", 403, "This checkout token is not valid for this session."),
+    /// The page asking for a widget token is not on the merchant's list of allowed origins.
+    OriginNotAllowed = ("origin_not_allowed", 403, "This page is not allowed to open this checkout. The shop must add its web address to the checkout's allowed origins."),
+    /// Too many requests of one kind from one client or for one session; `retry_after_s` says when to try again.
+    RateLimited = ("rate_limited", 429, "Too many attempts in a short time. Please wait a moment and try again."),
     /// The client secret does not match the session.
     InvalidClientSecret = ("invalid_client_secret", 401, "The checkout link is not valid."),
     /// The route or object does not exist (or belongs to someone else).

@@ -50,6 +50,18 @@ pub struct Merchant {
     /// Which of points and balance the widget suggests first.
     #[serde(default = "checkout_core::api::default_wallet_priority")]
     pub wallet_priority: [checkout_core::api::PaymentMethod; 2],
+    /// The origins of the pages that may embed the widget for this merchant's sessions, exactly
+    /// as a browser sends them in `Origin` (`https://shop.example`, `https://shop.example:8443`).
+    /// The Worker's own origin (its demo and embed pages) is always allowed.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl Merchant {
+    /// Whether a page at `origin` may open this merchant's checkouts.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|allowed| allowed == origin)
+    }
 }
 
 /// Everything the Worker reads from its environment.
@@ -81,6 +93,19 @@ impl Config {
     }
 }
 
+impl Config {
+    pub fn merchant(&self, id: &str) -> Option<&Merchant> {
+        self.merchants.iter().find(|m| m.id == id)
+    }
+
+    /// Whether any merchant allows `origin`: the rule for CORS answers, which are given before
+    /// the session (and so the merchant) is known. The token grant then checks the session's own
+    /// merchant, and the token is bound to the origin it was granted to.
+    pub fn any_merchant_allows(&self, origin: &str) -> bool {
+        self.merchants.iter().any(|m| m.allows_origin(origin))
+    }
+}
+
 /// A configuration value, from a secret or a plain var; empty counts as absent.
 pub fn read(env: &Env, name: &str) -> Result<Option<Secret>> {
     // `wrangler dev` exposes `.dev.vars` entries as plain vars and deployed secrets as secrets.
@@ -105,6 +130,65 @@ fn validate_merchants(merchants: &[Merchant]) -> Result<()> {
                 )));
             }
         }
+        for origin in &merchant.allowed_origins {
+            check_origin(origin).map_err(|reason| {
+                Error::Config(format!(
+                    "merchant {}: allowed origin {origin:?} {reason}",
+                    merchant.id
+                ))
+            })?;
+        }
     }
     Ok(())
+}
+
+/// An allowed origin is exactly what a browser sends: `https://host[:port]`, lower case, no path.
+/// Plain `http` is accepted for loopback hosts only, for local development.
+pub fn check_origin(origin: &str) -> std::result::Result<(), &'static str> {
+    if origin.contains('*') {
+        return Err("has a wildcard: list each origin");
+    }
+    let url = worker::Url::parse(origin).map_err(|_| "is not a URL")?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err("must use https (http only for localhost)"),
+    }
+    if url.origin().ascii_serialization() != origin {
+        return Err(
+            "must be scheme://host[:port], in lower case, without a path or a trailing slash",
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_origin;
+
+    #[test]
+    fn allowed_origins_must_be_exactly_what_a_browser_sends() {
+        for good in [
+            "https://shop.example",
+            "https://shop.example:8443",
+            "http://localhost:8787",
+            "http://127.0.0.1:3000",
+        ] {
+            assert_eq!(check_origin(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "https://shop.example/",
+            "https://shop.example/checkout",
+            "https://Shop.Example",
+            "https://shop.example:443",
+            "http://shop.example",
+            "shop.example",
+            "*",
+            "https://*.shop.example",
+            "",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -1,10 +1,12 @@
-//! HTTP plumbing shared by the handlers: JSON bodies in and out, bearer credentials, origins, CORS.
+//! HTTP plumbing shared by the handlers: JSON bodies in and out, bearer credentials, origins, CORS
+//! and the security headers on every answer.
 
 use checkout_core::ErrorCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::{Headers, Request, Response};
+use worker::{Env, Headers, Request, Response};
 
+use crate::config::Config;
 use crate::error::{Error, Result};
 
 /// The largest request body any route accepts.
@@ -25,7 +27,7 @@ pub fn caller_origin(req: &Request) -> Result<String> {
     if let Some(origin) = req.headers().get("Origin")? {
         return Ok(origin);
     }
-    Ok(req.url()?.origin().ascii_serialization())
+    own_origin(req)
 }
 
 /// Reads and parses a JSON body: `application/json`, at most [`MAX_BODY_BYTES`], of type `T`.
@@ -77,21 +79,60 @@ pub fn error_response(error: &Error) -> Result<Response> {
     Ok(response)
 }
 
-/// CORS for the widget API: any page may call it, because every call but the token grant needs a
-/// token bound to the calling page's origin.
-pub fn add_widget_cors(headers: &Headers, origin: Option<&str>) -> Result<()> {
-    if let Some(origin) = origin {
-        headers.set("Access-Control-Allow-Origin", origin)?;
-        headers.append("Vary", "Origin")?;
+/// The security headers on every answer of the Worker itself: nothing it sends is a page, so the
+/// policy allows nothing and no framing. The static files get theirs from `www/_headers`.
+pub fn add_security_headers(headers: &Headers) -> Result<()> {
+    for (name, value) in API_SECURITY_HEADERS {
+        headers.set(name, value)?;
     }
     Ok(())
 }
 
-/// The answer to a widget API preflight.
-pub fn widget_preflight(origin: Option<&str>) -> Result<Response> {
+pub const API_SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    (
+        "Strict-Transport-Security",
+        "max-age=63072000; includeSubDomains",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+];
+
+/// This Worker's own origin, e.g. `https://checkout.example.com`.
+pub fn own_origin(req: &Request) -> Result<String> {
+    Ok(req.url()?.origin().ascii_serialization())
+}
+
+/// The `Origin` to echo in the widget API's CORS headers: the Worker's own, or one that some
+/// merchant allows. Which merchant is checked when the token is granted, and the token is bound
+/// to its origin, so a page allowed for one merchant cannot act on another's sessions.
+pub fn widget_cors_origin(req: &Request, env: &Env) -> Option<String> {
+    let origin = req.headers().get("Origin").ok().flatten()?;
+    if own_origin(req).is_ok_and(|own| own == origin) {
+        return Some(origin);
+    }
+    let config = Config::from_env(env).ok()?;
+    config.any_merchant_allows(&origin).then_some(origin)
+}
+
+/// CORS for the widget API: `allowed` (from [`widget_cors_origin`]) is echoed; any other page
+/// gets no CORS headers, so its browser refuses to send or read.
+pub fn add_widget_cors(headers: &Headers, allowed: Option<&str>) -> Result<()> {
+    headers.append("Vary", "Origin")?;
+    if let Some(origin) = allowed {
+        headers.set("Access-Control-Allow-Origin", origin)?;
+    }
+    Ok(())
+}
+
+/// The answer to a widget API preflight; [`add_widget_cors`] adds the origin.
+pub fn widget_preflight() -> Result<Response> {
     let response = Response::empty()?.with_status(204);
     let headers = response.headers();
-    add_widget_cors(headers, origin)?;
     headers.set("Access-Control-Allow-Methods", "GET, POST")?;
     headers.set(
         "Access-Control-Allow-Headers",

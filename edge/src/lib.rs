@@ -5,7 +5,11 @@
 //! - [`objects`]: the Durable Objects: `CheckoutSession` (one per session) and `Wallet` (one per
 //!   customer per merchant), and the internal RPC between them.
 //! - [`auth`], [`config`], [`crypto`], [`http`], [`clock`]: plumbing the handlers share.
-//! - [`error`]: the one error type, turned into a response in exactly one place ([`respond`]).
+//! - [`rate_limit`]: per-address and per-session limits on token grants, payments and wrong pay
+//!   passwords, counted by the `RateLimiter` object.
+//! - [`log`]: structured JSON log lines, scrubbed of credentials and wallet numbers.
+//! - [`error`]: the one error type, turned into a response in exactly one place ([`respond`]),
+//!   which also adds the security headers, CORS and the request's log line.
 //!
 //! Architecture Invariant: every secret (merchant keys, the token-signing key, pay-password
 //! hashes) stays inside this Worker; the browser only ever holds a client secret and a token.
@@ -18,17 +22,18 @@ pub mod crypto;
 pub mod error;
 pub mod handlers;
 pub mod http;
+pub mod log;
 pub mod objects;
+pub mod rate_limit;
 
-use worker::{
-    console_log, event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent,
-};
+use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
 
 use crate::error::{Error, Result};
 use crate::handlers::{
     callbacks, demo, merchant_reports, merchant_sessions, merchant_wallets, merchant_webhooks,
     notifications, widget,
 };
+use crate::log::Level;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -38,16 +43,18 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .unwrap_or_default();
     let method = req.method();
     let path = req.path();
-    let origin = req.headers().get("Origin").ok().flatten();
-    let result = route(req, &env, &method, &path).await;
-    respond(
-        result,
-        &request_id,
-        &method,
-        &path,
-        origin.as_deref(),
+    let cors_origin = path
+        .starts_with("/v1/widget/")
+        .then(|| http::widget_cors_origin(&req, &env))
+        .flatten();
+    let result = route(req, &env, &method, &path, &request_id).await;
+    let request = RequestLine {
+        request_id: &request_id,
+        method: &method,
+        path: &path,
         started_ms,
-    )
+    };
+    respond(result, &request, cors_origin.as_deref())
 }
 
 /// The reconciliation cron: asks each session with a leg pending past the threshold to settle it
@@ -63,9 +70,9 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let due = match objects::reconciler::due(&env, threshold_s * 1000).await {
         Ok(due) => due,
         Err(e) => {
-            console_log!(
-                "{}",
-                serde_json::json!({"level": "error", "cron": "reconcile", "error": e.to_string()})
+            log::event(
+                Level::Error,
+                serde_json::json!({"cron": "reconcile", "error": e.to_string()}),
             );
             return;
         }
@@ -78,16 +85,27 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             }
             Err(e) => Err(e),
         };
+        let level = if result.is_ok() {
+            Level::Info
+        } else {
+            Level::Warn
+        };
         let outcome = result.err().map(|e| e.to_string());
-        console_log!(
-            "{}",
-            serde_json::json!({"level": "info", "cron": "reconcile", "session_id": session_id, "error": outcome})
+        log::event(
+            level,
+            serde_json::json!({"cron": "reconcile", "session_id": session_id, "error": outcome}),
         );
     }
 }
 
 /// Maps `(method, path)` to its handler. A known path with another method is a 405.
-async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<Response> {
+async fn route(
+    req: Request,
+    env: &Env,
+    method: &Method,
+    path: &str,
+    request_id: &str,
+) -> Result<Response> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (Method::Get, ["healthz"]) => handlers::health(),
@@ -132,10 +150,14 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
         (Method::Put, ["v1", "customers", customer, "pay_password"]) => {
             merchant_wallets::set_pay_password(req, env, customer).await
         }
-        (Method::Options, ["v1", "widget", ..]) => widget::preflight(&req),
-        (Method::Post, ["v1", "widget", "token"]) => widget::grant_token(req, env).await,
+        (Method::Options, ["v1", "widget", ..]) => widget::preflight(),
+        (Method::Post, ["v1", "widget", "token"]) => {
+            widget::grant_token(req, env, request_id).await
+        }
         (Method::Get, ["v1", "widget", "sessions", id]) => widget::session(req, env, id).await,
-        (Method::Post, ["v1", "widget", "sessions", id, "pay"]) => widget::pay(req, env, id).await,
+        (Method::Post, ["v1", "widget", "sessions", id, "pay"]) => {
+            widget::pay(req, env, id, request_id).await
+        }
         (Method::Post, ["v1", "widget", "sessions", id, "cancel"]) => {
             widget::cancel(req, env, id).await
         }
@@ -152,14 +174,20 @@ async fn route(req: Request, env: &Env, method: &Method, path: &str) -> Result<R
     }
 }
 
-/// The one place where a result becomes a response, with its request id, CORS and log line.
+/// What the request's log line says besides its outcome.
+struct RequestLine<'a> {
+    request_id: &'a str,
+    method: &'a Method,
+    path: &'a str,
+    started_ms: i64,
+}
+
+/// The one place where a result becomes a response, with its request id, security headers, CORS
+/// and log line.
 fn respond(
     result: Result<Response>,
-    request_id: &str,
-    method: &Method,
-    path: &str,
-    origin: Option<&str>,
-    started_ms: i64,
+    request: &RequestLine<'_>,
+    cors_origin: Option<&str>,
 ) -> worker::Result<Response> {
     let (response, error) = match result {
         Ok(response) => (Ok(response), None),
@@ -168,44 +196,39 @@ fn respond(
     let response = response
         .or_else(|e| http::error_response(&Error::Invariant(format!("building the response: {e}"))))
         .map_err(|e| worker::Error::from(e.to_string()))?;
+    let path = request.path;
     let headers = response.headers();
-    headers.set("Request-Id", request_id)?;
+    headers.set("Request-Id", request.request_id)?;
+    http::add_security_headers(headers).map_err(|e| worker::Error::from(e.to_string()))?;
     if path.starts_with("/v1/") || path.starts_with("/demo/") {
         headers.set("Cache-Control", "no-store")?;
     }
     if path.starts_with("/v1/widget/") {
-        http::add_widget_cors(headers, origin).map_err(|e| worker::Error::from(e.to_string()))?;
+        http::add_widget_cors(headers, cors_origin)
+            .map_err(|e| worker::Error::from(e.to_string()))?;
     }
-    log_request(
-        request_id,
-        method,
-        path,
-        response.status_code(),
-        error.as_ref(),
-        started_ms,
-    );
+    log_request(request, response.status_code(), error.as_ref());
     Ok(response)
 }
 
 /// One JSON line per request. Paths carry ids but never secrets; errors are logged by code, and
-/// internal details only for internal errors.
-fn log_request(
-    request_id: &str,
-    method: &Method,
-    path: &str,
-    status: u16,
-    error: Option<&Error>,
-    started_ms: i64,
-) {
-    let line = serde_json::json!({
-        "level": if error.is_some_and(Error::is_internal) { "error" } else { "info" },
-        "request_id": request_id,
-        "method": method.to_string(),
-        "path": path,
-        "status": status,
-        "duration_ms": clock::now_ms() - started_ms,
-        "code": error.map(|e| e.detail().code.as_str()),
-        "internal": error.filter(|e| e.is_internal()).map(|e| e.to_string()),
-    });
-    console_log!("{line}");
+/// internal details (scrubbed) only for internal errors.
+fn log_request(request: &RequestLine<'_>, status: u16, error: Option<&Error>) {
+    let level = if error.is_some_and(Error::is_internal) {
+        Level::Error
+    } else {
+        Level::Info
+    };
+    log::event(
+        level,
+        serde_json::json!({
+            "request_id": request.request_id,
+            "method": request.method.to_string(),
+            "path": request.path,
+            "status": status,
+            "duration_ms": clock::now_ms() - request.started_ms,
+            "code": error.map(|e| e.detail().code.as_str()),
+            "internal": error.filter(|e| e.is_internal()).map(|e| e.to_string()),
+        }),
+    );
 }

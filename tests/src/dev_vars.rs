@@ -17,6 +17,10 @@ pub struct MerchantConfig {
     pub secret_keys: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<checkout_core::allocation::PointsRules>,
+    /// The page origins that may open this merchant's widget (the Worker's own always may).
+    /// Files from before the field have none: [`DevVars::with_default_origins`] adds them.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 impl MerchantConfig {
@@ -45,6 +49,12 @@ pub struct BkashCredentials {
     pub app_key: String,
     pub app_secret: String,
 }
+
+/// The page origin the demo merchant allows besides the Worker's own: the one tests embed from
+/// (`fixtures::ORIGIN`).
+pub const DEMO_ALLOWED_ORIGIN: &str = "https://shop.example";
+/// The second merchant's page origin, which the demo merchant does not allow.
+pub const OTHER_ALLOWED_ORIGIN: &str = "https://other-shop.example";
 
 /// The demo merchant's loyalty points: 10 points = 1.00, at least 100 a use, at most 50,000 an
 /// order, up to the whole order.
@@ -138,15 +148,17 @@ impl DevVars {
                     format!("sk_live_{}", random_base62(32)),
                 ],
                 points: Some(DEMO_POINTS_RULES),
+                allowed_origins: Vec::new(),
             },
             MerchantConfig {
                 id: "m_other".into(),
                 name: "Other Shop".into(),
                 secret_keys: vec![format!("sk_test_{}", random_base62(32))],
                 points: None,
+                allowed_origins: Vec::new(),
             },
         ];
-        DevVars {
+        let vars = DevVars {
             token_signing_key: random_base62(48),
             merchants,
             demo_merchant_key: demo_test_key,
@@ -157,7 +169,28 @@ impl DevVars {
                 app_secret: random_base62(40),
             },
             wechat: WechatDevKeys::generate(),
+        };
+        vars.with_default_origins()
+    }
+
+    /// Whether every merchant has its allowed origins (files generated before them do not).
+    pub fn merchant_origins_configured(&self) -> bool {
+        self.merchants.iter().all(|m| !m.allowed_origins.is_empty())
+    }
+
+    /// The same secrets, with the dev origins for merchants that have none: how `cargo xtask
+    /// setup` brings an older `.dev.vars` up to date without changing its keys.
+    pub fn with_default_origins(mut self) -> DevVars {
+        for merchant in &mut self.merchants {
+            if merchant.allowed_origins.is_empty() {
+                let origin = match merchant.id.as_str() {
+                    "m_demo" => DEMO_ALLOWED_ORIGIN,
+                    _ => OTHER_ALLOWED_ORIGIN,
+                };
+                merchant.allowed_origins = vec![origin.to_owned()];
+            }
         }
+        self
     }
 
     /// Writes `.dev.vars` and the WeChat simulator's key file beside it.
@@ -305,6 +338,37 @@ mod tests {
         assert_ne!(
             DevVars::generate().token_signing_key,
             vars.token_signing_key
+        );
+        assert_eq!(
+            read.merchant("m_demo").allowed_origins,
+            [DEMO_ALLOWED_ORIGIN]
+        );
+        assert!(read.merchant_origins_configured());
+    }
+
+    #[test]
+    fn a_file_without_origins_is_upgraded_keeping_its_keys() {
+        let mut old = DevVars::generate();
+        for merchant in &mut old.merchants {
+            merchant.allowed_origins.clear();
+        }
+        let dir = crate::temp_dir("dev-vars-old");
+        let path = dir.join(".dev.vars");
+        old.write(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("allowed_origins\":[\""),
+            "origins were written"
+        );
+        let read = DevVars::read(&path).unwrap();
+        assert!(!read.merchant_origins_configured());
+        let upgraded = read.with_default_origins();
+        assert!(upgraded.merchant_origins_configured());
+        assert_eq!(upgraded.token_signing_key, old.token_signing_key);
+        assert_eq!(upgraded.demo_merchant_key, old.demo_merchant_key);
+        assert_eq!(
+            upgraded.merchant("m_other").allowed_origins,
+            [OTHER_ALLOWED_ORIGIN]
         );
     }
 }

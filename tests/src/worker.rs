@@ -151,6 +151,22 @@ impl Drop for WorkerProcess {
     }
 }
 
+/// Worker variables that turn the rate limits off (`edge/src/rate_limit.rs`): for a load
+/// generator such as `cargo xtask bench`, which sends hundreds of grants and payments from one
+/// address.
+pub fn rate_limits_off() -> Vec<(String, String)> {
+    [
+        "RATE_TOKEN_PER_IP",
+        "RATE_TOKEN_PER_SESSION",
+        "RATE_PAY_PER_IP",
+        "RATE_PAY_PER_SESSION",
+        "RATE_WRONG_PASSWORD_PER_IP",
+    ]
+    .into_iter()
+    .map(|name| (name.to_owned(), "0".to_owned()))
+    .collect()
+}
+
 /// `--var NAME:VALUE` for each extra variable.
 fn var_args(vars: &[(String, String)]) -> Vec<String> {
     vars.iter()

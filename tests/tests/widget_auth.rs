@@ -1,13 +1,15 @@
 //! The widget's credentials against the Worker in workerd: the client secret, the token's scope
-//! to one session and one origin, forged, tampered and expired tokens, and CORS.
+//! to one session and one origin, the merchant's allowed origins, forged, tampered and expired
+//! tokens, and strict, bounded token requests.
 
 mod common;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use checkout_core::token::{sign, WidgetClaims};
-use checkout_tests::fixtures::{Rig, ORIGIN};
-use common::{assert_refused, bdt, grant, now_s, pay_as, widget_read};
+use checkout_tests::dev_vars::OTHER_ALLOWED_ORIGIN;
+use checkout_tests::fixtures::{session_body, Rig, ORIGIN};
+use common::{assert_refused, bdt, create_with_key, grant, now_s, pay_as, widget_read};
 use serde_json::json;
 
 const EVIL: &str = "https://evil.example";
@@ -212,4 +214,66 @@ fn forged_tampered_expired_and_overlong_tokens_are_refused() {
 
     assert_eq!(common::bdt(&rig, "cus_forge"), "100.00");
     assert_eq!(rig.merchant_view(&a.id)["payments"], json!([]));
+}
+
+#[test]
+fn a_token_is_granted_only_to_the_session_merchants_origins_and_the_workers_own() {
+    let rig = Rig::start("auth-origins");
+    let demo = rig.checkout("order-o", "10.00", "cus_o");
+    let other_key = rig.vars.merchant("m_other").test_key().to_owned();
+    let other = create_with_key(&rig, &other_key, &session_body("order-o", "10.00", "cus_o"))
+        .expect_status(200);
+    let other_secret = other.body["client_secret"].as_str().unwrap();
+
+    // Each merchant's own origin works for its sessions, and only for its sessions.
+    grant(&rig, Some(ORIGIN), &demo.client_secret).expect_status(200);
+    grant(&rig, Some(OTHER_ALLOWED_ORIGIN), other_secret).expect_status(200);
+    let crossed = [
+        (ORIGIN, other_secret),
+        (OTHER_ALLOWED_ORIGIN, demo.client_secret.as_str()),
+        (EVIL, demo.client_secret.as_str()),
+        ("https://shop.example:8443", demo.client_secret.as_str()),
+        ("http://shop.example", demo.client_secret.as_str()),
+    ];
+    for (origin, secret) in crossed {
+        let refused = grant(&rig, Some(origin), secret);
+        assert_refused(&refused, 403, "origin_not_allowed");
+    }
+    // The Worker's own origin (the demo shop's pages), sent or implied, is always allowed.
+    let own = rig.client.base_url.clone();
+    grant(&rig, Some(&own), other_secret).expect_status(200);
+    grant(&rig, None, other_secret).expect_status(200);
+    // A wrong secret is refused as such whatever the origin: the origin says nothing about it.
+    let wrong = format!("{}x", demo.client_secret);
+    assert_refused(
+        &grant(&rig, Some(EVIL), &wrong),
+        401,
+        "invalid_client_secret",
+    );
+}
+
+#[test]
+fn token_requests_are_strict_json_of_bounded_size() {
+    let rig = Rig::start("auth-strict");
+    let demo = rig.checkout("order-s", "10.00", "cus_s");
+    let typo = rig
+        .client
+        .call("POST", "/v1/widget/token")
+        .header("Origin", ORIGIN)
+        .json(&json!({"client_secret": demo.client_secret, "origin": "https://evil.example"}));
+    assert_refused(&typo, 400, "malformed_json");
+    let huge = rig
+        .client
+        .call("POST", "/v1/widget/token")
+        .header("Origin", ORIGIN)
+        .json(&json!({ "client_secret": "x".repeat(20_000) }));
+    assert_refused(&huge, 413, "body_too_large");
+    let big_pay = rig
+        .client
+        .call("POST", format!("/v1/widget/sessions/{}/pay", demo.id))
+        .bearer(&demo.token)
+        .header("Origin", ORIGIN)
+        .header("Idempotency-Key", "strict-key-0001")
+        .json(&json!({"method": "balance", "pay_password": "1".repeat(20_000)}));
+    assert_refused(&big_pay, 413, "body_too_large");
 }

@@ -157,10 +157,18 @@ fn debian_packages() -> Result {
 /// Generates `.dev.vars` (git-ignored) with fresh random dev secrets, once.
 fn dev_vars() -> Result {
     let path = root().join(".dev.vars");
-    // A file from before the demo merchant had points rules is regenerated too.
-    let current = DevVars::read(&path).is_ok_and(|v| v.merchant_points_configured());
-    if path.exists() && current {
-        return Ok(());
+    // A file from before the demo merchant had points rules is regenerated too; one from before
+    // merchants had allowed origins gets them, keeping its keys.
+    let existing = DevVars::read(&path).ok();
+    if let Some(vars) = existing.filter(|v| v.merchant_points_configured()) {
+        if vars.merchant_origins_configured() {
+            return Ok(());
+        }
+        eprintln!("adding the merchants' allowed origins to .dev.vars");
+        return vars
+            .with_default_origins()
+            .write(&path)
+            .map_err(|e| format!("writing .dev.vars: {e}"));
     }
     eprintln!("generating dev secrets in .dev.vars");
     DevVars::generate()

@@ -54,7 +54,12 @@ pub async fn create_session(
     let (session_id, stub) = objects::session_for_order(env, merchant, &request.order_id)?;
     let now = now_s();
     let record = SessionRecord {
-        client_secret: format!("{session_id}_secret_{}", random_id(32)?),
+        // The merchant id lets the token grant check the page's origin against its list.
+        client_secret: format!(
+            "{session_id}_secret_{}.{}",
+            merchant.merchant_id,
+            random_id(32)?
+        ),
         id: session_id,
         merchant_scope: merchant.scope(),
         merchant_name: merchant.merchant_name.clone(),

@@ -64,10 +64,10 @@ fn refusal_code(error: &NotificationError) -> ErrorCode {
 
 /// WeChat's failure answer. Logged here, as the reason is the on-call engineer's first question.
 fn refuse(session_id: &str, reason: &str, code: ErrorCode) -> Result<Response> {
-    worker::console_warn!(
-        "{}",
-        serde_json::json!({"level": "warn", "notification": "wechat", "session_id": session_id,
-            "refused": code.as_str(), "reason": reason})
+    crate::log::event(
+        crate::log::Level::Warn,
+        serde_json::json!({"notification": "wechat", "session_id": session_id,
+            "refused": code.as_str(), "reason": reason}),
     );
     let body = serde_json::json!({"code": "FAIL", "message": reason});
     http::json(code.http_status(), &body)

@@ -12,21 +12,22 @@ use crate::error::{Error, Result};
 use crate::http;
 use crate::objects::session::SessionCommand;
 use crate::objects::{self, rpc};
+use crate::rate_limit::{Action, Limiter, Subject};
 
-pub fn preflight(req: &Request) -> Result<Response> {
-    let origin = req.headers().get("Origin")?;
-    http::widget_preflight(origin.as_deref())
+/// `OPTIONS /v1/widget/...`; the router's `respond` adds the origin when it is allowed.
+pub fn preflight() -> Result<Response> {
+    http::widget_preflight()
 }
 
 /// `POST /v1/widget/token`: a token for the session named in the client secret, bound to the
-/// calling page's origin.
-pub async fn grant_token(mut req: Request, env: &Env) -> Result<Response> {
+/// calling page's origin, which must be the Worker's own or on the session merchant's list.
+/// Counted per client address (every try) and per session (every grant).
+pub async fn grant_token(mut req: Request, env: &Env, request_id: &str) -> Result<Response> {
     let config = Config::from_env(env)?;
+    let limiter = Limiter::new(env, request_id)?;
+    limiter.hit(&Subject::client(&req)?, Action::Token).await?;
     let request: TokenRequest = http::read_json(&mut req).await?;
-    let session_id = request
-        .client_secret
-        .split_once("_secret_")
-        .map(|(id, _)| id.to_owned())
+    let (session_id, merchant_id) = parse_client_secret(&request.client_secret)
         .ok_or_else(|| Error::api(ErrorCode::InvalidClientSecret))?;
     // A malformed or unknown session id is the same answer as a wrong secret.
     let stub = objects::session_by_id(env, &session_id)
@@ -40,7 +41,18 @@ pub async fn grant_token(mut req: Request, env: &Env) -> Result<Response> {
             ErrorCode::NotFound => Error::api(ErrorCode::InvalidClientSecret),
             _ => e,
         })?;
+    // The merchant named in the secret is authentic now: the session compared the whole secret.
     let origin = http::caller_origin(&req)?;
+    if !origin_allowed(
+        &config,
+        merchant_id.as_deref(),
+        &origin,
+        &http::own_origin(&req)?,
+    ) {
+        return Err(Error::api(ErrorCode::OriginNotAllowed));
+    }
+    let session = Subject::Session(session_id.clone());
+    limiter.hit(&session, Action::Token).await?;
     let claims = WidgetClaims::new(&session_id, &origin, now_s(), MAX_TOKEN_LIFETIME_S);
     let token = token::sign(&claims, config.token_signing_key.expose().as_bytes())
         .map_err(|e| Error::Config(format!("token signing: {e}")))?;
@@ -61,13 +73,31 @@ pub async fn session(req: Request, env: &Env, session_id: &str) -> Result<Respon
     http::json(200, &view)
 }
 
-/// `POST /v1/widget/sessions/{id}/pay`, with an `Idempotency-Key` the widget chose.
-pub async fn pay(mut req: Request, env: &Env, session_id: &str) -> Result<Response> {
+/// `POST /v1/widget/sessions/{id}/pay`, with an `Idempotency-Key` the widget chose. Counted per
+/// session and per client address; wrong pay passwords are counted per client address too, on top
+/// of each wallet's own lockout, so one address cannot try passwords across many wallets.
+pub async fn pay(
+    mut req: Request,
+    env: &Env,
+    session_id: &str,
+    request_id: &str,
+) -> Result<Response> {
     let config = Config::from_env(env)?;
     auth::widget(&req, &config, session_id, now_s())?;
+    let limiter = Limiter::new(env, request_id)?;
+    let client = Subject::client(&req)?;
+    let session = Subject::Session(session_id.to_owned());
+    futures_util::future::try_join(
+        limiter.hit(&session, Action::Pay),
+        limiter.hit(&client, Action::Pay),
+    )
+    .await?;
     let idempotency_key = req.headers().get("Idempotency-Key")?.unwrap_or_default();
     api::check_idempotency_key(&idempotency_key)?;
     let request: PayRequest = http::read_json(&mut req).await?;
+    if request.pay_password.is_some() {
+        limiter.peek(&client, Action::WrongPassword).await?;
+    }
     let stub = objects::session_by_id(env, session_id)?;
     let command = SessionCommand::Pay {
         idempotency_key,
@@ -79,8 +109,37 @@ pub async fn pay(mut req: Request, env: &Env, session_id: &str) -> Result<Respon
         wechat_flow: request.wechat_flow,
         client_ip: req.headers().get("CF-Connecting-IP")?,
     };
-    let view: WidgetSession = rpc::call(&stub, &command).await?;
-    http::json(200, &view)
+    let result: Result<WidgetSession> = rpc::call(&stub, &command).await;
+    if let Err(Error::Api(detail)) = &result {
+        if detail.code == ErrorCode::IncorrectPayPassword {
+            // Counted after the fact; the answer stays the wallet's, with its attempts left.
+            limiter.hit(&client, Action::WrongPassword).await.ok();
+        }
+    }
+    http::json(200, &result?)
+}
+
+/// The session id and, for secrets made since origins are checked, the merchant id in a client
+/// secret: `{session_id}_secret_{merchant_id}.{random}`.
+fn parse_client_secret(secret: &str) -> Option<(String, Option<String>)> {
+    let (session_id, tail) = secret.split_once("_secret_")?;
+    let merchant_id = tail
+        .rsplit_once('.')
+        .map(|(merchant, _)| merchant.to_owned());
+    Some((session_id.to_owned(), merchant_id))
+}
+
+/// A page may open a session's widget from the Worker's own origin, or from an origin on the
+/// session merchant's list. A secret from before merchants were named in it is checked against
+/// every merchant's list; such sessions are gone a day after the upgrade.
+fn origin_allowed(config: &Config, merchant_id: Option<&str>, origin: &str, own: &str) -> bool {
+    if origin == own {
+        return true;
+    }
+    match merchant_id {
+        Some(id) => config.merchant(id).is_some_and(|m| m.allows_origin(origin)),
+        None => config.any_merchant_allows(origin),
+    }
 }
 
 /// `POST /v1/widget/sessions/{id}/cancel`: the shopper gives up on the payment under way (a QR

@@ -5,11 +5,13 @@
 //!
 //! - [`bkash_token::BkashToken`]: the cache of bKash's id token, one per app key.
 //! - [`reconciler::Reconciler`]: the registry of unfinished external legs the cron walks.
+//! - [`rate_limiter::RateLimiter`]: one per rate-limit bucket, a sliding window of hits.
 //! - [`webhooks::Webhooks`]: one per merchant and mode; the webhook endpoint, events, deliveries.
 //!
 //! All speak the internal [`rpc`] protocol: a JSON command in, a `Reply` out.
 
 pub mod bkash_token;
+pub mod rate_limiter;
 pub mod reconciler;
 pub mod rpc;
 pub mod session;

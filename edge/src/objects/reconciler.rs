@@ -57,7 +57,10 @@ impl DurableObject for Reconciler {
             "CREATE TABLE IF NOT EXISTS pending (session_id TEXT PRIMARY KEY, since_ms INTEGER NOT NULL)",
             None,
         ) {
-            worker::console_error!("reconciler schema: {e}");
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({"object": "reconciler", "schema": e.to_string()}),
+            );
         }
         Reconciler { sql }
     }

@@ -6,7 +6,7 @@ use checkout_core::error::ErrorDetail;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
-use worker::{console_error, Method, Request, RequestInit, Response, Stub};
+use worker::{Method, Request, RequestInit, Response, Stub};
 
 use crate::error::{Error, Result};
 
@@ -48,9 +48,9 @@ pub fn reply<T: Serialize>(object: &str, result: Result<T>) -> worker::Result<Re
         Ok(value) => Reply::Ok(value),
         Err(Error::Api(detail)) => Reply::Err(*detail),
         Err(internal) => {
-            console_error!(
-                "{}",
-                serde_json::json!({"level": "error", "object": object, "error": internal.to_string()})
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({"object": object, "error": internal.to_string()}),
             );
             return Response::error("internal error", 500);
         }

@@ -106,9 +106,9 @@ impl DurableObject for Wallet {
 
     async fn alarm(&self) -> worker::Result<Response> {
         if let Err(e) = self.expire_due_holds().await {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"level": "error", "object": "wallet", "alarm": e.to_string()})
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({"object": "wallet", "alarm": e.to_string()}),
             );
             self.state.storage().set_alarm(30_000).await?;
         }
