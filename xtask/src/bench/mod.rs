@@ -36,8 +36,11 @@ pub fn run() -> Result {
     let persist = checkout_tests::temp_dir("bench");
     let vars = DevVars::of_repo();
     let sim = providers::start_wechat(&vars, 0);
+    // One load generator is one client address: the rate limits would throttle it.
+    let mut worker_vars = checkout_tests::worker::rate_limits_off();
+    worker_vars.extend(providers::wechat_worker_vars(&sim));
     let options = WorkerOptions {
-        vars: providers::wechat_worker_vars(&sim),
+        vars: worker_vars,
         ..WorkerOptions::default()
     };
     let worker = WorkerProcess::start_with(&persist, options);
