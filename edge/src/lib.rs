@@ -30,8 +30,8 @@ use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, Sc
 
 use crate::error::{Error, Result};
 use crate::handlers::{
-    callbacks, demo, merchant_reports, merchant_sessions, merchant_wallets, merchant_webhooks,
-    notifications, widget,
+    callbacks, demo, merchant_metrics, merchant_reports, merchant_sessions, merchant_wallets,
+    merchant_webhooks, notifications, widget,
 };
 use crate::log::Level;
 
@@ -124,6 +124,7 @@ async fn route(
         }
         (Method::Get, ["v1", "events"]) => merchant_webhooks::list(req, env).await,
         (Method::Get, ["v1", "reports", "daily"]) => merchant_reports::daily(req, env).await,
+        (Method::Get, ["v1", "metrics"]) => merchant_metrics::get(req, env).await,
         (Method::Get, ["v1", "events", id]) => merchant_webhooks::get(req, env, id).await,
         (Method::Post, ["v1", "events", id, "resend"]) => {
             merchant_webhooks::resend(req, env, id).await
@@ -169,7 +170,9 @@ async fn route(
         (_, ["healthz"] | ["v1", "checkout_sessions", ..] | ["v1", "customers", ..])
         | (_, ["v1", "widget", ..] | ["v1", "callbacks", ..] | ["demo", "api", ..])
         | (_, ["v1", "notifications", ..] | ["v1", "webhook_endpoints"] | ["v1", "events", ..])
-        | (_, ["v1", "reports", ..]) => Err(Error::api(checkout_core::ErrorCode::MethodNotAllowed)),
+        | (_, ["v1", "reports", ..] | ["v1", "metrics"]) => {
+            Err(Error::api(checkout_core::ErrorCode::MethodNotAllowed))
+        }
         _ => Err(Error::api(checkout_core::ErrorCode::NotFound)),
     }
 }

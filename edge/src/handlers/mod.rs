@@ -9,6 +9,7 @@
 
 pub mod callbacks;
 pub mod demo;
+pub mod merchant_metrics;
 pub mod merchant_reports;
 pub mod merchant_sessions;
 pub mod merchant_wallets;

@@ -11,6 +11,7 @@
 //! Either way a payment and the session's change to paid cannot come apart.
 
 mod external;
+mod measured;
 mod notification;
 mod outbox;
 mod points;

@@ -1,11 +1,13 @@
 //! The `Webhooks` Durable Object: one per merchant and mode. It holds the merchant's endpoint and
 //! every event, and delivers them at least once, retrying with exponential back-off for up to
-//! three days, driven by its alarm. The daily report (`report.rs`) is built from the same events.
+//! three days, driven by its alarm. The daily report (`report.rs`) is built from the same events,
+//! and the metrics and alerts (`metrics.rs`) from samples that travel with them.
 //!
 //! Events arrive from session objects, which store each one in their own outbox in the same write
 //! as the state change that caused it and hand it over here (idempotent by event id) until this
 //! object has it. Receivers deduplicate by the event id, which every attempt repeats.
 
+pub mod metrics;
 pub mod report;
 mod store;
 
@@ -36,9 +38,15 @@ pub enum WebhookCommand {
     SetEndpoint {
         url: String,
     },
-    /// Takes events from a session's outbox; an id seen before is ignored.
+    /// Takes events and metric samples from a session's outbox; an id seen before is ignored.
     Enqueue {
         events: Vec<Event>,
+        #[serde(default)]
+        samples: Vec<metrics::MetricSample>,
+    },
+    /// Success rates, failure codes, provider latency and alerts over the last `window_s`.
+    Metrics {
+        window_s: i64,
     },
     List {
         limit: usize,
@@ -142,7 +150,11 @@ impl Webhooks {
                 self.store.set_endpoint(&endpoint)?;
                 serde_json::to_value(endpoint)?
             }
-            WebhookCommand::Enqueue { events } => {
+            WebhookCommand::Enqueue { events, samples } => {
+                let thresholds = metrics::Thresholds::from_env(&self.env);
+                for sample in &samples {
+                    metrics::record(self.store.sql(), sample, thresholds, now_ms())?;
+                }
                 let has_endpoint = self.store.endpoint()?.is_some();
                 let fees = crate::config::read(&self.env, "FEE_SCHEDULE")?;
                 let schedules = report::Schedules::parse(fees.as_ref().map(|s| s.expose()))?;
@@ -160,6 +172,16 @@ impl Webhooks {
                 let rows = self.store.recent_events(limit.clamp(1, 100))?;
                 let views: Result<Vec<EventView>> = rows.iter().map(|r| self.view(r)).collect();
                 serde_json::to_value(views?)?
+            }
+            WebhookCommand::Metrics { window_s } => {
+                let thresholds = metrics::Thresholds::from_env(&self.env);
+                let window_ms = window_s.clamp(60, 30 * 24 * 3600) * 1000;
+                serde_json::to_value(metrics::summarize(
+                    self.store.sql(),
+                    window_ms,
+                    thresholds,
+                    now_ms(),
+                )?)?
             }
             WebhookCommand::Report { from, to } => {
                 serde_json::to_value(report::daily(self.store.sql(), &from, &to)?)?

@@ -5,6 +5,7 @@ use checkout_core::api::{PaymentMethod, PaymentStatus, WidgetSession};
 use checkout_core::error::ErrorDetail;
 use checkout_core::{ErrorCode, Money};
 
+use super::measured::MeasuredConnector;
 use super::{CallbackOutcome, CheckoutSession, PayCommand, RECOVERY_AFTER_S};
 use crate::objects::rpc;
 use crate::objects::wallet::WalletCommand;
@@ -430,9 +431,11 @@ impl CheckoutSession {
         self.save(record)
     }
 
-    pub(super) fn connector(&self, payment: &PaymentRecord) -> Result<Connector> {
-        Connector::for_method(payment.method, &self.env)?
-            .ok_or_else(|| Error::api(ErrorCode::PaymentMethodUnavailable))
+    /// The payment's provider, with every call timed for the merchant's metrics.
+    pub(super) fn connector(&self, payment: &PaymentRecord) -> Result<MeasuredConnector<'_>> {
+        let inner = Connector::for_method(payment.method, &self.env)?
+            .ok_or_else(|| Error::api(ErrorCode::PaymentMethodUnavailable))?;
+        Ok(MeasuredConnector::new(inner, payment.method, self))
     }
 }
 

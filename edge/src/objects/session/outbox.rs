@@ -1,10 +1,10 @@
-//! The session's outbox of merchant events. An event is written in the same synchronous turn as
+//! The session's outbox of merchant events (and the metric samples that travel with them). An event is written in the same synchronous turn as
 //! the record change that caused it (`CheckoutSession::save`), so a change can never happen
 //! without its event; it is then handed to the merchant's `Webhooks` object, which delivers it,
 //! and kept here until that object has it.
 
 use checkout_core::webhook::Event;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{CheckoutSession, RECOVERY_AFTER_S};
 use crate::clock::{now_ms, now_s};
@@ -12,7 +12,15 @@ use crate::crypto::random_id;
 use crate::error::Result;
 use crate::objects::rpc;
 use crate::objects::session_record::{events, SessionRecord};
+use crate::objects::webhooks::metrics::MetricSample;
 use crate::objects::webhooks::{self, WebhookCommand};
+
+/// What the outbox holds: events for the merchant, and metric samples beside them.
+#[derive(Debug, Serialize, Deserialize)]
+enum OutboxItem {
+    Event(Event),
+    Sample(MetricSample),
+}
 
 pub const OUTBOX_SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)";
@@ -33,11 +41,30 @@ impl CheckoutSession {
                 session_id: after.id.clone(),
                 data,
             };
-            self.sql.exec(
-                "INSERT INTO outbox (event) VALUES (?)",
-                vec![serde_json::to_string(&event)?.into()],
-            )?;
+            self.push_outbox(&OutboxItem::Event(event))?;
         }
+        for (method, succeeded, code) in events::outcomes(before, after) {
+            self.record_sample(MetricSample::PaymentOutcome {
+                id: format!("ms_{}", random_id(20)?),
+                method,
+                succeeded,
+                code,
+                at_ms: now_ms(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Writes a metric sample; it travels to the merchant's object with the events.
+    pub(super) fn record_sample(&self, sample: MetricSample) -> Result<()> {
+        self.push_outbox(&OutboxItem::Sample(sample))
+    }
+
+    fn push_outbox(&self, item: &OutboxItem) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO outbox (event) VALUES (?)",
+            vec![serde_json::to_string(item)?.into()],
+        )?;
         Ok(())
     }
 
@@ -76,13 +103,16 @@ impl CheckoutSession {
         let Some(last) = rows.last().map(|r| r.seq) else {
             return Ok(());
         };
-        let events = rows
-            .iter()
-            .map(|r| serde_json::from_str::<Event>(&r.event))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let (mut events, mut samples) = (Vec::new(), Vec::new());
+        for row in &rows {
+            match serde_json::from_str::<OutboxItem>(&row.event)? {
+                OutboxItem::Event(event) => events.push(event),
+                OutboxItem::Sample(sample) => samples.push(sample),
+            }
+        }
         let scope = self.current()?.merchant_scope;
         let stub = webhooks::stub(&self.env, &scope)?;
-        rpc::call::<_, ()>(&stub, &WebhookCommand::Enqueue { events }).await?;
+        rpc::call::<_, ()>(&stub, &WebhookCommand::Enqueue { events, samples }).await?;
         self.sql
             .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])?;
         Ok(())

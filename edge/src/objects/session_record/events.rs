@@ -1,8 +1,9 @@
 //! The merchant events a change of a session record causes. Pure: the session object calls it on
 //! every write, with the record before and after, and stores the events in the same write.
 
-use checkout_core::api::{PaymentStatus, RefundStatus, SessionStatus};
+use checkout_core::api::{PaymentMethod, PaymentStatus, RefundStatus, SessionStatus};
 use checkout_core::webhook::EventType;
+use checkout_core::ErrorCode;
 
 use super::SessionRecord;
 
@@ -45,6 +46,29 @@ pub fn changes(
         ));
     }
     events
+}
+
+/// Payment attempts that finished between `before` and `after`: method, success, failure code.
+pub fn outcomes(
+    before: &SessionRecord,
+    after: &SessionRecord,
+) -> Vec<(PaymentMethod, bool, Option<ErrorCode>)> {
+    after
+        .payments
+        .iter()
+        .filter(|p| p.status != PaymentStatus::Processing)
+        .filter(|p| {
+            before
+                .payments
+                .iter()
+                .find(|b| b.id == p.id)
+                .is_none_or(|b| b.status == PaymentStatus::Processing)
+        })
+        .map(|p| {
+            let succeeded = p.status == PaymentStatus::Succeeded;
+            (p.method, succeeded, p.failure.as_ref().map(|f| f.code))
+        })
+        .collect()
 }
 
 /// The merchant's view of the session, without the client secret: an event may be logged or

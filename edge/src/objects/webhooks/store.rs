@@ -14,6 +14,7 @@ const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS events_due ON events (status, next_attempt_ms)",
     "CREATE TABLE IF NOT EXISTS attempts (event_id TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, http_status INTEGER, error TEXT, duration_ms INTEGER NOT NULL, PRIMARY KEY (event_id, n))",
     super::report::SCHEMA,
+    super::metrics::SCHEMA,
 ];
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,0 +1,124 @@
+//! The merchant's metrics and alerts over real HTTP: success rate and failure codes per method
+//! from real attempts, provider latency from real (slowed) calls to the WeChat simulator, and
+//! alert lines in the log when thresholds are crossed.
+
+use std::time::Duration;
+
+use checkout_simulators::wechat::Faults;
+use checkout_tests::dev_vars::DevVars;
+use checkout_tests::fixtures::{Rig, ORIGIN, PAY_PASSWORD};
+use checkout_tests::providers;
+use checkout_tests::worker::WorkerOptions;
+use serde_json::{json, Value};
+
+fn metrics(rig: &Rig) -> Value {
+    rig.client
+        .call("GET", "/v1/metrics?window_s=3600")
+        .bearer(&rig.key())
+        .send()
+        .expect_status(200)
+        .body
+}
+
+#[test]
+fn failures_and_slow_provider_calls_raise_alerts() {
+    let vars = DevVars::of_repo();
+    let sim = providers::start_wechat(&vars, 0);
+    let mut worker_vars = providers::wechat_worker_vars(&sim);
+    worker_vars.extend([
+        ("ALERT_MIN_ATTEMPTS".to_owned(), "3".to_owned()),
+        ("ALERT_PROVIDER_LATENCY_MS".to_owned(), "400".to_owned()),
+    ]);
+    let options = WorkerOptions {
+        vars: worker_vars,
+        ..WorkerOptions::default()
+    };
+    let rig = Rig::start_with("metrics", options);
+    assert_eq!(metrics(&rig)["alerts"], json!([]), "nothing yet");
+
+    // Balance: one success, then two wrong passwords on another order: 1 of 3 succeeded.
+    rig.fund("cus_metrics", "100.00", "metrics-fund");
+    let paid = rig.checkout("metrics-1", "10.00", "cus_metrics");
+    rig.pay(&paid, "metrics-key-1", PAY_PASSWORD)
+        .expect_status(200);
+    let refused = rig.checkout("metrics-2", "10.00", "cus_metrics");
+    for key in ["metrics-key-2", "metrics-key-3"] {
+        assert_eq!(
+            rig.pay(&refused, key, "000000").code(),
+            "incorrect_pay_password"
+        );
+    }
+    let body = metrics(&rig);
+    let balance = &body["methods"]["balance"];
+    assert_eq!(balance["attempts"], 3, "{body:#}");
+    assert_eq!(balance["succeeded"], 1);
+    assert_eq!(balance["success_rate_bps"], 3333);
+    assert_eq!(
+        balance["failure_codes"],
+        json!({"incorrect_pay_password": 2})
+    );
+    let alerts = body["alerts"].as_array().unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a["alert"] == "failure_rate_high" && a["method"] == "balance"),
+        "{alerts:?}"
+    );
+
+    // WeChat: a prepay answered after 600 ms, above the 400 ms threshold set for this test.
+    sim.set_faults(Faults {
+        latency_ms: 600,
+        ..Faults::default()
+    });
+    let session = rig
+        .client
+        .call("POST", "/v1/checkout_sessions")
+        .bearer(&rig.key())
+        .json(&json!({
+            "order_id": "metrics-3", "amount": "8.00", "currency": "CNY", "description": "Tea",
+            "customer_id": "cus_metrics", "methods": ["wechat_pay"],
+            "return_url": "https://shop.example/done"
+        }))
+        .expect_status(200);
+    let token = rig.token(session.body["client_secret"].as_str().unwrap());
+    rig.client
+        .call(
+            "POST",
+            format!(
+                "/v1/widget/sessions/{}/pay",
+                session.body["id"].as_str().unwrap()
+            ),
+        )
+        .bearer(&token)
+        .header("Origin", ORIGIN)
+        .header("Idempotency-Key", "metrics-key-4")
+        .json(&json!({"method": "wechat_pay"}))
+        .expect_status(200);
+    let body = metrics(&rig);
+    let latency = &body["methods"]["wechat_pay"]["provider_latency_ms"];
+    assert!(latency["max"].as_i64().unwrap() >= 600, "{body:#}");
+    assert!(body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["alert"] == "provider_latency_high" && a["method"] == "wechat_pay"));
+
+    // The alerts fired as log lines too, for whatever watches the logs.
+    std::thread::sleep(Duration::from_millis(300));
+    let log = rig.worker.log();
+    assert!(
+        log.contains("\"alert\":\"failure_rate_high\""),
+        "no failure-rate alert line"
+    );
+    assert!(
+        log.contains("\"alert\":\"provider_latency_high\""),
+        "no latency alert line"
+    );
+
+    let bad = rig
+        .client
+        .call("GET", "/v1/metrics?window_s=5")
+        .bearer(&rig.key())
+        .send();
+    assert_eq!(bad.code(), "invalid_parameter");
+}
