@@ -354,9 +354,9 @@ where
     for attempt in 1..=SAFE_ATTEMPTS {
         match call().await {
             Err(CallError::Unknown(reason)) if attempt < SAFE_ATTEMPTS => {
-                worker::console_warn!(
-                    "{}",
-                    serde_json::json!({"level": "warn", "provider": "bkash", "retry": attempt, "reason": reason})
+                crate::log::event(
+                    crate::log::Level::Warn,
+                    serde_json::json!({"level": "warn", "provider": "bkash", "retry": attempt, "reason": reason}),
                 );
                 outbound::sleep(backoff).await;
                 backoff *= 2;

@@ -349,9 +349,9 @@ impl Wechat {
                 .await
             {
                 Err(ConnectorError::Unknown(reason)) if attempt < attempts => {
-                    worker::console_warn!(
-                        "{}",
-                        serde_json::json!({"level": "warn", "provider": "wechat_pay", "retry": attempt, "reason": reason})
+                    crate::log::event(
+                        crate::log::Level::Warn,
+                        serde_json::json!({"level": "warn", "provider": "wechat_pay", "retry": attempt, "reason": reason}),
                     );
                     outbound::sleep(backoff).await;
                     backoff *= 2;
@@ -419,10 +419,7 @@ impl Wechat {
             Err(error) => Err(error),
         };
         verified.map_err(|error| {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"level": "error", "alert": "wechat_unverified_answer", "path": path, "http_status": answer.status, "reason": error.to_string()})
-            );
+            crate::log::event(crate::log::Level::Error, serde_json::json!({"level": "error", "alert": "wechat_unverified_answer", "path": path, "http_status": answer.status, "reason": error.to_string()}));
             ConnectorError::Unknown(format!("{path}: answer not verified: {error}"))
         })
     }

@@ -140,7 +140,8 @@ impl DurableObject for CheckoutSession {
             outbox::OUTBOX_SCHEMA,
         ] {
             if let Err(e) = sql.exec(schema, None) {
-                worker::console_error!("session schema: {e}");
+                let message = format!("session schema: {e}");
+                crate::log::event(crate::log::Level::Error, serde_json::json!({ "message": message }));
             }
         }
         CheckoutSession {
@@ -164,9 +165,9 @@ impl DurableObject for CheckoutSession {
         let outcome = self.on_alarm().await;
         self.flush_outbox().await;
         if let Err(e) = outcome {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"level": "error", "object": "session", "alarm": e.to_string()})
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({"level": "error", "object": "session", "alarm": e.to_string()}),
             );
             // Try again soon rather than leave an attempt unresolved.
             self.state

@@ -128,9 +128,9 @@ impl DurableObject for Webhooks {
 
     async fn alarm(&self) -> worker::Result<Response> {
         if let Err(e) = self.deliver_due().await {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"level": "error", "object": "webhooks", "alarm": e.to_string()})
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({"level": "error", "object": "webhooks", "alarm": e.to_string()}),
             );
             self.state.storage().set_alarm(30_000).await?;
         }
@@ -263,9 +263,9 @@ impl Webhooks {
         self.store
             .record_attempt(&row.id, &attempt, delivered, next)?;
         if !delivered && next.is_none() {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"level": "error", "alert": "webhook_given_up", "event_id": row.id, "attempts": tried})
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({"level": "error", "alert": "webhook_given_up", "event_id": row.id, "attempts": tried}),
             );
         }
         Ok(())

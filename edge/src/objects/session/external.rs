@@ -398,9 +398,9 @@ impl CheckoutSession {
                 Ok(()) => {}
                 Err(Error::Api(detail)) if outcome.is_ok() => {
                     // The provider took its part but the held part is gone: an operator refunds it.
-                    worker::console_error!(
-                        "{}",
-                        serde_json::json!({"level": "error", "alert": "holds_lost_after_provider_success", "payment_id": payment.id})
+                    crate::log::event(
+                        crate::log::Level::Error,
+                        serde_json::json!({"level": "error", "alert": "holds_lost_after_provider_success", "payment_id": payment.id}),
                     );
                     outcome = Err(*detail);
                 }
@@ -459,12 +459,12 @@ fn verify_completed(
     if amount_ok && invoice_ok {
         return Ok(());
     }
-    worker::console_error!(
-        "{}",
+    crate::log::event(
+        crate::log::Level::Error,
         serde_json::json!({"level": "error", "alert": "provider_mismatch", "payment_id": payment.id,
             "expected_amount": payment.amount.to_decimal_string(),
             "provider_amount": answer.amount.map(|a| a.to_decimal_string()),
-            "provider_invoice": answer.invoice})
+            "provider_invoice": answer.invoice}),
     );
     let mut detail = ErrorDetail::new(ErrorCode::ProviderError);
     detail.message =
@@ -473,8 +473,8 @@ fn verify_completed(
 }
 
 fn log_provider_error(payment_id: &str, step: &str, error: &ConnectorError) {
-    worker::console_warn!(
-        "{}",
-        serde_json::json!({"level": "warn", "payment_id": payment_id, "step": step, "provider_error": error.to_string()})
+    crate::log::event(
+        crate::log::Level::Warn,
+        serde_json::json!({"level": "warn", "payment_id": payment_id, "step": step, "provider_error": error.to_string()}),
     );
 }

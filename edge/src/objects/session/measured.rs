@@ -42,9 +42,9 @@ impl<'a> MeasuredConnector<'a> {
         let ms = now_ms() - started;
         // A refusal is a provider that answered; only an unknown outcome counts as not ok.
         let ok = !matches!(result, Err(ConnectorError::Unknown(_)));
-        worker::console_log!(
-            "{}",
-            serde_json::json!({"level": "info", "metric": "provider_call", "method": self.method.as_str(), "op": op, "ms": ms, "ok": ok})
+        crate::log::event(
+            crate::log::Level::Info,
+            serde_json::json!({"level": "info", "metric": "provider_call", "method": self.method.as_str(), "op": op, "ms": ms, "ok": ok}),
         );
         let sample = random_id(20).map(|id| MetricSample::ProviderCall {
             id: format!("ms_{id}"),
@@ -55,9 +55,9 @@ impl<'a> MeasuredConnector<'a> {
             at_ms: started,
         });
         if let Err(e) = sample.and_then(|s| self.session.record_sample(s)) {
-            worker::console_warn!(
-                "{}",
-                serde_json::json!({"level": "warn", "metric_lost": e.to_string()})
+            crate::log::event(
+                crate::log::Level::Warn,
+                serde_json::json!({"level": "warn", "metric_lost": e.to_string()}),
             );
         }
         result

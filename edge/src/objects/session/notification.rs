@@ -64,10 +64,10 @@ impl CheckoutSession {
             PaymentStatus::Failed if notified.state == ProviderState::Succeeded => {
                 // Paid at the provider after the attempt ended here (its close was lost): the
                 // money must go back. Acknowledged, so the provider stops; an operator refunds.
-                worker::console_error!(
-                    "{}",
+                crate::log::event(
+                    crate::log::Level::Error,
                     serde_json::json!({"level": "error", "alert": "provider_paid_after_attempt_ended",
-                        "payment_id": payment.id, "provider_transaction_id": notified.transaction_id})
+                        "payment_id": payment.id, "provider_transaction_id": notified.transaction_id}),
                 );
                 Ok(())
             }

@@ -72,9 +72,9 @@ impl CheckoutSession {
     /// alarm tries again.
     pub(super) async fn flush_outbox(&self) {
         if let Err(e) = self.try_flush_outbox().await {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"level": "error", "object": "session", "outbox": e.to_string()})
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({"level": "error", "object": "session", "outbox": e.to_string()}),
             );
             let storage = self.state.storage();
             let retry_at = now_ms() + RECOVERY_AFTER_S * 1000;

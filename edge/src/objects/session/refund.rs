@@ -136,9 +136,9 @@ impl CheckoutSession {
                 Err(Error::Api(detail)) if !given_back => return Ok(Made::Refused(*detail)),
                 Err(error) => {
                     // Part is back but not all: leave it pending and retry (idempotent by id).
-                    worker::console_error!(
-                        "{}",
-                        serde_json::json!({"level": "error", "alert": "refund_wallet_part_pending", "refund_id": refund.id, "error": error.to_string()})
+                    crate::log::event(
+                        crate::log::Level::Error,
+                        serde_json::json!({"level": "error", "alert": "refund_wallet_part_pending", "refund_id": refund.id, "error": error.to_string()}),
                     );
                     return Ok(Made::Unknown);
                 }
@@ -177,9 +177,9 @@ impl CheckoutSession {
                 Ok(Some(found)) => made_by_provider(found, &refund.id),
                 Ok(None) | Err(_) => {
                     // Not found (yet): sending it again could refund twice. An operator decides.
-                    worker::console_error!(
-                        "{}",
-                        serde_json::json!({"level": "error", "alert": "refund_unresolved", "refund_id": refund.id})
+                    crate::log::event(
+                        crate::log::Level::Error,
+                        serde_json::json!({"level": "error", "alert": "refund_unresolved", "refund_id": refund.id}),
                     );
                     Made::Unknown
                 }
@@ -193,9 +193,9 @@ impl CheckoutSession {
                 Made::Refused(detail)
             }
             Err(ConnectorError::Unknown(reason)) => {
-                worker::console_warn!(
-                    "{}",
-                    serde_json::json!({"level": "warn", "refund_id": refund.id, "provider_error": reason})
+                crate::log::event(
+                    crate::log::Level::Warn,
+                    serde_json::json!({"level": "warn", "refund_id": refund.id, "provider_error": reason}),
                 );
                 Made::Unknown
             }
@@ -233,10 +233,10 @@ fn made_by_provider(refund: ProviderRefund, refund_id: &str) -> Made {
         RefundState::Succeeded => Made::Done(Some(refund.refund_transaction_id)),
         RefundState::Processing => Made::Unknown,
         RefundState::Failed => {
-            worker::console_error!(
-                "{}",
+            crate::log::event(
+                crate::log::Level::Error,
                 serde_json::json!({"level": "error", "alert": "provider_refund_failed", "refund_id": refund_id,
-                    "provider_refund_id": refund.refund_transaction_id})
+                    "provider_refund_id": refund.refund_transaction_id}),
             );
             let mut detail = ErrorDetail::new(ErrorCode::ProviderError);
             detail.message = "The provider could not return the money to the payer's account; \

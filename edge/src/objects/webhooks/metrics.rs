@@ -171,10 +171,10 @@ pub fn record(
             }
         };
         if tripped {
-            worker::console_error!(
-                "{}",
+            crate::log::event(
+                crate::log::Level::Error,
                 serde_json::json!({"level": "error", "alert": alert.alert, "method": method.as_str(),
-                    "value": alert.value, "threshold": alert.threshold})
+                    "value": alert.value, "threshold": alert.threshold}),
             );
         }
     }

@@ -34,7 +34,10 @@ impl Store {
     pub fn open(sql: SqlStorage) -> Store {
         for statement in SCHEMA {
             if let Err(e) = sql.exec(statement, None) {
-                worker::console_error!("webhooks schema: {e}");
+                crate::log::event(
+                    crate::log::Level::Error,
+                    serde_json::json!({"message": format!("webhooks schema: {e}")}),
+                );
             }
         }
         Store { sql }
