@@ -80,8 +80,8 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     for session_id in due {
         let result = match objects::session_by_id(&env, &session_id) {
             Ok(stub) => {
-                objects::rpc::call::<_, ()>(&stub, &objects::session::SessionCommand::Reconcile)
-                    .await
+                let command = objects::session::SessionCommand::Reconcile;
+                objects::rpc::call_for::<_, ()>(&stub, &command, Some("cron")).await
             }
             Err(e) => Err(e),
         };
@@ -109,12 +109,17 @@ async fn route(
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (Method::Get, ["healthz"]) => handlers::health(),
-        (Method::Post, ["v1", "checkout_sessions"]) => merchant_sessions::create(req, env).await,
+        (Method::Post, ["v1", "checkout_sessions"]) => {
+            merchant_sessions::create(req, env, request_id).await
+        }
         (Method::Get, ["v1", "checkout_sessions", id]) => {
             merchant_sessions::retrieve(req, env, id).await
         }
         (Method::Post, ["v1", "checkout_sessions", id, "refunds"]) => {
-            merchant_sessions::refund(req, env, id).await
+            merchant_sessions::refund(req, env, id, request_id).await
+        }
+        (Method::Get, ["v1", "checkout_sessions", id, "audit"]) => {
+            merchant_sessions::audit(req, env, id).await
         }
         (Method::Get, ["v1", "checkout_sessions", id, "payments", payment, "provider_status"]) => {
             merchant_sessions::provider_status(req, env, id, payment).await
@@ -129,10 +134,14 @@ async fn route(
         (Method::Post, ["v1", "events", id, "resend"]) => {
             merchant_webhooks::resend(req, env, id).await
         }
-        (Method::Get, ["v1", "callbacks", "bkash", id]) => callbacks::bkash(req, env, id).await,
-        (Method::Get, ["v1", "callbacks", "wechat", id]) => callbacks::wechat(req, env, id).await,
+        (Method::Get, ["v1", "callbacks", "bkash", id]) => {
+            callbacks::bkash(req, env, id, request_id).await
+        }
+        (Method::Get, ["v1", "callbacks", "wechat", id]) => {
+            callbacks::wechat(req, env, id, request_id).await
+        }
         (Method::Post, ["v1", "notifications", "wechat", id]) => {
-            notifications::wechat(req, env, id).await
+            notifications::wechat(req, env, id, request_id).await
         }
         (Method::Post, ["v1", "customers", customer, "balance_credits"]) => {
             merchant_wallets::credit(req, env, customer).await
@@ -155,14 +164,16 @@ async fn route(
         (Method::Post, ["v1", "widget", "token"]) => {
             widget::grant_token(req, env, request_id).await
         }
-        (Method::Get, ["v1", "widget", "sessions", id]) => widget::session(req, env, id).await,
+        (Method::Get, ["v1", "widget", "sessions", id]) => {
+            widget::session(req, env, id, request_id).await
+        }
         (Method::Post, ["v1", "widget", "sessions", id, "pay"]) => {
             widget::pay(req, env, id, request_id).await
         }
         (Method::Post, ["v1", "widget", "sessions", id, "cancel"]) => {
-            widget::cancel(req, env, id).await
+            widget::cancel(req, env, id, request_id).await
         }
-        (Method::Post, ["demo", "api", "checkout"]) => demo::checkout(req, env).await,
+        (Method::Post, ["demo", "api", "checkout"]) => demo::checkout(req, env, request_id).await,
         (Method::Get, ["demo", "api", "orders", id]) => demo::order(req, env, id).await,
         (Method::Get, ["demo", "api", "orders", id, "client_secret"]) => {
             demo::client_secret(req, env, id).await

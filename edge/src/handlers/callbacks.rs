@@ -58,7 +58,12 @@ struct BkashQuery {
 }
 
 /// `GET /v1/callbacks/bkash/{session_id}?paymentID=..&status=success|failure|cancel`.
-pub async fn bkash(req: Request, env: &Env, session_id: &str) -> Result<Response> {
+pub async fn bkash(
+    req: Request,
+    env: &Env,
+    session_id: &str,
+    request_id: &str,
+) -> Result<Response> {
     let query: BkashQuery = req.query().map_err(|_| {
         Error::api_with(
             ErrorCode::InvalidParameter,
@@ -76,7 +81,7 @@ pub async fn bkash(req: Request, env: &Env, session_id: &str) -> Result<Response
             ))
         }
     };
-    back_to_merchant(env, session_id, query.payment_id, outcome).await
+    back_to_merchant(env, session_id, query.payment_id, outcome, request_id).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,7 +91,12 @@ struct WechatQuery {
 
 /// `GET /v1/callbacks/wechat/{session_id}?out_trade_no=..`: the shopper is back from WeChat's H5
 /// page, which says nothing about the result.
-pub async fn wechat(req: Request, env: &Env, session_id: &str) -> Result<Response> {
+pub async fn wechat(
+    req: Request,
+    env: &Env,
+    session_id: &str,
+    request_id: &str,
+) -> Result<Response> {
     let query: WechatQuery = req
         .query()
         .map_err(|_| Error::api_with(ErrorCode::InvalidParameter, "out_trade_no is required."))?;
@@ -95,6 +105,7 @@ pub async fn wechat(req: Request, env: &Env, session_id: &str) -> Result<Respons
         session_id,
         query.out_trade_no,
         CallbackOutcome::Returned,
+        request_id,
     )
     .await
 }
@@ -104,10 +115,11 @@ async fn back_to_merchant(
     session_id: &str,
     reference: String,
     outcome: CallbackOutcome,
+    request_id: &str,
 ) -> Result<Response> {
     let stub = objects::session_by_id(env, session_id)?;
     let command = SessionCommand::ProviderCallback { reference, outcome };
-    let return_to: String = rpc::call(&stub, &command).await?;
+    let return_to: String = rpc::call_for(&stub, &command, Some(request_id)).await?;
     // Built by hand: `Response::redirect` has immutable headers, and every response gets a
     // `Request-Id`.
     let response = Response::empty()?.with_status(303);

@@ -30,7 +30,7 @@ pub const DEMO_WECHAT_OPENID: &str = "oDemo0Shopper0000000000000001";
 
 /// `POST /demo/api/checkout[?currency=CNY]`: the shop's "Buy" creates a session and hands the
 /// browser only the client secret. The taka order offers bKash, the yuan order WeChat Pay.
-pub async fn checkout(req: Request, env: &Env) -> Result<Response> {
+pub async fn checkout(req: Request, env: &Env, request_id: &str) -> Result<Response> {
     let config = Config::from_env(env)?;
     let merchant = demo_merchant(&config)?;
     let url = req.url()?;
@@ -54,7 +54,7 @@ pub async fn checkout(req: Request, env: &Env) -> Result<Response> {
         expires_in_s: None,
         wechat_openid: yuan.then(|| DEMO_WECHAT_OPENID.to_owned()),
     };
-    let session = create_session(env, &merchant, request).await?;
+    let session = create_session(env, &merchant, request, request_id).await?;
     http::json(
         200,
         &serde_json::json!({"session_id": session.id, "client_secret": session.client_secret}),

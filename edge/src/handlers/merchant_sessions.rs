@@ -19,11 +19,14 @@ use crate::objects::session::SessionCommand;
 use crate::objects::session_record::SessionRecord;
 use crate::objects::{self, rpc};
 
-pub async fn create(mut req: Request, env: &Env) -> Result<Response> {
+pub async fn create(mut req: Request, env: &Env, request_id: &str) -> Result<Response> {
     let config = Config::from_env(env)?;
     let merchant = auth::merchant(&req, &config)?;
     let request: CreateSessionRequest = http::read_json(&mut req).await?;
-    http::json(200, &create_session(env, &merchant, request).await?)
+    http::json(
+        200,
+        &create_session(env, &merchant, request, request_id).await?,
+    )
 }
 
 /// Creates the session for `request.order_id`, or returns the existing one for the same request.
@@ -31,6 +34,7 @@ pub async fn create_session(
     env: &Env,
     merchant: &MerchantContext,
     request: CreateSessionRequest,
+    request_id: &str,
 ) -> Result<CheckoutSession> {
     // SESSION_MIN_TTL_S lowers the shortest lifetime for test deployments only.
     let min_ttl_s = crate::config::read(env, "SESSION_MIN_TTL_S")?
@@ -78,7 +82,7 @@ pub async fn create_session(
     let command = SessionCommand::Create {
         record: Box::new(record),
     };
-    rpc::call(&stub, &command).await
+    rpc::call_for(&stub, &command, Some(request_id)).await
 }
 
 pub async fn retrieve(req: Request, env: &Env, session_id: &str) -> Result<Response> {
@@ -101,7 +105,12 @@ pub async fn retrieve_session(
 }
 
 /// `POST /v1/checkout_sessions/{id}/refunds`, with an `Idempotency-Key` header.
-pub async fn refund(mut req: Request, env: &Env, session_id: &str) -> Result<Response> {
+pub async fn refund(
+    mut req: Request,
+    env: &Env,
+    session_id: &str,
+    request_id: &str,
+) -> Result<Response> {
     let config = Config::from_env(env)?;
     let merchant = auth::merchant(&req, &config)?;
     let idempotency_key = req.headers().get("Idempotency-Key")?.unwrap_or_default();
@@ -114,7 +123,7 @@ pub async fn refund(mut req: Request, env: &Env, session_id: &str) -> Result<Res
         request,
         notify_url: Some(super::callbacks::notify_url(&req, env, session_id)?),
     };
-    let refund: Refund = rpc::call(&stub, &command).await?;
+    let refund: Refund = rpc::call_for(&stub, &command, Some(request_id)).await?;
     http::json(200, &refund)
 }
 
@@ -134,4 +143,16 @@ pub async fn provider_status(
     };
     let status: ProviderPaymentStatus = rpc::call(&stub, &command).await?;
     http::json(200, &status)
+}
+
+/// `GET /v1/checkout_sessions/{id}/audit`: the session's append-only trail, oldest first.
+pub async fn audit(req: Request, env: &Env, session_id: &str) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = auth::merchant(&req, &config)?;
+    let stub = objects::session_by_id(env, session_id)?;
+    let command = SessionCommand::Audit {
+        merchant_scope: merchant.scope(),
+    };
+    let entries: Vec<serde_json::Value> = rpc::call(&stub, &command).await?;
+    http::json(200, &serde_json::json!({ "data": entries }))
 }

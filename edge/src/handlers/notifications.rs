@@ -17,7 +17,12 @@ use crate::objects::session::{NotifiedEvent, SessionCommand};
 use crate::objects::{self, rpc};
 
 /// `POST /v1/notifications/wechat/{session_id}`.
-pub async fn wechat(mut req: Request, env: &Env, session_id: &str) -> Result<Response> {
+pub async fn wechat(
+    mut req: Request,
+    env: &Env,
+    session_id: &str,
+    request_id: &str,
+) -> Result<Response> {
     let Some(wechat) = Wechat::from_env(env)? else {
         return Err(Error::api(ErrorCode::NotFound));
     };
@@ -43,7 +48,7 @@ pub async fn wechat(mut req: Request, env: &Env, session_id: &str) -> Result<Res
         nonce: notification.nonce,
         event,
     };
-    match rpc::call::<_, ()>(&stub, &command).await {
+    match rpc::call_for::<_, ()>(&stub, &command, Some(request_id)).await {
         Ok(()) => Ok(Response::empty()?.with_status(204)),
         Err(Error::Api(detail)) => {
             let ErrorDetail { code, message, .. } = *detail;

@@ -65,11 +65,17 @@ pub async fn grant_token(mut req: Request, env: &Env, request_id: &str) -> Resul
 }
 
 /// `GET /v1/widget/sessions/{id}`.
-pub async fn session(req: Request, env: &Env, session_id: &str) -> Result<Response> {
+pub async fn session(
+    req: Request,
+    env: &Env,
+    session_id: &str,
+    request_id: &str,
+) -> Result<Response> {
     let config = Config::from_env(env)?;
     auth::widget(&req, &config, session_id, now_s())?;
     let stub = objects::session_by_id(env, session_id)?;
-    let view: WidgetSession = rpc::call(&stub, &SessionCommand::WidgetView).await?;
+    let view: WidgetSession =
+        rpc::call_for(&stub, &SessionCommand::WidgetView, Some(request_id)).await?;
     http::json(200, &view)
 }
 
@@ -109,7 +115,7 @@ pub async fn pay(
         wechat_flow: request.wechat_flow,
         client_ip: req.headers().get("CF-Connecting-IP")?,
     };
-    let result: Result<WidgetSession> = rpc::call(&stub, &command).await;
+    let result: Result<WidgetSession> = rpc::call_for(&stub, &command, Some(request_id)).await;
     if let Err(Error::Api(detail)) = &result {
         if detail.code == ErrorCode::IncorrectPayPassword {
             // Counted after the fact; the answer stays the wallet's, with its attempts left.
@@ -145,10 +151,16 @@ fn origin_allowed(config: &Config, merchant_id: Option<&str>, origin: &str, own:
 /// `POST /v1/widget/sessions/{id}/cancel`: the shopper gives up on the payment under way (a QR
 /// code not scanned, a pay sheet dismissed). The provider closes it first, so it cannot be paid
 /// afterwards.
-pub async fn cancel(req: Request, env: &Env, session_id: &str) -> Result<Response> {
+pub async fn cancel(
+    req: Request,
+    env: &Env,
+    session_id: &str,
+    request_id: &str,
+) -> Result<Response> {
     let config = Config::from_env(env)?;
     auth::widget(&req, &config, session_id, now_s())?;
     let stub = objects::session_by_id(env, session_id)?;
-    let view: WidgetSession = rpc::call(&stub, &SessionCommand::CancelPayment).await?;
+    let view: WidgetSession =
+        rpc::call_for(&stub, &SessionCommand::CancelPayment, Some(request_id)).await?;
     http::json(200, &view)
 }

@@ -19,8 +19,25 @@ enum Reply<T> {
 
 /// Sends `command` to the object behind `stub` and returns its answer.
 pub async fn call<C: Serialize, R: DeserializeOwned>(stub: &Stub, command: &C) -> Result<R> {
+    call_for(stub, command, None).await
+}
+
+/// The header that carries the id of the request a command serves, for the object's audit trail.
+pub const REQUEST_ID_HEADER: &str = "Checkout-Request-Id";
+
+/// As [`call`], on behalf of the Worker request `request_id`.
+pub async fn call_for<C: Serialize, R: DeserializeOwned>(
+    stub: &Stub,
+    command: &C,
+    request_id: Option<&str>,
+) -> Result<R> {
     let mut init = RequestInit::new();
+    let headers = worker::Headers::new();
+    if let Some(id) = request_id {
+        headers.set(REQUEST_ID_HEADER, id)?;
+    }
     init.with_method(Method::Post)
+        .with_headers(headers)
         .with_body(Some(JsValue::from_str(&serde_json::to_string(command)?)));
     let request = Request::new_with_init("https://object.internal/rpc", &init)?;
     let mut response = stub.fetch_with_request(request).await?;

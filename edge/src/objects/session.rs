@@ -10,6 +10,7 @@
 //!
 //! Either way a payment and the session's change to paid cannot come apart.
 
+mod audit_trail;
 mod external;
 mod measured;
 mod notification;
@@ -91,6 +92,8 @@ pub enum SessionCommand {
         #[serde(default)]
         notify_url: Option<String>,
     },
+    /// The session's audit trail, if it belongs to `merchant_scope`.
+    Audit { merchant_scope: String },
     /// What the provider says now about an external payment.
     ProviderStatus {
         merchant_scope: String,
@@ -128,6 +131,8 @@ pub struct CheckoutSession {
     sql: SqlStorage,
     /// When the widget's status view last asked the provider, so polling cannot flood it.
     last_status_query_s: std::cell::Cell<i64>,
+    /// The requests being served, for the audit trail.
+    in_flight: audit_trail::InFlight,
 }
 
 impl DurableObject for CheckoutSession {
@@ -138,6 +143,7 @@ impl DurableObject for CheckoutSession {
             "CREATE TABLE IF NOT EXISTS session (k INTEGER PRIMARY KEY CHECK (k = 1), record TEXT NOT NULL)",
             notification::NONCE_SCHEMA,
             outbox::OUTBOX_SCHEMA,
+            audit_trail::AUDIT_SCHEMA,
         ] {
             if let Err(e) = sql.exec(schema, None) {
                 let message = format!("session schema: {e}");
@@ -149,12 +155,28 @@ impl DurableObject for CheckoutSession {
             env,
             sql,
             last_status_query_s: std::cell::Cell::new(0),
+            in_flight: audit_trail::InFlight::default(),
         }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        let source = req
+            .headers()
+            .get(rpc::REQUEST_ID_HEADER)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "internal".to_owned());
         let result = match rpc::command::<SessionCommand>(req).await {
-            Ok(command) => self.handle(command).await,
+            Ok(command) => {
+                let (op, changes) = audit_trail::op_of(&command);
+                self.in_flight.enter(&source);
+                let result = self.handle(command).await;
+                self.in_flight.leave(&source);
+                if changes {
+                    self.audit_command(&op, &source, &result);
+                }
+                result
+            }
             Err(e) => Err(e),
         };
         self.flush_outbox().await;
@@ -162,7 +184,9 @@ impl DurableObject for CheckoutSession {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
+        self.in_flight.enter("alarm");
         let outcome = self.on_alarm().await;
+        self.in_flight.leave("alarm");
         self.flush_outbox().await;
         if let Err(e) = outcome {
             crate::log::event(
@@ -235,6 +259,10 @@ impl CheckoutSession {
             } => {
                 self.owned_by(&merchant_scope)?;
                 to_json(self.refund(&idempotency_key, &request, notify_url).await?)
+            }
+            SessionCommand::Audit { merchant_scope } => {
+                self.owned_by(&merchant_scope)?;
+                to_json(self.audit_trail()?)
             }
             SessionCommand::ProviderStatus {
                 merchant_scope,
@@ -478,11 +506,14 @@ impl CheckoutSession {
             .transpose()
     }
 
-    /// Writes the record, and in the same turn the merchant events its change causes.
+    /// Writes the record, and in the same turn the merchant events and the audit entries its
+    /// change causes.
     fn save(&self, record: &SessionRecord) -> Result<()> {
-        if let Some(before) = self.load()? {
-            self.record_events(&before, record)?;
+        let before = self.load()?;
+        if let Some(before) = &before {
+            self.record_events(before, record)?;
         }
+        self.audit_changes(before.as_ref(), record)?;
         self.sql.exec(
             "INSERT INTO session (k, record) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET record = excluded.record",
             vec![serde_json::to_string(record)?.into()],

@@ -449,6 +449,7 @@ impl RefundRecord {
     }
 }
 
+pub mod audit;
 pub mod events;
 mod provider;
 mod refunds;
