@@ -1,51 +1,121 @@
-/* Checkout loader. Embed with
-     <script src="https://<edge>/checkout.js" data-client-secret="..." data-container="#checkout"></script>
-   or call Checkout.mount(element, { clientSecret, onReady, onComplete, onError }).
-   It loads the widget's WebAssembly from the same origin as this script, once, on first use. */
+/* Checkout loader. Two ways in:
+
+     <script src="https://<edge>/checkout.js" data-client-secret="..." data-container="#checkout"
+             data-locale="bn" data-theme="dark" data-appearance='{"variables":{"colorPrimary":"#6d28d9"}}'></script>
+
+   or, from script:
+
+     var checkout = Checkout.mount(element, {
+       clientSecret: "...",
+       locale: "auto",                       // "en" | "zh-CN" | "bn" | "auto" (the browser's languages)
+       appearance: { theme: "light", variables: { colorPrimary: "#0f766e", colorBackground: "#fff",
+         colorText: "#1f2933", colorDanger: "#b42318", borderRadius: "10px", fontFamily: "Inter" } },
+       onReady: fn, onChange: fn, onComplete: fn, onError: fn
+     });
+     checkout.update({ locale: "zh-CN", appearance: { theme: "dark" } });   // keeps the shopper's input
+     checkout.unmount();
+     checkout.ready;                          // a Promise, settled once the widget is mounted
+
+   The element also receives DOM events: checkout:ready, checkout:change, checkout:complete and
+   checkout:error (each with the same `detail` as the callback). The widget's WebAssembly loads from
+   the same origin as this script, once per page, on first use; several widgets may share a page. */
 (function () {
   "use strict";
   var script = document.currentScript;
-  var base = new URL(".", script ? script.src : window.location.href).href.replace(/\/$/, "");
-  var apiBase = new URL(base).origin;
-  var loading = null;
 
-  function loadWidget() {
-    if (!loading) {
-      loading = import(base + "/pkg/checkout_widget.js").then(function (module) {
-        return module.default({ module_or_path: base + "/pkg/checkout_widget_bg.wasm" }).then(function () {
-          return module;
+  function createCheckout(base) {
+    var apiBase = new URL(base).origin;
+    var loading = null;
+
+    function loadWidget() {
+      if (!loading) {
+        loading = import(base + "/pkg/checkout_widget.js").then(function (module) {
+          return module.default({ module_or_path: base + "/pkg/checkout_widget_bg.wasm" }).then(function () {
+            return module;
+          });
         });
-      });
+      }
+      return loading;
     }
-    return loading;
+
+    function mount(element, options) {
+      if (typeof element === "string") element = document.querySelector(element);
+      if (!element) throw new Error("Checkout.mount: no element");
+      var settings = Object.assign({ apiBase: apiBase }, options || {});
+      var widget = null;
+      var queued = [];
+      var unmounted = false;
+      var handle = {
+        /** Changes `locale` and/or `appearance` while the widget is up. */
+        update: function (changes) {
+          if (widget) widget.update(changes || {});
+          else queued.push(changes || {});
+          return handle;
+        },
+        /** Removes the widget from the element. */
+        unmount: function () {
+          unmounted = true;
+          if (widget) {
+            widget.unmount();
+            widget.free();
+            widget = null;
+          }
+        },
+        ready: null,
+      };
+      handle.ready = loadWidget().then(function (module) {
+        if (unmounted) return handle;
+        widget = module.mount(element, settings);
+        queued.forEach(function (changes) { widget.update(changes); });
+        queued = [];
+        return handle;
+      });
+      handle.ready.catch(function (error) { console.error("checkout:", error); });
+      return handle;
+    }
+
+    return { mount: mount };
   }
 
-  function mount(element, options) {
-    if (!element) return Promise.reject(new Error("Checkout.mount: no element"));
-    var settings = Object.assign({ apiBase: apiBase }, options || {});
-    return loadWidget().then(function (module) {
-      var handle = module.mount(element, settings);
-      return {
-        unmount: function () { handle.unmount(); },
-      };
-    });
+  /** Options from a script tag's data attributes. */
+  function tagOptions(tag) {
+    var options = { clientSecret: tag.getAttribute("data-client-secret") };
+    var locale = tag.getAttribute("data-locale");
+    if (locale) options.locale = locale;
+    var appearance = {};
+    var json = tag.getAttribute("data-appearance");
+    if (json) {
+      try {
+        appearance = JSON.parse(json) || {};
+      } catch (error) {
+        console.warn("checkout: data-appearance is not valid JSON and was ignored");
+      }
+    }
+    var theme = tag.getAttribute("data-theme");
+    if (theme) appearance.theme = theme;
+    if (Object.keys(appearance).length) options.appearance = appearance;
+    return options;
   }
 
   function autoMount(tag) {
-    var secret = tag.getAttribute("data-client-secret");
-    if (!secret) return;
     var selector = tag.getAttribute("data-container");
     var element = selector ? document.querySelector(selector) : null;
     if (!element) {
       element = document.createElement("div");
       tag.parentNode.insertBefore(element, tag.nextSibling);
     }
-    mount(element, { clientSecret: secret }).catch(function (error) {
+    try {
+      window.Checkout.mount(element, tagOptions(tag));
+    } catch (error) {
       console.error("checkout:", error);
-    });
+    }
   }
 
-  window.Checkout = window.Checkout || { mount: mount };
+  // A second tag on the page reuses the first one's loader (and its one copy of the widget).
+  if (!window.Checkout) {
+    var base = new URL(".", script ? script.src : window.location.href).href.replace(/\/$/, "");
+    window.Checkout = createCheckout(base);
+  }
   if (script && script.hasAttribute("data-client-secret")) {
     if (document.readyState === "loading") {
       document.addEventListener("DOMContentLoaded", function () { autoMount(script); });

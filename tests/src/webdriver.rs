@@ -53,6 +53,19 @@ impl Browser {
     /// As [`Browser::start`], with the browser calling itself `user_agent` (a phone's, or
     /// WeChat's in-app browser).
     pub fn start_as(width: u32, height: u32, user_agent: Option<&str>) -> Browser {
+        let args = user_agent.map(|agent| format!("--user-agent={agent}"));
+        Browser::launch(width, height, args.into_iter().collect(), json!({}))
+    }
+
+    /// As [`Browser::start`], with the browser's preferred languages set to `languages` (an
+    /// Accept-Language list such as `"bn-BD,bn"`), which `navigator.languages` reports.
+    pub fn start_in_language(width: u32, height: u32, languages: &str) -> Browser {
+        let first = languages.split(',').next().unwrap_or(languages);
+        let prefs = json!({"intl": {"accept_languages": languages}});
+        Browser::launch(width, height, vec![format!("--lang={first}")], prefs)
+    }
+
+    fn launch(width: u32, height: u32, extra_args: Vec<String>, prefs: Value) -> Browser {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -69,7 +82,7 @@ impl Browser {
                 .build(),
         };
         browser.wait_for_driver();
-        browser.open_session(width, height, user_agent);
+        browser.open_session(width, height, extra_args, prefs);
         browser
     }
 
@@ -89,17 +102,15 @@ impl Browser {
         panic!("chromedriver did not start");
     }
 
-    fn open_session(&mut self, width: u32, height: u32, user_agent: Option<&str>) {
+    fn open_session(&mut self, width: u32, height: u32, extra_args: Vec<String>, prefs: Value) {
         let profile = crate::temp_dir("chromium-profile");
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
         args.push(format!("--window-size={width},{height}"));
-        if let Some(agent) = user_agent {
-            args.push(format!("--user-agent={agent}"));
-        }
+        args.extend(extra_args);
         args.push(format!("--user-data-dir={}", profile.display()));
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args, "prefs": prefs}
         }}});
         let value = self.post("/session", &capabilities);
         let id = value["sessionId"]
@@ -149,24 +160,7 @@ impl Browser {
     pub fn find(&self, selector: &str) -> Option<Element> {
         let found = self.script(FIND_HOST, vec![json!(selector)]);
         match found.get("host") {
-            Some(host) if !host.is_null() => {
-                let host = Element(host.clone());
-                let shadow = self.get(&format!("/element/{}/shadow", host.id()));
-                let shadow_id = shadow.get(SHADOW_KEY)?.as_str()?.to_owned();
-                let body = json!({"using": "css selector", "value": selector});
-                let url = format!("{}/shadow/{shadow_id}/element", self.base);
-                match self.agent.post(&url).send_json(body) {
-                    Ok(response) => {
-                        let value: Value = response.into_json().ok()?;
-                        let element = value.get("value")?.clone();
-                        element
-                            .get(ELEMENT_KEY)
-                            .is_some()
-                            .then_some(Element(element))
-                    }
-                    Err(_) => None,
-                }
-            }
+            Some(host) if !host.is_null() => self.find_in_shadow(&Element(host.clone()), selector),
             _ => {
                 let element = found.get("element")?.clone();
                 element
@@ -175,6 +169,61 @@ impl Browser {
                     .then_some(Element(element))
             }
         }
+    }
+
+    /// Makes the page a `width` x `height` CSS-pixel phone screen, through Chrome's device
+    /// emulation: the window itself cannot be narrower than 500 px. Applies to later loads too.
+    pub fn emulate_phone(&self, width: u32, height: u32) {
+        let params =
+            json!({"width": width, "height": height, "deviceScaleFactor": 2, "mobile": true});
+        let body = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params});
+        self.post("/goog/cdp/execute", &body);
+    }
+
+    /// The first element matching `selector` in the shadow root of the page element matching
+    /// `host` (one widget among several on a page), or `None`.
+    pub fn find_in(&self, host: &str, selector: &str) -> Option<Element> {
+        let script = "return document.querySelector(arguments[0]);";
+        let found = self.script(script, vec![json!(host)]);
+        found.get(ELEMENT_KEY)?;
+        self.find_in_shadow(&Element(found), selector)
+    }
+
+    /// Waits up to `timeout` for `selector` to exist and be visible in `host`'s shadow root.
+    #[track_caller]
+    pub fn wait_in(&self, host: &str, selector: &str, timeout: Duration) -> Element {
+        let started = Instant::now();
+        loop {
+            if let Some(element) = self.find_in(host, selector) {
+                if self.is_visible(&element) {
+                    return element;
+                }
+            }
+            if started.elapsed() > timeout {
+                panic!("{selector} did not appear in {host} within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn find_in_shadow(&self, host: &Element, selector: &str) -> Option<Element> {
+        let url = format!("{}/element/{}/shadow", self.base, host.id());
+        let shadow: Value = self.agent.get(&url).call().ok()?.into_json().ok()?;
+        let shadow_id = shadow.get("value")?.get(SHADOW_KEY)?.as_str()?.to_owned();
+        let body = json!({"using": "css selector", "value": selector});
+        let url = format!("{}/shadow/{shadow_id}/element", self.base);
+        let value: Value = self
+            .agent
+            .post(&url)
+            .send_json(body)
+            .ok()?
+            .into_json()
+            .ok()?;
+        let element = value.get("value")?.clone();
+        element
+            .get(ELEMENT_KEY)
+            .is_some()
+            .then_some(Element(element))
     }
 
     /// Waits up to `timeout` for `selector` to exist and be visible.

@@ -2,10 +2,13 @@
 //!
 //! The calls mirror `docs/api.md`: trade the client secret for a token, read the session, pay,
 //! cancel. Bodies are the `checkout_core::api` types, so the widget and the edge cannot drift apart.
+//! A failure is a [`Problem`]: the edge's error answer, or no answer at all.
 
 use checkout_core::api::{PayRequest, TokenRequest, TokenResponse, WidgetSession};
 use checkout_core::error::{ErrorBody, ErrorDetail};
 use checkout_core::ErrorCode;
+
+use crate::state::Problem;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -26,7 +29,7 @@ impl Api {
     }
 
     /// `POST /v1/widget/token`. The browser adds the page's `Origin`, which the token is bound to.
-    pub async fn token(&self, client_secret: &str) -> Result<TokenResponse, ErrorDetail> {
+    pub async fn token(&self, client_secret: &str) -> Result<TokenResponse, Problem> {
         let body = TokenRequest {
             client_secret: client_secret.to_owned(),
         };
@@ -35,11 +38,7 @@ impl Api {
     }
 
     /// `GET /v1/widget/sessions/{id}`.
-    pub async fn session(
-        &self,
-        session_id: &str,
-        token: &str,
-    ) -> Result<WidgetSession, ErrorDetail> {
+    pub async fn session(&self, session_id: &str, token: &str) -> Result<WidgetSession, Problem> {
         let path = format!("/v1/widget/sessions/{session_id}");
         let bearer = format!("Bearer {token}");
         self.call("GET", &path, &[("Authorization", &bearer)], None)
@@ -53,7 +52,7 @@ impl Api {
         token: &str,
         idempotency_key: &str,
         request: &PayRequest,
-    ) -> Result<WidgetSession, ErrorDetail> {
+    ) -> Result<WidgetSession, Problem> {
         let path = format!("/v1/widget/sessions/{session_id}/pay");
         let bearer = format!("Bearer {token}");
         let headers = [
@@ -65,11 +64,7 @@ impl Api {
     }
 
     /// `POST /v1/widget/sessions/{id}/cancel`: gives up on the payment under way.
-    pub async fn cancel(
-        &self,
-        session_id: &str,
-        token: &str,
-    ) -> Result<WidgetSession, ErrorDetail> {
+    pub async fn cancel(&self, session_id: &str, token: &str) -> Result<WidgetSession, Problem> {
         let path = format!("/v1/widget/sessions/{session_id}/cancel");
         let bearer = format!("Bearer {token}");
         self.call(
@@ -87,15 +82,15 @@ impl Api {
         path: &str,
         headers: &[(&str, &str)],
         body: Option<String>,
-    ) -> Result<T, ErrorDetail> {
+    ) -> Result<T, Problem> {
         let request = build_request(&format!("{}{path}", self.base), method, headers, body)
-            .ok_or_else(unreachable)?;
-        let window = web_sys::window().ok_or_else(unreachable)?;
+            .ok_or(Problem::Unreachable)?;
+        let window = web_sys::window().ok_or(Problem::Unreachable)?;
         let response: Response = JsFuture::from(window.fetch_with_request(&request))
             .await
             .ok()
             .and_then(|value| value.dyn_into().ok())
-            .ok_or_else(unreachable)?;
+            .ok_or(Problem::Unreachable)?;
         // A body that cannot be read means the connection dropped after the status line: the
         // outcome is as unknown as if no answer had come at all.
         let text = match response.text() {
@@ -103,36 +98,25 @@ impl Api {
             Err(_) => None,
         }
         .and_then(|value| value.as_string())
-        .ok_or_else(unreachable)?;
+        .ok_or(Problem::Unreachable)?;
         if !response.ok() {
-            return Err(error_from_body(&text));
+            return Err(problem_from_body(&text));
         }
-        serde_json::from_str(&text).map_err(|_| ErrorDetail::new(ErrorCode::InternalError))
+        serde_json::from_str(&text).map_err(|_| Problem::from_code(ErrorCode::InternalError))
     }
 }
 
-/// No answer (offline, connection dropped): reported as `internal_error`, whose outcome is
-/// unknown, so a payment retry keeps its idempotency key.
-fn unreachable() -> ErrorDetail {
-    let mut detail = ErrorDetail::new(ErrorCode::InternalError);
-    detail.message =
-        "We could not reach the checkout. Check your connection and try again.".to_owned();
-    detail
-}
-
-/// An error response; a body this build cannot read still yields the server's message.
-fn error_from_body(text: &str) -> ErrorDetail {
+/// An error response. A code this build does not know keeps the server's code and message.
+fn problem_from_body(text: &str) -> Problem {
     if let Ok(body) = serde_json::from_str::<ErrorBody>(text) {
-        return body.error;
+        return Problem::Api(body.error);
     }
-    let mut detail = ErrorDetail::new(ErrorCode::InternalError);
-    if let Some(message) = serde_json::from_str::<serde_json::Value>(text)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-    {
-        detail.message = message;
+    let value = serde_json::from_str::<serde_json::Value>(text).unwrap_or_default();
+    let field = |name: &str| value["error"][name].as_str().map(str::to_owned);
+    match (field("code"), field("message")) {
+        (Some(code), Some(message)) => Problem::Unknown { code, message },
+        _ => Problem::Api(ErrorDetail::new(ErrorCode::InternalError)),
     }
-    detail
 }
 
 fn build_request(
@@ -158,8 +142,8 @@ fn build_request(
     Request::new_with_str_and_init(url, &init).ok()
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String, ErrorDetail> {
-    serde_json::to_string(value).map_err(|_| ErrorDetail::new(ErrorCode::InternalError))
+fn json<T: serde::Serialize>(value: &T) -> Result<String, Problem> {
+    serde_json::to_string(value).map_err(|_| Problem::from_code(ErrorCode::InternalError))
 }
 
 /// A fresh idempotency key: 32 characters of `[A-Za-z0-9_-]` from the browser's CSPRNG.

@@ -1,14 +1,25 @@
 //! What the widget tells the embedding page: DOM CustomEvents on the host element (they bubble
-//! and cross the shadow boundary) and the optional callbacks passed to `Checkout.mount`.
+//! and cross the shadow boundary) and the optional callbacks passed to `Checkout.mount`. Each
+//! widget has its own `Events`, so two widgets on a page never hear each other.
+//!
+//! | event | callback | `detail` |
+//! | --- | --- | --- |
+//! | `checkout:ready` | `onReady` | `{sessionId}` |
+//! | `checkout:change` | `onChange` | `{sessionId, method, points, balance, currency}` |
+//! | `checkout:complete` | `onComplete` | `{sessionId, status: "paid", amountPaid, currency}` |
+//! | `checkout:error` | `onError` | `{code, message}` (message in the shopper's language) |
 
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::JsValue;
 use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
 
+use crate::state::Choice;
+
 /// The host element and the page's callbacks.
 pub struct Events {
     host: HtmlElement,
     on_ready: Option<Function>,
+    on_change: Option<Function>,
     on_complete: Option<Function>,
     on_error: Option<Function>,
 }
@@ -22,6 +33,7 @@ impl Events {
         };
         Events {
             on_ready: callback("onReady"),
+            on_change: callback("onChange"),
             on_complete: callback("onComplete"),
             on_error: callback("onError"),
             host,
@@ -35,6 +47,22 @@ impl Events {
             self.on_ready.as_ref(),
             &[("sessionId", session_id.into())],
         );
+    }
+
+    /// `checkout:change`, when the shopper picks another method or changes the split.
+    pub fn change(&self, session_id: &str, choice: &Choice) {
+        let method = serde_json::to_value(choice.method)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let detail = [
+            ("sessionId", session_id.into()),
+            ("method", method.into()),
+            ("points", JsValue::from_f64(choice.points as f64)),
+            ("balance", choice.balance.to_decimal_string().into()),
+            ("currency", choice.balance.currency().code().into()),
+        ];
+        self.emit("checkout:change", self.on_change.as_ref(), &detail);
     }
 
     /// `checkout:complete`, when the order is paid.

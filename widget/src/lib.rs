@@ -2,15 +2,20 @@
 //! `<script>` tag (`www/checkout.js` loads this module and calls [`mount`]).
 //!
 //! - [`mount`] attaches a shadow root to the host element, so the merchant's CSS cannot reach in
-//!   and ours cannot leak out, and renders [`components::Checkout`] into it.
-//! - `api.rs`: every network call. `state.rs`: view state and formatting rules, no DOM.
+//!   and ours cannot leak out, and renders [`components::Checkout`] into it. Each mount has its
+//!   own signals, events and shadow root, so several widgets can share a page.
+//! - `api.rs`: every network call. `state.rs`: view state and its rules, no DOM.
+//! - `i18n/`: the shopper's language, every string in English, Chinese and Bangla, and the
+//!   formatting of amounts and times. `appearance.rs`: the merchant's theme, validated.
 //! - `events.rs`: the DOM events and callbacks the embedding page receives.
 //! - `qr.rs`: QR codes as inline SVG (WeChat Pay Native).
 //! - `components/`: one small component per file.
 
 mod api;
+mod appearance;
 mod components;
 mod events;
+mod i18n;
 mod qr;
 mod state;
 
@@ -23,15 +28,20 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, ShadowRootInit, ShadowRootMode};
 
 use crate::api::Api;
+use crate::appearance::{Appearance, Theme};
 use crate::components::Checkout;
 use crate::events::Events;
+use crate::i18n::Locale;
 
 const STYLE: &str = include_str!("style.css");
 
-/// A mounted widget: Leptos' handle (dropping it unmounts) and the container it renders into.
+/// A mounted widget: Leptos' handle (dropping it unmounts), its host and the container it renders
+/// into, and the locale the page may change.
 struct Mounted {
     _leptos: Box<dyn std::any::Any>,
+    host: HtmlElement,
     root: HtmlElement,
+    locale: ArcRwSignal<Locale>,
 }
 
 thread_local! {
@@ -41,7 +51,7 @@ thread_local! {
     static NEXT_ID: Cell<u32> = const { Cell::new(1) };
 }
 
-/// The page's handle on a mounted widget. `unmount()` removes it.
+/// The page's handle on a mounted widget: `update(options)` and `unmount()`.
 #[wasm_bindgen]
 pub struct WidgetHandle {
     id: u32,
@@ -49,16 +59,34 @@ pub struct WidgetHandle {
 
 #[wasm_bindgen]
 impl WidgetHandle {
+    /// Changes `locale` and/or `appearance` while the widget is up; what the shopper chose and
+    /// typed stays. Options not given are left as they are.
+    pub fn update(&self, options: JsValue) {
+        let Some((root, locale)) = MOUNTED.with(|m| {
+            m.borrow()
+                .get(&self.id)
+                .map(|w| (w.root.clone(), w.locale.clone()))
+        }) else {
+            return;
+        };
+        if has(&options, "locale") {
+            locale.set(resolve_locale(&options));
+        }
+        if has(&options, "appearance") {
+            apply_appearance(&root, &options);
+        }
+    }
+
     /// Removes the widget from the page.
     pub fn unmount(&self) {
         if let Some(mounted) = MOUNTED.with(|m| m.borrow_mut().remove(&self.id)) {
-            mounted.root.remove();
+            clear(&mounted.host);
         }
     }
 }
 
-/// Mounts the widget into `host`. `options`: `{clientSecret, apiBase, onReady?, onComplete?,
-/// onError?}`.
+/// Mounts the widget into `host`, replacing a widget already there. `options`: `{clientSecret,
+/// apiBase, locale?, appearance?, onReady?, onChange?, onComplete?, onError?}`.
 #[wasm_bindgen]
 pub fn mount(host: HtmlElement, options: JsValue) -> Result<WidgetHandle, JsValue> {
     let text = |name: &str| {
@@ -72,18 +100,122 @@ pub fn mount(host: HtmlElement, options: JsValue) -> Result<WidgetHandle, JsValu
     };
     let client_secret = text("clientSecret")?;
     let api = Api::new(&text("apiBase")?);
+    unmount_from(&host);
     let root = shadow_container(&host)?;
-    let events = StoredValue::new_local(Events::new(host, &options));
+    apply_appearance(&root, &options);
+    let locale = ArcRwSignal::new(resolve_locale(&options));
+    let events = StoredValue::new_local(Events::new(host.clone(), &options));
+    let signal = locale.clone();
     let handle = leptos::mount::mount_to(root.clone(), move || {
-        view! { <Checkout api=api client_secret=client_secret events=events /> }
+        let locale = RwSignal::from(signal);
+        view! { <Checkout api=api client_secret=client_secret events=events locale=locale /> }
     });
     let id = NEXT_ID.with(|n| n.replace(n.get() + 1));
     let mounted = Mounted {
         _leptos: Box::new(handle),
+        host,
         root,
+        locale,
     };
     MOUNTED.with(|m| m.borrow_mut().insert(id, mounted));
     Ok(WidgetHandle { id })
+}
+
+/// Unmounts the widget already in `host`, if any: one host, one widget.
+fn unmount_from(host: &HtmlElement) {
+    let id = MOUNTED.with(|m| {
+        m.borrow()
+            .iter()
+            .find(|(_, w)| w.host.is_same_node(Some(host)))
+            .map(|(id, _)| *id)
+    });
+    if let Some(id) = id {
+        WidgetHandle { id }.unmount();
+    }
+}
+
+fn clear(host: &HtmlElement) {
+    if let Some(shadow) = host.shadow_root() {
+        shadow.set_inner_html("");
+    }
+}
+
+/// `object[name]`; `undefined` when `object` is not an object.
+fn get(object: &JsValue, name: &str) -> JsValue {
+    if !object.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(object, &JsValue::from_str(name)).unwrap_or_default()
+}
+
+fn has(options: &JsValue, name: &str) -> bool {
+    Reflect::has(options, &JsValue::from_str(name)).unwrap_or(false)
+}
+
+/// The merchant's `locale` option (`"en"`, `"zh-CN"`, `"bn"`, `"auto"`), else the browser's
+/// languages, else English.
+fn resolve_locale(options: &JsValue) -> Locale {
+    let option = get(options, "locale").as_string();
+    let navigator = web_sys::window().map(|w| w.navigator());
+    let mut browser: Vec<String> = navigator
+        .as_ref()
+        .map(|n| n.languages().iter().filter_map(|l| l.as_string()).collect())
+        .unwrap_or_default();
+    if browser.is_empty() {
+        browser.extend(navigator.and_then(|n| n.language()));
+    }
+    let locale = Locale::resolve(option.as_deref(), &browser);
+    if let Some(asked) = option.filter(|o| o != "auto" && Locale::from_tag(o).is_none()) {
+        warn(&format!(
+            "locale {asked:?} is not supported; using {}",
+            locale.tag()
+        ));
+    }
+    locale
+}
+
+/// Sets the merchant's theme and variables on the widget's container, inside the shadow root
+/// where the page's CSS cannot override them. Invalid values are dropped with a warning.
+fn apply_appearance(root: &HtmlElement, options: &JsValue) {
+    let given = get(options, "appearance");
+    let theme = get(&given, "theme");
+    // A theme that is not a string is as wrong as an unknown one.
+    let theme =
+        (!theme.is_undefined() && !theme.is_null()).then(|| theme.as_string().unwrap_or_default());
+    let variables: Vec<(String, Option<String>)> = get(&given, "variables")
+        .dyn_into::<js_sys::Object>()
+        .map(|v| {
+            js_sys::Object::entries(&v)
+                .iter()
+                .map(|entry| {
+                    let pair: js_sys::Array = entry.unchecked_into();
+                    (
+                        pair.get(0).as_string().unwrap_or_default(),
+                        pair.get(1).as_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let (appearance, warnings) = Appearance::parse(theme.as_deref(), &variables);
+    for warning in warnings {
+        warn(&warning);
+    }
+    root.set_class_name(match appearance.theme {
+        Theme::Light => "ck-root",
+        Theme::Dark => "ck-root ck-dark",
+    });
+    let style = root.style();
+    for property in Appearance::all_properties() {
+        let _ = style.remove_property(property);
+    }
+    for (property, value) in &appearance.properties {
+        let _ = style.set_property(property, value);
+    }
+}
+
+fn warn(message: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(&format!("checkout: {message}")));
 }
 
 /// A container inside `host`'s shadow root (created if needed), with the widget's stylesheet.
@@ -92,6 +224,7 @@ fn shadow_container(host: &HtmlElement) -> Result<HtmlElement, JsValue> {
         Some(shadow) => shadow,
         None => host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?,
     };
+    shadow.set_inner_html("");
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or_else(|| JsValue::from_str("no document"))?;

@@ -7,6 +7,61 @@ use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
 use checkout_core::Money;
 
+/// What the shopper must be told: an answer of the edge, or something the widget found itself.
+/// The text comes from `i18n` ([`crate::i18n::Locale::problem_text`]), in the shopper's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// An error answer with a code this build knows.
+    Api(ErrorDetail),
+    /// An error answer with a code this build does not know: only the server's (English)
+    /// message can be shown.
+    Unknown { code: String, message: String },
+    /// No answer at all (offline, connection dropped): the outcome is unknown.
+    Unreachable,
+    /// The split the shopper asked for breaks the merchant's rules.
+    Split(AllocationError),
+    /// The pay password is not six digits.
+    PasswordFormat,
+    /// WeChat's in-app pay sheet is missing: the page is not open inside WeChat.
+    NotInWechat,
+}
+
+impl Problem {
+    pub fn from_code(code: ErrorCode) -> Problem {
+        Problem::Api(ErrorDetail::new(code))
+    }
+
+    /// The stable code this problem is reported under (`checkout:error`).
+    pub fn code(&self) -> &str {
+        match self {
+            Problem::Api(detail) => detail.code.as_str(),
+            Problem::Unknown { code, .. } => code,
+            Problem::Unreachable => ErrorCode::InternalError.as_str(),
+            Problem::Split(_) => ErrorCode::InvalidAllocation.as_str(),
+            Problem::PasswordFormat => ErrorCode::PayPasswordRequired.as_str(),
+            Problem::NotInWechat => ErrorCode::PaymentMethodUnavailable.as_str(),
+        }
+    }
+
+    /// Whether a payment's outcome is unknown (no answer, or an internal error), so a retry
+    /// must reuse its idempotency key and a status check should simply try again.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Problem::Api(detail) => detail.code == ErrorCode::InternalError,
+            Problem::Unknown { .. } | Problem::Unreachable => true,
+            Problem::Split(_) | Problem::PasswordFormat | Problem::NotInWechat => false,
+        }
+    }
+
+    /// Pay-password attempts left, after a wrong one.
+    pub fn attempts_left(&self) -> Option<u32> {
+        match self {
+            Problem::Api(detail) => detail.attempts_left.filter(|n| *n > 0),
+            _ => None,
+        }
+    }
+}
+
 /// Which screen the widget shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Screen {
@@ -20,7 +75,7 @@ pub enum Screen {
     /// Paid: the final success screen.
     Paid,
     /// The session cannot be paid here any more (expired, or a fatal error).
-    Closed(ErrorDetail),
+    Closed(Problem),
 }
 
 impl Screen {
@@ -28,26 +83,34 @@ impl Screen {
     pub fn for_session(session: &WidgetSession) -> Screen {
         match session.status {
             SessionStatus::Paid => Screen::Paid,
-            SessionStatus::Expired => Screen::Closed(ErrorDetail::new(ErrorCode::SessionExpired)),
+            SessionStatus::Expired => Screen::Closed(Problem::from_code(ErrorCode::SessionExpired)),
             SessionStatus::Processing => Screen::Waiting,
             SessionStatus::Open => Screen::Ready,
         }
     }
 }
 
+/// Why a method cannot pay this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    NoPayPassword,
+    NoBalance,
+    NotYet,
+}
+
 /// Whether the widget can take `method` today, and if not, why.
 pub fn method_availability(
     method: PaymentMethod,
     session: &WidgetSession,
-) -> Result<(), &'static str> {
+) -> Result<(), Unavailable> {
     match method {
         PaymentMethod::Balance => match &session.balance {
-            Some(b) if !b.pay_password_set => Err("No pay password is set for this wallet."),
+            Some(b) if !b.pay_password_set => Err(Unavailable::NoPayPassword),
             Some(_) => Ok(()),
-            None => Err("Store balance is not available."),
+            None => Err(Unavailable::NoBalance),
         },
         PaymentMethod::Bkash | PaymentMethod::WechatPay => Ok(()),
-        PaymentMethod::Points | PaymentMethod::Card => Err("Not available yet"),
+        PaymentMethod::Points | PaymentMethod::Card => Err(Unavailable::NotYet),
     }
 }
 
@@ -74,23 +137,13 @@ pub fn poll_delay_ms(checks_done: u32) -> u32 {
         .min(5_000)
 }
 
-pub fn method_label(method: PaymentMethod) -> &'static str {
-    match method {
-        PaymentMethod::Balance => "Store balance",
-        PaymentMethod::Points => "Loyalty points",
-        PaymentMethod::Bkash => "bKash",
-        PaymentMethod::WechatPay => "WeChat Pay",
-        PaymentMethod::Card => "Card",
-    }
-}
-
 /// The failure of the most recent attempt, to show after a return from a provider.
-pub fn last_failure(session: &WidgetSession) -> Option<ErrorDetail> {
+pub fn last_failure(session: &WidgetSession) -> Option<Problem> {
     let last = session.payments.last()?;
     if last.status != PaymentStatus::Failed || session.status != SessionStatus::Open {
         return None;
     }
-    last.failure_code.map(ErrorDetail::new)
+    last.failure_code.map(Problem::from_code)
 }
 
 /// How the total splits when the shopper adds points (and, with an external method, balance).
@@ -156,27 +209,36 @@ pub fn uses_wallet(chosen: Option<PaymentMethod>, use_points: bool, use_balance:
     }
 }
 
-/// `"1250.00"` → `"1,250.00"`: digit grouping on the exact decimal string, never via floats.
-pub fn group_digits(amount: &str) -> String {
-    let (whole, fraction) = amount
-        .split_once('.')
-        .map_or((amount, None), |(w, f)| (w, Some(f)));
-    let mut grouped = String::with_capacity(amount.len() + whole.len() / 3);
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    match fraction {
-        Some(f) => format!("{grouped}.{f}"),
-        None => grouped,
-    }
+/// How the shopper means to pay, as `checkout:change` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choice {
+    pub method: PaymentMethod,
+    /// Points the split takes.
+    pub points: i64,
+    /// What store balance pays.
+    pub balance: Money,
 }
 
-/// An amount with its currency, as the shopper reads it: `BDT 1,250.00`.
-pub fn format_money(amount: &str, currency: &str) -> String {
-    format!("{currency} {}", group_digits(amount))
+/// The shopper's current choice: the chosen method and what points and balance pay of the total
+/// (the whole total for balance alone; nothing when the split is refused).
+pub fn choice(
+    session: &WidgetSession,
+    method: PaymentMethod,
+    use_points: bool,
+    use_balance: bool,
+) -> Choice {
+    let currency = session.currency;
+    let whole = || Money::parse_non_negative(&session.amount, currency).ok();
+    let (points, balance) = match split(session, method, use_points, use_balance) {
+        Ok(Some(allocation)) => (allocation.points, Some(allocation.balance)),
+        Ok(None) if method == PaymentMethod::Balance => (0, whole()),
+        Ok(None) | Err(_) => (0, None),
+    };
+    Choice {
+        method,
+        points,
+        balance: balance.unwrap_or(Money::zero(currency)),
+    }
 }
 
 #[cfg(test)]
@@ -266,17 +328,32 @@ mod tests {
     }
 
     #[test]
-    fn digits_are_grouped_in_threes_from_the_decimal_point() {
-        let cases = [
-            ("0.01", "0.01"),
-            ("999.99", "999.99"),
-            ("1250.00", "1,250.00"),
-            ("25000.00", "25,000.00"),
-            ("1234567.89", "1,234,567.89"),
-            ("1500", "1,500"),
-        ];
-        for (raw, shown) in cases {
-            assert_eq!(group_digits(raw), shown);
-        }
+    fn the_choice_reports_what_points_and_balance_pay() {
+        let s = session(
+            "100.00",
+            300,
+            "50.00",
+            [PaymentMethod::Points, PaymentMethod::Balance],
+        );
+        let bdt = |minor| Money::from_minor(minor, checkout_core::Currency::BDT).unwrap();
+        let bkash_alone = choice(&s, PaymentMethod::Bkash, false, false);
+        assert_eq!((bkash_alone.points, bkash_alone.balance), (0, bdt(0)));
+        let balance_alone = choice(&s, PaymentMethod::Balance, false, false);
+        assert_eq!(balance_alone.balance, bdt(10_000));
+        let mixed = choice(&s, PaymentMethod::Bkash, true, true);
+        assert_eq!((mixed.points, mixed.balance), (300, bdt(5_000)));
+        assert_eq!(mixed.method, PaymentMethod::Bkash);
+    }
+
+    #[test]
+    fn only_an_unknown_outcome_keeps_the_payment_key() {
+        assert!(Problem::Unreachable.outcome_unknown());
+        assert!(Problem::from_code(ErrorCode::InternalError).outcome_unknown());
+        assert!(!Problem::from_code(ErrorCode::IncorrectPayPassword).outcome_unknown());
+        assert!(!Problem::PasswordFormat.outcome_unknown());
+        let mut wrong = ErrorDetail::new(ErrorCode::IncorrectPayPassword);
+        wrong.attempts_left = Some(4);
+        assert_eq!(Problem::Api(wrong).attempts_left(), Some(4));
+        assert_eq!(Problem::Unreachable.code(), "internal_error");
     }
 }

@@ -3,7 +3,7 @@
 use checkout_core::api::WidgetSession;
 use leptos::prelude::*;
 
-use crate::state::format_money;
+use crate::i18n::{format, Locale};
 
 #[component]
 pub fn BalancePay(
@@ -13,19 +13,22 @@ pub fn BalancePay(
     password: RwSignal<String>,
     /// Attempts left after a wrong password, when known.
     attempts_left: Signal<Option<u32>>,
+    /// The shopper's language.
+    locale: Locale,
 ) -> impl IntoView {
+    let t = locale.messages();
     let Some(balance) = session.balance else {
         return ().into_any();
     };
-    let available = format_money(&balance.available, balance.currency.code());
+    let available = format::amount(&balance.available, balance.currency, locale);
     let locked = balance.locked_until.is_some();
     view! {
         <div class="ck-balance">
             <p class="ck-available">
-                "Available balance: "
+                {t.available_balance}
                 <strong data-testid="balance-available">{available}</strong>
             </p>
-            <label for="ck-pay-password">"Pay password"</label>
+            <label for="ck-pay-password">{t.pay_password}</label>
             <input
                 id="ck-pay-password"
                 data-testid="pay-password"
@@ -39,15 +42,11 @@ pub fn BalancePay(
                 on:input=move |ev| password.set(event_target_value(&ev))
             />
             <p id="ck-password-help" class="ck-help">
-                {if locked {
-                    "Balance payments are locked after 5 incorrect passwords. Try again in 15 minutes."
-                } else {
-                    "The 6-digit password for your store balance."
-                }}
+                {if locked { t.locked_help } else { t.password_help }}
             </p>
             {move || attempts_left.get().map(|left| view! {
                 <p class="ck-attempts" data-testid="attempts-left" role="status">
-                    {format!("{left} attempts left before balance payments are locked for 15 minutes.")}
+                    {locale.attempts_left(left)}
                 </p>
             })}
         </div>

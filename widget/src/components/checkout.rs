@@ -1,8 +1,6 @@
 //! The whole widget: loads the session, shows the order and the methods, pays, shows the result.
 
 use checkout_core::api::{AllocationRequest, NextAction, PayRequest, PaymentMethod, WidgetSession};
-use checkout_core::error::ErrorDetail;
-use checkout_core::ErrorCode;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::{Closure, JsCast, JsValue};
@@ -10,9 +8,10 @@ use wasm_bindgen::prelude::{Closure, JsCast, JsValue};
 use super::{BalancePay, ErrorNotice, MethodList, OrderSummary, ResultView, SplitEditor, Waiting};
 use crate::api::{new_idempotency_key, Api};
 use crate::events::Events;
+use crate::i18n::{format, Locale};
 use crate::state::{
-    format_money, last_failure, method_availability, poll_delay_ms, split, uses_wallet,
-    wechat_flow, Screen,
+    choice, last_failure, method_availability, poll_delay_ms, split, uses_wallet, wechat_flow,
+    Problem, Screen,
 };
 
 /// The widget's signals, shared by its event handlers.
@@ -23,7 +22,7 @@ struct Model {
     token: RwSignal<String>,
     method: RwSignal<Option<PaymentMethod>>,
     password: RwSignal<String>,
-    error: RwSignal<Option<ErrorDetail>>,
+    error: RwSignal<Option<Problem>>,
     paying: RwSignal<bool>,
     /// The key of an attempt whose answer was lost; a retry reuses it.
     retry_key: RwSignal<Option<String>>,
@@ -32,6 +31,8 @@ struct Model {
     use_balance: RwSignal<bool>,
     /// Whether a status-polling loop is running (at most one).
     watching: RwSignal<bool>,
+    /// The shopper's language; the merchant may change it while the widget is up.
+    locale: RwSignal<Locale>,
     api: StoredValue<Api>,
     events: StoredValue<Events, LocalStorage>,
 }
@@ -44,6 +45,8 @@ pub fn Checkout(
     client_secret: String,
     /// The host element's events and the page's callbacks.
     events: StoredValue<Events, LocalStorage>,
+    /// The language to speak, resolved from the merchant's option and the browser.
+    locale: RwSignal<Locale>,
 ) -> impl IntoView {
     let model = Model {
         screen: RwSignal::new(Screen::Loading),
@@ -57,69 +60,91 @@ pub fn Checkout(
         use_points: RwSignal::new(false),
         use_balance: RwSignal::new(false),
         watching: RwSignal::new(false),
+        locale,
         api: StoredValue::new(api),
         events,
     };
     spawn_local(load(model, client_secret));
+    report_changes(model);
 
-    let status_text = move || match (model.screen.get(), model.paying.get()) {
-        (Screen::Loading, _) => "Loading your order…".to_owned(),
-        (_, true) => "Processing your payment…".to_owned(),
-        (Screen::Paid, _) => "Payment complete.".to_owned(),
-        (Screen::Waiting, false) => "Waiting for the payment to be confirmed.".to_owned(),
-        (Screen::Closed(e), _) => e.message,
-        (Screen::Ready, false) => model.error.get().map(|e| e.message).unwrap_or_default(),
+    let status_text = move || {
+        let locale = model.locale.get();
+        let t = locale.messages();
+        match (model.screen.get(), model.paying.get()) {
+            (Screen::Loading, _) => t.loading.to_owned(),
+            (_, true) => t.processing_payment.to_owned(),
+            (Screen::Paid, _) => t.payment_complete_status.to_owned(),
+            (Screen::Waiting, false) => t.waiting_status.to_owned(),
+            (Screen::Closed(p), _) => locale.problem_text(&p),
+            (Screen::Ready, false) => model
+                .error
+                .get()
+                .map(|p| locale.problem_text(&p))
+                .unwrap_or_default(),
+        }
     };
     view! {
-        <section class="ck" aria-label="Checkout" aria-busy=move || model.paying.get().to_string()>
+        <section
+            class="ck"
+            lang=move || model.locale.get().tag()
+            aria-label=move || model.locale.get().messages().checkout_label
+            aria-busy=move || model.paying.get().to_string()
+        >
             <div class="ck-live" aria-live="polite" role="status">{status_text}</div>
             {move || screen_view(model)}
         </section>
     }
 }
 
-/// Re-renders only when the screen changes, so inputs keep their DOM nodes (and focus) while the
-/// shopper types.
+/// Re-renders only when the screen (or the language) changes, so inputs keep their DOM nodes
+/// (and focus) while the shopper types. Everything the shopper entered lives in the model's
+/// signals, so a change of language keeps it.
 fn screen_view(model: Model) -> AnyView {
     let screen = model.screen.get();
+    let locale = model.locale.get();
     let Some(session) = model.session.get_untracked() else {
         return match screen {
-            Screen::Closed(error) => view! { <ErrorNotice error=error /> }.into_any(),
-            _ => view! { <p class="ck-loading">"Loading your order…"</p> }.into_any(),
+            Screen::Closed(error) => view! { <ErrorNotice error=error locale=locale /> }.into_any(),
+            _ => view! { <p class="ck-loading">{locale.messages().loading}</p> }.into_any(),
         };
     };
-    match screen {
-        Screen::Paid => {
-            let amount = format_money(&session.amount, session.currency.code());
-            view! { <ResultView amount=amount return_url=session.return_url.clone() /> }.into_any()
-        }
-        Screen::Closed(error) => view! {
-            <OrderSummary session=session.clone() />
-            <ErrorNotice error=error />
-        }
-        .into_any(),
-        Screen::Waiting => view! {
-            <OrderSummary session=session.clone() />
-            <Waiting
-                session=session
-                on_cancel=Callback::new(move |()| spawn_local(cancel(model)))
-                on_reopen=Callback::new(move |()| open_pay_sheet(model))
-            />
-            {move || model.error.get().map(|error| view! { <ErrorNotice error=error /> })}
-        }
-        .into_any(),
-        Screen::Loading | Screen::Ready => ready_view(model, session),
-    }
-}
-
-fn ready_view(model: Model, session: WidgetSession) -> AnyView {
-    let attempts_left = Signal::derive(move || {
+    let notice = move || {
         model
             .error
             .get()
-            .and_then(|e| e.attempts_left)
-            .filter(|n| *n > 0)
-    });
+            .map(|error| view! { <ErrorNotice error=error locale=locale /> })
+    };
+    match screen {
+        Screen::Paid => {
+            let amount = format::amount(&session.amount, session.currency, locale);
+            view! {
+                <ResultView amount=amount return_url=session.return_url.clone() locale=locale />
+            }
+            .into_any()
+        }
+        Screen::Closed(error) => view! {
+            <OrderSummary session=session.clone() locale=locale />
+            <ErrorNotice error=error locale=locale />
+        }
+        .into_any(),
+        Screen::Waiting => view! {
+            <OrderSummary session=session.clone() locale=locale />
+            <Waiting
+                session=session
+                locale=locale
+                on_cancel=Callback::new(move |()| spawn_local(cancel(model)))
+                on_reopen=Callback::new(move |()| open_pay_sheet(model))
+            />
+            {notice}
+        }
+        .into_any(),
+        Screen::Loading | Screen::Ready => ready_view(model, session, locale),
+    }
+}
+
+fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
+    let t = locale.messages();
+    let attempts_left = Signal::derive(move || model.error.get().and_then(|e| e.attempts_left()));
     let balance_chosen = move || {
         uses_wallet(
             model.method.get(),
@@ -135,25 +160,26 @@ fn ready_view(model: Model, session: WidgetSession) -> AnyView {
                 .any(|m| !matches!(m, PaymentMethod::Balance | PaymentMethod::Points)));
     let pay_label = move || {
         if model.paying.get() {
-            "Processing…"
+            t.processing
         } else if model.method.get() == Some(PaymentMethod::Bkash) {
-            "Continue to bKash"
+            t.continue_bkash
         } else if model.method.get() == Some(PaymentMethod::WechatPay) {
-            "Pay with WeChat"
+            t.pay_wechat
         } else {
-            "Pay now"
+            t.pay_now
         }
     };
     let session_for_balance = session.clone();
     view! {
-        <OrderSummary session=session.clone() />
-        <MethodList session=session.clone() chosen=model.method />
+        <OrderSummary session=session.clone() locale=locale />
+        <MethodList session=session.clone() chosen=model.method locale=locale />
         {offers_split.then(|| view! {
             <SplitEditor
                 session=session.clone()
                 chosen=model.method
                 use_points=model.use_points
                 use_balance=model.use_balance
+                locale=locale
             />
         })}
         <Show when=balance_chosen>
@@ -161,9 +187,10 @@ fn ready_view(model: Model, session: WidgetSession) -> AnyView {
                 session=session_for_balance.clone()
                 password=model.password
                 attempts_left=attempts_left
+                locale=locale
             />
         </Show>
-        {move || model.error.get().map(|error| view! { <ErrorNotice error=error /> })}
+        {move || model.error.get().map(|error| view! { <ErrorNotice error=error locale=locale /> })}
         <button
             type="button"
             class="ck-pay"
@@ -193,13 +220,45 @@ async fn load(model: Model, client_secret: String) {
             show_session(model, session);
             model.events.with_value(|e| e.ready(&id));
         }
-        Err(error) => {
-            model
-                .events
-                .with_value(|e| e.error(error.code.as_str(), &error.message));
-            model.screen.set(Screen::Closed(error));
+        Err(problem) => {
+            report_error(model, &problem);
+            model.screen.set(Screen::Closed(problem));
         }
     }
+}
+
+/// Shows `problem` beside the form and tells the page (`checkout:error`).
+fn show_problem(model: Model, problem: Problem) {
+    report_error(model, &problem);
+    model.error.set(Some(problem));
+}
+
+fn report_error(model: Model, problem: &Problem) {
+    let message = model.locale.get_untracked().problem_text(problem);
+    model
+        .events
+        .with_value(|e| e.error(problem.code(), &message));
+}
+
+/// `checkout:change` whenever the shopper picks another method or changes the split (not for
+/// the choice the widget starts with).
+fn report_changes(model: Model) {
+    Effect::new(
+        move |previous: Option<Option<(String, crate::state::Choice)>>| {
+            let session = model.session.get()?;
+            let now = choice(
+                &session,
+                model.method.get()?,
+                model.use_points.get(),
+                model.use_balance.get(),
+            );
+            let changed = matches!(&previous, Some(Some((id, before))) if *id == session.id && *before != now);
+            if changed {
+                model.events.with_value(|e| e.change(&session.id, &now));
+            }
+            Some((session.id, now))
+        },
+    );
 }
 
 /// Shows a session as it really is (also after a return from a provider).
@@ -214,9 +273,12 @@ fn show_session(model: Model, session: WidgetSession) {
         model.method.set(first_usable);
     }
     if model.error.get_untracked().is_none() {
-        model.error.set(last_failure(&session));
+        if let Some(problem) = last_failure(&session) {
+            show_problem(model, problem);
+        }
     }
-    if screen == Screen::Paid {
+    let newly_paid = screen == Screen::Paid && model.screen.get_untracked() != Screen::Paid;
+    if newly_paid {
         let (id, amount, currency) = (session.id.clone(), session.amount.clone(), session.currency);
         model
             .events
@@ -248,9 +310,9 @@ async fn watch(model: Model) {
         let api = model.api.get_value();
         match api.session(&session.id, &model.token.get_untracked()).await {
             Ok(updated) => show_session(model, updated),
-            Err(error) if error.code == ErrorCode::InternalError => {}
-            Err(error) => {
-                model.error.set(Some(error));
+            Err(problem) if problem.outcome_unknown() => {}
+            Err(problem) => {
+                show_problem(model, problem);
                 break;
             }
         }
@@ -269,7 +331,7 @@ async fn cancel(model: Model) {
             model.error.set(None);
             show_session(model, updated);
         }
-        Err(error) => model.error.set(Some(error)),
+        Err(problem) => show_problem(model, problem),
     }
 }
 
@@ -291,9 +353,7 @@ fn open_pay_sheet(model: Model) {
         invoke.dyn_ref::<js_sys::Function>(),
         serde_wasm_params(&params),
     ) else {
-        let mut detail = ErrorDetail::new(ErrorCode::PaymentMethodUnavailable);
-        detail.message = "Open this page in WeChat to pay with WeChat Pay.".into();
-        model.error.set(Some(detail));
+        show_problem(model, Problem::NotInWechat);
         return;
     };
     let on_answer = Closure::once_into_js(move |_answer: JsValue| {
@@ -332,9 +392,7 @@ async fn pay(model: Model) {
     let allocation = match split(&session, method, use_points, use_balance) {
         Ok(allocation) => allocation,
         Err(error) => {
-            let mut detail = ErrorDetail::new(ErrorCode::InvalidAllocation);
-            detail.message = format!("This split is not possible: {error}.");
-            model.error.set(Some(detail));
+            show_problem(model, Problem::Split(error));
             return;
         }
     };
@@ -347,9 +405,7 @@ async fn pay(model: Model) {
     let password =
         uses_wallet(Some(method), use_points, use_balance).then(|| model.password.get_untracked());
     if password.as_deref().is_some_and(|p| p.len() != 6) {
-        let mut detail = ErrorDetail::new(ErrorCode::PayPasswordRequired);
-        detail.message = "Enter your 6-digit pay password.".into();
-        model.error.set(Some(detail));
+        show_problem(model, Problem::PasswordFormat);
         return;
     }
     let key = model
@@ -390,14 +446,14 @@ async fn pay(model: Model) {
                 _ => {}
             }
         }
-        Err(error) => {
+        Err(problem) => {
             // A definite answer ends the attempt; an unknown outcome (network, internal error)
             // keeps its key, so the retry returns the first result instead of paying twice.
-            if error.code != ErrorCode::InternalError {
+            if !problem.outcome_unknown() {
                 model.retry_key.set(None);
             }
             model.password.set(String::new());
-            model.error.set(Some(error));
+            show_problem(model, problem);
         }
     }
 }

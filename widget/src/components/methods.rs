@@ -3,7 +3,8 @@
 use checkout_core::api::{PaymentMethod, WidgetSession};
 use leptos::prelude::*;
 
-use crate::state::{method_availability, method_label};
+use crate::i18n::Locale;
+use crate::state::method_availability;
 
 #[component]
 pub fn MethodList(
@@ -11,7 +12,10 @@ pub fn MethodList(
     session: WidgetSession,
     /// The chosen method.
     chosen: RwSignal<Option<PaymentMethod>>,
+    /// The shopper's language.
+    locale: Locale,
 ) -> impl IntoView {
+    let t = locale.messages();
     // Points are added with the split editor's switch, not chosen alone here.
     let items = session
         .methods
@@ -21,7 +25,7 @@ pub fn MethodList(
             let method = *method;
             let availability = method_availability(method, &session);
             let disabled = availability.is_err();
-            let reason = availability.err().unwrap_or_default();
+            let reason = availability.err().map(|r| t.unavailable(r)).unwrap_or_default();
             let id = format!("ck-method-{}", serde_json::to_value(method).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
             let testid = id.trim_start_matches("ck-").to_owned();
             view! {
@@ -36,7 +40,7 @@ pub fn MethodList(
                         on:change=move |_| chosen.set(Some(method))
                     />
                     <label for=id>
-                        <span class="ck-method-name">{method_label(method)}</span>
+                        <span class="ck-method-name">{t.method(method)}</span>
                         {(!reason.is_empty()).then(|| view! { <span class="ck-method-reason">{reason}</span> })}
                     </label>
                 </li>
@@ -45,7 +49,7 @@ pub fn MethodList(
         .collect_view();
     view! {
         <fieldset class="ck-methods">
-            <legend>"Pay with"</legend>
+            <legend>{t.pay_with}</legend>
             <ul>{items}</ul>
         </fieldset>
     }

@@ -1,8 +1,10 @@
 //! The end of the flow: paid, or why not.
 
-use checkout_core::error::ErrorDetail;
 use leptos::html;
 use leptos::prelude::*;
+
+use crate::i18n::{fill, Locale};
+use crate::state::Problem;
 
 #[component]
 pub fn ResultView(
@@ -10,7 +12,10 @@ pub fn ResultView(
     amount: String,
     /// Where the merchant wants the shopper to go next.
     return_url: String,
+    /// The shopper's language.
+    locale: Locale,
 ) -> impl IntoView {
+    let t = locale.messages();
     let heading = NodeRef::<html::H2>::new();
     // Move focus to the outcome so keyboard and screen-reader users land on it.
     Effect::new(move |_| {
@@ -18,24 +23,28 @@ pub fn ResultView(
             let _ = el.focus();
         }
     });
+    let paid = fill(t.you_paid, &["\u{0}"]);
+    let (before, after) = paid.split_once('\u{0}').unwrap_or((&paid, ""));
     view! {
         <div class="ck-result ck-success" data-testid="result-success">
             <div class="ck-check" aria-hidden="true">"✓"</div>
-            <h2 tabindex="-1" node_ref=heading>"Payment complete"</h2>
-            <p>"You paid " <strong>{amount}</strong> "."</p>
-            <a class="ck-link" href=return_url>"Back to the shop"</a>
+            <h2 tabindex="-1" node_ref=heading>{t.paid_heading}</h2>
+            <p>{before.to_owned()} <strong>{amount}</strong> {after.to_owned()}</p>
+            <a class="ck-link" href=return_url>{t.back_to_shop}</a>
         </div>
     }
 }
 
 #[component]
 pub fn ErrorNotice(
-    /// The error to explain.
-    error: ErrorDetail,
+    /// The problem to explain.
+    error: Problem,
+    /// The shopper's language.
+    locale: Locale,
 ) -> impl IntoView {
     view! {
-        <div class="ck-error" role="alert" data-testid="error-message">
-            <p>{error.message}</p>
+        <div class="ck-error" role="alert" data-testid="error-message" data-code=error.code().to_owned()>
+            <p>{locale.problem_text(&error)}</p>
         </div>
     }
 }

@@ -4,7 +4,8 @@
 use checkout_core::api::{PaymentMethod, WidgetSession};
 use leptos::prelude::*;
 
-use crate::state::{format_money, method_label, split};
+use crate::i18n::{fill, format, Locale};
+use crate::state::split;
 
 #[component]
 pub fn SplitEditor(
@@ -16,16 +17,17 @@ pub fn SplitEditor(
     use_points: RwSignal<bool>,
     /// Whether store balance pays part (with an external method).
     use_balance: RwSignal<bool>,
+    /// The shopper's language.
+    locale: Locale,
 ) -> impl IntoView {
-    let currency = session.currency.code();
-    let points_label = session
-        .points
-        .map(|p| format!("Use my points ({} available)", p.available));
+    let t = locale.messages();
+    let points_label = session.points.map(|p| {
+        let available = format::count(p.available.unsigned_abs(), locale);
+        fill(t.use_points, &[&available])
+    });
     let balance_label = session.balance.as_ref().map(|b| {
-        format!(
-            "Use my store balance ({})",
-            format_money(&b.available, currency)
-        )
+        let available = format::amount(&b.available, b.currency, locale);
+        fill(t.use_balance, &[&available])
     });
     let external_chosen = move || {
         chosen
@@ -49,29 +51,25 @@ pub fn SplitEditor(
                 });
                 let mut lines = Vec::new();
                 if let Some(value) = value.filter(|v| !v.is_zero()) {
-                    lines.push(format!(
-                        "{} points: {}",
-                        allocation.points,
-                        format_money(&value.to_decimal_string(), currency)
-                    ));
+                    let points = format::count(allocation.points.unsigned_abs(), locale);
+                    let value = format::money(value, locale);
+                    lines.push(fill(t.points_line, &[&points, &value]));
                 }
                 if !allocation.balance.is_zero() {
-                    lines.push(format!(
-                        "Store balance: {}",
-                        format_money(&allocation.balance.to_decimal_string(), currency)
-                    ));
+                    let balance = format::money(allocation.balance, locale);
+                    lines.push(fill(t.balance_line, &[&balance]));
                 }
                 if let Some((m, amount)) = allocation.external {
                     lines.push(format!(
                         "{}: {}",
-                        method_label(m),
-                        format_money(&amount.to_decimal_string(), currency)
+                        t.method(m),
+                        format::money(amount, locale)
                     ));
                 }
                 lines
             }
             Ok(None) => return None,
-            Err(error) => vec![format!("This split is not possible: {error}.")],
+            Err(error) => vec![fill(t.split_impossible, &[&locale.split_reason(&error)])],
         };
         Some(view! {
             <ul class="ck-split" data-testid="split-breakdown" aria-live="polite">

@@ -3,23 +3,42 @@
 use checkout_core::api::WidgetSession;
 use leptos::prelude::*;
 
-use crate::state::format_money;
+use crate::i18n::{fill, format, Locale};
 
 #[component]
 pub fn OrderSummary(
     /// The session being paid.
     session: WidgetSession,
+    /// The shopper's language.
+    locale: Locale,
 ) -> impl IntoView {
-    let total = format_money(&session.amount, session.currency.code());
+    let t = locale.messages();
+    let total = format::amount(&session.amount, session.currency, locale);
+    let pay_by = pay_by(session.expires_at, locale);
     view! {
         <header class="ck-summary" data-testid="order-summary">
             <p class="ck-merchant">{session.merchant_name}</p>
             <p class="ck-description">{session.description}</p>
             <p class="ck-total">
-                <span class="ck-total-label">"Total"</span>
+                <span class="ck-total-label">{t.total}</span>
                 <strong class="ck-amount" data-testid="order-amount">{total}</strong>
             </p>
-            <p class="ck-order">"Order " {session.order_id}</p>
+            <p class="ck-order">{fill(t.order, &[&session.order_id])}</p>
+            {pay_by.map(|text| view! { <p class="ck-order" data-testid="pay-by">{text}</p> })}
         </header>
     }
+}
+
+/// "Pay by 2:05 PM" in the browser's time zone, when the session ends within a day (a time of
+/// day alone would be ambiguous beyond that).
+fn pay_by(expires_at: i64, locale: Locale) -> Option<String> {
+    let now_s = (js_sys::Date::now() / 1000.0) as i64;
+    if expires_at <= now_s || expires_at - now_s > 24 * 3600 {
+        return None;
+    }
+    // `getTimezoneOffset` is UTC minus local time, in minutes, at that instant.
+    let at = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(expires_at as f64 * 1000.0));
+    let offset_min = -(at.get_timezone_offset() as i64);
+    let time = format::time_of_day(expires_at, offset_min, locale);
+    Some(fill(locale.messages().pay_by, &[&time]))
 }

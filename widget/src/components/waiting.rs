@@ -4,8 +4,8 @@
 use checkout_core::api::{NextAction, WidgetSession};
 use leptos::prelude::*;
 
+use crate::i18n::{fill, format, Locale, Messages};
 use crate::qr::qr_svg;
-use crate::state::format_money;
 
 #[component]
 pub fn Waiting(
@@ -15,20 +15,23 @@ pub fn Waiting(
     on_cancel: Callback<()>,
     /// Re-opens WeChat's in-app pay sheet.
     on_reopen: Callback<()>,
+    /// The shopper's language.
+    locale: Locale,
 ) -> impl IntoView {
-    let amount = format_money(&session.amount, session.currency.code());
+    let t = locale.messages();
+    let amount = format::amount(&session.amount, session.currency, locale);
     let body = match session.next_action.clone() {
-        Some(NextAction::QrCode { code_url }) => qr_view(&code_url, &amount),
+        Some(NextAction::QrCode { code_url }) => qr_view(&code_url, &amount, t),
         Some(NextAction::WechatJsapi { .. }) => view! {
-            <p class="ck-waiting-text">"Confirm the payment of " {amount} " in WeChat."</p>
+            <p class="ck-waiting-text">{fill(t.confirm_in_wechat, &[&amount])}</p>
             <button type="button" class="ck-secondary" data-testid="reopen-wechat"
                 on:click=move |_| on_reopen.run(())>
-                "Open WeChat Pay again"
+                {t.reopen_wechat}
             </button>
         }
         .into_any(),
         _ => view! {
-            <p class="ck-waiting-text">"Waiting for the payment provider to confirm…"</p>
+            <p class="ck-waiting-text">{t.waiting_provider}</p>
         }
         .into_any(),
     };
@@ -37,32 +40,32 @@ pub fn Waiting(
         <div class="ck-waiting" data-testid="waiting">
             {body}
             <p class="ck-waiting-status" data-testid="waiting-status">
-                "This page updates by itself once the payment is confirmed."
+                {t.updates_itself}
             </p>
             {cancellable.then(|| view! {
                 <button type="button" class="ck-secondary" data-testid="cancel-payment"
                     on:click=move |_| on_cancel.run(())>
-                    "Cancel and choose another way to pay"
+                    {t.cancel_payment}
                 </button>
             })}
         </div>
     }
 }
 
-fn qr_view(code_url: &str, amount: &str) -> AnyView {
+fn qr_view(code_url: &str, amount: &str, t: &'static Messages) -> AnyView {
     let Some(svg) = qr_svg(code_url) else {
-        return view! { <p class="ck-error">"This QR code cannot be shown."</p> }.into_any();
+        return view! { <p class="ck-error">{t.qr_unavailable}</p> }.into_any();
     };
-    let label = format!("QR code to pay {amount} with WeChat Pay");
+    let label = fill(t.qr_label, &[amount]);
     view! {
-        <p class="ck-waiting-text">"Scan with WeChat to pay " {amount.to_owned()}</p>
+        <p class="ck-waiting-text">{fill(t.scan_to_pay, &[amount])}</p>
         <svg class="ck-qr" data-testid="wechat-qr" data-code-url=code_url.to_owned()
             viewBox=svg.view_box role="img" aria-label=label
             xmlns="http://www.w3.org/2000/svg" shape-rendering="crispEdges">
             <rect x="-4" y="-4" width="100%" height="100%" fill="#fff"></rect>
             <path d=svg.path fill="#000"></path>
         </svg>
-        <p class="ck-hint">"Open WeChat, tap + then Scan, and point your phone at this code."</p>
+        <p class="ck-hint">{t.scan_hint}</p>
     }
     .into_any()
 }

@@ -1,0 +1,482 @@
+//! What the widget says, in English, Simplified Chinese and Bangla: the shopper's [`Locale`], one
+//! [`Messages`] table per language (every UI string and a message for every [`ErrorCode`]), and
+//! the shopper-facing text of a [`Problem`]. Pure data and functions, no DOM: it runs natively in
+//! unit tests.
+//!
+//! - `en.rs`, `zh.rs`, `bn.rs`: the tables. English error messages are the core's own defaults.
+//! - `format.rs`: amounts, counts and times of day per locale, from integers (never floats).
+
+mod bn;
+mod en;
+pub mod format;
+mod zh;
+
+use checkout_core::allocation::AllocationError;
+use checkout_core::api::PaymentMethod;
+use checkout_core::ErrorCode;
+
+use crate::state::{Problem, Unavailable};
+
+/// A language the widget speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Locale {
+    En,
+    /// Simplified Chinese, for mainland shoppers.
+    ZhHans,
+    /// Bangla, in Bengali script with Bengali digits.
+    Bn,
+}
+
+impl Locale {
+    #[cfg(test)]
+    pub const ALL: [Locale; 3] = [Locale::En, Locale::ZhHans, Locale::Bn];
+
+    /// The locale a BCP 47 tag asks for (`en-GB`, `zh`, `zh-CN`, `bn-BD`), if the widget speaks
+    /// it. Any Chinese tag gets Simplified Chinese, the only Chinese the widget has.
+    pub fn from_tag(tag: &str) -> Option<Locale> {
+        let language = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match language.as_str() {
+            "en" => Some(Locale::En),
+            "zh" => Some(Locale::ZhHans),
+            "bn" => Some(Locale::Bn),
+            _ => None,
+        }
+    }
+
+    /// The locale to use: the merchant's `locale` option when it names a language the widget
+    /// speaks, otherwise (no option, `"auto"`, or a language it does not speak) the first of the
+    /// browser's languages (`navigator.languages`, in the shopper's order) that it speaks,
+    /// otherwise English.
+    pub fn resolve(option: Option<&str>, browser: &[String]) -> Locale {
+        option
+            .and_then(Locale::from_tag)
+            .or_else(|| browser.iter().find_map(|tag| Locale::from_tag(tag)))
+            .unwrap_or(Locale::En)
+    }
+
+    /// The BCP 47 tag for `lang` attributes (screen readers pick their voice from it).
+    pub const fn tag(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::ZhHans => "zh-Hans",
+            Locale::Bn => "bn",
+        }
+    }
+
+    pub fn messages(self) -> &'static Messages {
+        match self {
+            Locale::En => &en::MESSAGES,
+            Locale::ZhHans => &zh::MESSAGES,
+            Locale::Bn => &bn::MESSAGES,
+        }
+    }
+
+    /// The message for `code`; English (the core's default) where a translation is missing,
+    /// which the unit tests forbid for every code this build knows.
+    pub fn error_message(self, code: ErrorCode) -> &'static str {
+        let translated = match self {
+            Locale::En => None,
+            Locale::ZhHans => zh::error(code),
+            Locale::Bn => bn::error(code),
+        };
+        translated.unwrap_or(code.default_message())
+    }
+
+    /// Why a split was refused, in a few words.
+    pub fn split_reason(self, error: &AllocationError) -> String {
+        let t = self.messages();
+        let index = match error {
+            AllocationError::InvalidRules => 0,
+            AllocationError::NegativePoints => 1,
+            AllocationError::InexactPoints => 2,
+            AllocationError::BelowMinimumPoints => 3,
+            AllocationError::AbovePointsPerOrder => 4,
+            AllocationError::AbovePointsShare => 5,
+            AllocationError::PointsPayWholeOrder => 6,
+            AllocationError::NotExternal => 7,
+            AllocationError::CurrencyMismatch => 8,
+            AllocationError::DoesNotSum => 9,
+            AllocationError::Shortfall { remaining } => {
+                return fill(t.split_shortfall, &[&format::money(*remaining, self)]);
+            }
+        };
+        t.split_reasons[index].to_owned()
+    }
+
+    /// What the shopper reads about `problem`: the localized message for its code (the server's
+    /// own message only for a code this build does not know), and when to try again.
+    pub fn problem_text(self, problem: &Problem) -> String {
+        let t = self.messages();
+        match problem {
+            Problem::Api(detail) => {
+                let message = self.error_message(detail.code);
+                match detail.retry_after_s {
+                    Some(s) => format!("{message} {}", self.retry_after(s)),
+                    None => message.to_owned(),
+                }
+            }
+            Problem::Unknown { message, .. } => message.clone(),
+            Problem::Unreachable => t.unreachable.to_owned(),
+            Problem::Split(error) => fill(t.split_impossible, &[&self.split_reason(error)]),
+            Problem::PasswordFormat => t.enter_password.to_owned(),
+            Problem::NotInWechat => t.open_in_wechat.to_owned(),
+        }
+    }
+
+    /// "Try again in 40 seconds." / "Try again in 15 minutes." (whole minutes, rounded up).
+    pub fn retry_after(self, seconds: u64) -> String {
+        let t = self.messages();
+        if seconds < 60 {
+            fill(t.retry_in_s, &[&format::count(seconds, self)])
+        } else {
+            fill(
+                t.retry_in_min,
+                &[&format::count(seconds.div_ceil(60), self)],
+            )
+        }
+    }
+
+    /// "4 attempts left before …".
+    pub fn attempts_left(self, left: u32) -> String {
+        fill(
+            self.messages().attempts_left,
+            &[&format::count(u64::from(left), self)],
+        )
+    }
+}
+
+/// Every string the widget shows, in one language. `{}` marks where a value goes ([`fill`]).
+pub struct Messages {
+    /// The region's accessible name.
+    pub checkout_label: &'static str,
+    pub loading: &'static str,
+    pub processing_payment: &'static str,
+    pub payment_complete_status: &'static str,
+    pub waiting_status: &'static str,
+    pub processing: &'static str,
+    pub pay_now: &'static str,
+    pub continue_bkash: &'static str,
+    pub pay_wechat: &'static str,
+    /// The methods' legend.
+    pub pay_with: &'static str,
+    pub method_balance: &'static str,
+    pub method_points: &'static str,
+    pub method_bkash: &'static str,
+    pub method_wechat: &'static str,
+    pub method_card: &'static str,
+    pub no_pay_password: &'static str,
+    pub balance_unavailable: &'static str,
+    pub not_available_yet: &'static str,
+    pub available_balance: &'static str,
+    pub pay_password: &'static str,
+    pub password_help: &'static str,
+    pub locked_help: &'static str,
+    /// `{}`: attempts left.
+    pub attempts_left: &'static str,
+    /// `{}`: seconds.
+    pub retry_in_s: &'static str,
+    /// `{}`: minutes.
+    pub retry_in_min: &'static str,
+    pub total: &'static str,
+    /// `{}`: the merchant's order id.
+    pub order: &'static str,
+    /// `{}`: a time of day.
+    pub pay_by: &'static str,
+    pub paid_heading: &'static str,
+    /// `{}`: the amount.
+    pub you_paid: &'static str,
+    pub back_to_shop: &'static str,
+    /// `{}`: points available.
+    pub use_points: &'static str,
+    /// `{}`: the balance.
+    pub use_balance: &'static str,
+    /// `{}` points, `{}` their value.
+    pub points_line: &'static str,
+    /// `{}`: the amount from store balance.
+    pub balance_line: &'static str,
+    /// `{}`: the reason, from `split_reasons` or `split_shortfall`.
+    pub split_impossible: &'static str,
+    /// One per [`AllocationError`] variant without data, in declaration order.
+    pub split_reasons: [&'static str; 10],
+    /// `{}`: what is left to pay.
+    pub split_shortfall: &'static str,
+    pub enter_password: &'static str,
+    pub open_in_wechat: &'static str,
+    pub unreachable: &'static str,
+    /// `{}`: the amount.
+    pub confirm_in_wechat: &'static str,
+    pub reopen_wechat: &'static str,
+    pub waiting_provider: &'static str,
+    pub updates_itself: &'static str,
+    pub cancel_payment: &'static str,
+    pub qr_unavailable: &'static str,
+    /// `{}`: the amount.
+    pub qr_label: &'static str,
+    /// `{}`: the amount.
+    pub scan_to_pay: &'static str,
+    pub scan_hint: &'static str,
+}
+
+impl Messages {
+    /// A payment method's name.
+    pub fn method(&self, method: PaymentMethod) -> &'static str {
+        match method {
+            PaymentMethod::Balance => self.method_balance,
+            PaymentMethod::Points => self.method_points,
+            PaymentMethod::Bkash => self.method_bkash,
+            PaymentMethod::WechatPay => self.method_wechat,
+            PaymentMethod::Card => self.method_card,
+        }
+    }
+
+    /// Why a method cannot pay this order.
+    pub fn unavailable(&self, reason: Unavailable) -> &'static str {
+        match reason {
+            Unavailable::NoPayPassword => self.no_pay_password,
+            Unavailable::NoBalance => self.balance_unavailable,
+            Unavailable::NotYet => self.not_available_yet,
+        }
+    }
+}
+
+/// `template` with each `{}` replaced by the next of `values`, in order.
+pub fn fill(template: &str, values: &[&str]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut values = values.iter();
+    let mut rest = template;
+    while let Some(at) = rest.find("{}") {
+        out.push_str(&rest[..at]);
+        out.push_str(values.next().copied().unwrap_or_default());
+        rest = &rest[at + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use checkout_core::error::ErrorDetail;
+    use std::collections::HashSet;
+
+    fn langs(tags: &[&str]) -> Vec<String> {
+        tags.iter().map(|t| (*t).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_merchants_locale_wins_over_the_browsers() {
+        let browser = langs(&["bn-BD", "en"]);
+        assert_eq!(Locale::resolve(Some("zh-CN"), &browser), Locale::ZhHans);
+        assert_eq!(Locale::resolve(Some("zh"), &browser), Locale::ZhHans);
+        assert_eq!(Locale::resolve(Some("en"), &browser), Locale::En);
+        assert_eq!(Locale::resolve(Some("bn"), &langs(&["en-US"])), Locale::Bn);
+        assert_eq!(Locale::resolve(Some("BN_bd"), &[]), Locale::Bn);
+    }
+
+    #[test]
+    fn auto_or_an_unknown_option_follows_the_first_browser_language_the_widget_speaks() {
+        let browser = langs(&["fr-FR", "zh-CN", "en"]);
+        assert_eq!(Locale::resolve(Some("auto"), &browser), Locale::ZhHans);
+        assert_eq!(Locale::resolve(None, &browser), Locale::ZhHans);
+        assert_eq!(Locale::resolve(Some("de"), &browser), Locale::ZhHans);
+        assert_eq!(Locale::resolve(Some(""), &langs(&["bn"])), Locale::Bn);
+        assert_eq!(Locale::resolve(None, &langs(&["zh-TW"])), Locale::ZhHans);
+    }
+
+    #[test]
+    fn english_is_the_last_resort() {
+        assert_eq!(Locale::resolve(None, &[]), Locale::En);
+        assert_eq!(
+            Locale::resolve(Some("auto"), &langs(&["fr", "de"])),
+            Locale::En
+        );
+    }
+
+    #[test]
+    fn every_error_code_has_a_real_translation_in_chinese_and_bangla() {
+        for code in ErrorCode::ALL {
+            let english = Locale::En.error_message(*code);
+            assert_eq!(english, code.default_message());
+            for locale in [Locale::ZhHans, Locale::Bn] {
+                let own = match locale {
+                    Locale::ZhHans => zh::error(*code),
+                    _ => bn::error(*code),
+                };
+                let text = own.unwrap_or_else(|| panic!("{locale:?} has no message for {code:?}"));
+                assert!(!text.trim().is_empty(), "{locale:?} {code:?}");
+                assert_ne!(text, english, "{locale:?} {code:?} is untranslated");
+            }
+            let zh_text = zh::error(*code).unwrap_or_default();
+            assert!(
+                zh_text
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{code:?}: {zh_text}"
+            );
+            let bn_text = bn::error(*code).unwrap_or_default();
+            assert!(
+                bn_text
+                    .chars()
+                    .any(|c| ('\u{0980}'..='\u{09ff}').contains(&c)),
+                "{code:?}: {bn_text}"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_within_a_language_do_not_repeat_across_codes_that_mean_different_things() {
+        for locale in Locale::ALL {
+            let mut seen = HashSet::new();
+            for code in ErrorCode::ALL {
+                assert!(
+                    seen.insert(locale.error_message(*code)),
+                    "{locale:?}: {code:?} repeats another code's message"
+                );
+            }
+        }
+    }
+
+    /// Every UI string of the two translations is present, differs from English where English
+    /// words would show, and keeps exactly the `{}` slots of the English template.
+    #[test]
+    fn every_ui_string_is_translated_with_the_same_slots() {
+        let english = ui_strings(Locale::En.messages());
+        // Brand names stay as they are in every language.
+        let brands = ["bKash", "WeChat Pay"];
+        for locale in [Locale::ZhHans, Locale::Bn] {
+            let own = ui_strings(locale.messages());
+            assert_eq!(own.len(), english.len());
+            for ((name, en), (_, text)) in english.iter().zip(&own) {
+                assert!(!text.trim().is_empty(), "{locale:?}.{name}");
+                assert_eq!(
+                    text.matches("{}").count(),
+                    en.matches("{}").count(),
+                    "{locale:?}.{name}: {text}"
+                );
+                if !brands.contains(en) {
+                    assert_ne!(text, en, "{locale:?}.{name} is untranslated");
+                }
+            }
+        }
+    }
+
+    fn ui_strings(t: &Messages) -> Vec<(&'static str, &'static str)> {
+        let mut all = vec![
+            ("checkout_label", t.checkout_label),
+            ("loading", t.loading),
+            ("processing_payment", t.processing_payment),
+            ("payment_complete_status", t.payment_complete_status),
+            ("waiting_status", t.waiting_status),
+            ("processing", t.processing),
+            ("pay_now", t.pay_now),
+            ("continue_bkash", t.continue_bkash),
+            ("pay_wechat", t.pay_wechat),
+            ("pay_with", t.pay_with),
+            ("method_balance", t.method_balance),
+            ("method_points", t.method_points),
+            ("method_bkash", t.method_bkash),
+            ("method_wechat", t.method_wechat),
+            ("method_card", t.method_card),
+            ("no_pay_password", t.no_pay_password),
+            ("balance_unavailable", t.balance_unavailable),
+            ("not_available_yet", t.not_available_yet),
+            ("available_balance", t.available_balance),
+            ("pay_password", t.pay_password),
+            ("password_help", t.password_help),
+            ("locked_help", t.locked_help),
+            ("attempts_left", t.attempts_left),
+            ("retry_in_s", t.retry_in_s),
+            ("retry_in_min", t.retry_in_min),
+            ("total", t.total),
+            ("order", t.order),
+            ("pay_by", t.pay_by),
+            ("paid_heading", t.paid_heading),
+            ("you_paid", t.you_paid),
+            ("back_to_shop", t.back_to_shop),
+            ("use_points", t.use_points),
+            ("use_balance", t.use_balance),
+            ("points_line", t.points_line),
+            ("balance_line", t.balance_line),
+            ("split_impossible", t.split_impossible),
+            ("split_shortfall", t.split_shortfall),
+            ("enter_password", t.enter_password),
+            ("open_in_wechat", t.open_in_wechat),
+            ("unreachable", t.unreachable),
+            ("confirm_in_wechat", t.confirm_in_wechat),
+            ("reopen_wechat", t.reopen_wechat),
+            ("waiting_provider", t.waiting_provider),
+            ("updates_itself", t.updates_itself),
+            ("cancel_payment", t.cancel_payment),
+            ("qr_unavailable", t.qr_unavailable),
+            ("qr_label", t.qr_label),
+            ("scan_to_pay", t.scan_to_pay),
+            ("scan_hint", t.scan_hint),
+        ];
+        all.extend(t.split_reasons.iter().map(|r| ("split_reasons", *r)));
+        all
+    }
+
+    #[test]
+    fn a_known_code_is_shown_in_the_shoppers_language_not_the_servers() {
+        let mut detail = ErrorDetail::new(ErrorCode::IncorrectPayPassword);
+        detail.message = "The pay password is incorrect.".into();
+        let problem = Problem::Api(detail);
+        assert_eq!(Locale::ZhHans.problem_text(&problem), "支付密码错误。");
+        assert_eq!(Locale::Bn.problem_text(&problem), "পেমেন্ট পাসওয়ার্ড ভুল।");
+        assert_eq!(
+            Locale::En.problem_text(&problem),
+            "The pay password is incorrect."
+        );
+    }
+
+    #[test]
+    fn an_unknown_code_keeps_the_servers_message() {
+        let problem = Problem::Unknown {
+            code: "brand_new_code".into(),
+            message: "Something new happened.".into(),
+        };
+        for locale in Locale::ALL {
+            assert_eq!(locale.problem_text(&problem), "Something new happened.");
+        }
+    }
+
+    #[test]
+    fn waiting_times_and_attempts_are_told_in_the_shoppers_digits() {
+        let mut detail = ErrorDetail::new(ErrorCode::PayPasswordLocked);
+        detail.retry_after_s = Some(899);
+        let text = Locale::Bn.problem_text(&Problem::Api(detail));
+        assert!(text.ends_with("১৫ মিনিট পরে আবার চেষ্টা করুন।"), "{text}");
+        assert_eq!(Locale::En.retry_after(40), "Try again in 40 seconds.");
+        assert_eq!(Locale::ZhHans.retry_after(61), "请 2 分钟后再试。");
+        assert_eq!(
+            Locale::Bn.attempts_left(4),
+            "আর ৪ বার ভুল হলে ব্যালান্স দিয়ে পেমেন্ট ১৫ মিনিটের জন্য বন্ধ থাকবে।"
+        );
+        assert!(Locale::ZhHans.attempts_left(4).contains("4 次"));
+    }
+
+    #[test]
+    fn a_refused_split_says_which_rule_in_the_shoppers_language() {
+        let remaining =
+            checkout_core::Money::from_minor(12_345, checkout_core::Currency::BDT).unwrap();
+        let shortfall = AllocationError::Shortfall { remaining };
+        assert_eq!(
+            Locale::Bn.split_reason(&shortfall),
+            "আরও ৳১২৩.৪৫ পরিশোধ করতে হবে"
+        );
+        assert_eq!(
+            Locale::En.problem_text(&Problem::Split(AllocationError::AbovePointsShare)),
+            "This split is not possible: points would pay more than the allowed share of the order."
+        );
+    }
+
+    #[test]
+    fn fill_puts_values_in_order_and_leaves_missing_ones_empty() {
+        assert_eq!(
+            fill("{} points: {}", &["20", "BDT 2.00"]),
+            "20 points: BDT 2.00"
+        );
+        assert_eq!(fill("no slots", &["x"]), "no slots");
+        assert_eq!(fill("a {} b {}", &["1"]), "a 1 b ");
+    }
+}

@@ -1,0 +1,27 @@
+// Test page driver: stands in for a merchant's server-side template that writes the one script
+// tag with data attributes. Query string: `locale` → data-locale, `theme` → data-theme,
+// `appearance` → data-appearance (JSON). Events on the container land in `window.checkoutEvents`.
+(function () {
+  "use strict";
+  var params = new URLSearchParams(window.location.search);
+  var container = document.getElementById("checkout");
+  window.checkoutEvents = [];
+  ["ready", "change", "complete", "error"].forEach(function (type) {
+    container.addEventListener("checkout:" + type, function (event) {
+      window.checkoutEvents.push({ widget: "a", via: "dom", type: type, detail: event.detail });
+    });
+  });
+  fetch("/demo/api/checkout", { method: "POST" })
+    .then(function (r) { return r.json(); })
+    .then(function (created) {
+      container.setAttribute("data-session-id", created.session_id);
+      var tag = document.createElement("script");
+      tag.src = "/checkout.js";
+      tag.setAttribute("data-client-secret", created.client_secret);
+      tag.setAttribute("data-container", "#checkout");
+      ["locale", "theme", "appearance"].forEach(function (name) {
+        if (params.get(name)) tag.setAttribute("data-" + name, params.get(name));
+      });
+      document.body.appendChild(tag);
+    });
+})();
