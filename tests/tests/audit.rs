@@ -39,7 +39,9 @@ fn every_command_and_change_is_on_the_trail_with_its_request_id() {
     rig.fund("cus_audit", "100.00", "audit-fund");
     let created = rig
         .create_session(&checkout_tests::fixtures::session_body(
-            "audit-1", "30.00", "cus_audit",
+            "audit-1",
+            "30.00",
+            "cus_audit",
         ))
         .expect_status(200);
     let session_id = created.body["id"].as_str().unwrap().to_owned();
@@ -50,10 +52,15 @@ fn every_command_and_change_is_on_the_trail_with_its_request_id() {
     };
     let wrong = rig.pay(&checkout, "audit-key-1", "000000");
     assert_eq!(wrong.code(), "incorrect_pay_password");
-    let right = rig.pay(&checkout, "audit-key-2", PAY_PASSWORD).expect_status(200);
+    let right = rig
+        .pay(&checkout, "audit-key-2", PAY_PASSWORD)
+        .expect_status(200);
     let refund = rig
         .client
-        .call("POST", format!("/v1/checkout_sessions/{session_id}/refunds"))
+        .call(
+            "POST",
+            format!("/v1/checkout_sessions/{session_id}/refunds"),
+        )
         .bearer(&rig.key())
         .header("Idempotency-Key", "audit-refund-1")
         .json(&json!({"amount": "10.00", "reason": "late delivery"}))
@@ -89,9 +96,17 @@ fn every_command_and_change_is_on_the_trail_with_its_request_id() {
     // Commands with their outcomes.
     let commands: Vec<(String, String)> = entries(&all, "command")
         .iter()
-        .map(|e| (e["op"].as_str().unwrap().into(), e["outcome"].as_str().unwrap().into()))
+        .map(|e| {
+            (
+                e["op"].as_str().unwrap().into(),
+                e["outcome"].as_str().unwrap().into(),
+            )
+        })
         .collect();
-    assert!(commands.contains(&("pay".into(), "incorrect_pay_password".into())), "{commands:?}");
+    assert!(
+        commands.contains(&("pay".into(), "incorrect_pay_password".into())),
+        "{commands:?}"
+    );
     assert!(commands.contains(&("pay".into(), "ok".into())));
     assert!(commands.contains(&("refund".into(), "ok".into())));
 
