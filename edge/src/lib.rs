@@ -58,9 +58,50 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 }
 
 /// The reconciliation cron: asks each session with a leg pending past the threshold to settle it
-/// with its provider.
+/// with its provider, then visits sessions past their expiry (a safety net for their alarms).
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    reconcile_pending(&env).await;
+    expire_stale(&env).await;
+}
+
+/// Sessions live at most a day; the cron looks back a little further.
+const EXPIRY_LOOKBACK_HOURS: i64 = 26;
+
+async fn expire_stale(env: &Env) {
+    let stale =
+        match objects::reconciler::expired(env, clock::now_ms(), EXPIRY_LOOKBACK_HOURS).await {
+            Ok(stale) => stale,
+            Err(e) => {
+                log::event(
+                    Level::Error,
+                    serde_json::json!({"cron": "expire", "error": e.to_string()}),
+                );
+                return;
+            }
+        };
+    for (bucket_ms, session_id) in stale {
+        let result = match objects::session_by_id(env, &session_id) {
+            Ok(stub) => {
+                let command = objects::session::SessionCommand::Reconcile;
+                objects::rpc::call_for::<_, ()>(&stub, &command, Some("cron")).await
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                let _ = objects::reconciler::forget_expired(env, bucket_ms, &session_id).await;
+            }
+            Err(e) => log::event(
+                Level::Warn,
+                serde_json::json!({"cron": "expire", "session_id": session_id, "error": e.to_string()}),
+            ),
+        }
+    }
+}
+
+async fn reconcile_pending(env: &Env) {
+    let env = env.clone();
     // How long a leg may stay pending before the cron asks its provider (RECONCILE_AFTER_S).
     let threshold_s = config::read(&env, "RECONCILE_AFTER_S")
         .ok()

@@ -4,12 +4,19 @@
 mod common;
 
 use checkout_tests::fixtures::{Rig, ORIGIN, PAY_PASSWORD};
+use checkout_tests::worker::{rate_limits_off, WorkerOptions};
 use common::{assert_refused, bdt};
 use serde_json::{json, Value};
 
 #[test]
 fn bad_pay_requests_credits_and_passwords_are_refused_without_effect() {
-    let rig = Rig::start("bad-pay");
+    // Many refused attempts on one order would trip the per-session pay limit; this test is
+    // about validation, rate_limits.rs about the limits.
+    let options = WorkerOptions {
+        vars: rate_limits_off(),
+        ..WorkerOptions::default()
+    };
+    let rig = Rig::start_with("bad-pay", options);
     rig.fund("cus_v", "50.00", "seed-1");
     let checkout = rig.checkout("o-pay", "5.00", "cus_v");
     let pay = |key: Option<&str>, content_type: &str, body: &str| {

@@ -328,6 +328,72 @@ fn the_reconciliation_cron_settles_a_leg_whose_callback_never_came() {
     assert!(cron.status < 400, "the cron did not run: {}", cron.status);
     assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
     assert_eq!(rig.execute_calls(&payment_id), 1);
+
+    // The disagreement (bKash approved, the session still waiting) is on the session's trail,
+    // and the settlement is attributed to the cron.
+    let trail = rig
+        .client
+        .call(
+            "GET",
+            format!("/v1/checkout_sessions/{}/audit", checkout.id),
+        )
+        .bearer(&rig.key)
+        .send()
+        .expect_status(200);
+    let entries = trail.body["data"].as_array().unwrap();
+    let finding = entries
+        .iter()
+        .find(|e| e["what"] == "reconciliation_disagreement")
+        .unwrap_or_else(|| panic!("no finding in {entries:#?}"));
+    assert_eq!(finding["kind"], "finding");
+    assert_eq!(finding["local_stage"], "awaiting_shopper");
+    assert_eq!(finding["provider_status"], "Authorized");
+    assert_eq!(finding["request_ids"], json!(["cron"]));
+}
+
+#[test]
+fn the_cron_expires_sessions_past_their_time() {
+    let vars = DevVars::of_repo();
+    let sim = providers::start_bkash(&vars, 0);
+    let mut worker_vars = providers::bkash_worker_vars(&sim);
+    worker_vars.push(("SESSION_MIN_TTL_S".into(), "1".into()));
+    let options = WorkerOptions {
+        vars: worker_vars,
+        ..WorkerOptions::default()
+    };
+    let worker = WorkerProcess::start_with(&temp_dir("bkash-cron-expiry"), options);
+    let client = Client::new(&worker.base_url);
+    let key = vars.merchant("m_demo").test_key().to_owned();
+    let session = client
+        .call("POST", "/v1/checkout_sessions")
+        .bearer(&key)
+        .json(&json!({
+            "order_id": "bk-cron-expiry", "amount": "10.00", "currency": "BDT",
+            "description": "Tea", "customer_id": "cus_bkash", "methods": ["bkash"],
+            "return_url": "https://shop.example/done", "expires_in_s": 1
+        }))
+        .expect_status(200);
+    let id = session.body["id"].as_str().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let cron = client
+        .call("GET", "/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*")
+        .send();
+    assert!(cron.status < 400, "the cron did not run: {}", cron.status);
+    let trail = client
+        .call("GET", format!("/v1/checkout_sessions/{id}/audit"))
+        .bearer(&key)
+        .send()
+        .expect_status(200);
+    let entries = trail.body["data"].as_array().unwrap();
+    assert!(
+        entries.iter().any(|e| e["what"] == "command"
+            && e["op"] == "reconcile"
+            && e["request_ids"] == json!(["cron"])),
+        "the cron visited the expired session: {entries:#?}"
+    );
+    assert!(entries
+        .iter()
+        .any(|e| e["what"] == "session_status" && e["status"] == "expired"));
 }
 
 #[test]

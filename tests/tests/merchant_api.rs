@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use checkout_tests::fixtures::{session_body, Rig, ORIGIN};
+use checkout_tests::fixtures::{session_body, Rig};
 use common::{assert_refused, available_in, create_with_key, credit, now_s};
 use serde_json::json;
 
@@ -27,7 +27,11 @@ fn a_created_session_is_open_and_repeating_the_order_returns_it_unchanged() {
     let tail = secret
         .strip_prefix(&format!("{id}_secret_"))
         .expect("{id}_secret_");
-    assert!(tail.len() == 32 && tail.bytes().all(|b| b.is_ascii_alphanumeric()));
+    // `{merchant}.{random}`: the merchant names the origins allowed to open it.
+    let random = tail
+        .strip_prefix("m_demo.")
+        .expect("the merchant id, then a dot");
+    assert!(random.len() == 32 && random.bytes().all(|b| b.is_ascii_alphanumeric()));
     assert_eq!(
         (&s["status"], &s["amount"], &s["currency"], &s["livemode"]),
         (
@@ -219,7 +223,15 @@ fn merchants_never_see_each_others_sessions_or_wallets() {
     rig.fund("cus_shared", "0.01", "r-2");
     let secret = theirs.body["client_secret"].as_str().unwrap();
     let id = theirs.body["id"].as_str().unwrap();
-    let their_pay = common::pay_as(&rig, id, &rig.token(secret), ORIGIN, "shared-key-01");
+    let their_origin = "https://other-shop.example";
+    let their_token = rig
+        .client
+        .call("POST", "/v1/widget/token")
+        .header("Origin", their_origin)
+        .json(&json!({ "client_secret": secret }))
+        .expect_status(200);
+    let token = their_token.body["token"].as_str().unwrap();
+    let their_pay = common::pay_as(&rig, id, token, their_origin, "shared-key-01");
     assert_refused(&their_pay, 409, "pay_password_not_set");
     assert_eq!(common::bdt(&rig, "cus_shared"), "50.01");
 }

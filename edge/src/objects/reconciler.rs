@@ -2,7 +2,9 @@
 //! refund, which the reconciliation cron walks.
 //!
 //! Sessions settle themselves (callbacks, alarms); this registry is the safety net that finds any
-//! leg left pending past a threshold, for example when a callback never came.
+//! leg left pending past a threshold, for example when a callback never came. Instances named
+//! `expiring:<hour>` file sessions by the hour they expire in, so the cron also expires any
+//! session whose own alarm did not.
 
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -23,6 +25,53 @@ pub enum ReconcilerCommand {
     Track { session_id: String, pending: bool },
     /// Sessions pending for at least `older_than_ms`.
     Due { older_than_ms: i64 },
+    /// In an hour bucket: a session that expires at `expires_at_ms` unless paid.
+    Expiring {
+        session_id: String,
+        expires_at_ms: i64,
+    },
+    /// In an hour bucket: its sessions whose expiry has passed.
+    Expired { now_ms: i64 },
+    /// In an hour bucket: a session the cron has visited.
+    Forget { session_id: String },
+}
+
+/// Sessions are also filed by the hour they expire in, one registry object per hour, so the cron
+/// can expire any whose own alarm did not (a safety net) without one object holding them all.
+fn expiry_bucket(env: &Env, expires_at_ms: i64) -> Result<worker::Stub> {
+    let hour = expires_at_ms.div_euclid(3_600_000);
+    Ok(env
+        .durable_object("RECONCILER")?
+        .get_by_name(&format!("expiring:{hour}"))?)
+}
+
+/// Files a new session under the hour it expires in.
+pub async fn file_expiry(env: &Env, session_id: &str, expires_at_ms: i64) -> Result<()> {
+    let command = ReconcilerCommand::Expiring {
+        session_id: session_id.to_owned(),
+        expires_at_ms,
+    };
+    rpc::call::<_, ()>(&expiry_bucket(env, expires_at_ms)?, &command).await
+}
+
+/// Sessions past their expiry, from the buckets of the last `hours` hours up to now.
+pub async fn expired(env: &Env, now_ms: i64, hours: i64) -> Result<Vec<(i64, String)>> {
+    let mut found = Vec::new();
+    for back in (0..=hours).rev() {
+        let bucket_ms = now_ms - back * 3_600_000;
+        let stub = expiry_bucket(env, bucket_ms)?;
+        let ids: Vec<String> = rpc::call(&stub, &ReconcilerCommand::Expired { now_ms }).await?;
+        found.extend(ids.into_iter().map(|id| (bucket_ms, id)));
+    }
+    Ok(found)
+}
+
+/// Removes a visited session from its bucket.
+pub async fn forget_expired(env: &Env, bucket_ms: i64, session_id: &str) -> Result<()> {
+    let command = ReconcilerCommand::Forget {
+        session_id: session_id.to_owned(),
+    };
+    rpc::call::<_, ()>(&expiry_bucket(env, bucket_ms)?, &command).await
 }
 
 /// Records whether `session_id` has something the cron must watch.
@@ -53,14 +102,16 @@ pub struct Reconciler {
 impl DurableObject for Reconciler {
     fn new(state: State, _env: Env) -> Self {
         let sql = state.storage().sql();
-        if let Err(e) = sql.exec(
+        for schema in [
             "CREATE TABLE IF NOT EXISTS pending (session_id TEXT PRIMARY KEY, since_ms INTEGER NOT NULL)",
-            None,
-        ) {
-            crate::log::event(
-                crate::log::Level::Error,
-                serde_json::json!({"object": "reconciler", "schema": e.to_string()}),
-            );
+            "CREATE TABLE IF NOT EXISTS expiring (session_id TEXT PRIMARY KEY, expires_at_ms INTEGER NOT NULL)",
+        ] {
+            if let Err(e) = sql.exec(schema, None) {
+                crate::log::event(
+                    crate::log::Level::Error,
+                    serde_json::json!({"object": "reconciler", "schema": e.to_string()}),
+                );
+            }
         }
         Reconciler { sql }
     }
@@ -111,6 +162,38 @@ impl Reconciler {
                     .to_array()?;
                 let ids: Vec<String> = rows.into_iter().map(|r| r.session_id).collect();
                 Ok(serde_json::to_value(ids)?)
+            }
+            ReconcilerCommand::Expiring {
+                session_id,
+                expires_at_ms,
+            } => {
+                self.sql.exec(
+                    "INSERT INTO expiring (session_id, expires_at_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    vec![session_id.into(), expires_at_ms.into()],
+                )?;
+                Ok(serde_json::Value::Null)
+            }
+            ReconcilerCommand::Expired { now_ms } => {
+                #[derive(Deserialize)]
+                struct Row {
+                    session_id: String,
+                }
+                let rows: Vec<Row> = self
+                    .sql
+                    .exec(
+                        "SELECT session_id FROM expiring WHERE expires_at_ms <= ? ORDER BY expires_at_ms LIMIT 500",
+                        vec![now_ms.into()],
+                    )?
+                    .to_array()?;
+                let ids: Vec<String> = rows.into_iter().map(|r| r.session_id).collect();
+                Ok(serde_json::to_value(ids)?)
+            }
+            ReconcilerCommand::Forget { session_id } => {
+                self.sql.exec(
+                    "DELETE FROM expiring WHERE session_id = ?",
+                    vec![session_id.into()],
+                )?;
+                Ok(serde_json::Value::Null)
             }
         }
     }

@@ -250,7 +250,15 @@ impl CheckoutSession {
             SessionCommand::ProviderCallback { reference, outcome } => {
                 to_json(self.provider_callback(&reference, outcome).await?)
             }
-            SessionCommand::Reconcile => to_json(self.reconcile().await?),
+            SessionCommand::Reconcile => {
+                self.reconcile().await?;
+                let mut record = self.current()?;
+                if record.status == SessionStatus::Expired {
+                    self.release_retained(&mut record).await?;
+                    self.schedule(&record).await?;
+                }
+                to_json(())
+            }
             SessionCommand::Refund {
                 merchant_scope,
                 idempotency_key,
@@ -286,6 +294,15 @@ impl CheckoutSession {
         }
         self.save(&record)?;
         self.schedule(&record).await?;
+        // The cron's safety net for the alarm; losing it only loses the net.
+        if let Err(e) =
+            reconciler::file_expiry(&self.env, &record.id, record.expires_at_s * 1000).await
+        {
+            crate::log::event(
+                crate::log::Level::Warn,
+                serde_json::json!({"object": "session", "session_id": record.id, "expiry_filing": e.to_string()}),
+            );
+        }
         Ok(record.merchant_view())
     }
 

@@ -70,6 +70,11 @@ impl CheckoutSession {
         Ok(())
     }
 
+    /// Appends a finding (`kind: "finding"`), e.g. reconciliation's disagreement with a provider.
+    pub(super) fn audit_finding(&self, entry: Value) -> Result<()> {
+        self.append_audit(json!({"kind": "finding"}), entry, self.in_flight.ids())
+    }
+
     /// Appends a command's outcome: `ok`, or the error code it answered.
     pub(super) fn audit_command<T>(&self, op: &str, source: &str, result: &Result<T>) {
         let outcome = match result {

@@ -270,12 +270,36 @@ impl CheckoutSession {
                 self.track(&record).await
             }
             Some((LegStage::Creating, _)) | None => Ok(()),
-            Some(_) => {
+            Some((stage, _)) => {
                 let connector = self.connector(&payment)?;
                 let answer = connector.query(leg_reference(&payment)?).await;
+                self.record_disagreement(&payment, stage, &answer)?;
                 self.settle(&payment, answer, true).await
             }
         }
+    }
+
+    /// Writes down when the provider has moved on while this session still waits: the shopper
+    /// approved or the payment ended without the callback or notification that should have told
+    /// us. The settlement that follows applies the provider's word.
+    fn record_disagreement(
+        &self,
+        payment: &PaymentRecord,
+        local_stage: LegStage,
+        answer: &std::result::Result<ProviderPayment, ConnectorError>,
+    ) -> Result<()> {
+        let Ok(provider) = answer else {
+            return Ok(());
+        };
+        if provider.state == ProviderState::Pending {
+            return Ok(());
+        }
+        let finding = serde_json::json!({
+            "what": "reconciliation_disagreement", "payment_id": payment.id,
+            "local_stage": local_stage, "provider_status": provider.provider_status,
+        });
+        crate::log::event(crate::log::Level::Warn, finding.clone());
+        self.audit_finding(finding)
     }
 
     /// What the provider says now about `payment_id`, for the merchant.

@@ -103,7 +103,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             whats(&changes(Some(&created), &started)),
-            ["payment_started"]
+            ["payment_started", "session_status"]
         );
         let mut paid = started.clone();
         paid.finish_payment("pay_1", Ok(())).unwrap();
