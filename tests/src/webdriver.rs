@@ -1,8 +1,8 @@
 //! A minimal W3C WebDriver client for Debian's `chromedriver` and headless `chromium`.
 //!
 //! Enough for end-to-end tests: navigate, find (including inside shadow roots, through script),
-//! click, type, run script, wait, and screenshot. Chromedriver runs in its own process group on a
-//! free loopback port and is stopped on drop.
+//! click, type, run script (also asynchronous), wait, and screenshot. Chromedriver runs in its
+//! own process group on a free loopback port and is stopped on drop.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -150,6 +150,13 @@ impl Browser {
     /// Runs `script` (a function body; `arguments` holds `args`) and returns its value.
     pub fn script(&self, script: &str, args: Vec<Value>) -> Value {
         self.post("/execute/sync", &json!({"script": script, "args": args}))
+    }
+
+    /// Runs `script` (a function body whose last argument is a callback) and returns the value
+    /// it passes to that callback: WebDriver's asynchronous script. Chromedriver's default script
+    /// timeout is 30 seconds.
+    pub fn script_async(&self, script: &str, args: Vec<Value>) -> Value {
+        self.post("/execute/async", &json!({"script": script, "args": args}))
     }
 
     /// The first element matching `selector`, searching the page and then every open shadow root

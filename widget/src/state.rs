@@ -53,6 +53,19 @@ impl Problem {
         }
     }
 
+    /// Whether the pay password is what went wrong (wrong, missing or not six digits), so the
+    /// shopper's next step is the password field.
+    pub fn about_password(&self) -> bool {
+        match self {
+            Problem::Api(detail) => matches!(
+                detail.code,
+                ErrorCode::IncorrectPayPassword | ErrorCode::PayPasswordRequired
+            ),
+            Problem::PasswordFormat => true,
+            _ => false,
+        }
+    }
+
     /// Pay-password attempts left, after a wrong one.
     pub fn attempts_left(&self) -> Option<u32> {
         match self {
@@ -355,5 +368,14 @@ mod tests {
         wrong.attempts_left = Some(4);
         assert_eq!(Problem::Api(wrong).attempts_left(), Some(4));
         assert_eq!(Problem::Unreachable.code(), "internal_error");
+    }
+
+    #[test]
+    fn a_wrong_or_missing_password_is_a_password_problem_and_a_lockout_is_not() {
+        assert!(Problem::from_code(ErrorCode::IncorrectPayPassword).about_password());
+        assert!(Problem::from_code(ErrorCode::PayPasswordRequired).about_password());
+        assert!(Problem::PasswordFormat.about_password());
+        assert!(!Problem::from_code(ErrorCode::PayPasswordLocked).about_password());
+        assert!(!Problem::Unreachable.about_password());
     }
 }

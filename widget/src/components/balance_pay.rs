@@ -13,6 +13,9 @@ pub fn BalancePay(
     password: RwSignal<String>,
     /// Attempts left after a wrong password, when known.
     attempts_left: Signal<Option<u32>>,
+    /// Whether the error shown is about the password (the field is then marked invalid and
+    /// described by the error too).
+    invalid: Signal<bool>,
     /// The shopper's language.
     locale: Locale,
 ) -> impl IntoView {
@@ -36,7 +39,14 @@ pub fn BalancePay(
                 inputmode="numeric"
                 autocomplete="off"
                 maxlength="6"
-                aria-describedby="ck-password-help"
+                aria-invalid=move || invalid.get().to_string()
+                aria-describedby=move || {
+                    if invalid.get() {
+                        "ck-password-help ck-attempts ck-error"
+                    } else {
+                        "ck-password-help"
+                    }
+                }
                 disabled=locked
                 prop:value=move || password.get()
                 on:input=move |ev| password.set(event_target_value(&ev))
@@ -45,7 +55,7 @@ pub fn BalancePay(
                 {if locked { t.locked_help } else { t.password_help }}
             </p>
             {move || attempts_left.get().map(|left| view! {
-                <p class="ck-attempts" data-testid="attempts-left" role="status">
+                <p class="ck-attempts" id="ck-attempts" data-testid="attempts-left">
                     {locale.attempts_left(left)}
                 </p>
             })}

@@ -1,10 +1,12 @@
 //! The whole widget: loads the session, shows the order and the methods, pays, shows the result.
 
 use checkout_core::api::{AllocationRequest, NextAction, PayRequest, PaymentMethod, WidgetSession};
+use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::{Closure, JsCast, JsValue};
 
+use super::focus;
 use super::{BalancePay, ErrorNotice, MethodList, OrderSummary, ResultView, SplitEditor, Waiting};
 use crate::api::{new_idempotency_key, Api};
 use crate::events::Events;
@@ -35,6 +37,8 @@ struct Model {
     locale: RwSignal<Locale>,
     api: StoredValue<Api>,
     events: StoredValue<Events, LocalStorage>,
+    /// The widget's outermost element, to move focus within it.
+    root: NodeRef<html::Section>,
 }
 
 #[component]
@@ -63,29 +67,35 @@ pub fn Checkout(
         locale,
         api: StoredValue::new(api),
         events,
+        root: NodeRef::new(),
     };
     spawn_local(load(model, client_secret));
     report_changes(model);
 
+    // The one place status changes are announced (the error notice and the attempts left are
+    // not live regions of their own, so nothing is read twice).
     let status_text = move || {
         let locale = model.locale.get();
         let t = locale.messages();
+        let problem = || {
+            model.error.get().map(|p| match p.attempts_left() {
+                Some(left) => format!("{} {}", locale.problem_text(&p), locale.attempts_left(left)),
+                None => locale.problem_text(&p),
+            })
+        };
         match (model.screen.get(), model.paying.get()) {
             (Screen::Loading, _) => t.loading.to_owned(),
             (_, true) => t.processing_payment.to_owned(),
             (Screen::Paid, _) => t.payment_complete_status.to_owned(),
-            (Screen::Waiting, false) => t.waiting_status.to_owned(),
+            (Screen::Waiting, false) => problem().unwrap_or_else(|| t.waiting_status.to_owned()),
             (Screen::Closed(p), _) => locale.problem_text(&p),
-            (Screen::Ready, false) => model
-                .error
-                .get()
-                .map(|p| locale.problem_text(&p))
-                .unwrap_or_default(),
+            (Screen::Ready, false) => problem().unwrap_or_default(),
         }
     };
     view! {
         <section
             class="ck"
+            node_ref=model.root
             lang=move || model.locale.get().tag()
             aria-label=move || model.locale.get().messages().checkout_label
             aria-busy=move || model.paying.get().to_string()
@@ -145,6 +155,8 @@ fn screen_view(model: Model) -> AnyView {
 fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
     let t = locale.messages();
     let attempts_left = Signal::derive(move || model.error.get().and_then(|e| e.attempts_left()));
+    let password_invalid =
+        Signal::derive(move || model.error.get().is_some_and(|e| e.about_password()));
     let balance_chosen = move || {
         uses_wallet(
             model.method.get(),
@@ -187,6 +199,7 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
                 session=session_for_balance.clone()
                 password=model.password
                 attempts_left=attempts_left
+                invalid=password_invalid
                 locale=locale
             />
         </Show>
@@ -406,6 +419,7 @@ async fn pay(model: Model) {
         uses_wallet(Some(method), use_points, use_balance).then(|| model.password.get_untracked());
     if password.as_deref().is_some_and(|p| p.len() != 6) {
         show_problem(model, Problem::PasswordFormat);
+        focus_after_failure(model, true);
         return;
     }
     let key = model
@@ -453,9 +467,22 @@ async fn pay(model: Model) {
                 model.retry_key.set(None);
             }
             model.password.set(String::new());
+            let password = problem.about_password();
             show_problem(model, problem);
+            focus_after_failure(model, password);
         }
     }
+}
+
+/// After a failed payment, focus goes where the shopper carries on: the (cleared) pay-password
+/// field when the password was the problem, else the error message.
+fn focus_after_failure(model: Model, password: bool) {
+    let target = if password {
+        "#ck-pay-password"
+    } else {
+        "[data-testid=error-message]"
+    };
+    focus::move_to(model.root.get_untracked(), target);
 }
 
 /// Sends the top-level page to the provider (bKash's hosted page).

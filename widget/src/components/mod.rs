@@ -3,6 +3,7 @@
 
 mod balance_pay;
 mod checkout;
+mod focus;
 mod methods;
 mod result;
 mod split;

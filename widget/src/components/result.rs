@@ -3,6 +3,7 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use super::focus::take_if_lost;
 use crate::i18n::{fill, Locale};
 use crate::state::Problem;
 
@@ -20,7 +21,7 @@ pub fn ResultView(
     // Move focus to the outcome so keyboard and screen-reader users land on it.
     Effect::new(move |_| {
         if let Some(el) = heading.get() {
-            let _ = el.focus();
+            take_if_lost(&el);
         }
     });
     let paid = fill(t.you_paid, &["\u{0}"]);
@@ -28,13 +29,15 @@ pub fn ResultView(
     view! {
         <div class="ck-result ck-success" data-testid="result-success">
             <div class="ck-check" aria-hidden="true">"✓"</div>
-            <h2 tabindex="-1" node_ref=heading>{t.paid_heading}</h2>
+            <h2 tabindex="-1" node_ref=heading data-testid="result-heading">{t.paid_heading}</h2>
             <p>{before.to_owned()} <strong>{amount}</strong> {after.to_owned()}</p>
-            <a class="ck-link" href=return_url>{t.back_to_shop}</a>
+            <a class="ck-link" href=return_url data-testid="back-to-shop">{t.back_to_shop}</a>
         </div>
     }
 }
 
+/// The problem in words. The checkout's status region announces it; this is what the shopper
+/// (and the pay-password field's description) reads, and where focus goes when nothing else fits.
 #[component]
 pub fn ErrorNotice(
     /// The problem to explain.
@@ -43,7 +46,8 @@ pub fn ErrorNotice(
     locale: Locale,
 ) -> impl IntoView {
     view! {
-        <div class="ck-error" role="alert" data-testid="error-message" data-code=error.code().to_owned()>
+        <div class="ck-error" id="ck-error" tabindex="-1" data-testid="error-message"
+            data-code=error.code().to_owned()>
             <p>{locale.problem_text(&error)}</p>
         </div>
     }

@@ -2,8 +2,11 @@
 //! provider's answer) is awaited, with a way to give up.
 
 use checkout_core::api::{NextAction, WidgetSession};
+use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
+use super::focus::take_if_lost;
 use crate::i18n::{fill, format, Locale, Messages};
 use crate::qr::qr_svg;
 
@@ -23,7 +26,7 @@ pub fn Waiting(
     let body = match session.next_action.clone() {
         Some(NextAction::QrCode { code_url }) => qr_view(&code_url, &amount, t),
         Some(NextAction::WechatJsapi { .. }) => view! {
-            <p class="ck-waiting-text">{fill(t.confirm_in_wechat, &[&amount])}</p>
+            <p class="ck-waiting-text" tabindex="-1">{fill(t.confirm_in_wechat, &[&amount])}</p>
             <button type="button" class="ck-secondary" data-testid="reopen-wechat"
                 on:click=move |_| on_reopen.run(())>
                 {t.reopen_wechat}
@@ -31,13 +34,24 @@ pub fn Waiting(
         }
         .into_any(),
         _ => view! {
-            <p class="ck-waiting-text">{t.waiting_provider}</p>
+            <p class="ck-waiting-text" tabindex="-1">{t.waiting_provider}</p>
         }
         .into_any(),
     };
     let cancellable = session.next_action.is_some();
+    // The pay button that brought the shopper here is gone: focus what to do next.
+    let container = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        let text = container
+            .get()
+            .and_then(|c| c.query_selector(".ck-waiting-text").ok().flatten())
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(text) = text {
+            take_if_lost(&text);
+        }
+    });
     view! {
-        <div class="ck-waiting" data-testid="waiting">
+        <div class="ck-waiting" data-testid="waiting" node_ref=container>
             {body}
             <p class="ck-waiting-status" data-testid="waiting-status">
                 {t.updates_itself}
@@ -58,7 +72,7 @@ fn qr_view(code_url: &str, amount: &str, t: &'static Messages) -> AnyView {
     };
     let label = fill(t.qr_label, &[amount]);
     view! {
-        <p class="ck-waiting-text">{fill(t.scan_to_pay, &[amount])}</p>
+        <p class="ck-waiting-text" tabindex="-1">{fill(t.scan_to_pay, &[amount])}</p>
         <svg class="ck-qr" data-testid="wechat-qr" data-code-url=code_url.to_owned()
             viewBox=svg.view_box role="img" aria-label=label
             xmlns="http://www.w3.org/2000/svg" shape-rendering="crispEdges">

@@ -1,8 +1,8 @@
-//! `cargo xtask bench`: what the shopper downloads, what Cloudflare receives, what WeChat Pay's
-//! cryptography costs, and how fast the local Worker answers. It prints figures; it asserts nothing. Record them in docs/benchmarks.md.
+//! `cargo xtask bench`: what the shopper downloads (beside Adyen Web's drop-in) and how soon the
+//! widget is interactive, what Cloudflare receives, what WeChat Pay's cryptography costs, and how
+//! fast the local Worker answers. It prints figures; it asserts nothing. Record them in
+//! docs/benchmarks.md.
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,8 @@ use serde_json::json;
 use crate::shell::{root, Result};
 use crate::{build, setup};
 
+mod size;
+mod tti;
 mod wechat;
 
 /// Concurrent connections of the load generator.
@@ -30,7 +32,7 @@ pub fn run() -> Result {
     setup::run(setup::Needs::Everything)?;
     build::run()?;
     print_machine();
-    widget_sizes()?;
+    size::first_view()?;
     worker_upload_size()?;
     wechat::crypto()?;
     let persist = checkout_tests::temp_dir("bench");
@@ -46,6 +48,7 @@ pub fn run() -> Result {
     let worker = WorkerProcess::start_with(&persist, options);
     let client = Client::new(&worker.base_url);
     let key = vars.merchant("m_demo").test_key().to_owned();
+    tti::time_to_interactive(&client, &worker.base_url, &key)?;
     session_reads(&client, &key)?;
     payments(&client, &key)?;
     wechat::notifications(&client, &key, &sim)?;
@@ -56,51 +59,6 @@ fn print_machine() {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let date = crate::shell::output("date", &["-u", "+%Y-%m-%d"]).unwrap_or_default();
     println!("bench on {date}, {cpus} CPUs, {}", std::env::consts::ARCH);
-}
-
-fn widget_sizes() -> Result {
-    println!("\nwidget (what a shopper's browser downloads)");
-    println!(
-        "{:<34} {:>10} {:>10} {:>10}",
-        "file", "raw", "gzip -9", "brotli -q11"
-    );
-    let files = [
-        "www/checkout.js",
-        "www/pkg/checkout_widget.js",
-        "www/pkg/checkout_widget_bg.wasm",
-    ];
-    let mut totals = [0_u64; 3];
-    for file in files {
-        let path = root().join(file);
-        let sizes = [
-            std::fs::metadata(&path)
-                .map_err(|e| format!("{file}: {e}"))?
-                .len(),
-            compressed_size("gzip", &["-9", "-c"], &path)?,
-            compressed_size("brotli", &["-q", "11", "-c"], &path)?,
-        ];
-        for (total, size) in totals.iter_mut().zip(sizes) {
-            *total += size;
-        }
-        println!(
-            "{file:<34} {:>10} {:>10} {:>10}",
-            sizes[0], sizes[1], sizes[2]
-        );
-    }
-    println!(
-        "{:<34} {:>10} {:>10} {:>10}",
-        "total", totals[0], totals[1], totals[2]
-    );
-    Ok(())
-}
-
-fn compressed_size(program: &str, args: &[&str], path: &Path) -> Result<u64> {
-    let out = Command::new(program)
-        .args(args)
-        .arg(path)
-        .output()
-        .map_err(|e| format!("{program}: {e}"))?;
-    Ok(out.stdout.len() as u64)
 }
 
 /// `wrangler deploy --dry-run` bundles exactly what would be uploaded, offline.

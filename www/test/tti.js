@@ -1,0 +1,42 @@
+// Bench page driver (`cargo xtask bench`): creates a demo session as a merchant's server would,
+// then writes the one script tag and records, in `window.tti` (milliseconds of
+// `performance.now()`): `inserted` when the tag goes into the page, `ready` when the widget says
+// `checkout:ready`, and `interactive` at the first frame where its pay button is on screen and
+// enabled. A file rather than an inline script, so the pages' CSP (script-src 'self') allows it.
+(function () {
+  "use strict";
+  var container = document.getElementById("checkout");
+  window.tti = {};
+
+  function payButton() {
+    var shadow = container.shadowRoot;
+    return shadow && shadow.querySelector("[data-testid=pay-button]");
+  }
+
+  function watchForButton() {
+    var button = payButton();
+    if (button && !button.disabled && button.getBoundingClientRect().width > 0) {
+      window.tti.interactive = performance.now();
+    } else {
+      requestAnimationFrame(watchForButton);
+    }
+  }
+
+  container.addEventListener("checkout:ready", function () {
+    window.tti.ready = performance.now();
+    watchForButton();
+  });
+  container.addEventListener("checkout:error", function (event) {
+    window.tti.error = event.detail;
+  });
+  fetch("/demo/api/checkout", { method: "POST" })
+    .then(function (r) { return r.json(); })
+    .then(function (created) {
+      var tag = document.createElement("script");
+      tag.src = "/checkout.js";
+      tag.setAttribute("data-client-secret", created.client_secret);
+      tag.setAttribute("data-container", "#checkout");
+      window.tti.inserted = performance.now();
+      document.body.appendChild(tag);
+    });
+})();

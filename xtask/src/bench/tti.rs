@@ -1,0 +1,73 @@
+//! Time to interactive: from the widget's script tag going into the page to its pay button being
+//! on screen and enabled, in headless Chromium on this machine, against the local Worker. Each
+//! run is a new browser (empty cache: a shopper's first view) and a new checkout session.
+
+use std::time::Duration;
+
+use checkout_tests::api::Client;
+use checkout_tests::webdriver::Browser;
+use serde_json::{json, Value};
+
+use super::expect_ok;
+use crate::shell::Result;
+
+/// Page loads timed.
+const RUNS: usize = 15;
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Times [`RUNS`] loads of `www/test/tti.html` and prints the median and p90.
+pub fn time_to_interactive(client: &Client, base_url: &str, key: &str) -> Result {
+    // The demo customer needs a usable method, or the pay button stays disabled.
+    expect_ok(
+        client
+            .call("PUT", "/v1/customers/cus_demo/pay_password")
+            .bearer(key)
+            .json(&json!({"pay_password": "123456"})),
+    )?;
+    let mut interactive = Vec::with_capacity(RUNS);
+    let mut ready = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let times = one_load(base_url)?;
+        let at = |name: &str| times[name].as_f64().unwrap_or(f64::NAN);
+        interactive.push(at("interactive") - at("inserted"));
+        ready.push(at("ready") - at("inserted"));
+    }
+    println!("\ntime to interactive (script tag inserted → pay button enabled; headless Chromium, new browser each, {RUNS} runs)");
+    println!("  interactive: {}", summary(&mut interactive));
+    println!("  checkout:ready event: {}", summary(&mut ready));
+    Ok(())
+}
+
+fn one_load(base_url: &str) -> Result<Value> {
+    let browser = Browser::start(1280, 900);
+    browser.goto(&format!("{base_url}/test/tti.html"));
+    let started = std::time::Instant::now();
+    loop {
+        let times = browser.script("return window.tti || null;", vec![]);
+        if let Some(error) = times.get("error") {
+            return Err(format!("the widget failed to load: {error}"));
+        }
+        if times.get("interactive").is_some() {
+            return Ok(times);
+        }
+        if started.elapsed() > WAIT {
+            return Err(format!(
+                "the widget was not interactive within {WAIT:?}: {times}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// "median 123.4 ms, p90 150.2 ms (min .., max ..)", sorting `values`.
+fn summary(values: &mut [f64]) -> String {
+    values.sort_by(f64::total_cmp);
+    let pick = |p: f64| values[((values.len() - 1) as f64 * p).round() as usize];
+    format!(
+        "median {:.1} ms, p90 {:.1} ms (min {:.1}, max {:.1})",
+        pick(0.5),
+        pick(0.9),
+        values[0],
+        values[values.len() - 1]
+    )
+}
