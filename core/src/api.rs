@@ -457,6 +457,17 @@ pub struct WidgetSession {
     /// Set when the shopper must act at a provider to finish the payment under way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_action: Option<NextAction>,
+    /// What each external method accepts per payment, so the widget can say so up front.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub method_limits: Vec<MethodLimit>,
+}
+
+/// The amounts an external method takes per payment (decimal strings in the session currency).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodLimit {
+    pub method: PaymentMethod,
+    pub min: String,
+    pub max: String,
 }
 
 /// What the widget needs to offer a balance payment.

@@ -243,6 +243,18 @@ fn amounts_at_the_limits_are_accepted_and_past_them_refused() {
         ("lim-4", "25000.01", false),
     ] {
         let checkout = rig.session(order, amount);
+        // The widget learns the limits up front, so it can say so before the shopper tries.
+        let view = rig
+            .client
+            .call("GET", format!("/v1/widget/sessions/{}", checkout.id))
+            .bearer(&checkout.token)
+            .header("Origin", ORIGIN)
+            .send()
+            .expect_status(200);
+        assert_eq!(
+            view.body["method_limits"],
+            json!([{"method": "bkash", "min": "1.00", "max": "25000.00"}])
+        );
         let reply = rig.pay(&checkout, "bkash-key-limit");
         if accepted {
             assert_eq!(reply.status, 200, "{amount}: {}", reply.body);

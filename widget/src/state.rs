@@ -109,6 +109,8 @@ pub enum Unavailable {
     NoPayPassword,
     NoBalance,
     NotYet,
+    /// The order is outside what the method takes per payment, even with the wallet's help.
+    OutOfRange,
 }
 
 /// Whether the widget can take `method` today, and if not, why.
@@ -122,9 +124,35 @@ pub fn method_availability(
             Some(_) => Ok(()),
             None => Err(Unavailable::NoBalance),
         },
-        PaymentMethod::Bkash | PaymentMethod::WechatPay => Ok(()),
+        PaymentMethod::Bkash | PaymentMethod::WechatPay => within_limits(method, session),
         PaymentMethod::Points | PaymentMethod::Card => Err(Unavailable::NotYet),
     }
+}
+
+/// The method's per-payment limits, as money, when the edge reported them.
+pub fn method_limits(method: PaymentMethod, session: &WidgetSession) -> Option<(Money, Money)> {
+    let limit = session.method_limits.iter().find(|l| l.method == method)?;
+    let min = Money::parse_positive(&limit.min, session.currency).ok()?;
+    let max = Money::parse_positive(&limit.max, session.currency).ok()?;
+    Some((min, max))
+}
+
+/// A total below the minimum cannot be paid this way; one above the maximum only if the wallet
+/// (balance and points) can take the excess, which the split editor then shows.
+fn within_limits(method: PaymentMethod, session: &WidgetSession) -> Result<(), Unavailable> {
+    let (Some((min, max)), Ok(total)) = (
+        method_limits(method, session),
+        Money::parse_positive(&session.amount, session.currency),
+    ) else {
+        return Ok(());
+    };
+    let wallet_can_help = session.balance.is_some() || session.points.is_some();
+    if total.amount_minor() < min.amount_minor()
+        || (total.amount_minor() > max.amount_minor() && !wallet_can_help)
+    {
+        return Err(Unavailable::OutOfRange);
+    }
+    Ok(())
 }
 
 /// Which WeChat Pay product suits the shopper's browser: the in-app pay sheet inside WeChat, a
@@ -266,6 +294,33 @@ mod tests {
         assert_eq!(wechat_flow(wechat), WechatFlow::Jsapi);
         assert_eq!(wechat_flow(phone), WechatFlow::H5);
         assert_eq!(wechat_flow(desktop), WechatFlow::Native);
+    }
+
+    #[test]
+    fn a_method_is_disabled_outside_its_limits_unless_the_wallet_can_take_the_excess() {
+        let with_limits = |total: &str, wallet: bool| {
+            let mut s = session(
+                total,
+                0,
+                "0.00",
+                checkout_core::api::default_wallet_priority(),
+            );
+            s.method_limits = vec![checkout_core::api::MethodLimit {
+                method: PaymentMethod::Bkash,
+                min: "1.00".into(),
+                max: "25000.00".into(),
+            }];
+            if !wallet {
+                s.balance = None;
+                s.points = None;
+            }
+            method_availability(PaymentMethod::Bkash, &s)
+        };
+        assert_eq!(with_limits("0.99", true), Err(Unavailable::OutOfRange));
+        assert_eq!(with_limits("1.00", false), Ok(()));
+        assert_eq!(with_limits("25000.00", false), Ok(()));
+        assert_eq!(with_limits("25000.01", false), Err(Unavailable::OutOfRange));
+        assert_eq!(with_limits("25000.01", true), Ok(()));
     }
 
     #[test]

@@ -308,7 +308,18 @@ impl CheckoutSession {
 
     async fn widget_view(&self, record: SessionRecord) -> Result<WidgetSession> {
         let balance = self.balance_summary(&record).await?;
-        Ok(record.widget_view(balance))
+        let mut view = record.widget_view(balance);
+        for method in &record.request.methods {
+            if let Some(connector) = connectors::Connector::for_method(*method, &self.env)? {
+                let (min, max) = connector.amount_limits();
+                view.method_limits.push(checkout_core::api::MethodLimit {
+                    method: *method,
+                    min: min.to_decimal_string(),
+                    max: max.to_decimal_string(),
+                });
+            }
+        }
+        Ok(view)
     }
 
     async fn balance_summary(&self, record: &SessionRecord) -> Result<Option<BalanceSummary>> {

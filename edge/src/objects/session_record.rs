@@ -343,6 +343,7 @@ impl SessionRecord {
             points,
             payments: self.payment_views(),
             next_action: self.next_action(),
+            method_limits: Vec::new(),
         }
     }
 

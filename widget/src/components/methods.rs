@@ -3,8 +3,8 @@
 use checkout_core::api::{PaymentMethod, WidgetSession};
 use leptos::prelude::*;
 
-use crate::i18n::Locale;
-use crate::state::method_availability;
+use crate::i18n::{fill, format, Locale};
+use crate::state::{method_availability, method_limits};
 
 #[component]
 pub fn MethodList(
@@ -28,6 +28,11 @@ pub fn MethodList(
             let reason = availability.err().map(|r| t.unavailable(r)).unwrap_or_default();
             let id = format!("ck-method-{}", serde_json::to_value(method).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
             let testid = id.trim_start_matches("ck-").to_owned();
+            let limits = method_limits(method, &session).map(|(min, max)| {
+                let (min, max) = (format::money(min, locale), format::money(max, locale));
+                fill(t.limits, &[&min, &max])
+            });
+            let mark = mark_of(method);
             view! {
                 <li class="ck-method" class:ck-disabled=disabled>
                     <input
@@ -39,8 +44,10 @@ pub fn MethodList(
                         prop:checked=move || chosen.get() == Some(method)
                         on:change=move |_| chosen.set(Some(method))
                     />
+                    <span class=format!("ck-mark ck-mark-{}", method.as_str()) aria-hidden="true">{mark}</span>
                     <label for=id>
                         <span class="ck-method-name">{t.method(method)}</span>
+                        {limits.map(|text| view! { <span class="ck-method-limits">{text}</span> })}
                         {(!reason.is_empty()).then(|| view! { <span class="ck-method-reason">{reason}</span> })}
                     </label>
                 </li>
@@ -52,5 +59,16 @@ pub fn MethodList(
             <legend>{t.pay_with}</legend>
             <ul>{items}</ul>
         </fieldset>
+    }
+}
+
+/// A small brand mark: the method's initial on its colour (the colours are in style.css).
+fn mark_of(method: PaymentMethod) -> &'static str {
+    match method {
+        PaymentMethod::Balance => "¤",
+        PaymentMethod::Points => "★",
+        PaymentMethod::Bkash => "b",
+        PaymentMethod::WechatPay => "微",
+        PaymentMethod::Card => "▭",
     }
 }

@@ -23,6 +23,8 @@ pub const MESSAGES: Messages = Messages {
     no_pay_password: "এই ওয়ালেটে কোনো পেমেন্ট পাসওয়ার্ড সেট করা নেই।",
     balance_unavailable: "স্টোর ব্যালান্স ব্যবহার করা যাচ্ছে না।",
     not_available_yet: "এখনও চালু হয়নি",
+    out_of_range: "এই পরিমাণ পরিশোধ করা যাবে না।",
+    limits: "প্রতি পেমেন্টে {} থেকে {}",
     available_balance: "ব্যবহারযোগ্য ব্যালান্স: ",
     pay_password: "পেমেন্ট পাসওয়ার্ড",
     password_help: "আপনার স্টোর ব্যালান্সের ৬ অঙ্কের পাসওয়ার্ড।",

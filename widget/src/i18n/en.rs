@@ -22,6 +22,8 @@ pub const MESSAGES: Messages = Messages {
     no_pay_password: "No pay password is set for this wallet.",
     balance_unavailable: "Store balance is not available.",
     not_available_yet: "Not available yet",
+    out_of_range: "Cannot pay this amount.",
+    limits: "{} to {} per payment",
     available_balance: "Available balance: ",
     pay_password: "Pay password",
     password_help: "The 6-digit password for your store balance.",

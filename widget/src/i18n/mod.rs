@@ -167,6 +167,10 @@ pub struct Messages {
     pub no_pay_password: &'static str,
     pub balance_unavailable: &'static str,
     pub not_available_yet: &'static str,
+    /// The method cannot take this order's amount.
+    pub out_of_range: &'static str,
+    /// `{}` to `{}` per payment: a method's limits.
+    pub limits: &'static str,
     pub available_balance: &'static str,
     pub pay_password: &'static str,
     pub password_help: &'static str,
@@ -235,6 +239,7 @@ impl Messages {
             Unavailable::NoPayPassword => self.no_pay_password,
             Unavailable::NoBalance => self.balance_unavailable,
             Unavailable::NotYet => self.not_available_yet,
+            Unavailable::OutOfRange => self.out_of_range,
         }
     }
 }

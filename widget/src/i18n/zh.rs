@@ -23,6 +23,8 @@ pub const MESSAGES: Messages = Messages {
     no_pay_password: "此钱包尚未设置支付密码。",
     balance_unavailable: "店铺余额不可用。",
     not_available_yet: "暂不可用",
+    out_of_range: "无法支付此金额。",
+    limits: "每笔 {} 至 {}",
     available_balance: "可用余额：",
     pay_password: "支付密码",
     password_help: "店铺余额的 6 位数字支付密码。",
