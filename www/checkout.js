@@ -22,6 +22,23 @@
 (function () {
   "use strict";
   var script = document.currentScript;
+  // In a versioned release (/v/<version>/checkout.js, pinned with `integrity` by the merchant)
+  // the build writes the SRI hashes of the glue and the wasm here, and they are loaded checked.
+  var PINNED = null; // replaced in versioned releases
+
+  /** Resolves once `url` is in the module map, fetched with its integrity checked. */
+  function preloadChecked(url, integrity) {
+    return new Promise(function (resolve, reject) {
+      var link = document.createElement("link");
+      link.rel = "modulepreload";
+      link.href = url;
+      link.integrity = integrity;
+      link.crossOrigin = "anonymous";
+      link.onload = resolve;
+      link.onerror = function () { reject(new Error("checkout: " + url + " failed its integrity check")); };
+      document.head.appendChild(link);
+    });
+  }
 
   function createCheckout(base) {
     var apiBase = new URL(base).origin;
@@ -29,8 +46,14 @@
 
     function loadWidget() {
       if (!loading) {
-        loading = import(base + "/pkg/checkout_widget.js").then(function (module) {
-          return module.default({ module_or_path: base + "/pkg/checkout_widget_bg.wasm" }).then(function () {
+        var glue = base + "/pkg/checkout_widget.js";
+        var wasm = base + "/pkg/checkout_widget_bg.wasm";
+        var ready = PINNED ? preloadChecked(glue, PINNED.glue) : Promise.resolve();
+        loading = ready.then(function () { return import(glue); }).then(function (module) {
+          var source = PINNED
+            ? fetch(wasm, { integrity: PINNED.wasm, mode: "cors", credentials: "omit" })
+            : wasm;
+          return module.default({ module_or_path: source }).then(function () {
             return module;
           });
         });

@@ -1,9 +1,15 @@
-//! Builds the widget into `www/pkg/` and the Worker into `edge/build/`.
+//! Builds the widget into `www/pkg/` (and its pinned release into `www/v/`) and the Worker into
+//! `edge/build/`.
 
 use crate::shell::{cargo_bin, node_bin, root, run_in, Result};
 
 pub fn run() -> Result {
     widget()?;
+    let release = crate::release::write()?;
+    eprintln!(
+        "widget release: <script src=\"https://<edge>{}\" integrity=\"{}\" crossorigin=\"anonymous\">",
+        release.script_path, release.integrity
+    );
     edge()
 }
 

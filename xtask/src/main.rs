@@ -10,6 +10,7 @@
 mod bench;
 mod build;
 mod dev;
+mod release;
 mod setup;
 mod shell;
 
