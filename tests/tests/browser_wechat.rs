@@ -141,3 +141,34 @@ fn a_phone_shopper_pays_on_wechats_h5_page_and_returns_to_a_paid_order() {
         .expect("back on the shop with the session id");
     assert_eq!(shop.merchant_status(id), "paid");
 }
+
+#[test]
+fn inside_wechat_the_widget_opens_the_pay_sheet_and_flips_to_paid() {
+    const IN_WECHAT: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+                             (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36 MicroMessenger/8.0.47";
+    let shop = at_checkout("browser-wechat-jsapi", 375, Some(IN_WECHAT));
+    let b = &shop.browser;
+    // WeChat's in-app browser injects WeixinJSBridge; this one records what the widget hands it
+    // and answers as the pay sheet does once the shopper confirms.
+    b.script(
+        "window.__paySheet = null;\
+         window.WeixinJSBridge = { invoke: function (name, params, done) {\
+           window.__paySheet = { name: name, params: params };\
+           setTimeout(function () { done({ err_msg: 'get_brand_wcpay_request:ok' }); }, 0); } };",
+        vec![],
+    );
+    b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
+    b.wait_until(
+        "the widget calls WeChat's bridge",
+        "return window.__paySheet !== null",
+        WAIT,
+    );
+    let sheet = b.script("return window.__paySheet", vec![]);
+    assert_eq!(sheet["name"], "getBrandWCPayRequest");
+    // The simulator plays the pay sheet: it checks paySign with the merchant's public key.
+    shop.sim
+        .jsapi_pay(&sheet["params"])
+        .expect("the simulator accepts the signed pay-sheet parameters");
+    b.wait_for("[data-testid=result-success]", WAIT);
+    shop.screenshot("wechat-jsapi-paid-375");
+}
