@@ -86,8 +86,9 @@ impl PointsRules {
         Money::from_minor(minor, currency).map_err(|_| AllocationError::AbovePointsPerOrder)
     }
 
-    /// Points come in steps of this many, so their value is a whole number of minor units.
-    fn step(&self, currency: Currency) -> i64 {
+    /// Points come in steps of this many, so their value is a whole number of minor units (10
+    /// points = 1.00 in taka: steps of 1; 3 points = 1.00: steps of 3).
+    pub fn step(&self, currency: Currency) -> i64 {
         let unit = 10_i64.pow(currency.minor_digits());
         self.points_per_unit / gcd(self.points_per_unit, unit)
     }

@@ -279,6 +279,11 @@ impl Browser {
         );
     }
 
+    /// Empties a text field (WebDriver's Element Clear), so what is typed next replaces it.
+    pub fn clear(&self, element: &Element) {
+        self.post(&format!("/element/{}/clear", element.id()), &json!({}));
+    }
+
     /// Presses `keys` on whatever has focus. WebDriver key codes (e.g. "\u{E004}" for Tab) work.
     pub fn press_keys(&self, keys: &str) {
         let actions: Vec<Value> = keys

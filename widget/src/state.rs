@@ -1,7 +1,7 @@
 //! The widget's view state as plain data with ordinary methods, and the pure formatting rules.
 //! Components only read it and call it; nothing here touches the DOM or the network.
 
-use checkout_core::allocation::{suggest, Allocation, AllocationError, PointsRules};
+use checkout_core::allocation::{suggest, validate, Allocation, AllocationError, PointsRules};
 use checkout_core::api::{PaymentMethod, PaymentStatus, SessionStatus, WechatFlow, WidgetSession};
 use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
@@ -20,6 +20,10 @@ pub enum Problem {
     Unreachable,
     /// The split the shopper asked for breaks the merchant's rules.
     Split(AllocationError),
+    /// The shopper typed more points than they have.
+    NotEnoughPoints { available: i64 },
+    /// The points field does not hold a whole number.
+    PointsNotWhole,
     /// The pay password is not six digits.
     PasswordFormat,
     /// WeChat's in-app pay sheet is missing: the page is not open inside WeChat.
@@ -37,7 +41,9 @@ impl Problem {
             Problem::Api(detail) => detail.code.as_str(),
             Problem::Unknown { code, .. } => code,
             Problem::Unreachable => ErrorCode::InternalError.as_str(),
-            Problem::Split(_) => ErrorCode::InvalidAllocation.as_str(),
+            Problem::Split(_) | Problem::NotEnoughPoints { .. } | Problem::PointsNotWhole => {
+                ErrorCode::InvalidAllocation.as_str()
+            }
             Problem::PasswordFormat => ErrorCode::PayPasswordRequired.as_str(),
             Problem::NotInWechat => ErrorCode::PaymentMethodUnavailable.as_str(),
         }
@@ -49,7 +55,29 @@ impl Problem {
         match self {
             Problem::Api(detail) => detail.code == ErrorCode::InternalError,
             Problem::Unknown { .. } | Problem::Unreachable => true,
-            Problem::Split(_) | Problem::PasswordFormat | Problem::NotInWechat => false,
+            Problem::Split(_)
+            | Problem::NotEnoughPoints { .. }
+            | Problem::PointsNotWhole
+            | Problem::PasswordFormat
+            | Problem::NotInWechat => false,
+        }
+    }
+
+    /// Whether the points the shopper typed are what is wrong (so the reason goes beside the
+    /// points field), rather than the split as a whole (a shortfall, say).
+    pub fn about_points(&self) -> bool {
+        match self {
+            Problem::NotEnoughPoints { .. } | Problem::PointsNotWhole => true,
+            Problem::Split(error) => matches!(
+                error,
+                AllocationError::NegativePoints
+                    | AllocationError::InexactPoints
+                    | AllocationError::BelowMinimumPoints
+                    | AllocationError::AbovePointsPerOrder
+                    | AllocationError::AbovePointsShare
+                    | AllocationError::PointsPayWholeOrder
+            ),
+            _ => false,
         }
     }
 
@@ -196,28 +224,16 @@ pub fn split(
     use_points: bool,
     use_balance: bool,
 ) -> Result<Option<Allocation>, AllocationError> {
-    let external = !matches!(chosen, PaymentMethod::Balance | PaymentMethod::Points);
-    let use_balance = use_balance && external;
+    let use_balance = use_balance && is_external(chosen);
     if !use_points && !use_balance {
         return Ok(None);
     }
-    let total = Money::parse_positive(&session.amount, session.currency)
-        .map_err(|_| AllocationError::DoesNotSum)?;
+    let total = session_total(session)?;
     let (points, rules) = match (use_points, session.points) {
         (true, Some(p)) => (p.available, p.rules),
         _ => (0, NO_POINTS),
     };
-    let balance = if chosen == PaymentMethod::Balance {
-        total
-    } else if use_balance {
-        session
-            .balance
-            .as_ref()
-            .and_then(|b| Money::parse_non_negative(&b.available, b.currency).ok())
-            .unwrap_or(Money::zero(total.currency()))
-    } else {
-        Money::zero(total.currency())
-    };
+    let balance = usable_balance(session, chosen, use_balance, total);
     let priority = session
         .points
         .map_or_else(checkout_core::api::default_wallet_priority, |p| p.priority);
@@ -227,9 +243,141 @@ pub fn split(
         balance,
         &rules,
         &priority,
-        external.then_some(chosen),
+        is_external(chosen).then_some(chosen),
     )?;
     Ok(Some(allocation))
+}
+
+/// How the total splits with exactly `points` (the figure the shopper typed): the rules decide
+/// whether that many points may pay, store balance takes what it can of the rest (with an
+/// external method only when `use_balance`), and the external method the remainder.
+pub fn split_with_points(
+    session: &WidgetSession,
+    chosen: PaymentMethod,
+    points: i64,
+    use_balance: bool,
+) -> Result<Allocation, Problem> {
+    let total = session_total(session).map_err(Problem::Split)?;
+    let currency = total.currency();
+    let available = session.points.map_or(0, |p| p.available);
+    let rules = session.points.map_or(NO_POINTS, |p| p.rules);
+    if points > available {
+        return Err(Problem::NotEnoughPoints { available });
+    }
+    let value = rules.value_of(points, currency).map_err(Problem::Split)?;
+    // The points' own rules first (minimum, caps, share, whole order), as the edge checks them.
+    let rest = total.checked_sub(value).unwrap_or(Money::zero(currency));
+    let points_only = Allocation {
+        points,
+        balance: rest,
+        external: None,
+    };
+    validate(total, &points_only, &rules).map_err(Problem::Split)?;
+    let use_balance = use_balance && is_external(chosen);
+    let balance = usable_balance(session, chosen, use_balance, total);
+    let external = is_external(chosen).then_some(chosen);
+    let others = suggest(
+        rest,
+        0,
+        balance,
+        &NO_POINTS,
+        &[PaymentMethod::Balance],
+        external,
+    )
+    .map_err(Problem::Split)?;
+    let allocation = Allocation {
+        points,
+        balance: others.balance,
+        external: others.external,
+    };
+    validate(total, &allocation, &rules).map_err(Problem::Split)?;
+    Ok(allocation)
+}
+
+/// The split to pay with: the suggestion, or exactly the points the shopper typed
+/// (`points_entry`, when they changed the suggested figure). `None` when the chosen method pays
+/// everything. Store balance alone must cover the total: a shortfall is refused here, before
+/// any request.
+pub fn plan(
+    session: &WidgetSession,
+    chosen: PaymentMethod,
+    use_points: bool,
+    use_balance: bool,
+    points_entry: Option<&str>,
+) -> Result<Option<Allocation>, Problem> {
+    let allocation = match (use_points, points_entry) {
+        (true, Some(text)) => Some(split_with_points(
+            session,
+            chosen,
+            parse_points(text)?,
+            use_balance,
+        )?),
+        _ => split(session, chosen, use_points, use_balance).map_err(Problem::Split)?,
+    };
+    if allocation.is_none() && chosen == PaymentMethod::Balance {
+        let total = session_total(session).map_err(Problem::Split)?;
+        let balance = usable_balance(session, chosen, false, total);
+        if let Ok(remaining) = total.checked_sub(balance) {
+            if !remaining.is_zero() {
+                return Err(Problem::Split(AllocationError::Shortfall { remaining }));
+            }
+        }
+    }
+    Ok(allocation)
+}
+
+/// A points figure as typed: whole points only (a sign is left to the rules to refuse).
+pub fn parse_points(text: &str) -> Result<i64, Problem> {
+    text.trim().parse().map_err(|_| Problem::PointsNotWhole)
+}
+
+/// The figures the points field accepts: at least the merchant's minimum per use, at most what
+/// the rules allow on this order (per-order cap, share, whole-order rule) and what the shopper
+/// has, in steps worth whole minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PointsBounds {
+    pub min: i64,
+    pub max: i64,
+    pub step: i64,
+}
+
+pub fn points_bounds(session: &WidgetSession) -> Option<PointsBounds> {
+    let p = session.points?;
+    let total = session_total(session).ok()?;
+    let step = p.rules.step(total.currency()).max(1);
+    let allowed = p.rules.max_points_for(total).ok()?;
+    let max = allowed.min(p.available.max(0) / step * step);
+    let min = (p.rules.min_points_per_use.max(0) + step - 1) / step * step;
+    Some(PointsBounds { min, max, step })
+}
+
+fn is_external(method: PaymentMethod) -> bool {
+    !matches!(method, PaymentMethod::Balance | PaymentMethod::Points)
+}
+
+fn session_total(session: &WidgetSession) -> Result<Money, AllocationError> {
+    Money::parse_positive(&session.amount, session.currency)
+        .map_err(|_| AllocationError::DoesNotSum)
+}
+
+/// What store balance can pay: what the wallet has, when balance is the chosen method or the
+/// shopper added it beside an external method; nothing otherwise.
+fn usable_balance(
+    session: &WidgetSession,
+    chosen: PaymentMethod,
+    use_balance: bool,
+    total: Money,
+) -> Money {
+    let zero = Money::zero(total.currency());
+    if chosen != PaymentMethod::Balance && !use_balance {
+        return zero;
+    }
+    session
+        .balance
+        .as_ref()
+        .and_then(|b| Money::parse_non_negative(&b.available, b.currency).ok())
+        .filter(|b| b.currency() == total.currency())
+        .unwrap_or(zero)
 }
 
 /// Rules under which no points are used.
@@ -267,10 +415,11 @@ pub fn choice(
     method: PaymentMethod,
     use_points: bool,
     use_balance: bool,
+    points_entry: Option<&str>,
 ) -> Choice {
     let currency = session.currency;
     let whole = || Money::parse_non_negative(&session.amount, currency).ok();
-    let (points, balance) = match split(session, method, use_points, use_balance) {
+    let (points, balance) = match plan(session, method, use_points, use_balance, points_entry) {
         Ok(Some(allocation)) => (allocation.points, Some(allocation.balance)),
         Ok(None) if method == PaymentMethod::Balance => (0, whole()),
         Ok(None) | Err(_) => (0, None),
@@ -403,14 +552,172 @@ mod tests {
             "50.00",
             [PaymentMethod::Points, PaymentMethod::Balance],
         );
-        let bdt = |minor| Money::from_minor(minor, checkout_core::Currency::BDT).unwrap();
-        let bkash_alone = choice(&s, PaymentMethod::Bkash, false, false);
+        let bkash_alone = choice(&s, PaymentMethod::Bkash, false, false, None);
         assert_eq!((bkash_alone.points, bkash_alone.balance), (0, bdt(0)));
-        let balance_alone = choice(&s, PaymentMethod::Balance, false, false);
+        let rich = session(
+            "100.00",
+            300,
+            "150.00",
+            [PaymentMethod::Points, PaymentMethod::Balance],
+        );
+        let balance_alone = choice(&rich, PaymentMethod::Balance, false, false, None);
         assert_eq!(balance_alone.balance, bdt(10_000));
-        let mixed = choice(&s, PaymentMethod::Bkash, true, true);
+        // 50.00 cannot pay 100.00 alone: the choice pays nothing.
+        let short = choice(&s, PaymentMethod::Balance, false, false, None);
+        assert_eq!(short.balance, bdt(0));
+        let typed = choice(&s, PaymentMethod::Bkash, true, false, Some("200"));
+        assert_eq!((typed.points, typed.balance), (200, bdt(0)));
+        let mixed = choice(&s, PaymentMethod::Bkash, true, true, None);
         assert_eq!((mixed.points, mixed.balance), (300, bdt(5_000)));
         assert_eq!(mixed.method, PaymentMethod::Bkash);
+    }
+
+    fn bdt(minor: i64) -> Money {
+        Money::from_minor(minor, checkout_core::Currency::BDT).unwrap()
+    }
+
+    /// A 100.00 order, 5000 points and 50.00 of balance, under `rules`.
+    fn under(rules: PointsRules) -> WidgetSession {
+        let mut s = session(
+            "100.00",
+            5_000,
+            "50.00",
+            [PaymentMethod::Points, PaymentMethod::Balance],
+        );
+        if let Some(p) = s.points.as_mut() {
+            p.rules = rules;
+        }
+        s
+    }
+
+    const RULES: PointsRules = PointsRules {
+        points_per_unit: 10,
+        min_points_per_use: 100,
+        max_points_per_order: 800,
+        max_share_percent: 60,
+        may_pay_whole_order: true,
+    };
+
+    #[test]
+    fn typed_points_split_exactly_and_the_external_method_takes_the_rest() {
+        let s = under(RULES);
+        let a = split_with_points(&s, PaymentMethod::Bkash, 300, true).unwrap();
+        assert_eq!((a.points, a.balance), (300, bdt(5_000)));
+        assert_eq!(a.external, Some((PaymentMethod::Bkash, bdt(2_000))));
+        let no_balance = split_with_points(&s, PaymentMethod::Bkash, 300, false).unwrap();
+        assert_eq!(no_balance.balance, bdt(0));
+        assert_eq!(
+            no_balance.external,
+            Some((PaymentMethod::Bkash, bdt(7_000)))
+        );
+    }
+
+    #[test]
+    fn typed_points_over_a_cap_or_under_the_minimum_are_refused_with_the_rule() {
+        let s = under(RULES);
+        let refused = |points| split_with_points(&s, PaymentMethod::Bkash, points, true);
+        let rule = |e| Err(Problem::Split(e));
+        assert_eq!(refused(900), rule(AllocationError::AbovePointsPerOrder));
+        let wide = under(PointsRules {
+            max_points_per_order: 50_000,
+            ..RULES
+        });
+        assert_eq!(
+            split_with_points(&wide, PaymentMethod::Bkash, 610, true),
+            rule(AllocationError::AbovePointsShare)
+        );
+        assert_eq!(refused(99), rule(AllocationError::BelowMinimumPoints));
+        assert_eq!(refused(-100), rule(AllocationError::NegativePoints));
+        assert_eq!(
+            refused(5_001),
+            Err(Problem::NotEnoughPoints { available: 5_000 })
+        );
+        assert!(refused(900).unwrap_err().about_points());
+        assert_eq!(parse_points("12.5"), Err(Problem::PointsNotWhole));
+        assert_eq!(parse_points(" 300 "), Ok(300));
+    }
+
+    #[test]
+    fn points_may_not_pay_the_whole_order_when_the_merchant_says_so() {
+        let s = under(PointsRules {
+            max_points_per_order: 50_000,
+            max_share_percent: 100,
+            may_pay_whole_order: false,
+            ..RULES
+        });
+        assert_eq!(
+            split_with_points(&s, PaymentMethod::Points, 1_000, false),
+            Err(Problem::Split(AllocationError::PointsPayWholeOrder))
+        );
+        let a = split_with_points(&s, PaymentMethod::Bkash, 999, false).unwrap();
+        assert_eq!(a.external, Some((PaymentMethod::Bkash, bdt(10))));
+        let bounds = points_bounds(&s).unwrap();
+        assert_eq!(
+            bounds,
+            PointsBounds {
+                min: 100,
+                max: 999,
+                step: 1
+            }
+        );
+    }
+
+    #[test]
+    fn the_points_field_is_bounded_by_every_cap_and_what_the_shopper_has() {
+        assert_eq!(
+            points_bounds(&under(RULES)),
+            Some(PointsBounds {
+                min: 100,
+                max: 600,
+                step: 1
+            })
+        );
+        let mut few = under(RULES);
+        if let Some(p) = few.points.as_mut() {
+            p.available = 250;
+        }
+        assert_eq!(points_bounds(&few).map(|b| b.max), Some(250));
+        let thirds = under(PointsRules {
+            points_per_unit: 3,
+            min_points_per_use: 100,
+            ..RULES
+        });
+        assert_eq!(
+            points_bounds(&thirds),
+            Some(PointsBounds {
+                min: 102,
+                max: 180,
+                step: 3
+            })
+        );
+    }
+
+    #[test]
+    fn balance_short_by_one_cent_is_refused_alone_and_paid_with_help() {
+        let mut s = under(RULES);
+        if let Some(b) = s.balance.as_mut() {
+            b.available = "99.99".into();
+        }
+        let short = Err(Problem::Split(AllocationError::Shortfall {
+            remaining: bdt(1),
+        }));
+        assert_eq!(plan(&s, PaymentMethod::Balance, false, false, None), short);
+        let with_bkash = plan(&s, PaymentMethod::Bkash, false, true, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(with_bkash.balance, bdt(9_999));
+        assert_eq!(with_bkash.external, Some((PaymentMethod::Bkash, bdt(1))));
+        let with_points = plan(&s, PaymentMethod::Balance, true, false, Some("100"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((with_points.points, with_points.balance), (100, bdt(9_000)));
+        assert_eq!(with_points.external, None);
+        assert_eq!(
+            split_with_points(&s, PaymentMethod::Balance, 0, false),
+            Err(Problem::Split(AllocationError::Shortfall {
+                remaining: bdt(1)
+            }))
+        );
     }
 
     #[test]

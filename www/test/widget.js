@@ -1,6 +1,7 @@
 // Test page driver for the browser tests (tests/tests/browser_widget.rs). For each element with a
 // `data-widget` name it creates a demo session (as a merchant's server would) and mounts a widget
-// with Checkout.mount. Query string: `locale`, `theme`, `currency` (CNY). Every event, both as a DOM
+// with Checkout.mount. Query string: `locale`, `theme`, `currency` (CNY), and `secret`: mount the
+// first widget for that client secret (a session a test created) instead of a new demo session. Every event, both as a DOM
 // CustomEvent on the element and as a callback, is recorded in `window.checkoutEvents` as
 // {widget, via: "dom" | "callback", type, detail}; handles are in `window.checkoutHandles`.
 // A file rather than an inline script, so the pages' CSP (script-src 'self') allows it.
@@ -35,6 +36,11 @@
         record(widget, "dom", type, event.detail);
       });
     });
+    var secret = params.get("secret");
+    if (secret && widget === "a") {
+      window.checkoutHandles[widget] = Checkout.mount(element, options(widget, secret));
+      return Promise.resolve();
+    }
     var currency = params.get("currency");
     var url = "/demo/api/checkout" + (currency ? "?currency=" + encodeURIComponent(currency) : "");
     return fetch(url, { method: "POST" })

@@ -133,6 +133,21 @@ fn too_few_points_are_not_used_at_all() {
     assert_eq!(suggested.balance, bdt(10_000));
 }
 
+#[test]
+fn points_come_in_steps_worth_whole_minor_units() {
+    assert_eq!(RULES.step(Currency::BDT), 1);
+    let thirds = PointsRules {
+        points_per_unit: 3,
+        ..RULES
+    };
+    assert_eq!(thirds.step(Currency::BDT), 3);
+    let thousand = PointsRules {
+        points_per_unit: 1_000,
+        ..RULES
+    };
+    assert_eq!(thousand.step(Currency::BDT), 10);
+}
+
 fn rules() -> impl Strategy<Value = PointsRules> {
     (
         1_i64..=1_000,

@@ -12,7 +12,7 @@ use crate::api::{new_idempotency_key, Api};
 use crate::events::Events;
 use crate::i18n::{format, Locale};
 use crate::state::{
-    choice, last_failure, method_availability, poll_delay_ms, split, uses_wallet, wechat_flow,
+    choice, last_failure, method_availability, plan, poll_delay_ms, uses_wallet, wechat_flow,
     Problem, Screen,
 };
 
@@ -31,6 +31,8 @@ struct Model {
     /// Whether points, and store balance beside an external method, pay part of the total.
     use_points: RwSignal<bool>,
     use_balance: RwSignal<bool>,
+    /// The points the shopper typed, when they changed the suggested figure.
+    points_entry: RwSignal<Option<String>>,
     /// Whether a status-polling loop is running (at most one).
     watching: RwSignal<bool>,
     /// The shopper's language; the merchant may change it while the widget is up.
@@ -63,6 +65,7 @@ pub fn Checkout(
         retry_key: RwSignal::new(None),
         use_points: RwSignal::new(false),
         use_balance: RwSignal::new(false),
+        points_entry: RwSignal::new(None),
         watching: RwSignal::new(false),
         locale,
         api: StoredValue::new(api),
@@ -182,6 +185,20 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
         }
     };
     let session_for_balance = session.clone();
+    let session_for_points = session.clone();
+    // Points the rules refuse are explained beside their field, and cannot be paid.
+    let points_refused = move || {
+        model.method.get().is_some_and(|method| {
+            plan(
+                &session_for_points,
+                method,
+                model.use_points.get(),
+                model.use_balance.get(),
+                model.points_entry.get().as_deref(),
+            )
+            .is_err_and(|problem| problem.about_points())
+        })
+    };
     view! {
         <OrderSummary session=session.clone() locale=locale />
         <MethodList session=session.clone() chosen=model.method locale=locale />
@@ -191,6 +208,7 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
                 chosen=model.method
                 use_points=model.use_points
                 use_balance=model.use_balance
+                points_entry=model.points_entry
                 locale=locale
             />
         })}
@@ -208,7 +226,9 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
             type="button"
             class="ck-pay"
             data-testid="pay-button"
-            disabled=move || model.paying.get() || model.method.get().is_none()
+            disabled=move || {
+                model.paying.get() || model.method.get().is_none() || points_refused()
+            }
             on:click=move |_| spawn_local(pay(model))
         >
             {pay_label}
@@ -264,6 +284,7 @@ fn report_changes(model: Model) {
                 model.method.get()?,
                 model.use_points.get(),
                 model.use_balance.get(),
+                model.points_entry.get().as_deref(),
             );
             let changed = matches!(&previous, Some(Some((id, before))) if *id == session.id && *before != now);
             if changed {
@@ -402,10 +423,12 @@ async fn pay(model: Model) {
         model.use_points.get_untracked(),
         model.use_balance.get_untracked(),
     );
-    let allocation = match split(&session, method, use_points, use_balance) {
+    let entry = model.points_entry.get_untracked();
+    let allocation = match plan(&session, method, use_points, use_balance, entry.as_deref()) {
         Ok(allocation) => allocation,
-        Err(error) => {
-            show_problem(model, Problem::Split(error));
+        Err(problem) => {
+            show_problem(model, problem);
+            focus_after_failure(model, false);
             return;
         }
     };

@@ -1,11 +1,13 @@
-//! The split editor: add loyalty points (and, with an external method, store balance) and see
-//! exactly how the total divides. The numbers come from the shared allocation rules.
+//! The split editor: add loyalty points (as many as the shopper types, within the merchant's
+//! rules) and, with an external method, store balance, and see exactly how the total divides.
+//! The numbers come from the shared allocation rules.
 
+use checkout_core::allocation::Allocation;
 use checkout_core::api::{PaymentMethod, WidgetSession};
 use leptos::prelude::*;
 
 use crate::i18n::{fill, format, Locale};
-use crate::state::split;
+use crate::state::{plan, points_bounds, split, Problem};
 
 #[component]
 pub fn SplitEditor(
@@ -17,6 +19,8 @@ pub fn SplitEditor(
     use_points: RwSignal<bool>,
     /// Whether store balance pays part (with an external method).
     use_balance: RwSignal<bool>,
+    /// The points the shopper typed; `None` while they keep the suggested figure.
+    points_entry: RwSignal<Option<String>>,
     /// The shopper's language.
     locale: Locale,
 ) -> impl IntoView {
@@ -34,42 +38,25 @@ pub fn SplitEditor(
             .get()
             .is_some_and(|m| !matches!(m, PaymentMethod::Balance | PaymentMethod::Points))
     };
+    let planned = {
+        let session = session.clone();
+        move || {
+            let method = chosen.get()?;
+            let entry = points_entry.get();
+            let use_points = use_points.get();
+            let use_balance = use_balance.get();
+            (use_points || use_balance)
+                .then(|| plan(&session, method, use_points, use_balance, entry.as_deref()))
+        }
+    };
+    let planned_for_lines = planned.clone();
     let breakdown_session = session.clone();
     let breakdown = move || {
-        let method = chosen.get()?;
-        let lines = match split(
-            &breakdown_session,
-            method,
-            use_points.get(),
-            use_balance.get(),
-        ) {
-            Ok(Some(allocation)) => {
-                let value = breakdown_session.points.and_then(|p| {
-                    p.rules
-                        .value_of(allocation.points, breakdown_session.currency)
-                        .ok()
-                });
-                let mut lines = Vec::new();
-                if let Some(value) = value.filter(|v| !v.is_zero()) {
-                    let points = format::count(allocation.points.unsigned_abs(), locale);
-                    let value = format::money(value, locale);
-                    lines.push(fill(t.points_line, &[&points, &value]));
-                }
-                if !allocation.balance.is_zero() {
-                    let balance = format::money(allocation.balance, locale);
-                    lines.push(fill(t.balance_line, &[&balance]));
-                }
-                if let Some((m, amount)) = allocation.external {
-                    lines.push(format!(
-                        "{}: {}",
-                        t.method(m),
-                        format::money(amount, locale)
-                    ));
-                }
-                lines
-            }
+        let lines = match planned_for_lines()? {
+            Ok(Some(allocation)) => breakdown_lines(&breakdown_session, &allocation, locale),
             Ok(None) => return None,
-            Err(error) => vec![fill(t.split_impossible, &[&locale.split_reason(&error)])],
+            Err(problem) if problem.about_points() => return None,
+            Err(problem) => vec![locale.problem_text(&problem)],
         };
         Some(view! {
             <ul class="ck-split" data-testid="split-breakdown" aria-live="polite">
@@ -77,15 +64,31 @@ pub fn SplitEditor(
             </ul>
         })
     };
+    let points_field = PointsField {
+        session: session.clone(),
+        chosen,
+        use_balance,
+        points_entry,
+        refused: Signal::derive(move || match planned() {
+            Some(Err(problem)) if problem.about_points() => Some(problem),
+            _ => None,
+        }),
+    };
     view! {
         <div class="ck-split-editor">
             {points_label.map(|label| view! {
                 <label class="ck-toggle">
                     <input type="checkbox" data-testid="use-points"
                         prop:checked=move || use_points.get()
-                        on:change=move |ev| use_points.set(event_target_checked(&ev)) />
+                        on:change=move |ev| {
+                            points_entry.set(None);
+                            use_points.set(event_target_checked(&ev));
+                        } />
                     {label}
                 </label>
+                <Show when=move || use_points.get()>
+                    {points_field.clone().view(locale)}
+                </Show>
             })}
             {balance_label.map(|label| view! {
                 <Show when=external_chosen>
@@ -99,5 +102,106 @@ pub fn SplitEditor(
             })}
             {breakdown}
         </div>
+    }
+}
+
+/// One line per leg: the points and their value, store balance, the external method's rest.
+fn breakdown_lines(
+    session: &WidgetSession,
+    allocation: &Allocation,
+    locale: Locale,
+) -> Vec<String> {
+    let t = locale.messages();
+    let value = session
+        .points
+        .and_then(|p| p.rules.value_of(allocation.points, session.currency).ok());
+    let mut lines = Vec::new();
+    if let Some(value) = value.filter(|v| !v.is_zero()) {
+        let points = format::count(allocation.points.unsigned_abs(), locale);
+        let value = format::money(value, locale);
+        lines.push(fill(t.points_line, &[&points, &value]));
+    }
+    if !allocation.balance.is_zero() {
+        let balance = format::money(allocation.balance, locale);
+        lines.push(fill(t.balance_line, &[&balance]));
+    }
+    if let Some((m, amount)) = allocation.external {
+        lines.push(format!(
+            "{}: {}",
+            t.method(m),
+            format::money(amount, locale)
+        ));
+    }
+    lines
+}
+
+/// The points field: how many points to use, bounded by the rules, with the reason beside it
+/// when the rules refuse the figure.
+#[derive(Clone)]
+struct PointsField {
+    session: WidgetSession,
+    chosen: RwSignal<Option<PaymentMethod>>,
+    use_balance: RwSignal<bool>,
+    points_entry: RwSignal<Option<String>>,
+    /// Why the typed figure cannot be used, if it cannot.
+    refused: Signal<Option<Problem>>,
+}
+
+impl PointsField {
+    fn view(self, locale: Locale) -> impl IntoView {
+        let t = locale.messages();
+        let PointsField {
+            session,
+            chosen,
+            use_balance,
+            points_entry,
+            refused,
+        } = self;
+        let bounds = points_bounds(&session);
+        // No range to offer when the shopper has fewer points than the minimum per use.
+        let range = bounds.filter(|b| b.max >= b.min).map(|b| {
+            let min = format::count(b.min.unsigned_abs(), locale);
+            let max = format::count(b.max.unsigned_abs(), locale);
+            fill(t.points_range, &[&min, &max])
+        });
+        // Until the shopper types, the field shows the figure the split suggests.
+        let suggested = move || {
+            chosen
+                .get()
+                .and_then(|m| split(&session, m, true, use_balance.get()).ok().flatten())
+                .map_or(0, |a| a.points)
+        };
+        let value = move || {
+            points_entry
+                .get()
+                .unwrap_or_else(|| suggested().to_string())
+        };
+        let invalid = move || refused.get().is_some();
+        view! {
+            <div class="ck-points">
+                <label for="ck-points">{t.points_to_use}</label>
+                <input
+                    id="ck-points"
+                    data-testid="points-input"
+                    type="number"
+                    inputmode="numeric"
+                    min=bounds.map(|b| b.min.to_string())
+                    max=bounds.map(|b| b.max.to_string())
+                    step=bounds.map(|b| b.step.to_string())
+                    aria-invalid=move || invalid().to_string()
+                    aria-describedby=move || {
+                        if invalid() { "ck-points-range ck-points-error" } else { "ck-points-range" }
+                    }
+                    prop:value=value
+                    on:input=move |ev| points_entry.set(Some(event_target_value(&ev)))
+                />
+                <p id="ck-points-range" class="ck-help">{range}</p>
+                {move || refused.get().map(|problem| view! {
+                    <p id="ck-points-error" class="ck-field-error" data-testid="points-error">
+                        {locale.problem_text(&problem)}
+                    </p>
+                })}
+            </div>
+        }
     }
 }

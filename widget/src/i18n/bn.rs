@@ -42,6 +42,10 @@ pub const MESSAGES: Messages = Messages {
     use_balance: "আমার স্টোর ব্যালান্স ব্যবহার করুন ({})",
     points_line: "{} পয়েন্ট: {}",
     balance_line: "স্টোর ব্যালান্স: {}",
+    points_to_use: "ব্যবহারের পয়েন্ট",
+    points_range: "আপনি {} থেকে {} পয়েন্ট ব্যবহার করতে পারেন।",
+    points_more_than_available: "আপনার কাছে মাত্র {} পয়েন্ট আছে।",
+    points_not_whole: "পয়েন্টের একটি পূর্ণ সংখ্যা লিখুন।",
     split_impossible: "এভাবে ভাগ করে পরিশোধ করা যাবে না: {}।",
     split_reasons: [
         "পয়েন্টের নিয়মগুলো সঠিক নয়",

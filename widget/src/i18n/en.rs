@@ -42,6 +42,10 @@ pub const MESSAGES: Messages = Messages {
     use_balance: "Use my store balance ({})",
     points_line: "{} points: {}",
     balance_line: "Store balance: {}",
+    points_to_use: "Points to use",
+    points_range: "You can use {} to {} points.",
+    points_more_than_available: "You have only {} points.",
+    points_not_whole: "Enter a whole number of points.",
     split_impossible: "This split is not possible: {}.",
     split_reasons: [
         "the rules are invalid",

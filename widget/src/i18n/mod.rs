@@ -120,6 +120,11 @@ impl Locale {
             Problem::Split(error) => fill(t.split_impossible, &[&self.split_reason(error)]),
             Problem::PasswordFormat => t.enter_password.to_owned(),
             Problem::NotInWechat => t.open_in_wechat.to_owned(),
+            Problem::NotEnoughPoints { available } => fill(
+                t.points_more_than_available,
+                &[&format::count(available.unsigned_abs(), self)],
+            ),
+            Problem::PointsNotWhole => t.points_not_whole.to_owned(),
         }
     }
 
@@ -198,6 +203,13 @@ pub struct Messages {
     pub points_line: &'static str,
     /// `{}`: the amount from store balance.
     pub balance_line: &'static str,
+    /// The points field's label.
+    pub points_to_use: &'static str,
+    /// `{}` to `{}`: the points the field accepts.
+    pub points_range: &'static str,
+    /// `{}`: the points the shopper has.
+    pub points_more_than_available: &'static str,
+    pub points_not_whole: &'static str,
     /// `{}`: the reason, from `split_reasons` or `split_shortfall`.
     pub split_impossible: &'static str,
     /// One per [`AllocationError`] variant without data, in declaration order.
@@ -402,6 +414,10 @@ mod tests {
             ("use_balance", t.use_balance),
             ("points_line", t.points_line),
             ("balance_line", t.balance_line),
+            ("points_to_use", t.points_to_use),
+            ("points_range", t.points_range),
+            ("points_more_than_available", t.points_more_than_available),
+            ("points_not_whole", t.points_not_whole),
             ("split_impossible", t.split_impossible),
             ("split_shortfall", t.split_shortfall),
             ("enter_password", t.enter_password),

@@ -42,6 +42,10 @@ pub const MESSAGES: Messages = Messages {
     use_balance: "使用店铺余额（{}）",
     points_line: "{} 积分：{}",
     balance_line: "店铺余额：{}",
+    points_to_use: "使用积分数",
+    points_range: "可使用 {} 至 {} 积分。",
+    points_more_than_available: "您只有 {} 积分。",
+    points_not_whole: "请输入整数积分。",
     split_impossible: "无法按此方式组合支付：{}。",
     split_reasons: [
         "积分规则无效",
