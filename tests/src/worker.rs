@@ -47,8 +47,31 @@ impl WorkerProcess {
         WorkerProcess::start_with(persist_dir, options)
     }
 
-    pub fn start_with(persist_dir: &Path, mut options: WorkerOptions) -> WorkerProcess {
-        let port = *options.port.get_or_insert_with(free_port);
+    /// Starts wrangler with `options`. A port picked here can be taken by another process between
+    /// the pick and wrangler's bind (tests start Workers in parallel); then it tries new ports.
+    pub fn start_with(persist_dir: &Path, options: WorkerOptions) -> WorkerProcess {
+        let picked_here = options.port.is_none();
+        let mut attempt = 1;
+        loop {
+            let mut options = options.clone();
+            let port = *options.port.get_or_insert_with(free_port);
+            match WorkerProcess::spawn(persist_dir, options, port) {
+                Ok(worker) => return worker,
+                Err(log)
+                    if picked_here && attempt < 3 && log.contains("Address already in use") =>
+                {
+                    attempt += 1;
+                }
+                Err(log) => panic!("wrangler did not start on port {port}; log:\n{log}"),
+            }
+        }
+    }
+
+    fn spawn(
+        persist_dir: &Path,
+        options: WorkerOptions,
+        port: u16,
+    ) -> Result<WorkerProcess, String> {
         let root = repo_root();
         assert!(
             root.join("edge/build/index.js").exists(),
@@ -84,29 +107,30 @@ impl WorkerProcess {
             persist_dir: persist_dir.to_path_buf(),
             log_path,
         };
-        worker.wait_until_healthy();
-        worker
+        worker.wait_until_healthy()?;
+        Ok(worker)
     }
 
-    fn wait_until_healthy(&mut self) {
+    /// Waits for `/healthz`; the log if wrangler exits or never answers.
+    fn wait_until_healthy(&mut self) -> Result<(), String> {
         let started = Instant::now();
         let agent = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(2))
             .build();
         while started.elapsed() < START_TIMEOUT {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("wrangler exited with {status}; log:\n{}", self.log());
+                return Err(format!("wrangler exited with {status}\n{}", self.log()));
             }
             if agent
                 .get(&format!("{}/healthz", self.base_url))
                 .call()
                 .is_ok()
             {
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(150));
         }
-        panic!("wrangler did not become healthy; log:\n{}", self.log());
+        Err(format!("wrangler did not become healthy\n{}", self.log()))
     }
 
     /// Everything wrangler and the Worker printed so far.
