@@ -89,8 +89,9 @@ fn a_shopper_pays_with_bkash_and_returns_to_a_paid_order() {
 fn a_wrong_pin_at_bkash_can_be_corrected_and_then_pays() {
     let shop = at_bkash_page("browser-bkash-wrong-pin", 1280);
     shop.approve_with(RICH_WALLET, "99999");
-    // bKash's page says so and stays; nothing went back to the shop.
-    shop.browser.wait_for("[data-testid=wallet-number]", WAIT);
+    // bKash's page says so and stays; nothing went back to the shop. Waiting for the error, which
+    // only the re-rendered page has, keeps the next step off the old page's fields.
+    shop.browser.wait_for("[data-testid=error]", WAIT);
     shop.approve_with(RICH_WALLET, SANDBOX_PIN);
     shop.browser.wait_for("[data-testid=result-success]", WAIT);
     assert_eq!(shop.merchant_status(), "paid");
