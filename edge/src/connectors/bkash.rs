@@ -32,11 +32,6 @@ use crate::objects::bkash_token::{self, TokenCommand};
 use crate::objects::rpc;
 use wire::{PaymentIdRequest, PaymentResponse};
 
-/// Attempts for a call that is safe to repeat.
-const SAFE_ATTEMPTS: u32 = 3;
-/// The first back-off; it doubles each time.
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-
 /// Credentials and limits, from the Worker's configuration.
 #[derive(Debug, Clone)]
 pub struct BkashConfig {
@@ -344,25 +339,15 @@ async fn post<B: Serialize, R: DeserializeOwned>(
     }
 }
 
-/// Repeats `call` on unknown outcomes, backing off 200 ms, 400 ms, ...
-async fn with_retries<R, F, Fut>(mut call: F) -> Result<R, CallError>
+/// bKash's safe calls, repeated on unknown outcomes ([`outbound::with_retries`]).
+async fn with_retries<R, F, Fut>(call: F) -> Result<R, CallError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<R, CallError>>,
 {
-    let mut backoff = FIRST_BACKOFF;
-    for attempt in 1..=SAFE_ATTEMPTS {
-        match call().await {
-            Err(CallError::Unknown(reason)) if attempt < SAFE_ATTEMPTS => {
-                crate::log::event(
-                    crate::log::Level::Warn,
-                    serde_json::json!({"level": "warn", "provider": "bkash", "retry": attempt, "reason": reason}),
-                );
-                outbound::sleep(backoff).await;
-                backoff *= 2;
-            }
-            other => return other,
-        }
-    }
-    Err(CallError::Unknown("retries exhausted".into()))
+    let unknown = |error: &CallError| match error {
+        CallError::Unknown(reason) => Some(reason.clone()),
+        CallError::Unauthorized => None,
+    };
+    outbound::with_retries("bkash", outbound::SAFE_ATTEMPTS, unknown, call).await
 }

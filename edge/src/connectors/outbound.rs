@@ -107,3 +107,41 @@ pub async fn send(
 pub async fn sleep(duration: Duration) {
     Delay::from(duration).await;
 }
+
+/// Attempts for a call that is safe to repeat.
+pub const SAFE_ATTEMPTS: u32 = 3;
+/// The first back-off between attempts; it doubles each time.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Runs `call` up to `attempts` times while `unknown` says its error left the outcome unknown
+/// (a timeout, a 5xx), backing off 200 ms, 400 ms, ... Only for calls that are safe to repeat.
+pub async fn with_retries<R, E, F, Fut>(
+    provider: &str,
+    attempts: u32,
+    unknown: impl Fn(&E) -> Option<String>,
+    mut call: F,
+) -> Result<R, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<R, E>>,
+{
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        let result = call().await;
+        let retry = match &result {
+            Err(error) if attempt < attempts => unknown(error),
+            _ => None,
+        };
+        let Some(reason) = retry else {
+            return result;
+        };
+        crate::log::event(
+            crate::log::Level::Warn,
+            serde_json::json!({"provider": provider, "retry": attempt, "reason": reason}),
+        );
+        sleep(backoff).await;
+        backoff *= 2;
+        attempt += 1;
+    }
+}

@@ -37,8 +37,6 @@ use crate::crypto::{aead, random_id, rsa};
 use crate::error::{Error, Result};
 use signature::{SignedHeaders, VerifyError};
 
-const SAFE_ATTEMPTS: u32 = 3;
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// WeChat asks API clients to name themselves.
 const USER_AGENT: &str = "checkout-edge/0.1 (workers-rs)";
 
@@ -340,26 +338,15 @@ impl Wechat {
         body: Option<String>,
         safe: bool,
     ) -> Result<HttpAnswer, ConnectorError> {
-        let attempts = if safe { SAFE_ATTEMPTS } else { 1 };
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 1;
-        loop {
-            match self
-                .call_once(method.clone(), path_with_query, body.as_deref())
-                .await
-            {
-                Err(ConnectorError::Unknown(reason)) if attempt < attempts => {
-                    crate::log::event(
-                        crate::log::Level::Warn,
-                        serde_json::json!({"level": "warn", "provider": "wechat_pay", "retry": attempt, "reason": reason}),
-                    );
-                    outbound::sleep(backoff).await;
-                    backoff *= 2;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        let attempts = if safe { outbound::SAFE_ATTEMPTS } else { 1 };
+        let unknown = |error: &ConnectorError| match error {
+            ConnectorError::Unknown(reason) => Some(reason.clone()),
+            _ => None,
+        };
+        outbound::with_retries("wechat_pay", attempts, unknown, || {
+            self.call_once(method.clone(), path_with_query, body.as_deref())
+        })
+        .await
     }
 
     async fn call_once(
