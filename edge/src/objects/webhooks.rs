@@ -152,9 +152,7 @@ impl Webhooks {
             }
             WebhookCommand::Enqueue { events, samples } => {
                 let thresholds = metrics::Thresholds::from_env(&self.env);
-                for sample in &samples {
-                    metrics::record(self.store.sql(), sample, thresholds, now_ms())?;
-                }
+                metrics::record(self.store.sql(), &samples, thresholds, now_ms())?;
                 let has_endpoint = self.store.endpoint()?.is_some();
                 let fees = crate::config::read(&self.env, "FEE_SCHEDULE")?;
                 let schedules = report::Schedules::parse(fees.as_ref().map(|s| s.expose()))?;

@@ -104,13 +104,48 @@ pub struct Metrics {
     pub alerts: Vec<Alert>,
 }
 
-/// Stores a sample once, then fires any alert it trips.
+/// Stores a batch of samples (each once), then fires every alert a sample of the batch trips. The
+/// window is summarized once per batch, not once per sample.
 pub fn record(
     sql: &SqlStorage,
-    sample: &MetricSample,
+    samples: &[MetricSample],
     thresholds: Thresholds,
     now_ms: i64,
 ) -> Result<()> {
+    for sample in samples {
+        store(sql, sample)?;
+    }
+    if samples.is_empty() {
+        return Ok(());
+    }
+    let window = summarize(sql, ALERT_WINDOW_MS, thresholds, now_ms)?;
+    for alert in &window.alerts {
+        if samples.iter().any(|s| trips(s, alert, thresholds)) {
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({"alert": alert.alert, "method": alert.method.as_str(),
+                    "value": alert.value, "threshold": alert.threshold}),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether `sample` is one that makes `alert` hold: a slow call, or a failed payment.
+fn trips(sample: &MetricSample, alert: &Alert, thresholds: Thresholds) -> bool {
+    match sample {
+        MetricSample::ProviderCall { method, ms, .. } => {
+            *method == alert.method
+                && alert.alert == "provider_latency_high"
+                && *ms > thresholds.provider_latency_ms
+        }
+        MetricSample::PaymentOutcome {
+            method, succeeded, ..
+        } => *method == alert.method && alert.alert == "failure_rate_high" && !succeeded,
+    }
+}
+
+fn store(sql: &SqlStorage, sample: &MetricSample) -> Result<()> {
     let (id, at_ms, kind, method, op, ms, ok, code) = match sample {
         MetricSample::ProviderCall {
             id,
@@ -160,24 +195,6 @@ pub fn record(
             code.into(),
         ],
     )?;
-    let window = summarize(sql, ALERT_WINDOW_MS, thresholds, now_ms)?;
-    for alert in window.alerts.iter().filter(|a| a.method == method) {
-        let tripped = match sample {
-            MetricSample::ProviderCall { ms, .. } => {
-                alert.alert == "provider_latency_high" && *ms > thresholds.provider_latency_ms
-            }
-            MetricSample::PaymentOutcome { succeeded, .. } => {
-                alert.alert == "failure_rate_high" && !succeeded
-            }
-        };
-        if tripped {
-            crate::log::event(
-                crate::log::Level::Error,
-                serde_json::json!({"level": "error", "alert": alert.alert, "method": method.as_str(),
-                    "value": alert.value, "threshold": alert.threshold}),
-            );
-        }
-    }
     Ok(())
 }
 
