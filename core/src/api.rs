@@ -153,7 +153,7 @@ impl CreateSessionRequest {
         if let Some(openid) = &self.wechat_openid {
             check_openid(openid)?;
         }
-        check_return_url(&self.return_url)?;
+        check_url("return_url", &self.return_url, true)?;
         let ttl_s = self.expires_in_s.unwrap_or(DEFAULT_SESSION_TTL_S);
         if !(min_ttl_s..=MAX_SESSION_TTL_S).contains(&ttl_s) {
             return Err(FieldError::invalid(
@@ -219,22 +219,23 @@ fn check_openid(openid: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// HTTPS, or plain HTTP to this machine for development.
-fn check_return_url(url: &str) -> Result<(), FieldError> {
+/// A URL the checkout sends people or data to: HTTPS, or plain HTTP to this machine when
+/// `allow_local_http` (development and test mode).
+pub fn check_url(param: &'static str, url: &str, allow_local_http: bool) -> Result<(), FieldError> {
     let local = ["http://localhost", "http://127.0.0.1"]
         .iter()
         .any(|p| url.starts_with(p) && url[p.len()..].starts_with([':', '/']));
     let https = url.len() > "https://".len() && url.starts_with("https://");
     if url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(FieldError::invalid(
-            "return_url",
-            "return_url is not a valid URL",
+            param,
+            format!("{param} is not a valid URL"),
         ));
     }
-    if !(https || local) {
+    if !(https || (local && allow_local_http)) {
         return Err(FieldError::invalid(
-            "return_url",
-            "return_url must be an https:// URL",
+            param,
+            format!("{param} must be an https:// URL"),
         ));
     }
     Ok(())

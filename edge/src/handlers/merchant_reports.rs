@@ -1,12 +1,12 @@
 //! The merchant's reports: per day and per method, counts, gross, refunds and fees.
 
-use checkout_core::ErrorCode;
+use checkout_core::api::FieldError;
 use worker::{Env, Request, Response};
 
 use crate::auth;
 use crate::clock::{now_s, utc_date};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http;
 use crate::objects::rpc;
 use crate::objects::webhooks::report::ReportRow;
@@ -54,12 +54,5 @@ fn check_date(param: &'static str, date: &str) -> Result<()> {
     if shaped {
         return Ok(());
     }
-    let mut error = Error::api_with(
-        ErrorCode::InvalidParameter,
-        format!("{param} must be a date such as 2026-11-23."),
-    );
-    if let Error::Api(detail) = &mut error {
-        detail.param = Some(param.into());
-    }
-    Err(error)
+    Err(FieldError::invalid(param, format!("{param} must be a date such as 2026-11-23.")).into())
 }

@@ -35,7 +35,8 @@ async fn call<R: serde::de::DeserializeOwned>(
 pub async fn set_endpoint(mut req: Request, env: &Env) -> Result<Response> {
     let merchant = merchant(&req, env)?;
     let request: EndpointRequest = http::read_json(&mut req).await?;
-    check_url(&request.url, merchant.livemode)?;
+    // Plain HTTP to this machine only with test keys.
+    checkout_core::api::check_url("url", &request.url, !merchant.livemode)?;
     let command = WebhookCommand::SetEndpoint { url: request.url };
     let endpoint: Endpoint = call(env, &merchant, command).await?;
     http::json(200, &endpoint)
@@ -73,24 +74,4 @@ pub async fn resend(req: Request, env: &Env, id: &str) -> Result<Response> {
     let command = WebhookCommand::Resend { id: id.to_owned() };
     let event: EventView = call(env, &merchant, command).await?;
     http::json(200, &event)
-}
-
-/// HTTPS; plain HTTP only to this machine and only in test mode.
-fn check_url(url: &str, livemode: bool) -> Result<()> {
-    let local = ["http://localhost", "http://127.0.0.1"]
-        .iter()
-        .any(|p| url.starts_with(p) && url[p.len()..].starts_with([':', '/']));
-    let https = url.len() > "https://".len() && url.starts_with("https://");
-    let clean = url.len() <= 2048 && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-    if clean && (https || (local && !livemode)) {
-        return Ok(());
-    }
-    let mut error = Error::api_with(
-        ErrorCode::InvalidParameter,
-        "url must be an https:// URL (http://localhost or 127.0.0.1 only in test mode).",
-    );
-    if let Error::Api(detail) = &mut error {
-        detail.param = Some("url".into());
-    }
-    Err(error)
 }
