@@ -71,12 +71,7 @@ pub async fn session(
     session_id: &str,
     request_id: &str,
 ) -> Result<Response> {
-    let config = Config::from_env(env)?;
-    auth::widget(&req, &config, session_id, now_s())?;
-    let stub = objects::session_by_id(env, session_id)?;
-    let view: WidgetSession =
-        rpc::call_for(&stub, &SessionCommand::WidgetView, Some(request_id)).await?;
-    http::json(200, &view)
+    widget_command(req, env, session_id, request_id, SessionCommand::WidgetView).await
 }
 
 /// `POST /v1/widget/sessions/{id}/pay`, with an `Idempotency-Key` the widget chose. Counted per
@@ -157,10 +152,27 @@ pub async fn cancel(
     session_id: &str,
     request_id: &str,
 ) -> Result<Response> {
+    widget_command(
+        req,
+        env,
+        session_id,
+        request_id,
+        SessionCommand::CancelPayment,
+    )
+    .await
+}
+
+/// Checks the widget token, then answers with the session's view after `command`.
+async fn widget_command(
+    req: Request,
+    env: &Env,
+    session_id: &str,
+    request_id: &str,
+    command: SessionCommand,
+) -> Result<Response> {
     let config = Config::from_env(env)?;
     auth::widget(&req, &config, session_id, now_s())?;
     let stub = objects::session_by_id(env, session_id)?;
-    let view: WidgetSession =
-        rpc::call_for(&stub, &SessionCommand::CancelPayment, Some(request_id)).await?;
+    let view: WidgetSession = rpc::call_for(&stub, &command, Some(request_id)).await?;
     http::json(200, &view)
 }
