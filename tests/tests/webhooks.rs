@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 
 mod common;
 
+use common::now_s;
+
 /// One delivery as the receiver saw it.
 #[derive(Debug, Clone)]
 struct Delivery {
@@ -99,10 +101,6 @@ fn set_endpoint(rig: &Rig, url: &str) -> String {
     let secret = reply.body["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
     secret
-}
-
-fn now_s() -> i64 {
-    common::now_s()
 }
 
 /// Pays a fresh balance session: one wrong password first (a failed attempt), then right.

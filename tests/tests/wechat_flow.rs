@@ -12,7 +12,10 @@ use checkout_tests::dev_vars::DevVars;
 use checkout_tests::fixtures::{Checkout, ORIGIN, PAY_PASSWORD};
 use checkout_tests::worker::{WorkerOptions, WorkerProcess};
 use checkout_tests::{providers, temp_dir};
+use common::now_s;
 use serde_json::{json, Value};
+
+mod common;
 
 const CUSTOMER: &str = "cus_wechat";
 const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
@@ -184,13 +187,6 @@ impl Rig {
             "amount": {"total": total, "payer_total": total, "currency": "CNY", "payer_currency": "CNY"}
         })
     }
-}
-
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 #[track_caller]
