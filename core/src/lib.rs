@@ -10,6 +10,7 @@
 //! - [`token`]: the short-lived widget token, signed by the edge and scoped to a session and origin.
 //! - [`ledger`]: the wallet's two-phase ledger rules (credit, hold, post, void, debit).
 //! - [`pay_password`]: pay-password format and the attempts-and-lockout policy.
+//! - [`json`], [`wire`]: the widget's serde-free JSON for the widget API, tested against serde.
 //! - [`webhook`]: the events the merchant receives and their `Checkout-Signature`.
 //!
 //! Architecture Invariant: nothing in this crate performs I/O or reads a clock; callers pass `now`.
@@ -18,11 +19,13 @@ pub mod allocation;
 pub mod api;
 pub mod error;
 pub mod fees;
+pub mod json;
 pub mod ledger;
 pub mod money;
 pub mod pay_password;
 pub mod token;
 pub mod webhook;
+pub mod wire;
 
 pub use error::ErrorCode;
 pub use money::{Currency, Money, MoneyError};

@@ -8,8 +8,10 @@ use checkout_core::api::{PayRequest, TokenRequest, TokenResponse, WidgetSession}
 use checkout_core::error::{ErrorBody, ErrorDetail};
 use checkout_core::ErrorCode;
 
+use checkout_core::json::Json;
+use checkout_core::wire::{FromJson, ToJson};
+
 use crate::state::Problem;
-use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestCredentials, RequestInit, RequestMode, Response};
@@ -33,7 +35,7 @@ impl Api {
         let body = TokenRequest {
             client_secret: client_secret.to_owned(),
         };
-        self.call("POST", "/v1/widget/token", &[], Some(json(&body)?))
+        self.call("POST", "/v1/widget/token", &[], Some(body.to_json()))
             .await
     }
 
@@ -59,7 +61,7 @@ impl Api {
             ("Authorization", bearer.as_str()),
             ("Idempotency-Key", idempotency_key),
         ];
-        self.call("POST", &path, &headers, Some(json(request)?))
+        self.call("POST", &path, &headers, Some(request.to_json()))
             .await
     }
 
@@ -76,7 +78,7 @@ impl Api {
         .await
     }
 
-    async fn call<T: DeserializeOwned>(
+    async fn call<T: FromJson>(
         &self,
         method: &str,
         path: &str,
@@ -102,17 +104,18 @@ impl Api {
         if !response.ok() {
             return Err(problem_from_body(&text));
         }
-        serde_json::from_str(&text).map_err(|_| Problem::from_code(ErrorCode::InternalError))
+        T::from_json_text(&text).ok_or(Problem::from_code(ErrorCode::InternalError))
     }
 }
 
 /// An error response. A code this build does not know keeps the server's code and message.
 fn problem_from_body(text: &str) -> Problem {
-    if let Ok(body) = serde_json::from_str::<ErrorBody>(text) {
+    if let Some(body) = ErrorBody::from_json_text(text) {
         return Problem::Api(body.error);
     }
-    let value = serde_json::from_str::<serde_json::Value>(text).unwrap_or_default();
-    let field = |name: &str| value["error"][name].as_str().map(str::to_owned);
+    let value = Json::parse(text);
+    let error = value.as_ref().and_then(|value| value.get("error"));
+    let field = |name: &str| error?.get(name)?.as_str().map(str::to_owned);
     match (field("code"), field("message")) {
         (Some(code), Some(message)) => Problem::Unknown { code, message },
         _ => Problem::Api(ErrorDetail::new(ErrorCode::InternalError)),
@@ -140,10 +143,6 @@ fn build_request(
     }
     init.set_headers_headers(&all);
     Request::new_with_str_and_init(url, &init).ok()
-}
-
-fn json<T: serde::Serialize>(value: &T) -> Result<String, Problem> {
-    serde_json::to_string(value).map_err(|_| Problem::from_code(ErrorCode::InternalError))
 }
 
 /// A fresh idempotency key: 32 characters of `[A-Za-z0-9_-]` from the browser's CSPRNG.

@@ -51,13 +51,9 @@ impl Events {
 
     /// `checkout:change`, when the shopper picks another method or changes the split.
     pub fn change(&self, session_id: &str, choice: &Choice) {
-        let method = serde_json::to_value(choice.method)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         let detail = [
             ("sessionId", session_id.into()),
-            ("method", method.into()),
+            ("method", choice.method.as_str().into()),
             ("points", JsValue::from_f64(choice.points as f64)),
             ("balance", choice.balance.to_decimal_string().into()),
             ("currency", choice.balance.currency().code().into()),

@@ -26,7 +26,7 @@ pub fn MethodList(
             let availability = method_availability(method, &session);
             let disabled = availability.is_err();
             let reason = availability.err().map(|r| t.unavailable(r)).unwrap_or_default();
-            let id = format!("ck-method-{}", serde_json::to_value(method).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
+            let id = format!("ck-method-{}", method.as_str());
             let testid = id.trim_start_matches("ck-").to_owned();
             let limits = method_limits(method, &session).map(|(min, max)| {
                 let (min, max) = (format::money(min, locale), format::money(max, locale));

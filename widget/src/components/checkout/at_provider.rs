@@ -2,6 +2,7 @@
 //! the shopper's cancel, and WeChat's in-app pay sheet.
 
 use checkout_core::api::NextAction;
+use checkout_core::wire::ToJson;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::{Closure, JsCast, JsValue};
@@ -67,7 +68,7 @@ pub(super) fn open_pay_sheet(model: Model) {
     let invoke = js_sys::Reflect::get(&bridge, &"invoke".into()).unwrap_or_default();
     let (Some(invoke), Ok(params)) = (
         invoke.dyn_ref::<js_sys::Function>(),
-        serde_wasm_params(&params),
+        js_sys::JSON::parse(&params.to_json()),
     ) else {
         show_problem(model, Problem::NotInWechat);
         return;
@@ -78,11 +79,6 @@ pub(super) fn open_pay_sheet(model: Model) {
         }
     });
     let _ = invoke.call3(&bridge, &"getBrandWCPayRequest".into(), &params, &on_answer);
-}
-
-fn serde_wasm_params(params: &checkout_core::api::WechatJsapiParams) -> Result<JsValue, ()> {
-    let json = serde_json::to_string(params).map_err(|_| ())?;
-    js_sys::JSON::parse(&json).map_err(|_| ())
 }
 
 async fn sleep_ms(ms: u32) {
