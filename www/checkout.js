@@ -23,7 +23,8 @@
   "use strict";
   var script = document.currentScript;
   // In a versioned release (/v/<version>/checkout.js, pinned with `integrity` by the merchant)
-  // the build writes the SRI hashes of the glue and the wasm here, and they are loaded checked.
+  // the build writes the SRI hashes of the glue, the wasm and the link module here, and they are
+  // loaded checked.
   var PINNED = null; // replaced in versioned releases
 
   /** Resolves once `url` is in the module map, fetched with its integrity checked. */
@@ -48,7 +49,12 @@
       if (!loading) {
         var glue = base + "/pkg/checkout_widget.js";
         var wasm = base + "/pkg/checkout_widget_bg.wasm";
-        var ready = PINNED ? preloadChecked(glue, PINNED.glue) : Promise.resolve();
+        // The glue imports the link module that loads the widget's lazy parts (and checks them
+        // against the hashes it carries); pinned, both enter the module map checked.
+        var link = base + "/pkg/__wasm_split.js";
+        var ready = PINNED
+          ? Promise.all([preloadChecked(glue, PINNED.glue), preloadChecked(link, PINNED.link)])
+          : Promise.resolve();
         loading = ready.then(function () { return import(glue); }).then(function (module) {
           var source = PINNED
             ? fetch(wasm, { integrity: PINNED.wasm, mode: "cors", credentials: "omit" })

@@ -71,6 +71,33 @@ fn a_pinned_release_loads_and_a_wrong_hash_is_refused() {
         loader_text.contains(&sri(&wasm)),
         "the loader pins the wasm it loads"
     );
+    // The lazy parts are pinned by the link module, which the loader pins.
+    let (link, _, _) = fetch(&format!("{}{base}pkg/__wasm_split.js", worker.base_url));
+    assert!(
+        loader_text.contains(&sri(&link)),
+        "the loader pins the link module"
+    );
+    let link_text = String::from_utf8(link).unwrap();
+    let parts: Vec<&str> = link_text
+        .split("new URL(\"./")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(
+        parts.iter().any(|p| p.starts_with("split_pay_")),
+        "{parts:?}"
+    );
+    for part in parts {
+        let (bytes, cache, _) = fetch(&format!("{}{base}pkg/{part}", worker.base_url));
+        assert!(cache.contains("immutable"), "{part}: {cache}");
+        assert!(
+            link_text.contains(&format!(
+                "\"./{part}\", import.meta.url), {{ integrity: \"{}\"",
+                sri(&bytes)
+            )),
+            "the link module checks {part} against its hash"
+        );
+    }
 
     let browser = Browser::start(1280, 900);
     browser.goto(&format!("{}/test/sri.html", worker.base_url));

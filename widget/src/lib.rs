@@ -167,7 +167,7 @@ fn resolve_locale(options: &JsValue) -> Locale {
     let locale = Locale::resolve(option.as_deref(), &browser);
     if let Some(asked) = option.filter(|o| o != "auto" && Locale::from_tag(o).is_none()) {
         warn(&format!(
-            "locale {asked:?} is not supported; using {}",
+            "locale \"{asked}\" is not supported; using {}",
             locale.tag()
         ));
     }

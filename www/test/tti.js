@@ -2,7 +2,7 @@
 // then writes the one script tag and records, in `window.tti` (milliseconds of
 // `performance.now()`): `inserted` when the tag goes into the page, `ready` when the widget says
 // `checkout:ready`, and `interactive` at the first frame where its pay button is on screen and
-// enabled. A file rather than an inline script, so the pages' CSP (script-src 'self') allows it.
+// enabled, and `files`, the widget's files fetched by then. A file rather than an inline script, so the pages' CSP (script-src 'self') allows it.
 (function () {
   "use strict";
   var container = document.getElementById("checkout");
@@ -17,6 +17,11 @@
     var button = payButton();
     if (button && !button.disabled && button.getBoundingClientRect().width > 0) {
       window.tti.interactive = performance.now();
+      // The widget's files fetched so far: the first view, which the size bench counts.
+      window.tti.files = performance.getEntriesByType("resource")
+        .map(function (entry) { return entry.name; })
+        .filter(function (name) { return /\/pkg\/|checkout\.js$/.test(name); })
+        .map(function (name) { return name.replace(/^.*\//, ""); });
     } else {
       requestAnimationFrame(watchForButton);
     }

@@ -4,31 +4,66 @@
 use crate::shell::{cargo_bin, node_bin, root, run_in, Result};
 
 pub fn run() -> Result {
+    widget_only()?;
+    edge()
+}
+
+/// The widget and its versioned release, without the Worker.
+pub fn widget_only() -> Result {
     widget()?;
     let release = crate::release::write()?;
     eprintln!(
         "widget release: <script src=\"https://<edge>{}\" integrity=\"{}\" crossorigin=\"anonymous\">",
         release.script_path, release.integrity
     );
-    edge()
+    Ok(())
 }
 
-/// The widget: release wasm, wasm-bindgen's web glue, then wasm-opt for size.
+/// The toolchain the widget is built with. A nightly, pinned: only it can rebuild the standard
+/// library without panic messages, source locations and `Debug` formatting, which the shopper
+/// would otherwise download (about a tenth of the widget). The edge and all tests use stable.
+pub const WIDGET_TOOLCHAIN: &str = "nightly-2026-05-20";
+
+/// Rust flags for the widget: a panic aborts at once (nothing to print it to a shopper anyway).
+const WIDGET_RUSTFLAGS: &str =
+    "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none";
+
+/// The widget: release wasm, split at its `#[lazy]` functions, wasm-bindgen's web glue for the
+/// main part, then wasm-opt for size on every part.
 fn widget() -> Result {
     let root = root();
+    let toolchain = format!("+{WIDGET_TOOLCHAIN}");
     run_in(
         &root,
         "cargo",
         &[
-            "build",
+            &toolchain,
+            "rustc",
             "-p",
             "checkout-widget",
             "--release",
             "--target",
             "wasm32-unknown-unknown",
+            "--crate-type",
+            "cdylib",
+            "-Zbuild-std=std,panic_abort",
+            "-Zbuild-std-features=optimize_for_size",
+            "--",
+            // The splitter follows relocations to see which code each part needs.
+            "-Clink-args=--emit-relocs",
         ],
-        &[],
+        &[
+            ("RUSTFLAGS", WIDGET_RUSTFLAGS),
+            // Its own target directory: stable builds of the same crates would otherwise evict
+            // these on every switch.
+            ("CARGO_TARGET_DIR", "target/widget"),
+        ],
     )?;
+    let pkg = root.join("www/pkg");
+    let _ = std::fs::remove_dir_all(&pkg);
+    let unsplit = root.join("target/widget/wasm32-unknown-unknown/release/checkout_widget.wasm");
+    let main = root.join("target/wasm-split/checkout_widget.wasm");
+    let chunks = crate::split::split(&unsplit, &main, &pkg)?;
     run_in(
         &root,
         "wasm-bindgen",
@@ -36,16 +71,21 @@ fn widget() -> Result {
             "--target",
             "web",
             "--no-typescript",
+            // The lazy parts call through the main part's function table.
+            "--keep-lld-exports",
             "--out-dir",
             "www/pkg",
-            "target/wasm32-unknown-unknown/release/checkout_widget.wasm",
+            main.to_str().unwrap_or_default(),
         ],
         &[],
     )?;
-    let wasm = "www/pkg/checkout_widget_bg.wasm";
-    // Features are read from the module itself; `--all-features` would emit the compact-imports
-    // encoding, which browsers refuse.
-    run_in(&root, "wasm-opt", &["-Oz", wasm, "-o", wasm], &[])
+    for part in std::iter::once(&pkg.join("checkout_widget_bg.wasm")).chain(&chunks) {
+        let part = part.to_str().unwrap_or_default();
+        // Features are read from the module itself; `--all-features` would emit the
+        // compact-imports encoding, which browsers refuse.
+        run_in(&root, "wasm-opt", &["-Oz", part, "-o", part], &[])?;
+    }
+    crate::split::pin_parts(&pkg, &chunks)
 }
 
 /// The Worker, through worker-build pointed at the pinned local tools: left to itself it would

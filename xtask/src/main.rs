@@ -2,7 +2,8 @@
 //!
 //! - `setup`: installs what is missing, pinned (wasm target, worker-build, wasm-bindgen-cli,
 //!   npm tools, and for tests Debian's chromium), and generates the dev secrets. Idempotent.
-//! - `build`: the widget (wasm + JS glue into `www/pkg/`) and the Worker (`edge/build/`).
+//! - `build`: the widget (wasm + JS glue into `www/pkg/`) and the Worker (`edge/build/`);
+//!   `build widget`: the widget and its release only.
 //! - `dev`: set-up, build, run the Worker locally in workerd, seed the demo shop, print its URL.
 //! - `test`: set-up, build, then every test: unit, integration over HTTP, browser.
 //! - `bench`: sizes and local load figures.
@@ -13,6 +14,7 @@ mod dev;
 mod release;
 mod setup;
 mod shell;
+mod split;
 
 use std::process::ExitCode;
 
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::run(setup::Needs::Everything),
+        Some("build") if args.get(1).map(String::as_str) == Some("widget") => build::widget_only(),
         Some("build") => build::run(),
         Some("dev") => dev::run(),
         Some("test") => run_tests(&args[1..]),

@@ -1,10 +1,11 @@
 //! The widget as a versioned, immutable release a merchant can pin with Subresource Integrity.
 //!
-//! `www/v/<version>/` holds `checkout.js` and its `pkg/` (wasm-bindgen's glue and the wasm), where
-//! `<version>` is derived from the three files' contents, so a version never changes once served
-//! (`www/_headers` marks `/v/*` immutable). The versioned loader carries the SRI hashes of its
-//! glue and wasm and loads them with integrity checks, so the one hash a merchant pins in
-//! `<script integrity>` covers everything the widget runs. `www/release.json` names the current
+//! `www/v/<version>/` holds `checkout.js` and its `pkg/` (wasm-bindgen's glue, the main wasm, the
+//! split link module and the lazy parts), where `<version>` is derived from all their contents, so
+//! a version never changes once served (`www/_headers` marks `/v/*` immutable). The versioned
+//! loader carries the SRI hashes of the glue, the main wasm and the link module, which carries
+//! those of the lazy parts; so the one hash a merchant pins in `<script integrity>` covers
+//! everything the widget runs. `www/release.json` names the current
 //! release and its hash (served as `/release.json`), and the build prints the tag to paste.
 
 use std::path::Path;
@@ -29,22 +30,31 @@ pub fn write() -> Result<Release> {
     let read = |path: &Path| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
     let loader = String::from_utf8(read(&www.join("checkout.js"))?)
         .map_err(|_| "www/checkout.js is not UTF-8".to_owned())?;
-    let glue = read(&www.join("pkg/checkout_widget.js"))?;
-    let wasm = read(&www.join("pkg/checkout_widget_bg.wasm"))?;
     if !loader.contains(INTEGRITY_MARKER) {
         return Err(format!(
             "www/checkout.js lacks the line `{INTEGRITY_MARKER}`"
         ));
     }
+    let pkg = package(&www.join("pkg"))?;
+    let hash_of = |name: &str| {
+        pkg.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, bytes)| sri(bytes))
+            .ok_or_else(|| format!("www/pkg/{name} is missing; build the widget first"))
+    };
+    // The lazy parts need no entry: the link module carries their hashes.
     let pinned = format!(
-        "var PINNED = {{ glue: \"{}\", wasm: \"{}\" }};",
-        sri(&glue),
-        sri(&wasm)
+        "var PINNED = {{ glue: \"{}\", wasm: \"{}\", link: \"{}\" }};",
+        hash_of("checkout_widget.js")?,
+        hash_of("checkout_widget_bg.wasm")?,
+        hash_of(crate::split::LINK_MODULE)?,
     );
     let versioned_loader = loader.replace(INTEGRITY_MARKER, &pinned);
     let mut digest = Sha256::new();
-    for part in [versioned_loader.as_bytes(), &glue, &wasm] {
-        digest.update(part);
+    digest.update(versioned_loader.as_bytes());
+    for (name, bytes) in &pkg {
+        digest.update(name.as_bytes());
+        digest.update(bytes);
     }
     let version: String = digest.finalize()[..8]
         .iter()
@@ -59,8 +69,9 @@ pub fn write() -> Result<Release> {
         std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
     };
     write(&dir.join("checkout.js"), versioned_loader.as_bytes())?;
-    write(&dir.join("pkg/checkout_widget.js"), &glue)?;
-    write(&dir.join("pkg/checkout_widget_bg.wasm"), &wasm)?;
+    for (name, bytes) in &pkg {
+        write(&dir.join("pkg").join(name), bytes)?;
+    }
     let release = Release {
         script_path: format!("/v/{version}/checkout.js"),
         integrity: sri(versioned_loader.as_bytes()),
@@ -74,8 +85,26 @@ pub fn write() -> Result<Release> {
     Ok(release)
 }
 
+/// Every file of the built widget, by name, in name order.
+fn package(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        files.push((name, bytes));
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// `sha384-<base64>`, the form `integrity` attributes take.
-fn sri(bytes: &[u8]) -> String {
+pub fn sri(bytes: &[u8]) -> String {
     format!("sha384-{}", BASE64.encode(Sha384::digest(bytes)))
 }
 

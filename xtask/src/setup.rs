@@ -20,6 +20,7 @@ pub enum Needs {
 
 pub fn run(needs: Needs) -> Result {
     wasm_target()?;
+    widget_toolchain()?;
     worker_build()?;
     wasm_bindgen_cli()?;
     npm_tools()?;
@@ -38,6 +39,37 @@ fn wasm_target() -> Result {
         &root(),
         "rustup",
         &["target", "add", "wasm32-unknown-unknown"],
+        &[],
+    )
+}
+
+/// The widget builds its own standard library with a pinned nightly (see
+/// [`crate::build::WIDGET_TOOLCHAIN`]); that needs the toolchain and its sources, nothing else.
+fn widget_toolchain() -> Result {
+    let toolchain = crate::build::WIDGET_TOOLCHAIN;
+    let installed = output("rustup", &["toolchain", "list"]).unwrap_or_default();
+    let sources = output(
+        "rustup",
+        &["component", "list", "--installed", "--toolchain", toolchain],
+    )
+    .unwrap_or_default();
+    if installed.lines().any(|l| l.starts_with(toolchain))
+        && sources.lines().any(|l| l.starts_with("rust-src"))
+    {
+        return Ok(());
+    }
+    run_in(
+        &root(),
+        "rustup",
+        &[
+            "toolchain",
+            "install",
+            toolchain,
+            "--profile",
+            "minimal",
+            "--component",
+            "rust-src",
+        ],
         &[],
     )
 }

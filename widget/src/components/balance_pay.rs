@@ -63,3 +63,19 @@ pub fn BalancePay(
     }
     .into_any()
 }
+
+/// The pay-password form, loaded when the shopper chooses to pay with the wallet.
+#[lazy]
+pub fn balance_pay_form(
+    session: WidgetSession,
+    password: RwSignal<String>,
+    attempts_left: Signal<Option<u32>>,
+    invalid: Signal<bool>,
+    locale: Locale,
+) -> AnyView {
+    view! {
+        <BalancePay session=session password=password attempts_left=attempts_left
+            invalid=invalid locale=locale />
+    }
+    .into_any()
+}

@@ -1,19 +1,17 @@
 //! The widget's components, one small file each. They read view state and call actions; network
 //! calls live in `api.rs`, rules in `state.rs`.
 
-mod balance_pay;
+pub mod balance_pay;
 mod checkout;
 mod focus;
 mod methods;
-mod result;
+pub mod result;
 mod split;
 mod summary;
-mod waiting;
+pub mod waiting;
 
-pub use balance_pay::BalancePay;
 pub use checkout::Checkout;
 pub use methods::MethodList;
-pub use result::{ErrorNotice, ResultView};
+pub use result::ErrorNotice;
 pub use split::SplitEditor;
 pub use summary::OrderSummary;
-pub use waiting::Waiting;

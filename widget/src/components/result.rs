@@ -36,6 +36,12 @@ pub fn ResultView(
     }
 }
 
+/// The paid screen, loaded when the order is paid.
+#[lazy]
+pub fn paid_screen(amount: String, return_url: String, locale: Locale) -> AnyView {
+    view! { <ResultView amount=amount return_url=return_url locale=locale /> }.into_any()
+}
+
 /// The problem in words. The checkout's status region announces it; this is what the shopper
 /// (and the pay-password field's description) reads, and where focus goes when nothing else fits.
 #[component]

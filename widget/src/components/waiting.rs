@@ -83,3 +83,16 @@ fn qr_view(code_url: &str, amount: &str, t: &'static Messages) -> AnyView {
     }
     .into_any()
 }
+
+/// The waiting screen, in its own lazily loaded piece of the module: a shopper who has not paid
+/// yet does not download it.
+#[lazy]
+pub fn waiting_screen(
+    session: WidgetSession,
+    on_cancel: Callback<()>,
+    on_reopen: Callback<()>,
+    locale: Locale,
+) -> AnyView {
+    view! { <Waiting session=session on_cancel=on_cancel on_reopen=on_reopen locale=locale /> }
+        .into_any()
+}

@@ -10,11 +10,12 @@ use crate::shell::{node_bin, root, Result};
 /// The widget issue's budget: at most this fraction of Adyen's first view.
 const BUDGET_RATIO: f64 = 0.7;
 
-/// What the widget's first view loads: the loader, wasm-bindgen's glue, and the wasm (the
-/// shadow-root stylesheet is compiled into the wasm).
-const WIDGET_FILES: [&str; 3] = [
+/// What the widget's first view loads: the loader, wasm-bindgen's glue, the link module that
+/// loads the lazy parts, and the main wasm (the shadow-root stylesheet is compiled into it).
+const WIDGET_FILES: [&str; 4] = [
     "www/checkout.js",
     "www/pkg/checkout_widget.js",
+    "www/pkg/__wasm_split.js",
     "www/pkg/checkout_widget_bg.wasm",
 ];
 
@@ -67,6 +68,10 @@ pub fn first_view() -> Result {
         "Adyen Web drop-in (Card, WeChat, Giftcard)",
         &adyen_bundle()?,
     )?;
+    table(
+        "this widget's lazy parts (fetched when the shopper reaches them: pay, wallet, waiting, paid)",
+        &lazy_parts(&root.join("www/pkg"))?,
+    )?;
     let ratio = ours.brotli as f64 / adyen.brotli as f64;
     let budget = (adyen.brotli as f64 * BUDGET_RATIO) as u64;
     let verdict = if ours.brotli <= budget {
@@ -79,6 +84,23 @@ pub fn first_view() -> Result {
         ours.brotli, adyen.brotli
     );
     Ok(())
+}
+
+/// The split-off wasm parts of the widget, in name order.
+fn lazy_parts(pkg: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(pkg).map_err(|e| format!("{}: {e}", pkg.display()))?;
+    let mut parts: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            name.ends_with(".wasm") && name != "checkout_widget_bg.wasm"
+        })
+        .collect();
+    parts.sort();
+    Ok(parts)
 }
 
 /// Bundles the Adyen entry with the pinned esbuild; returns the JS and CSS it wrote.

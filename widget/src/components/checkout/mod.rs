@@ -8,8 +8,11 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::balance_pay::balance_pay_form;
 use super::focus;
-use super::{BalancePay, ErrorNotice, MethodList, OrderSummary, ResultView, SplitEditor, Waiting};
+use super::result::paid_screen;
+use super::waiting::waiting_screen;
+use super::{ErrorNotice, MethodList, OrderSummary, SplitEditor};
 use crate::api::{new_idempotency_key, Api};
 use crate::events::Events;
 use crate::i18n::{format, Locale};
@@ -131,10 +134,7 @@ fn screen_view(model: Model) -> AnyView {
     match screen {
         Screen::Paid => {
             let amount = format::amount(&session.amount, session.currency, locale);
-            view! {
-                <ResultView amount=amount return_url=session.return_url.clone() locale=locale />
-            }
-            .into_any()
+            Suspend::new(paid_screen(amount, session.return_url.clone(), locale)).into_any()
         }
         Screen::Closed(error) => view! {
             <OrderSummary session=session.clone() locale=locale />
@@ -143,12 +143,12 @@ fn screen_view(model: Model) -> AnyView {
         .into_any(),
         Screen::Waiting => view! {
             <OrderSummary session=session.clone() locale=locale />
-            <Waiting
-                session=session
-                locale=locale
-                on_cancel=Callback::new(move |()| spawn_local(cancel(model)))
-                on_reopen=Callback::new(move |()| open_pay_sheet(model))
-            />
+            {Suspend::new(waiting_screen(
+                session,
+                Callback::new(move |()| spawn_local(cancel(model))),
+                Callback::new(move |()| open_pay_sheet(model)),
+                locale,
+            ))}
             {notice}
         }
         .into_any(),
@@ -214,13 +214,16 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
             />
         })}
         <Show when=balance_chosen>
-            <BalancePay
-                session=session_for_balance.clone()
-                password=model.password
-                attempts_left=attempts_left
-                invalid=password_invalid
-                locale=locale
-            />
+            {
+                let session = session_for_balance.clone();
+                move || Suspend::new(balance_pay_form(
+                    session.clone(),
+                    model.password,
+                    attempts_left,
+                    password_invalid,
+                    locale,
+                ))
+            }
         </Show>
         {move || model.error.get().map(|error| view! { <ErrorNotice error=error locale=locale /> })}
         <button
@@ -328,6 +331,8 @@ fn show_session(model: Model, session: WidgetSession) {
     }
 }
 
+/// Pays with what the shopper chose; loaded on the first press of Pay.
+#[lazy]
 async fn pay(model: Model) {
     let (Some(session), Some(method)) =
         (model.session.get_untracked(), model.method.get_untracked())

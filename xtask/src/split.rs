@@ -1,0 +1,56 @@
+//! Splits the widget's wasm at its `#[lazy]` functions (Leptos' code splitting), so the first view
+//! downloads only the code it runs; the rest loads when the shopper gets there.
+
+use std::path::{Path, PathBuf};
+
+use crate::release::sri;
+use crate::shell::Result;
+
+/// The loader module the split wasm imports; it fetches the lazy parts next to itself.
+pub const LINK_MODULE: &str = "__wasm_split.js";
+
+/// Splits `unsplit` into `main` (for wasm-bindgen) and lazy parts plus [`LINK_MODULE`] in
+/// `out_dir`. Returns the lazy parts' paths.
+pub fn split(unsplit: &Path, main: &Path, out_dir: &Path) -> Result<Vec<PathBuf>> {
+    let wasm = std::fs::read(unsplit).map_err(|e| format!("{}: {e}", unsplit.display()))?;
+    if let Some(dir) = main.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let link_name = format!("./{LINK_MODULE}");
+    let mut options = wasm_split_cli_support::Options::new(&wasm);
+    options.output_dir = out_dir;
+    options.main_out_path = main;
+    options.link_name = &link_name;
+    // The glue wasm-bindgen writes for the main part, beside the link module.
+    options.main_module = "./checkout_widget.js";
+    options.target.web();
+    let split = wasm_split_cli_support::transform(options)
+        .map_err(|e| format!("splitting the widget's wasm: {e:#}"))?;
+    Ok(split.split_modules)
+}
+
+/// Makes the link module check every lazy part it fetches against the part's SRI hash, so the
+/// hashes a pinned loader carries cover the lazy parts too (the link module is itself pinned).
+/// Run after the parts' last change (wasm-opt).
+pub fn pin_parts(out_dir: &Path, parts: &[PathBuf]) -> Result {
+    let link = out_dir.join(LINK_MODULE);
+    let mut text =
+        std::fs::read_to_string(&link).map_err(|e| format!("{}: {e}", link.display()))?;
+    for part in parts {
+        let name = part
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| format!("{}: no file name", part.display()))?;
+        let bytes = std::fs::read(part).map_err(|e| format!("{}: {e}", part.display()))?;
+        let fetch = format!("fetch(new URL(\"./{name}\", import.meta.url))");
+        let checked = format!(
+            "fetch(new URL(\"./{name}\", import.meta.url), {{ integrity: \"{}\", credentials: \"omit\" }})",
+            sri(&bytes)
+        );
+        if text.matches(&fetch).count() != 1 {
+            return Err(format!("{LINK_MODULE}: expected one `{fetch}`"));
+        }
+        text = text.replace(&fetch, &checked);
+    }
+    std::fs::write(&link, text).map_err(|e| format!("{}: {e}", link.display()))
+}
