@@ -5,7 +5,7 @@
 //! A failure is a [`Problem`]: the edge's error answer, or no answer at all.
 
 use checkout_core::api::{PayRequest, TokenRequest, TokenResponse, WidgetSession};
-use checkout_core::error::{ErrorBody, ErrorDetail};
+use checkout_core::error::ErrorBody;
 use checkout_core::ErrorCode;
 
 use checkout_core::json::Json;
@@ -118,7 +118,7 @@ fn problem_from_body(text: &str) -> Problem {
     let field = |name: &str| error?.get(name)?.as_str().map(str::to_owned);
     match (field("code"), field("message")) {
         (Some(code), Some(message)) => Problem::Unknown { code, message },
-        _ => Problem::Api(ErrorDetail::new(ErrorCode::InternalError)),
+        _ => Problem::from_code(ErrorCode::InternalError),
     }
 }
 

@@ -31,8 +31,17 @@ pub enum Problem {
 }
 
 impl Problem {
+    /// A problem the widget found itself. The message stays empty: the widget words every code
+    /// it knows in the shopper's language (and the edge's English table would be dead weight in
+    /// the download).
     pub fn from_code(code: ErrorCode) -> Problem {
-        Problem::Api(ErrorDetail::new(code))
+        Problem::Api(ErrorDetail {
+            code,
+            message: String::new(),
+            param: None,
+            attempts_left: None,
+            retry_after_s: None,
+        })
     }
 
     /// The stable code this problem is reported under (`checkout:error`).
