@@ -84,7 +84,7 @@ fn a_pinned_release_loads_and_a_wrong_hash_is_refused() {
         .filter_map(|rest| rest.split('"').next())
         .collect();
     assert!(
-        parts.iter().any(|p| p.starts_with("split_pay_")),
+        parts.iter().any(|p| p.starts_with("split_pay")),
         "{parts:?}"
     );
     for part in parts {

@@ -1,10 +1,22 @@
 // Test page driver: stands in for a merchant's server-side template that writes the one script
 // tag with data attributes. Query string: `locale` → data-locale, `theme` → data-theme,
-// `appearance` → data-appearance (JSON). Events on the container land in `window.checkoutEvents`.
+// `appearance` → data-appearance (JSON), `offline-parts` (below). Events on the container land in `window.checkoutEvents`.
 (function () {
   "use strict";
   var params = new URLSearchParams(window.location.search);
   var container = document.getElementById("checkout");
+  // `offline-parts`: the network refuses the widget's lazily loaded parts until the test sets
+  // `window.partsOnline`, as a dropped connection would.
+  if (params.has("offline-parts")) {
+    var realFetch = window.fetch;
+    window.fetch = function (input, init) {
+      var url = String(input && input.url ? input.url : input);
+      if (url.indexOf("/pkg/split_") >= 0 && !window.partsOnline) {
+        return Promise.reject(new TypeError("Failed to fetch"));
+      }
+      return realFetch.call(this, input, init);
+    };
+  }
   window.checkoutEvents = [];
   ["ready", "change", "complete", "error"].forEach(function (type) {
     container.addEventListener("checkout:" + type, function (event) {

@@ -4,6 +4,7 @@ use checkout_core::api::WidgetSession;
 use leptos::prelude::*;
 
 use crate::i18n::{format, Locale};
+use crate::state::Problem;
 
 #[component]
 pub fn BalancePay(
@@ -64,18 +65,23 @@ pub fn BalancePay(
     .into_any()
 }
 
-/// The pay-password form, loaded when the shopper chooses to pay with the wallet.
-#[lazy]
-pub fn balance_pay_form(
+/// The pay-password form, a lazily loaded part (`components/parts.rs`).
+#[leptos::wasm_split::wasm_split(
+    wallet_form,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_wallet_form),
+    fallible
+)]
+pub fn wallet_form(
     session: WidgetSession,
     password: RwSignal<String>,
     attempts_left: Signal<Option<u32>>,
     invalid: Signal<bool>,
     locale: Locale,
-) -> AnyView {
-    view! {
+) -> Result<AnyView, Problem> {
+    Ok(view! {
         <BalancePay session=session password=password attempts_left=attempts_left
             invalid=invalid locale=locale />
     }
-    .into_any()
+    .into_any())
 }

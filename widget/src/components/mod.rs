@@ -5,6 +5,7 @@ pub mod balance_pay;
 mod checkout;
 mod focus;
 mod methods;
+pub mod parts;
 pub mod result;
 mod split;
 mod summary;

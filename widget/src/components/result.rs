@@ -36,10 +36,15 @@ pub fn ResultView(
     }
 }
 
-/// The paid screen, loaded when the order is paid.
-#[lazy]
-pub fn paid_screen(amount: String, return_url: String, locale: Locale) -> AnyView {
-    view! { <ResultView amount=amount return_url=return_url locale=locale /> }.into_any()
+/// The paid screen, a lazily loaded part (`components/parts.rs`).
+#[leptos::wasm_split::wasm_split(
+    paid_screen,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_paid_screen),
+    fallible
+)]
+pub fn paid_screen(amount: String, return_url: String, locale: Locale) -> Result<AnyView, Problem> {
+    Ok(view! { <ResultView amount=amount return_url=return_url locale=locale /> }.into_any())
 }
 
 /// The problem in words. The checkout's status region announces it; this is what the shopper

@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 use super::focus::take_if_lost;
 use crate::i18n::{fill, format, Locale, Messages};
 use crate::qr::qr_svg;
+use crate::state::Problem;
 
 #[component]
 pub fn Waiting(
@@ -84,15 +85,21 @@ fn qr_view(code_url: &str, amount: &str, t: &'static Messages) -> AnyView {
     .into_any()
 }
 
-/// The waiting screen, in its own lazily loaded piece of the module: a shopper who has not paid
-/// yet does not download it.
-#[lazy]
+/// The waiting screen, a lazily loaded part (`components/parts.rs`).
+#[leptos::wasm_split::wasm_split(
+    waiting_screen,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_waiting_screen),
+    fallible
+)]
 pub fn waiting_screen(
     session: WidgetSession,
     on_cancel: Callback<()>,
     on_reopen: Callback<()>,
     locale: Locale,
-) -> AnyView {
-    view! { <Waiting session=session on_cancel=on_cancel on_reopen=on_reopen locale=locale /> }
-        .into_any()
+) -> Result<AnyView, Problem> {
+    Ok(
+        view! { <Waiting session=session on_cancel=on_cancel on_reopen=on_reopen locale=locale /> }
+            .into_any(),
+    )
 }

@@ -8,8 +8,9 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::balance_pay::balance_pay_form;
+use super::balance_pay::wallet_form;
 use super::focus;
+use super::parts::part_view;
 use super::result::paid_screen;
 use super::waiting::waiting_screen;
 use super::{ErrorNotice, MethodList, OrderSummary, SplitEditor};
@@ -134,7 +135,11 @@ fn screen_view(model: Model) -> AnyView {
     match screen {
         Screen::Paid => {
             let amount = format::amount(&session.amount, session.currency, locale);
-            Suspend::new(paid_screen(amount, session.return_url.clone(), locale)).into_any()
+            part_view(
+                paid_screen(amount, session.return_url.clone(), locale),
+                locale,
+            )
+            .into_any()
         }
         Screen::Closed(error) => view! {
             <OrderSummary session=session.clone() locale=locale />
@@ -143,12 +148,15 @@ fn screen_view(model: Model) -> AnyView {
         .into_any(),
         Screen::Waiting => view! {
             <OrderSummary session=session.clone() locale=locale />
-            {Suspend::new(waiting_screen(
-                session,
-                Callback::new(move |()| spawn_local(cancel(model))),
-                Callback::new(move |()| open_pay_sheet(model)),
+            {part_view(
+                waiting_screen(
+                    session,
+                    Callback::new(move |()| spawn_local(cancel(model))),
+                    Callback::new(move |()| open_pay_sheet(model)),
+                    locale,
+                ),
                 locale,
-            ))}
+            )}
             {notice}
         }
         .into_any(),
@@ -216,13 +224,16 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
         <Show when=balance_chosen>
             {
                 let session = session_for_balance.clone();
-                move || Suspend::new(balance_pay_form(
-                    session.clone(),
-                    model.password,
-                    attempts_left,
-                    password_invalid,
+                move || part_view(
+                    wallet_form(
+                        session.clone(),
+                        model.password,
+                        attempts_left,
+                        password_invalid,
+                        locale,
+                    ),
                     locale,
-                ))
+                )
             }
         </Show>
         {move || model.error.get().map(|error| view! { <ErrorNotice error=error locale=locale /> })}
@@ -233,7 +244,7 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
             disabled=move || {
                 model.paying.get() || model.method.get().is_none() || points_refused()
             }
-            on:click=move |_| spawn_local(pay(model))
+            on:click=move |_| spawn_local(start_payment(model))
         >
             {pay_label}
         </button>
@@ -256,6 +267,7 @@ async fn load(model: Model, client_secret: String) {
             let id = session.id.clone();
             show_session(model, session);
             model.events.with_value(|e| e.ready(&id));
+            super::parts::prefetch_all();
         }
         Err(problem) => {
             report_error(model, &problem);
@@ -331,9 +343,29 @@ fn show_session(model: Model, session: WidgetSession) {
     }
 }
 
-/// Pays with what the shopper chose; loaded on the first press of Pay.
-#[lazy]
-async fn pay(model: Model) {
+/// Pays with what the shopper chose, once the paying part has loaded.
+async fn start_payment(model: Model) {
+    match pay(model).await {
+        Ok(payment) => payment.await,
+        Err(problem) => show_problem(model, problem),
+    }
+}
+
+/// The payment itself, a lazily loaded part (`components/parts.rs`): the future it returns is
+/// the part's code.
+#[leptos::wasm_split::wasm_split(
+    pay,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_pay),
+    fallible
+)]
+pub(crate) fn pay(
+    model: Model,
+) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>, Problem> {
+    Ok(Box::pin(pay_now(model)))
+}
+
+async fn pay_now(model: Model) {
     let (Some(session), Some(method)) =
         (model.session.get_untracked(), model.method.get_untracked())
     else {

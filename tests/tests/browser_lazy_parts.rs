@@ -1,0 +1,64 @@
+//! Browser: the widget's lazily loaded parts. None is fetched before the widget is usable, and a
+//! part the network refuses is a problem the shopper can retry, not a dead widget.
+
+use std::time::Duration;
+
+use checkout_tests::dev_vars::DevVars;
+use checkout_tests::webdriver::Browser;
+use checkout_tests::worker::{WorkerOptions, WorkerProcess};
+use checkout_tests::{providers, temp_dir};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(25);
+
+#[test]
+fn the_first_view_fetches_no_lazy_part() {
+    let worker = WorkerProcess::start(&temp_dir("lazy-first-view"));
+    let browser = Browser::start(1280, 900);
+    browser.goto(&format!("{}/test/script-tag.html", worker.base_url));
+    browser.wait_for("[data-testid=pay-button]", WAIT);
+    let parts_fetched = browser.script(
+        "return performance.getEntriesByType('resource').map(e => e.name)\
+         .filter(n => n.includes('/pkg/split_')).length",
+        vec![],
+    );
+    assert_eq!(parts_fetched, json!(0));
+    // Then, with the first view up, they are fetched in the background.
+    browser.wait_until(
+        "the parts are prefetched",
+        "return performance.getEntriesByType('resource')\
+         .filter(e => e.name.includes('/pkg/split_pay')).length === 1",
+        WAIT,
+    );
+}
+
+#[test]
+fn a_part_the_network_refuses_is_a_retryable_problem() {
+    let sim = providers::start_bkash(&DevVars::of_repo(), 0);
+    let options = WorkerOptions {
+        vars: providers::bkash_worker_vars(&sim),
+        ..WorkerOptions::default()
+    };
+    let worker = WorkerProcess::start_with(&temp_dir("lazy-offline"), options);
+    let b = Browser::start(1280, 900);
+    b.goto(&format!(
+        "{}/test/script-tag.html?offline-parts",
+        worker.base_url
+    ));
+    b.click(&b.wait_for("[data-testid=method-bkash]", WAIT));
+    b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
+    let error = b.wait_for("[data-testid=error-message]", WAIT);
+    assert_eq!(
+        b.attribute(&error, "data-code").as_deref(),
+        Some("internal_error")
+    );
+    assert!(
+        b.find("[data-testid=pay-button]").is_some(),
+        "the widget is still there"
+    );
+
+    b.script("window.partsOnline = true;", vec![]);
+    b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
+    // The retry loads the part and pays: the shopper is at bKash's page.
+    b.wait_for("[data-testid=wallet-number]", WAIT);
+}

@@ -1,0 +1,65 @@
+//! The widget's lazily loaded parts: the screens a shopper reaches only after acting. Each is a
+//! split point of the wasm (`xtask/src/split.rs` cuts them out); the first view downloads none
+//! of them, and once the widget is interactive they are fetched in the background, so pressing
+//! Pay does not wait for the network.
+//!
+//! A part that cannot be fetched (the network dropped) is an ordinary [`Problem::Unreachable`]:
+//! the shopper can try again, and the next call fetches afresh.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos::wasm_split::SplitLoaderError;
+use send_wrapper::SendWrapper;
+use wasm_bindgen::JsCast as _;
+
+use super::balance_pay::preload_wallet_form;
+use super::checkout::preload_pay;
+use super::result::preload_paid_screen;
+use super::waiting::preload_waiting_screen;
+use super::ErrorNotice;
+use crate::i18n::Locale;
+use crate::state::Problem;
+
+impl From<SplitLoaderError> for Problem {
+    fn from(_: SplitLoaderError) -> Problem {
+        Problem::Unreachable
+    }
+}
+
+/// A part's view once it has loaded, or why it could not be shown.
+pub fn part_view(
+    part: impl std::future::Future<Output = Result<AnyView, Problem>> + 'static,
+    locale: Locale,
+) -> impl IntoView {
+    // The browser runs the widget on one thread; Suspend asks for Send all the same.
+    Suspend::new(SendWrapper::new(async move {
+        match part.await {
+            Ok(view) => view,
+            Err(error) => view! { <ErrorNotice error=error locale=locale /> }.into_any(),
+        }
+    }))
+}
+
+/// Fetches every part in the background, once the browser is idle after the first view. A
+/// failure is left for the part's first use to retry.
+pub fn prefetch_all() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let fetch = wasm_bindgen::closure::Closure::once_into_js(|| {
+        spawn_local(async {
+            let _ = preload_pay().await;
+            let _ = preload_wallet_form().await;
+            let _ = preload_waiting_screen().await;
+            let _ = preload_paid_screen().await;
+        });
+    });
+    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+        fetch.unchecked_ref(),
+        PREFETCH_DELAY_MS,
+    );
+}
+
+/// Long enough for the first view to be on screen and usable before anything else competes
+/// for the network and the main thread.
+const PREFETCH_DELAY_MS: i32 = 300;
