@@ -265,4 +265,43 @@ mod tests {
         }
         assert!(is_font_family("微软雅黑, 'Noto Sans Bengali'"));
     }
+
+    /// The default themes' colours, as the stylesheet sets them: `--name: #rrggbb` in the block
+    /// that starts with `selector {`.
+    fn theme_colour(selector: &str, name: &str) -> [f64; 3] {
+        let css = include_str!("style.css");
+        let block = css.split(&format!("{selector} {{")).nth(1).unwrap();
+        let block = block.split('}').next().unwrap();
+        let value = block.split(&format!("--{name}: #")).nth(1).unwrap();
+        let hex = &value[..6];
+        let channel = |i: usize| f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+        [channel(0), channel(2), channel(4)]
+    }
+
+    /// WCAG's contrast ratio between two sRGB colours.
+    fn contrast(a: [f64; 3], b: [f64; 3]) -> f64 {
+        let luminance = |c: [f64; 3]| {
+            let linear = c.map(|v| {
+                if v <= 0.039_28 {
+                    v / 12.92
+                } else {
+                    ((v + 0.055) / 1.055).powf(2.4)
+                }
+            });
+            0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+        };
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    }
+
+    #[test]
+    fn the_focus_ring_stands_out_three_to_one_in_both_themes() {
+        for theme in [".ck-root", ".ck-root.ck-dark"] {
+            let focus = theme_colour(theme, "ck-focus");
+            for surface in ["ck-bg", "ck-error-bg", "ck-field"] {
+                let ratio = contrast(focus, theme_colour(theme, surface));
+                assert!(ratio >= 3.0, "{theme} focus on {surface}: {ratio:.2}");
+            }
+        }
+    }
 }
