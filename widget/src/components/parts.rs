@@ -15,6 +15,7 @@ use wasm_bindgen::JsCast as _;
 use super::balance_pay::preload_wallet_form;
 use super::checkout::preload_pay;
 use super::result::preload_paid_screen;
+use super::split::{preload_points_field, preload_split_breakdown};
 use super::waiting::preload_waiting_screen;
 use super::ErrorNotice;
 use crate::i18n::Locale;
@@ -49,6 +50,8 @@ pub fn prefetch_all() {
     let fetch = wasm_bindgen::closure::Closure::once_into_js(|| {
         spawn_local(async {
             let _ = preload_pay().await;
+            let _ = preload_points_field().await;
+            let _ = preload_split_breakdown().await;
             let _ = preload_wallet_form().await;
             let _ = preload_waiting_screen().await;
             let _ = preload_paid_screen().await;

@@ -6,6 +6,7 @@ use checkout_core::allocation::Allocation;
 use checkout_core::api::{PaymentMethod, WidgetSession};
 use leptos::prelude::*;
 
+use super::parts::part_view;
 use crate::i18n::{fill, format, Locale};
 use crate::state::{plan, points_bounds, split, Problem};
 
@@ -21,6 +22,8 @@ pub fn SplitEditor(
     use_balance: RwSignal<bool>,
     /// The points the shopper typed; `None` while they keep the suggested figure.
     points_entry: RwSignal<Option<String>>,
+    /// Set while the rules refuse the points typed, so Pay can wait for a valid figure.
+    points_refused: RwSignal<bool>,
     /// The shopper's language.
     locale: Locale,
 ) -> impl IntoView {
@@ -38,42 +41,15 @@ pub fn SplitEditor(
             .get()
             .is_some_and(|m| !matches!(m, PaymentMethod::Balance | PaymentMethod::Points))
     };
-    let planned = {
-        let session = session.clone();
-        move || {
-            let method = chosen.get()?;
-            let entry = points_entry.get();
-            let use_points = use_points.get();
-            let use_balance = use_balance.get();
-            (use_points || use_balance)
-                .then(|| plan(&session, method, use_points, use_balance, entry.as_deref()))
-        }
-    };
-    let planned_for_lines = planned.clone();
-    let breakdown_session = session.clone();
-    let breakdown = move || {
-        let lines = match planned_for_lines()? {
-            Ok(Some(allocation)) => breakdown_lines(&breakdown_session, &allocation, locale),
-            Ok(None) => return None,
-            Err(problem) if problem.about_points() => return None,
-            Err(problem) => vec![locale.problem_text(&problem)],
-        };
-        Some(view! {
-            <ul class="ck-split" data-testid="split-breakdown" aria-live="polite">
-                {lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}
-            </ul>
-        })
-    };
-    let points_field = PointsField {
-        session: session.clone(),
+    // The field and the breakdown are a lazily loaded part: shown only once the shopper opts in.
+    let split = SplitInput {
+        session,
         chosen,
+        use_points,
         use_balance,
         points_entry,
-        refused: Signal::derive(move || match planned() {
-            Some(Err(problem)) if problem.about_points() => Some(problem),
-            _ => None,
-        }),
     };
+    let field_input = split.clone();
     view! {
         <div class="ck-split-editor">
             {points_label.map(|label| view! {
@@ -87,7 +63,10 @@ pub fn SplitEditor(
                     {label}
                 </label>
                 <Show when=move || use_points.get()>
-                    {points_field.clone().view(locale)}
+                    {
+                        let input = field_input.clone();
+                        move || part_view(points_field(input.clone(), points_refused, locale), locale)
+                    }
                 </Show>
             })}
             {balance_label.map(|label| view! {
@@ -100,9 +79,98 @@ pub fn SplitEditor(
                     </label>
                 </Show>
             })}
-            {breakdown}
+            <Show when=move || use_points.get() || use_balance.get()>
+                {
+                    let input = split.clone();
+                    move || part_view(breakdown(input.clone(), locale), locale)
+                }
+            </Show>
         </div>
     }
+}
+
+/// What the shopper chose so far, for the split's lazily loaded part.
+#[derive(Clone)]
+pub struct SplitInput {
+    session: WidgetSession,
+    chosen: RwSignal<Option<PaymentMethod>>,
+    use_points: RwSignal<bool>,
+    use_balance: RwSignal<bool>,
+    points_entry: RwSignal<Option<String>>,
+}
+
+impl SplitInput {
+    /// The split as planned now: `None` until a method is chosen or while neither points nor
+    /// balance is on.
+    fn planned(&self) -> Option<Result<Option<Allocation>, Problem>> {
+        let method = self.chosen.get()?;
+        let entry = self.points_entry.get();
+        let use_points = self.use_points.get();
+        let use_balance = self.use_balance.get();
+        (use_points || use_balance).then(|| {
+            plan(
+                &self.session,
+                method,
+                use_points,
+                use_balance,
+                entry.as_deref(),
+            )
+        })
+    }
+}
+
+/// The live breakdown of the total, a lazily loaded part (`components/parts.rs`).
+#[leptos::wasm_split::wasm_split(
+    split_breakdown,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_split_breakdown),
+    fallible
+)]
+pub fn breakdown(input: SplitInput, locale: Locale) -> Result<AnyView, Problem> {
+    let lines = move || {
+        let lines = match input.planned()? {
+            Ok(Some(allocation)) => breakdown_lines(&input.session, &allocation, locale),
+            Ok(None) => return None,
+            Err(problem) if problem.about_points() => return None,
+            Err(problem) => vec![locale.problem_text(&problem)],
+        };
+        Some(view! {
+            <ul class="ck-split" data-testid="split-breakdown" aria-live="polite">
+                {lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}
+            </ul>
+        })
+    };
+    Ok(lines.into_any())
+}
+
+/// The points field, a lazily loaded part (`components/parts.rs`). While the rules refuse the
+/// figure typed, it says why and holds `refused`.
+#[leptos::wasm_split::wasm_split(
+    points_field,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_points_field),
+    fallible
+)]
+pub fn points_field(
+    input: SplitInput,
+    refused: RwSignal<bool>,
+    locale: Locale,
+) -> Result<AnyView, Problem> {
+    let planned = input.clone();
+    let problem = Signal::derive(move || match planned.planned() {
+        Some(Err(problem)) if problem.about_points() => Some(problem),
+        _ => None,
+    });
+    Effect::new(move |_| refused.set(problem.get().is_some()));
+    on_cleanup(move || refused.set(false));
+    let field = PointsField {
+        session: input.session,
+        chosen: input.chosen,
+        use_balance: input.use_balance,
+        points_entry: input.points_entry,
+        refused: problem,
+    };
+    Ok(field.view(locale).into_any())
 }
 
 /// One line per leg: the points and their value, store balance, the external method's rest.

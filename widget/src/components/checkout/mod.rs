@@ -38,6 +38,8 @@ struct Model {
     use_balance: RwSignal<bool>,
     /// The points the shopper typed, when they changed the suggested figure.
     points_entry: RwSignal<Option<String>>,
+    /// Whether the rules refuse the points typed (Pay waits; the field says why).
+    points_refused: RwSignal<bool>,
     /// Whether a status-polling loop is running (at most one).
     watching: RwSignal<bool>,
     /// The shopper's language; the merchant may change it while the widget is up.
@@ -71,6 +73,7 @@ pub fn Checkout(
         use_points: RwSignal::new(false),
         use_balance: RwSignal::new(false),
         points_entry: RwSignal::new(None),
+        points_refused: RwSignal::new(false),
         watching: RwSignal::new(false),
         locale,
         api: StoredValue::new(api),
@@ -194,20 +197,6 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
         }
     };
     let session_for_balance = session.clone();
-    let session_for_points = session.clone();
-    // Points the rules refuse are explained beside their field, and cannot be paid.
-    let points_refused = move || {
-        model.method.get().is_some_and(|method| {
-            plan(
-                &session_for_points,
-                method,
-                model.use_points.get(),
-                model.use_balance.get(),
-                model.points_entry.get().as_deref(),
-            )
-            .is_err_and(|problem| problem.about_points())
-        })
-    };
     view! {
         <OrderSummary session=session.clone() locale=locale />
         <MethodList session=session.clone() chosen=model.method locale=locale />
@@ -218,6 +207,7 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
                 use_points=model.use_points
                 use_balance=model.use_balance
                 points_entry=model.points_entry
+                points_refused=model.points_refused
                 locale=locale
             />
         })}
@@ -242,7 +232,7 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
             class="ck-pay"
             data-testid="pay-button"
             disabled=move || {
-                model.paying.get() || model.method.get().is_none() || points_refused()
+                model.paying.get() || model.method.get().is_none() || model.points_refused.get()
             }
             on:click=move |_| spawn_local(start_payment(model))
         >
