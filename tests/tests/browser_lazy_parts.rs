@@ -52,6 +52,14 @@ fn a_part_the_network_refuses_is_a_retryable_problem() {
         b.attribute(&error, "data-code").as_deref(),
         Some("internal_error")
     );
+    // The error messages are a part too, refused as well: the notice still says what to do.
+    b.wait_until(
+        "the notice explains",
+        "const root = document.querySelector('#checkout').shadowRoot;\
+         return root.querySelector('[data-testid=error-message]').textContent\
+         .includes('Check your connection');",
+        WAIT,
+    );
     assert!(
         b.find("[data-testid=pay-button]").is_some(),
         "the widget is still there"
@@ -59,6 +67,6 @@ fn a_part_the_network_refuses_is_a_retryable_problem() {
 
     b.script("window.partsOnline = true;", vec![]);
     b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
-    // The retry loads the part and pays: the shopper is at bKash's page.
+    // The retry loads the parts and pays: the shopper is at bKash's page.
     b.wait_for("[data-testid=wallet-number]", WAIT);
 }

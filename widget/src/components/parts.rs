@@ -1,4 +1,5 @@
-//! The widget's lazily loaded parts: the screens a shopper reaches only after acting. Each is a
+//! The widget's lazily loaded parts: the screens a shopper reaches only after acting (and the
+//! error messages, `i18n/errors.rs`). Each is a
 //! split point of the wasm (`xtask/src/split.rs` cuts them out); the first view downloads none
 //! of them, and once the widget is interactive they are fetched in the background, so pressing
 //! Pay does not wait for the network.
@@ -50,6 +51,7 @@ pub fn prefetch_all() {
     let fetch = wasm_bindgen::closure::Closure::once_into_js(|| {
         spawn_local(async {
             let _ = preload_pay().await;
+            let _ = crate::i18n::errors::load().await;
             let _ = preload_points_field().await;
             let _ = preload_split_breakdown().await;
             let _ = preload_wallet_form().await;

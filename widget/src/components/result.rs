@@ -56,10 +56,11 @@ pub fn ErrorNotice(
     /// The shopper's language.
     locale: Locale,
 ) -> impl IntoView {
+    let code = error.code().to_owned();
     view! {
         <div class="ck-error" id="ck-error" tabindex="-1" data-testid="error-message"
-            data-code=error.code().to_owned()>
-            <p>{locale.problem_text(&error)}</p>
+            data-code=code>
+            <p>{move || locale.problem_text(&error)}</p>
         </div>
     }
 }

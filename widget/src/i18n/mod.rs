@@ -8,6 +8,7 @@
 
 mod bn;
 mod en;
+pub mod errors;
 pub mod format;
 mod zh;
 
@@ -71,15 +72,13 @@ impl Locale {
         }
     }
 
-    /// The message for `code`; English (the core's default) where a translation is missing,
-    /// which the unit tests forbid for every code this build knows.
-    pub fn error_message(self, code: ErrorCode) -> &'static str {
-        let translated = match self {
-            Locale::En => None,
-            Locale::ZhHans => zh::error(code),
-            Locale::Bn => bn::error(code),
-        };
-        translated.unwrap_or(code.default_message())
+    /// The message for `code`, once the error messages' part has loaded (see [`errors`]).
+    /// Natively, in unit tests, there are no parts and the words are always there.
+    pub fn error_message(self, code: ErrorCode) -> errors::Words {
+        #[cfg(not(target_family = "wasm"))]
+        return errors::Words::Ready(translate(self, code));
+        #[cfg(target_family = "wasm")]
+        errors::lookup(self, code)
     }
 
     /// Why a split was refused, in a few words.
@@ -109,7 +108,12 @@ impl Locale {
         let t = self.messages();
         match problem {
             Problem::Api(detail) => {
-                let message = self.error_message(detail.code);
+                let message = match self.error_message(detail.code) {
+                    errors::Words::Ready(message) => message,
+                    // Shown for the moment the part takes to arrive, or if it cannot.
+                    errors::Words::Loading => "",
+                    errors::Words::Unavailable => t.unreachable,
+                };
                 match detail.retry_after_s {
                     Some(s) => format!("{message} {}", self.retry_after(s)),
                     None => message.to_owned(),
@@ -148,6 +152,17 @@ impl Locale {
             &[&format::count(u64::from(left), self)],
         )
     }
+}
+
+/// The message for `code` in `locale`; English (the core's default) where a translation is
+/// missing, which the unit tests forbid for every code this build knows.
+pub fn translate(locale: Locale, code: ErrorCode) -> &'static str {
+    let translated = match locale {
+        Locale::En => None,
+        Locale::ZhHans => zh::error(code),
+        Locale::Bn => bn::error(code),
+    };
+    translated.unwrap_or(code.default_message())
 }
 
 /// Every string the widget shows, in one language. `{}` marks where a value goes ([`fill`]).
@@ -312,7 +327,7 @@ mod tests {
     #[test]
     fn every_error_code_has_a_real_translation_in_chinese_and_bangla() {
         for code in ErrorCode::ALL {
-            let english = Locale::En.error_message(*code);
+            let english = translate(Locale::En, *code);
             assert_eq!(english, code.default_message());
             for locale in [Locale::ZhHans, Locale::Bn] {
                 let own = match locale {
@@ -346,7 +361,7 @@ mod tests {
             let mut seen = HashSet::new();
             for code in ErrorCode::ALL {
                 assert!(
-                    seen.insert(locale.error_message(*code)),
+                    seen.insert(translate(locale, *code)),
                     "{locale:?}: {code:?} repeats another code's message"
                 );
             }

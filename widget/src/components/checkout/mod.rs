@@ -272,11 +272,17 @@ fn show_problem(model: Model, problem: Problem) {
     model.error.set(Some(problem));
 }
 
+/// `checkout:error`, with the message in the shopper's language (once the error messages' part
+/// is here, or without it if it cannot be had).
 fn report_error(model: Model, problem: &Problem) {
-    let message = model.locale.get_untracked().problem_text(problem);
-    model
-        .events
-        .with_value(|e| e.error(problem.code(), &message));
+    let problem = problem.clone();
+    spawn_local(async move {
+        let _ = crate::i18n::errors::load().await;
+        let message = model.locale.get_untracked().problem_text(&problem);
+        model
+            .events
+            .with_value(|e| e.error(problem.code(), &message));
+    });
 }
 
 /// `checkout:change` whenever the shopper picks another method or changes the split (not for

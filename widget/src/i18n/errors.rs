@@ -1,0 +1,99 @@
+//! The messages for the API's error codes, in every language, are a lazily loaded part: a shopper
+//! who meets no error does not download them. They are fetched in the background after the first
+//! view (`components/parts.rs`), so they are almost always there before they are needed.
+//!
+//! [`lookup`] is synchronous, for views: while the part is on its way it says so, starts the
+//! fetch, and subscribes the calling view, which renders again when the words arrive.
+
+// Natively (the unit tests) nothing is split: `Locale::error_message` translates directly, and
+// the loading machinery below goes unused.
+#![cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+
+use std::cell::Cell;
+
+use checkout_core::ErrorCode;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::{translate, Locale};
+use crate::state::Problem;
+
+/// What [`lookup`] has for a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Words {
+    Ready(&'static str),
+    /// The part is on its way.
+    Loading,
+    /// The part could not be fetched; the next lookup tries again.
+    Unavailable,
+}
+
+type Translate = fn(Locale, ErrorCode) -> &'static str;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Absent,
+    Loading,
+    Failed,
+}
+
+thread_local! {
+    static TRANSLATE: Cell<Option<Translate>> = const { Cell::new(None) };
+    static STATE: Cell<State> = const { Cell::new(State::Absent) };
+    /// Bumped when the part arrives or fails, to re-render the views that asked meanwhile.
+    static CHANGED: ArcTrigger = ArcTrigger::new();
+}
+
+/// The error messages' part (`components/parts.rs`): hands out the lookup it contains.
+#[leptos::wasm_split::wasm_split(
+    error_words,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_error_words),
+    fallible
+)]
+pub fn error_words() -> Result<Translate, Problem> {
+    Ok(translate)
+}
+
+/// The message for `code` in `locale`, if the part is here.
+pub fn lookup(locale: Locale, code: ErrorCode) -> Words {
+    if let Some(translate) = TRANSLATE.with(Cell::get) {
+        return Words::Ready(translate(locale, code));
+    }
+    CHANGED.with(|changed| changed.track());
+    let failed = STATE.with(Cell::get) == State::Failed;
+    fetch();
+    if failed {
+        Words::Unavailable
+    } else {
+        Words::Loading
+    }
+}
+
+/// Waits for the part (fetching it if need be); `Err` when it cannot be had.
+pub async fn load() -> Result<(), Problem> {
+    if TRANSLATE.with(Cell::get).is_some() {
+        return Ok(());
+    }
+    let loaded = error_words().await;
+    if let Ok(translate) = loaded {
+        TRANSLATE.with(|t| t.set(Some(translate)));
+    }
+    loaded.map(|_| ())
+}
+
+/// Starts fetching the part unless a fetch is under way.
+fn fetch() {
+    if STATE.with(Cell::get) == State::Loading {
+        return;
+    }
+    STATE.with(|s| s.set(State::Loading));
+    spawn_local(async {
+        let state = match load().await {
+            Ok(()) => State::Absent,
+            Err(_) => State::Failed,
+        };
+        STATE.with(|s| s.set(state));
+        CHANGED.with(|changed| changed.notify());
+    });
+}
