@@ -9,7 +9,7 @@ pub mod parts;
 pub mod result;
 mod split;
 mod summary;
-pub mod waiting;
+mod waiting;
 
 pub use checkout::Checkout;
 pub use methods::MethodList;

@@ -14,10 +14,9 @@ use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast as _;
 
 use super::balance_pay::preload_wallet_form;
-use super::checkout::preload_pay;
+use super::checkout::{preload_pay, preload_status_polling, preload_waiting_screen};
 use super::result::preload_paid_screen;
 use super::split::{preload_points_field, preload_split_breakdown};
-use super::waiting::preload_waiting_screen;
 use super::ErrorNotice;
 use crate::i18n::Locale;
 use crate::state::Problem;
@@ -56,6 +55,7 @@ pub fn prefetch_all() {
             let _ = preload_split_breakdown().await;
             let _ = preload_wallet_form().await;
             let _ = preload_waiting_screen().await;
+            let _ = preload_status_polling().await;
             let _ = preload_paid_screen().await;
         });
     });

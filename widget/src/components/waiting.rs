@@ -9,7 +9,6 @@ use wasm_bindgen::JsCast;
 use super::focus::take_if_lost;
 use crate::i18n::{fill, format, Locale, Messages};
 use crate::qr::qr_svg;
-use crate::state::Problem;
 
 #[component]
 pub fn Waiting(
@@ -83,23 +82,4 @@ fn qr_view(code_url: &str, amount: &str, t: &'static Messages) -> AnyView {
         <p class="ck-hint">{t.scan_hint}</p>
     }
     .into_any()
-}
-
-/// The waiting screen, a lazily loaded part (`components/parts.rs`).
-#[leptos::wasm_split::wasm_split(
-    waiting_screen,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(preload_waiting_screen),
-    fallible
-)]
-pub fn waiting_screen(
-    session: WidgetSession,
-    on_cancel: Callback<()>,
-    on_reopen: Callback<()>,
-    locale: Locale,
-) -> Result<AnyView, Problem> {
-    Ok(
-        view! { <Waiting session=session on_cancel=on_cancel on_reopen=on_reopen locale=locale /> }
-            .into_any(),
-    )
 }

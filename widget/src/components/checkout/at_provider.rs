@@ -8,11 +8,67 @@ use leptos::task::spawn_local;
 use wasm_bindgen::prelude::{Closure, JsCast, JsValue};
 
 use super::{show_problem, show_session, Model};
+use crate::components::waiting::Waiting;
+use crate::i18n::Locale;
 use crate::state::{poll_delay_ms, Problem, Screen};
+use checkout_core::api::WidgetSession;
+
+/// The waiting screen and its actions, a lazily loaded part (`components/parts.rs`).
+#[leptos::wasm_split::wasm_split(
+    waiting_screen,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_waiting_screen),
+    fallible
+)]
+pub(crate) fn waiting_screen(
+    model: Model,
+    session: WidgetSession,
+    locale: Locale,
+) -> Result<AnyView, Problem> {
+    Ok(view! {
+        <Waiting
+            session=session
+            locale=locale
+            on_cancel=Callback::new(move |()| spawn_local(cancel(model)))
+            on_reopen=Callback::new(move |()| open_pay_sheet(model))
+        />
+    }
+    .into_any())
+}
+
+/// Starts polling the session's status unless a poll runs already.
+pub(super) fn start_watching(model: Model) {
+    if model.watching.get_untracked() {
+        return;
+    }
+    model.watching.set(true);
+    spawn_local(async move {
+        match status_polling(model).await {
+            Ok(polling) => polling.await,
+            Err(problem) => {
+                model.watching.set(false);
+                show_problem(model, problem);
+            }
+        }
+    });
+}
+
+/// Status polling, a lazily loaded part: the future it returns is the part's code.
+#[leptos::wasm_split::wasm_split(
+    status_polling,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_status_polling),
+    fallible
+)]
+pub(crate) fn status_polling(
+    model: Model,
+) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>, Problem> {
+    Ok(Box::pin(watch(model)))
+}
 
 /// Polls the session while a payment is under way, backing off, until it settles (the edge
 /// asks the provider as it answers). Network blips are waited out, not shown.
-pub(super) async fn watch(model: Model) {
+async fn watch(model: Model) {
     model.watching.set(true);
     let mut checks = 0;
     while model.screen.get_untracked() == Screen::Waiting {
@@ -38,7 +94,7 @@ pub(super) async fn watch(model: Model) {
 }
 
 /// Gives up on the payment under way; the edge closes it at the provider first.
-pub(super) async fn cancel(model: Model) {
+async fn cancel(model: Model) {
     let Some(session) = model.session.get_untracked() else {
         return;
     };
@@ -74,8 +130,8 @@ pub(super) fn open_pay_sheet(model: Model) {
         return;
     };
     let on_answer = Closure::once_into_js(move |_answer: JsValue| {
-        if model.screen.get_untracked() == Screen::Waiting && !model.watching.get_untracked() {
-            spawn_local(watch(model));
+        if model.screen.get_untracked() == Screen::Waiting {
+            start_watching(model);
         }
     });
     let _ = invoke.call3(&bridge, &"getBrandWCPayRequest".into(), &params, &on_answer);

@@ -2,7 +2,8 @@
 
 mod at_provider;
 
-use at_provider::{cancel, open_pay_sheet, watch};
+use at_provider::{open_pay_sheet, start_watching, waiting_screen};
+pub(crate) use at_provider::{preload_status_polling, preload_waiting_screen};
 use checkout_core::api::{AllocationRequest, NextAction, PayRequest, PaymentMethod, WidgetSession};
 use leptos::html;
 use leptos::prelude::*;
@@ -12,7 +13,6 @@ use super::balance_pay::wallet_form;
 use super::focus;
 use super::parts::part_view;
 use super::result::paid_screen;
-use super::waiting::waiting_screen;
 use super::{ErrorNotice, MethodList, OrderSummary, SplitEditor};
 use crate::api::{new_idempotency_key, Api};
 use crate::events::Events;
@@ -151,15 +151,7 @@ fn screen_view(model: Model) -> AnyView {
         .into_any(),
         Screen::Waiting => view! {
             <OrderSummary session=session.clone() locale=locale />
-            {part_view(
-                waiting_screen(
-                    session,
-                    Callback::new(move |()| spawn_local(cancel(model))),
-                    Callback::new(move |()| open_pay_sheet(model)),
-                    locale,
-                ),
-                locale,
-            )}
+            {part_view(waiting_screen(model, session, locale), locale)}
             {notice}
         }
         .into_any(),
@@ -334,8 +326,8 @@ fn show_session(model: Model, session: WidgetSession) {
     if model.screen.get_untracked() != screen {
         model.screen.set(screen.clone());
     }
-    if screen == Screen::Waiting && !model.watching.get_untracked() {
-        spawn_local(watch(model));
+    if screen == Screen::Waiting {
+        start_watching(model);
     }
 }
 
