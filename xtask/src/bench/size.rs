@@ -69,7 +69,7 @@ pub fn first_view() -> Result {
         &adyen_bundle()?,
     )?;
     table(
-        "this widget's lazy parts (fetched when the shopper reaches them: pay, wallet, waiting, paid)",
+        "this widget's lazy parts (fetched in the background after the first view, or when the shopper gets there)",
         &lazy_parts(&root.join("www/pkg"))?,
     )?;
     let ratio = ours.brotli as f64 / adyen.brotli as f64;
