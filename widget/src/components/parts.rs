@@ -7,6 +7,9 @@
 //! A part that cannot be fetched (the network dropped) is an ordinary [`Problem::Unreachable`]:
 //! the shopper can try again, and the next call fetches afresh.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_split::SplitLoaderError;
@@ -27,11 +30,12 @@ impl From<SplitLoaderError> for Problem {
     }
 }
 
-/// A part's view once it has loaded, or why it could not be shown.
-pub fn part_view(
-    part: impl std::future::Future<Output = Result<AnyView, Problem>> + 'static,
-    locale: Locale,
-) -> impl IntoView {
+/// A part's view on the way: what a split view function returns.
+pub type PartView = Pin<Box<dyn Future<Output = Result<AnyView, Problem>>>>;
+
+/// A part's view once it has loaded, or why it could not be shown. One function for every part
+/// (boxed, not generic), so the code that waits for a part exists once in the first view.
+pub fn part_view(part: PartView, locale: Locale) -> AnyView {
     // The browser runs the widget on one thread; Suspend asks for Send all the same.
     Suspend::new(SendWrapper::new(async move {
         match part.await {
@@ -39,6 +43,7 @@ pub fn part_view(
             Err(error) => view! { <ErrorNotice error=error locale=locale /> }.into_any(),
         }
     }))
+    .into_any()
 }
 
 /// Fetches every part in the background, once the browser is idle after the first view. A

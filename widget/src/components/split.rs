@@ -65,7 +65,7 @@ pub fn SplitEditor(
                 <Show when=move || use_points.get()>
                     {
                         let input = field_input.clone();
-                        move || part_view(points_field(input.clone(), points_refused, locale), locale)
+                        move || part_view(Box::pin(points_field(input.clone(), points_refused, locale)), locale)
                     }
                 </Show>
             })}
@@ -82,7 +82,7 @@ pub fn SplitEditor(
             <Show when=move || use_points.get() || use_balance.get()>
                 {
                     let input = split.clone();
-                    move || part_view(breakdown(input.clone(), locale), locale)
+                    move || part_view(Box::pin(breakdown(input.clone(), locale)), locale)
                 }
             </Show>
         </div>

@@ -139,10 +139,9 @@ fn screen_view(model: Model) -> AnyView {
         Screen::Paid => {
             let amount = format::amount(&session.amount, session.currency, locale);
             part_view(
-                paid_screen(amount, session.return_url.clone(), locale),
+                Box::pin(paid_screen(amount, session.return_url.clone(), locale)),
                 locale,
             )
-            .into_any()
         }
         Screen::Closed(error) => view! {
             <OrderSummary session=session.clone() locale=locale />
@@ -151,7 +150,7 @@ fn screen_view(model: Model) -> AnyView {
         .into_any(),
         Screen::Waiting => view! {
             <OrderSummary session=session.clone() locale=locale />
-            {part_view(waiting_screen(model, session, locale), locale)}
+            {part_view(Box::pin(waiting_screen(model, session, locale)), locale)}
             {notice}
         }
         .into_any(),
@@ -207,13 +206,13 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
             {
                 let session = session_for_balance.clone();
                 move || part_view(
-                    wallet_form(
+                    Box::pin(wallet_form(
                         session.clone(),
                         model.password,
                         attempts_left,
                         password_invalid,
                         locale,
-                    ),
+                    )),
                     locale,
                 )
             }
