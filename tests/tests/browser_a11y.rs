@@ -2,7 +2,8 @@
 //! widget in the demo shop (method list, split editor, a wrong pay password, WeChat's QR code,
 //! paid) nor in the dark theme, at 1280 px and on a 375 px phone, and each state is saved as a
 //! screenshot for review (`artifacts/screenshots/a11y-*`). A shopper pays with store balance using the keyboard alone,
-//! and focus lands where they need it after a wrong password and after paying.
+//! and focus lands where they need it after a wrong password and after paying; another adds
+//! points, pays with WeChat and cancels at the QR code, from the keyboard too.
 //!
 //! axe-core is the npm dev dependency (`cargo xtask setup` installs it); its script is injected
 //! through WebDriver, which the pages' CSP does not govern, and it checks open shadow roots.
@@ -22,8 +23,12 @@ const TAB: &str = "\u{E004}";
 const SHIFT_TAB: &str = "\u{E008}\u{E004}";
 const ENTER: &str = "\u{E007}";
 const SPACE: &str = "\u{E00D}";
+const ARROW_DOWN: &str = "\u{E015}";
+const BACKSPACE: &str = "\u{E003}";
 /// Enough Tab presses to cross the demo shop's page to the widget's first control.
 const MAX_TABS: usize = 20;
+/// More arrow presses than there are methods.
+const MAX_ARROWS: usize = 6;
 
 /// The demo shop with WeChat Pay (through the simulator), its customer holding store balance,
 /// points and the pay password `123456`, and a browser.
@@ -240,6 +245,64 @@ fn a_shopper_pays_with_store_balance_using_only_the_keyboard() {
     tab_to(b, TAB, "back-to-shop");
     b.press_keys(SHIFT_TAB);
     assert_ne!(focused(b)["testid"], "back-to-shop");
+}
+
+#[test]
+fn a_shopper_adds_points_scans_wechat_and_cancels_using_only_the_keyboard() {
+    let shop = Shop::start("a11y-keyboard-wechat", Browser::start(1280, 1000));
+    let b = &shop.browser;
+    shop.buy("buy-cny-button");
+
+    // Into the method list, then the arrow keys move the choice to WeChat Pay.
+    tab_to(b, TAB, "method-balance");
+    for _ in 0..MAX_ARROWS {
+        if focused(b)["testid"] == "method-wechat_pay" {
+            break;
+        }
+        b.press_keys(ARROW_DOWN);
+    }
+    assert_eq!(focused(b)["testid"], "method-wechat_pay");
+    assert!(focused_is_checked(b), "WeChat Pay is chosen");
+
+    // Points pay part: the toggle, then the field the split editor brings. Its suggestion pays
+    // the whole order; 200 points leave the rest to WeChat. Points need the pay password.
+    tab_to(b, TAB, "use-points");
+    b.press_keys(SPACE);
+    tab_to(b, TAB, "points-input");
+    b.press_keys(&BACKSPACE.repeat(4));
+    b.press_keys("200");
+    b.wait_until(
+        "the breakdown leaves the rest to WeChat",
+        "const root = document.querySelector('#checkout').shadowRoot;\
+         const split = root.querySelector('[data-testid=split-breakdown]');\
+         return !!split && split.textContent.includes('WeChat');",
+        WAIT,
+    );
+    tab_to(b, TAB, "pay-password");
+    b.press_keys("123456");
+
+    tab_to(b, TAB, "pay-button");
+    b.press_keys(ENTER);
+    b.wait_for("[data-testid=wechat-qr]", WAIT);
+    assert!(
+        live_status(b).len() > 10,
+        "the status region says what is awaited"
+    );
+
+    // Giving up is one Tab and Enter away; the order is open again, with the reason.
+    tab_to(b, TAB, "cancel-payment");
+    b.press_keys(ENTER);
+    let error = b.wait_for("[data-testid=error-message]", WAIT);
+    assert_eq!(
+        b.attribute(&error, "data-code").as_deref(),
+        Some("payment_canceled")
+    );
+    assert!(
+        live_status(b).starts_with(&b.text(&error)),
+        "the reason is announced"
+    );
+    // And the shopper carries on from the keyboard.
+    tab_to(b, TAB, "pay-button");
 }
 
 /// Presses `key` (Tab or Shift-Tab) until the element with test id `testid` has focus.
