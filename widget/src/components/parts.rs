@@ -33,6 +33,9 @@ impl From<SplitLoaderError> for Problem {
 /// A part's view on the way: what a split view function returns.
 pub type PartView = Pin<Box<dyn Future<Output = Result<AnyView, Problem>>>>;
 
+/// Work whose code lives in a part: a split function returns it, and the caller awaits it.
+pub type PartTask = Pin<Box<dyn Future<Output = ()>>>;
+
 /// A part's view once it has loaded, or why it could not be shown. One function for every part
 /// (boxed, not generic), so the code that waits for a part exists once in the first view.
 pub fn part_view(part: PartView, locale: Locale) -> AnyView {

@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::prelude::{Closure, JsCast, JsValue};
 
 use super::{show_problem, show_session, Model};
+use crate::components::parts::PartTask;
 use crate::components::waiting::Waiting;
 use crate::i18n::Locale;
 use crate::state::{poll_delay_ms, Problem, Screen};
@@ -60,9 +61,7 @@ pub(super) fn start_watching(model: Model) {
     preload(preload_status_polling),
     fallible
 )]
-pub(crate) fn status_polling(
-    model: Model,
-) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>, Problem> {
+pub(crate) fn status_polling(model: Model) -> Result<PartTask, Problem> {
     Ok(Box::pin(watch(model)))
 }
 

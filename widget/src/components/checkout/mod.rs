@@ -11,7 +11,7 @@ use leptos::task::spawn_local;
 
 use super::balance_pay::wallet_form;
 use super::focus;
-use super::parts::part_view;
+use super::parts::{part_view, PartTask};
 use super::result::paid_screen;
 use super::{ErrorNotice, MethodList, OrderSummary, SplitEditor};
 use crate::api::{new_idempotency_key, Api};
@@ -346,9 +346,7 @@ async fn start_payment(model: Model) {
     preload(preload_pay),
     fallible
 )]
-pub(crate) fn pay(
-    model: Model,
-) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>, Problem> {
+pub(crate) fn pay(model: Model) -> Result<PartTask, Problem> {
     Ok(Box::pin(pay_now(model)))
 }
 
