@@ -19,7 +19,9 @@ use super::{ErrorNotice, MethodList, OrderSummary, SplitEditor};
 use crate::api::Api;
 use crate::events::Events;
 use crate::i18n::{format, Locale};
-use crate::state::{choice, last_failure, method_availability, uses_wallet, Problem, Screen};
+use crate::state::{
+    choice, last_failure, method_availability, uses_wallet, Choice, Problem, Screen,
+};
 
 /// The widget's signals, shared by its event handlers.
 #[derive(Clone, Copy)]
@@ -277,25 +279,77 @@ fn report_error(model: Model, problem: &Problem) {
 }
 
 /// `checkout:change` whenever the shopper picks another method or changes the split (not for
-/// the choice the widget starts with).
+/// the choice the widget starts with). The split rules that say what the choice pays are a
+/// lazily loaded part, so the event follows the change by that part's first fetch at most.
 fn report_changes(model: Model) {
-    Effect::new(
-        move |previous: Option<Option<(String, crate::state::Choice)>>| {
-            let session = model.session.get()?;
-            let now = choice(
-                &session,
-                model.method.get()?,
-                model.use_points.get(),
-                model.use_balance.get(),
-                model.points_entry.get().as_deref(),
-            );
-            let changed = matches!(&previous, Some(Some((id, before))) if *id == session.id && *before != now);
-            if changed {
-                model.events.with_value(|e| e.change(&session.id, &now));
+    // The last choice reported on (session id and choice), and the newest request applied: a
+    // slower answer never overwrites a newer one.
+    let last = StoredValue::new(None::<(String, Choice)>);
+    let asked = StoredValue::new(0_u64);
+    let applied = StoredValue::new(0_u64);
+    Effect::new(move |_| {
+        let inputs = model
+            .session
+            .get()
+            .zip(model.method.get())
+            .map(|(session, method)| {
+                (
+                    session,
+                    method,
+                    model.use_points.get(),
+                    model.use_balance.get(),
+                    model.points_entry.get(),
+                )
+            });
+        asked.update_value(|n| *n += 1);
+        let request = asked.get_value();
+        spawn_local(async move {
+            let now = match inputs {
+                Some((session, method, points, balance, entry)) => {
+                    let id = session.id.clone();
+                    current_choice(session, method, points, balance, entry)
+                        .await
+                        .ok()
+                        .map(|choice| (id, choice))
+                }
+                None => None,
+            };
+            if request < applied.get_value() {
+                return;
             }
-            Some((session.id, now))
-        },
-    );
+            applied.set_value(request);
+            let previous = last.get_value();
+            if let (Some((id, before)), Some((now_id, choice))) = (&previous, &now) {
+                if id == now_id && before != choice {
+                    model.events.with_value(|e| e.change(now_id, choice));
+                }
+            }
+            last.set_value(now);
+        });
+    });
+}
+
+/// What `checkout:change` reports, a lazily loaded part (`components/parts.rs`).
+#[leptos::wasm_split::wasm_split(
+    current_choice,
+    wasm_split_path = ::leptos::wasm_split,
+    preload(preload_current_choice),
+    fallible
+)]
+pub(crate) fn current_choice(
+    session: WidgetSession,
+    method: PaymentMethod,
+    use_points: bool,
+    use_balance: bool,
+    points_entry: Option<String>,
+) -> Result<Choice, Problem> {
+    Ok(choice(
+        &session,
+        method,
+        use_points,
+        use_balance,
+        points_entry.as_deref(),
+    ))
 }
 
 /// Shows a session as it really is (also after a return from a provider).
