@@ -47,6 +47,15 @@ impl Rig {
         self.vars.merchant("m_demo").test_key().to_owned()
     }
 
+    /// A merchant-API call with the demo merchant's key that must succeed.
+    pub fn admin(&self, method: &str, path: &str, body: Value) -> Reply {
+        self.client
+            .call(method, path)
+            .bearer(&self.key())
+            .json(&body)
+            .expect_status(200)
+    }
+
     pub fn create_session(&self, body: &Value) -> Reply {
         self.client
             .call("POST", "/v1/checkout_sessions")

@@ -7,6 +7,7 @@ use checkout_simulators::bkash::{BkashSimulator, RunningBkash, SimConfig};
 use checkout_simulators::wechat::{RunningWechat, WechatSimConfig, WechatSimulator};
 
 use crate::dev_vars::DevVars;
+use crate::webdriver::Browser;
 
 /// A bKash simulator on `port` (0: a free one) accepting the Worker's dev credentials.
 pub fn start_bkash(vars: &DevVars, port: u16) -> RunningBkash {
@@ -64,4 +65,18 @@ pub fn wechat_worker_vars(sim: &RunningWechat) -> Vec<(String, String)> {
         ("WECHATPAY_BASE_URL".into(), sim.base_url()),
         ("WECHATPAY_TIMEOUT_MS".into(), "3000".into()),
     ]
+}
+
+/// The shopper's steps on the bKash simulator's hosted page, in the browser's current tab:
+/// wallet number, the sandbox code, `pin`, confirm.
+pub fn approve_on_bkash_page(browser: &Browser, wallet: &str, pin: &str) {
+    const WAIT: Duration = Duration::from_secs(25);
+    let b = browser;
+    b.type_text(&b.wait_for("[data-testid=wallet-number]", WAIT), wallet);
+    b.type_text(
+        &b.wait_for("[data-testid=otp]", WAIT),
+        checkout_simulators::bkash::SANDBOX_OTP,
+    );
+    b.type_text(&b.wait_for("[data-testid=pin]", WAIT), pin);
+    b.click(&b.wait_for("[data-testid=confirm]", WAIT));
 }

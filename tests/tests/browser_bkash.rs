@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use checkout_simulators::bkash::RunningBkash;
-use checkout_simulators::bkash::{LOW_BALANCE_WALLET, RICH_WALLET, SANDBOX_OTP, SANDBOX_PIN};
+use checkout_simulators::bkash::{LOW_BALANCE_WALLET, RICH_WALLET, SANDBOX_PIN};
 use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::webdriver::Browser;
@@ -42,11 +42,7 @@ fn at_bkash_page(label: &str, width: u32) -> Shop {
 
 impl Shop {
     fn approve_with(&self, wallet: &str, pin: &str) {
-        let b = &self.browser;
-        b.type_text(&b.wait_for("[data-testid=wallet-number]", WAIT), wallet);
-        b.type_text(&b.wait_for("[data-testid=otp]", WAIT), SANDBOX_OTP);
-        b.type_text(&b.wait_for("[data-testid=pin]", WAIT), pin);
-        b.click(&b.wait_for("[data-testid=confirm]", WAIT));
+        providers::approve_on_bkash_page(&self.browser, wallet, pin);
     }
 
     fn merchant_status(&self) -> String {

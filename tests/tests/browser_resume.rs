@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use checkout_simulators::bkash::{RunningBkash, RICH_WALLET, SANDBOX_OTP, SANDBOX_PIN};
+use checkout_simulators::bkash::{RunningBkash, RICH_WALLET, SANDBOX_PIN};
 use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::webdriver::Browser;
@@ -55,14 +55,7 @@ impl Shop {
 
     /// Approves the payment on bKash's page in the current tab.
     fn approve(&self) {
-        let b = &self.browser;
-        b.type_text(
-            &b.wait_for("[data-testid=wallet-number]", WAIT),
-            RICH_WALLET,
-        );
-        b.type_text(&b.wait_for("[data-testid=otp]", WAIT), SANDBOX_OTP);
-        b.type_text(&b.wait_for("[data-testid=pin]", WAIT), SANDBOX_PIN);
-        b.click(&b.wait_for("[data-testid=confirm]", WAIT));
+        providers::approve_on_bkash_page(&self.browser, RICH_WALLET, SANDBOX_PIN);
     }
 
     fn url(&self) -> String {

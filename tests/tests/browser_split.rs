@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use checkout_simulators::bkash::{RICH_WALLET, SANDBOX_OTP, SANDBOX_PIN};
+use checkout_simulators::bkash::{RICH_WALLET, SANDBOX_PIN};
 use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::webdriver::Browser;
@@ -66,13 +66,7 @@ fn points_balance_and_bkash_pay_one_order_in_the_demo_shop() {
     b.screenshot(&repo_root().join("artifacts/screenshots/split-editor-1280.png"));
     b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
 
-    b.type_text(
-        &b.wait_for("[data-testid=wallet-number]", WAIT),
-        RICH_WALLET,
-    );
-    b.type_text(&b.wait_for("[data-testid=otp]", WAIT), SANDBOX_OTP);
-    b.type_text(&b.wait_for("[data-testid=pin]", WAIT), SANDBOX_PIN);
-    b.click(&b.wait_for("[data-testid=confirm]", WAIT));
+    providers::approve_on_bkash_page(&b, RICH_WALLET, SANDBOX_PIN);
     b.wait_for("[data-testid=result-success]", WAIT);
     let status = b.wait_for("[data-testid=merchant-status]", WAIT);
     assert_eq!(b.text(&status), "PAID");

@@ -8,12 +8,14 @@
 
 use std::time::Duration;
 
-use checkout_simulators::bkash::{RunningBkash, RICH_WALLET, SANDBOX_OTP, SANDBOX_PIN};
-use checkout_tests::api::{Client, Reply};
+use std::ops::Deref;
+
+use checkout_simulators::bkash::{RunningBkash, RICH_WALLET, SANDBOX_PIN};
 use checkout_tests::dev_vars::DevVars;
+use checkout_tests::fixtures;
+use checkout_tests::providers;
 use checkout_tests::webdriver::Browser;
-use checkout_tests::worker::{WorkerOptions, WorkerProcess};
-use checkout_tests::{providers, temp_dir};
+use checkout_tests::worker::WorkerOptions;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(25);
@@ -21,10 +23,16 @@ const WAIT: Duration = Duration::from_secs(25);
 /// A Worker with bKash (through the simulator), the demo merchant's key and a browser.
 struct Rig {
     _sim: RunningBkash,
-    worker: WorkerProcess,
-    client: Client,
-    key: String,
+    base: fixtures::Rig,
     browser: Browser,
+}
+
+impl Deref for Rig {
+    type Target = fixtures::Rig;
+
+    fn deref(&self) -> &fixtures::Rig {
+        &self.base
+    }
 }
 
 impl Rig {
@@ -35,23 +43,11 @@ impl Rig {
             vars: providers::bkash_worker_vars(&sim),
             ..WorkerOptions::default()
         };
-        let worker = WorkerProcess::start_with(&temp_dir(label), options);
-        let client = Client::new(&worker.base_url);
         Rig {
             _sim: sim,
-            worker,
-            client,
-            key: vars.demo_merchant_key,
+            base: fixtures::Rig::start_with(label, options),
             browser: Browser::start(1280, 1000),
         }
-    }
-
-    fn admin(&self, method: &str, path: &str, body: Value) -> Reply {
-        self.client
-            .call(method, path)
-            .bearer(&self.key)
-            .json(&body)
-            .expect_status(200)
     }
 
     /// Funds `customer` (balance, points) and sets the pay password `123456`.
@@ -91,7 +87,7 @@ impl Rig {
     fn merchant_view(&self, id: &str) -> Value {
         self.client
             .call("GET", format!("/v1/checkout_sessions/{id}"))
-            .bearer(&self.key)
+            .bearer(&self.key())
             .send()
             .expect_status(200)
             .body
@@ -198,13 +194,7 @@ fn points_over_the_cap_are_refused_and_a_valid_figure_pays_exactly_the_breakdown
 
     b.type_text(&b.wait_for("[data-testid=pay-password]", WAIT), "123456");
     b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
-    b.type_text(
-        &b.wait_for("[data-testid=wallet-number]", WAIT),
-        RICH_WALLET,
-    );
-    b.type_text(&b.wait_for("[data-testid=otp]", WAIT), SANDBOX_OTP);
-    b.type_text(&b.wait_for("[data-testid=pin]", WAIT), SANDBOX_PIN);
-    b.click(&b.wait_for("[data-testid=confirm]", WAIT));
+    providers::approve_on_bkash_page(b, RICH_WALLET, SANDBOX_PIN);
     b.wait_for("[data-testid=result-success]", WAIT);
 
     let view = rig.merchant_view(&id);

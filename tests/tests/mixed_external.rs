@@ -1,21 +1,30 @@
 //! Points and balance held while bKash pays the rest, over HTTP against the simulator: posted
 //! when bKash succeeds, released when it does not, and safe across a Worker restart.
 
+use std::ops::Deref;
+
 use checkout_simulators::bkash::{RunningBkash, RICH_WALLET};
 use checkout_tests::api::{Client, Reply};
 use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures::{Checkout, ORIGIN, PAY_PASSWORD};
-use checkout_tests::worker::{WorkerOptions, WorkerProcess};
-use checkout_tests::{providers, temp_dir};
+use checkout_tests::fixtures::{self, Checkout, ORIGIN, PAY_PASSWORD};
+use checkout_tests::providers;
+use checkout_tests::worker::WorkerOptions;
 use serde_json::{json, Value};
 
 const CUSTOMER: &str = "cus_split";
 
+/// The shared rig (Worker, client, demo key) with the bKash simulator beside it.
 struct Rig {
     sim: RunningBkash,
-    worker: WorkerProcess,
-    client: Client,
-    key: String,
+    base: fixtures::Rig,
+}
+
+impl Deref for Rig {
+    type Target = fixtures::Rig;
+
+    fn deref(&self) -> &fixtures::Rig {
+        &self.base
+    }
 }
 
 fn rig(label: &str) -> Rig {
@@ -33,14 +42,9 @@ fn rig_with(label: &str, extra: &[(&str, &str)]) -> Rig {
         vars: worker_vars,
         ..WorkerOptions::default()
     };
-    let worker = WorkerProcess::start_with(&temp_dir(label), options);
-    let client = Client::new(&worker.base_url);
-    let key = vars.merchant("m_demo").test_key().to_owned();
     let rig = Rig {
         sim,
-        worker,
-        client,
-        key,
+        base: fixtures::Rig::start_with(label, options),
     };
     rig.admin(
         "POST",
@@ -61,14 +65,6 @@ fn rig_with(label: &str, extra: &[(&str, &str)]) -> Rig {
 }
 
 impl Rig {
-    fn admin(&self, method: &str, path: &str, body: Value) -> Reply {
-        self.client
-            .call(method, path)
-            .bearer(&self.key)
-            .json(&body)
-            .expect_status(200)
-    }
-
     fn checkout(&self, order: &str) -> Checkout {
         let session = self.admin(
             "POST",
@@ -107,7 +103,7 @@ impl Rig {
     fn wallet(&self) -> Value {
         self.client
             .call("GET", format!("/v1/customers/{CUSTOMER}/wallet"))
-            .bearer(&self.key)
+            .bearer(&self.key())
             .send()
             .expect_status(200)
             .body
@@ -116,7 +112,7 @@ impl Rig {
     fn status(&self, checkout: &Checkout) -> Value {
         self.client
             .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
-            .bearer(&self.key)
+            .bearer(&self.key())
             .send()
             .expect_status(200)
             .body
@@ -233,8 +229,8 @@ fn a_worker_restart_between_hold_and_charge_loses_nothing() {
     let started = rig
         .pay_split(&order, "split-key-0003", "20.00")
         .expect_status(200);
-    rig.worker = rig.worker.restart();
-    rig.client = Client::new(&rig.worker.base_url);
+    rig.base.worker = rig.base.worker.restart();
+    rig.base.client = Client::new(&rig.base.worker.base_url);
     assert_eq!(rig.wallet()["points"]["held"], 300);
     let callback = rig.sim.approve(&payment_id(&started), RICH_WALLET).unwrap();
     assert_eq!(rig.callback(&callback), 303);
@@ -295,7 +291,7 @@ fn refunds_of_a_split_go_back_to_bkash_then_balance_then_points() {
                 "POST",
                 format!("/v1/checkout_sessions/{}/refunds", order.id),
             )
-            .bearer(&rig.key)
+            .bearer(&rig.key())
             .header("Idempotency-Key", key)
             .json(&json!({"amount": amount, "reason": "returned"}))
     };

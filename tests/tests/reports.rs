@@ -13,17 +13,8 @@ mod common;
 
 const CUSTOMER: &str = "cus_report";
 
-fn admin(rig: &Rig, method: &str, path: &str, body: Value) -> Reply {
-    rig.client
-        .call(method, path)
-        .bearer(&rig.key())
-        .json(&body)
-        .expect_status(200)
-}
-
 fn checkout(rig: &Rig, order: &str, amount: &str, methods: Value) -> Checkout {
-    let session = admin(
-        rig,
+    let session = rig.admin(
         "POST",
         "/v1/checkout_sessions",
         json!({"order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
@@ -70,8 +61,7 @@ fn report_sums_match_the_sessions_and_the_wallet() {
     };
     let rig = Rig::start_with("reports", options);
     rig.fund(CUSTOMER, "200.00", "report-fund");
-    admin(
-        &rig,
+    rig.admin(
         "POST",
         &format!("/v1/customers/{CUSTOMER}/points_credits"),
         json!({"points": 500, "reference": "report-points"}),

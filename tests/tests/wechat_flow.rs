@@ -6,12 +6,14 @@
 
 use std::time::{Duration, Instant};
 
+use std::ops::Deref;
+
 use checkout_simulators::wechat::{build_notification, Faults, RunningWechat, SignedNotification};
-use checkout_tests::api::{Client, Reply};
+use checkout_tests::api::Reply;
 use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures::{Checkout, ORIGIN, PAY_PASSWORD};
-use checkout_tests::worker::{WorkerOptions, WorkerProcess};
-use checkout_tests::{providers, temp_dir};
+use checkout_tests::fixtures::{self, Checkout, ORIGIN, PAY_PASSWORD};
+use checkout_tests::providers;
+use checkout_tests::worker::WorkerOptions;
 use common::now_s;
 use serde_json::{json, Value};
 
@@ -20,12 +22,18 @@ mod common;
 const CUSTOMER: &str = "cus_wechat";
 const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
 
+/// The shared rig (Worker, client, dev secrets) with the WeChat Pay simulator beside it.
 struct Rig {
     sim: RunningWechat,
-    worker: WorkerProcess,
-    client: Client,
-    vars: DevVars,
-    key: String,
+    base: fixtures::Rig,
+}
+
+impl Deref for Rig {
+    type Target = fixtures::Rig;
+
+    fn deref(&self) -> &fixtures::Rig {
+        &self.base
+    }
 }
 
 fn rig(label: &str) -> Rig {
@@ -42,27 +50,13 @@ fn rig_with(label: &str, extra: &[(&str, &str)]) -> Rig {
         vars: worker_vars,
         ..WorkerOptions::default()
     };
-    let worker = WorkerProcess::start_with(&temp_dir(label), options);
-    let client = Client::new(&worker.base_url);
-    let key = vars.merchant("m_demo").test_key().to_owned();
     Rig {
         sim,
-        worker,
-        client,
-        vars,
-        key,
+        base: fixtures::Rig::start_with(label, options),
     }
 }
 
 impl Rig {
-    fn admin(&self, method: &str, path: &str, body: Value) -> Reply {
-        self.client
-            .call(method, path)
-            .bearer(&self.key)
-            .json(&body)
-            .expect_status(200)
-    }
-
     fn checkout_with(&self, order: &str, amount: &str, extra: Value) -> Checkout {
         let mut body = json!({
             "order_id": order, "amount": amount, "currency": "CNY", "description": "龙井茶礼盒",
@@ -129,7 +123,7 @@ impl Rig {
     fn status(&self, checkout: &Checkout) -> Value {
         self.client
             .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
-            .bearer(&self.key)
+            .bearer(&self.key())
             .send()
             .expect_status(200)
             .body
@@ -501,7 +495,7 @@ fn a_partial_refund_completes_by_refund_notification() {
                 "POST",
                 format!("/v1/checkout_sessions/{}/refunds", order.id),
             )
-            .bearer(&rig.key)
+            .bearer(&rig.key())
             .header("Idempotency-Key", key)
             .json(&json!({"amount": amount, "reason": "one box was damaged"}))
     };
@@ -567,7 +561,7 @@ fn a_mixed_payment_holds_points_and_balance_while_wechat_pays_the_rest() {
     let wallet = || {
         rig.client
             .call("GET", format!("/v1/customers/{CUSTOMER}/wallet"))
-            .bearer(&rig.key)
+            .bearer(&rig.key())
             .send()
             .expect_status(200)
             .body
