@@ -148,21 +148,10 @@ impl Reconciler {
                 )?;
                 Ok(serde_json::Value::Null)
             }
-            ReconcilerCommand::Due { older_than_ms } => {
-                #[derive(Deserialize)]
-                struct Row {
-                    session_id: String,
-                }
-                let rows: Vec<Row> = self
-                    .sql
-                    .exec(
-                        "SELECT session_id FROM pending WHERE since_ms <= ? ORDER BY since_ms LIMIT 500",
-                        vec![(now_ms() - older_than_ms).into()],
-                    )?
-                    .to_array()?;
-                let ids: Vec<String> = rows.into_iter().map(|r| r.session_id).collect();
-                Ok(serde_json::to_value(ids)?)
-            }
+            ReconcilerCommand::Due { older_than_ms } => self.session_ids(
+                "SELECT session_id FROM pending WHERE since_ms <= ? ORDER BY since_ms LIMIT 500",
+                now_ms() - older_than_ms,
+            ),
             ReconcilerCommand::Expiring {
                 session_id,
                 expires_at_ms,
@@ -173,21 +162,10 @@ impl Reconciler {
                 )?;
                 Ok(serde_json::Value::Null)
             }
-            ReconcilerCommand::Expired { now_ms } => {
-                #[derive(Deserialize)]
-                struct Row {
-                    session_id: String,
-                }
-                let rows: Vec<Row> = self
-                    .sql
-                    .exec(
-                        "SELECT session_id FROM expiring WHERE expires_at_ms <= ? ORDER BY expires_at_ms LIMIT 500",
-                        vec![now_ms.into()],
-                    )?
-                    .to_array()?;
-                let ids: Vec<String> = rows.into_iter().map(|r| r.session_id).collect();
-                Ok(serde_json::to_value(ids)?)
-            }
+            ReconcilerCommand::Expired { now_ms } => self.session_ids(
+                "SELECT session_id FROM expiring WHERE expires_at_ms <= ? ORDER BY expires_at_ms LIMIT 500",
+                now_ms,
+            ),
             ReconcilerCommand::Forget { session_id } => {
                 self.sql.exec(
                     "DELETE FROM expiring WHERE session_id = ?",
@@ -196,5 +174,16 @@ impl Reconciler {
                 Ok(serde_json::Value::Null)
             }
         }
+    }
+
+    /// The session ids a `SELECT session_id ... <= ?` query finds, as JSON.
+    fn session_ids(&self, query: &str, bound: i64) -> Result<serde_json::Value> {
+        #[derive(Deserialize)]
+        struct Row {
+            session_id: String,
+        }
+        let rows: Vec<Row> = self.sql.exec(query, vec![bound.into()])?.to_array()?;
+        let ids: Vec<String> = rows.into_iter().map(|r| r.session_id).collect();
+        Ok(serde_json::to_value(ids)?)
     }
 }
