@@ -70,3 +70,33 @@ fn a_part_the_network_refuses_is_a_retryable_problem() {
     // The retry loads the parts and pays: the shopper is at bKash's page.
     b.wait_for("[data-testid=wallet-number]", WAIT);
 }
+
+#[test]
+fn error_words_the_network_refuses_are_not_fetched_in_a_loop() {
+    let worker = WorkerProcess::start(&temp_dir("lazy-words-offline"));
+    let b = Browser::start(1280, 900);
+    b.goto(&format!(
+        "{}/test/script-tag.html?offline-parts&wrong-secret",
+        worker.base_url
+    ));
+    // The edge refuses the secret: an API error, whose words are in a part the network refuses.
+    b.wait_for("[data-testid=error-message]", WAIT);
+    b.wait_until(
+        "the notice explains",
+        "const root = document.querySelector('#checkout').shadowRoot;\
+         return root.querySelector('[data-testid=error-message]').textContent\
+         .includes('Check your connection');",
+        WAIT,
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let asked = b.script(
+        "return window.partRequests.filter(n => n.startsWith('split_error_words')).length",
+        vec![],
+    );
+    let asked = asked.as_u64().unwrap_or(u64::MAX);
+    // The first view's ask, the error report's, and the prefetch's at most.
+    assert!(
+        (1..=3).contains(&asked),
+        "the error words were requested {asked} times"
+    );
+}

@@ -55,30 +55,39 @@ pub fn error_words() -> Result<Translate, Problem> {
     Ok(translate)
 }
 
-/// The message for `code` in `locale`, if the part is here.
+/// The message for `code` in `locale`, if the part is here. The first ask starts the fetch; after
+/// a failed fetch it does not ask again (that would retry in a loop, each failure re-rendering
+/// the asking views): the next [`load`], with the next problem reported, tries again.
 pub fn lookup(locale: Locale, code: ErrorCode) -> Words {
     if let Some(translate) = TRANSLATE.with(Cell::get) {
         return Words::Ready(translate(locale, code));
     }
     CHANGED.with(|changed| changed.track());
-    let failed = STATE.with(Cell::get) == State::Failed;
-    fetch();
-    if failed {
-        Words::Unavailable
-    } else {
-        Words::Loading
+    match STATE.with(Cell::get) {
+        State::Failed => Words::Unavailable,
+        State::Absent | State::Loading => {
+            fetch();
+            Words::Loading
+        }
     }
 }
 
-/// Waits for the part (fetching it if need be); `Err` when it cannot be had.
+/// Waits for the part (fetching it if need be); `Err` when it cannot be had. Either way the views
+/// that asked meanwhile render again.
 pub async fn load() -> Result<(), Problem> {
     if TRANSLATE.with(Cell::get).is_some() {
         return Ok(());
     }
     let loaded = error_words().await;
-    if let Ok(translate) = loaded {
-        TRANSLATE.with(|t| t.set(Some(translate)));
-    }
+    let state = match loaded {
+        Ok(translate) => {
+            TRANSLATE.with(|t| t.set(Some(translate)));
+            State::Absent
+        }
+        Err(_) => State::Failed,
+    };
+    STATE.with(|s| s.set(state));
+    CHANGED.with(|changed| changed.notify());
     loaded.map(|_| ())
 }
 
@@ -89,11 +98,6 @@ fn fetch() {
     }
     STATE.with(|s| s.set(State::Loading));
     spawn_local(async {
-        let state = match load().await {
-            Ok(()) => State::Absent,
-            Err(_) => State::Failed,
-        };
-        STATE.with(|s| s.set(state));
-        CHANGED.with(|changed| changed.notify());
+        let _ = load().await;
     });
 }
