@@ -28,8 +28,8 @@ pub const WIDGET_TOOLCHAIN: &str = "nightly-2026-05-20";
 const WIDGET_RUSTFLAGS: &str =
     "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none";
 
-/// The widget: release wasm, split at its `#[lazy]` functions, wasm-bindgen's web glue for the
-/// main part, then wasm-opt for size on every part.
+/// The widget: release wasm, split at its `wasm_split` points (`components/parts.rs`),
+/// wasm-bindgen's web glue for the main part, then wasm-opt for size on every part.
 fn widget() -> Result {
     let root = root();
     let toolchain = format!("+{WIDGET_TOOLCHAIN}");

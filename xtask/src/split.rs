@@ -1,5 +1,6 @@
-//! Splits the widget's wasm at its `#[lazy]` functions (Leptos' code splitting), so the first view
-//! downloads only the code it runs; the rest loads when the shopper gets there.
+//! Splits the widget's wasm at its `wasm_split` points (Leptos' code splitting; the parts are
+//! listed in `widget/src/components/parts.rs`), so the first view downloads only the code it
+//! runs; the rest loads after it, or when the shopper gets there.
 
 use std::path::{Path, PathBuf};
 

@@ -1,12 +1,12 @@
 //! The widget's components, one small file each. They read view state and call actions; network
 //! calls live in `api.rs`, rules in `state.rs`.
 
-pub mod balance_pay;
+mod balance_pay;
 mod checkout;
 mod focus;
 mod methods;
 pub mod parts;
-pub mod result;
+mod result;
 mod split;
 mod summary;
 mod waiting;
