@@ -56,6 +56,24 @@ impl Rig {
             .expect_status(200)
     }
 
+    /// `POST /v1/checkout_sessions/{id}/refunds` with the demo merchant's key.
+    pub fn refund(
+        &self,
+        session_id: &str,
+        idempotency_key: &str,
+        amount: &str,
+        reason: &str,
+    ) -> Reply {
+        self.client
+            .call(
+                "POST",
+                format!("/v1/checkout_sessions/{session_id}/refunds"),
+            )
+            .bearer(&self.key())
+            .header("Idempotency-Key", idempotency_key)
+            .json(&json!({"amount": amount, "reason": reason}))
+    }
+
     pub fn create_session(&self, body: &Value) -> Reply {
         self.client
             .call("POST", "/v1/checkout_sessions")

@@ -1,8 +1,11 @@
 //! bKash over real HTTP: the Worker in workerd against the bKash simulator.
 
+use std::ops::Deref;
+
 use checkout_simulators::bkash::{Faults, RunningBkash};
 use checkout_tests::api::{Client, Reply};
 use checkout_tests::dev_vars::DevVars;
+use checkout_tests::fixtures;
 use checkout_tests::worker::{WorkerOptions, WorkerProcess};
 use checkout_tests::{providers, temp_dir};
 use serde_json::{json, Value};
@@ -12,9 +15,15 @@ const RICH_WALLET: &str = "01770618575";
 
 struct Rig {
     sim: RunningBkash,
-    worker: WorkerProcess,
-    client: Client,
-    key: String,
+    base: fixtures::Rig,
+}
+
+impl Deref for Rig {
+    type Target = fixtures::Rig;
+
+    fn deref(&self) -> &fixtures::Rig {
+        &self.base
+    }
 }
 
 fn rig(label: &str) -> Rig {
@@ -26,14 +35,9 @@ fn rig(label: &str) -> Rig {
         vars: worker_vars,
         ..WorkerOptions::default()
     };
-    let worker = WorkerProcess::start_with(&temp_dir(label), options);
-    let client = Client::new(&worker.base_url);
-    let key = vars.merchant("m_demo").test_key().to_owned();
     Rig {
         sim,
-        worker,
-        client,
-        key,
+        base: fixtures::Rig::start_with(label, options),
     }
 }
 
@@ -48,7 +52,7 @@ impl Rig {
         let session = self
             .client
             .call("POST", "/v1/checkout_sessions")
-            .bearer(&self.key)
+            .bearer(&self.key())
             .json(&json!({
                 "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
                 "customer_id": "cus_bkash", "methods": ["bkash"],
@@ -101,7 +105,7 @@ impl Rig {
     fn merchant_view(&self, checkout: &Checkout) -> Value {
         self.client
             .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
-            .bearer(&self.key)
+            .bearer(&self.key())
             .send()
             .expect_status(200)
             .body
@@ -129,17 +133,6 @@ impl Rig {
             .expect("approval");
         assert_eq!(self.callback(&callback).status, 303);
         (checkout, payment_id)
-    }
-
-    fn refund(&self, checkout: &Checkout, key: &str, amount: &str, reason: &str) -> Reply {
-        self.client
-            .call(
-                "POST",
-                format!("/v1/checkout_sessions/{}/refunds", checkout.id),
-            )
-            .bearer(&self.key)
-            .header("Idempotency-Key", key)
-            .json(&json!({"amount": amount, "reason": reason}))
     }
 
     fn execute_calls(&self, payment_id: &str) -> u64 {
@@ -303,7 +296,8 @@ fn a_partial_then_a_full_refund_never_exceed_the_payment() {
     let (checkout, payment_id) = rig.paid_checkout("bk-refund", "500.00");
     assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
 
-    let refund = |key: &str, amount: &str| rig.refund(&checkout, key, amount, "customer request");
+    let refund =
+        |key: &str, amount: &str| rig.refund(&checkout.id, key, amount, "customer request");
     let partial = refund("refund-key-1", "120.00").expect_status(200);
     assert_eq!(partial.body["status"], "succeeded");
     assert!(partial.body["provider_refund_id"].as_str().is_some());
@@ -349,7 +343,7 @@ fn the_reconciliation_cron_settles_a_leg_whose_callback_never_came() {
             "GET",
             format!("/v1/checkout_sessions/{}/audit", checkout.id),
         )
-        .bearer(&rig.key)
+        .bearer(&rig.key())
         .send()
         .expect_status(200);
     let entries = trail.body["data"].as_array().unwrap();
@@ -425,7 +419,7 @@ fn the_merchant_can_ask_bkash_about_a_payment_and_its_transaction() {
                 checkout.id
             ),
         )
-        .bearer(&rig.key)
+        .bearer(&rig.key())
         .send()
         .expect_status(200);
     assert_eq!(status.body["provider_reference"], payment_id.as_str());
@@ -459,12 +453,12 @@ fn a_refund_whose_answer_is_lost_is_never_sent_twice() {
         ..Faults::default()
     });
     let refund = rig
-        .refund(&checkout, "lost-refund-1", "90.00", "lost answer")
+        .refund(&checkout.id, "lost-refund-1", "90.00", "lost answer")
         .expect_status(200);
     assert_eq!(refund.body["status"], "pending");
     // A retry with the same key is the same pending refund; bKash has made none.
     let again = rig
-        .refund(&checkout, "lost-refund-1", "90.00", "lost answer")
+        .refund(&checkout.id, "lost-refund-1", "90.00", "lost answer")
         .expect_status(200);
     assert_eq!(again.body["id"], refund.body["id"]);
     assert_eq!(
@@ -472,6 +466,6 @@ fn a_refund_whose_answer_is_lost_is_never_sent_twice() {
         0
     );
     // And the pending refund still counts against what is left.
-    let more = rig.refund(&checkout, "lost-refund-2", "0.01", "over");
+    let more = rig.refund(&checkout.id, "lost-refund-2", "0.01", "over");
     assert_eq!(more.code(), "refund_exceeds_payment");
 }

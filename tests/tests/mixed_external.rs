@@ -285,16 +285,7 @@ fn refunds_of_a_split_go_back_to_bkash_then_balance_then_points() {
     let callback = rig.sim.approve(&bkash_payment, RICH_WALLET).unwrap();
     rig.callback(&callback);
     assert_eq!(rig.status(&order)["status"], "paid");
-    let refund = |key: &str, amount: &str| {
-        rig.client
-            .call(
-                "POST",
-                format!("/v1/checkout_sessions/{}/refunds", order.id),
-            )
-            .bearer(&rig.key())
-            .header("Idempotency-Key", key)
-            .json(&json!({"amount": amount, "reason": "returned"}))
-    };
+    let refund = |key: &str, amount: &str| rig.refund(&order.id, key, amount, "returned");
     // 60.00 back: bKash's 50.00 first, then 10.00 of balance.
     let first = refund("split-refund-1", "60.00").expect_status(200);
     assert_eq!(first.body["status"], "succeeded");

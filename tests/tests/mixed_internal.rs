@@ -77,14 +77,7 @@ fn points_and_balance_pay_one_order_together_and_exactly() {
     assert_eq!(wallet(&rig), (700, "80.00".to_owned()));
     // A refund of a points-and-balance payment returns balance first, then points.
     let refund = rig
-        .client
-        .call(
-            "POST",
-            format!("/v1/checkout_sessions/{}/refunds", order.id),
-        )
-        .bearer(&rig.key())
-        .header("Idempotency-Key", "mix-refund-01")
-        .json(&json!({"amount": "25.00", "reason": "test"}))
+        .refund(&order.id, "mix-refund-01", "25.00", "test")
         .expect_status(200);
     assert_eq!(refund.body["status"], "succeeded");
     assert_eq!(wallet(&rig), (750, "100.00".to_owned()));

@@ -96,14 +96,7 @@ fn report_sums_match_the_sessions_and_the_wallet() {
         .to_owned();
     assert_eq!(rig.client.call("GET", path).send().status, 303);
     // 5.00 back on the first order.
-    rig.client
-        .call(
-            "POST",
-            format!("/v1/checkout_sessions/{}/refunds", first.id),
-        )
-        .bearer(&rig.key())
-        .header("Idempotency-Key", "report-refund-1")
-        .json(&json!({"amount": "5.00", "reason": "one cup short"}))
+    rig.refund(&first.id, "report-refund-1", "5.00", "one cup short")
         .expect_status(200);
 
     let answer = report(&rig, "").expect_status(200);

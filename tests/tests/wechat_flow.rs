@@ -489,16 +489,8 @@ fn a_partial_refund_completes_by_refund_notification() {
         "paid"
     );
 
-    let refund = |key: &str, amount: &str| {
-        rig.client
-            .call(
-                "POST",
-                format!("/v1/checkout_sessions/{}/refunds", order.id),
-            )
-            .bearer(&rig.key())
-            .header("Idempotency-Key", key)
-            .json(&json!({"amount": amount, "reason": "one box was damaged"}))
-    };
+    let refund =
+        |key: &str, amount: &str| rig.refund(&order.id, key, amount, "one box was damaged");
     let first = refund("wx-refund-r1", "30.00").expect_status(200);
     // WeChat accepts a refund as PROCESSING and tells when it is done.
     assert_eq!(first.body["status"], "pending", "{}", first.body);
