@@ -1,7 +1,10 @@
 //! Builds the widget into `www/pkg/` (and its pinned release into `www/v/`) and the Worker into
 //! `edge/build/`.
 
+use std::path::Path;
+
 use crate::shell::{cargo_bin, node_bin, root, run_in, Result};
+use crate::slim;
 
 pub fn run() -> Result {
     widget_only()?;
@@ -79,13 +82,48 @@ fn widget() -> Result {
         ],
         &[],
     )?;
-    for part in std::iter::once(&pkg.join("checkout_widget_bg.wasm")).chain(&chunks) {
+    let glue = pkg.join("checkout_widget.js");
+    let wasm = pkg.join("checkout_widget_bg.wasm");
+    let glue_text = slim::drop_stream_classes(&read_text(&glue)?)?;
+    let (wasm_bytes, glue_text) = slim::shorten_import_names(&read(&wasm)?, &glue_text)?;
+    write(&glue, glue_text.as_bytes())?;
+    write(&wasm, &wasm_bytes)?;
+    let remove_exports = format!("--pass-arg=remove-exports@{}", slim::UNUSED_EXPORTS);
+    let main_part = wasm.to_str().unwrap_or_default();
+    // Features are read from the module itself; `--all-features` would emit the compact-imports
+    // encoding, which browsers refuse.
+    run_in(
+        &root,
+        "wasm-opt",
+        &[
+            "--remove-exports",
+            &remove_exports,
+            "-Oz",
+            main_part,
+            "-o",
+            main_part,
+        ],
+        &[],
+    )?;
+    for part in &chunks {
         let part = part.to_str().unwrap_or_default();
-        // Features are read from the module itself; `--all-features` would emit the
-        // compact-imports encoding, which browsers refuse.
         run_in(&root, "wasm-opt", &["-Oz", part, "-o", part], &[])?;
     }
-    crate::split::pin_parts(&pkg, &chunks)
+    crate::split::pin_parts(&pkg, &chunks)?;
+    slim::minify_js(&root, &glue)?;
+    slim::minify_js(&root, &pkg.join(crate::split::LINK_MODULE))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result {
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The Worker, through worker-build pointed at the pinned local tools: left to itself it would

@@ -14,6 +14,7 @@ mod dev;
 mod release;
 mod setup;
 mod shell;
+mod slim;
 mod split;
 
 use std::process::ExitCode;
