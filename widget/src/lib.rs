@@ -14,6 +14,8 @@
 mod api;
 mod appearance;
 mod components;
+#[cfg(test)]
+mod css;
 mod events;
 mod i18n;
 mod qr;
@@ -33,7 +35,8 @@ use crate::components::Checkout;
 use crate::events::Events;
 use crate::i18n::Locale;
 
-const STYLE: &str = include_str!("style.css");
+/// `style.css`, minified by `build.rs`.
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/style.min.css"));
 
 /// A mounted widget: Leptos' handle (dropping it unmounts), its host and the container it renders
 /// into, and the locale the page may change.
