@@ -5,7 +5,8 @@
 //! - `build`: the widget (wasm + JS glue into `www/pkg/`) and the Worker (`edge/build/`);
 //!   `build widget`: the widget and its release only.
 //! - `dev`: set-up, build, run the Worker locally in workerd, seed the demo shop, print its URL.
-//! - `test`: set-up, build, then every test: unit, integration over HTTP, browser.
+//! - `test`: set-up, build, then every test: unit, the widget's component tests (wasm-bindgen-test
+//!   in headless Chromium), integration over HTTP, browser.
 //! - `bench`: sizes and local load figures.
 
 mod bench;
@@ -50,10 +51,53 @@ fn run_tests(extra: &[String]) -> shell::Result {
     let mut args = vec!["test", "--workspace", "--no-fail-fast"];
     args.extend(extra.iter().map(String::as_str));
     // Integration tests each start a Worker; two at a time fit this machine's two cores.
-    let summary = shell::run_counting_tests(&shell::root(), &args, &[("RUST_TEST_THREADS", "2")])?;
-    println!("{} passed, {} failed", summary.passed, summary.failed);
-    if summary.passed == 0 {
+    let workspace = shell::run_counting_tests(&shell::root(), &args, &[("RUST_TEST_THREADS", "2")]);
+    let components = component_tests(extra);
+    let (workspace, components) = match (workspace, components) {
+        (Ok(workspace), Ok(components)) => (workspace, components),
+        (workspace, components) => {
+            let failures: Vec<String> = [workspace.err(), components.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            return Err(failures.join("; "));
+        }
+    };
+    let passed = workspace.passed + components.passed;
+    println!(
+        "{passed} passed, 0 failed ({} of them component tests in Chromium)",
+        components.passed
+    );
+    if workspace.passed == 0 || (extra.is_empty() && components.passed == 0) {
         return Err("no tests ran".into());
     }
     Ok(())
+}
+
+/// The widget's component tests (wasm-bindgen-test, in headless Chromium through chromedriver),
+/// built without lazily loaded parts: the test runner serves no link module.
+fn component_tests(extra: &[String]) -> shell::Result<shell::TestSummary> {
+    let runner = shell::cargo_bin().join("wasm-bindgen-test-runner");
+    let mut args = vec![
+        "test",
+        "-p",
+        "checkout-widget",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--no-default-features",
+        "--lib",
+    ];
+    // A name filter applies here too; options naming workspace test targets do not.
+    args.extend(
+        extra
+            .iter()
+            .filter(|a| !a.starts_with('-'))
+            .map(String::as_str),
+    );
+    let runner = runner.to_str().unwrap_or_default();
+    shell::run_counting_tests(
+        &shell::root(),
+        &args,
+        &[("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", runner)],
+    )
 }

@@ -65,14 +65,19 @@ pub fn BalancePay(
     .into_any()
 }
 
-/// The pay-password form, a lazily loaded part (`components/parts.rs`).
-#[leptos::wasm_split::wasm_split(
-    wallet_form,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(preload_wallet_form),
-    fallible
-)]
-pub fn wallet_form(
+lazy_part! {
+    wallet_form, preload_wallet_form,
+    /// The pay-password form, a lazily loaded part (`components/parts.rs`).
+    pub fn wallet_form(
+        session: WidgetSession,
+        password: RwSignal<String>,
+        attempts_left: Signal<Option<u32>>,
+        invalid: Signal<bool>,
+        locale: Locale,
+    ) -> Result<AnyView, Problem> = wallet_form_part
+}
+
+fn wallet_form_part(
     session: WidgetSession,
     password: RwSignal<String>,
     attempts_left: Signal<Option<u32>>,

@@ -36,14 +36,21 @@ pub fn ResultView(
     }
 }
 
-/// The paid screen, a lazily loaded part (`components/parts.rs`).
-#[leptos::wasm_split::wasm_split(
-    paid_screen,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(preload_paid_screen),
-    fallible
-)]
-pub fn paid_screen(amount: String, return_url: String, locale: Locale) -> Result<AnyView, Problem> {
+lazy_part! {
+    paid_screen, preload_paid_screen,
+    /// The paid screen, a lazily loaded part (`components/parts.rs`).
+    pub fn paid_screen(
+        amount: String,
+        return_url: String,
+        locale: Locale,
+    ) -> Result<AnyView, Problem> = paid_screen_part
+}
+
+fn paid_screen_part(
+    amount: String,
+    return_url: String,
+    locale: Locale,
+) -> Result<AnyView, Problem> {
     Ok(view! { <ResultView amount=amount return_url=return_url locale=locale /> }.into_any())
 }
 
@@ -62,5 +69,44 @@ pub fn ErrorNotice(
             data-code=code>
             <p>{move || locale.problem_text(&error)}</p>
         </div>
+    }
+}
+
+#[cfg(all(test, target_family = "wasm"))]
+mod dom_tests {
+    use checkout_core::error::ErrorDetail;
+    use checkout_core::ErrorCode;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+    use crate::dom_tests::{render, settle};
+
+    #[wasm_bindgen_test]
+    async fn an_api_error_is_shown_in_the_shoppers_language_with_its_code() {
+        let mut detail = ErrorDetail::new(ErrorCode::IncorrectPayPassword);
+        detail.message = "The pay password is incorrect.".into();
+        let error = Problem::Api(detail);
+        let rendered = render(move || view! { <ErrorNotice error=error locale=Locale::ZhHans /> });
+        // The error words are fetched on first use; the notice shows them when they arrive.
+        settle().await;
+        assert_eq!(
+            rendered.text("[data-testid=error-message]"),
+            "支付密码错误。"
+        );
+        let notice = rendered.get("[data-testid=error-message]");
+        assert_eq!(
+            notice.get_attribute("data-code").as_deref(),
+            Some("incorrect_pay_password")
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_network_failure_says_to_check_the_connection() {
+        let rendered =
+            render(move || view! { <ErrorNotice error=Problem::Unreachable locale=Locale::Bn /> });
+        assert_eq!(
+            rendered.text("[data-testid=error-message]"),
+            Locale::Bn.messages().unreachable
+        );
     }
 }

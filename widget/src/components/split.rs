@@ -119,14 +119,13 @@ impl SplitInput {
     }
 }
 
-/// The live breakdown of the total, a lazily loaded part (`components/parts.rs`).
-#[leptos::wasm_split::wasm_split(
-    split_breakdown,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(preload_split_breakdown),
-    fallible
-)]
-pub fn breakdown(input: SplitInput, locale: Locale) -> Result<AnyView, Problem> {
+lazy_part! {
+    split_breakdown, preload_split_breakdown,
+    /// The live breakdown of the total, a lazily loaded part (`components/parts.rs`).
+    pub fn breakdown(input: SplitInput, locale: Locale) -> Result<AnyView, Problem> = breakdown_part
+}
+
+fn breakdown_part(input: SplitInput, locale: Locale) -> Result<AnyView, Problem> {
     let lines = move || {
         let lines = match input.planned()? {
             Ok(Some(allocation)) => breakdown_lines(&input.session, &allocation, locale),
@@ -143,15 +142,18 @@ pub fn breakdown(input: SplitInput, locale: Locale) -> Result<AnyView, Problem> 
     Ok(lines.into_any())
 }
 
-/// The points field, a lazily loaded part (`components/parts.rs`). While the rules refuse the
-/// figure typed, it says why and holds `refused`.
-#[leptos::wasm_split::wasm_split(
-    points_field,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(preload_points_field),
-    fallible
-)]
-pub fn points_field(
+lazy_part! {
+    points_field, preload_points_field,
+    /// The points field, a lazily loaded part (`components/parts.rs`). While the rules refuse the
+    /// figure typed, it says why and holds `refused`.
+    pub fn points_field(
+        input: SplitInput,
+        refused: RwSignal<bool>,
+        locale: Locale,
+    ) -> Result<AnyView, Problem> = points_field_part
+}
+
+fn points_field_part(
     input: SplitInput,
     refused: RwSignal<bool>,
     locale: Locale,

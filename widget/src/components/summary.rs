@@ -42,3 +42,29 @@ fn pay_by(expires_at: i64, locale: Locale) -> Option<String> {
     let time = format::time_of_day(expires_at, offset_min, locale);
     Some(fill(locale.messages().pay_by, &[&time]))
 }
+
+#[cfg(all(test, target_family = "wasm"))]
+mod dom_tests {
+    use checkout_core::Currency;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+    use crate::dom_tests::{render, session};
+
+    #[wasm_bindgen_test]
+    fn the_order_is_summed_up_in_the_shoppers_language_and_digits() {
+        for locale in [Locale::En, Locale::ZhHans, Locale::Bn] {
+            let order = session("1234.50", "0.00");
+            let rendered = render(move || view! { <OrderSummary session=order locale /> });
+            let amount = rendered.text("[data-testid=order-amount]");
+            assert_eq!(amount, format::amount("1234.50", Currency::BDT, locale));
+            assert_eq!(rendered.text(".ck-merchant"), "Demo Shop");
+            assert_eq!(rendered.text(".ck-total-label"), locale.messages().total);
+            assert!(rendered.text(".ck-order").contains("order-42"));
+            // A session that has already ended has no time to pay by.
+            assert!(rendered.find("[data-testid=pay-by]").is_none());
+        }
+        let bangla = format::amount("1234.50", Currency::BDT, Locale::Bn);
+        assert!(bangla.contains('১') && !bangla.contains('1'), "{bangla}");
+    }
+}

@@ -44,14 +44,13 @@ thread_local! {
     static CHANGED: ArcTrigger = ArcTrigger::new();
 }
 
-/// The error messages' part (`components/parts.rs`): hands out the lookup it contains.
-#[leptos::wasm_split::wasm_split(
-    error_words,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(preload_error_words),
-    fallible
-)]
-pub fn error_words() -> Result<Translate, Problem> {
+lazy_part! {
+    error_words, preload_error_words,
+    /// The error messages' part (`components/parts.rs`): hands out the lookup it contains.
+    pub fn error_words() -> Result<Translate, Problem> = error_words_part
+}
+
+fn error_words_part() -> Result<Translate, Problem> {
     Ok(translate)
 }
 

@@ -4,7 +4,6 @@
 use checkout_core::api::NextAction;
 use checkout_core::wire::ToJson;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use wasm_bindgen::prelude::{Closure, JsCast, JsValue};
 
 use super::{show_problem, show_session, Model};
@@ -14,14 +13,17 @@ use crate::i18n::Locale;
 use crate::state::{poll_delay_ms, Problem, Screen};
 use checkout_core::api::WidgetSession;
 
-/// The waiting screen and its actions, a lazily loaded part (`components/parts.rs`).
-#[leptos::wasm_split::wasm_split(
-    waiting_screen,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(preload_waiting_screen),
-    fallible
-)]
-pub(crate) fn waiting_screen(
+lazy_part! {
+    waiting_screen, preload_waiting_screen,
+    /// The waiting screen and its actions, a lazily loaded part (`components/parts.rs`).
+    pub(crate) fn waiting_screen(
+        model: Model,
+        session: WidgetSession,
+        locale: Locale,
+    ) -> Result<AnyView, Problem> = waiting_screen_part
+}
+
+fn waiting_screen_part(
     model: Model,
     session: WidgetSession,
     locale: Locale,
@@ -30,7 +32,7 @@ pub(crate) fn waiting_screen(
         <Waiting
             session=session
             locale=locale
-            on_cancel=Callback::new(move |()| spawn_local(cancel(model)))
+            on_cancel=Callback::new(move |()| model.spawn(cancel(model)))
             on_reopen=Callback::new(move |()| open_pay_sheet(model))
         />
     }
@@ -43,7 +45,7 @@ pub(super) fn start_watching(model: Model) {
         return;
     }
     model.watching.set(true);
-    spawn_local(async move {
+    model.spawn(async move {
         match status_polling(model).await {
             Ok(polling) => polling.await,
             Err(problem) => {
@@ -54,14 +56,13 @@ pub(super) fn start_watching(model: Model) {
     });
 }
 
-/// Status polling, a lazily loaded part: the future it returns is the part's code.
-#[leptos::wasm_split::wasm_split(
-    status_polling,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(preload_status_polling),
-    fallible
-)]
-pub(crate) fn status_polling(model: Model) -> Result<PartTask, Problem> {
+lazy_part! {
+    status_polling, preload_status_polling,
+    /// Status polling, a lazily loaded part: the future it returns is the part's code.
+    pub(crate) fn status_polling(model: Model) -> Result<PartTask, Problem> = status_polling_part
+}
+
+fn status_polling_part(model: Model) -> Result<PartTask, Problem> {
     Ok(Box::pin(watch(model)))
 }
 

@@ -52,6 +52,22 @@ struct Model {
     root: NodeRef<html::Section>,
 }
 
+impl Model {
+    /// Runs `task` while the widget is mounted. Unmounting disposes the widget's signals, and
+    /// the task is dropped before its next step: no task touches the widget's state once it is
+    /// gone (that would abort the wasm, and every widget on the page with it). Tied to the
+    /// widget, not to the view that started it: a payment goes on when its screen changes.
+    fn spawn(self, task: impl std::future::Future<Output = ()> + 'static) {
+        let mut task = Box::pin(task);
+        spawn_local(std::future::poll_fn(move |context| {
+            if self.screen.is_disposed() {
+                return std::task::Poll::Ready(());
+            }
+            task.as_mut().poll(context)
+        }));
+    }
+}
+
 #[component]
 pub fn Checkout(
     /// The edge's widget API.
@@ -82,7 +98,7 @@ pub fn Checkout(
         events,
         root: NodeRef::new(),
     };
-    spawn_local(load(model, client_secret));
+    model.spawn(load(model, client_secret));
     report_changes(model);
 
     // The one place status changes are announced (the error notice and the attempts left are
@@ -227,7 +243,7 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
             disabled=move || {
                 model.paying.get() || model.method.get().is_none() || model.points_refused.get()
             }
-            on:click=move |_| spawn_local(start_payment(model))
+            on:click=move |_| model.spawn(start_payment(model))
         >
             {pay_label}
         </button>
@@ -269,7 +285,7 @@ fn show_problem(model: Model, problem: Problem) {
 /// is here, or without it if it cannot be had).
 fn report_error(model: Model, problem: &Problem) {
     let problem = problem.clone();
-    spawn_local(async move {
+    model.spawn(async move {
         let _ = crate::i18n::errors::load().await;
         let message = model.locale.get_untracked().problem_text(&problem);
         model
@@ -303,7 +319,7 @@ fn report_changes(model: Model) {
             });
         asked.update_value(|n| *n += 1);
         let request = asked.get_value();
-        spawn_local(async move {
+        model.spawn(async move {
             let now = match inputs {
                 Some((session, method, points, balance, entry)) => {
                     let id = session.id.clone();
@@ -329,14 +345,19 @@ fn report_changes(model: Model) {
     });
 }
 
-/// What `checkout:change` reports, a lazily loaded part (`components/parts.rs`).
-#[leptos::wasm_split::wasm_split(
-    current_choice,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(preload_current_choice),
-    fallible
-)]
-pub(crate) fn current_choice(
+lazy_part! {
+    current_choice, preload_current_choice,
+    /// What `checkout:change` reports, a lazily loaded part (`components/parts.rs`).
+    pub(crate) fn current_choice(
+        session: WidgetSession,
+        method: PaymentMethod,
+        use_points: bool,
+        use_balance: bool,
+        points_entry: Option<String>,
+    ) -> Result<Choice, Problem> = current_choice_part
+}
+
+fn current_choice_part(
     session: WidgetSession,
     method: PaymentMethod,
     use_points: bool,

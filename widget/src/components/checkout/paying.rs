@@ -20,15 +20,14 @@ pub(super) async fn start_payment(model: Model) {
     }
 }
 
-/// The payment itself, a lazily loaded part (`components/parts.rs`): the future it returns is
-/// the part's code.
-#[leptos::wasm_split::wasm_split(
-    pay,
-    wasm_split_path = ::leptos::wasm_split,
-    preload(preload_pay),
-    fallible
-)]
-pub(crate) fn pay(model: Model) -> Result<PartTask, Problem> {
+lazy_part! {
+    pay, preload_pay,
+    /// The payment itself, a lazily loaded part (`components/parts.rs`): the future it returns is
+    /// the part's code.
+    pub(crate) fn pay(model: Model) -> Result<PartTask, Problem> = pay_part
+}
+
+fn pay_part(model: Model) -> Result<PartTask, Problem> {
     Ok(Box::pin(pay_now(model)))
 }
 
