@@ -36,11 +36,14 @@ pub fn SplitEditor(
         let available = format::amount(&b.available, b.currency, locale);
         fill(t.use_balance, &[&available])
     });
-    let external_chosen = move || {
+    // Memos, not closures: a part or a toggle is built again only when it appears, not on every
+    // change of what it depends on (bKash to WeChat Pay keeps the balance toggle as it is).
+    let external_chosen = Memo::new(move |_| {
         chosen
             .get()
             .is_some_and(|m| !matches!(m, PaymentMethod::Balance | PaymentMethod::Points))
-    };
+    });
+    let splitting = Memo::new(move |_| use_points.get() || use_balance.get());
     // The field and the breakdown are a lazily loaded part: shown only once the shopper opts in.
     let split = SplitInput {
         session,
@@ -62,29 +65,21 @@ pub fn SplitEditor(
                         } />
                     {label}
                 </label>
-                <Show when=move || use_points.get()>
-                    {
-                        let input = field_input.clone();
-                        move || part_view(Box::pin(points_field(input.clone(), points_refused, locale)), locale)
-                    }
-                </Show>
+                {move || use_points.get().then(|| {
+                    part_view(Box::pin(points_field(field_input.clone(), points_refused, locale)), locale)
+                })}
             })}
             {balance_label.map(|label| view! {
-                <Show when=external_chosen>
+                {move || external_chosen.get().then(|| view! {
                     <label class="ck-toggle">
                         <input type="checkbox" data-testid="use-balance"
                             prop:checked=move || use_balance.get()
                             on:change=move |ev| use_balance.set(event_target_checked(&ev)) />
                         {label.clone()}
                     </label>
-                </Show>
+                })}
             })}
-            <Show when=move || use_points.get() || use_balance.get()>
-                {
-                    let input = split.clone();
-                    move || part_view(Box::pin(breakdown(input.clone(), locale)), locale)
-                }
-            </Show>
+            {move || splitting.get().then(|| part_view(Box::pin(breakdown(split.clone(), locale)), locale))}
         </div>
     }
 }

@@ -181,13 +181,14 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
     let attempts_left = Signal::derive(move || model.error.get().and_then(|e| e.attempts_left()));
     let password_invalid =
         Signal::derive(move || model.error.get().is_some_and(|e| e.about_password()));
-    let balance_chosen = move || {
+    // A memo: the form is built again only when it appears, not on every change of the split.
+    let balance_chosen = Memo::new(move |_| {
         uses_wallet(
             model.method.get(),
             model.use_points.get(),
             model.use_balance.get(),
         )
-    };
+    });
     let offers_split = session.points.is_some()
         || (session.balance.is_some()
             && session
@@ -220,21 +221,16 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
                 locale=locale
             />
         })}
-        <Show when=balance_chosen>
-            {
-                let session = session_for_balance.clone();
-                move || part_view(
-                    Box::pin(wallet_form(
-                        session.clone(),
-                        model.password,
-                        attempts_left,
-                        password_invalid,
-                        locale,
-                    )),
-                    locale,
-                )
-            }
-        </Show>
+        {move || balance_chosen.get().then(|| part_view(
+            Box::pin(wallet_form(
+                session_for_balance.clone(),
+                model.password,
+                attempts_left,
+                password_invalid,
+                locale,
+            )),
+            locale,
+        ))}
         {move || model.error.get().map(|error| view! { <ErrorNotice error=error locale=locale /> })}
         <button
             type="button"
