@@ -85,6 +85,19 @@ impl Api {
         headers: &[(&str, &str)],
         body: Option<String>,
     ) -> Result<T, Problem> {
+        let text = self.fetch(method, path, headers, body).await?;
+        T::from_json_text(&text).ok_or(Problem::from_code(ErrorCode::InternalError))
+    }
+
+    /// The body of a successful answer. Not generic, so the shopper downloads it once, not once
+    /// per type of answer.
+    async fn fetch(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<String, Problem> {
         let request = build_request(&format!("{}{path}", self.base), method, headers, body)
             .ok_or(Problem::Unreachable)?;
         let window = web_sys::window().ok_or(Problem::Unreachable)?;
@@ -104,7 +117,7 @@ impl Api {
         if !response.ok() {
             return Err(problem_from_body(&text));
         }
-        T::from_json_text(&text).ok_or(Problem::from_code(ErrorCode::InternalError))
+        Ok(text)
     }
 }
 
