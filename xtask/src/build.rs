@@ -31,7 +31,7 @@ pub const WIDGET_TOOLCHAIN: &str = "nightly-2026-05-20";
 const WIDGET_RUSTFLAGS: &str =
     "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none";
 
-/// The widget: release wasm, split at its `wasm_split` points (`components/parts.rs`),
+/// The widget: release wasm, split at its `lazy_part!` points (`widget/src/lazy.rs`),
 /// wasm-bindgen's web glue for the main part, then wasm-opt for size on every part.
 fn widget() -> Result {
     let root = root();

@@ -1,4 +1,4 @@
-//! Splits the widget's wasm at its `wasm_split` points (Leptos' code splitting; the parts are
+//! Splits the widget's wasm at its `lazy_part!` points (Leptos' code splitting; the parts are
 //! listed in `widget/src/components/parts.rs`), so the first view downloads only the code it
 //! runs; the rest loads after it, or when the shopper gets there.
 

@@ -1,6 +1,6 @@
 //! The widget's lazily loaded parts: the screens a shopper reaches only after acting (and the
-//! error messages, `i18n/errors.rs`). Each is a
-//! split point of the wasm (`xtask/src/split.rs` cuts them out); the first view downloads none
+//! error messages, `i18n/errors.rs`). Each is a split point of the wasm, declared with
+//! `lazy_part!` (`src/lazy.rs`; `xtask/src/split.rs` cuts them out); the first view downloads none
 //! of them, and once the widget is interactive they are fetched in the background, so pressing
 //! Pay does not wait for the network.
 //!
