@@ -25,24 +25,30 @@ const GLUE_IMPORT_MODULE: &str = "./checkout_widget_bg.js";
 
 /// Removes wasm-streams' classes from the glue; their exports leave the wasm in wasm-opt.
 pub fn drop_stream_classes(glue: &str) -> Result<String> {
+    let unexpected = || "glue: wasm-streams' classes are not where slim.rs expects them".to_owned();
     let mut kept = Vec::new();
     let mut lines = glue.lines();
     while let Some(line) = lines.next() {
         if line.starts_with("export class IntoUnderlying") {
             // Up to the class's closing brace, then its `Symbol.dispose` line.
             lines.by_ref().find(|l| *l == "}");
-            lines.next();
+            let dispose = lines.next().unwrap_or_default();
+            if !dispose.starts_with("if (Symbol.dispose) IntoUnderlying") {
+                return Err(unexpected());
+            }
         } else if line.starts_with("const IntoUnderlying") && line.contains("Finalization = ") {
-            // A three-line `(typeof FinalizationRegistry === 'undefined') ? ... : ...`.
-            lines.next();
-            lines.next();
+            // `(typeof FinalizationRegistry === 'undefined')`, then `? ...` and `: ...` lines.
+            let rest: Vec<&str> = lines.by_ref().take(2).map(str::trim_start).collect();
+            if !(rest.len() == 2 && rest[0].starts_with('?') && rest[1].starts_with(':')) {
+                return Err(unexpected());
+            }
         } else {
             kept.push(line);
         }
     }
     let kept = kept.join("\n") + "\n";
     if kept.to_ascii_lowercase().contains("intounderlying") {
-        return Err("glue: wasm-streams' classes are not where slim.rs expects them".into());
+        return Err(unexpected());
     }
     Ok(kept)
 }
@@ -157,8 +163,13 @@ mod tests {
 
     #[test]
     fn a_stream_class_in_an_unexpected_shape_fails_the_build() {
-        let glue = "export { IntoUnderlyingSink };\n";
-        assert!(drop_stream_classes(glue).is_err());
+        for glue in [
+            "export { IntoUnderlyingSink };\n",
+            "export class IntoUnderlyingSink {\n}\nexport class WidgetHandle {\n}\n",
+            "const IntoUnderlyingSinkFinalization = new FinalizationRegistry(f);\nconst a = 1;\nconst b = 2;\n",
+        ] {
+            assert!(drop_stream_classes(glue).is_err(), "{glue}");
+        }
     }
 
     #[test]
