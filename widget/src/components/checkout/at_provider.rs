@@ -129,8 +129,9 @@ pub(super) fn open_pay_sheet(model: Model) {
         show_problem(model, Problem::NotInWechat);
         return;
     };
+    // The sheet may answer after the page unmounted the widget: `try_`, not a panic.
     let on_answer = Closure::once_into_js(move |_answer: JsValue| {
-        if model.screen.get_untracked() == Screen::Waiting {
+        if model.screen.try_get_untracked() == Some(Screen::Waiting) {
             start_watching(model);
         }
     });
