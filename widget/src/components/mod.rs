@@ -4,6 +4,7 @@
 mod balance_pay;
 mod checkout;
 mod focus;
+mod fresh;
 mod methods;
 pub mod parts;
 mod result;

@@ -13,6 +13,7 @@ pub(crate) use paying::preload_pay;
 use paying::start_payment;
 
 use super::balance_pay::wallet_form;
+use super::fresh::Fresh;
 use super::parts::part_view;
 use super::result::paid_screen;
 use super::{ErrorNotice, MethodList, OrderSummary, SplitEditor};
@@ -121,6 +122,8 @@ pub fn Checkout(
             (Screen::Ready, false) => problem().unwrap_or_default(),
         }
     };
+    // A memo: setting the screen it already shows does not build it again.
+    let screen = Memo::new(move |_| model.screen.get());
     view! {
         <section
             class="ck"
@@ -130,7 +133,7 @@ pub fn Checkout(
             aria-busy=move || model.paying.get().to_string()
         >
             <div class="ck-live" aria-live="polite" role="status">{status_text}</div>
-            {move || screen_view(model)}
+            {move || screen_view(model, screen.get())}
         </section>
     }
 }
@@ -138,8 +141,7 @@ pub fn Checkout(
 /// Re-renders only when the screen (or the language) changes, so inputs keep their DOM nodes
 /// (and focus) while the shopper types. Everything the shopper entered lives in the model's
 /// signals, so a change of language keeps it.
-fn screen_view(model: Model) -> AnyView {
-    let screen = model.screen.get();
+fn screen_view(model: Model, screen: Screen) -> AnyView {
     let locale = model.locale.get();
     let Some(session) = model.session.get_untracked() else {
         return match screen {
@@ -161,16 +163,16 @@ fn screen_view(model: Model) -> AnyView {
                 locale,
             )
         }
-        Screen::Closed(error) => view! {
+        Screen::Closed(error) => Fresh(view! {
             <OrderSummary session=session.clone() locale=locale />
             <ErrorNotice error=error locale=locale />
-        }
+        })
         .into_any(),
-        Screen::Waiting => view! {
+        Screen::Waiting => Fresh(view! {
             <OrderSummary session=session.clone() locale=locale />
             {part_view(Box::pin(waiting_screen(model, session, locale)), locale)}
             {notice}
-        }
+        })
         .into_any(),
         Screen::Loading | Screen::Ready => ready_view(model, session, locale),
     }
@@ -207,7 +209,7 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
         }
     };
     let session_for_balance = session.clone();
-    view! {
+    Fresh(view! {
         <OrderSummary session=session.clone() locale=locale />
         <MethodList session=session.clone() chosen=model.method locale=locale />
         {offers_split.then(|| view! {
@@ -243,7 +245,7 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
         >
             {pay_label}
         </button>
-    }
+    })
     .into_any()
 }
 
