@@ -1,9 +1,7 @@
 //! Builds the widget into `www/pkg/` (and its pinned release into `www/v/`) and the Worker into
 //! `edge/build/`.
 
-use std::path::Path;
-
-use crate::shell::{cargo_bin, node_bin, root, run_in, Result};
+use crate::shell::{cargo_bin, node_bin, read, read_text, root, run_in, write, Result};
 use crate::slim;
 
 pub fn run() -> Result {
@@ -86,7 +84,7 @@ fn widget() -> Result {
     let wasm = pkg.join("checkout_widget_bg.wasm");
     let glue_text = slim::drop_stream_classes(&read_text(&glue)?)?;
     let (wasm_bytes, glue_text) = slim::shorten_import_names(&read(&wasm)?, &glue_text)?;
-    write(&glue, glue_text.as_bytes())?;
+    write(&glue, glue_text)?;
     write(&wasm, &wasm_bytes)?;
     let remove_exports = format!("--pass-arg=remove-exports@{}", slim::UNUSED_EXPORTS);
     let main_part = wasm.to_str().unwrap_or_default();
@@ -112,18 +110,6 @@ fn widget() -> Result {
     crate::split::pin_parts(&pkg, &chunks)?;
     slim::minify_js(&root, &glue)?;
     slim::minify_js(&root, &pkg.join(crate::split::LINK_MODULE))
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result {
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The Worker, through worker-build pointed at the pinned local tools: left to itself it would

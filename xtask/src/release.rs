@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use sha2::{Digest, Sha256, Sha384};
 
-use crate::shell::{root, Result};
+use crate::shell::{self, read, root, Result};
 
 /// The line in `www/checkout.js` the versioned copy replaces with the pinned hashes.
 const INTEGRITY_MARKER: &str = "var PINNED = null; // replaced in versioned releases";
@@ -27,7 +27,6 @@ pub struct Release {
 
 pub fn write() -> Result<Release> {
     let www = root().join("www");
-    let read = |path: &Path| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
     let loader = String::from_utf8(read(&www.join("checkout.js"))?)
         .map_err(|_| "www/checkout.js is not UTF-8".to_owned())?;
     if !loader.contains(INTEGRITY_MARKER) {
@@ -65,12 +64,9 @@ pub fn write() -> Result<Release> {
     let _ = std::fs::remove_dir_all(&releases);
     let dir = releases.join(&version);
     std::fs::create_dir_all(dir.join("pkg")).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let write = |path: &Path, bytes: &[u8]| {
-        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
-    };
-    write(&dir.join("checkout.js"), versioned_loader.as_bytes())?;
+    shell::write(&dir.join("checkout.js"), versioned_loader.as_bytes())?;
     for (name, bytes) in &pkg {
-        write(&dir.join("pkg").join(name), bytes)?;
+        shell::write(&dir.join("pkg").join(name), bytes)?;
     }
     let release = Release {
         script_path: format!("/v/{version}/checkout.js"),
@@ -81,7 +77,7 @@ pub fn write() -> Result<Release> {
         "script": release.script_path,
         "integrity": release.integrity,
     });
-    write(&www.join("release.json"), latest.to_string().as_bytes())?;
+    shell::write(&www.join("release.json"), latest.to_string().as_bytes())?;
     Ok(release)
 }
 
@@ -96,7 +92,7 @@ fn package(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_owned();
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = read(&path)?;
         files.push((name, bytes));
     }
     files.sort();

@@ -34,6 +34,21 @@ pub fn tool_path() -> String {
     )
 }
 
+/// The bytes of `path`; the error names the file.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The text of `path`; the error names the file.
+pub fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Writes `bytes` to `path`; the error names the file.
+pub fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result {
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Runs `program args` in `dir`, echoing it; fails on a non-zero exit.
 pub fn run_in(dir: &Path, program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result {
     eprintln!("$ {program} {}", args.join(" "));

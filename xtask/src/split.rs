@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::release::sri;
-use crate::shell::Result;
+use crate::shell::{read, read_text, write, Result};
 
 /// The loader module the split wasm imports; it fetches the lazy parts next to itself.
 pub const LINK_MODULE: &str = "__wasm_split.js";
@@ -13,7 +13,7 @@ pub const LINK_MODULE: &str = "__wasm_split.js";
 /// Splits `unsplit` into `main` (for wasm-bindgen) and lazy parts plus [`LINK_MODULE`] in
 /// `out_dir`. Returns the lazy parts' paths.
 pub fn split(unsplit: &Path, main: &Path, out_dir: &Path) -> Result<Vec<PathBuf>> {
-    let wasm = std::fs::read(unsplit).map_err(|e| format!("{}: {e}", unsplit.display()))?;
+    let wasm = read(unsplit)?;
     if let Some(dir) = main.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
@@ -35,14 +35,13 @@ pub fn split(unsplit: &Path, main: &Path, out_dir: &Path) -> Result<Vec<PathBuf>
 /// Run after the parts' last change (wasm-opt).
 pub fn pin_parts(out_dir: &Path, parts: &[PathBuf]) -> Result {
     let link = out_dir.join(LINK_MODULE);
-    let mut text =
-        std::fs::read_to_string(&link).map_err(|e| format!("{}: {e}", link.display()))?;
+    let mut text = read_text(&link)?;
     for part in parts {
         let name = part
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| format!("{}: no file name", part.display()))?;
-        let bytes = std::fs::read(part).map_err(|e| format!("{}: {e}", part.display()))?;
+        let bytes = read(part)?;
         let fetch = format!("fetch(new URL(\"./{name}\", import.meta.url))");
         let checked = format!(
             "fetch(new URL(\"./{name}\", import.meta.url), {{ integrity: \"{}\", credentials: \"omit\" }})",
@@ -53,5 +52,5 @@ pub fn pin_parts(out_dir: &Path, parts: &[PathBuf]) -> Result {
         }
         text = text.replace(&fetch, &checked);
     }
-    std::fs::write(&link, text).map_err(|e| format!("{}: {e}", link.display()))
+    write(&link, text)
 }

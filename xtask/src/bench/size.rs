@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::shell::{node_bin, root, Result};
+use crate::shell::{node_bin, root, write, Result};
 
 /// The widget issue's budget: at most this fraction of Adyen's first view.
 const BUDGET_RATIO: f64 = 0.7;
@@ -112,7 +112,7 @@ fn adyen_bundle() -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let version = adyen_version(&root)?;
     let entry = dir.join("entry.js");
-    std::fs::write(&entry, ADYEN_ENTRY).map_err(|e| format!("{}: {e}", entry.display()))?;
+    write(&entry, ADYEN_ENTRY)?;
     let esbuild = node_bin().join("esbuild");
     let status = Command::new(&esbuild)
         .arg(&entry)
