@@ -67,9 +67,9 @@ fn status_polling_part(model: Model) -> Result<PartTask, Problem> {
 }
 
 /// Polls the session while a payment is under way, backing off, until it settles (the edge
-/// asks the provider as it answers). Network blips are waited out, not shown.
+/// asks the provider as it answers). Network blips are waited out, not shown. Runs only from
+/// [`start_watching`], which raises `watching`; this lowers it when it stops.
 async fn watch(model: Model) {
-    model.watching.set(true);
     let mut checks = 0;
     while model.screen.get_untracked() == Screen::Waiting {
         sleep_ms(poll_delay_ms(checks)).await;

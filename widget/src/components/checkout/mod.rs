@@ -138,9 +138,9 @@ pub fn Checkout(
     }
 }
 
-/// Re-renders only when the screen (or the language) changes, so inputs keep their DOM nodes
-/// (and focus) while the shopper types. Everything the shopper entered lives in the model's
-/// signals, so a change of language keeps it.
+/// Runs only when the screen (or the language) changes, so inputs keep their DOM nodes (and
+/// focus) while the shopper types. A screen is then built afresh ([`Fresh`]); everything the
+/// shopper entered lives in the model's signals, so it shows again.
 fn screen_view(model: Model, screen: Screen) -> AnyView {
     let locale = model.locale.get();
     let Some(session) = model.session.get_untracked() else {
