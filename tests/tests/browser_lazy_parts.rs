@@ -53,13 +53,7 @@ fn a_part_the_network_refuses_is_a_retryable_problem() {
         Some("internal_error")
     );
     // The error messages are a part too, refused as well: the notice still says what to do.
-    b.wait_until(
-        "the notice explains",
-        "const root = document.querySelector('#checkout').shadowRoot;\
-         return root.querySelector('[data-testid=error-message]').textContent\
-         .includes('Check your connection');",
-        WAIT,
-    );
+    wait_for_connection_advice(&b);
     assert!(
         b.find("[data-testid=pay-button]").is_some(),
         "the widget is still there"
@@ -81,13 +75,7 @@ fn error_words_the_network_refuses_are_not_fetched_in_a_loop() {
     ));
     // The edge refuses the secret: an API error, whose words are in a part the network refuses.
     b.wait_for("[data-testid=error-message]", WAIT);
-    b.wait_until(
-        "the notice explains",
-        "const root = document.querySelector('#checkout').shadowRoot;\
-         return root.querySelector('[data-testid=error-message]').textContent\
-         .includes('Check your connection');",
-        WAIT,
-    );
+    wait_for_connection_advice(&b);
     std::thread::sleep(Duration::from_millis(1500));
     let asked = b.script(
         "return window.partRequests.filter(n => n.startsWith('split_error_words')).length",
@@ -98,5 +86,17 @@ fn error_words_the_network_refuses_are_not_fetched_in_a_loop() {
     assert!(
         (1..=3).contains(&asked),
         "the error words were requested {asked} times"
+    );
+}
+
+/// Waits until the error notice tells the shopper to check their connection: the words the
+/// widget has without any part.
+fn wait_for_connection_advice(b: &Browser) {
+    b.wait_until(
+        "the notice explains",
+        "const root = document.querySelector('#checkout').shadowRoot;\
+         return root.querySelector('[data-testid=error-message]').textContent\
+         .includes('Check your connection');",
+        WAIT,
     );
 }
