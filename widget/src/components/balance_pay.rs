@@ -20,7 +20,7 @@ pub fn BalancePay(
     /// The shopper's language.
     locale: Locale,
 ) -> impl IntoView {
-    let t = locale.messages();
+    let t = locale.part_messages();
     let Some(balance) = session.balance else {
         return ().into_any();
     };

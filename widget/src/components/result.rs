@@ -16,7 +16,7 @@ pub fn ResultView(
     /// The shopper's language.
     locale: Locale,
 ) -> impl IntoView {
-    let t = locale.messages();
+    let t = locale.part_messages();
     let heading = NodeRef::<html::H2>::new();
     // Move focus to the outcome so keyboard and screen-reader users land on it.
     Effect::new(move |_| {

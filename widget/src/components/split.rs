@@ -176,7 +176,7 @@ fn breakdown_lines(
     allocation: &Allocation,
     locale: Locale,
 ) -> Vec<String> {
-    let t = locale.messages();
+    let (t, p) = (locale.messages(), locale.part_messages());
     let value = session
         .points
         .and_then(|p| p.rules.value_of(allocation.points, session.currency).ok());
@@ -184,11 +184,11 @@ fn breakdown_lines(
     if let Some(value) = value.filter(|v| !v.is_zero()) {
         let points = format::count(allocation.points.unsigned_abs(), locale);
         let value = format::money(value, locale);
-        lines.push(fill(t.points_line, &[&points, &value]));
+        lines.push(fill(p.points_line, &[&points, &value]));
     }
     if !allocation.balance.is_zero() {
         let balance = format::money(allocation.balance, locale);
-        lines.push(fill(t.balance_line, &[&balance]));
+        lines.push(fill(p.balance_line, &[&balance]));
     }
     if let Some((m, amount)) = allocation.external {
         lines.push(format!(
@@ -214,7 +214,7 @@ struct PointsField {
 
 impl PointsField {
     fn view(self, locale: Locale) -> impl IntoView {
-        let t = locale.messages();
+        let t = locale.part_messages();
         let PointsField {
             session,
             chosen,

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::focus::take_if_lost;
-use crate::i18n::{fill, format, Locale, Messages};
+use crate::i18n::{fill, format, Locale, PartMessages};
 use crate::qr::qr_svg;
 
 #[component]
@@ -21,7 +21,7 @@ pub fn Waiting(
     /// The shopper's language.
     locale: Locale,
 ) -> impl IntoView {
-    let t = locale.messages();
+    let t = locale.part_messages();
     let amount = format::amount(&session.amount, session.currency, locale);
     let body = match session.next_action.clone() {
         Some(NextAction::QrCode { code_url }) => qr_view(&code_url, &amount, t),
@@ -66,7 +66,7 @@ pub fn Waiting(
     }
 }
 
-fn qr_view(code_url: &str, amount: &str, t: &'static Messages) -> AnyView {
+fn qr_view(code_url: &str, amount: &str, t: &'static PartMessages) -> AnyView {
     let Some(svg) = qr_svg(code_url) else {
         return view! { <p class="ck-error">{t.qr_unavailable}</p> }.into_any();
     };

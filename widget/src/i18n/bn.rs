@@ -2,7 +2,7 @@
 
 use checkout_core::ErrorCode;
 
-use super::Messages;
+use super::{Messages, PartMessages};
 
 pub const MESSAGES: Messages = Messages {
     checkout_label: "চেকআউট",
@@ -25,6 +25,15 @@ pub const MESSAGES: Messages = Messages {
     not_available_yet: "এখনও চালু হয়নি",
     out_of_range: "এই পরিমাণ পরিশোধ করা যাবে না।",
     limits: "প্রতি পেমেন্টে {} থেকে {}",
+    total: "মোট",
+    order: "অর্ডার {}",
+    pay_by: "{}-এর মধ্যে পরিশোধ করুন",
+    use_points: "আমার পয়েন্ট ব্যবহার করুন ({} আছে)",
+    use_balance: "আমার স্টোর ব্যালান্স ব্যবহার করুন ({})",
+    unreachable: "চেকআউটের সাথে যোগাযোগ করা যায়নি। আপনার ইন্টারনেট সংযোগ দেখে আবার চেষ্টা করুন।",
+};
+
+pub const PART_MESSAGES: PartMessages = PartMessages {
     available_balance: "ব্যবহারযোগ্য ব্যালান্স: ",
     pay_password: "পেমেন্ট পাসওয়ার্ড",
     password_help: "আপনার স্টোর ব্যালান্সের ৬ অঙ্কের পাসওয়ার্ড।",
@@ -32,14 +41,9 @@ pub const MESSAGES: Messages = Messages {
     attempts_left: "আর {} বার ভুল হলে ব্যালান্স দিয়ে পেমেন্ট ১৫ মিনিটের জন্য বন্ধ থাকবে।",
     retry_in_s: "{} সেকেন্ড পরে আবার চেষ্টা করুন।",
     retry_in_min: "{} মিনিট পরে আবার চেষ্টা করুন।",
-    total: "মোট",
-    order: "অর্ডার {}",
-    pay_by: "{}-এর মধ্যে পরিশোধ করুন",
     paid_heading: "পেমেন্ট সম্পন্ন",
     you_paid: "আপনি {} পরিশোধ করেছেন।",
     back_to_shop: "দোকানে ফিরে যান",
-    use_points: "আমার পয়েন্ট ব্যবহার করুন ({} আছে)",
-    use_balance: "আমার স্টোর ব্যালান্স ব্যবহার করুন ({})",
     points_line: "{} পয়েন্ট: {}",
     balance_line: "স্টোর ব্যালান্স: {}",
     points_to_use: "ব্যবহারের পয়েন্ট",
@@ -62,7 +66,6 @@ pub const MESSAGES: Messages = Messages {
     split_shortfall: "আরও {} পরিশোধ করতে হবে",
     enter_password: "আপনার ৬ অঙ্কের পেমেন্ট পাসওয়ার্ড দিন।",
     open_in_wechat: "WeChat Pay দিয়ে পরিশোধ করতে এই পেজটি WeChat-এ খুলুন।",
-    unreachable: "চেকআউটের সাথে যোগাযোগ করা যায়নি। আপনার ইন্টারনেট সংযোগ দেখে আবার চেষ্টা করুন।",
     confirm_in_wechat: "WeChat-এ {} পেমেন্টটি নিশ্চিত করুন।",
     reopen_wechat: "আবার WeChat Pay খুলুন",
     waiting_provider: "পেমেন্ট সেবাদাতার নিশ্চিতকরণের অপেক্ষা চলছে…",

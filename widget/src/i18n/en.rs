@@ -1,7 +1,7 @@
 //! English. Error messages are the core's defaults (`ErrorCode::default_message`), so they are not
 //! repeated here.
 
-use super::Messages;
+use super::{Messages, PartMessages};
 
 pub const MESSAGES: Messages = Messages {
     checkout_label: "Checkout",
@@ -24,6 +24,15 @@ pub const MESSAGES: Messages = Messages {
     not_available_yet: "Not available yet",
     out_of_range: "Cannot pay this amount.",
     limits: "{} to {} per payment",
+    total: "Total",
+    order: "Order {}",
+    pay_by: "Pay by {}",
+    use_points: "Use my points ({} available)",
+    use_balance: "Use my store balance ({})",
+    unreachable: "We could not reach the checkout. Check your connection and try again.",
+};
+
+pub const PART_MESSAGES: PartMessages = PartMessages {
     available_balance: "Available balance: ",
     pay_password: "Pay password",
     password_help: "The 6-digit password for your store balance.",
@@ -32,14 +41,9 @@ pub const MESSAGES: Messages = Messages {
     attempts_left: "{} attempts left before balance payments are locked for 15 minutes.",
     retry_in_s: "Try again in {} seconds.",
     retry_in_min: "Try again in {} minutes.",
-    total: "Total",
-    order: "Order {}",
-    pay_by: "Pay by {}",
     paid_heading: "Payment complete",
     you_paid: "You paid {}.",
     back_to_shop: "Back to the shop",
-    use_points: "Use my points ({} available)",
-    use_balance: "Use my store balance ({})",
     points_line: "{} points: {}",
     balance_line: "Store balance: {}",
     points_to_use: "Points to use",
@@ -62,7 +66,6 @@ pub const MESSAGES: Messages = Messages {
     split_shortfall: "{} is still to pay",
     enter_password: "Enter your 6-digit pay password.",
     open_in_wechat: "Open this page in WeChat to pay with WeChat Pay.",
-    unreachable: "We could not reach the checkout. Check your connection and try again.",
     confirm_in_wechat: "Confirm the payment of {} in WeChat.",
     reopen_wechat: "Open WeChat Pay again",
     waiting_provider: "Waiting for the payment provider to confirm…",

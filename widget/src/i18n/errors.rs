@@ -1,34 +1,35 @@
-//! The messages for the API's error codes, in every language, are a lazily loaded part: a shopper
-//! who meets no error does not download them. They are fetched in the background after the first
-//! view (`components/parts.rs`), so they are almost always there before they are needed.
+//! The words for problems (the messages for the API's error codes, in every language, and the
+//! other problem texts with the strings they use) are a lazily loaded part: a shopper who meets no
+//! problem does not download them. They are fetched in the background after the first view
+//! (`components/parts.rs`), so they are almost always there before they are needed.
 //!
-//! [`lookup`] is synchronous, for views: while the part is on its way it says so, starts the
+//! [`describe`] is synchronous, for views: while the part is on its way it says so, starts the
 //! fetch, and subscribes the calling view, which renders again when the words arrive.
 
-// Natively (the unit tests) nothing is split: `Locale::error_message` translates directly, and
-// the loading machinery below goes unused.
+// Natively (the unit tests) nothing is split: `Locale::problem_text` describes directly, and the
+// loading machinery below goes unused.
 #![cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 
 use std::cell::Cell;
 
-use checkout_core::ErrorCode;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{translate, Locale};
+use super::Locale;
 use crate::state::Problem;
 
-/// What [`lookup`] has for a code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What [`describe`] has for a problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Words {
-    Ready(&'static str),
+    Ready(String),
     /// The part is on its way.
     Loading,
     /// The part could not be fetched; the next lookup tries again.
     Unavailable,
 }
 
-type Translate = fn(Locale, ErrorCode) -> &'static str;
+/// [`Locale::describe_problem`], handed out by the part.
+type Describe = fn(Locale, &Problem, bool) -> String;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -38,7 +39,7 @@ enum State {
 }
 
 thread_local! {
-    static TRANSLATE: Cell<Option<Translate>> = const { Cell::new(None) };
+    static DESCRIBE: Cell<Option<Describe>> = const { Cell::new(None) };
     static STATE: Cell<State> = const { Cell::new(State::Absent) };
     /// Bumped when the part arrives or fails, to re-render the views that asked meanwhile.
     static CHANGED: ArcTrigger = ArcTrigger::new();
@@ -46,20 +47,21 @@ thread_local! {
 
 lazy_part! {
     error_words, preload_error_words,
-    /// The error messages' part (`components/parts.rs`): hands out the lookup it contains.
-    pub fn error_words() -> Result<Translate, Problem> = error_words_part
+    /// The problem words' part (`components/parts.rs`): hands out the description it contains.
+    pub fn error_words() -> Result<Describe, Problem> = error_words_part
 }
 
-fn error_words_part() -> Result<Translate, Problem> {
-    Ok(translate)
+fn error_words_part() -> Result<Describe, Problem> {
+    Ok(Locale::describe_problem)
 }
 
-/// The message for `code` in `locale`, if the part is here. The first ask starts the fetch; after
-/// a failed fetch it does not ask again (that would retry in a loop, each failure re-rendering
-/// the asking views): the next [`load`], with the next problem reported, tries again.
-pub fn lookup(locale: Locale, code: ErrorCode) -> Words {
-    if let Some(translate) = TRANSLATE.with(Cell::get) {
-        return Words::Ready(translate(locale, code));
+/// The text of `problem` in `locale` (with the attempts left, if asked), if the part is here. The
+/// first ask starts the fetch; after a failed fetch it does not ask again (that would retry in a
+/// loop, each failure re-rendering the asking views): the next [`load`], with the next problem
+/// reported, tries again.
+pub fn describe(locale: Locale, problem: &Problem, with_attempts: bool) -> Words {
+    if let Some(describe) = DESCRIBE.with(Cell::get) {
+        return Words::Ready(describe(locale, problem, with_attempts));
     }
     CHANGED.with(|changed| changed.track());
     match STATE.with(Cell::get) {
@@ -74,13 +76,13 @@ pub fn lookup(locale: Locale, code: ErrorCode) -> Words {
 /// Waits for the part (fetching it if need be); `Err` when it cannot be had. Either way the views
 /// that asked meanwhile render again.
 pub async fn load() -> Result<(), Problem> {
-    if TRANSLATE.with(Cell::get).is_some() {
+    if DESCRIBE.with(Cell::get).is_some() {
         return Ok(());
     }
     let loaded = error_words().await;
     let state = match loaded {
-        Ok(translate) => {
-            TRANSLATE.with(|t| t.set(Some(translate)));
+        Ok(describe) => {
+            DESCRIBE.with(|d| d.set(Some(describe)));
             State::Absent
         }
         Err(_) => State::Failed,

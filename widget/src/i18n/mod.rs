@@ -72,18 +72,79 @@ impl Locale {
         }
     }
 
-    /// The message for `code`, once the error messages' part has loaded (see [`errors`]).
-    /// Natively, in unit tests, there are no parts and the words are always there.
-    pub fn error_message(self, code: ErrorCode) -> errors::Words {
+    /// The strings of the lazily loaded parts. Call it from a part's code only, or they all come
+    /// back into the first view.
+    pub fn part_messages(self) -> &'static PartMessages {
+        match self {
+            Locale::En => &en::PART_MESSAGES,
+            Locale::ZhHans => &zh::PART_MESSAGES,
+            Locale::Bn => &bn::PART_MESSAGES,
+        }
+    }
+
+    /// What the shopper reads about `problem`, in their language.
+    pub fn problem_text(self, problem: &Problem) -> String {
+        self.tell(problem, false)
+    }
+
+    /// [`Locale::problem_text`] and, after a wrong pay password, the attempts left: what the
+    /// status region announces.
+    pub fn problem_status(self, problem: &Problem) -> String {
+        self.tell(problem, true)
+    }
+
+    /// The words for a problem are in the error messages' part ([`errors`]). While it is on its
+    /// way the text is empty, and the asking view renders again when it lands; if it cannot be
+    /// had, the network is down, and that is what the shopper reads. Natively, in unit tests,
+    /// there are no parts.
+    fn tell(self, problem: &Problem, with_attempts: bool) -> String {
+        let unreachable = self.messages().unreachable;
+        if let Problem::Unreachable = problem {
+            return unreachable.to_owned();
+        }
         #[cfg(not(target_family = "wasm"))]
-        return errors::Words::Ready(translate(self, code));
+        return self.describe_problem(problem, with_attempts);
         #[cfg(target_family = "wasm")]
-        errors::lookup(self, code)
+        match errors::describe(self, problem, with_attempts) {
+            errors::Words::Ready(text) => text,
+            errors::Words::Loading => String::new(),
+            errors::Words::Unavailable => unreachable.to_owned(),
+        }
+    }
+
+    /// The text of `problem`: the localized message for its code (the server's own message only
+    /// for a code this build does not know), and when to try again; with `with_attempts`, the
+    /// attempts left too. The error messages' part hands this out.
+    pub fn describe_problem(self, problem: &Problem, with_attempts: bool) -> String {
+        let t = self.part_messages();
+        let text = match problem {
+            Problem::Api(detail) => {
+                let message = translate(self, detail.code);
+                match detail.retry_after_s {
+                    Some(s) => format!("{message} {}", self.retry_after(s)),
+                    None => message.to_owned(),
+                }
+            }
+            Problem::Unknown { message, .. } => message.clone(),
+            Problem::Unreachable => self.messages().unreachable.to_owned(),
+            Problem::Split(error) => fill(t.split_impossible, &[&self.split_reason(error)]),
+            Problem::PasswordFormat => t.enter_password.to_owned(),
+            Problem::NotInWechat => t.open_in_wechat.to_owned(),
+            Problem::NotEnoughPoints { available } => fill(
+                t.points_more_than_available,
+                &[&format::count(available.unsigned_abs(), self)],
+            ),
+            Problem::PointsNotWhole => t.points_not_whole.to_owned(),
+        };
+        match problem.attempts_left().filter(|_| with_attempts) {
+            Some(left) => format!("{text} {}", self.attempts_left(left)),
+            None => text,
+        }
     }
 
     /// Why a split was refused, in a few words.
     pub fn split_reason(self, error: &AllocationError) -> String {
-        let t = self.messages();
+        let t = self.part_messages();
         let index = match error {
             AllocationError::InvalidRules => 0,
             AllocationError::NegativePoints => 1,
@@ -102,39 +163,9 @@ impl Locale {
         t.split_reasons[index].to_owned()
     }
 
-    /// What the shopper reads about `problem`: the localized message for its code (the server's
-    /// own message only for a code this build does not know), and when to try again.
-    pub fn problem_text(self, problem: &Problem) -> String {
-        let t = self.messages();
-        match problem {
-            Problem::Api(detail) => {
-                let message = match self.error_message(detail.code) {
-                    errors::Words::Ready(message) => message,
-                    // Shown for the moment the part takes to arrive, or if it cannot.
-                    errors::Words::Loading => "",
-                    errors::Words::Unavailable => t.unreachable,
-                };
-                match detail.retry_after_s {
-                    Some(s) => format!("{message} {}", self.retry_after(s)),
-                    None => message.to_owned(),
-                }
-            }
-            Problem::Unknown { message, .. } => message.clone(),
-            Problem::Unreachable => t.unreachable.to_owned(),
-            Problem::Split(error) => fill(t.split_impossible, &[&self.split_reason(error)]),
-            Problem::PasswordFormat => t.enter_password.to_owned(),
-            Problem::NotInWechat => t.open_in_wechat.to_owned(),
-            Problem::NotEnoughPoints { available } => fill(
-                t.points_more_than_available,
-                &[&format::count(available.unsigned_abs(), self)],
-            ),
-            Problem::PointsNotWhole => t.points_not_whole.to_owned(),
-        }
-    }
-
     /// "Try again in 40 seconds." / "Try again in 15 minutes." (whole minutes, rounded up).
     pub fn retry_after(self, seconds: u64) -> String {
-        let t = self.messages();
+        let t = self.part_messages();
         if seconds < 60 {
             fill(t.retry_in_s, &[&format::count(seconds, self)])
         } else {
@@ -148,7 +179,7 @@ impl Locale {
     /// "4 attempts left before …".
     pub fn attempts_left(self, left: u32) -> String {
         fill(
-            self.messages().attempts_left,
+            self.part_messages().attempts_left,
             &[&format::count(u64::from(left), self)],
         )
     }
@@ -165,7 +196,7 @@ pub fn translate(locale: Locale, code: ErrorCode) -> &'static str {
     translated.unwrap_or(code.default_message())
 }
 
-/// Every string the widget shows, in one language. `{}` marks where a value goes ([`fill`]).
+/// The strings of the first view, in one language. `{}` marks where a value goes ([`fill`]).
 pub struct Messages {
     /// The region's accessible name.
     pub checkout_label: &'static str,
@@ -191,6 +222,22 @@ pub struct Messages {
     pub out_of_range: &'static str,
     /// `{}` to `{}` per payment: a method's limits.
     pub limits: &'static str,
+    pub total: &'static str,
+    /// `{}`: the merchant's order id.
+    pub order: &'static str,
+    /// `{}`: a time of day.
+    pub pay_by: &'static str,
+    /// `{}`: points available.
+    pub use_points: &'static str,
+    /// `{}`: the balance.
+    pub use_balance: &'static str,
+    pub unreachable: &'static str,
+}
+
+/// The strings only the lazily loaded parts show (the later screens, and the text of a
+/// [`Problem`], which the error messages' part composes): [`Locale::part_messages`] is called from
+/// those parts alone, so these strings travel with them and not in the first view.
+pub struct PartMessages {
     pub available_balance: &'static str,
     pub pay_password: &'static str,
     pub password_help: &'static str,
@@ -201,19 +248,10 @@ pub struct Messages {
     pub retry_in_s: &'static str,
     /// `{}`: minutes.
     pub retry_in_min: &'static str,
-    pub total: &'static str,
-    /// `{}`: the merchant's order id.
-    pub order: &'static str,
-    /// `{}`: a time of day.
-    pub pay_by: &'static str,
     pub paid_heading: &'static str,
     /// `{}`: the amount.
     pub you_paid: &'static str,
     pub back_to_shop: &'static str,
-    /// `{}`: points available.
-    pub use_points: &'static str,
-    /// `{}`: the balance.
-    pub use_balance: &'static str,
     /// `{}` points, `{}` their value.
     pub points_line: &'static str,
     /// `{}`: the amount from store balance.
@@ -233,7 +271,6 @@ pub struct Messages {
     pub split_shortfall: &'static str,
     pub enter_password: &'static str,
     pub open_in_wechat: &'static str,
-    pub unreachable: &'static str,
     /// `{}`: the amount.
     pub confirm_in_wechat: &'static str,
     pub reopen_wechat: &'static str,
@@ -372,11 +409,11 @@ mod tests {
     /// words would show, and keeps exactly the `{}` slots of the English template.
     #[test]
     fn every_ui_string_is_translated_with_the_same_slots() {
-        let english = ui_strings(Locale::En.messages());
+        let english = ui_strings(Locale::En);
         // Brand names stay as they are in every language.
         let brands = ["bKash", "WeChat Pay"];
         for locale in [Locale::ZhHans, Locale::Bn] {
-            let own = ui_strings(locale.messages());
+            let own = ui_strings(locale);
             assert_eq!(own.len(), english.len());
             for ((name, en), (_, text)) in english.iter().zip(&own) {
                 assert!(!text.trim().is_empty(), "{locale:?}.{name}");
@@ -392,7 +429,8 @@ mod tests {
         }
     }
 
-    fn ui_strings(t: &Messages) -> Vec<(&'static str, &'static str)> {
+    fn ui_strings(locale: Locale) -> Vec<(&'static str, &'static str)> {
+        let (t, p) = (locale.messages(), locale.part_messages());
         let mut all = vec![
             ("checkout_label", t.checkout_label),
             ("loading", t.loading),
@@ -412,43 +450,45 @@ mod tests {
             ("no_pay_password", t.no_pay_password),
             ("balance_unavailable", t.balance_unavailable),
             ("not_available_yet", t.not_available_yet),
-            ("available_balance", t.available_balance),
-            ("pay_password", t.pay_password),
-            ("password_help", t.password_help),
-            ("locked_help", t.locked_help),
-            ("attempts_left", t.attempts_left),
-            ("retry_in_s", t.retry_in_s),
-            ("retry_in_min", t.retry_in_min),
+            ("out_of_range", t.out_of_range),
+            ("limits", t.limits),
+            ("available_balance", p.available_balance),
+            ("pay_password", p.pay_password),
+            ("password_help", p.password_help),
+            ("locked_help", p.locked_help),
+            ("attempts_left", p.attempts_left),
+            ("retry_in_s", p.retry_in_s),
+            ("retry_in_min", p.retry_in_min),
             ("total", t.total),
             ("order", t.order),
             ("pay_by", t.pay_by),
-            ("paid_heading", t.paid_heading),
-            ("you_paid", t.you_paid),
-            ("back_to_shop", t.back_to_shop),
+            ("paid_heading", p.paid_heading),
+            ("you_paid", p.you_paid),
+            ("back_to_shop", p.back_to_shop),
             ("use_points", t.use_points),
             ("use_balance", t.use_balance),
-            ("points_line", t.points_line),
-            ("balance_line", t.balance_line),
-            ("points_to_use", t.points_to_use),
-            ("points_range", t.points_range),
-            ("points_more_than_available", t.points_more_than_available),
-            ("points_not_whole", t.points_not_whole),
-            ("split_impossible", t.split_impossible),
-            ("split_shortfall", t.split_shortfall),
-            ("enter_password", t.enter_password),
-            ("open_in_wechat", t.open_in_wechat),
+            ("points_line", p.points_line),
+            ("balance_line", p.balance_line),
+            ("points_to_use", p.points_to_use),
+            ("points_range", p.points_range),
+            ("points_more_than_available", p.points_more_than_available),
+            ("points_not_whole", p.points_not_whole),
+            ("split_impossible", p.split_impossible),
+            ("split_shortfall", p.split_shortfall),
+            ("enter_password", p.enter_password),
+            ("open_in_wechat", p.open_in_wechat),
             ("unreachable", t.unreachable),
-            ("confirm_in_wechat", t.confirm_in_wechat),
-            ("reopen_wechat", t.reopen_wechat),
-            ("waiting_provider", t.waiting_provider),
-            ("updates_itself", t.updates_itself),
-            ("cancel_payment", t.cancel_payment),
-            ("qr_unavailable", t.qr_unavailable),
-            ("qr_label", t.qr_label),
-            ("scan_to_pay", t.scan_to_pay),
-            ("scan_hint", t.scan_hint),
+            ("confirm_in_wechat", p.confirm_in_wechat),
+            ("reopen_wechat", p.reopen_wechat),
+            ("waiting_provider", p.waiting_provider),
+            ("updates_itself", p.updates_itself),
+            ("cancel_payment", p.cancel_payment),
+            ("qr_unavailable", p.qr_unavailable),
+            ("qr_label", p.qr_label),
+            ("scan_to_pay", p.scan_to_pay),
+            ("scan_hint", p.scan_hint),
         ];
-        all.extend(t.split_reasons.iter().map(|r| ("split_reasons", *r)));
+        all.extend(p.split_reasons.iter().map(|r| ("split_reasons", *r)));
         all
     }
 

@@ -2,7 +2,7 @@
 
 use checkout_core::ErrorCode;
 
-use super::Messages;
+use super::{Messages, PartMessages};
 
 pub const MESSAGES: Messages = Messages {
     checkout_label: "收银台",
@@ -25,6 +25,15 @@ pub const MESSAGES: Messages = Messages {
     not_available_yet: "暂不可用",
     out_of_range: "无法支付此金额。",
     limits: "每笔 {} 至 {}",
+    total: "合计",
+    order: "订单号 {}",
+    pay_by: "请在 {} 前完成支付",
+    use_points: "使用积分（可用 {}）",
+    use_balance: "使用店铺余额（{}）",
+    unreachable: "无法连接收银台。请检查网络连接后重试。",
+};
+
+pub const PART_MESSAGES: PartMessages = PartMessages {
     available_balance: "可用余额：",
     pay_password: "支付密码",
     password_help: "店铺余额的 6 位数字支付密码。",
@@ -32,14 +41,9 @@ pub const MESSAGES: Messages = Messages {
     attempts_left: "还可尝试 {} 次，再输错将锁定余额支付 15 分钟。",
     retry_in_s: "请 {} 秒后再试。",
     retry_in_min: "请 {} 分钟后再试。",
-    total: "合计",
-    order: "订单号 {}",
-    pay_by: "请在 {} 前完成支付",
     paid_heading: "支付成功",
     you_paid: "您已支付 {}。",
     back_to_shop: "返回商店",
-    use_points: "使用积分（可用 {}）",
-    use_balance: "使用店铺余额（{}）",
     points_line: "{} 积分：{}",
     balance_line: "店铺余额：{}",
     points_to_use: "使用积分数",
@@ -62,7 +66,6 @@ pub const MESSAGES: Messages = Messages {
     split_shortfall: "还差 {} 需要支付",
     enter_password: "请输入 6 位数字支付密码。",
     open_in_wechat: "请在微信中打开此页面，以使用微信支付。",
-    unreachable: "无法连接收银台。请检查网络连接后重试。",
     confirm_in_wechat: "请在微信中确认支付 {}。",
     reopen_wechat: "重新打开微信支付",
     waiting_provider: "正在等待支付机构确认…",

@@ -107,12 +107,7 @@ pub fn Checkout(
     let status_text = move || {
         let locale = model.locale.get();
         let t = locale.messages();
-        let problem = || {
-            model.error.get().map(|p| match p.attempts_left() {
-                Some(left) => format!("{} {}", locale.problem_text(&p), locale.attempts_left(left)),
-                None => locale.problem_text(&p),
-            })
-        };
+        let problem = || model.error.get().map(|p| locale.problem_status(&p));
         match (model.screen.get(), model.paying.get()) {
             (Screen::Loading, _) => t.loading.to_owned(),
             (_, true) => t.processing_payment.to_owned(),
