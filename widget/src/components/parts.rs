@@ -7,8 +7,10 @@
 //! A part that cannot be fetched (the network dropped) is an ordinary [`Problem::Unreachable`]:
 //! the shopper can try again, and the next call fetches afresh.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -38,16 +40,30 @@ pub type PartView = Pin<Box<dyn Future<Output = Result<AnyView, Problem>>>>;
 /// Work whose code lives in a part: a split function returns it, and the caller awaits it.
 pub type PartTask = Pin<Box<dyn Future<Output = ()>>>;
 
-/// A part's view once it has loaded, or why it could not be shown. One function for every part
-/// (boxed, not generic), so the code that waits for a part exists once in the first view.
+/// A part's view once it has loaded, or why it could not be shown; nothing until then. One
+/// function for every part (boxed, not generic), so the code that waits for a part exists once in
+/// the first view. A slot the task fills and a trigger, not Leptos' `Suspend`: that brings its
+/// suspense and error-boundary machinery into the first view, and a part needs neither.
 pub fn part_view(part: PartView, locale: Locale) -> AnyView {
-    // The browser runs the widget on one thread; Suspend asks for Send all the same.
-    Suspend::new(SendWrapper::new(async move {
-        match part.await {
+    let slot: Rc<RefCell<Option<AnyView>>> = Rc::default();
+    let arrived = ArcTrigger::new();
+    let (filled, notify) = (Rc::clone(&slot), arrived.clone());
+    // The task touches no signal of the widget: if the widget is gone when the part lands, the
+    // view is dropped unseen.
+    spawn_local(async move {
+        let view = match part.await {
             Ok(view) => view,
             Err(error) => view! { <ErrorNotice error=error locale=locale /> }.into_any(),
-        }
-    }))
+        };
+        *filled.borrow_mut() = Some(view);
+        notify.notify();
+    });
+    // The browser runs the widget on one thread; views ask for Send all the same.
+    let slot = SendWrapper::new(slot);
+    (move || {
+        arrived.track();
+        slot.borrow_mut().take()
+    })
     .into_any()
 }
 
