@@ -29,7 +29,6 @@ mod qr;
 mod state;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 
 use js_sys::Reflect;
 use leptos::prelude::*;
@@ -56,8 +55,9 @@ struct Mounted {
 
 thread_local! {
     /// Mounted widgets by id. They live here, not in the JS handle: wasm-bindgen frees a handle
-    /// the page no longer references, and that must not make the widget vanish mid-checkout.
-    static MOUNTED: RefCell<HashMap<u32, Mounted>> = RefCell::new(HashMap::new());
+    /// the page no longer references, and that must not make the widget vanish mid-checkout. A
+    /// page holds a few widgets at most: a list, which costs the first view less than a map.
+    static MOUNTED: RefCell<Vec<(u32, Mounted)>> = const { RefCell::new(Vec::new()) };
     static NEXT_ID: Cell<u32> = const { Cell::new(1) };
 }
 
@@ -74,8 +74,9 @@ impl WidgetHandle {
     pub fn update(&self, options: JsValue) {
         let Some((root, locale)) = MOUNTED.with(|m| {
             m.borrow()
-                .get(&self.id)
-                .map(|w| (w.root.clone(), w.locale.clone()))
+                .iter()
+                .find(|(id, _)| *id == self.id)
+                .map(|(_, w)| (w.root.clone(), w.locale.clone()))
         }) else {
             return;
         };
@@ -89,7 +90,12 @@ impl WidgetHandle {
 
     /// Removes the widget from the page.
     pub fn unmount(&self) {
-        if let Some(mounted) = MOUNTED.with(|m| m.borrow_mut().remove(&self.id)) {
+        let removed = MOUNTED.with(|m| {
+            let mut mounted = m.borrow_mut();
+            let at = mounted.iter().position(|(id, _)| *id == self.id)?;
+            Some(mounted.swap_remove(at).1)
+        });
+        if let Some(mounted) = removed {
             clear(&mounted.host);
         }
     }
@@ -127,7 +133,7 @@ pub fn mount(host: HtmlElement, options: JsValue) -> Result<WidgetHandle, JsValu
         root,
         locale,
     };
-    MOUNTED.with(|m| m.borrow_mut().insert(id, mounted));
+    MOUNTED.with(|m| m.borrow_mut().push((id, mounted)));
     Ok(WidgetHandle { id })
 }
 
