@@ -442,7 +442,10 @@ pub struct WidgetSession {
     pub merchant_name: String,
     pub order_id: String,
     pub description: String,
-    pub amount: String,
+    /// The order total in the currency's minor units. The widget's wire carries integers, so
+    /// the widget computes and formats money without parsing a decimal string (the merchant
+    /// API, a boundary with the outside, keeps decimal strings).
+    pub amount_minor: i64,
     pub currency: Currency,
     pub status: SessionStatus,
     pub methods: Vec<PaymentMethod>,
@@ -463,18 +466,19 @@ pub struct WidgetSession {
     pub method_limits: Vec<MethodLimit>,
 }
 
-/// The amounts an external method takes per payment (decimal strings in the session currency).
+/// The amounts an external method takes per payment, in minor units of the session currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MethodLimit {
     pub method: PaymentMethod,
-    pub min: String,
-    pub max: String,
+    pub min_minor: i64,
+    pub max_minor: i64,
 }
 
 /// What the widget needs to offer a balance payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BalanceSummary {
-    pub available: String,
+    /// In minor units of `currency`.
+    pub available_minor: i64,
     pub currency: Currency,
     pub pay_password_set: bool,
     pub attempts_left: u32,
@@ -494,6 +498,30 @@ pub struct PointsSummary {
     /// The order in which the merchant wants points and balance to cover a total.
     #[serde(default = "default_wallet_priority")]
     pub priority: [PaymentMethod; 2],
+}
+
+impl WidgetSession {
+    /// The order total as money.
+    pub fn total(&self) -> Result<Money, MoneyError> {
+        Money::from_minor(self.amount_minor, self.currency)
+    }
+}
+
+impl MethodLimit {
+    /// The smallest and the largest payment the method takes, in `currency`.
+    pub fn range(&self, currency: Currency) -> Result<(Money, Money), MoneyError> {
+        Ok((
+            Money::from_minor(self.min_minor, currency)?,
+            Money::from_minor(self.max_minor, currency)?,
+        ))
+    }
+}
+
+impl BalanceSummary {
+    /// What the wallet can spend now, as money.
+    pub fn available(&self) -> Result<Money, MoneyError> {
+        Money::from_minor(self.available_minor, self.currency)
+    }
 }
 
 /// Points first, then balance, unless the merchant says otherwise.

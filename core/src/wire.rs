@@ -152,7 +152,7 @@ impl FromJson for WidgetSession {
             merchant_name: field(json, "merchant_name")?,
             order_id: field(json, "order_id")?,
             description: field(json, "description")?,
-            amount: field(json, "amount")?,
+            amount_minor: field(json, "amount_minor")?,
             currency: field(json, "currency")?,
             status: field(json, "status")?,
             methods: field(json, "methods")?,
@@ -171,8 +171,8 @@ impl FromJson for MethodLimit {
     fn from_json(json: &Json) -> Option<Self> {
         Some(MethodLimit {
             method: field(json, "method")?,
-            min: field(json, "min")?,
-            max: field(json, "max")?,
+            min_minor: field(json, "min_minor")?,
+            max_minor: field(json, "max_minor")?,
         })
     }
 }
@@ -180,7 +180,7 @@ impl FromJson for MethodLimit {
 impl FromJson for BalanceSummary {
     fn from_json(json: &Json) -> Option<Self> {
         Some(BalanceSummary {
-            available: field(json, "available")?,
+            available_minor: field(json, "available_minor")?,
             currency: field(json, "currency")?,
             pay_password_set: field(json, "pay_password_set")?,
             attempts_left: field(json, "attempts_left")?,
@@ -427,14 +427,14 @@ mod tests {
             merchant_name: "Dhaka Books".into(),
             order_id: "order-1".into(),
             description: "Two books\nand a pen".into(),
-            amount: "1250.00".into(),
+            amount_minor: 125_000,
             currency: Currency::BDT,
             status: SessionStatus::Processing,
             methods: METHODS.to_vec(),
             return_url: "https://shop.example/done?x=1&y=2".into(),
             expires_at: 1_700_001_800,
             balance: Some(BalanceSummary {
-                available: "100.00".into(),
+                available_minor: 10_000,
                 currency: Currency::BDT,
                 pay_password_set: true,
                 attempts_left: 4,
@@ -455,8 +455,8 @@ mod tests {
             }),
             method_limits: vec![MethodLimit {
                 method: PaymentMethod::Bkash,
-                min: "1.00".into(),
-                max: "25000.00".into(),
+                min_minor: 100,
+                max_minor: 2_500_000,
             }],
         }
     }
@@ -513,8 +513,7 @@ mod tests {
 
     #[test]
     fn defaults_match_serde_defaults() {
-        let text =
-            r#"{"available":"1.00","currency":"CNY","pay_password_set":false,"attempts_left":5}"#;
+        let text = r#"{"available_minor":100,"currency":"CNY","pay_password_set":false,"attempts_left":5}"#;
         let ours = BalanceSummary::from_json_text(text).unwrap();
         let theirs: BalanceSummary = serde_json::from_str(text).unwrap();
         assert_eq!(ours, theirs);

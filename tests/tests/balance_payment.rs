@@ -17,8 +17,8 @@ fn a_balance_payment_debits_exactly_the_amount_and_the_merchant_sees_it_paid() {
     let before = widget_read(&rig, &checkout.id, &checkout.token, ORIGIN).expect_status(200);
     let balance = &before.body["balance"];
     assert_eq!(
-        (&balance["available"], &balance["currency"]),
-        (&json!("100.00"), &json!("BDT"))
+        (&balance["available_minor"], &balance["currency"]),
+        (&json!(10_000), &json!("BDT"))
     );
     assert_eq!(
         (&balance["pay_password_set"], &balance["attempts_left"]),
@@ -29,7 +29,7 @@ fn a_balance_payment_debits_exactly_the_amount_and_the_merchant_sees_it_paid() {
         .pay(&checkout, "pay-key-0001", PAY_PASSWORD)
         .expect_status(200);
     assert_eq!(paid.body["status"], "paid");
-    assert_eq!(paid.body["balance"]["available"], "69.45");
+    assert_eq!(paid.body["balance"]["available_minor"], 6_945);
     let payments = paid.body["payments"].as_array().unwrap();
     assert_eq!(payments.len(), 1, "{payments:?}");
     assert_eq!(
@@ -216,15 +216,15 @@ fn each_currency_is_a_balance_of_its_own() {
     let shown = widget_read(&rig, &cny.id, &cny.token, ORIGIN).expect_status(200);
     assert_eq!(
         (
-            &shown.body["balance"]["available"],
+            &shown.body["balance"]["available_minor"],
             &shown.body["balance"]["currency"]
         ),
-        (&json!("20.00"), &json!("CNY"))
+        (&json!(2_000), &json!("CNY"))
     );
     let paid = rig
         .pay(&cny, "fx-key-0001", PAY_PASSWORD)
         .expect_status(200);
-    assert_eq!(paid.body["balance"]["available"], "14.50");
+    assert_eq!(paid.body["balance"]["available_minor"], 1_450);
     let jpy = in_currency("order-jpy", "999", "JPY");
     rig.pay(&jpy, "fx-key-0002", PAY_PASSWORD)
         .expect_status(200);

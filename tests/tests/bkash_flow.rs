@@ -246,7 +246,7 @@ fn amounts_at_the_limits_are_accepted_and_past_them_refused() {
             .expect_status(200);
         assert_eq!(
             view.body["method_limits"],
-            json!([{"method": "bkash", "min": "1.00", "max": "25000.00"}])
+            json!([{"method": "bkash", "min_minor": 100, "max_minor": 2_500_000}])
         );
         let reply = rig.pay(&checkout, "bkash-key-limit");
         if accepted {

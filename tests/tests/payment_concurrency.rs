@@ -30,7 +30,7 @@ fn the_same_idempotency_key_sent_twice_charges_once() {
         .expect_status(200);
     assert_eq!(second.body["status"], "paid");
     assert_eq!(first.body["payments"], second.body["payments"]);
-    assert_eq!(second.body["balance"]["available"], "60.00");
+    assert_eq!(second.body["balance"]["available_minor"], 6_000);
     assert_eq!(bdt(&rig, "cus_idem"), "60.00");
     let view = rig.merchant_view(&checkout.id);
     assert_eq!(view["payments"].as_array().unwrap().len(), 1);

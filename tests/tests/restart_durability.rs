@@ -65,8 +65,11 @@ fn paid_sessions_balances_references_and_keys_survive_a_restart() {
     );
     let shown = widget_read(&rig, &open.id, &open.token, ORIGIN).expect_status(200);
     assert_eq!(
-        (&shown.body["status"], &shown.body["balance"]["available"]),
-        (&json!("open"), &json!("70.00"))
+        (
+            &shown.body["status"],
+            &shown.body["balance"]["available_minor"]
+        ),
+        (&json!("open"), &json!(7_000))
     );
     rig.pay(&open, "keep-key-0003", PAY_PASSWORD)
         .expect_status(200);

@@ -30,14 +30,14 @@ fn a_client_secret_buys_a_short_lived_token_and_a_wrong_one_buys_nothing() {
 
     let view = widget_read(&rig, &a.id, token, ORIGIN).expect_status(200);
     assert_eq!(
-        (&view.body["id"], &view.body["amount"]),
-        (&json!(a.id), &json!("10.00"))
+        (&view.body["id"], &view.body["amount_minor"]),
+        (&json!(a.id), &json!(1_000))
     );
     assert_eq!(
         (&view.body["status"], &view.body["merchant_name"]),
         (&json!("open"), &json!("Tea House"))
     );
-    assert_eq!(view.body["balance"]["available"], "0.00");
+    assert_eq!(view.body["balance"]["available_minor"], 0);
     assert_eq!(view.body["balance"]["pay_password_set"], false);
     for secret_field in ["client_secret", "customer_id", "livemode"] {
         assert!(

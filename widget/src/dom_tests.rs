@@ -68,14 +68,19 @@ pub async fn settle() {
 /// A session of `amount` BDT with bKash limited to 10.00–500.00, WeChat Pay, card and a store
 /// balance of `balance` with a pay password set.
 pub fn session(amount: &str, balance: &str) -> WidgetSession {
+    let minor = |text: &str| {
+        checkout_core::Money::parse_non_negative(text, checkout_core::Currency::BDT)
+            .unwrap()
+            .amount_minor()
+    };
     serde_json::from_value(serde_json::json!({
         "id": "cs_test", "merchant_name": "Demo Shop", "order_id": "order-42",
-        "description": "Tea", "amount": amount, "currency": "BDT", "status": "open",
+        "description": "Tea", "amount_minor": minor(amount), "currency": "BDT", "status": "open",
         "methods": ["balance", "bkash", "wechat_pay", "card"],
         "return_url": "https://shop.example/done", "expires_at": 0, "payments": [],
-        "method_limits": [{"method": "bkash", "min": "10.00", "max": "500.00"}],
-        "balance": {"available": balance, "currency": "BDT", "pay_password_set": true,
-                    "attempts_left": 5}
+        "method_limits": [{"method": "bkash", "min_minor": 1_000, "max_minor": 50_000}],
+        "balance": {"available_minor": minor(balance), "currency": "BDT",
+                    "pay_password_set": true, "attempts_left": 5}
     }))
     .unwrap()
 }

@@ -169,18 +169,17 @@ pub fn method_availability(
 /// The method's per-payment limits, as money, when the edge reported them.
 pub fn method_limits(method: PaymentMethod, session: &WidgetSession) -> Option<(Money, Money)> {
     let limit = session.method_limits.iter().find(|l| l.method == method)?;
-    let min = Money::parse_positive(&limit.min, session.currency).ok()?;
-    let max = Money::parse_positive(&limit.max, session.currency).ok()?;
-    Some((min, max))
+    limit
+        .range(session.currency)
+        .ok()
+        .filter(|(min, _)| !min.is_zero())
 }
 
 /// A total below the minimum cannot be paid this way; one above the maximum only if the wallet
 /// (balance and points) can take the excess, which the split editor then shows.
 fn within_limits(method: PaymentMethod, session: &WidgetSession) -> Result<(), Unavailable> {
-    let (Some((min, max)), Ok(total)) = (
-        method_limits(method, session),
-        Money::parse_positive(&session.amount, session.currency),
-    ) else {
+    let (Some((min, max)), Ok(total)) = (method_limits(method, session), session_total(session))
+    else {
         return Ok(());
     };
     let wallet_can_help = session.balance.is_some() || session.points.is_some();
@@ -365,8 +364,11 @@ fn is_external(method: PaymentMethod) -> bool {
 }
 
 fn session_total(session: &WidgetSession) -> Result<Money, AllocationError> {
-    Money::parse_positive(&session.amount, session.currency)
-        .map_err(|_| AllocationError::DoesNotSum)
+    session
+        .total()
+        .ok()
+        .filter(|total| !total.is_zero())
+        .ok_or(AllocationError::DoesNotSum)
 }
 
 /// What store balance can pay: what the wallet has, when balance is the chosen method or the
@@ -384,7 +386,7 @@ fn usable_balance(
     session
         .balance
         .as_ref()
-        .and_then(|b| Money::parse_non_negative(&b.available, b.currency).ok())
+        .and_then(|b| b.available().ok())
         .filter(|b| b.currency() == total.currency())
         .unwrap_or(zero)
 }
@@ -427,7 +429,7 @@ pub fn choice(
     points_entry: Option<&str>,
 ) -> Choice {
     let currency = session.currency;
-    let whole = || Money::parse_non_negative(&session.amount, currency).ok();
+    let whole = || session.total().ok();
     let (points, balance) = match plan(session, method, use_points, use_balance, points_entry) {
         Ok(Some(allocation)) => (allocation.points, Some(allocation.balance)),
         Ok(None) if method == PaymentMethod::Balance => (0, whole()),
@@ -465,8 +467,8 @@ mod tests {
             );
             s.method_limits = vec![checkout_core::api::MethodLimit {
                 method: PaymentMethod::Bkash,
-                min: "1.00".into(),
-                max: "25000.00".into(),
+                min_minor: 100,
+                max_minor: 2_500_000,
             }];
             if !wallet {
                 s.balance = None;
@@ -493,12 +495,18 @@ mod tests {
         balance: &str,
         priority: [PaymentMethod; 2],
     ) -> WidgetSession {
+        let minor = |text: &str| {
+            Money::parse_non_negative(text, checkout_core::Currency::BDT)
+                .unwrap()
+                .amount_minor()
+        };
         let json = serde_json::json!({
             "id": "cs_1", "merchant_name": "Shop", "order_id": "o", "description": "d",
-            "amount": total, "currency": "BDT", "status": "open",
+            "amount_minor": minor(total), "currency": "BDT", "status": "open",
             "methods": ["points", "balance", "bkash"], "return_url": "https://x.example",
             "expires_at": 0, "payments": [],
-            "balance": {"available": balance, "currency": "BDT", "pay_password_set": true, "attempts_left": 5},
+            "balance": {"available_minor": minor(balance), "currency": "BDT",
+                        "pay_password_set": true, "attempts_left": 5},
             "points": {"available": points, "priority": priority, "rules": {
                 "points_per_unit": 10, "min_points_per_use": 100, "max_points_per_order": 50000,
                 "max_share_percent": 100, "may_pay_whole_order": true}}
@@ -705,7 +713,7 @@ mod tests {
     fn balance_short_by_one_cent_is_refused_alone_and_paid_with_help() {
         let mut s = under(RULES);
         if let Some(b) = s.balance.as_mut() {
-            b.available = "99.99".into();
+            b.available_minor = 9_999;
         }
         let short = Err(Problem::Split(AllocationError::Shortfall {
             remaining: bdt(1),

@@ -314,8 +314,8 @@ impl CheckoutSession {
                 let (min, max) = connector.amount_limits();
                 view.method_limits.push(checkout_core::api::MethodLimit {
                     method: *method,
-                    min: min.to_decimal_string(),
-                    max: max.to_decimal_string(),
+                    min_minor: min.amount_minor(),
+                    max_minor: max.amount_minor(),
                 });
             }
         }

@@ -333,7 +333,7 @@ impl SessionRecord {
             merchant_name: self.merchant_name.clone(),
             order_id: r.order_id.clone(),
             description: r.description.clone(),
-            amount: self.amount.to_decimal_string(),
+            amount_minor: self.amount.amount_minor(),
             currency: self.amount.currency(),
             status: self.status,
             methods: r.methods.clone(),

@@ -24,7 +24,7 @@ pub fn BalancePay(
     let Some(balance) = session.balance else {
         return ().into_any();
     };
-    let available = format::amount(&balance.available, balance.currency, locale);
+    let available = format::amount(balance.available_minor, balance.currency, locale);
     let locked = balance.locked_until.is_some();
     view! {
         <div class="ck-balance">

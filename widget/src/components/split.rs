@@ -33,7 +33,7 @@ pub fn SplitEditor(
         fill(t.use_points, &[&available])
     });
     let balance_label = session.balance.as_ref().map(|b| {
-        let available = format::amount(&b.available, b.currency, locale);
+        let available = format::amount(b.available_minor, b.currency, locale);
         fill(t.use_balance, &[&available])
     });
     // Memos, not closures: a part or a toggle is built again only when it appears, not on every

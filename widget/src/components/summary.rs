@@ -13,7 +13,7 @@ pub fn OrderSummary(
     locale: Locale,
 ) -> impl IntoView {
     let t = locale.messages();
-    let total = format::amount(&session.amount, session.currency, locale);
+    let total = format::amount(session.amount_minor, session.currency, locale);
     let pay_by = pay_by(session.expires_at, locale);
     view! {
         <header class="ck-summary" data-testid="order-summary">

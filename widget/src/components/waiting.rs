@@ -22,7 +22,7 @@ pub fn Waiting(
     locale: Locale,
 ) -> impl IntoView {
     let t = locale.part_messages();
-    let amount = format::amount(&session.amount, session.currency, locale);
+    let amount = format::amount(session.amount_minor, session.currency, locale);
     let body = match session.next_action.clone() {
         Some(NextAction::QrCode { code_url }) => qr_view(&code_url, &amount, t),
         Some(NextAction::WechatJsapi { .. }) => view! {

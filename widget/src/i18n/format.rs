@@ -36,12 +36,13 @@ pub fn money(money: Money, locale: Locale) -> String {
     }
 }
 
-/// A decimal amount from the API (`"1250.00"`) for `locale`; the raw text if it does not parse,
-/// so a surprise from the server is still shown rather than hidden.
-pub fn amount(decimal: &str, currency: Currency, locale: Locale) -> String {
-    match Money::parse_non_negative(decimal, currency) {
-        Ok(parsed) => money(parsed, locale),
-        Err(_) => format!("{} {decimal}", currency.code()),
+/// An amount from the API, in minor units, for `locale`. One that is not money (negative, or
+/// beyond what the system accepts: the edge sends neither) is shown as the currency alone rather
+/// than as a wrong figure.
+pub fn amount(amount_minor: i64, currency: Currency, locale: Locale) -> String {
+    match Money::from_minor(amount_minor, currency) {
+        Ok(money) => self::money(money, locale),
+        Err(_) => currency.code().to_owned(),
     }
 }
 
@@ -156,10 +157,11 @@ mod tests {
     }
 
     #[test]
-    fn an_api_amount_is_parsed_exactly_or_shown_raw() {
-        assert_eq!(amount("1250.00", Currency::BDT, Locale::Bn), "৳১,২৫০.০০");
-        assert_eq!(amount("0.10", Currency::CNY, Locale::ZhHans), "¥0.10");
-        assert_eq!(amount("1.2.3", Currency::BDT, Locale::En), "BDT 1.2.3");
+    fn an_api_amount_is_shown_exactly_and_one_that_is_not_money_is_not_shown_as_a_figure() {
+        assert_eq!(amount(125_000, Currency::BDT, Locale::Bn), "৳১,২৫০.০০");
+        assert_eq!(amount(10, Currency::CNY, Locale::ZhHans), "¥0.10");
+        assert_eq!(amount(1_250, Currency::JPY, Locale::En), "JPY 1,250");
+        assert_eq!(amount(-5, Currency::BDT, Locale::En), "BDT");
     }
 
     #[test]

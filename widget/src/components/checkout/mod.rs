@@ -152,7 +152,7 @@ fn screen_view(model: Model, screen: Screen) -> AnyView {
     };
     match screen {
         Screen::Paid => {
-            let amount = format::amount(&session.amount, session.currency, locale);
+            let amount = format::amount(session.amount_minor, session.currency, locale);
             part_view(
                 Box::pin(paid_screen(amount, session.return_url.clone(), locale)),
                 locale,
@@ -384,7 +384,13 @@ fn show_session(model: Model, session: WidgetSession) {
     }
     let newly_paid = screen == Screen::Paid && model.screen.get_untracked() != Screen::Paid;
     if newly_paid {
-        let (id, amount, currency) = (session.id.clone(), session.amount.clone(), session.currency);
+        // The page's event carries a decimal string, like the merchant API.
+        let amount = session.total().map(|total| total.to_decimal_string());
+        let (id, amount, currency) = (
+            session.id.clone(),
+            amount.unwrap_or_default(),
+            session.currency,
+        );
         model
             .events
             .with_value(|e| e.complete(&id, &amount, currency.code()));
