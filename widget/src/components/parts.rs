@@ -19,9 +19,7 @@ use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast as _;
 
 use super::balance_pay::preload_wallet_form;
-use super::checkout::{
-    preload_current_choice, preload_pay, preload_status_polling, preload_waiting_screen,
-};
+use super::checkout::{preload_pay, preload_status_polling, preload_waiting_screen};
 use super::result::preload_paid_screen;
 use super::split::{preload_points_field, preload_split_breakdown};
 use super::ErrorNotice;
@@ -76,7 +74,6 @@ pub fn prefetch_all() {
     let fetch = wasm_bindgen::closure::Closure::once_into_js(|| {
         spawn_local(async {
             let _ = preload_pay().await;
-            let _ = preload_current_choice().await;
             let _ = crate::i18n::errors::load().await;
             let _ = preload_points_field().await;
             let _ = preload_split_breakdown().await;

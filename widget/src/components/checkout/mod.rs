@@ -1,10 +1,12 @@
 //! The whole widget: loads the session, shows the order and the methods, pays, shows the result.
 
 mod at_provider;
+mod changes;
 mod paying;
 
 pub(crate) use at_provider::{preload_status_polling, preload_waiting_screen};
 use at_provider::{start_watching, waiting_screen};
+use changes::{choice_inputs, report_changes};
 use checkout_core::api::{PaymentMethod, WidgetSession};
 use leptos::html;
 use leptos::prelude::*;
@@ -20,9 +22,7 @@ use super::{ErrorNotice, MethodList, OrderSummary, SplitEditor};
 use crate::api::Api;
 use crate::events::Events;
 use crate::i18n::{format, Locale};
-use crate::state::{
-    choice, last_failure, method_availability, uses_wallet, Choice, Problem, Screen,
-};
+use crate::state::{last_failure, method_availability, uses_wallet, Problem, Screen};
 
 /// The widget's signals, shared by its event handlers.
 #[derive(Clone, Copy)]
@@ -99,8 +99,7 @@ pub fn Checkout(
         events,
         root: NodeRef::new(),
     };
-    model.spawn(load(model, client_secret));
-    report_changes(model);
+    model.spawn(load(model, client_secret, Owner::current()));
 
     // The one place status changes are announced (the error notice and the attempts left are
     // not live regions of their own, so nothing is read twice).
@@ -244,8 +243,9 @@ fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
     .into_any()
 }
 
-/// Trades the client secret for a token and loads the session.
-async fn load(model: Model, client_secret: String) {
+/// Trades the client secret for a token, loads the session, and starts reporting the shopper's
+/// changes (under `owner`, the widget's).
+async fn load(model: Model, client_secret: String, owner: Option<Owner>) {
     let api = model.api.get_value();
     let loaded = match api.token(&client_secret).await {
         Ok(grant) => {
@@ -260,6 +260,10 @@ async fn load(model: Model, client_secret: String) {
             show_session(model, session);
             model.events.with_value(|e| e.ready(&id));
             super::parts::prefetch_all();
+            if let Some(owner) = owner {
+                // Without its part the widget cannot pay either; the shopper hears of that.
+                let _ = report_changes(model, owner, choice_inputs(model)).await;
+            }
         }
         Err(problem) => {
             report_error(model, &problem);
@@ -285,85 +289,6 @@ fn report_error(model: Model, problem: &Problem) {
             .events
             .with_value(|e| e.error(problem.code(), &message));
     });
-}
-
-/// `checkout:change` whenever the shopper picks another method or changes the split (not for
-/// the choice the widget starts with). The split rules that say what the choice pays are a
-/// lazily loaded part, so the event follows the change by that part's first fetch at most.
-fn report_changes(model: Model) {
-    // The last choice reported on (session id and choice), and the newest request applied: a
-    // slower answer never overwrites a newer one.
-    let last = StoredValue::new(None::<(String, Choice)>);
-    let asked = StoredValue::new(0_u64);
-    let applied = StoredValue::new(0_u64);
-    Effect::new(move |_| {
-        let inputs = model
-            .session
-            .get()
-            .zip(model.method.get())
-            .map(|(session, method)| {
-                (
-                    session,
-                    method,
-                    model.use_points.get(),
-                    model.use_balance.get(),
-                    model.points_entry.get(),
-                )
-            });
-        asked.update_value(|n| *n += 1);
-        let request = asked.get_value();
-        model.spawn(async move {
-            let now = match inputs {
-                Some((session, method, points, balance, entry)) => {
-                    let id = session.id.clone();
-                    current_choice(session, method, points, balance, entry)
-                        .await
-                        .ok()
-                        .map(|choice| (id, choice))
-                }
-                None => None,
-            };
-            if request < applied.get_value() {
-                return;
-            }
-            applied.set_value(request);
-            let previous = last.get_value();
-            if let (Some((id, before)), Some((now_id, choice))) = (&previous, &now) {
-                if id == now_id && before != choice {
-                    model.events.with_value(|e| e.change(now_id, choice));
-                }
-            }
-            last.set_value(now);
-        });
-    });
-}
-
-lazy_part! {
-    current_choice, preload_current_choice,
-    /// What `checkout:change` reports, a lazily loaded part (`components/parts.rs`).
-    pub(crate) fn current_choice(
-        session: WidgetSession,
-        method: PaymentMethod,
-        use_points: bool,
-        use_balance: bool,
-        points_entry: Option<String>,
-    ) -> Result<Choice, Problem> = current_choice_part
-}
-
-fn current_choice_part(
-    session: WidgetSession,
-    method: PaymentMethod,
-    use_points: bool,
-    use_balance: bool,
-    points_entry: Option<String>,
-) -> Result<Choice, Problem> {
-    Ok(choice(
-        &session,
-        method,
-        use_points,
-        use_balance,
-        points_entry.as_deref(),
-    ))
 }
 
 /// Shows a session as it really is (also after a return from a provider).
