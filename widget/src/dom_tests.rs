@@ -3,7 +3,7 @@
 //! component into the test page, with no Worker and no network, which makes them cheaper than a
 //! browser spec for what a component shows in every language and edge case.
 
-use checkout_core::api::WidgetSession;
+use crate::state::Session;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
@@ -67,7 +67,7 @@ pub async fn settle() {
 
 /// A session of `amount` BDT with bKash limited to 10.00–500.00, WeChat Pay, card and a store
 /// balance of `balance` with a pay password set.
-pub fn session(amount: &str, balance: &str) -> WidgetSession {
+pub fn session(amount: &str, balance: &str) -> Session {
     let minor = |text: &str| {
         checkout_core::Money::parse_non_negative(text, checkout_core::Currency::BDT)
             .unwrap()
@@ -82,5 +82,6 @@ pub fn session(amount: &str, balance: &str) -> WidgetSession {
         "balance": {"available_minor": minor(balance), "currency": "BDT",
                     "pay_password_set": true, "attempts_left": 5}
     }))
+    .map(Session::new)
     .unwrap()
 }

@@ -419,6 +419,10 @@ pub struct Choice {
     pub balance: Money,
 }
 
+/// The session as the widget holds it: shared between the views, never copied field by field (a
+/// deep copy cost the first view more than a kilobyte of code).
+pub type Session = std::sync::Arc<WidgetSession>;
+
 /// The shopper's current choice: the chosen method and what points and balance pay of the total
 /// (the whole total for balance alone; nothing when the split is refused).
 pub fn choice(

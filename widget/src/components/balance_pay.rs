@@ -1,15 +1,14 @@
 //! Paying with store balance: the available balance, the masked pay password, and the button.
 
-use checkout_core::api::WidgetSession;
 use leptos::prelude::*;
 
 use crate::i18n::{format, Locale};
-use crate::state::Problem;
+use crate::state::{Problem, Session};
 
 #[component]
 pub fn BalancePay(
     /// The session being paid, with the shopper's balance.
-    session: WidgetSession,
+    session: Session,
     /// The pay password as typed.
     password: RwSignal<String>,
     /// Attempts left after a wrong password, when known.
@@ -21,7 +20,7 @@ pub fn BalancePay(
     locale: Locale,
 ) -> impl IntoView {
     let t = locale.part_messages();
-    let Some(balance) = session.balance else {
+    let Some(balance) = session.balance.as_ref() else {
         return ().into_any();
     };
     let available = format::amount(balance.available_minor, balance.currency, locale);
@@ -69,7 +68,7 @@ lazy_part! {
     wallet_form, preload_wallet_form,
     /// The pay-password form, a lazily loaded part (`components/parts.rs`).
     pub fn wallet_form(
-        session: WidgetSession,
+        session: Session,
         password: RwSignal<String>,
         attempts_left: Signal<Option<u32>>,
         invalid: Signal<bool>,
@@ -78,7 +77,7 @@ lazy_part! {
 }
 
 fn wallet_form_part(
-    session: WidgetSession,
+    session: Session,
     password: RwSignal<String>,
     attempts_left: Signal<Option<u32>>,
     invalid: Signal<bool>,

@@ -1,15 +1,15 @@
 //! The payment methods, as a radio group; those that cannot pay this order say why.
 
-use checkout_core::api::{PaymentMethod, WidgetSession};
+use checkout_core::api::PaymentMethod;
 use leptos::prelude::*;
 
 use crate::i18n::{fill, format, Locale};
-use crate::state::{method_availability, method_limits};
+use crate::state::{method_availability, method_limits, Session};
 
 #[component]
 pub fn MethodList(
     /// The session whose methods are listed.
-    session: WidgetSession,
+    session: Session,
     /// The chosen method.
     chosen: RwSignal<Option<PaymentMethod>>,
     /// The shopper's language.
@@ -105,8 +105,8 @@ mod dom_tests {
             let limits = fill(
                 t.limits,
                 &[
-                    &format::amount("10.00", Currency::BDT, locale),
-                    &format::amount("500.00", Currency::BDT, locale),
+                    &format::amount(1_000, Currency::BDT, locale),
+                    &format::amount(50_000, Currency::BDT, locale),
                 ],
             );
             assert!(bkash.contains(&limits), "{locale:?}: {bkash}");

@@ -16,7 +16,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_split::SplitLoaderError;
 use send_wrapper::SendWrapper;
-use wasm_bindgen::JsCast as _;
 
 use super::balance_pay::preload_wallet_form;
 use super::checkout::{preload_pay, preload_status_polling, preload_waiting_screen};
@@ -65,28 +64,30 @@ pub fn part_view(part: PartView, locale: Locale) -> AnyView {
     .into_any()
 }
 
-/// Fetches every part in the background, once the browser is idle after the first view. A
-/// failure is left for the part's first use to retry.
-pub fn prefetch_all() {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let fetch = wasm_bindgen::closure::Closure::once_into_js(|| {
-        spawn_local(async {
-            let _ = preload_pay().await;
-            let _ = crate::i18n::errors::load().await;
-            let _ = preload_points_field().await;
-            let _ = preload_split_breakdown().await;
-            let _ = preload_wallet_form().await;
-            let _ = preload_waiting_screen().await;
-            let _ = preload_status_polling().await;
-            let _ = preload_paid_screen().await;
-        });
+/// Fetches every part in the background, once the first view is up. A failure is left for the
+/// part's first use to retry.
+pub async fn prefetch_all() {
+    after_first_view().await;
+    let _ = preload_pay().await;
+    let _ = crate::i18n::errors::load().await;
+    let _ = preload_points_field().await;
+    let _ = preload_split_breakdown().await;
+    let _ = preload_wallet_form().await;
+    let _ = preload_waiting_screen().await;
+    let _ = preload_status_polling().await;
+    let _ = preload_paid_screen().await;
+}
+
+/// Resolves once the first view has had time to be on screen and usable: parts wait for this,
+/// so nothing competes with the first view for the network and the main thread.
+pub async fn after_first_view() {
+    let delay = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, PREFETCH_DELAY_MS);
+        }
     });
-    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-        fetch.unchecked_ref(),
-        PREFETCH_DELAY_MS,
-    );
+    let _ = wasm_bindgen_futures::JsFuture::from(delay).await;
 }
 
 /// Long enough for the first view to be on screen and usable before anything else competes

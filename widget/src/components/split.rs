@@ -8,12 +8,12 @@ use leptos::prelude::*;
 
 use super::parts::part_view;
 use crate::i18n::{fill, format, Locale};
-use crate::state::{plan, points_bounds, split, Problem};
+use crate::state::{plan, points_bounds, split, Problem, Session};
 
 #[component]
 pub fn SplitEditor(
     /// The session being paid.
-    session: WidgetSession,
+    session: Session,
     /// The method chosen in the list.
     chosen: RwSignal<Option<PaymentMethod>>,
     /// Whether points pay part of the total.
@@ -87,7 +87,7 @@ pub fn SplitEditor(
 /// What the shopper chose so far, for the split's lazily loaded part.
 #[derive(Clone)]
 pub struct SplitInput {
-    session: WidgetSession,
+    session: Session,
     chosen: RwSignal<Option<PaymentMethod>>,
     use_points: RwSignal<bool>,
     use_balance: RwSignal<bool>,
@@ -204,7 +204,7 @@ fn breakdown_lines(
 /// when the rules refuse the figure.
 #[derive(Clone)]
 struct PointsField {
-    session: WidgetSession,
+    session: Session,
     chosen: RwSignal<Option<PaymentMethod>>,
     use_balance: RwSignal<bool>,
     points_entry: RwSignal<Option<String>>,

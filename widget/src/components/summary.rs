@@ -1,14 +1,14 @@
 //! The order the shopper is paying for.
 
-use checkout_core::api::WidgetSession;
 use leptos::prelude::*;
 
 use crate::i18n::{fill, format, Locale};
+use crate::state::Session;
 
 #[component]
 pub fn OrderSummary(
     /// The session being paid.
-    session: WidgetSession,
+    session: Session,
     /// The shopper's language.
     locale: Locale,
 ) -> impl IntoView {
@@ -17,8 +17,8 @@ pub fn OrderSummary(
     let pay_by = pay_by(session.expires_at, locale);
     view! {
         <header class="ck-summary" data-testid="order-summary">
-            <p class="ck-merchant">{session.merchant_name}</p>
-            <p class="ck-description">{session.description}</p>
+            <p class="ck-merchant">{session.merchant_name.clone()}</p>
+            <p class="ck-description">{session.description.clone()}</p>
             <p class="ck-total">
                 <span class="ck-total-label">{t.total}</span>
                 <strong class="ck-amount" data-testid="order-amount">{total}</strong>
@@ -57,14 +57,14 @@ mod dom_tests {
             let order = session("1234.50", "0.00");
             let rendered = render(move || view! { <OrderSummary session=order locale /> });
             let amount = rendered.text("[data-testid=order-amount]");
-            assert_eq!(amount, format::amount("1234.50", Currency::BDT, locale));
+            assert_eq!(amount, format::amount(123_450, Currency::BDT, locale));
             assert_eq!(rendered.text(".ck-merchant"), "Demo Shop");
             assert_eq!(rendered.text(".ck-total-label"), locale.messages().total);
             assert!(rendered.text(".ck-order").contains("order-42"));
             // A session that has already ended has no time to pay by.
             assert!(rendered.find("[data-testid=pay-by]").is_none());
         }
-        let bangla = format::amount("1234.50", Currency::BDT, Locale::Bn);
+        let bangla = format::amount(123_450, Currency::BDT, Locale::Bn);
         assert!(bangla.contains('১') && !bangla.contains('1'), "{bangla}");
     }
 }

@@ -1,7 +1,7 @@
 //! Waiting at the provider: WeChat's QR code to scan, or word that WeChat's pay sheet (or the
 //! provider's answer) is awaited, with a way to give up.
 
-use checkout_core::api::{NextAction, WidgetSession};
+use checkout_core::api::NextAction;
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -9,11 +9,12 @@ use wasm_bindgen::JsCast;
 use super::focus::take_if_lost;
 use crate::i18n::{fill, format, Locale, PartMessages};
 use crate::qr::qr_svg;
+use crate::state::Session;
 
 #[component]
 pub fn Waiting(
     /// The session with its payment under way.
-    session: WidgetSession,
+    session: Session,
     /// Gives up on the payment (closing it at the provider).
     on_cancel: Callback<()>,
     /// Re-opens WeChat's in-app pay sheet.

@@ -10,24 +10,19 @@ use super::{show_problem, show_session, Model};
 use crate::components::parts::PartTask;
 use crate::components::waiting::Waiting;
 use crate::i18n::Locale;
-use crate::state::{poll_delay_ms, Problem, Screen};
-use checkout_core::api::WidgetSession;
+use crate::state::{poll_delay_ms, Problem, Screen, Session};
 
 lazy_part! {
     waiting_screen, preload_waiting_screen,
     /// The waiting screen and its actions, a lazily loaded part (`components/parts.rs`).
     pub(crate) fn waiting_screen(
         model: Model,
-        session: WidgetSession,
+        session: Session,
         locale: Locale,
     ) -> Result<AnyView, Problem> = waiting_screen_part
 }
 
-fn waiting_screen_part(
-    model: Model,
-    session: WidgetSession,
-    locale: Locale,
-) -> Result<AnyView, Problem> {
+fn waiting_screen_part(model: Model, session: Session, locale: Locale) -> Result<AnyView, Problem> {
     Ok(view! {
         <Waiting
             session=session
@@ -111,8 +106,10 @@ async fn cancel(model: Model) {
 /// Hands WeChat's pay-sheet parameters to its in-app bridge, which exists only inside WeChat.
 /// Whatever the sheet's answer, the session's status (polled) is what counts.
 pub(super) fn open_pay_sheet(model: Model) {
-    let Some(NextAction::WechatJsapi { params }) =
-        model.session.get_untracked().and_then(|s| s.next_action)
+    let Some(NextAction::WechatJsapi { params }) = model
+        .session
+        .get_untracked()
+        .and_then(|s| s.next_action.clone())
     else {
         return;
     };

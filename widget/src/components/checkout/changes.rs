@@ -2,16 +2,16 @@
 //! the choice the widget starts with). What a choice pays comes from the split rules, which the
 //! first view does not carry: reporting is a lazily loaded part, started once the session shows.
 
-use checkout_core::api::{PaymentMethod, WidgetSession};
+use checkout_core::api::PaymentMethod;
 use leptos::prelude::*;
 
 use super::Model;
-use crate::state::{choice, Choice, Problem};
+use crate::state::{choice, Choice, Problem, Session};
 
 /// What the shopper has chosen, as the model holds it.
 #[derive(Clone)]
 pub(super) struct ChoiceInputs {
-    session: WidgetSession,
+    session: Session,
     method: PaymentMethod,
     use_points: bool,
     use_balance: bool,

@@ -22,13 +22,13 @@ use super::{ErrorNotice, MethodList, OrderSummary, SplitEditor};
 use crate::api::Api;
 use crate::events::Events;
 use crate::i18n::{format, Locale};
-use crate::state::{last_failure, method_availability, uses_wallet, Problem, Screen};
+use crate::state::{last_failure, method_availability, uses_wallet, Problem, Screen, Session};
 
 /// The widget's signals, shared by its event handlers.
 #[derive(Clone, Copy)]
 struct Model {
     screen: RwSignal<Screen>,
-    session: RwSignal<Option<WidgetSession>>,
+    session: RwSignal<Option<Session>>,
     token: RwSignal<String>,
     method: RwSignal<Option<PaymentMethod>>,
     password: RwSignal<String>,
@@ -172,7 +172,7 @@ fn screen_view(model: Model, screen: Screen) -> AnyView {
     }
 }
 
-fn ready_view(model: Model, session: WidgetSession, locale: Locale) -> AnyView {
+fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
     let t = locale.messages();
     let attempts_left = Signal::derive(move || model.error.get().and_then(|e| e.attempts_left()));
     let password_invalid =
@@ -259,10 +259,13 @@ async fn load(model: Model, client_secret: String, owner: Option<Owner>) {
             let id = session.id.clone();
             show_session(model, session);
             model.events.with_value(|e| e.ready(&id));
-            super::parts::prefetch_all();
+            spawn_local(super::parts::prefetch_all());
+            // Changes are measured from the choice shown first.
+            let first = choice_inputs(model);
+            super::parts::after_first_view().await;
             if let Some(owner) = owner {
                 // Without its part the widget cannot pay either; the shopper hears of that.
-                let _ = report_changes(model, owner, choice_inputs(model)).await;
+                let _ = report_changes(model, owner, first).await;
             }
         }
         Err(problem) => {
@@ -320,7 +323,7 @@ fn show_session(model: Model, session: WidgetSession) {
             .events
             .with_value(|e| e.complete(&id, &amount, currency.code()));
     }
-    model.session.set(Some(session));
+    model.session.set(Some(Session::new(session)));
     if model.screen.get_untracked() != screen {
         model.screen.set(screen.clone());
     }
