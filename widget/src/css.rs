@@ -81,10 +81,29 @@ mod tests {
         );
     }
 
-    /// Whatever is not whitespace or a comment, and not a `;` before `}`, survives in order.
+    /// Whatever is not whitespace or a comment, and not a `;` before `}`, survives in order, in
+    /// the first view's stylesheet and in each part's.
     #[test]
-    fn the_widgets_stylesheet_loses_only_comments_and_whitespace() {
+    fn the_widgets_stylesheets_lose_only_comments_and_whitespace() {
+        for css in [
+            include_str!("components/balance_pay.css"),
+            include_str!("components/result.css"),
+            include_str!("components/split.css"),
+            include_str!("components/waiting.css"),
+        ] {
+            assert_keeps_what_shows(css);
+        }
         let css = include_str!("style.css");
+        let minified = assert_keeps_what_shows(css);
+        assert!(
+            minified.len() * 10 < css.len() * 8,
+            "{} of {}",
+            minified.len(),
+            css.len()
+        );
+    }
+
+    fn assert_keeps_what_shows(css: &str) -> String {
         let minified = minify(css);
         let visible = |text: &str| -> String {
             let mut kept = String::new();
@@ -102,11 +121,6 @@ mod tests {
         };
         assert_eq!(visible(&minified), visible(css));
         assert!(!minified.contains("/*"));
-        assert!(
-            minified.len() * 10 < css.len() * 8,
-            "{} of {}",
-            minified.len(),
-            css.len()
-        );
+        minified
     }
 }

@@ -26,6 +26,7 @@ pub fn BalancePay(
     let available = format::amount(balance.available_minor, balance.currency, locale);
     let locked = balance.locked_until.is_some();
     view! {
+        <style>{STYLE}</style>
         <div class="ck-balance">
             <p class="ck-available">
                 {t.available_balance}
@@ -63,6 +64,10 @@ pub fn BalancePay(
     }
     .into_any()
 }
+
+/// This part's stylesheet (`balance_pay.css`, minified by `build.rs`): it comes with the part, not
+/// in the first view.
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/balance_pay.min.css"));
 
 lazy_part! {
     wallet_form, preload_wallet_form,

@@ -27,6 +27,7 @@ pub fn ResultView(
     let paid = fill(t.you_paid, &["\u{0}"]);
     let (before, after) = paid.split_once('\u{0}').unwrap_or((&paid, ""));
     view! {
+        <style>{STYLE}</style>
         <div class="ck-result ck-success" data-testid="result-success">
             <div class="ck-check" aria-hidden="true">"✓"</div>
             <h2 tabindex="-1" node_ref=heading data-testid="result-heading">{t.paid_heading}</h2>
@@ -35,6 +36,10 @@ pub fn ResultView(
         </div>
     }
 }
+
+/// This part's stylesheet (`result.css`, minified by `build.rs`): it comes with the part, not
+/// in the first view.
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/result.min.css"));
 
 lazy_part! {
     paid_screen, preload_paid_screen,

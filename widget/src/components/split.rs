@@ -114,6 +114,10 @@ impl SplitInput {
     }
 }
 
+/// The stylesheet of the breakdown's and the points field's parts (`split.css`, minified by `build.rs`): it comes with them, not
+/// in the first view.
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/split.min.css"));
+
 lazy_part! {
     split_breakdown, preload_split_breakdown,
     /// The live breakdown of the total, a lazily loaded part (`components/parts.rs`).
@@ -134,7 +138,7 @@ fn breakdown_part(input: SplitInput, locale: Locale) -> Result<AnyView, Problem>
             </ul>
         })
     };
-    Ok(lines.into_any())
+    Ok(view! { <style>{STYLE}</style> {lines} }.into_any())
 }
 
 lazy_part! {
@@ -243,6 +247,7 @@ impl PointsField {
         };
         let invalid = move || refused.get().is_some();
         view! {
+            <style>{STYLE}</style>
             <div class="ck-points">
                 <label for="ck-points">{t.points_to_use}</label>
                 <input

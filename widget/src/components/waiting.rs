@@ -52,6 +52,7 @@ pub fn Waiting(
         }
     });
     view! {
+        <style>{STYLE}</style>
         <div class="ck-waiting" data-testid="waiting" node_ref=container>
             {body}
             <p class="ck-waiting-status" data-testid="waiting-status">
@@ -66,6 +67,10 @@ pub fn Waiting(
         </div>
     }
 }
+
+/// This part's stylesheet (`waiting.css`, minified by `build.rs`): it comes with the part, not
+/// in the first view.
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/waiting.min.css"));
 
 fn qr_view(code_url: &str, amount: &str, t: &'static PartMessages) -> AnyView {
     let Some(svg) = qr_svg(code_url) else {
