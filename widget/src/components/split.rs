@@ -77,7 +77,7 @@ pub fn SplitEditor(
                             on:change=move |ev| use_balance.set(event_target_checked(&ev)) />
                         {label.clone()}
                     </label>
-                })}
+                }.into_any())}
             })}
             {move || splitting.get().then(|| part_view(Box::pin(breakdown(split.clone(), locale)), locale))}
         </div>

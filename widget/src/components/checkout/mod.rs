@@ -124,7 +124,7 @@ pub fn Checkout(
             node_ref=model.root
             lang=move || model.locale.get().tag()
             aria-label=move || model.locale.get().messages().checkout_label
-            aria-busy=move || model.paying.get().to_string()
+            aria-busy=move || if model.paying.get() { "true" } else { "false" }
         >
             <div class="ck-live" aria-live="polite" role="status">{status_text}</div>
             {move || screen_view(model, screen.get())}
@@ -143,12 +143,6 @@ fn screen_view(model: Model, screen: Screen) -> AnyView {
             _ => view! { <p class="ck-loading">{locale.messages().loading}</p> }.into_any(),
         };
     };
-    let notice = move || {
-        model
-            .error
-            .get()
-            .map(|error| view! { <ErrorNotice error=error locale=locale /> })
-    };
     match screen {
         Screen::Paid => {
             let amount = format::amount(session.amount_minor, session.currency, locale);
@@ -165,10 +159,21 @@ fn screen_view(model: Model, screen: Screen) -> AnyView {
         Screen::Waiting => Fresh(view! {
             <OrderSummary session=session.clone() locale=locale />
             {part_view(Box::pin(waiting_screen(model, session, locale)), locale)}
-            {notice}
+            {notice(model, locale)}
         })
         .into_any(),
         Screen::Loading | Screen::Ready => ready_view(model, session, locale),
+    }
+}
+
+/// The error notice beside a form, while there is a problem to tell. Erased, like the notice of
+/// a closed session: one kind of view for the first view's code.
+fn notice(model: Model, locale: Locale) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static {
+    move || {
+        model
+            .error
+            .get()
+            .map(|error| view! { <ErrorNotice error=error locale=locale /> }.into_any())
     }
 }
 
@@ -191,6 +196,7 @@ fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
                 .methods
                 .iter()
                 .any(|m| !matches!(m, PaymentMethod::Balance | PaymentMethod::Points)));
+    // Owned, like the status text: one kind of text node for the first view's code.
     let pay_label = move || {
         if model.paying.get() {
             t.processing
@@ -201,6 +207,7 @@ fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
         } else {
             t.pay_now
         }
+        .to_owned()
     };
     let session_for_balance = session.clone();
     Fresh(view! {
@@ -227,7 +234,7 @@ fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
             )),
             locale,
         ))}
-        {move || model.error.get().map(|error| view! { <ErrorNotice error=error locale=locale /> })}
+        {notice(model, locale)}
         <button
             type="button"
             class="ck-pay"
