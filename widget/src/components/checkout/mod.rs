@@ -27,6 +27,7 @@ use crate::state::{last_failure, method_availability, uses_wallet, Problem, Scre
 /// The widget's signals, shared by its event handlers.
 #[derive(Clone, Copy)]
 struct Model {
+    /// Set through [`Model::show`] only.
     screen: RwSignal<Screen>,
     session: RwSignal<Option<Session>>,
     token: RwSignal<String>,
@@ -54,6 +55,16 @@ struct Model {
 }
 
 impl Model {
+    /// Shows `screen`. Setting the screen already shown changes nothing: the screen is built
+    /// again only when it changes (or the language does), so a form keeps what the shopper typed.
+    fn show(self, screen: Screen) {
+        self.screen.maybe_update(|shown| {
+            let changed = *shown != screen;
+            *shown = screen;
+            changed
+        });
+    }
+
     /// Runs `task` while the widget is mounted. Unmounting disposes the widget's signals, and
     /// the task is dropped before its next step: no task touches the widget's state once it is
     /// gone (that would abort the wasm, and every widget on the page with it). Tied to the
@@ -116,8 +127,6 @@ pub fn Checkout(
             (Screen::Ready, false) => problem().unwrap_or_default(),
         }
     };
-    // A memo: setting the screen it already shows does not build it again.
-    let screen = Memo::new(move |_| model.screen.get());
     view! {
         <section
             class="ck"
@@ -127,7 +136,7 @@ pub fn Checkout(
             aria-busy=move || if model.paying.get() { "true" } else { "false" }
         >
             <div class="ck-live" aria-live="polite" role="status">{status_text}</div>
-            {move || screen_view(model, screen.get())}
+            {move || screen_view(model, model.screen.get())}
         </section>
     }
 }
@@ -277,7 +286,7 @@ async fn load(model: Model, client_secret: String, owner: Option<Owner>) {
         }
         Err(problem) => {
             report_error(model, &problem);
-            model.screen.set(Screen::Closed(problem));
+            model.show(Screen::Closed(problem));
         }
     }
 }
@@ -331,9 +340,7 @@ fn show_session(model: Model, session: WidgetSession) {
             .with_value(|e| e.complete(&id, &amount, currency.code()));
     }
     model.session.set(Some(Session::new(session)));
-    if model.screen.get_untracked() != screen {
-        model.screen.set(screen.clone());
-    }
+    model.show(screen.clone());
     if screen == Screen::Waiting {
         start_watching(model);
     }
