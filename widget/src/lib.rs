@@ -230,7 +230,8 @@ fn apply_appearance(root: &HtmlElement, options: &JsValue) {
     }
 }
 
-fn warn(message: &str) {
+/// A warning for the page's developer, in the browser's console.
+pub(crate) fn warn(message: &str) {
     web_sys::console::warn_1(&JsValue::from_str(&format!("checkout: {message}")));
 }
 
