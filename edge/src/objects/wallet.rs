@@ -10,7 +10,7 @@ use checkout_core::api::{
 use checkout_core::error::ErrorDetail;
 use checkout_core::ledger::{Account, LedgerError};
 use checkout_core::pay_password::{self, Failure};
-use checkout_core::{Currency, ErrorCode, Money, MoneyError};
+use checkout_core::{Currency, ErrorCode, Money};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, State};
 
@@ -354,9 +354,7 @@ impl Wallet {
         let now = now_ms();
         let guard = password.as_ref().map(|p| p.guard()).unwrap_or_default();
         Ok(BalanceSummary {
-            available_minor: Money::from_minor(account.available(), currency)
-                .map_err(|e| stored_amount_error(account.available(), e))?
-                .amount_minor(),
+            available_minor: stored_money(account.available(), currency)?.amount_minor(),
             currency,
             pay_password_set: password.is_some(),
             attempts_left: guard.attempts_left(now),
@@ -440,13 +438,13 @@ fn balance_line(currency: Currency, account: &Account) -> Result<BalanceLine> {
 }
 
 fn format_minor(amount_minor: i64, currency: Currency) -> Result<String> {
-    Money::from_minor(amount_minor, currency)
-        .map(Money::to_decimal_string)
-        .map_err(|e| stored_amount_error(amount_minor, e))
+    stored_money(amount_minor, currency).map(Money::to_decimal_string)
 }
 
-fn stored_amount_error(amount_minor: i64, error: MoneyError) -> Error {
-    Error::Invariant(format!("stored amount {amount_minor}: {error}"))
+/// A stored amount as money; one that is not (negative, too large) is a broken invariant.
+fn stored_money(amount_minor: i64, currency: Currency) -> Result<Money> {
+    Money::from_minor(amount_minor, currency)
+        .map_err(|e| Error::Invariant(format!("stored amount {amount_minor}: {e}")))
 }
 
 fn ledger_error(error: LedgerError) -> Error {
