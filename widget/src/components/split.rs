@@ -114,8 +114,8 @@ impl SplitInput {
     }
 }
 
-/// The stylesheet of the breakdown's and the points field's parts (`split.css`, minified by `build.rs`): it comes with them, not
-/// in the first view.
+/// The stylesheet of the breakdown's and the points field's parts (`split.css`, minified by
+/// `build.rs`): it comes with them, not in the first view.
 const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/split.min.css"));
 
 lazy_part! {
@@ -180,7 +180,7 @@ fn breakdown_lines(
     allocation: &Allocation,
     locale: Locale,
 ) -> Vec<String> {
-    let (t, p) = (locale.messages(), locale.part_messages());
+    let (t, later) = (locale.messages(), locale.part_messages());
     let value = session
         .points
         .and_then(|p| p.rules.value_of(allocation.points, session.currency).ok());
@@ -188,11 +188,11 @@ fn breakdown_lines(
     if let Some(value) = value.filter(|v| !v.is_zero()) {
         let points = format::count(allocation.points.unsigned_abs(), locale);
         let value = format::money(value, locale);
-        lines.push(fill(p.points_line, &[&points, &value]));
+        lines.push(fill(later.points_line, &[&points, &value]));
     }
     if !allocation.balance.is_zero() {
         let balance = format::money(allocation.balance, locale);
-        lines.push(fill(p.balance_line, &[&balance]));
+        lines.push(fill(later.balance_line, &[&balance]));
     }
     if let Some((m, amount)) = allocation.external {
         lines.push(format!(

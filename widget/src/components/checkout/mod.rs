@@ -279,14 +279,12 @@ async fn load(model: Model, client_secret: String, owner: Option<Owner>) {
             // Changes are measured from the choice shown first.
             let first = choice_inputs(model);
             super::parts::after_first_view().await;
-            let reporting = match owner {
-                Some(owner) => report_changes(model, owner, first).await,
-                None => Err(Problem::Unreachable),
-            };
             // The shopper hears of a network that drops when they pay; the page's developer
             // should know why its change events stopped.
-            if reporting.is_err() {
-                crate::warn("checkout:change events are off: their part could not be loaded");
+            if let Some(owner) = owner {
+                if report_changes(model, owner, first).await.is_err() {
+                    crate::warn("checkout:change events are off: their part could not be loaded");
+                }
             }
         }
         Err(problem) => {
