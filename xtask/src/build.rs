@@ -114,7 +114,7 @@ fn widget() -> Result {
 
 /// The Worker, through worker-build pointed at the pinned local tools: left to itself it would
 /// download wasm-bindgen and wasm-opt from GitHub, which this machine cannot reach.
-fn edge() -> Result {
+pub fn edge() -> Result {
     let wasm_bindgen = cargo_bin().join("wasm-bindgen");
     let wasm_opt = node_bin().join("wasm-opt");
     let esbuild = node_bin().join("esbuild");

@@ -3,7 +3,7 @@
 //! - `setup`: installs what is missing, pinned (wasm target, worker-build, wasm-bindgen-cli,
 //!   npm tools, and for tests Debian's chromium), and generates the dev secrets. Idempotent.
 //! - `build`: the widget (wasm + JS glue into `www/pkg/`) and the Worker (`edge/build/`);
-//!   `build widget`: the widget and its release only.
+//!   `build widget`: the widget and its release only; `build edge`: the Worker only.
 //! - `dev`: set-up, build, run the Worker locally in workerd, seed the demo shop, print its URL.
 //! - `test`: set-up, build, then every test: unit, the widget's component tests (wasm-bindgen-test
 //!   in headless Chromium), integration over HTTP, browser.
@@ -25,6 +25,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::run(setup::Needs::Everything),
         Some("build") if args.get(1).map(String::as_str) == Some("widget") => build::widget_only(),
+        Some("build") if args.get(1).map(String::as_str) == Some("edge") => build::edge(),
         Some("build") => build::run(),
         Some("dev") => dev::run(),
         Some("test") => run_tests(&args[1..]),
