@@ -19,7 +19,8 @@ pub const MAX_FAILED_ATTEMPTS: u32 = 5;
 pub const LOCKOUT_STEPS_MS: [i64; 3] = [15 * 60 * 1000, 60 * 60 * 1000, 24 * 60 * 60 * 1000];
 
 /// Wrong passwords a wallet admits before the hard lock: one round per timed step, and the last.
-pub const MAX_GUESSES_BEFORE_HARD_LOCK: u32 = MAX_FAILED_ATTEMPTS * (LOCKOUT_STEPS_MS.len() as u32 + 1);
+pub const MAX_GUESSES_BEFORE_HARD_LOCK: u32 =
+    MAX_FAILED_ATTEMPTS * (LOCKOUT_STEPS_MS.len() as u32 + 1);
 
 /// Wrong passwords a wallet admits in any 24 hours: the rounds before the day-long lockout.
 pub const MAX_GUESSES_PER_DAY: u32 = MAX_FAILED_ATTEMPTS * (LOCKOUT_STEPS_MS.len() as u32);
@@ -207,7 +208,10 @@ mod tests {
     /// Fails a whole round at `now`, returning the round's outcome.
     fn fail_round(guard: &mut AttemptGuard, now: i64) -> Failure {
         for _ in 1..MAX_FAILED_ATTEMPTS {
-            assert!(matches!(guard.record_failure(now), Failure::AttemptsLeft(_)));
+            assert!(matches!(
+                guard.record_failure(now),
+                Failure::AttemptsLeft(_)
+            ));
         }
         guard.record_failure(now)
     }
