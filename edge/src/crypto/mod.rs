@@ -25,8 +25,8 @@ pub mod rsa;
 /// offline, the pepper (256 bits in a Worker secret, never in storage) makes a copy of storage
 /// alone useless; online, the wallet's escalating lockout bounds guesses to 15 a day and 20 in
 /// all. The KDF only adds work for an attacker who holds both the storage and the pepper. 2,000
-/// iterations cost about 0.4 ms of native CPU per entry (measured in workerd, docs/benchmarks.md,
-/// 2026-12-07), inside the 2 ms per payment budget.
+/// iterations cost 0.1 to 0.4 ms per entry in workerd (docs/benchmarks.md, 2026-12-07), inside
+/// the 2 ms per payment budget; 100,000 cost 4 to 22 ms.
 pub const PBKDF2_ITERATIONS: u32 = 2_000;
 
 /// The iterations of hashes made before the pepper (PBKDF2 of the bare password), verified and
