@@ -353,11 +353,17 @@ fn kdf_costs_per_entry() {
     let a = random_pepper();
     let peppered = rig_on(
         &temp_dir("kdf-peppered"),
-        vec![var("PAY_PASSWORD_PEPPERS", &pepper_config("k1", &[("k1", &a)]))],
+        vec![var(
+            "PAY_PASSWORD_PEPPERS",
+            &pepper_config("k1", &[("k1", &a)]),
+        )],
     );
     let (peppered_min, peppered_median) = timings(&peppered);
     drop(peppered);
-    let legacy = rig_on(&temp_dir("kdf-legacy"), vec![var("PAY_PASSWORD_PEPPERS", "")]);
+    let legacy = rig_on(
+        &temp_dir("kdf-legacy"),
+        vec![var("PAY_PASSWORD_PEPPERS", "")],
+    );
     let (legacy_min, legacy_median) = timings(&legacy);
     // The difference is 98,000 iterations; scaled to the 2,000 a peppered entry costs.
     let per_2000 = |legacy: f64, peppered: f64| (legacy - peppered) / 98_000.0 * 2_000.0;
