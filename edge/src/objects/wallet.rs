@@ -132,7 +132,6 @@ impl DurableObject for Wallet {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        self.flush_outbox().await;
         if let Err(e) = self.expire_due_holds().await {
             crate::log::event(
                 crate::log::Level::Error,
@@ -140,6 +139,8 @@ impl DurableObject for Wallet {
             );
             self.state.storage().set_alarm(30_000).await?;
         }
+        // After the holds set the next alarm: a failed hand-over only ever brings it forward.
+        self.flush_outbox().await;
         Response::ok("")
     }
 
