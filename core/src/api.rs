@@ -671,8 +671,13 @@ pub struct WalletView {
     #[serde(default)]
     pub points: PointsLine,
     pub pay_password_set: bool,
+    /// When a timed pay-password lockout ends (unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<i64>,
+    /// Whether balance payments are locked now: for a time (`locked_until`), or until the
+    /// merchant unlocks the pay password.
+    #[serde(default)]
+    pub pay_password_locked: bool,
 }
 
 /// One currency's balance in a wallet.

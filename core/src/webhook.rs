@@ -30,6 +30,16 @@ pub enum EventType {
     RefundSucceeded,
     #[serde(rename = "refund.failed")]
     RefundFailed,
+    /// Wrong pay passwords locked a customer's wallet, for a time or (`hard_locked`) until the
+    /// merchant unlocks it.
+    #[serde(rename = "customer.pay_password_locked")]
+    PayPasswordLocked,
+    /// The merchant lifted a lockout.
+    #[serde(rename = "customer.pay_password_unlocked")]
+    PayPasswordUnlocked,
+    /// The merchant set or replaced a customer's pay password (which also lifts any lockout).
+    #[serde(rename = "customer.pay_password_reset")]
+    PayPasswordReset,
 }
 
 /// One event, as delivered and as the events API lists it.
@@ -42,7 +52,8 @@ pub struct Event {
     /// Unix seconds, when the state change happened.
     pub created: i64,
     pub livemode: bool,
-    /// The checkout session the event is about.
+    /// The checkout session the event is about; absent for a customer's events.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub session_id: String,
     /// The object after the change: the checkout session, or the refund.
     pub data: serde_json::Value,

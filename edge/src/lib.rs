@@ -201,6 +201,9 @@ async fn route(
         (Method::Put, ["v1", "customers", customer, "pay_password"]) => {
             merchant_wallets::set_pay_password(req, env, customer).await
         }
+        (Method::Post, ["v1", "customers", customer, "pay_password", "unlock"]) => {
+            merchant_wallets::unlock_pay_password(req, env, customer).await
+        }
         (Method::Options, ["v1", "widget", ..]) => widget::preflight(),
         (Method::Post, ["v1", "widget", "token"]) => {
             widget::grant_token(req, env, request_id).await

@@ -9,8 +9,12 @@
 //! dev` sets to the caller's address). IPv6 clients are counted by their /64, which one household
 //! or phone usually holds whole.
 //!
-//! A limiter that cannot be reached lets the request through and logs an error: an outage of the
-//! limiter must not stop shoppers from paying.
+//! A limiter that cannot be reached lets a token grant or a payment through and logs an error: an
+//! outage of the limiter must not stop shoppers from paying. Wrong pay passwords are the
+//! exception: that limit is what stops one address guessing across many wallets, so it fails
+//! closed. It is also counted before the password is checked ([`Limiter::reserve`]): the request
+//! takes a slot in the same turn as the limiter checks for room, and gives it back
+//! ([`Limiter::release`]) only if the password was not wrong, so parallel requests cannot pass it.
 
 use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
@@ -210,41 +214,92 @@ impl<'a> Limiter<'a> {
 
     /// Counts a hit of `action` by `subject`; `rate_limited` when its bucket is full.
     pub async fn hit(&self, subject: &Subject, action: Action) -> Result<()> {
-        self.check(subject, action, true).await
-    }
-
-    /// As [`Limiter::hit`], recording nothing: for counting only the failures of what it guards.
-    pub async fn peek(&self, subject: &Subject, action: Action) -> Result<()> {
-        self.check(subject, action, false).await
-    }
-
-    async fn check(&self, subject: &Subject, action: Action, record: bool) -> Result<()> {
         let limit = self.limits.of(subject, action);
         if limit.max == 0 {
             return Ok(());
         }
-        let (max, window_ms) = (limit.max, i64::from(limit.window_s.max(1)) * 1000);
-        let command = if record {
-            LimiterCommand::Hit { max, window_ms }
-        } else {
-            LimiterCommand::Peek { max, window_ms }
+        let command = LimiterCommand::Hit {
+            max: limit.max,
+            window_ms: i64::from(limit.window_s.max(1)) * 1000,
         };
         let decision: Result<Decision> = match limiter(self.env, &subject.bucket(action)) {
             Ok(stub) => rpc::call(&stub, &command).await,
             Err(e) => Err(e),
         };
-        let decision = match decision {
-            Ok(decision) => decision,
+        match decision {
+            Ok(decision) => self.judge(subject, action, limit, decision),
             Err(e) => {
-                log::event(
-                    Level::Error,
-                    serde_json::json!({"request_id": self.request_id,
-                        "alert": "rate_limiter_unavailable", "action": action.as_str(),
-                        "error": e.to_string()}),
-                );
-                return Ok(());
+                self.unavailable(action, &e);
+                Ok(())
             }
+        }
+    }
+
+    /// Takes a slot for a possible failure of `action` by `subject` (a wrong pay password),
+    /// before the outcome is known: `rate_limited` when the bucket is full, and `internal_error`
+    /// when the limiter cannot be reached (this limit fails closed). Give the slot back with
+    /// [`Limiter::release`] if the outcome was not a failure.
+    pub async fn reserve(&self, subject: &Subject, action: Action) -> Result<Option<Reservation>> {
+        let limit = self.limits.of(subject, action);
+        if limit.max == 0 {
+            return Ok(None);
+        }
+        let bucket = subject.bucket(action);
+        let command = LimiterCommand::Reserve {
+            max: limit.max,
+            window_ms: i64::from(limit.window_s.max(1)) * 1000,
         };
+        let decision: Result<Decision> = match limiter(self.env, &bucket) {
+            Ok(stub) => rpc::call(&stub, &command).await,
+            Err(e) => Err(e),
+        };
+        let decision = decision.map_err(|e| {
+            self.unavailable(action, &e);
+            Error::api(ErrorCode::InternalError)
+        })?;
+        self.judge(subject, action, limit, decision)?;
+        let slot = decision.slot.ok_or_else(|| {
+            Error::Invariant("the rate limiter allowed a reservation without a slot".into())
+        })?;
+        Ok(Some(Reservation { bucket, slot }))
+    }
+
+    /// Gives a reserved slot back. If the limiter cannot be reached the slot stays counted until
+    /// its window passes: the safe side.
+    pub async fn release(&self, reservation: Reservation) {
+        let command = LimiterCommand::Release {
+            slot: reservation.slot,
+        };
+        let released: Result<()> = match limiter(self.env, &reservation.bucket) {
+            Ok(stub) => rpc::call(&stub, &command).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = released {
+            log::event(
+                Level::Warn,
+                serde_json::json!({"request_id": self.request_id,
+                    "rate_limiter_release": e.to_string()}),
+            );
+        }
+    }
+
+    fn unavailable(&self, action: Action, error: &Error) {
+        log::event(
+            Level::Error,
+            serde_json::json!({"request_id": self.request_id,
+                "alert": "rate_limiter_unavailable", "action": action.as_str(),
+                "error": error.to_string()}),
+        );
+    }
+
+    /// `rate_limited` (logged) when the limiter refused.
+    fn judge(
+        &self,
+        subject: &Subject,
+        action: Action,
+        limit: Limit,
+        decision: Decision,
+    ) -> Result<()> {
         if decision.allowed {
             return Ok(());
         }
@@ -259,6 +314,13 @@ impl<'a> Limiter<'a> {
         );
         Err(refusal(action, subject, retry_after_s))
     }
+}
+
+/// A slot taken by [`Limiter::reserve`].
+#[derive(Debug)]
+pub struct Reservation {
+    bucket: String,
+    slot: i64,
 }
 
 fn limiter(env: &Env, bucket: &str) -> Result<worker::Stub> {

@@ -132,6 +132,26 @@ pub struct DevVars {
     pub demo_merchant_key: String,
     pub bkash: BkashCredentials,
     pub wechat: WechatDevKeys,
+    /// The Worker's `PAY_PASSWORD_PEPPERS` (JSON). Files from before peppers have none:
+    /// [`DevVars::with_default_pepper`] adds one.
+    pub pay_password_peppers: Option<String>,
+}
+
+/// The key id of the dev pepper `cargo xtask setup` generates.
+pub const DEV_PEPPER_KID: &str = "dev1";
+
+/// A `PAY_PASSWORD_PEPPERS` value: the peppers by key id, `current` the one new hashes use.
+pub fn pepper_config(current: &str, peppers: &[(&str, &str)]) -> String {
+    let peppers: serde_json::Map<String, serde_json::Value> = peppers
+        .iter()
+        .map(|(kid, secret)| ((*kid).to_owned(), serde_json::Value::from(*secret)))
+        .collect();
+    serde_json::json!({"current": current, "peppers": peppers}).to_string()
+}
+
+/// A fresh pepper: 48 base62 characters (285 bits).
+pub fn random_pepper() -> String {
+    random_base62(48)
 }
 
 impl DevVars {
@@ -169,8 +189,27 @@ impl DevVars {
                 app_secret: random_base62(40),
             },
             wechat: WechatDevKeys::generate(),
+            pay_password_peppers: None,
         };
-        vars.with_default_origins()
+        vars.with_default_origins().with_default_pepper()
+    }
+
+    /// Whether the file has the pay-password pepper (files generated before it do not).
+    pub fn pepper_configured(&self) -> bool {
+        self.pay_password_peppers.is_some()
+    }
+
+    /// The same secrets, with a fresh dev pepper if there is none: how `cargo xtask setup`
+    /// brings an older `.dev.vars` up to date without changing its keys.
+    pub fn with_default_pepper(mut self) -> DevVars {
+        if self.pay_password_peppers.is_none() {
+            let secret = random_pepper();
+            self.pay_password_peppers = Some(pepper_config(
+                DEV_PEPPER_KID,
+                &[(DEV_PEPPER_KID, secret.as_str())],
+            ));
+        }
+        self
     }
 
     /// Whether every merchant has its allowed origins (files generated before them do not).
@@ -213,6 +252,11 @@ impl DevVars {
             self.bkash.app_key,
             self.bkash.app_secret,
         ) + &self.wechat.worker_lines()
+            + &self
+                .pay_password_peppers
+                .as_ref()
+                .map(|p| format!("PAY_PASSWORD_PEPPERS='{p}'\n"))
+                .unwrap_or_default()
     }
 
     pub fn read(path: &Path) -> std::io::Result<DevVars> {
@@ -246,6 +290,7 @@ impl DevVars {
                 app_secret: value("BKASH_APP_SECRET")?,
             },
             wechat,
+            pay_password_peppers: value("PAY_PASSWORD_PEPPERS").ok(),
         })
     }
 
@@ -344,6 +389,39 @@ mod tests {
             [DEMO_ALLOWED_ORIGIN]
         );
         assert!(read.merchant_origins_configured());
+    }
+
+    #[test]
+    fn a_file_without_a_pepper_gets_one_keeping_its_keys() {
+        let mut old = DevVars::generate();
+        old.pay_password_peppers = None;
+        let dir = crate::temp_dir("dev-vars-no-pepper");
+        let path = dir.join(".dev.vars");
+        old.write(&path).unwrap();
+        assert!(!std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("PAY_PASSWORD_PEPPERS"));
+        let read = DevVars::read(&path).unwrap();
+        assert!(!read.pepper_configured());
+        let upgraded = read.with_default_pepper();
+        upgraded.write(&path).unwrap();
+        let again = DevVars::read(&path).unwrap();
+        assert!(again.pepper_configured());
+        let peppers: serde_json::Value =
+            serde_json::from_str(again.pay_password_peppers.as_deref().unwrap()).unwrap();
+        assert_eq!(peppers["current"], DEV_PEPPER_KID);
+        assert!(peppers["peppers"][DEV_PEPPER_KID].as_str().unwrap().len() >= 43);
+        assert_eq!(again.token_signing_key, old.token_signing_key);
+        assert_eq!(again.demo_merchant_key, old.demo_merchant_key);
+        assert_eq!(
+            again.merchant("m_demo").live_key(),
+            old.merchant("m_demo").live_key()
+        );
+        assert_eq!(
+            again.with_default_pepper().pay_password_peppers,
+            upgraded.pay_password_peppers,
+            "an existing pepper is kept"
+        );
     }
 
     #[test]

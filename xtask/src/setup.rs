@@ -190,15 +190,21 @@ fn debian_packages() -> Result {
 fn dev_vars() -> Result {
     let path = root().join(".dev.vars");
     // A file from before the demo merchant had points rules is regenerated too; one from before
-    // merchants had allowed origins gets them, keeping its keys.
+    // merchants had allowed origins or the pay-password pepper gets them, keeping its keys.
     let existing = DevVars::read(&path).ok();
     if let Some(vars) = existing.filter(|v| v.merchant_points_configured()) {
-        if vars.merchant_origins_configured() {
+        if vars.merchant_origins_configured() && vars.pepper_configured() {
             return Ok(());
         }
-        eprintln!("adding the merchants' allowed origins to .dev.vars");
+        if !vars.merchant_origins_configured() {
+            eprintln!("adding the merchants' allowed origins to .dev.vars");
+        }
+        if !vars.pepper_configured() {
+            eprintln!("adding a pay-password pepper (PAY_PASSWORD_PEPPERS) to .dev.vars");
+        }
         return vars
             .with_default_origins()
+            .with_default_pepper()
             .write(&path)
             .map_err(|e| format!("writing .dev.vars: {e}"));
     }

@@ -3,6 +3,7 @@
 //!
 //! PBKDF2 runs in WebCrypto (native code) rather than in wasm: it is the slow step of a balance
 //! payment, and the runtime's implementation costs a fraction of a pure-Rust one in CPU time.
+//! Its input is the password mixed with the Worker's pepper ([`pepper`]).
 
 use js_sys::{Object, Reflect, Uint8Array};
 use sha2::{Digest, Sha256};
@@ -13,10 +14,24 @@ use wasm_bindgen_futures::JsFuture;
 use crate::error::{Error, Result};
 
 pub mod aead;
+pub mod pepper;
 pub mod rsa;
 
-/// PBKDF2-HMAC-SHA256 iterations for pay passwords: workerd's maximum for PBKDF2.
-pub const PBKDF2_ITERATIONS: u32 = 100_000;
+/// PBKDF2-HMAC-SHA256 iterations for peppered pay passwords.
+///
+/// A pay password is a 6-digit PIN: 10^6 candidates. No iteration count a payment can afford
+/// protects that space on its own: at workerd's maximum (100,000) a leaked row falls to a GPU in
+/// minutes, while costing ~22 ms of CPU per payment (69% of it). The protection is elsewhere:
+/// offline, the pepper (256 bits in a Worker secret, never in storage) makes a copy of storage
+/// alone useless; online, the wallet's escalating lockout bounds guesses to 15 a day and 20 in
+/// all. The KDF only adds work for an attacker who holds both the storage and the pepper. 2,000
+/// iterations cost 0.1 to 0.4 ms per entry in workerd (docs/benchmarks.md, 2026-12-07), inside
+/// the 2 ms per payment budget; 100,000 cost 4 to 22 ms.
+pub const PBKDF2_ITERATIONS: u32 = 2_000;
+
+/// The iterations of hashes made before the pepper (PBKDF2 of the bare password), verified and
+/// then upgraded at their next correct entry.
+pub const LEGACY_PBKDF2_ITERATIONS: u32 = 100_000;
 
 pub(crate) fn web_crypto() -> Result<web_sys::Crypto> {
     let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
@@ -62,9 +77,9 @@ pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// PBKDF2-HMAC-SHA256 of `password` with `salt`, 32 bytes, through WebCrypto.
-pub async fn pbkdf2_sha256(password: &str, salt: &[u8], iterations: u32) -> Result<Vec<u8>> {
+pub async fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> Result<Vec<u8>> {
     let subtle = web_crypto()?.subtle();
-    let key_data = Uint8Array::from(password.as_bytes());
+    let key_data = Uint8Array::from(password);
     let usages = js_sys::Array::of1(&JsValue::from_str("deriveBits"));
     let import = subtle
         .import_key_with_str("raw", &key_data, "PBKDF2", false, &usages)

@@ -96,9 +96,12 @@ pub async fn pay(
     let idempotency_key = req.headers().get("Idempotency-Key")?.unwrap_or_default();
     api::check_idempotency_key(&idempotency_key)?;
     let request: PayRequest = http::read_json(&mut req).await?;
-    if request.pay_password.is_some() {
-        limiter.peek(&client, Action::WrongPassword).await?;
-    }
+    // A wrong password is counted before it is checked (a slot taken in the limiter's turn), so
+    // parallel guesses cannot pass the limit; the slot is given back unless it was wrong.
+    let reservation = match request.pay_password {
+        Some(_) => limiter.reserve(&client, Action::WrongPassword).await?,
+        None => None,
+    };
     let stub = objects::session_by_id(env, session_id)?;
     let command = SessionCommand::Pay {
         idempotency_key,
@@ -111,13 +114,25 @@ pub async fn pay(
         client_ip: req.headers().get("CF-Connecting-IP")?,
     };
     let result: Result<WidgetSession> = rpc::call_for(&stub, &command, Some(request_id)).await;
-    if let Err(Error::Api(detail)) = &result {
-        if detail.code == ErrorCode::IncorrectPayPassword {
-            // Counted after the fact; the answer stays the wallet's, with its attempts left.
-            limiter.hit(&client, Action::WrongPassword).await.ok();
+    if let Some(reservation) = reservation {
+        if !counts_as_wrong_password(&result) {
+            limiter.release(reservation).await;
         }
     }
     http::json(200, &result?)
+}
+
+/// Whether a pay answer keeps its wrong-password slot: a wrong password (also the one that
+/// locks the wallet), and an answer that never came (the password may have been checked).
+fn counts_as_wrong_password(result: &Result<WidgetSession>) -> bool {
+    match result {
+        Ok(_) => false,
+        Err(Error::Api(detail)) => matches!(
+            detail.code,
+            ErrorCode::IncorrectPayPassword | ErrorCode::PayPasswordLocked
+        ),
+        Err(_) => true,
+    }
 }
 
 /// The session id and, for secrets made since origins are checked, the merchant id in a client

@@ -6,6 +6,11 @@
 //! served again. Each check is one synchronous turn of the object (no `await`), so parallel hits
 //! cannot both take the last slot. An alarm clears the log once the window has passed, and
 //! deletes the object's storage when nothing is left.
+//!
+//! A reservation ([`LimiterCommand::Reserve`]) is a hit recorded before the outcome is known,
+//! for counting only failures (wrong pay passwords): it takes its slot in the same turn as the
+//! check, so parallel requests cannot all pass, and [`LimiterCommand::Release`] gives the slot
+//! back when the request turned out not to be a failure.
 
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -21,16 +26,21 @@ use crate::error::Result;
 pub enum LimiterCommand {
     /// Records a hit if the bucket has room.
     Hit { max: u32, window_ms: i64 },
-    /// Says whether a hit would be allowed, recording nothing.
-    Peek { max: u32, window_ms: i64 },
+    /// Records a hit if the bucket has room, answering its slot for a later release.
+    Reserve { max: u32, window_ms: i64 },
+    /// Removes a reserved hit: what it counted did not happen.
+    Release { slot: i64 },
 }
 
-/// The answer to a hit or a peek.
+/// The answer to a hit or a reservation.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Decision {
     pub allowed: bool,
     /// When refused: milliseconds until the oldest hit leaves the window.
     pub retry_after_ms: i64,
+    /// The recorded hit, for a reservation that was allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<i64>,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS hits (expires_ms INTEGER NOT NULL)";
@@ -90,35 +100,48 @@ struct Window {
 
 impl RateLimiter {
     async fn handle(&self, command: LimiterCommand) -> Result<serde_json::Value> {
-        let (max, window_ms, record) = match command {
-            LimiterCommand::Hit { max, window_ms } => (max, window_ms.max(1), true),
-            LimiterCommand::Peek { max, window_ms } => (max, window_ms.max(1), false),
+        let (max, window_ms) = match command {
+            LimiterCommand::Hit { max, window_ms } | LimiterCommand::Reserve { max, window_ms } => {
+                (max, window_ms.max(1))
+            }
+            LimiterCommand::Release { slot } => {
+                self.sql
+                    .exec("DELETE FROM hits WHERE rowid = ?", vec![slot.into()])?;
+                return Ok(serde_json::Value::Null);
+            }
         };
-        let decision = self.decide(now_ms(), max, window_ms, record)?;
-        if record && decision.allowed && self.state.storage().get_alarm().await?.is_none() {
+        let decision = self.decide(now_ms(), max, window_ms)?;
+        if decision.allowed && self.state.storage().get_alarm().await?.is_none() {
             self.state.storage().set_alarm(window_ms + 1).await?;
         }
         Ok(serde_json::to_value(decision)?)
     }
 
     /// The check and the record, in one synchronous turn.
-    fn decide(&self, now: i64, max: u32, window_ms: i64, record: bool) -> Result<Decision> {
+    fn decide(&self, now: i64, max: u32, window_ms: i64) -> Result<Decision> {
+        #[derive(Deserialize)]
+        struct Inserted {
+            slot: i64,
+        }
         let window = self.window(now)?;
         if window.count < i64::from(max) {
-            if record {
-                self.sql.exec(
-                    "INSERT INTO hits (expires_ms) VALUES (?)",
+            let rows: Vec<Inserted> = self
+                .sql
+                .exec(
+                    "INSERT INTO hits (expires_ms) VALUES (?) RETURNING rowid AS slot",
                     vec![(now + window_ms).into()],
-                )?;
-            }
+                )?
+                .to_array()?;
             return Ok(Decision {
                 allowed: true,
                 retry_after_ms: 0,
+                slot: rows.into_iter().next().map(|r| r.slot),
             });
         }
         Ok(Decision {
             allowed: false,
             retry_after_ms: (window.earliest_ms.unwrap_or(now) - now).max(1),
+            slot: None,
         })
     }
 

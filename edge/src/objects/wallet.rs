@@ -9,18 +9,20 @@ use checkout_core::api::{
 };
 use checkout_core::error::ErrorDetail;
 use checkout_core::ledger::{Account, LedgerError};
-use checkout_core::pay_password::{self, Failure};
+use checkout_core::pay_password::{AttemptGuard, Lock};
 use checkout_core::{Currency, ErrorCode, Money};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, State};
 
+mod events;
 mod holds;
+mod password;
 mod points;
 
 use super::rpc;
+pub use super::wallet_store::WalletOwner;
 use super::wallet_store::{balance_account, TransferKind, TransferRow, WalletStore};
 use crate::clock::now_ms;
-use crate::crypto::{hex, pbkdf2_sha256, random_bytes, secrets_equal, PBKDF2_ITERATIONS};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -43,9 +45,19 @@ pub enum WalletCommand {
     /// What the widget needs to offer balance in `currency`.
     Summary { currency: Currency },
     /// Every balance, for the merchant.
-    View { customer_id: String },
+    View {
+        customer_id: String,
+        #[serde(default)]
+        owner: Option<WalletOwner>,
+    },
     /// Sets or replaces the pay password, clearing any lockout.
-    SetPayPassword { pay_password: String },
+    SetPayPassword {
+        pay_password: String,
+        #[serde(default)]
+        owner: Option<WalletOwner>,
+    },
+    /// Lifts a pay-password lockout, timed or hard.
+    UnlockPayPassword { owner: WalletOwner },
     /// Places pending holds for a payment's balance and points legs, both or neither.
     PlaceHolds {
         group: String,
@@ -64,6 +76,19 @@ pub enum WalletCommand {
         points: i64,
         kind: PointsAdjustmentKind,
     },
+}
+
+impl WalletCommand {
+    /// The owner a merchant's command names, which the wallet's events need.
+    fn owner(&self) -> Option<&WalletOwner> {
+        match self {
+            WalletCommand::View { owner, .. } | WalletCommand::SetPayPassword { owner, .. } => {
+                owner.as_ref()
+            }
+            WalletCommand::UnlockPayPassword { owner } => Some(owner),
+            _ => None,
+        }
+    }
 }
 
 /// The final state of a transfer id, as [`WalletCommand::Resolve`] reports it.
@@ -92,15 +117,17 @@ fn aborted() -> ErrorDetail {
 #[durable_object]
 pub struct Wallet {
     state: State,
+    env: Env,
     store: WalletStore,
 }
 
 impl DurableObject for Wallet {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         let store = WalletStore::open(state.storage().sql());
         Wallet {
             store: store.unwrap_or_else(|e| panic!("wallet schema: {e}")),
             state,
+            env,
         }
     }
 
@@ -112,6 +139,8 @@ impl DurableObject for Wallet {
             );
             self.state.storage().set_alarm(30_000).await?;
         }
+        // After the holds set the next alarm: a failed hand-over only ever brings it forward.
+        self.flush_outbox().await;
         Response::ok("")
     }
 
@@ -120,12 +149,15 @@ impl DurableObject for Wallet {
             Ok(command) => self.handle(command).await,
             Err(e) => Err(e),
         };
+        // Whatever the answer (a lockout is a refusal), events written by it go out now.
+        self.flush_outbox().await;
         rpc::reply("wallet", result)
     }
 }
 
 impl Wallet {
     async fn handle(&self, command: WalletCommand) -> Result<serde_json::Value> {
+        self.learn_owner(command.owner())?;
         let value = match command {
             WalletCommand::Credit { reference, amount } => {
                 serde_json::to_value(self.credit(&reference, amount)?)?
@@ -143,7 +175,9 @@ impl Wallet {
                 serde_json::to_value(self.resolve(&transfer_id)?)?
             }
             WalletCommand::Summary { currency } => serde_json::to_value(self.summary(currency)?)?,
-            WalletCommand::View { customer_id } => serde_json::to_value(self.view(customer_id)?)?,
+            WalletCommand::View { customer_id, .. } => {
+                serde_json::to_value(self.view(customer_id)?)?
+            }
             WalletCommand::PlaceHolds {
                 group,
                 amount,
@@ -168,9 +202,13 @@ impl Wallet {
                 points,
                 kind,
             } => serde_json::to_value(self.adjust_points(&reference, points, kind)?)?,
-            WalletCommand::SetPayPassword { pay_password } => {
+            WalletCommand::SetPayPassword { pay_password, .. } => {
                 self.set_pay_password(&pay_password).await?;
                 serde_json::Value::Null
+            }
+            WalletCommand::UnlockPayPassword { owner } => {
+                self.unlock_pay_password()?;
+                serde_json::to_value(self.view(owner.customer_id)?)?
             }
         };
         Ok(value)
@@ -273,60 +311,6 @@ impl Wallet {
             }))
     }
 
-    /// Checks the pay password, counting a wrong one. It returns right after the last check, so
-    /// the caller's writes happen in the same synchronous turn as the lockout check.
-    async fn authorize(&self, password: Option<String>) -> Result<()> {
-        self.ensure_unlocked()?;
-        let password = password.ok_or_else(|| Error::api(ErrorCode::PayPasswordRequired))?;
-        let matches = self.password_matches(&password).await?;
-        self.ensure_unlocked()?;
-        self.record_attempt(matches)
-    }
-
-    fn ensure_unlocked(&self) -> Result<()> {
-        let row = self
-            .store
-            .password()?
-            .ok_or_else(|| Error::api(ErrorCode::PayPasswordNotSet))?;
-        row.guard().check(now_ms()).map_err(locked)
-    }
-
-    async fn password_matches(&self, password: &str) -> Result<bool> {
-        let row = self
-            .store
-            .password()?
-            .ok_or_else(|| Error::api(ErrorCode::PayPasswordNotSet))?;
-        let salt = decode_hex(&row.salt)?;
-        let derived = pbkdf2_sha256(password, &salt, row.iterations).await?;
-        Ok(secrets_equal(hex(&derived).as_bytes(), row.hash.as_bytes()))
-    }
-
-    /// Counts a wrong password (and refuses the payment) or clears the count.
-    fn record_attempt(&self, matches: bool) -> Result<()> {
-        let row = self
-            .store
-            .password()?
-            .ok_or_else(|| Error::api(ErrorCode::PayPasswordNotSet))?;
-        let mut guard = row.guard();
-        if matches {
-            if guard != Default::default() {
-                guard.record_success();
-                self.store.save_guard(&guard)?;
-            }
-            return Ok(());
-        }
-        let failure = guard.record_failure(now_ms());
-        self.store.save_guard(&guard)?;
-        Err(match failure {
-            Failure::AttemptsLeft(left) => {
-                let mut detail = ErrorDetail::new(ErrorCode::IncorrectPayPassword);
-                detail.attempts_left = Some(left);
-                detail.into()
-            }
-            Failure::LockedUntil(until_ms) => locked(until_ms),
-        })
-    }
-
     fn resolve(&self, transfer_id: &str) -> Result<TransferOutcome> {
         if self.store.transfer(&points_leg_id(transfer_id))?.is_some() {
             return Ok(TransferOutcome::Posted);
@@ -358,7 +342,7 @@ impl Wallet {
             currency,
             pay_password_set: password.is_some(),
             attempts_left: guard.attempts_left(now),
-            locked_until: guard.check(now).err().map(|ms| ms / 1000),
+            locked_until: locked_until_s(&guard, now),
             points_available: self.points_line()?.available,
         })
     }
@@ -372,27 +356,16 @@ impl Wallet {
             balances.push(balance_line(currency, &account)?);
         }
         let password = self.store.password()?;
-        let locked_until = password
-            .as_ref()
-            .and_then(|p| p.guard().check(now_ms()).err())
-            .map(|ms| ms / 1000);
+        let guard = password.as_ref().map(|p| p.guard()).unwrap_or_default();
+        let now = now_ms();
         Ok(WalletView {
             customer_id,
             balances,
             points: self.points_line()?,
             pay_password_set: password.is_some(),
-            locked_until,
+            locked_until: locked_until_s(&guard, now),
+            pay_password_locked: guard.check(now).is_err(),
         })
-    }
-
-    async fn set_pay_password(&self, password: &str) -> Result<()> {
-        if !pay_password::is_well_formed(password) {
-            return Err(Error::api(ErrorCode::InvalidParameter));
-        }
-        let salt = random_bytes(16)?;
-        let hash = pbkdf2_sha256(password, &salt, PBKDF2_ITERATIONS).await?;
-        self.store
-            .set_password(&hex(&hash), &hex(&salt), PBKDF2_ITERATIONS)
     }
 }
 
@@ -461,20 +434,10 @@ fn ledger_error(error: LedgerError) -> Error {
     }
 }
 
-fn locked(until_ms: i64) -> Error {
-    let mut detail = ErrorDetail::new(ErrorCode::PayPasswordLocked);
-    detail.attempts_left = Some(0);
-    detail.retry_after_s = Some(((until_ms - now_ms()).max(0) as u64).div_ceil(1000));
-    detail.into()
-}
-
-fn decode_hex(text: &str) -> Result<Vec<u8>> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .ok_or_else(|| Error::Invariant("stored salt is not hex".into()))
-        })
-        .collect()
+/// When a timed lockout ends (unix s); `None` when not locked or locked until the merchant acts.
+fn locked_until_s(guard: &AttemptGuard, now_ms: i64) -> Option<i64> {
+    match guard.check(now_ms) {
+        Err(Lock::Until(ms)) => Some(ms / 1000),
+        _ => None,
+    }
 }

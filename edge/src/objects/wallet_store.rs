@@ -43,7 +43,21 @@ CREATE TABLE IF NOT EXISTS pay_password (
     iterations INTEGER NOT NULL,
     failed_attempts INTEGER NOT NULL,
     locked_until_ms INTEGER NOT NULL
-);";
+);
+CREATE TABLE IF NOT EXISTS owner (
+    k INTEGER PRIMARY KEY CHECK (k = 1),
+    merchant_scope TEXT NOT NULL,
+    customer_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);";
+
+/// Columns added to `pay_password` since it was first created, with their definitions. Rows from
+/// before have no pepper (`pepper_kid` NULL) and no escalation.
+const PASSWORD_COLUMNS: [(&str, &str); 3] = [
+    ("pepper_kid", "TEXT"),
+    ("lockouts", "INTEGER NOT NULL DEFAULT 0"),
+    ("hard_locked", "INTEGER NOT NULL DEFAULT 0"),
+];
 
 /// What a transfer did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,13 +104,18 @@ pub struct TransferRow {
     pub created_at_ms: i64,
 }
 
+/// The stored pay password: its hash with the KDF's parameters, and its lockout.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PasswordRow {
     pub hash: String,
     pub salt: String,
     pub iterations: u32,
+    /// The pepper's key id; `None` for a hash made before peppers (PBKDF2 of the bare password).
+    pub pepper_kid: Option<String>,
     pub failed_attempts: u32,
     pub locked_until_ms: i64,
+    pub lockouts: u32,
+    pub hard_locked: i64,
 }
 
 impl PasswordRow {
@@ -104,8 +123,26 @@ impl PasswordRow {
         AttemptGuard {
             failed_attempts: self.failed_attempts,
             locked_until_ms: self.locked_until_ms,
+            lockouts: self.lockouts,
+            hard_locked: self.hard_locked != 0,
         }
     }
+}
+
+/// A pay-password hash and the parameters that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordHash {
+    pub hash: String,
+    pub salt: String,
+    pub iterations: u32,
+    pub pepper_kid: Option<String>,
+}
+
+/// Who a wallet belongs to: where its events go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletOwner {
+    pub merchant_scope: String,
+    pub customer_id: String,
 }
 
 pub struct WalletStore {
@@ -121,6 +158,21 @@ impl WalletStore {
     pub fn open(sql: SqlStorage) -> Result<WalletStore> {
         for statement in SCHEMA.split(';').filter(|s| !s.trim().is_empty()) {
             sql.exec(statement, None)?;
+        }
+        #[derive(Deserialize)]
+        struct Column {
+            name: String,
+        }
+        let columns: Vec<Column> = sql
+            .exec("PRAGMA table_info(pay_password)", None)?
+            .to_array()?;
+        for (name, definition) in PASSWORD_COLUMNS {
+            if !columns.iter().any(|c| c.name == name) {
+                sql.exec(
+                    &format!("ALTER TABLE pay_password ADD COLUMN {name} {definition}"),
+                    None,
+                )?;
+            }
         }
         Ok(WalletStore { sql })
     }
@@ -260,25 +312,118 @@ impl WalletStore {
         Ok(rows.into_iter().next())
     }
 
-    pub fn set_password(&self, hash: &str, salt: &str, iterations: u32) -> Result<()> {
+    /// Sets or replaces the password, clearing the count and any lockout.
+    pub fn set_password(&self, hash: &PasswordHash) -> Result<()> {
         self.sql.exec(
-            "INSERT INTO pay_password (k, hash, salt, iterations, failed_attempts, locked_until_ms)
-             VALUES (1, ?, ?, ?, 0, 0) ON CONFLICT (k) DO UPDATE SET hash = excluded.hash,
-             salt = excluded.salt, iterations = excluded.iterations, failed_attempts = 0,
-             locked_until_ms = 0",
-            vec![hash.into(), salt.into(), (iterations as i64).into()],
+            "INSERT INTO pay_password (k, hash, salt, iterations, pepper_kid, failed_attempts,
+             locked_until_ms, lockouts, hard_locked) VALUES (1, ?, ?, ?, ?, 0, 0, 0, 0)
+             ON CONFLICT (k) DO UPDATE SET hash = excluded.hash, salt = excluded.salt,
+             iterations = excluded.iterations, pepper_kid = excluded.pepper_kid,
+             failed_attempts = 0, locked_until_ms = 0, lockouts = 0, hard_locked = 0",
+            vec![
+                hash.hash.as_str().into(),
+                hash.salt.as_str().into(),
+                (hash.iterations as i64).into(),
+                text_or_null(hash.pepper_kid.as_deref()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces the hash of the same password (an upgrade), keeping the lockout state. Only the
+    /// row whose hash is still `old_hash` changes, so a password set meanwhile is never undone.
+    pub fn rehash_password(&self, old_hash: &str, hash: &PasswordHash) -> Result<()> {
+        self.sql.exec(
+            "UPDATE pay_password SET hash = ?, salt = ?, iterations = ?, pepper_kid = ?
+             WHERE k = 1 AND hash = ?",
+            vec![
+                hash.hash.as_str().into(),
+                hash.salt.as_str().into(),
+                (hash.iterations as i64).into(),
+                text_or_null(hash.pepper_kid.as_deref()),
+                old_hash.into(),
+            ],
         )?;
         Ok(())
     }
 
     pub fn save_guard(&self, guard: &AttemptGuard) -> Result<()> {
         self.sql.exec(
-            "UPDATE pay_password SET failed_attempts = ?, locked_until_ms = ? WHERE k = 1",
+            "UPDATE pay_password SET failed_attempts = ?, locked_until_ms = ?, lockouts = ?,
+             hard_locked = ? WHERE k = 1",
             vec![
                 (guard.failed_attempts as i64).into(),
                 guard.locked_until_ms.into(),
+                (guard.lockouts as i64).into(),
+                i64::from(guard.hard_locked).into(),
             ],
         )?;
         Ok(())
+    }
+
+    pub fn owner(&self) -> Result<Option<WalletOwner>> {
+        let rows: Vec<WalletOwner> = self
+            .sql
+            .exec(
+                "SELECT merchant_scope, customer_id FROM owner WHERE k = 1",
+                None,
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next())
+    }
+
+    pub fn set_owner(&self, owner: &WalletOwner) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO owner (k, merchant_scope, customer_id) VALUES (1, ?, ?)
+             ON CONFLICT (k) DO UPDATE SET merchant_scope = excluded.merchant_scope,
+             customer_id = excluded.customer_id",
+            vec![
+                owner.merchant_scope.as_str().into(),
+                owner.customer_id.as_str().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Appends an event for the merchant. Call in the same turn as the change it reports.
+    pub fn push_event<E: Serialize>(&self, event: &E) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO outbox (event) VALUES (?)",
+            vec![serde_json::to_string(event)?.into()],
+        )?;
+        Ok(())
+    }
+
+    /// The events not yet handed over, with the last sequence number.
+    pub fn outbox<E: serde::de::DeserializeOwned>(&self) -> Result<(Vec<E>, i64)> {
+        #[derive(Deserialize)]
+        struct Row {
+            seq: i64,
+            event: String,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT seq, event FROM outbox ORDER BY seq", None)?
+            .to_array()?;
+        let last = rows.last().map_or(0, |r| r.seq);
+        let events = rows
+            .iter()
+            .map(|r| serde_json::from_str(&r.event))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok((events, last))
+    }
+
+    /// Drops the events up to `last`: the `Webhooks` object has them.
+    pub fn clear_outbox(&self, last: i64) -> Result<()> {
+        self.sql
+            .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])?;
+        Ok(())
+    }
+}
+
+fn text_or_null(value: Option<&str>) -> worker::SqlStorageValue {
+    match value {
+        Some(text) => text.into(),
+        None => worker::SqlStorageValue::Null,
     }
 }
