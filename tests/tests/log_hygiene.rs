@@ -18,6 +18,8 @@ use checkout_tests::{providers, temp_dir};
 use serde_json::{json, Value};
 
 const WRONG_PASSWORD: &str = "913572";
+/// A pay password sent where the log keeps it: in a request path, after its name.
+const PATH_PASSWORD: &str = "135791";
 const OPENID: &str = "oLogHygiene0Openid00000000042";
 /// A credential a caller sends that is no key of ours: not logged either.
 const FAKE_KEY: &str = "sk_test_ThisIsNotAKeyButLooksLikeOne00";
@@ -95,6 +97,37 @@ fn the_log_holds_no_secret_token_password_or_wallet_number_and_is_json_with_requ
     for reply in &refusals {
         assert!(reply.status >= 400, "{}", reply.body);
         seen.reply(reply);
+    }
+
+    // Secrets in the one field every request line logs, its path: a webhook signing secret, a
+    // pay password after its name, and the provider credentials, which have no shape and are
+    // masked by value (bKash's app secret and password, WeChat Pay's APIv3 key).
+    let endpoint = rig.admin(
+        "POST",
+        "/v1/webhook_endpoints",
+        json!({"url": "http://127.0.0.1:9/hooks"}),
+    );
+    let webhook_secret = endpoint.body["secret"].as_str().expect("a signing secret");
+    assert!(webhook_secret.starts_with("whsec_"), "{}", endpoint.body);
+    seen.credentials.push(webhook_secret.to_owned());
+    seen.credentials
+        .push(webhook_secret.trim_start_matches("whsec_").to_owned());
+    let in_paths = [
+        webhook_secret.to_owned(),
+        format!("pay_password={PATH_PASSWORD}"),
+        format!("pay_password:{PATH_PASSWORD}"),
+        rig.vars.bkash.app_secret.clone(),
+        rig.vars.bkash.password.clone(),
+        rig.vars.wechat.api_v3_key.clone(),
+    ];
+    for segment in &in_paths {
+        let reply = rig
+            .client
+            .call("GET", format!("/v1/checkout_sessions/{segment}"))
+            .bearer(&rig.key())
+            .send();
+        assert!(reply.status >= 400, "{}", reply.body);
+        seen.reply(&reply);
     }
 
     // Lines reach the file asynchronously: wait for the last request's line.
@@ -188,11 +221,11 @@ fn assert_no_secrets(log: &str, vars: &DevVars, seen: &Seen) {
     let mut secrets: Vec<(String, String)> = vec![
         ("TOKEN_SIGNING_KEY".into(), vars.token_signing_key.clone()),
         ("DEMO_MERCHANT_KEY".into(), vars.demo_merchant_key.clone()),
-        ("BKASH_USERNAME".into(), vars.bkash.username.clone()),
-        ("BKASH_PASSWORD".into(), vars.bkash.password.clone()),
-        ("BKASH_APP_KEY".into(), vars.bkash.app_key.clone()),
-        ("BKASH_APP_SECRET".into(), vars.bkash.app_secret.clone()),
-        ("WECHATPAY_APIV3_KEY".into(), vars.wechat.api_v3_key.clone()),
+        ("BKASH_TEST_USERNAME".into(), vars.bkash.username.clone()),
+        ("BKASH_TEST_PASSWORD".into(), vars.bkash.password.clone()),
+        ("BKASH_TEST_APP_KEY".into(), vars.bkash.app_key.clone()),
+        ("BKASH_TEST_APP_SECRET".into(), vars.bkash.app_secret.clone()),
+        ("WECHATPAY_TEST_APIV3_KEY".into(), vars.wechat.api_v3_key.clone()),
         ("wechat openid".into(), OPENID.into()),
         ("caller's fake key".into(), FAKE_KEY.into()),
     ];
@@ -230,6 +263,7 @@ fn assert_no_secrets(log: &str, vars: &DevVars, seen: &Seen) {
     for (name, number) in [
         ("pay password", PAY_PASSWORD),
         ("wrong pay password", WRONG_PASSWORD),
+        ("pay password in a path", PATH_PASSWORD),
         ("wallet number", RICH_WALLET),
     ] {
         assert!(!contains_number(log, number), "the log contains the {name}");
