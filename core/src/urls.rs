@@ -139,7 +139,13 @@ mod tests {
     #[test]
     fn malformed_and_oversized_urls_are_refused() {
         let long = format!("https://shop.example/{}", "a".repeat(2048));
-        for url in ["", "shop.example/done", "https://", "https://shop .example/", &long] {
+        for url in [
+            "",
+            "shop.example/done",
+            "https://",
+            "https://shop .example/",
+            &long,
+        ] {
             assert!(!accepted(url, false), "{url}");
         }
     }
@@ -147,7 +153,10 @@ mod tests {
     #[test]
     fn the_parameter_goes_in_the_query_and_the_fragment_is_kept() {
         let cases = [
-            ("https://shop.example/done", "https://shop.example/done?checkout_session=cs_1"),
+            (
+                "https://shop.example/done",
+                "https://shop.example/done?checkout_session=cs_1",
+            ),
             (
                 "https://shop.example/done?a=1",
                 "https://shop.example/done?a=1&checkout_session=cs_1",

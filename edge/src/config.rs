@@ -215,7 +215,10 @@ mod tests {
 
     #[test]
     fn each_mode_names_its_own_provider_variables() {
-        assert_eq!(Mode::of(false).var("BKASH", "APP_KEY"), "BKASH_TEST_APP_KEY");
+        assert_eq!(
+            Mode::of(false).var("BKASH", "APP_KEY"),
+            "BKASH_TEST_APP_KEY"
+        );
         assert_eq!(Mode::of(true).var("BKASH", "APP_KEY"), "BKASH_LIVE_APP_KEY");
         assert_eq!(
             Mode::Live.var("WECHATPAY", "BASE_URL"),

@@ -269,8 +269,14 @@ mod tests {
         assert_eq!(code(None), None);
         assert_eq!(code(Some("0")), None);
         assert_eq!(code(Some(&MAX_BODY_BYTES.to_string())), None);
-        assert_eq!(code(Some(&(MAX_BODY_BYTES + 1).to_string())), Some("body_too_large"));
-        assert_eq!(code(Some("99999999999999999999999")), Some("body_too_large"));
+        assert_eq!(
+            code(Some(&(MAX_BODY_BYTES + 1).to_string())),
+            Some("body_too_large")
+        );
+        assert_eq!(
+            code(Some("99999999999999999999999")),
+            Some("body_too_large")
+        );
         for bad in ["", "abc", "+5", "-1", "1e3", " 12", "12, 12", "0x10"] {
             assert_eq!(code(Some(bad)), Some("invalid_header"), "{bad:?}");
         }

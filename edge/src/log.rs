@@ -149,7 +149,9 @@ pub fn scrub(text: &str) -> String {
             .borrow()
             .iter()
             .filter(|secret| text.contains(secret.as_str()))
-            .fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), MASK))
+            .fold(text.to_owned(), |text, secret| {
+                text.replace(secret.as_str(), MASK)
+            })
     });
     let text = text.as_str();
     let bytes = text.as_bytes();
@@ -195,7 +197,8 @@ pub fn scrub(text: &str) -> String {
 fn secret_name_then_separator(rest: &[u8]) -> Option<usize> {
     let name_len = SECRET_NAMES.iter().find_map(|name| {
         let head = rest.get(..name.len())?;
-        head.eq_ignore_ascii_case(name.as_bytes()).then_some(name.len())
+        head.eq_ignore_ascii_case(name.as_bytes())
+            .then_some(name.len())
     })?;
     let mut at = name_len;
     // The rest of the name (`password_hash` is a name too) before the separator.
@@ -326,15 +329,24 @@ mod tests {
             ("pay_password=135790&x=1", "pay_password=****&x=1"),
             (r#"{"pay_password":"135790"}"#, r#"{"pay_password":"****"}"#),
             (r#"{"pay_password":135790}"#, r#"{"pay_password":****}"#),
-            ("bKash password: Xy9-abc rejected", "bKash password: **** rejected"),
+            (
+                "bKash password: Xy9-abc rejected",
+                "bKash password: **** rejected",
+            ),
             (
                 r#"body {\"app_secret\":\"abcDEF123\"}"#,
                 r#"body {\"app_secret\":\"****\"}"#,
             ),
             ("WECHATPAY_APIV3_KEY=abcd1234", "WECHATPAY_APIV3_KEY=****"),
-            ("signing whsec_AbC123xyz789 rotated", "signing whsec_**** rotated"),
+            (
+                "signing whsec_AbC123xyz789 rotated",
+                "signing whsec_**** rotated",
+            ),
             // A name without a value after a separator is ordinary text.
-            ("wrong pay password, 4 attempts left", "wrong pay password, 4 attempts left"),
+            (
+                "wrong pay password, 4 attempts left",
+                "wrong pay password, 4 attempts left",
+            ),
             ("incorrect_pay_password", "incorrect_pay_password"),
         ];
         for (input, expected) in cases {

@@ -180,7 +180,9 @@ impl DevVars {
     /// longer reads.
     pub fn provider_names_current(path: &Path) -> bool {
         std::fs::read_to_string(path)
-            .map(|text| text.contains("\nBKASH_TEST_USERNAME=") && text.contains("\nWECHATPAY_TEST_MCHID="))
+            .map(|text| {
+                text.contains("\nBKASH_TEST_USERNAME=") && text.contains("\nWECHATPAY_TEST_MCHID=")
+            })
             .unwrap_or(false)
     }
 

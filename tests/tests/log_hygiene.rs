@@ -239,8 +239,14 @@ fn assert_no_secrets(log: &str, vars: &DevVars, seen: &Seen) {
         ("BKASH_TEST_USERNAME".into(), vars.bkash.username.clone()),
         ("BKASH_TEST_PASSWORD".into(), vars.bkash.password.clone()),
         ("BKASH_TEST_APP_KEY".into(), vars.bkash.app_key.clone()),
-        ("BKASH_TEST_APP_SECRET".into(), vars.bkash.app_secret.clone()),
-        ("WECHATPAY_TEST_APIV3_KEY".into(), vars.wechat.api_v3_key.clone()),
+        (
+            "BKASH_TEST_APP_SECRET".into(),
+            vars.bkash.app_secret.clone(),
+        ),
+        (
+            "WECHATPAY_TEST_APIV3_KEY".into(),
+            vars.wechat.api_v3_key.clone(),
+        ),
         ("wechat openid".into(), OPENID.into()),
         ("caller's fake key".into(), FAKE_KEY.into()),
     ];
@@ -343,7 +349,10 @@ fn assert_no_secrets_in_worker_lines(log: &str, seen: &Seen) {
     assert!(text.contains("/v1/checkout_sessions/whsec_****"), "{text}");
     for secret in &seen.in_paths {
         assert!(secret.len() >= 16, "{secret} is too short to search for");
-        assert!(!text.contains(secret.as_str()), "a Worker line contains {secret}");
+        assert!(
+            !text.contains(secret.as_str()),
+            "a Worker line contains {secret}"
+        );
     }
     assert!(
         !contains_number(&text, PATH_PASSWORD),

@@ -34,7 +34,10 @@ fn start_bkash_payment(rig: &Rig, key: &str, order: &str) -> String {
         .client
         .call(
             "POST",
-            format!("/v1/widget/sessions/{}/pay", session.body["id"].as_str().unwrap()),
+            format!(
+                "/v1/widget/sessions/{}/pay",
+                session.body["id"].as_str().unwrap()
+            ),
         )
         .bearer(&token)
         .header("Origin", ORIGIN)
@@ -136,7 +139,10 @@ fn each_mode_pays_through_its_own_account() {
     assert!(real.payment(live_payment).is_some());
 
     let test_redirect = start_bkash_payment(&rig, &rig.key(), "modes-test-1");
-    assert!(test_redirect.starts_with(&sandbox.origin()), "{test_redirect}");
+    assert!(
+        test_redirect.starts_with(&sandbox.origin()),
+        "{test_redirect}"
+    );
     let test_payment = test_redirect.split("paymentID=").nth(1).unwrap();
     assert!(sandbox.payment(test_payment).is_some());
     assert!(real.payment(test_payment).is_none());
@@ -171,17 +177,29 @@ fn merchant_urls_are_parsed_not_pattern_matched() {
         assert!(!message.contains("evil"), "{message}");
     }
     // Test keys may return to this machine; live keys only to https elsewhere.
-    create_with_key(&rig, &rig.key(), &body_with_url("url-local", "http://localhost:3000/done"))
-        .expect_status(200);
-    for (n, url) in ["http://localhost:3000/done", "http://shop.example/done", "https://127.0.0.1/x"]
-        .into_iter()
-        .enumerate()
+    create_with_key(
+        &rig,
+        &rig.key(),
+        &body_with_url("url-local", "http://localhost:3000/done"),
+    )
+    .expect_status(200);
+    for (n, url) in [
+        "http://localhost:3000/done",
+        "http://shop.example/done",
+        "https://127.0.0.1/x",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let reply = create_with_key(&rig, &live, &body_with_url(&format!("url-live-{n}"), url));
         assert_refused(&reply, 400, "invalid_parameter");
     }
-    create_with_key(&rig, &live, &body_with_url("url-live-ok", "https://shop.example/done"))
-        .expect_status(200);
+    create_with_key(
+        &rig,
+        &live,
+        &body_with_url("url-live-ok", "https://shop.example/done"),
+    )
+    .expect_status(200);
 
     let endpoint = |key: &str, url: &str| {
         rig.client
@@ -318,19 +336,36 @@ fn a_production_worker_serves_no_demo_and_no_test_pages() {
         .call("POST", "/demo/api/checkout")
         .json(&json!({}));
     assert_refused(&checkout, 404, "not_found");
-    let order = production.client.call("GET", "/demo/api/orders/cs_x").send();
+    let order = production
+        .client
+        .call("GET", "/demo/api/orders/cs_x")
+        .send();
     assert_eq!(order.status, 404);
-    for page in ["/test/widget.html", "/test/widget", "/test/widget.js", "/test/sri.html"] {
+    for page in [
+        "/test/widget.html",
+        "/test/widget",
+        "/test/widget.js",
+        "/test/sri.html",
+    ] {
         let reply = production.client.call("GET", page).send();
         assert_eq!(reply.status, 404, "{page}");
     }
     // The shop's own static page is still there.
-    assert_eq!(production.client.call("GET", "/checkout.js").send().status, 200);
+    assert_eq!(
+        production.client.call("GET", "/checkout.js").send().status,
+        200
+    );
 
     let test = Rig::start("hygiene-test-profile");
-    let demo = test.client.call("POST", "/demo/api/checkout").json(&json!({}));
+    let demo = test
+        .client
+        .call("POST", "/demo/api/checkout")
+        .json(&json!({}));
     assert_eq!(demo.status, 200, "{}", demo.body);
-    assert_eq!(test.client.call("GET", "/test/widget.js").send().status, 200);
+    assert_eq!(
+        test.client.call("GET", "/test/widget.js").send().status,
+        200
+    );
     // Pages are served at their clean URL (`/test/widget.html` redirects there).
     assert_eq!(test.client.call("GET", "/test/widget").send().status, 200);
 }
@@ -341,7 +376,11 @@ fn a_production_worker_serves_no_demo_and_no_test_pages() {
 fn a_token_request_without_origin_is_refused() {
     let rig = Rig::start("hygiene-no-origin");
     let session = rig
-        .create_session(&checkout_tests::fixtures::session_body("no-origin-1", "5.00", "cus_o"))
+        .create_session(&checkout_tests::fixtures::session_body(
+            "no-origin-1",
+            "5.00",
+            "cus_o",
+        ))
         .expect_status(200);
     let secret = session.body["client_secret"].as_str().unwrap();
     let bare = rig

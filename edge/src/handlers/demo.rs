@@ -78,7 +78,9 @@ fn demo_methods(
         methods.push(PaymentMethod::Points);
     }
     for provider in [PaymentMethod::Bkash, PaymentMethod::WechatPay] {
-        if provider.accepts(currency) && crate::connectors::is_available(provider, env, Mode::of(merchant.livemode))? {
+        if provider.accepts(currency)
+            && crate::connectors::is_available(provider, env, Mode::of(merchant.livemode))?
+        {
             methods.push(provider);
         }
     }

@@ -9,9 +9,9 @@ use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
 use worker::{Env, Request, Response};
 
+use crate::config::Mode;
 use crate::connectors::wechat::signature::SignedHeaders;
 use crate::connectors::wechat::{NotificationError, NotificationEvent, Wechat};
-use crate::config::Mode;
 use crate::error::{Error, Result};
 use crate::http;
 use crate::objects::session::{NotifiedEvent, SessionCommand};

@@ -325,7 +325,9 @@ impl CheckoutSession {
         let balance = self.balance_summary(&record).await?;
         let mut view = record.widget_view(balance);
         for method in &record.request.methods {
-            if let Some(connector) = connectors::Connector::for_method(*method, &self.env, Mode::of(record.livemode))? {
+            if let Some(connector) =
+                connectors::Connector::for_method(*method, &self.env, Mode::of(record.livemode))?
+            {
                 let (min, max) = connector.amount_limits();
                 view.method_limits.push(checkout_core::api::MethodLimit {
                     method: *method,
