@@ -368,6 +368,20 @@ fn a_production_worker_serves_no_demo_and_no_test_pages() {
     );
     // Pages are served at their clean URL (`/test/widget.html` redirects there).
     assert_eq!(test.client.call("GET", "/test/widget").send().status, 200);
+    drop(test);
+
+    // `cargo xtask dev`'s profile: the demo shop works, the test pages are not there.
+    let dev = Rig::start_with(
+        "hygiene-dev-profile",
+        WorkerOptions {
+            profile: Profile::Dev,
+            ..WorkerOptions::default()
+        },
+    );
+    let demo = dev.client.call("POST", "/demo/api/checkout").json(&json!({}));
+    assert_eq!(demo.status, 200, "{}", demo.body);
+    assert_eq!(dev.client.call("GET", "/").send().status, 200);
+    assert_eq!(dev.client.call("GET", "/test/widget.js").send().status, 404);
 }
 
 /// I1: a stolen client secret is no good without a page: a token request without `Origin` is
