@@ -244,7 +244,7 @@ mod tests {
             r#"{"method":"balance","pay_password":135790.5}"#.to_owned(),
             format!(r#"{{"method":"balance","count":"{long}"}}"#),
             format!(r#"{{"method":"balance","pay_password":["{long}"]}}"#),
-            format!(r#"{{"method":"balance","count":-135790}}"#),
+            r#"{"method":"balance","count":-135790}"#.to_owned(),
             format!(r#"{{"method":"balance","{long}":1}}"#),
             format!(r#"{{"method":"balance","pay_password":"{long}"#),
             format!(r#"{{"method":{long}}}"#),

@@ -378,7 +378,10 @@ fn a_production_worker_serves_no_demo_and_no_test_pages() {
             ..WorkerOptions::default()
         },
     );
-    let demo = dev.client.call("POST", "/demo/api/checkout").json(&json!({}));
+    let demo = dev
+        .client
+        .call("POST", "/demo/api/checkout")
+        .json(&json!({}));
     assert_eq!(demo.status, 200, "{}", demo.body);
     assert_eq!(dev.client.call("GET", "/").send().status, 200);
     assert_eq!(dev.client.call("GET", "/test/widget.js").send().status, 404);
