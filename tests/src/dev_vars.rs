@@ -403,4 +403,41 @@ mod tests {
             [OTHER_ALLOWED_ORIGIN]
         );
     }
+
+    #[test]
+    fn an_older_file_gets_per_mode_provider_names_and_keeps_its_keys() {
+        let vars = DevVars::generate();
+        let dir = crate::temp_dir("dev-vars-modes");
+        let path = dir.join(".dev.vars");
+        vars.write(&path).unwrap();
+        // As written before test and live accounts were split.
+        let legacy = vars
+            .to_file_text()
+            .replace("BKASH_TEST_", "BKASH_")
+            .replace("WECHATPAY_TEST_", "WECHATPAY_");
+        std::fs::write(&path, legacy).unwrap();
+        assert!(!DevVars::provider_names_current(&path));
+        assert_eq!(DevVars::read(&path).unwrap().bkash, vars.bkash);
+
+        DevVars::upgrade_provider_names(&path).unwrap();
+        assert!(DevVars::provider_names_current(&path));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("\nBKASH_USERNAME="), "{text}");
+        assert!(text.contains(&format!(
+            "\nBKASH_TEST_APP_SECRET=\"{}\"",
+            vars.bkash.app_secret
+        )));
+        assert!(text.contains(&format!(
+            "\nWECHATPAY_TEST_APIV3_KEY=\"{}\"",
+            vars.wechat.api_v3_key
+        )));
+        assert!(
+            !text.contains("_LIVE_"),
+            "the simulators are sandboxes: test accounts only"
+        );
+        let read = DevVars::read(&path).unwrap();
+        assert_eq!(read.bkash, vars.bkash);
+        assert_eq!(read.wechat, vars.wechat);
+        assert_eq!(read.token_signing_key, vars.token_signing_key);
+    }
 }
