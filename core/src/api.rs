@@ -137,13 +137,19 @@ pub struct ValidSessionRequest {
 }
 
 impl CreateSessionRequest {
-    pub fn validate(&self) -> Result<ValidSessionRequest, FieldError> {
-        self.validate_with_min_ttl(MIN_SESSION_TTL_S)
+    /// Checks every field; `livemode` is the merchant key's mode, which decides the URL rules
+    /// (live: `https` only, see [`check_url`]).
+    pub fn validate(&self, livemode: bool) -> Result<ValidSessionRequest, FieldError> {
+        self.validate_with_min_ttl(livemode, MIN_SESSION_TTL_S)
     }
 
     /// As [`CreateSessionRequest::validate`], with a shorter shortest lifetime: for test
     /// deployments that must watch sessions expire within seconds.
-    pub fn validate_with_min_ttl(&self, min_ttl_s: i64) -> Result<ValidSessionRequest, FieldError> {
+    pub fn validate_with_min_ttl(
+        &self,
+        livemode: bool,
+        min_ttl_s: i64,
+    ) -> Result<ValidSessionRequest, FieldError> {
         check_id("order_id", &self.order_id, 64)?;
         check_id("customer_id", &self.customer_id, 64)?;
         let amount = Money::parse_positive(&self.amount, self.currency)
@@ -153,7 +159,7 @@ impl CreateSessionRequest {
         if let Some(openid) = &self.wechat_openid {
             check_openid(openid)?;
         }
-        check_url("return_url", &self.return_url, true)?;
+        check_url("return_url", &self.return_url, livemode)?;
         let ttl_s = self.expires_in_s.unwrap_or(DEFAULT_SESSION_TTL_S);
         if !(min_ttl_s..=MAX_SESSION_TTL_S).contains(&ttl_s) {
             return Err(FieldError::invalid(
@@ -219,27 +225,7 @@ fn check_openid(openid: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// A URL the checkout sends people or data to: HTTPS, or plain HTTP to this machine when
-/// `allow_local_http` (development and test mode).
-pub fn check_url(param: &'static str, url: &str, allow_local_http: bool) -> Result<(), FieldError> {
-    let local = ["http://localhost", "http://127.0.0.1"]
-        .iter()
-        .any(|p| url.starts_with(p) && url[p.len()..].starts_with([':', '/']));
-    let https = url.len() > "https://".len() && url.starts_with("https://");
-    if url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(FieldError::invalid(
-            param,
-            format!("{param} is not a valid URL"),
-        ));
-    }
-    if !(https || (local && allow_local_http)) {
-        return Err(FieldError::invalid(
-            param,
-            format!("{param} must be an https:// URL"),
-        ));
-    }
-    Ok(())
-}
+pub use crate::urls::check_url;
 
 /// A checkout session as the merchant sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@
 //! - [`pay_password`]: pay-password format and the attempts-and-lockout policy.
 //! - [`json`], [`wire`]: the widget's serde-free JSON for the widget API, tested against serde.
 //! - [`webhook`]: the events the merchant receives and their `Checkout-Signature`.
+//! - [`urls`]: the rules for URLs a merchant gives (return URLs, webhook endpoints), parsed.
 //!
 //! Architecture Invariant: nothing in this crate performs I/O or reads a clock; callers pass `now`.
 
@@ -24,6 +25,7 @@ pub mod ledger;
 pub mod money;
 pub mod pay_password;
 pub mod token;
+pub mod urls;
 pub mod webhook;
 pub mod wire;
 

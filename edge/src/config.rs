@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use worker::Env;
 
 use crate::error::{Error, Result};
@@ -35,6 +35,45 @@ impl fmt::Debug for Secret {
 /// Test keys act on test-mode sessions and wallets only; live keys on live ones.
 pub const TEST_KEY_PREFIX: &str = "sk_test_";
 pub const LIVE_KEY_PREFIX: &str = "sk_live_";
+
+/// Which of a provider's two accounts a session pays through: its sandbox (test) or the real one
+/// (live). A session's mode is its merchant key's, and it picks the provider credentials, so a
+/// test key can never move real money and a live key never pays into a sandbox.
+///
+/// Architecture Invariant: provider credentials are read only through [`Mode::var`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Test,
+    Live,
+}
+
+impl Mode {
+    pub fn of(livemode: bool) -> Mode {
+        if livemode {
+            Mode::Live
+        } else {
+            Mode::Test
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Test => "test",
+            Mode::Live => "live",
+        }
+    }
+
+    /// The name of a provider variable for this mode: `BKASH_TEST_USERNAME`,
+    /// `WECHATPAY_LIVE_MCHID`.
+    pub fn var(self, provider: &str, name: &str) -> String {
+        let mode = match self {
+            Mode::Test => "TEST",
+            Mode::Live => "LIVE",
+        };
+        format!("{provider}_{mode}_{name}")
+    }
+}
 
 /// A merchant as configured in the `MERCHANTS` secret.
 #[derive(Debug, Clone, Deserialize)]
@@ -69,12 +108,18 @@ impl Merchant {
 pub struct Config {
     pub token_signing_key: Secret,
     pub merchants: Vec<Merchant>,
-    /// The key the demo shop's back end uses. Absent in production, which disables `/demo/`.
+    /// The key the demo shop's back end uses.
     pub demo_merchant_key: Option<Secret>,
+    /// The dev flag `CHECKOUT_DEMO=1`: without it `/demo/` answers 404 whatever the key.
+    pub demo_enabled: bool,
 }
+
+/// The variable that turns the demo shop's routes on; only `1` does.
+pub const DEMO_FLAG: &str = "CHECKOUT_DEMO";
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Config> {
+        crate::log::remember_env_secrets(env);
         let token_signing_key = read(env, "TOKEN_SIGNING_KEY")?
             .ok_or_else(|| Error::Config("TOKEN_SIGNING_KEY is not set".into()))?;
         if token_signing_key.expose().len() < checkout_core::token::MIN_SIGNING_KEY_LEN {
@@ -89,6 +134,7 @@ impl Config {
             token_signing_key,
             merchants,
             demo_merchant_key: read(env, "DEMO_MERCHANT_KEY")?,
+            demo_enabled: read(env, DEMO_FLAG)?.is_some_and(|flag| flag.expose() == "1"),
         })
     }
 }
@@ -165,7 +211,20 @@ pub fn check_origin(origin: &str) -> std::result::Result<(), &'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_origin;
+    use super::{check_origin, Mode};
+
+    #[test]
+    fn each_mode_names_its_own_provider_variables() {
+        assert_eq!(
+            Mode::of(false).var("BKASH", "APP_KEY"),
+            "BKASH_TEST_APP_KEY"
+        );
+        assert_eq!(Mode::of(true).var("BKASH", "APP_KEY"), "BKASH_LIVE_APP_KEY");
+        assert_eq!(
+            Mode::Live.var("WECHATPAY", "BASE_URL"),
+            "WECHATPAY_LIVE_BASE_URL"
+        );
+    }
 
     #[test]
     fn allowed_origins_must_be_exactly_what_a_browser_sends() {

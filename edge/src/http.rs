@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by the handlers: JSON bodies in and out, bearer credentials, origins, CORS
 //! and the security headers on every answer.
 
+use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,7 +20,24 @@ pub fn bearer(req: &Request) -> Option<String> {
     (!token.is_empty()).then(|| token.to_owned())
 }
 
-/// The origin of the page that made the request.
+/// The `Origin` a token request must carry: browsers send it on every POST (Fetch Standard,
+/// "append a request `Origin` header"), so a request without one is no page's, and a client
+/// secret replayed from a plain HTTP client gets no token. Refused as `invalid_header`.
+pub fn required_origin(req: &Request) -> Result<String> {
+    match req.headers().get("Origin")? {
+        Some(origin) if !origin.is_empty() => Ok(origin),
+        _ => {
+            let mut detail = ErrorDetail::new(ErrorCode::InvalidHeader);
+            detail.param = Some("Origin".into());
+            detail.message =
+                "A widget token is granted only to a web page: the request has no Origin header."
+                    .into();
+            Err(detail.into())
+        }
+    }
+}
+
+/// The origin of the page that made a request with a token (bound to an origin at its grant).
 ///
 /// Browsers send `Origin` on every cross-origin request and on same-origin POSTs; a same-origin GET
 /// carries none, and then the caller's origin is this Worker's own.
@@ -41,26 +59,85 @@ pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
         return Err(Error::api(ErrorCode::UnsupportedMediaType));
     }
     let bytes = read_body(req).await?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        // serde's message names the field and the expected type; it never echoes values.
-        Error::api_with(
-            ErrorCode::MalformedJson,
-            format!("The request body is not valid: {e}."),
-        )
-    })
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::api_with(ErrorCode::MalformedJson, malformed_json_message(&e)))
 }
 
-/// The raw body, at most [`MAX_BODY_BYTES`].
+/// What a client is told about a body that does not parse as `T`: where, and which field by name
+/// when serde names one, never a submitted value. serde's own message cannot be passed on: an
+/// invalid-type or invalid-value message quotes the value (`invalid type: integer `123456``),
+/// which may be a pay password (docs.rs/serde, `de::Unexpected`).
+pub fn malformed_json_message(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let place = format!("line {}, column {}", error.line(), error.column());
+    match error.classify() {
+        Category::Io => "The request body could not be read.".to_owned(),
+        Category::Syntax => format!("The request body is not valid JSON ({place})."),
+        Category::Eof => format!("The request body ends before its JSON does ({place})."),
+        Category::Data => {
+            let text = error.to_string();
+            if let Some(field) = quoted_field(&text, "unknown field `") {
+                format!("The request body has an unknown field `{field}` ({place}).")
+            } else if let Some(field) = quoted_field(&text, "missing field `") {
+                format!("The request body lacks the field `{field}` ({place}).")
+            } else if text.starts_with("unknown variant") {
+                format!("A field's value is not one of those it accepts ({place}).")
+            } else {
+                format!("A field has a value of the wrong type or form ({place}).")
+            }
+        }
+    }
+}
+
+/// The field name serde quotes after `prefix`, if it is a plain identifier (a field name is a
+/// key, not a value; anything else is not repeated).
+fn quoted_field<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let name = text.strip_prefix(prefix)?.split('`').next()?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    (!name.is_empty() && name.len() <= 64 && name.chars().all(plain)).then_some(name)
+}
+
+/// The raw body, at most [`MAX_BODY_BYTES`]. A declared length over the limit is refused
+/// unread; otherwise the body is read as a stream (workers-rs `Request::stream`, a `ByteStream`
+/// over the request's `ReadableStream`) that stops at the limit, so a chunked body, or one longer
+/// than it declared, is never held beyond [`MAX_BODY_BYTES`] plus one chunk.
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>> {
+    use futures_util::StreamExt as _;
     let declared = req.headers().get("Content-Length")?;
-    if declared.and_then(|n| n.parse::<usize>().ok()).unwrap_or(0) > MAX_BODY_BYTES {
-        return Err(Error::api(ErrorCode::BodyTooLarge));
+    check_declared_length(declared.as_deref())?;
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
     }
-    let bytes = req.bytes().await?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(Error::api(ErrorCode::BodyTooLarge));
+    let mut stream = req.stream()?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(Error::api(ErrorCode::BodyTooLarge));
+        }
+        body.extend_from_slice(&chunk);
     }
-    Ok(bytes)
+    Ok(body)
+}
+
+/// A `Content-Length` is decimal digits (RFC 9110 §8.6); anything else is a 400, and a length
+/// over [`MAX_BODY_BYTES`] a 413, both before the body is read.
+pub fn check_declared_length(declared: Option<&str>) -> Result<()> {
+    let Some(text) = declared else {
+        return Ok(());
+    };
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    match text.parse::<usize>() {
+        Ok(length) if digits && length <= MAX_BODY_BYTES => Ok(()),
+        // Digits beyond the limit, or beyond `usize`: too large either way.
+        _ if digits => Err(Error::api(ErrorCode::BodyTooLarge)),
+        _ => {
+            let mut detail = ErrorDetail::new(ErrorCode::InvalidHeader);
+            detail.param = Some("Content-Length".into());
+            detail.message = "The Content-Length header is not a number of bytes.".into();
+            Err(detail.into())
+        }
+    }
 }
 
 pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
@@ -140,4 +217,80 @@ pub fn widget_preflight() -> Result<Response> {
     )?;
     headers.set("Access-Control-Max-Age", "600")?;
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::malformed_json_message;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Pay {
+        method: String,
+        pay_password: Option<String>,
+        count: Option<u32>,
+    }
+
+    fn message(body: &str) -> String {
+        malformed_json_message(&serde_json::from_str::<Pay>(body).unwrap_err())
+    }
+
+    #[test]
+    fn malformed_json_messages_never_repeat_values() {
+        let long = "s3cr3t".repeat(40);
+        let cases = [
+            r#"{"method":"balance","pay_password":135790}"#.to_owned(),
+            r#"{"method":"balance","pay_password":135790.5}"#.to_owned(),
+            format!(r#"{{"method":"balance","count":"{long}"}}"#),
+            format!(r#"{{"method":"balance","pay_password":["{long}"]}}"#),
+            r#"{"method":"balance","count":-135790}"#.to_owned(),
+            format!(r#"{{"method":"balance","{long}":1}}"#),
+            format!(r#"{{"method":"balance","pay_password":"{long}"#),
+            format!(r#"{{"method":{long}}}"#),
+        ];
+        for body in &cases {
+            let text = message(body);
+            assert!(!text.contains("135790"), "{text}");
+            assert!(!text.contains("s3cr3t"), "{text}");
+            assert!(text.len() < 120, "{text}");
+            assert!(text.contains("line 1, column"), "{text}");
+        }
+    }
+
+    #[test]
+    fn declared_lengths_are_digits_within_the_limit() {
+        use super::{check_declared_length, MAX_BODY_BYTES};
+        let code = |declared: Option<&str>| {
+            check_declared_length(declared)
+                .err()
+                .map(|e| e.detail().code.as_str())
+        };
+        assert_eq!(code(None), None);
+        assert_eq!(code(Some("0")), None);
+        assert_eq!(code(Some(&MAX_BODY_BYTES.to_string())), None);
+        assert_eq!(
+            code(Some(&(MAX_BODY_BYTES + 1).to_string())),
+            Some("body_too_large")
+        );
+        assert_eq!(
+            code(Some("99999999999999999999999")),
+            Some("body_too_large")
+        );
+        for bad in ["", "abc", "+5", "-1", "1e3", " 12", "12, 12", "0x10"] {
+            assert_eq!(code(Some(bad)), Some("invalid_header"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_json_messages_name_the_field_and_place() {
+        assert_eq!(
+            message(r#"{"method":"balance","ammount":1}"#),
+            "The request body has an unknown field `ammount` (line 1, column 29)."
+        );
+        assert!(message(r#"{"pay_password":"1"}"#).contains("lacks the field `method`"));
+        assert!(message("{not json").starts_with("The request body is not valid JSON"));
+        assert!(message(r#"{"method":"#).starts_with("The request body ends before"));
+        assert!(message(r#"{"method":1}"#).contains("wrong type"));
+    }
 }

@@ -38,6 +38,8 @@ use crate::log::Level;
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let started_ms = clock::now_ms();
+    // Before anything is logged: a credential in a request path is masked by value too.
+    log::remember_env_secrets(&env);
     let request_id = crypto::random_id(20)
         .map(|id| format!("req_{id}"))
         .unwrap_or_default();

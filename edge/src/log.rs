@@ -2,11 +2,21 @@
 //! credential or name a shopper's wallet.
 //!
 //! Values the Worker logs are ids, codes, amounts and statuses. Free text that comes from
-//! elsewhere (an internal error's message, a provider's reason) goes through [`scrub`], which
-//! masks what looks like a merchant key, a widget token, a client secret, a bearer credential, a
-//! PEM block or a mobile wallet number (`01770618575` becomes `0177****575`).
+//! elsewhere (a request path, an internal error's message, a provider's reason) goes through
+//! [`scrub`], which masks:
+//! - what looks like a merchant key, a widget token, a client secret, a webhook signing secret
+//!   (`whsec_`), a bearer credential, a PEM block or a mobile wallet number (`01770618575`
+//!   becomes `0177****575`);
+//! - the value after a password or secret name (`pay_password=135790`, `"app_secret":"..."`),
+//!   and every value of a field so named, whatever its type;
+//! - every provider credential this Worker holds (bKash's app secret, password, app key and user
+//!   name; WeChat Pay's APIv3 key; the token-signing key), by value: they have no shape to
+//!   recognise, so they are remembered ([`remember_env_secrets`]) and masked wherever they occur.
+
+use std::cell::RefCell;
 
 use serde_json::Value;
+use worker::Env;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -50,16 +60,100 @@ fn scrub_value(value: &mut Value) {
     match value {
         Value::String(text) => *text = scrub(text),
         Value::Array(items) => items.iter_mut().for_each(scrub_value),
-        Value::Object(map) => map.values_mut().for_each(scrub_value),
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if is_secret_name(key) && (value.is_string() || value.is_number()) {
+                    *value = Value::from(MASK);
+                } else {
+                    scrub_value(value);
+                }
+            }
+        }
         _ => {}
     }
 }
 
-/// Prefixes after which everything up to the next separator is a credential.
-const CREDENTIAL_PREFIXES: [&str; 5] = ["sk_test_", "sk_live_", "wt1.", "_secret_", "Bearer "];
+const MASK: &str = "****";
 
-/// `text` with credentials, PEM blocks and mobile wallet numbers masked.
+/// Whether a field or parameter so named holds a secret: a pay password (6 digits, which no
+/// shape rule can tell from an amount), a PIN or OTP, an app secret, an APIv3 key.
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_NAMES.iter().any(|n| name.contains(n)) || name == "pin" || name == "otp"
+}
+
+/// Names after which, in free text, a `=` or `:` and then the secret follow.
+const SECRET_NAMES: [&str; 5] = ["password", "passwd", "secret", "apiv3_key", "api_v3_key"];
+
+/// Prefixes after which everything up to the next separator is a credential.
+const CREDENTIAL_PREFIXES: [&str; 6] = [
+    "sk_test_", "sk_live_", "wt1.", "_secret_", "Bearer ", "whsec_",
+];
+
+/// Remembered credentials shorter than this are not masked by value (they would mask ordinary
+/// words and numbers); every credential the Worker is configured with is far longer.
+const MIN_REMEMBERED_LEN: usize = 8;
+
+thread_local! {
+    /// The credential values to mask, remembered per isolate (a Worker is single-threaded).
+    static REMEMBERED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The provider credentials that have no recognisable shape, by their name within a mode's
+/// account (`BKASH_TEST_APP_SECRET`, `WECHATPAY_LIVE_APIV3_KEY`).
+const SHAPELESS_PROVIDER_SECRETS: [&str; 5] =
+    ["USERNAME", "PASSWORD", "APP_KEY", "APP_SECRET", "APIV3_KEY"];
+
+/// Remembers the configured credentials so [`scrub`] masks them by value. Read once per isolate,
+/// since a deployment's secrets do not change under a running isolate; cheap after that.
+pub fn remember_env_secrets(env: &Env) {
+    thread_local! {
+        static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if DONE.with(|done| done.replace(true)) {
+        return;
+    }
+    let mut names = vec!["TOKEN_SIGNING_KEY".to_owned()];
+    for mode in [crate::config::Mode::Test, crate::config::Mode::Live] {
+        for provider in ["BKASH", "WECHATPAY"] {
+            for name in SHAPELESS_PROVIDER_SECRETS {
+                names.push(mode.var(provider, name));
+            }
+        }
+    }
+    for name in names {
+        if let Ok(Some(secret)) = crate::config::read(env, &name) {
+            remember_secret(secret.expose());
+        }
+    }
+}
+
+/// Masks `value` in every later log line of this isolate.
+pub fn remember_secret(value: &str) {
+    if value.len() < MIN_REMEMBERED_LEN {
+        return;
+    }
+    REMEMBERED.with(|remembered| {
+        let mut remembered = remembered.borrow_mut();
+        if !remembered.iter().any(|known| known == value) {
+            remembered.push(value.to_owned());
+        }
+    });
+}
+
+/// `text` with remembered credentials, credentials by shape, secrets after their name, PEM
+/// blocks and mobile wallet numbers masked.
 pub fn scrub(text: &str) -> String {
+    let text = REMEMBERED.with(|remembered| {
+        remembered
+            .borrow()
+            .iter()
+            .filter(|secret| text.contains(secret.as_str()))
+            .fold(text.to_owned(), |text, secret| {
+                text.replace(secret.as_str(), MASK)
+            })
+    });
+    let text = text.as_str();
     let bytes = text.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -72,6 +166,13 @@ pub fn scrub(text: &str) -> String {
             out.extend_from_slice(prefix.as_bytes());
             out.extend_from_slice(b"****");
             i += prefix.len();
+            while i < bytes.len() && is_credential_byte(bytes[i]) {
+                i += 1;
+            }
+        } else if let Some(name_len) = secret_name_then_separator(rest) {
+            out.extend_from_slice(&rest[..name_len]);
+            out.extend_from_slice(MASK.as_bytes());
+            i += name_len;
             while i < bytes.len() && is_credential_byte(bytes[i]) {
                 i += 1;
             }
@@ -89,6 +190,29 @@ pub fn scrub(text: &str) -> String {
     }
     // Only ASCII was removed or inserted, at ASCII positions, so the bytes are still UTF-8.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// If `rest` starts with a secret's name (`pay_password`, `app_secret`, in any case, as the end
+/// of a word) followed by `=` or `:` (with quotes or spaces around), the length up to the value.
+fn secret_name_then_separator(rest: &[u8]) -> Option<usize> {
+    let name_len = SECRET_NAMES.iter().find_map(|name| {
+        let head = rest.get(..name.len())?;
+        head.eq_ignore_ascii_case(name.as_bytes())
+            .then_some(name.len())
+    })?;
+    let mut at = name_len;
+    // The rest of the name (`password_hash` is a name too) before the separator.
+    while at < rest.len() && (rest[at].is_ascii_alphanumeric() || rest[at] == b'_') {
+        at += 1;
+    }
+    let gap = rest[at..]
+        .iter()
+        .take(6)
+        .take_while(|b| matches!(b, b'"' | b'\'' | b' ' | b'\\' | b'=' | b':'))
+        .count();
+    let separated = rest[at..at + gap].iter().any(|b| matches!(b, b'=' | b':'));
+    let value_follows = rest.get(at + gap).is_some_and(|b| is_credential_byte(*b));
+    (separated && value_follows).then_some(at + gap)
 }
 
 fn is_credential_byte(b: u8) -> bool {
@@ -197,6 +321,67 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(scrub(input), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn secrets_after_their_name_are_masked_in_text() {
+        let cases = [
+            ("pay_password=135790&x=1", "pay_password=****&x=1"),
+            (r#"{"pay_password":"135790"}"#, r#"{"pay_password":"****"}"#),
+            (r#"{"pay_password":135790}"#, r#"{"pay_password":****}"#),
+            (
+                "bKash password: Xy9-abc rejected",
+                "bKash password: **** rejected",
+            ),
+            (
+                r#"body {\"app_secret\":\"abcDEF123\"}"#,
+                r#"body {\"app_secret\":\"****\"}"#,
+            ),
+            ("WECHATPAY_APIV3_KEY=abcd1234", "WECHATPAY_APIV3_KEY=****"),
+            (
+                "signing whsec_AbC123xyz789 rotated",
+                "signing whsec_**** rotated",
+            ),
+            // A name without a value after a separator is ordinary text.
+            (
+                "wrong pay password, 4 attempts left",
+                "wrong pay password, 4 attempts left",
+            ),
+            ("incorrect_pay_password", "incorrect_pay_password"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(scrub(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn secret_fields_are_masked_whatever_their_type() {
+        let line = line(
+            Level::Info,
+            serde_json::json!({"pay_password": 135790, "nested": {"app_secret": "abc", "PIN": "12345"},
+                "code": "incorrect_pay_password", "amount": 135790}),
+        );
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["pay_password"], "****");
+        assert_eq!(value["nested"]["app_secret"], "****");
+        assert_eq!(value["nested"]["PIN"], "****");
+        assert_eq!(value["code"], "incorrect_pay_password");
+        assert_eq!(value["amount"], 135790);
+    }
+
+    #[test]
+    fn remembered_credentials_are_masked_by_value() {
+        remember_secret("Q7vLx2Kp9aZ3mN8bR4tY6wE1uI0oS5dF");
+        remember_secret("short");
+        assert_eq!(
+            scrub("decrypt with Q7vLx2Kp9aZ3mN8bR4tY6wE1uI0oS5dF failed"),
+            "decrypt with **** failed"
+        );
+        assert_eq!(
+            scrub("/v1/checkout_sessions/Q7vLx2Kp9aZ3mN8bR4tY6wE1uI0oS5dF"),
+            "/v1/checkout_sessions/****"
+        );
+        assert_eq!(scrub("short words stay"), "short words stay");
     }
 
     #[test]

@@ -21,10 +21,11 @@ pub fn start_bkash(vars: &DevVars, port: u16) -> RunningBkash {
     })
 }
 
-/// `BKASH_BASE_URL` and friends for a Worker that talks to `sim`.
+/// `BKASH_TEST_BASE_URL` and friends for a Worker whose test sessions talk to `sim` (the
+/// sandbox credentials are in `.dev.vars`).
 pub fn bkash_worker_vars(sim: &RunningBkash) -> Vec<(String, String)> {
     vec![
-        ("BKASH_BASE_URL".into(), sim.base_url()),
+        ("BKASH_TEST_BASE_URL".into(), sim.base_url()),
         // Short enough that a simulated hang ends a test in seconds, not half a minute.
         ("BKASH_TIMEOUT_MS".into(), "3000".into()),
     ]
@@ -59,10 +60,11 @@ fn wechat_config(vars: &DevVars, port: u16) -> WechatSimConfig {
     config
 }
 
-/// `WECHATPAY_BASE_URL` and friends for a Worker that talks to `sim`; the keys are in `.dev.vars`.
+/// `WECHATPAY_TEST_BASE_URL` and friends for a Worker whose test sessions talk to `sim`; the
+/// keys are in `.dev.vars`.
 pub fn wechat_worker_vars(sim: &RunningWechat) -> Vec<(String, String)> {
     vec![
-        ("WECHATPAY_BASE_URL".into(), sim.base_url()),
+        ("WECHATPAY_TEST_BASE_URL".into(), sim.base_url()),
         ("WECHATPAY_TIMEOUT_MS".into(), "3000".into()),
     ]
 }

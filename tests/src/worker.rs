@@ -11,9 +11,24 @@ use crate::{free_port, repo_root};
 /// How long wrangler may take to answer its first health check.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// What the Worker serves besides its API: the tests' pages and the demo shop, or neither.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// The tests': the demo shop's routes on (`CHECKOUT_DEMO=1`) and the test pages of
+    /// `tests/pages/` served under `/test/`, beside `www/`.
+    #[default]
+    Test,
+    /// `cargo xtask dev`: the demo shop, and `www/` alone.
+    Dev,
+    /// As deployed: `www/` alone, no demo routes.
+    Production,
+}
+
 /// How to start the Worker beyond the defaults.
 #[derive(Debug, Clone, Default)]
 pub struct WorkerOptions {
+    /// What it serves besides the API.
+    pub profile: Profile,
     /// The port; a free one when `None`.
     pub port: Option<u16>,
     /// Extra Worker variables (`--var NAME:VALUE`), e.g. a simulator's base URL.
@@ -77,6 +92,11 @@ impl WorkerProcess {
             root.join("edge/build/index.js").exists(),
             "the Worker is not built: run `cargo xtask build` (or `cargo xtask test`)"
         );
+        let dev_vars = root.join(".dev.vars");
+        if dev_vars.exists() {
+            crate::dev_vars::DevVars::upgrade_provider_names(&dev_vars)
+                .expect("name the provider secrets in .dev.vars per mode");
+        }
         std::fs::create_dir_all(persist_dir).expect("create the persist folder");
         let log_path = persist_dir.join(format!("wrangler-{port}.log"));
         let log = File::create(&log_path).expect("create the wrangler log");
@@ -92,6 +112,7 @@ impl WorkerProcess {
                 "--live-reload=false",
             ])
             .args(var_args(&options.vars))
+            .args(profile_args(options.profile, persist_dir))
             .arg("--persist-to")
             .arg(persist_dir)
             .stdin(Stdio::null())
@@ -189,6 +210,41 @@ pub fn rate_limits_off() -> Vec<(String, String)> {
     .into_iter()
     .map(|name| (name.to_owned(), "0".to_owned()))
     .collect()
+}
+
+/// The demo flag and the static files for `profile`. The test pages are not in `www/` (which is
+/// what a deployment serves): for the tests, `www/` and `tests/pages/` (as `test/`) are copied
+/// into a folder of their own under `persist_dir`, and wrangler serves that one instead.
+fn profile_args(profile: Profile, persist_dir: &Path) -> Vec<String> {
+    let mut args = Vec::new();
+    if profile != Profile::Production {
+        args.extend(["--var".to_owned(), "CHECKOUT_DEMO:1".to_owned()]);
+    }
+    if profile == Profile::Test {
+        let root = repo_root();
+        let assets = persist_dir.join("assets");
+        let _ = std::fs::remove_dir_all(&assets);
+        copy_dir(&root.join("www"), &assets).expect("copy www/ for the test Worker");
+        copy_dir(&root.join("tests/pages"), &assets.join("test"))
+            .expect("copy tests/pages/ for the test Worker");
+        args.extend(["--assets".to_owned(), assets.display().to_string()]);
+    }
+    args
+}
+
+/// Copies the folder `from` to `to`, recursively.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
 
 /// `--var NAME:VALUE` for each extra variable.

@@ -4,7 +4,7 @@
 //! refused before any request, and a few points make up the difference.
 //!
 //! Each test creates its session through the merchant API and mounts it in
-//! `www/test/widget.html?secret=...`; bKash's return goes to the demo shop, which resumes it.
+//! `/test/widget.html?secret=...` (`tests/pages/`); bKash's return goes to the demo shop, which resumes it.
 
 use std::time::Duration;
 

@@ -3,8 +3,9 @@
 //! apart from the page's CSS, fits a 320 px phone, and several widgets share a page without
 //! sharing anything else.
 //!
-//! The pages are static test pages under `www/test/`: `widget.html` and `two-widgets.html` mount
-//! with `Checkout.mount` (driven by `widget.js`, which records every event in
+//! The pages are static test pages of `tests/pages/`, which the test harness serves under
+//! `/test/`: `widget.html` and `two-widgets.html` mount with `Checkout.mount` (driven by
+//! `widget.js`, which records every event in
 //! `window.checkoutEvents`), `script-tag.html` writes one script tag with data attributes, and
 //! `hostile.html` is `widget.html` under `hostile.css`.
 

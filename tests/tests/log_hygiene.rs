@@ -18,6 +18,8 @@ use checkout_tests::{providers, temp_dir};
 use serde_json::{json, Value};
 
 const WRONG_PASSWORD: &str = "913572";
+/// A pay password sent where the log keeps it: in a request path, after its name.
+const PATH_PASSWORD: &str = "135791";
 const OPENID: &str = "oLogHygiene0Openid00000000042";
 /// A credential a caller sends that is no key of ours: not logged either.
 const FAKE_KEY: &str = "sk_test_ThisIsNotAKeyButLooksLikeOne00";
@@ -97,10 +99,54 @@ fn the_log_holds_no_secret_token_password_or_wallet_number_and_is_json_with_requ
         seen.reply(reply);
     }
 
+    // Secrets in the one field every request line logs, its path: a webhook signing secret, a
+    // pay password after its name, and the provider credentials, which have no shape and are
+    // masked by value (bKash's app secret and password, WeChat Pay's APIv3 key). wrangler's own
+    // access log (`[wrangler:info] GET /path`) prints paths as sent, as any server's access log
+    // would; the Worker's lines must not.
+    let endpoint = rig.admin(
+        "POST",
+        "/v1/webhook_endpoints",
+        json!({"url": "http://127.0.0.1:9/hooks"}),
+    );
+    let webhook_secret = endpoint.body["secret"].as_str().expect("a signing secret");
+    assert!(webhook_secret.starts_with("whsec_"), "{}", endpoint.body);
+    let in_paths = [
+        webhook_secret.to_owned(),
+        format!("pay_password={PATH_PASSWORD}"),
+        format!("pay_password:{PATH_PASSWORD}"),
+        rig.vars.bkash.app_secret.clone(),
+        rig.vars.bkash.password.clone(),
+        rig.vars.wechat.api_v3_key.clone(),
+    ];
+    for segment in &in_paths {
+        let reply = rig
+            .client
+            .call("GET", format!("/v1/checkout_sessions/{segment}"))
+            .bearer(&rig.key())
+            .send();
+        assert!(reply.status >= 400, "{}", reply.body);
+        seen.reply(&reply);
+    }
+    seen.in_paths.extend(in_paths);
+    seen.in_paths
+        .push(webhook_secret.trim_start_matches("whsec_").to_owned());
+
     // Lines reach the file asynchronously: wait for the last request's line.
     let last_id = seen.request_ids.last().cloned().unwrap();
     let log = wait_for_log(&rig.worker, &last_id);
-    assert_no_secrets(&log, &rig.vars, &seen);
+    // wrangler's access lines for the requests that put secrets in their paths echo them (the
+    // test sent them there); everything else in the log is searched for every secret.
+    let without_echoes: String = log
+        .lines()
+        .filter(|line| {
+            !(line.starts_with("[wrangler:info]")
+                && seen.in_paths.iter().any(|s| line.contains(s.as_str())))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_no_secrets(&without_echoes, &rig.vars, &seen);
+    assert_no_secrets_in_worker_lines(&log, &seen);
     assert_json_lines_with_request_ids(&log, &seen);
 }
 
@@ -108,6 +154,8 @@ fn the_log_holds_no_secret_token_password_or_wallet_number_and_is_json_with_requ
 #[derive(Default)]
 struct Seen {
     credentials: Vec<String>,
+    /// Secrets sent in request paths: absent from the Worker's own lines.
+    in_paths: Vec<String>,
     request_ids: Vec<String>,
 }
 
@@ -188,11 +236,17 @@ fn assert_no_secrets(log: &str, vars: &DevVars, seen: &Seen) {
     let mut secrets: Vec<(String, String)> = vec![
         ("TOKEN_SIGNING_KEY".into(), vars.token_signing_key.clone()),
         ("DEMO_MERCHANT_KEY".into(), vars.demo_merchant_key.clone()),
-        ("BKASH_USERNAME".into(), vars.bkash.username.clone()),
-        ("BKASH_PASSWORD".into(), vars.bkash.password.clone()),
-        ("BKASH_APP_KEY".into(), vars.bkash.app_key.clone()),
-        ("BKASH_APP_SECRET".into(), vars.bkash.app_secret.clone()),
-        ("WECHATPAY_APIV3_KEY".into(), vars.wechat.api_v3_key.clone()),
+        ("BKASH_TEST_USERNAME".into(), vars.bkash.username.clone()),
+        ("BKASH_TEST_PASSWORD".into(), vars.bkash.password.clone()),
+        ("BKASH_TEST_APP_KEY".into(), vars.bkash.app_key.clone()),
+        (
+            "BKASH_TEST_APP_SECRET".into(),
+            vars.bkash.app_secret.clone(),
+        ),
+        (
+            "WECHATPAY_TEST_APIV3_KEY".into(),
+            vars.wechat.api_v3_key.clone(),
+        ),
         ("wechat openid".into(), OPENID.into()),
         ("caller's fake key".into(), FAKE_KEY.into()),
     ];
@@ -279,5 +333,29 @@ fn assert_json_lines_with_request_ids(log: &str, seen: &Seen) {
     assert!(
         lines.iter().any(|l| l["code"] == "incorrect_pay_password"),
         "no incorrect_pay_password line"
+    );
+}
+
+/// The Worker's own lines (one JSON object each) hold none of the secrets sent in paths, and not
+/// the pay password sent after its name.
+#[track_caller]
+fn assert_no_secrets_in_worker_lines(log: &str, seen: &Seen) {
+    let worker_lines: Vec<&str> = log
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('{'))
+        .collect();
+    let text = worker_lines.join("\n");
+    assert!(text.contains("/v1/checkout_sessions/whsec_****"), "{text}");
+    for secret in &seen.in_paths {
+        assert!(secret.len() >= 16, "{secret} is too short to search for");
+        assert!(
+            !text.contains(secret.as_str()),
+            "a Worker line contains {secret}"
+        );
+    }
+    assert!(
+        !contains_number(&text, PATH_PASSWORD),
+        "a Worker line contains the pay password sent in a path"
     );
 }

@@ -116,8 +116,10 @@ fn a_token_acts_only_on_its_own_session_and_only_from_its_origin() {
         );
     }
 
-    // A token granted without an Origin is bound to the Worker's own origin.
-    let bare = grant(&rig, None, &a.client_secret).expect_status(200);
+    // A token granted to the Worker's own origin (its demo and embed pages) works there only;
+    // a same-origin GET carries no Origin, which means the Worker's own.
+    let own = rig.client.base_url.clone();
+    let bare = grant(&rig, Some(&own), &a.client_secret).expect_status(200);
     let bare_token = bare.body["token"].as_str().unwrap();
     assert_refused(
         &widget_read(&rig, &a.id, bare_token, ORIGIN),
@@ -239,10 +241,13 @@ fn a_token_is_granted_only_to_the_session_merchants_origins_and_the_workers_own(
         let refused = grant(&rig, Some(origin), secret);
         assert_refused(&refused, 403, "origin_not_allowed");
     }
-    // The Worker's own origin (the demo shop's pages), sent or implied, is always allowed.
+    // The Worker's own origin (the demo shop's pages) is always allowed; no Origin at all (a
+    // script replaying a stolen secret) gets no token.
     let own = rig.client.base_url.clone();
     grant(&rig, Some(&own), other_secret).expect_status(200);
-    grant(&rig, None, other_secret).expect_status(200);
+    let bare = grant(&rig, None, other_secret);
+    assert_refused(&bare, 400, "invalid_header");
+    assert_eq!(bare.body["error"]["param"], "Origin");
     // A wrong secret is refused as such whatever the origin: the origin says nothing about it.
     let wrong = format!("{}x", demo.client_secret);
     assert_refused(

@@ -4,7 +4,7 @@ use checkout_simulators::bkash::{RICH_WALLET, SANDBOX_OTP, SANDBOX_PIN};
 use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::providers;
-use checkout_tests::worker::{WorkerOptions, WorkerProcess};
+use checkout_tests::worker::{Profile, WorkerOptions, WorkerProcess};
 use serde_json::json;
 
 use crate::shell::{root, Result};
@@ -30,7 +30,9 @@ pub fn run() -> Result {
     let wechat = providers::start_wechat(&vars, port + 2);
     let mut worker_vars = providers::bkash_worker_vars(&bkash);
     worker_vars.extend(providers::wechat_worker_vars(&wechat));
+    // The demo shop's routes are on (`CHECKOUT_DEMO=1`); the test pages are not served.
     let options = WorkerOptions {
+        profile: Profile::Dev,
         port: Some(port),
         vars: worker_vars,
         foreground: true,

@@ -26,7 +26,7 @@ use super::{
     ConnectorError, CreatePayment, Created, PaymentConnector, ProviderPayment, ProviderRefund,
     RefundRequest,
 };
-use crate::config::Secret;
+use crate::config::{Mode, Secret};
 use crate::error::{Error, Result};
 use crate::objects::bkash_token::{self, TokenCommand};
 use crate::objects::rpc;
@@ -35,6 +35,8 @@ use wire::{PaymentIdRequest, PaymentResponse};
 /// Credentials and limits, from the Worker's configuration.
 #[derive(Debug, Clone)]
 pub struct BkashConfig {
+    /// Whose account this is: the bKash sandbox's (test) or the merchant's real one (live).
+    pub mode: Mode,
     /// e.g. `https://tokenized.pay.bka.sh/v1.2.0-beta`, or the simulator.
     pub base_url: String,
     pub username: Secret,
@@ -47,15 +49,25 @@ pub struct BkashConfig {
 }
 
 impl BkashConfig {
-    /// `None` when bKash is not configured on this Worker (the method is then unavailable).
-    pub fn from_env(env: &Env) -> Result<Option<BkashConfig>> {
+    /// The `mode` account (`BKASH_TEST_*` or `BKASH_LIVE_*`); `None` when it is not configured
+    /// (the method is then unavailable to sessions of that mode). Limits and the timeout are
+    /// shared by both accounts.
+    pub fn from_env(env: &Env, mode: Mode) -> Result<Option<BkashConfig>> {
         let read = |name: &str| crate::config::read(env, name);
-        let Some(base_url) = read("BKASH_BASE_URL")? else {
+        crate::log::remember_env_secrets(env);
+        super::refuse_unmoded(env, "BKASH")?;
+        let credential = |name: &str| read(&mode.var("BKASH", name));
+        let Some(base_url) = credential("BASE_URL")? else {
             return Ok(None);
         };
         let required = |name: &str| {
-            read(name)?
-                .ok_or_else(|| Error::Config(format!("{name} is required with BKASH_BASE_URL")))
+            credential(name)?.ok_or_else(|| {
+                Error::Config(format!(
+                    "{} is required with {}",
+                    mode.var("BKASH", name),
+                    mode.var("BKASH", "BASE_URL")
+                ))
+            })
         };
         let amount = |name: &str, default: &str| -> Result<Money> {
             let text = read(name)?.map(|s| s.expose().to_owned());
@@ -66,11 +78,12 @@ impl BkashConfig {
             .and_then(|s| s.expose().parse::<u64>().ok())
             .unwrap_or(10_000);
         Ok(Some(BkashConfig {
+            mode,
             base_url: base_url.expose().trim_end_matches('/').to_owned(),
-            username: required("BKASH_USERNAME")?,
-            password: required("BKASH_PASSWORD")?,
-            app_key: required("BKASH_APP_KEY")?,
-            app_secret: required("BKASH_APP_SECRET")?,
+            username: required("USERNAME")?,
+            password: required("PASSWORD")?,
+            app_key: required("APP_KEY")?,
+            app_secret: required("APP_SECRET")?,
             min_amount: amount("BKASH_MIN_AMOUNT", "1.00")?,
             max_amount: amount("BKASH_MAX_AMOUNT", "25000.00")?,
             timeout: Duration::from_millis(timeout_ms),
@@ -139,8 +152,8 @@ pub struct Bkash {
 }
 
 impl Bkash {
-    pub fn from_env(env: &Env) -> Result<Option<Bkash>> {
-        Ok(BkashConfig::from_env(env)?.map(|config| Bkash {
+    pub fn from_env(env: &Env, mode: Mode) -> Result<Option<Bkash>> {
+        Ok(BkashConfig::from_env(env, mode)?.map(|config| Bkash {
             config,
             env: env.clone(),
         }))
@@ -159,9 +172,13 @@ impl Bkash {
 
     /// An id token from the cache object; `stale` names one the provider just refused.
     async fn token(&self, stale: Option<String>) -> Result<String, ConnectorError> {
-        let stub = bkash_token::stub(&self.env, self.config.app_key.expose())
+        let stub = bkash_token::stub(&self.env, self.config.mode, self.config.app_key.expose())
             .map_err(|e| ConnectorError::Unknown(e.to_string()))?;
-        rpc::call(&stub, &TokenCommand::Get { stale })
+        let command = TokenCommand::Get {
+            mode: self.config.mode,
+            stale,
+        };
+        rpc::call(&stub, &command)
             .await
             .map_err(|e| ConnectorError::Unknown(format!("token cache: {e}")))
     }

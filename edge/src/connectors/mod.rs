@@ -13,6 +13,7 @@ use checkout_core::{ErrorCode, Money};
 use serde::{Deserialize, Serialize};
 use worker::Env;
 
+use crate::config::Mode;
 use crate::error::{Error, Result};
 
 /// A payment to start at a provider.
@@ -176,11 +177,15 @@ pub enum Connector {
 }
 
 impl Connector {
-    /// The connector for `method`, if it is an external method configured on this Worker.
-    pub fn for_method(method: PaymentMethod, env: &Env) -> Result<Option<Connector>> {
+    /// The connector for `method` with the `mode` account, if it is an external method and that
+    /// account is configured on this Worker. A live session never gets test credentials, nor a
+    /// test session live ones: without the mode's own account the method is unavailable.
+    pub fn for_method(method: PaymentMethod, env: &Env, mode: Mode) -> Result<Option<Connector>> {
         match method {
-            PaymentMethod::Bkash => Ok(bkash::Bkash::from_env(env)?.map(Connector::Bkash)),
-            PaymentMethod::WechatPay => Ok(wechat::Wechat::from_env(env)?.map(Connector::Wechat)),
+            PaymentMethod::Bkash => Ok(bkash::Bkash::from_env(env, mode)?.map(Connector::Bkash)),
+            PaymentMethod::WechatPay => {
+                Ok(wechat::Wechat::from_env(env, mode)?.map(Connector::Wechat))
+            }
             _ => Ok(None),
         }
     }
@@ -252,10 +257,24 @@ impl PaymentConnector for Connector {
     }
 }
 
-/// Whether `method` can take payments on this Worker.
-pub fn is_available(method: PaymentMethod, env: &Env) -> Result<bool> {
+/// Whether `method` can take payments of `mode` sessions on this Worker.
+pub fn is_available(method: PaymentMethod, env: &Env, mode: Mode) -> Result<bool> {
     Ok(match method {
         PaymentMethod::Balance => true,
-        other => Connector::for_method(other, env)?.is_some(),
+        other => Connector::for_method(other, env, mode)?.is_some(),
     })
+}
+
+/// The provider variable names from before test and live accounts were separate
+/// (`BKASH_BASE_URL`): a Worker still configured so refuses to guess which account they are.
+fn refuse_unmoded(env: &Env, provider: &str) -> Result<()> {
+    let old = format!("{provider}_BASE_URL");
+    if crate::config::read(env, &old)?.is_some() {
+        return Err(Error::Config(format!(
+            "{old} is no longer read: configure {} or {} (README, \"Going live\")",
+            Mode::Test.var(provider, "*"),
+            Mode::Live.var(provider, "*"),
+        )));
+    }
+    Ok(())
 }

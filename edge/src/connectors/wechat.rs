@@ -32,7 +32,7 @@ use super::{
     RefundRequest, RefundState,
 };
 use crate::clock::now_s;
-use crate::config::Secret;
+use crate::config::{Mode, Secret};
 use crate::crypto::{aead, random_id, rsa};
 use crate::error::{Error, Result};
 use signature::{SignedHeaders, VerifyError};
@@ -62,15 +62,24 @@ pub struct WechatConfig {
 }
 
 impl WechatConfig {
-    /// `None` when WeChat Pay is not configured on this Worker.
-    pub fn from_env(env: &Env) -> Result<Option<WechatConfig>> {
+    /// The `mode` account (`WECHATPAY_TEST_*` or `WECHATPAY_LIVE_*`); `None` when it is not
+    /// configured. Limits and the timeout are shared by both accounts.
+    pub fn from_env(env: &Env, mode: Mode) -> Result<Option<WechatConfig>> {
         let read = |name: &str| crate::config::read(env, name);
-        let Some(base_url) = read("WECHATPAY_BASE_URL")? else {
+        crate::log::remember_env_secrets(env);
+        super::refuse_unmoded(env, "WECHATPAY")?;
+        let credential = |name: &str| read(&mode.var("WECHATPAY", name));
+        let Some(base_url) = credential("BASE_URL")? else {
             return Ok(None);
         };
         let required = |name: &str| {
-            read(name)?
-                .ok_or_else(|| Error::Config(format!("{name} is required with WECHATPAY_BASE_URL")))
+            credential(name)?.ok_or_else(|| {
+                Error::Config(format!(
+                    "{} is required with {}",
+                    mode.var("WECHATPAY", name),
+                    mode.var("WECHATPAY", "BASE_URL")
+                ))
+            })
         };
         let plain = |name: &str| required(name).map(|s| s.expose().to_owned());
         let amount = |name: &str, default: &str| -> Result<Money> {
@@ -78,24 +87,25 @@ impl WechatConfig {
             Money::parse_positive(text.as_deref().unwrap_or(default), Currency::CNY)
                 .map_err(|e| Error::Config(format!("{name}: {e}")))
         };
-        let api_v3_key = required("WECHATPAY_APIV3_KEY")?;
+        let api_v3_key = required("APIV3_KEY")?;
         if api_v3_key.expose().len() != 32 {
-            return Err(Error::Config(
-                "WECHATPAY_APIV3_KEY must be the 32-character APIv3 key".into(),
-            ));
+            return Err(Error::Config(format!(
+                "{} must be the 32-character APIv3 key",
+                mode.var("WECHATPAY", "APIV3_KEY")
+            )));
         }
         let timeout_ms = read("WECHATPAY_TIMEOUT_MS")?
             .and_then(|s| s.expose().parse::<u64>().ok())
             .unwrap_or(10_000);
         Ok(Some(WechatConfig {
             base_url: base_url.expose().trim_end_matches('/').to_owned(),
-            mchid: plain("WECHATPAY_MCHID")?,
-            appid: plain("WECHATPAY_APPID")?,
-            merchant_serial_no: plain("WECHATPAY_MERCHANT_SERIAL_NO")?,
-            merchant_private_key: required("WECHATPAY_MERCHANT_PRIVATE_KEY")?,
+            mchid: plain("MCHID")?,
+            appid: plain("APPID")?,
+            merchant_serial_no: plain("MERCHANT_SERIAL_NO")?,
+            merchant_private_key: required("MERCHANT_PRIVATE_KEY")?,
             api_v3_key,
-            platform_public_key: plain("WECHATPAY_PLATFORM_PUBLIC_KEY")?,
-            platform_public_key_id: plain("WECHATPAY_PLATFORM_PUBLIC_KEY_ID")?,
+            platform_public_key: plain("PLATFORM_PUBLIC_KEY")?,
+            platform_public_key_id: plain("PLATFORM_PUBLIC_KEY_ID")?,
             min_amount: amount("WECHATPAY_MIN_AMOUNT", "0.01")?,
             // WeChat's ceiling depends on the merchant's category and the payer's own limits.
             max_amount: amount("WECHATPAY_MAX_AMOUNT", "50000.00")?,
@@ -141,8 +151,13 @@ pub struct Wechat {
 }
 
 impl Wechat {
-    pub fn from_env(env: &Env) -> Result<Option<Wechat>> {
-        Ok(WechatConfig::from_env(env)?.map(|config| Wechat { config }))
+    pub fn from_env(env: &Env, mode: Mode) -> Result<Option<Wechat>> {
+        Ok(WechatConfig::from_env(env, mode)?.map(|config| Wechat { config }))
+    }
+
+    /// Whether this account's platform key is the one `serial` (`Wechatpay-Serial`) names.
+    pub fn signs_as(&self, serial: &str) -> bool {
+        self.config.platform_public_key_id == serial
     }
 
     pub fn amount_limits(&self) -> (Money, Money) {
@@ -424,10 +439,12 @@ impl PaymentConnector for Wechat {
             WechatFlow::H5 => {
                 let h5_url = prepay.h5_url.ok_or_else(|| missing("h5_url"))?;
                 // WeChat sends the shopper to `redirect_url` afterwards, whatever the result.
-                let back = format!("{}?out_trade_no={}", request.callback_url, request.invoice);
-                NextAction::Redirect {
-                    url: format!("{h5_url}&redirect_url={}", url_encode(&back)),
-                }
+                let add = checkout_core::urls::with_query_param;
+                let back = add(&request.callback_url, "out_trade_no", request.invoice)
+                    .ok_or_else(|| unknown("the callback URL does not parse"))?;
+                let url = add(&h5_url, "redirect_url", &back)
+                    .ok_or_else(|| unknown("the h5_url does not parse"))?;
+                NextAction::Redirect { url }
             }
             WechatFlow::Jsapi => {
                 let prepay_id = prepay.prepay_id.ok_or_else(|| missing("prepay_id"))?;
@@ -531,27 +548,4 @@ fn refund_from(answer: &HttpAnswer) -> Result<ProviderRefund, ConnectorError> {
 
 fn unknown(error: impl std::fmt::Display) -> ConnectorError {
     ConnectorError::Unknown(error.to_string())
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redirect_urls_are_fully_encoded() {
-        assert_eq!(
-            super::url_encode("http://127.0.0.1:8787/v1/callbacks/wechat/cs_1?out_trade_no=pay_1"),
-            "http%3A%2F%2F127.0.0.1%3A8787%2Fv1%2Fcallbacks%2Fwechat%2Fcs_1%3Fout_trade_no%3Dpay_1"
-        );
-    }
 }

@@ -1,7 +1,9 @@
 //! The demo shop's back end: what a merchant's server does, as routes of this Worker.
 //!
-//! It uses the demo merchant's secret key on the server side only. Where no `DEMO_MERCHANT_KEY`
-//! is configured (production), these routes answer 404.
+//! It uses the demo merchant's secret key on the server side only, and it hands out client
+//! secrets to anyone who asks: so these routes answer only where the dev flag `CHECKOUT_DEMO=1`
+//! is set (`cargo xtask dev`, and the tests that use the demo shop). Anywhere else (production)
+//! they answer 404, even with a `DEMO_MERCHANT_KEY` configured.
 
 use checkout_core::api::{CreateSessionRequest, PaymentMethod};
 use checkout_core::{Currency, ErrorCode};
@@ -9,7 +11,7 @@ use worker::{Env, Request, Response};
 
 use super::merchant_sessions::{create_session, retrieve_session};
 use crate::auth::{self, MerchantContext};
-use crate::config::Config;
+use crate::config::{Config, Mode};
 use crate::crypto::random_id;
 use crate::error::{Error, Result};
 use crate::http;
@@ -18,6 +20,9 @@ use crate::http;
 pub const DEMO_CUSTOMER_ID: &str = "cus_demo";
 
 fn demo_merchant(config: &Config) -> Result<MerchantContext> {
+    if !config.demo_enabled {
+        return Err(Error::api(ErrorCode::NotFound));
+    }
     config
         .demo_merchant_key
         .as_ref()
@@ -73,7 +78,9 @@ fn demo_methods(
         methods.push(PaymentMethod::Points);
     }
     for provider in [PaymentMethod::Bkash, PaymentMethod::WechatPay] {
-        if provider.accepts(currency) && crate::connectors::is_available(provider, env)? {
+        if provider.accepts(currency)
+            && crate::connectors::is_available(provider, env, Mode::of(merchant.livemode))?
+        {
             methods.push(provider);
         }
     }

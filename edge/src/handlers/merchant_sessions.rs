@@ -10,7 +10,7 @@ use worker::{Env, Request, Response};
 
 use crate::auth::{self, MerchantContext};
 use crate::clock::now_s;
-use crate::config::Config;
+use crate::config::{Config, Mode};
 use crate::connectors;
 use crate::crypto::random_id;
 use crate::error::Result;
@@ -40,18 +40,23 @@ pub async fn create_session(
     let min_ttl_s = crate::config::read(env, "SESSION_MIN_TTL_S")?
         .and_then(|s| s.expose().parse::<i64>().ok())
         .unwrap_or(checkout_core::api::MIN_SESSION_TTL_S);
-    let valid = request.validate_with_min_ttl(min_ttl_s)?;
+    let valid = request.validate_with_min_ttl(merchant.livemode, min_ttl_s)?;
+    // A provider is offered only with the account of the key's own mode (`BKASH_LIVE_*` for a
+    // live key): a live key with only sandbox credentials is told so here, before any payment.
+    let mode = Mode::of(merchant.livemode);
     for method in &request.methods {
         let available = match method {
             PaymentMethod::Points => merchant.points.is_some(),
-            other => connectors::is_available(*other, env)?,
+            other => connectors::is_available(*other, env, mode)?,
         };
         if !available {
             let mut detail = ErrorDetail::new(ErrorCode::PaymentMethodUnavailable);
             detail.param = Some("methods".into());
             let name = serde_json::to_value(method)?;
-            detail.message =
-                format!("The payment method {name} is not available on this checkout.");
+            detail.message = format!(
+                "The payment method {name} is not available for {} payments on this checkout.",
+                mode.as_str()
+            );
             return Err(detail.into());
         }
     }

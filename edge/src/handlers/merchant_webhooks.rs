@@ -36,7 +36,7 @@ pub async fn set_endpoint(mut req: Request, env: &Env) -> Result<Response> {
     let merchant = merchant(&req, env)?;
     let request: EndpointRequest = http::read_json(&mut req).await?;
     // Plain HTTP to this machine only with test keys.
-    checkout_core::api::check_url("url", &request.url, !merchant.livemode)?;
+    checkout_core::urls::check_url("url", &request.url, merchant.livemode)?;
     let command = WebhookCommand::SetEndpoint { url: request.url };
     let endpoint: Endpoint = call(env, &merchant, command).await?;
     http::json(200, &endpoint)

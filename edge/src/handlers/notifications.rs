@@ -9,6 +9,7 @@ use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
 use worker::{Env, Request, Response};
 
+use crate::config::Mode;
 use crate::connectors::wechat::signature::SignedHeaders;
 use crate::connectors::wechat::{NotificationError, NotificationEvent, Wechat};
 use crate::error::{Error, Result};
@@ -23,14 +24,28 @@ pub async fn wechat(
     session_id: &str,
     request_id: &str,
 ) -> Result<Response> {
-    let Some(wechat) = Wechat::from_env(env)? else {
+    let test = Wechat::from_env(env, Mode::Test)?;
+    let live = Wechat::from_env(env, Mode::Live)?;
+    if test.is_none() && live.is_none() {
         return Err(Error::api(ErrorCode::NotFound));
-    };
+    }
     let body = String::from_utf8(http::read_body(&mut req).await?)
         .map_err(|_| Error::api(ErrorCode::NotificationUnreadable))?;
     let headers = SignedHeaders::read(|name| req.headers().get(name).ok().flatten());
+    // The account is the one whose platform key the notification names; it is verified with
+    // that key, and the session refuses it unless the account's mode is its own.
+    let mut livemode = false;
     let opened = match headers {
-        Ok(headers) => wechat.open_notification(&headers, &body).await?,
+        Ok(headers) => {
+            let (mode, wechat) = match (&test, &live) {
+                (_, Some(live)) if live.signs_as(&headers.serial) => (Mode::Live, live),
+                (Some(test), _) => (Mode::Test, test),
+                (None, Some(live)) => (Mode::Live, live),
+                (None, None) => return Err(Error::api(ErrorCode::NotFound)),
+            };
+            livemode = mode == Mode::Live;
+            wechat.open_notification(&headers, &body).await?
+        }
         Err(error) => Err(NotificationError::Unverified(error)),
     };
     let notification = match opened {
@@ -46,6 +61,7 @@ pub async fn wechat(
     let stub = objects::session_by_id(env, session_id)?;
     let command = SessionCommand::ProviderNotification {
         nonce: notification.nonce,
+        livemode,
         event,
     };
     match rpc::call_for::<_, ()>(&stub, &command, Some(request_id)).await {

@@ -27,6 +27,8 @@ pub async fn grant_token(mut req: Request, env: &Env, request_id: &str) -> Resul
     let limiter = Limiter::new(env, request_id)?;
     limiter.hit(&Subject::client(&req)?, Action::Token).await?;
     let request: TokenRequest = http::read_json(&mut req).await?;
+    // No page, no token: a client secret replayed from a script without `Origin` is refused.
+    let origin = http::required_origin(&req)?;
     let (session_id, merchant_id) = parse_client_secret(&request.client_secret)
         .ok_or_else(|| Error::api(ErrorCode::InvalidClientSecret))?;
     // A malformed or unknown session id is the same answer as a wrong secret.
@@ -42,7 +44,6 @@ pub async fn grant_token(mut req: Request, env: &Env, request_id: &str) -> Resul
             _ => e,
         })?;
     // The merchant named in the secret is authentic now: the session compared the whole secret.
-    let origin = http::caller_origin(&req)?;
     if !origin_allowed(
         &config,
         merchant_id.as_deref(),

@@ -11,6 +11,7 @@ use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response
 
 use super::rpc;
 use crate::clock::now_ms;
+use crate::config::Mode;
 use crate::connectors::bkash::{self, BkashConfig, IssuedToken};
 use crate::error::{Error, Result};
 
@@ -22,7 +23,7 @@ const REFRESH_MARGIN_MS: i64 = 60_000;
 pub enum TokenCommand {
     /// A valid id token. `stale` is a token bKash just refused; if it is still the cached one, it
     /// is replaced first.
-    Get { stale: Option<String> },
+    Get { mode: Mode, stale: Option<String> },
 }
 
 #[derive(Debug, Clone)]
@@ -33,9 +34,10 @@ struct Cached {
     refresh_at_ms: i64,
 }
 
-/// The cache object for `app_key`.
-pub fn stub(env: &Env, app_key: &str) -> Result<Stub> {
-    Ok(env.durable_object("BKASH_TOKENS")?.get_by_name(app_key)?)
+/// The cache object for `app_key` of the `mode` account: a test token never serves a live call.
+pub fn stub(env: &Env, mode: Mode, app_key: &str) -> Result<Stub> {
+    let name = format!("{}:{app_key}", mode.as_str());
+    Ok(env.durable_object("BKASH_TOKENS")?.get_by_name(&name)?)
 }
 
 #[durable_object]
@@ -55,7 +57,7 @@ impl DurableObject for BkashToken {
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
         let result = match rpc::command::<TokenCommand>(req).await {
-            Ok(TokenCommand::Get { stale }) => self.token(stale).await,
+            Ok(TokenCommand::Get { mode, stale }) => self.token(mode, stale).await,
             Err(e) => Err(e),
         };
         rpc::reply("bkash_token", result)
@@ -63,8 +65,8 @@ impl DurableObject for BkashToken {
 }
 
 impl BkashToken {
-    async fn token(&self, stale: Option<String>) -> Result<String> {
-        let config = BkashConfig::from_env(&self.env)?
+    async fn token(&self, mode: Mode, stale: Option<String>) -> Result<String> {
+        let config = BkashConfig::from_env(&self.env, mode)?
             .ok_or_else(|| Error::Config("bKash is not configured".into()))?;
         let current = self.cached.borrow().clone();
         let refused = |c: &Cached| stale.as_deref() == Some(c.id_token.as_str());

@@ -35,6 +35,7 @@ use super::session_record::{LegStage, PayStart, SessionRecord};
 use super::wallet::{TransferOutcome, WalletCommand};
 use super::{reconciler, rpc, wallet_stub};
 use crate::clock::now_s;
+use crate::config::Mode;
 use crate::connectors;
 use crate::crypto::{random_id, secrets_equal};
 use crate::error::{Error, Result};
@@ -72,8 +73,14 @@ pub enum SessionCommand {
         #[serde(default)]
         client_ip: Option<String>,
     },
-    /// A provider's notification, already verified and decrypted by the Worker.
-    ProviderNotification { nonce: String, event: NotifiedEvent },
+    /// A provider's notification, already verified and decrypted by the Worker with the account
+    /// of mode `livemode`, which must be the session's own.
+    ProviderNotification {
+        nonce: String,
+        #[serde(default)]
+        livemode: bool,
+        event: NotifiedEvent,
+    },
     /// The shopper gives up on the external payment under way (closing it at the provider).
     CancelPayment,
     /// The shopper came back from the provider; answers where to send the browser.
@@ -243,7 +250,15 @@ impl CheckoutSession {
                 };
                 to_json(self.pay(&idempotency_key, request).await?)
             }
-            SessionCommand::ProviderNotification { nonce, event } => {
+            SessionCommand::ProviderNotification {
+                nonce,
+                livemode,
+                event,
+            } => {
+                // A sandbox account's notification never settles a live session, nor the reverse.
+                if self.current()?.livemode != livemode {
+                    return Err(Error::api(ErrorCode::NotificationUnverified));
+                }
                 to_json(self.provider_notification(&nonce, event).await?)
             }
             SessionCommand::CancelPayment => to_json(self.cancel_payment().await?),
@@ -310,7 +325,9 @@ impl CheckoutSession {
         let balance = self.balance_summary(&record).await?;
         let mut view = record.widget_view(balance);
         for method in &record.request.methods {
-            if let Some(connector) = connectors::Connector::for_method(*method, &self.env)? {
+            if let Some(connector) =
+                connectors::Connector::for_method(*method, &self.env, Mode::of(record.livemode))?
+            {
                 let (min, max) = connector.amount_limits();
                 view.method_limits.push(checkout_core::api::MethodLimit {
                     method: *method,
@@ -395,7 +412,7 @@ impl CheckoutSession {
         for method in &record.request.methods {
             let usable = match method {
                 PaymentMethod::Points => record.points_rules.is_some(),
-                other => connectors::is_available(*other, &self.env)?,
+                other => connectors::is_available(*other, &self.env, Mode::of(record.livemode))?,
             };
             if usable {
                 available.push(*method);

@@ -15,7 +15,7 @@ use crate::shell::Result;
 const RUNS: usize = 15;
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Times [`RUNS`] loads of `www/test/tti.html` and prints the median and p90.
+/// Times [`RUNS`] loads of `tests/pages/tti.html` (served as `/test/tti.html`) and prints the median and p90.
 pub fn time_to_interactive(client: &Client, base_url: &str, key: &str) -> Result {
     // The demo customer needs a usable method, or the pay button stays disabled.
     expect_ok(

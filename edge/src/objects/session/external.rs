@@ -457,7 +457,9 @@ impl CheckoutSession {
 
     /// The payment's provider, with every call timed for the merchant's metrics.
     pub(super) fn connector(&self, payment: &PaymentRecord) -> Result<MeasuredConnector<'_>> {
-        let inner = Connector::for_method(payment.method, &self.env)?
+        // The session's mode picks the provider account: test sessions never move real money.
+        let mode = crate::config::Mode::of(self.current()?.livemode);
+        let inner = Connector::for_method(payment.method, &self.env, mode)?
             .ok_or_else(|| Error::api(ErrorCode::PaymentMethodUnavailable))?;
         Ok(MeasuredConnector::new(inner, payment.method, self))
     }

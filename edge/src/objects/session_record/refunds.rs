@@ -115,12 +115,13 @@ impl SessionRecord {
             .any(|r| r.status == RefundStatus::Pending)
     }
 
-    /// Where the shopper goes after the provider: the merchant's return URL, naming the session so
-    /// the page can show the widget's result view.
+    /// Where the shopper goes after the provider: the merchant's return URL, naming the session in
+    /// its query (before any `#fragment`, which is kept) so the page can show the widget's result
+    /// view. A URL that no longer parses (stored before URLs were parsed) is used as it is.
     pub fn return_url_with_session(&self) -> String {
         let url = &self.request.return_url;
-        let separator = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{separator}checkout_session={}", self.id)
+        checkout_core::urls::with_query_param(url, "checkout_session", &self.id)
+            .unwrap_or_else(|| url.clone())
     }
 }
 
