@@ -17,6 +17,7 @@ mod notification;
 mod outbox;
 mod points;
 mod refund;
+mod throttle;
 
 pub use notification::NotifiedEvent;
 
@@ -73,11 +74,18 @@ pub enum SessionCommand {
         client_ip: Option<String>,
     },
     /// A provider's notification, already verified and decrypted by the Worker.
-    ProviderNotification { nonce: String, event: NotifiedEvent },
+    ProviderNotification {
+        /// The provider whose notification route was called; only its legs can be touched.
+        provider: PaymentMethod,
+        nonce: String,
+        event: NotifiedEvent,
+    },
     /// The shopper gives up on the external payment under way (closing it at the provider).
     CancelPayment,
     /// The shopper came back from the provider; answers where to send the browser.
     ProviderCallback {
+        /// The provider whose callback route was called; only its legs can be touched.
+        provider: PaymentMethod,
         reference: String,
         outcome: CallbackOutcome,
     },
@@ -92,8 +100,12 @@ pub enum SessionCommand {
         #[serde(default)]
         notify_url: Option<String>,
     },
-    /// The session's audit trail, if it belongs to `merchant_scope`.
-    Audit { merchant_scope: String },
+    /// A page of the session's audit trail, if it belongs to `merchant_scope`.
+    Audit {
+        merchant_scope: String,
+        #[serde(default)]
+        page: checkout_core::api::ListPage,
+    },
     /// What the provider says now about an external payment.
     ProviderStatus {
         merchant_scope: String,
@@ -102,6 +114,8 @@ pub enum SessionCommand {
 }
 
 /// What the provider's redirect claims. It proves nothing: only the provider's own answer does.
+/// `Success` starts the completion (bKash execute, which bKash itself refuses for a payment the
+/// shopper did not approve); the others are hints that make the session ask the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallbackOutcome {
@@ -144,6 +158,7 @@ impl DurableObject for CheckoutSession {
             notification::NONCE_SCHEMA,
             outbox::OUTBOX_SCHEMA,
             audit_trail::AUDIT_SCHEMA,
+            throttle::THROTTLE_SCHEMA,
         ] {
             if let Err(e) = sql.exec(schema, None) {
                 let message = format!("session schema: {e}");
@@ -243,13 +258,17 @@ impl CheckoutSession {
                 };
                 to_json(self.pay(&idempotency_key, request).await?)
             }
-            SessionCommand::ProviderNotification { nonce, event } => {
-                to_json(self.provider_notification(&nonce, event).await?)
-            }
+            SessionCommand::ProviderNotification {
+                provider,
+                nonce,
+                event,
+            } => to_json(self.provider_notification(provider, &nonce, event).await?),
             SessionCommand::CancelPayment => to_json(self.cancel_payment().await?),
-            SessionCommand::ProviderCallback { reference, outcome } => {
-                to_json(self.provider_callback(&reference, outcome).await?)
-            }
+            SessionCommand::ProviderCallback {
+                provider,
+                reference,
+                outcome,
+            } => to_json(self.provider_callback(provider, &reference, outcome).await?),
             SessionCommand::Reconcile => {
                 self.reconcile().await?;
                 let mut record = self.current()?;
@@ -268,9 +287,12 @@ impl CheckoutSession {
                 self.owned_by(&merchant_scope)?;
                 to_json(self.refund(&idempotency_key, &request, notify_url).await?)
             }
-            SessionCommand::Audit { merchant_scope } => {
+            SessionCommand::Audit {
+                merchant_scope,
+                page,
+            } => {
                 self.owned_by(&merchant_scope)?;
-                to_json(self.audit_trail()?)
+                to_json(self.audit_trail(page)?)
             }
             SessionCommand::ProviderStatus {
                 merchant_scope,
