@@ -252,8 +252,7 @@ fn a_payment_whose_execute_went_unanswered_is_not_failed_by_a_cancel() {
         .call("POST", format!("/v1/widget/sessions/{}/cancel", order.id))
         .bearer(&order.token)
         .header("Origin", ORIGIN)
-        .json(&json!({}))
-        .send();
+        .json(&json!({}));
     assert_refused(&cancel, 409, "payment_in_progress");
     assert_eq!(rig.bkash_callback(&order, &payment_id, "cancel").status, 303);
     assert_eq!(rig.view(&order)["payments"][0]["status"], "processing");
@@ -356,24 +355,24 @@ fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
 
     // Never made: the refund call hangs and does nothing.
     let (never, never_payment) = paid("sec-refund-never");
-    let first = refund(&never, "never-1");
+    let first = refund(&never, "refund-never-1");
     assert_eq!(first["status"], "succeeded");
     rig.bkash.set_faults(Faults {
         timeout_next: 1,
         hang_ms: 4_000,
         ..Faults::default()
     });
-    let lost = refund(&never, "never-2");
+    let lost = refund(&never, "refund-never-2");
     assert_eq!(lost["status"], "pending");
 
     // Made, answer lost.
     let (made, made_payment) = paid("sec-refund-made");
-    let earlier = refund(&made, "made-1");
+    let earlier = refund(&made, "refund-made-1");
     rig.bkash.set_faults(Faults {
         drop_refund_response: 1,
         ..Faults::default()
     });
-    let dropped = refund(&made, "made-2");
+    let dropped = refund(&made, "refund-made-2");
     assert_eq!(dropped["status"], "pending");
 
     // The session alarm resolves lost refunds after 30 s.
