@@ -211,7 +211,10 @@ impl Default for ListPage {
 impl ListPage {
     /// Reads `limit` (1 to [`LIST_MAX_LIMIT`]) and `starting_after` (a cursor, a whole number of
     /// 0 or more) from the query string's values.
-    pub fn parse(limit: Option<&str>, starting_after: Option<&str>) -> Result<ListPage, FieldError> {
+    pub fn parse(
+        limit: Option<&str>,
+        starting_after: Option<&str>,
+    ) -> Result<ListPage, FieldError> {
         let limit = match limit {
             None => LIST_DEFAULT_LIMIT,
             Some(text) => text
@@ -225,20 +228,18 @@ impl ListPage {
                     )
                 })?,
         };
-        let starting_after = match starting_after {
-            None => None,
-            Some(text) => Some(
-                text.parse::<i64>()
-                    .ok()
-                    .filter(|n| *n >= 0)
-                    .ok_or_else(|| {
+        let starting_after =
+            match starting_after {
+                None => None,
+                Some(text) => Some(text.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(
+                    || {
                         FieldError::invalid(
                             "starting_after",
                             "starting_after must be the seq of an entry from an earlier page",
                         )
-                    })?,
-            ),
-        };
+                    },
+                )?),
+            };
         Ok(ListPage {
             limit,
             starting_after,

@@ -87,7 +87,9 @@ impl Rig {
         let reply = self
             .pay(checkout, "sec-bkash-key-1", "bkash")
             .expect_status(200);
-        let url = reply.body["next_action"]["url"].as_str().expect("a redirect");
+        let url = reply.body["next_action"]["url"]
+            .as_str()
+            .expect("a redirect");
         url.split("paymentID=").nth(1).unwrap().to_owned()
     }
 
@@ -212,7 +214,10 @@ fn a_bkash_cancel_or_failure_is_believed_only_when_bkash_says_so() {
     // Authorized at bKash (the shopper approved): a forged cancel still fails nothing, and the
     // shopper's own return completes the payment.
     let callback = rig.bkash.approve(&payment_id, RICH_WALLET).unwrap();
-    assert_eq!(rig.bkash_callback(&order, &payment_id, "cancel").status, 303);
+    assert_eq!(
+        rig.bkash_callback(&order, &payment_id, "cancel").status,
+        303
+    );
     assert_eq!(rig.view(&order)["payments"][0]["status"], "processing");
     assert_eq!(rig.follow(&callback).status, 303);
     let view = rig.view(&order);
@@ -254,7 +259,10 @@ fn a_payment_whose_execute_went_unanswered_is_not_failed_by_a_cancel() {
         .header("Origin", ORIGIN)
         .json(&json!({}));
     assert_refused(&cancel, 409, "payment_in_progress");
-    assert_eq!(rig.bkash_callback(&order, &payment_id, "cancel").status, 303);
+    assert_eq!(
+        rig.bkash_callback(&order, &payment_id, "cancel").status,
+        303
+    );
     assert_eq!(rig.view(&order)["payments"][0]["status"], "processing");
 
     rig.run_cron();
@@ -272,7 +280,10 @@ fn a_callback_flood_is_throttled_and_summarised_in_the_audit_trail() {
     let payment_id = rig.start_bkash(&order);
     let flood = 30;
     for _ in 0..flood {
-        assert_eq!(rig.bkash_callback(&order, &payment_id, "cancel").status, 303);
+        assert_eq!(
+            rig.bkash_callback(&order, &payment_id, "cancel").status,
+            303
+        );
     }
     let queries = rig.bkash.payment(&payment_id).unwrap().status_calls;
     assert!(
@@ -386,13 +397,19 @@ fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
     assert_eq!(made_view["refunds"][0]["provider_refund_id"], at_bkash[0]);
     assert_eq!(made_view["refunds"][1]["status"], "succeeded");
     assert_eq!(made_view["refunds"][1]["provider_refund_id"], at_bkash[1]);
-    assert_ne!(earlier["provider_refund_id"], made_view["refunds"][1]["provider_refund_id"]);
+    assert_ne!(
+        earlier["provider_refund_id"],
+        made_view["refunds"][1]["provider_refund_id"]
+    );
 
     let never_view = rig.view(&never);
     let at_bkash = rig.bkash.payment(&never_payment).unwrap().refund_trx_ids;
     assert_eq!(at_bkash.len(), 1, "bKash made only the first refund");
     assert_eq!(never_view["refunds"][0]["provider_refund_id"], at_bkash[0]);
-    assert_eq!(never_view["refunds"][1]["status"], "pending", "{never_view:#}");
+    assert_eq!(
+        never_view["refunds"][1]["status"], "pending",
+        "{never_view:#}"
+    );
     assert!(never_view["refunds"][1]["provider_refund_id"].is_null());
     assert_eq!(never_view["amount_refunded"], "20.00");
 }

@@ -70,8 +70,16 @@ fn merchants_acme_and_acme_outlet_cannot_share_a_wallet() {
 fn customer_and_order_ids_with_the_separator_are_refused() {
     let rig = fixtures::Rig::start("sec-tenants-ids");
     let key = rig.key();
-    assert_refused(&wallet(&rig.client, &key, "outlet:alice"), 400, "invalid_parameter");
-    assert_refused(&wallet(&rig.client, &key, "outlet%3Aalice"), 400, "invalid_parameter");
+    assert_refused(
+        &wallet(&rig.client, &key, "outlet:alice"),
+        400,
+        "invalid_parameter",
+    );
+    assert_refused(
+        &wallet(&rig.client, &key, "outlet%3Aalice"),
+        400,
+        "invalid_parameter",
+    );
     assert_refused(
         &credit(&rig.client, &key, "outlet:alice", "5.00", "r-1"),
         400,
@@ -113,7 +121,10 @@ fn the_same_customer_and_order_ids_under_two_merchants_stay_apart() {
         .client
         .call(
             "GET",
-            format!("/v1/checkout_sessions/{}", mine.body["id"].as_str().unwrap()),
+            format!(
+                "/v1/checkout_sessions/{}",
+                mine.body["id"].as_str().unwrap()
+            ),
         )
         .bearer(&other)
         .send();

@@ -150,7 +150,16 @@ fn ids_refuse_separators_and_anything_ambiguous() {
     }
     let long = "x".repeat(65);
     let bad = [
-        "", "acme:outlet", "outlet:alice", ":", "a/b", "a b", "a%3Ab", "é", "a\nb", "a\u{0}b",
+        "",
+        "acme:outlet",
+        "outlet:alice",
+        ":",
+        "a/b",
+        "a b",
+        "a%3Ab",
+        "é",
+        "a\nb",
+        "a\u{0}b",
         long.as_str(),
     ];
     for bad in bad {

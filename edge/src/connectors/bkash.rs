@@ -298,11 +298,7 @@ pub fn claim_latest_refund(
     latest: ProviderRefund,
     request: &RefundRequest<'_>,
 ) -> Option<ProviderRefund> {
-    let known = request
-        .others
-        .made
-        .iter()
-        .any(|id| *id == latest.refund_transaction_id);
+    let known = request.others.made.contains(&latest.refund_transaction_id);
     let ours = latest.amount == Some(request.amount) && !known && !request.others.unresolved;
     ours.then_some(latest)
 }

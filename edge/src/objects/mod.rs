@@ -140,8 +140,18 @@ mod tests {
     /// Parts chosen to collide under a `:`-join: separators, digits that look like length
     /// prefixes, empty strings, and the review's `acme` / `acme:outlet` pair.
     const PARTS: [&str; 12] = [
-        "", ":", "a", "a:", ":a", "acme", "acme:outlet", "outlet:alice", "outlet", "alice",
-        "1:a", "5:acme",
+        "",
+        ":",
+        "a",
+        "a:",
+        ":a",
+        "acme",
+        "acme:outlet",
+        "outlet:alice",
+        "outlet",
+        "alice",
+        "1:a",
+        "5:acme",
     ];
 
     fn all_keys() -> Vec<ObjectKey<'static>> {

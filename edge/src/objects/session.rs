@@ -268,7 +268,10 @@ impl CheckoutSession {
                 provider,
                 reference,
                 outcome,
-            } => to_json(self.provider_callback(provider, &reference, outcome).await?),
+            } => to_json(
+                self.provider_callback(provider, &reference, outcome)
+                    .await?,
+            ),
             SessionCommand::Reconcile => {
                 self.reconcile().await?;
                 let mut record = self.current()?;

@@ -116,7 +116,7 @@ impl SessionRecord {
         let with_provider_part = |r: &&RefundRecord| {
             r.id != refund.id
                 && r.payment_id == refund.payment_id
-                && r.parts.map_or(true, |parts| !parts.external.is_zero())
+                && r.parts.is_none_or(|parts| !parts.external.is_zero())
         };
         let others: Vec<&RefundRecord> = self.refunds.iter().filter(with_provider_part).collect();
         OtherRefunds {

@@ -230,7 +230,9 @@ fn a_reference_names_a_leg_only_for_its_own_provider() {
     assert!(r
         .payment_by_reference(PaymentMethod::WechatPay, "TR001")
         .is_none());
-    assert!(r.payment_by_reference(PaymentMethod::Bkash, "TR002").is_none());
+    assert!(r
+        .payment_by_reference(PaymentMethod::Bkash, "TR002")
+        .is_none());
 }
 
 #[test]
@@ -238,15 +240,19 @@ fn a_lost_refund_knows_its_payments_other_refunds_by_provider_id() {
     let mut r = paid_by_bkash();
     r.finish_payment("pay_1", Ok(())).unwrap();
     let part = Money::from_minor(1000, Currency::BDT).unwrap();
-    r.start_refund("rk-1", part, "a", "re_1".into(), 20).unwrap();
+    r.start_refund("rk-1", part, "a", "re_1".into(), 20)
+        .unwrap();
     r.finish_refund("re_1", Ok(Some("RF1".into()))).unwrap();
-    let RefundStart::Started(lost) = r.start_refund("rk-2", part, "b", "re_2".into(), 21).unwrap()
+    let RefundStart::Started(lost) = r
+        .start_refund("rk-2", part, "b", "re_2".into(), 21)
+        .unwrap()
     else {
         panic!("expected a new refund");
     };
     let others = r.other_provider_refunds(&lost);
     assert_eq!(others.made, vec!["RF1".to_owned()]);
     assert!(!others.unresolved);
-    r.start_refund("rk-3", part, "c", "re_3".into(), 22).unwrap();
+    r.start_refund("rk-3", part, "c", "re_3".into(), 22)
+        .unwrap();
     assert!(r.other_provider_refunds(&lost).unresolved);
 }
