@@ -332,7 +332,7 @@ fn the_audit_trail_pages_by_seq() {
         let data = page.body["data"].as_array().unwrap();
         assert!(data.len() <= 3);
         paged.extend(data.iter().map(|e| e["seq"].as_i64().unwrap()));
-        if page.body["has_more"] == false {
+        if page.body["has_more"] != true {
             break;
         }
         query = format!("?limit=3&starting_after={}", paged.last().unwrap());
@@ -412,4 +412,42 @@ fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
     );
     assert!(never_view["refunds"][1]["provider_refund_id"].is_null());
     assert_eq!(never_view["amount_refunded"], "20.00");
+}
+
+/// L1: however many different callbacks arrive, a session keeps at most 500 audit entries, the
+/// last one a `truncated` marker counting what was not kept.
+#[test]
+fn the_audit_trail_stops_at_its_cap_with_a_truncated_marker() {
+    let rig = rig("sec-audit-cap");
+    let order = rig.checkout_for("sec-cap-1", "12.00", "BDT", "bkash");
+    let payment_id = rig.start_bkash(&order);
+    // Alternating outcomes defeat the summary of repeats: each callback is a new entry.
+    let pairs = 260;
+    for _ in 0..pairs {
+        rig.bkash_callback(&order, &payment_id, "cancel");
+        rig.bkash_callback(&order, "TR0011NOSUCHPAYMENT", "cancel");
+    }
+    let mut entries: Vec<Value> = Vec::new();
+    let mut query = "?limit=100".to_owned();
+    loop {
+        let page = rig.audit(&order, &query).expect_status(200);
+        entries.extend(page.body["data"].as_array().unwrap().iter().cloned());
+        if page.body["has_more"] != true {
+            break;
+        }
+        query = format!(
+            "?limit=100&starting_after={}",
+            entries.last().unwrap()["seq"]
+        );
+    }
+    assert_eq!(entries.len(), 500);
+    let last = entries.last().unwrap();
+    assert_eq!(last["kind"], "truncated", "{last:#}");
+    assert_eq!(last["what"], "audit_truncated");
+    let kept_callbacks = entries
+        .iter()
+        .filter(|e| e["op"] == "provider_callback")
+        .count();
+    let dropped = last["repeats"].as_u64().unwrap_or(1) as usize;
+    assert_eq!(kept_callbacks + dropped, 2 * pairs, "{last:#}");
 }
