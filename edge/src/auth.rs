@@ -21,6 +21,8 @@ pub struct MerchantContext {
 
 impl MerchantContext {
     /// Test and live objects never share a Durable Object: the mode is part of every name.
+    /// `mode:merchant` is unambiguous (the mode is `test` or `live`); it is one part of an
+    /// object's name, never joined to other ids by hand (`objects::ObjectKey`).
     pub fn scope(&self) -> String {
         let mode = if self.livemode { "live" } else { "test" };
         format!("{mode}:{}", self.merchant_id)

@@ -142,3 +142,56 @@ fn wechat_pay_params_use_wechats_field_names() {
         serde_json::from_str(r#"{"method":"wechat_pay","wechat_flow":"h5"}"#).unwrap();
     assert_eq!(pay.wechat_flow, Some(WechatFlow::H5));
 }
+
+#[test]
+fn ids_refuse_separators_and_anything_ambiguous() {
+    for good in ["acme", "cus_42", "order-1001", "a.b", "A9"] {
+        assert!(check_id("id", good, 64).is_ok(), "{good}");
+    }
+    let long = "x".repeat(65);
+    let bad = [
+        "",
+        "acme:outlet",
+        "outlet:alice",
+        ":",
+        "a/b",
+        "a b",
+        "a%3Ab",
+        "é",
+        "a\nb",
+        "a\u{0}b",
+        long.as_str(),
+    ];
+    for bad in bad {
+        let error = check_id("customer_id", bad, 64).unwrap_err();
+        assert_eq!(error.param, "customer_id");
+        if bad.len() > 1 {
+            assert!(!error.message.contains(bad), "the message echoes {bad:?}");
+        }
+    }
+}
+
+#[test]
+fn order_and_customer_ids_with_a_colon_are_refused() {
+    let mut with_colon = request();
+    with_colon.order_id = "outlet:1001".into();
+    assert_eq!(with_colon.validate(false).unwrap_err().param, "order_id");
+    let mut with_colon = request();
+    with_colon.customer_id = "outlet:alice".into();
+    assert_eq!(with_colon.validate(false).unwrap_err().param, "customer_id");
+}
+
+#[test]
+fn list_pages_default_and_refuse_bad_limits_and_cursors() {
+    assert_eq!(ListPage::parse(None, None).unwrap(), ListPage::default());
+    let page = ListPage::parse(Some("5"), Some("17")).unwrap();
+    assert_eq!((page.limit, page.starting_after), (5, Some(17)));
+    for bad in ["0", "101", "-1", "ten", ""] {
+        assert_eq!(ListPage::parse(Some(bad), None).unwrap_err().param, "limit");
+    }
+    for bad in ["-1", "x", "1.5"] {
+        let error = ListPage::parse(None, Some(bad)).unwrap_err();
+        assert_eq!(error.param, "starting_after");
+        assert!(!error.message.contains(bad));
+    }
+}

@@ -285,7 +285,7 @@ impl PaymentConnector for Bkash {
     }
 
     /// bKash's refund status (`payment/refund` with only the payment and transaction ids) reports
-    /// its latest refund; it counts as ours only with our amount.
+    /// its latest refund, without our `sku`; [`claim_latest_refund`] decides whether it is ours.
     async fn find_refund(
         &self,
         request: &RefundRequest<'_>,
@@ -302,7 +302,84 @@ impl PaymentConnector for Bkash {
             return Ok(None);
         }
         let refund = answer.into_refund()?;
-        Ok((refund.amount == Some(request.amount)).then_some(refund))
+        Ok(claim_latest_refund(refund, request))
+    }
+}
+
+/// Whether bKash's latest refund of a payment is the one `request` describes, whose answer was
+/// lost. Amount alone cannot tell two equal partial refunds apart, so it must also be none of the
+/// refunds already recorded with their bKash ids, and no other refund of the payment may be
+/// unresolved (the latest could then be either). Anything doubtful is not claimed: the refund
+/// stays pending for an operator rather than borrowing another refund's id.
+pub fn claim_latest_refund(
+    latest: ProviderRefund,
+    request: &RefundRequest<'_>,
+) -> Option<ProviderRefund> {
+    let known = request.others.made.contains(&latest.refund_transaction_id);
+    let ours = latest.amount == Some(request.amount) && !known && !request.others.unresolved;
+    ours.then_some(latest)
+}
+
+#[cfg(test)]
+mod tests {
+    use checkout_core::{Currency, Money};
+
+    use super::claim_latest_refund;
+    use crate::connectors::{OtherRefunds, ProviderRefund, RefundRequest, RefundState};
+
+    fn bdt(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::BDT).unwrap()
+    }
+
+    fn latest(id: &str, minor: i64) -> ProviderRefund {
+        ProviderRefund {
+            refund_transaction_id: id.into(),
+            amount: Some(bdt(minor)),
+            state: RefundState::Succeeded,
+        }
+    }
+
+    fn lost_refund(others: OtherRefunds) -> RefundRequest<'static> {
+        RefundRequest {
+            reference: "TR0011",
+            transaction_id: "TRX1",
+            refund_id: "re_2",
+            amount: bdt(1_000),
+            reason: "r",
+            payment_amount: bdt(5_000),
+            notify_url: None,
+            others,
+        }
+    }
+
+    #[test]
+    fn an_equal_earlier_refund_is_never_taken_for_the_lost_one() {
+        let others = OtherRefunds {
+            made: vec!["RF1".into()],
+            unresolved: false,
+        };
+        assert!(claim_latest_refund(latest("RF1", 1_000), &lost_refund(others)).is_none());
+    }
+
+    #[test]
+    fn a_new_refund_of_our_amount_is_ours() {
+        let others = OtherRefunds {
+            made: vec!["RF1".into()],
+            unresolved: false,
+        };
+        let found = claim_latest_refund(latest("RF2", 1_000), &lost_refund(others)).unwrap();
+        assert_eq!(found.refund_transaction_id, "RF2");
+    }
+
+    #[test]
+    fn another_amount_or_another_unresolved_refund_is_not_claimed() {
+        let none = OtherRefunds::default();
+        assert!(claim_latest_refund(latest("RF2", 999), &lost_refund(none)).is_none());
+        let two_lost = OtherRefunds {
+            made: Vec::new(),
+            unresolved: true,
+        };
+        assert!(claim_latest_refund(latest("RF2", 1_000), &lost_refund(two_lost)).is_none());
     }
 }
 

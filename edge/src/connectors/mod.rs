@@ -89,6 +89,19 @@ pub struct RefundRequest<'a> {
     pub payment_amount: Money,
     /// Where the provider posts the refund's outcome, if it notifies.
     pub notify_url: Option<String>,
+    /// The payment's other refunds, for a provider whose refund status cannot name ours.
+    pub others: OtherRefunds,
+}
+
+/// What we know of a payment's other refunds at the provider: bKash's refund status reports only
+/// its latest refund, without our reference, so recovery tells ours apart by elimination.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OtherRefunds {
+    /// The provider's ids of the refunds already recorded as made.
+    pub made: Vec<String>,
+    /// Whether another refund's provider part is also still unresolved (then the latest refund
+    /// could be either one).
+    pub unresolved: bool,
 }
 
 #[derive(Debug, Clone)]

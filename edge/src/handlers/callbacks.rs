@@ -3,7 +3,9 @@
 //!
 //! The query string proves nothing. The session object settles the payment by asking the
 //! provider (bKash: execute, then query; WeChat: query), and only then is the browser sent on to
-//! the merchant's return URL.
+//! the merchant's return URL. A `cancel` or `failure` is a hint to ask, never a verdict; and a
+//! route only reaches legs of its own provider (a bKash callback naming a WeChat `out_trade_no`
+//! finds nothing).
 
 use checkout_core::api::PaymentMethod;
 use checkout_core::ErrorCode;
@@ -81,7 +83,12 @@ pub async fn bkash(
             ))
         }
     };
-    back_to_merchant(env, session_id, query.payment_id, outcome, request_id).await
+    let callback = Callback {
+        provider: PaymentMethod::Bkash,
+        reference: query.payment_id,
+        outcome,
+    };
+    back_to_merchant(env, session_id, callback, request_id).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,25 +107,33 @@ pub async fn wechat(
     let query: WechatQuery = req
         .query()
         .map_err(|_| Error::api_with(ErrorCode::InvalidParameter, "out_trade_no is required."))?;
-    back_to_merchant(
-        env,
-        session_id,
-        query.out_trade_no,
-        CallbackOutcome::Returned,
-        request_id,
-    )
-    .await
+    let callback = Callback {
+        provider: PaymentMethod::WechatPay,
+        reference: query.out_trade_no,
+        outcome: CallbackOutcome::Returned,
+    };
+    back_to_merchant(env, session_id, callback, request_id).await
+}
+
+/// What a callback route read: the provider is the route's, never the query string's.
+struct Callback {
+    provider: PaymentMethod,
+    reference: String,
+    outcome: CallbackOutcome,
 }
 
 async fn back_to_merchant(
     env: &Env,
     session_id: &str,
-    reference: String,
-    outcome: CallbackOutcome,
+    callback: Callback,
     request_id: &str,
 ) -> Result<Response> {
     let stub = objects::session_by_id(env, session_id)?;
-    let command = SessionCommand::ProviderCallback { reference, outcome };
+    let command = SessionCommand::ProviderCallback {
+        provider: callback.provider,
+        reference: callback.reference,
+        outcome: callback.outcome,
+    };
     let return_to: String = rpc::call_for(&stub, &command, Some(request_id)).await?;
     // Built by hand: `Response::redirect` has immutable headers, and every response gets a
     // `Request-Id`.

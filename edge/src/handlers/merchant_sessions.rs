@@ -1,7 +1,7 @@
 //! `POST /v1/checkout_sessions` and `GET /v1/checkout_sessions/{id}`.
 
 use checkout_core::api::{
-    CheckoutSession, CreateRefundRequest, CreateSessionRequest, PaymentMethod,
+    CheckoutSession, CreateRefundRequest, CreateSessionRequest, List, ListPage, PaymentMethod,
     ProviderPaymentStatus, Refund, SessionStatus,
 };
 use checkout_core::error::ErrorDetail;
@@ -150,14 +150,26 @@ pub async fn provider_status(
     http::json(200, &status)
 }
 
-/// `GET /v1/checkout_sessions/{id}/audit`: the session's append-only trail, oldest first.
+/// `GET /v1/checkout_sessions/{id}/audit?limit=&starting_after=`: a page of the session's trail,
+/// oldest first, as a list (`data`, `has_more`); the next page starts after the last `seq`.
 pub async fn audit(req: Request, env: &Env, session_id: &str) -> Result<Response> {
     let config = Config::from_env(env)?;
     let merchant = auth::merchant(&req, &config)?;
+    let url = req.url()?;
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    };
+    let page = ListPage::parse(
+        param("limit").as_deref(),
+        param("starting_after").as_deref(),
+    )?;
     let stub = objects::session_by_id(env, session_id)?;
     let command = SessionCommand::Audit {
         merchant_scope: merchant.scope(),
+        page,
     };
-    let entries: Vec<serde_json::Value> = rpc::call(&stub, &command).await?;
-    http::json(200, &serde_json::json!({ "data": entries }))
+    let list: List<serde_json::Value> = rpc::call(&stub, &command).await?;
+    http::json(200, &list)
 }

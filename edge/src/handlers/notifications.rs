@@ -60,6 +60,7 @@ pub async fn wechat(
     };
     let stub = objects::session_by_id(env, session_id)?;
     let command = SessionCommand::ProviderNotification {
+        provider: checkout_core::api::PaymentMethod::WechatPay,
         nonce: notification.nonce,
         livemode,
         event,

@@ -17,6 +17,7 @@ mod notification;
 mod outbox;
 mod points;
 mod refund;
+mod throttle;
 
 pub use notification::NotifiedEvent;
 
@@ -76,6 +77,8 @@ pub enum SessionCommand {
     /// A provider's notification, already verified and decrypted by the Worker with the account
     /// of mode `livemode`, which must be the session's own.
     ProviderNotification {
+        /// The provider whose notification route was called; only its legs can be touched.
+        provider: PaymentMethod,
         nonce: String,
         #[serde(default)]
         livemode: bool,
@@ -85,6 +88,8 @@ pub enum SessionCommand {
     CancelPayment,
     /// The shopper came back from the provider; answers where to send the browser.
     ProviderCallback {
+        /// The provider whose callback route was called; only its legs can be touched.
+        provider: PaymentMethod,
         reference: String,
         outcome: CallbackOutcome,
     },
@@ -99,8 +104,12 @@ pub enum SessionCommand {
         #[serde(default)]
         notify_url: Option<String>,
     },
-    /// The session's audit trail, if it belongs to `merchant_scope`.
-    Audit { merchant_scope: String },
+    /// A page of the session's audit trail, if it belongs to `merchant_scope`.
+    Audit {
+        merchant_scope: String,
+        #[serde(default)]
+        page: checkout_core::api::ListPage,
+    },
     /// What the provider says now about an external payment.
     ProviderStatus {
         merchant_scope: String,
@@ -109,6 +118,8 @@ pub enum SessionCommand {
 }
 
 /// What the provider's redirect claims. It proves nothing: only the provider's own answer does.
+/// `Success` starts the completion (bKash execute, which bKash itself refuses for a payment the
+/// shopper did not approve); the others are hints that make the session ask the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallbackOutcome {
@@ -151,6 +162,7 @@ impl DurableObject for CheckoutSession {
             notification::NONCE_SCHEMA,
             outbox::OUTBOX_SCHEMA,
             audit_trail::AUDIT_SCHEMA,
+            throttle::THROTTLE_SCHEMA,
         ] {
             if let Err(e) = sql.exec(schema, None) {
                 let message = format!("session schema: {e}");
@@ -251,6 +263,7 @@ impl CheckoutSession {
                 to_json(self.pay(&idempotency_key, request).await?)
             }
             SessionCommand::ProviderNotification {
+                provider,
                 nonce,
                 livemode,
                 event,
@@ -259,12 +272,17 @@ impl CheckoutSession {
                 if self.current()?.livemode != livemode {
                     return Err(Error::api(ErrorCode::NotificationUnverified));
                 }
-                to_json(self.provider_notification(&nonce, event).await?)
+                to_json(self.provider_notification(provider, &nonce, event).await?)
             }
             SessionCommand::CancelPayment => to_json(self.cancel_payment().await?),
-            SessionCommand::ProviderCallback { reference, outcome } => {
-                to_json(self.provider_callback(&reference, outcome).await?)
-            }
+            SessionCommand::ProviderCallback {
+                provider,
+                reference,
+                outcome,
+            } => to_json(
+                self.provider_callback(provider, &reference, outcome)
+                    .await?,
+            ),
             SessionCommand::Reconcile => {
                 self.reconcile().await?;
                 let mut record = self.current()?;
@@ -283,9 +301,12 @@ impl CheckoutSession {
                 self.owned_by(&merchant_scope)?;
                 to_json(self.refund(&idempotency_key, &request, notify_url).await?)
             }
-            SessionCommand::Audit { merchant_scope } => {
+            SessionCommand::Audit {
+                merchant_scope,
+                page,
+            } => {
                 self.owned_by(&merchant_scope)?;
-                to_json(self.audit_trail()?)
+                to_json(self.audit_trail(page)?)
             }
             SessionCommand::ProviderStatus {
                 merchant_scope,

@@ -98,11 +98,9 @@ pub struct Attempt {
     pub duration_ms: i64,
 }
 
-/// The object for `merchant_scope` (`mode:merchant`).
+/// The object for `merchant_scope` (`mode:merchant`), named by [`super::ObjectKey`].
 pub fn stub(env: &Env, merchant_scope: &str) -> Result<worker::Stub> {
-    Ok(env
-        .durable_object("WEBHOOKS")?
-        .get_by_name(merchant_scope)?)
+    super::webhooks_stub(env, merchant_scope)
 }
 
 #[durable_object]

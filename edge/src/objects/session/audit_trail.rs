@@ -4,10 +4,16 @@
 //!
 //! Changes are attributed to every request in flight in this object when they were written
 //! (usually one; two when a request arrived while another awaited a provider), or to `alarm`.
-//! Rows are only ever inserted.
+//!
+//! The trail is bounded, because anyone can call a session's callback URL: an entry identical to
+//! the last one (the same repeated callback and outcome) is not added again but counted on that
+//! row (`repeats`, with the time and request ids of the latest), and past [`MAX_ROWS`] rows one
+//! final `truncated` row counts what was no longer kept. Rows are otherwise only ever inserted.
+//! It is read a page at a time ([`ListPage`]), by `seq`.
 
 use std::cell::RefCell;
 
+use checkout_core::api::{List, ListPage};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -18,7 +24,12 @@ use crate::objects::session_record::{audit, SessionRecord};
 
 pub const AUDIT_SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, \
-     at_ms INTEGER NOT NULL, request_ids TEXT NOT NULL, entry TEXT NOT NULL)";
+     at_ms INTEGER NOT NULL, request_ids TEXT NOT NULL, entry TEXT NOT NULL, \
+     repeats INTEGER NOT NULL DEFAULT 1, last_at_ms INTEGER, last_request_ids TEXT)";
+
+/// The most rows a session's trail keeps, the `truncated` row included. An honest session
+/// writes a few dozen.
+pub const MAX_ROWS: i64 = 500;
 
 /// The requests this object is serving right now.
 #[derive(Debug, Default)]
@@ -98,44 +109,94 @@ impl CheckoutSession {
     }
 
     fn append_audit(&self, mut head: Value, entry: Value, request_ids: Vec<String>) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Last {
+            seq: i64,
+            entry: String,
+        }
+        #[derive(Deserialize)]
+        struct Count {
+            n: i64,
+        }
         if let (Value::Object(head), Value::Object(entry)) = (&mut head, entry) {
             head.extend(entry);
         }
-        self.sql.exec(
-            "INSERT INTO audit (at_ms, request_ids, entry) VALUES (?, ?, ?)",
-            vec![
-                now_ms().into(),
-                serde_json::to_string(&request_ids)?.into(),
-                head.to_string().into(),
-            ],
-        )?;
+        let rows: Vec<Count> = self
+            .sql
+            .exec("SELECT COUNT(*) AS n FROM audit", None)?
+            .to_array()?;
+        let full = rows.first().is_some_and(|c| c.n >= MAX_ROWS - 1);
+        let text = if full {
+            json!({"kind": "truncated", "what": "audit_truncated"}).to_string()
+        } else {
+            head.to_string()
+        };
+        let ids = serde_json::to_string(&request_ids)?;
+        let last: Vec<Last> = self
+            .sql
+            .exec(
+                "SELECT seq, entry FROM audit ORDER BY seq DESC LIMIT 1",
+                None,
+            )?
+            .to_array()?;
+        match last.first() {
+            Some(last) if last.entry == text => {
+                self.sql.exec(
+                    "UPDATE audit SET repeats = repeats + 1, last_at_ms = ?, last_request_ids = ? \
+                     WHERE seq = ?",
+                    vec![now_ms().into(), ids.into(), last.seq.into()],
+                )?;
+            }
+            _ => {
+                self.sql.exec(
+                    "INSERT INTO audit (at_ms, request_ids, entry) VALUES (?, ?, ?)",
+                    vec![now_ms().into(), ids.into(), text.into()],
+                )?;
+            }
+        }
         Ok(())
     }
 
-    /// The whole trail, oldest first.
-    pub(super) fn audit_trail(&self) -> Result<Vec<Value>> {
+    /// One page of the trail, oldest first: the entries after `page.starting_after`.
+    pub(super) fn audit_trail(&self, page: ListPage) -> Result<List<Value>> {
         #[derive(Deserialize)]
         struct Row {
             seq: i64,
             at_ms: i64,
             request_ids: String,
             entry: String,
+            repeats: i64,
+            last_at_ms: Option<i64>,
+            last_request_ids: Option<String>,
         }
-        let rows: Vec<Row> = self
+        let limit = i64::from(page.limit);
+        let mut rows: Vec<Row> = self
             .sql
             .exec(
-                "SELECT seq, at_ms, request_ids, entry FROM audit ORDER BY seq",
-                None,
+                "SELECT seq, at_ms, request_ids, entry, repeats, last_at_ms, last_request_ids \
+                 FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+                vec![page.starting_after.unwrap_or(0).into(), (limit + 1).into()],
             )?
             .to_array()?;
-        rows.into_iter()
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(page.limit as usize);
+        let data = rows
+            .into_iter()
             .map(|row| {
                 let mut entry: Value = serde_json::from_str(&row.entry)?;
                 entry["seq"] = row.seq.into();
                 entry["at_ms"] = row.at_ms.into();
                 entry["request_ids"] = serde_json::from_str(&row.request_ids)?;
+                if row.repeats > 1 {
+                    entry["repeats"] = row.repeats.into();
+                    entry["last_at_ms"] = row.last_at_ms.into();
+                    if let Some(ids) = &row.last_request_ids {
+                        entry["last_request_ids"] = serde_json::from_str(ids)?;
+                    }
+                }
                 Ok(entry)
             })
-            .collect()
+            .collect::<Result<Vec<Value>>>()?;
+        Ok(List::new(data, has_more))
     }
 }

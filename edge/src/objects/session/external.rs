@@ -86,15 +86,20 @@ impl CheckoutSession {
         }
     }
 
-    /// The shopper is back from the provider. Returns where to send the browser.
+    /// The shopper is back from `provider`. Returns where to send the browser.
+    ///
+    /// Only a leg of `provider` with that reference is touched. `Success` starts the completion
+    /// (bKash refuses to execute what the shopper did not approve); `cancel`, `failure` and a bare
+    /// return only make the session ask the provider, whose answer alone can end the leg.
     pub(super) async fn provider_callback(
         &self,
+        provider: PaymentMethod,
         reference: &str,
         outcome: CallbackOutcome,
     ) -> Result<String> {
         let record = self.current()?;
         let payment = record
-            .payment_by_reference(reference)
+            .payment_by_reference(provider, reference)
             .cloned()
             .ok_or_else(|| Error::api(ErrorCode::UnknownProviderPayment))?;
         let back = record.return_url_with_session();
@@ -103,23 +108,20 @@ impl CheckoutSession {
         if payment.status != PaymentStatus::Processing || stage == Some(LegStage::Completing) {
             return Ok(back);
         }
+        if !self.take_provider_call()? {
+            // Answered from the stored state; the alarm and the cron settle the leg.
+            crate::log::event(
+                crate::log::Level::Warn,
+                serde_json::json!({"level": "warn", "payment_id": payment.id, "callback": "throttled"}),
+            );
+            return Ok(back);
+        }
         match outcome {
-            CallbackOutcome::Failure | CallbackOutcome::Cancel => {
-                // Nothing was executed, so nothing was taken, whatever the redirect claims.
-                let code = match outcome {
-                    CallbackOutcome::Cancel => ErrorCode::PaymentCanceled,
-                    _ => ErrorCode::PaymentDeclined,
-                };
-                let record = self
-                    .finish_leg(&payment, Err(ErrorDetail::new(code)), None)
-                    .await?;
-                self.track(&record).await?;
-            }
             CallbackOutcome::Success => self.begin_completion(&payment).await?,
-            CallbackOutcome::Returned => {
+            CallbackOutcome::Failure | CallbackOutcome::Cancel | CallbackOutcome::Returned => {
                 let connector = self.connector(&payment)?;
                 let answer = connector.query(leg_reference(&payment)?).await;
-                self.settle(&payment, answer, false).await?;
+                self.settle(&payment, answer, Settle::Observe).await?;
             }
         }
         Ok(back)
@@ -139,27 +141,30 @@ impl CheckoutSession {
     async fn complete_leg(&self, payment: &PaymentRecord) -> Result<()> {
         let connector = self.connector(payment)?;
         let reference = leg_reference(payment)?;
-        let answer = match connector.complete(reference).await {
-            Err(
-                error @ (ConnectorError::AlreadyDone(_)
-                | ConnectorError::InvalidState(_)
-                | ConnectorError::Unknown(_)),
-            ) => {
+        let (answer, how) = match connector.complete(reference).await {
+            Err(error @ ConnectorError::InvalidState(_)) => {
+                // bKash refused to execute: nothing was executed, the shopper may still approve.
                 log_provider_error(&payment.id, "execute", &error);
-                connector.query(reference).await
+                (connector.query(reference).await, Settle::ExecuteRefused)
             }
-            other => other,
+            Err(error @ (ConnectorError::AlreadyDone(_) | ConnectorError::Unknown(_))) => {
+                // The execute may have landed, or may still land: only a final status ends it.
+                log_provider_error(&payment.id, "execute", &error);
+                (connector.query(reference).await, Settle::Observe)
+            }
+            other => (other, Settle::Observe),
         };
-        self.settle(payment, answer, false).await
+        self.settle(payment, answer, how).await
     }
 
     /// Applies the provider's word to a processing leg. An approved but uncompleted payment is
-    /// completed when `may_complete` (reconciliation), never right after a completion attempt.
+    /// completed only by reconciliation, never right after a completion attempt; a leg whose
+    /// completion was sent stays completing until the provider's status is final.
     pub(super) async fn settle(
         &self,
         payment: &PaymentRecord,
         answer: std::result::Result<ProviderPayment, ConnectorError>,
-        may_complete: bool,
+        how: Settle,
     ) -> Result<()> {
         let provider_payment = match answer {
             Ok(provider_payment) => provider_payment,
@@ -179,11 +184,13 @@ impl CheckoutSession {
             ProviderState::Succeeded => verify_completed(payment, &provider_payment),
             ProviderState::Failed => Err(ErrorDetail::new(ErrorCode::PaymentDeclined)),
             ProviderState::Canceled => Err(ErrorDetail::new(ErrorCode::PaymentCanceled)),
-            ProviderState::Approved if may_complete => {
+            ProviderState::Approved if how == Settle::Reconcile => {
                 return Box::pin(self.begin_completion(payment)).await
             }
             ProviderState::Pending | ProviderState::Approved => {
-                return self.still_pending(payment).await
+                return self
+                    .still_pending(payment, how == Settle::ExecuteRefused)
+                    .await
             }
         };
         let record = self
@@ -194,8 +201,25 @@ impl CheckoutSession {
 
     /// The provider has not completed the payment: the shopper has not approved (a forged
     /// success callback lands here), or the session ran out of time.
-    async fn still_pending(&self, payment: &PaymentRecord) -> Result<()> {
+    ///
+    /// A leg whose completion (bKash execute) was sent and not refused stays `completing`: the
+    /// execute may still land, so neither expiry nor a cancel may end it. The alarm and the cron
+    /// ask again (and re-execute an approved payment, which bKash executes at most once) until the
+    /// provider's status is final. `execute_refused` says the provider just refused our execute,
+    /// so nothing is under way and the leg goes back to waiting for the shopper.
+    async fn still_pending(&self, payment: &PaymentRecord, execute_refused: bool) -> Result<()> {
         let mut record = self.current()?;
+        let completing = record
+            .processing_payment()
+            .filter(|p| p.id == payment.id)
+            .and_then(|p| p.provider.as_ref())
+            .is_some_and(|l| l.stage == LegStage::Completing);
+        if completing && !execute_refused {
+            // Asked again in RECOVERY_AFTER_S, not in a loop.
+            record.set_leg_stage(&payment.id, LegStage::Completing, now_s())?;
+            self.save(&record)?;
+            return self.schedule(&record).await;
+        }
         if now_s() >= record.expires_at_s {
             return self
                 .end_unpaid_leg(payment, ErrorCode::SessionExpired)
@@ -231,7 +255,7 @@ impl CheckoutSession {
             }
             Err(ConnectorError::AlreadyDone(_)) => match connector.query(reference).await {
                 Ok(paid) if paid.state == ProviderState::Succeeded => {
-                    Box::pin(self.settle(payment, Ok(paid), false)).await
+                    Box::pin(self.settle(payment, Ok(paid), Settle::Observe)).await
                 }
                 other => {
                     log_provider_error(
@@ -274,7 +298,7 @@ impl CheckoutSession {
                 let connector = self.connector(&payment)?;
                 let answer = connector.query(leg_reference(&payment)?).await;
                 self.record_disagreement(&payment, stage, &answer)?;
-                self.settle(&payment, answer, true).await
+                self.settle(&payment, answer, Settle::Reconcile).await
             }
         }
     }
@@ -463,6 +487,19 @@ impl CheckoutSession {
             .ok_or_else(|| Error::api(ErrorCode::PaymentMethodUnavailable))?;
         Ok(MeasuredConnector::new(inner, payment.method, self))
     }
+}
+
+/// How a provider's answer about a processing leg is applied ([`CheckoutSession::settle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Settle {
+    /// A query, a notification, or the answer to our execute: final statuses end the leg, an
+    /// approved or pending one leaves it where it is (a completing leg stays completing).
+    Observe,
+    /// The provider refused our execute as not executable (bKash 2056): nothing is under way,
+    /// so a pending or approved answer sends the leg back to waiting for the shopper.
+    ExecuteRefused,
+    /// Reconciliation: an approved but uncompleted payment is completed now.
+    Reconcile,
 }
 
 pub(super) fn leg_reference(payment: &PaymentRecord) -> Result<&str> {

@@ -5,11 +5,11 @@
 //! session refuses a nonce it has seen (a replay), checks the transaction against the leg it
 //! names (amount, currency and order number, in `settle`), and applies it once.
 
-use checkout_core::api::{PaymentStatus, WidgetSession};
+use checkout_core::api::{PaymentMethod, PaymentStatus, WidgetSession};
 use checkout_core::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-use super::external::leg_reference;
+use super::external::{leg_reference, Settle};
 use super::CheckoutSession;
 use crate::clock::now_s;
 use crate::connectors::{PaymentConnector, ProviderPayment, ProviderState};
@@ -37,6 +37,7 @@ pub enum NotifiedEvent {
 impl CheckoutSession {
     pub(super) async fn provider_notification(
         &self,
+        provider: PaymentMethod,
         nonce: &str,
         event: NotifiedEvent,
     ) -> Result<()> {
@@ -44,22 +45,32 @@ impl CheckoutSession {
             return Err(Error::api(ErrorCode::NotificationReplayed));
         }
         match event {
-            NotifiedEvent::Payment { payment } => self.payment_notified(payment).await?,
-            NotifiedEvent::Refund { refund_id } => self.settle_refund(&refund_id).await?,
+            NotifiedEvent::Payment { payment } => self.payment_notified(provider, payment).await?,
+            NotifiedEvent::Refund { refund_id } => {
+                if !self.take_provider_call()? {
+                    // Refused, not acknowledged: the provider retries on its schedule.
+                    return Err(Error::api(ErrorCode::RateLimited));
+                }
+                self.settle_refund(provider, &refund_id).await?
+            }
         }
         // Remembered only once applied: a notification that failed half-way must be retried.
         self.remember_nonce(nonce)
     }
 
-    async fn payment_notified(&self, notified: ProviderPayment) -> Result<()> {
+    async fn payment_notified(
+        &self,
+        provider: PaymentMethod,
+        notified: ProviderPayment,
+    ) -> Result<()> {
         let record = self.current()?;
         let reference = notified.invoice.clone().unwrap_or_default();
         let payment = record
-            .payment_by_reference(&reference)
+            .payment_by_reference(provider, &reference)
             .cloned()
             .ok_or_else(|| Error::api(ErrorCode::UnknownProviderPayment))?;
         match payment.status {
-            PaymentStatus::Processing => self.settle(&payment, Ok(notified), false).await,
+            PaymentStatus::Processing => self.settle(&payment, Ok(notified), Settle::Observe).await,
             PaymentStatus::Succeeded => Ok(()),
             PaymentStatus::Failed if notified.state == ProviderState::Succeeded => {
                 // Paid at the provider after the attempt ended here (its close was lost): the
@@ -118,7 +129,7 @@ impl CheckoutSession {
         self.last_status_query_s.set(now);
         let connector = self.connector(&payment)?;
         let answer = connector.query(leg_reference(&payment)?).await;
-        self.settle(&payment, answer, false).await
+        self.settle(&payment, answer, Settle::Observe).await
     }
 
     fn nonce_seen(&self, nonce: &str) -> Result<bool> {

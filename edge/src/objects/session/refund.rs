@@ -71,11 +71,23 @@ impl CheckoutSession {
     }
 
     /// Settles one pending refund now, by asking the provider (its notification said it moved).
-    pub(super) async fn settle_refund(&self, refund_id: &str) -> Result<()> {
+    /// Only a refund of `provider`'s own payment: a notification never touches another provider's.
+    pub(super) async fn settle_refund(
+        &self,
+        provider: checkout_core::api::PaymentMethod,
+        refund_id: &str,
+    ) -> Result<()> {
         let record = self.current()?;
         let Some(refund) = record.refunds.iter().find(|r| r.id == refund_id).cloned() else {
             return Err(Error::api(ErrorCode::NotFound));
         };
+        let provider_matches = record
+            .payments
+            .iter()
+            .any(|p| p.id == refund.payment_id && p.method == provider);
+        if !provider_matches {
+            return Err(Error::api(ErrorCode::NotFound));
+        }
         if refund.status != RefundStatus::Pending {
             return Ok(());
         }
@@ -170,6 +182,7 @@ impl CheckoutSession {
             reason: &refund.reason,
             payment_amount: payment.provider_amount(),
             notify_url,
+            others: self.current()?.other_provider_refunds(refund),
         };
         let connector = self.connector(payment)?;
         if resolving {

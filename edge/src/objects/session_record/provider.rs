@@ -1,19 +1,26 @@
 //! The external-payment steps of a session record: created, approved, completed.
 
-use checkout_core::api::NextAction;
+use checkout_core::api::{NextAction, PaymentMethod};
 use checkout_core::Money;
 
 use super::{LegStage, PaymentRecord, SessionRecord};
 use crate::error::{Error, Result};
 
 impl SessionRecord {
-    /// The payment the provider knows as `reference`.
-    pub fn payment_by_reference(&self, reference: &str) -> Option<&PaymentRecord> {
+    /// The payment `provider` knows as `reference`. Looked up by both: a reference is only unique
+    /// within one provider (a bKash `paymentID` and a WeChat `out_trade_no` are free text to each
+    /// other), so a call from one provider can never name another provider's leg.
+    pub fn payment_by_reference(
+        &self,
+        provider: PaymentMethod,
+        reference: &str,
+    ) -> Option<&PaymentRecord> {
         self.payments.iter().find(|p| {
-            p.provider
-                .as_ref()
-                .and_then(|l| l.reference.as_deref())
-                .is_some_and(|r| r == reference)
+            p.method == provider
+                && p.provider
+                    .as_ref()
+                    .and_then(|l| l.reference.as_deref())
+                    .is_some_and(|r| r == reference)
         })
     }
 

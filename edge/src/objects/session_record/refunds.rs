@@ -13,6 +13,7 @@ use checkout_core::error::ErrorDetail;
 use checkout_core::{ErrorCode, Money};
 
 use super::{PaymentRecord, RefundParts, RefundRecord, RefundStart, SessionRecord};
+use crate::connectors::OtherRefunds;
 use crate::error::{Error, Result};
 
 impl SessionRecord {
@@ -108,6 +109,26 @@ impl SessionRecord {
 }
 
 impl SessionRecord {
+    /// The other refunds of `refund`'s payment that reached its provider: those recorded as made,
+    /// with the provider's ids, and whether another one is still unresolved. Refunds without a
+    /// provider part do not count.
+    pub fn other_provider_refunds(&self, refund: &RefundRecord) -> OtherRefunds {
+        let with_provider_part = |r: &&RefundRecord| {
+            r.id != refund.id
+                && r.payment_id == refund.payment_id
+                && r.parts.is_none_or(|parts| !parts.external.is_zero())
+        };
+        let others: Vec<&RefundRecord> = self.refunds.iter().filter(with_provider_part).collect();
+        OtherRefunds {
+            made: others
+                .iter()
+                .filter(|r| r.status == RefundStatus::Succeeded)
+                .filter_map(|r| r.provider_refund_id.clone())
+                .collect(),
+            unresolved: others.iter().any(|r| r.status == RefundStatus::Pending),
+        }
+    }
+
     /// Whether a refund awaits its outcome.
     pub fn refunds_pending(&self) -> bool {
         self.refunds

@@ -158,7 +158,12 @@ fn an_external_payment_offers_its_redirect_until_it_settles() {
             url: "https://bkash.example/pay".into()
         })
     );
-    assert_eq!(r.payment_by_reference("TR001").unwrap().id, "pay_1");
+    assert_eq!(
+        r.payment_by_reference(PaymentMethod::Bkash, "TR001")
+            .unwrap()
+            .id,
+        "pay_1"
+    );
     r.set_leg_stage("pay_1", LegStage::Completing, 12).unwrap();
     assert_eq!(r.widget_view(None).next_action, None);
     r.set_transaction_id("pay_1", Some("TRX1".into())).unwrap();
@@ -217,4 +222,37 @@ fn a_failed_refund_frees_its_amount_and_an_unpaid_session_refunds_nothing() {
     r.finish_refund("re_1", Err(ErrorDetail::new(ErrorCode::ProviderError)))
         .unwrap();
     assert_eq!(r.amount_refunded().amount_minor(), 0);
+}
+
+#[test]
+fn a_reference_names_a_leg_only_for_its_own_provider() {
+    let r = paid_by_bkash();
+    assert!(r
+        .payment_by_reference(PaymentMethod::WechatPay, "TR001")
+        .is_none());
+    assert!(r
+        .payment_by_reference(PaymentMethod::Bkash, "TR002")
+        .is_none());
+}
+
+#[test]
+fn a_lost_refund_knows_its_payments_other_refunds_by_provider_id() {
+    let mut r = paid_by_bkash();
+    r.finish_payment("pay_1", Ok(())).unwrap();
+    let part = Money::from_minor(1000, Currency::BDT).unwrap();
+    r.start_refund("rk-1", part, "a", "re_1".into(), 20)
+        .unwrap();
+    r.finish_refund("re_1", Ok(Some("RF1".into()))).unwrap();
+    let RefundStart::Started(lost) = r
+        .start_refund("rk-2", part, "b", "re_2".into(), 21)
+        .unwrap()
+    else {
+        panic!("expected a new refund");
+    };
+    let others = r.other_provider_refunds(&lost);
+    assert_eq!(others.made, vec!["RF1".to_owned()]);
+    assert!(!others.unresolved);
+    r.start_refund("rk-3", part, "c", "re_3".into(), 22)
+        .unwrap();
+    assert!(r.other_provider_refunds(&lost).unresolved);
 }

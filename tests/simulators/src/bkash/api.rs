@@ -51,6 +51,9 @@ pub(super) fn handle(shared: &Shared, request: &Request, endpoint: &str) -> Repl
             if endpoint == "execute" {
                 return execute(shared, request);
             }
+            if endpoint == "payment/refund" {
+                return refund_reply(shared, request);
+            }
             match endpoint {
                 "create" => create(shared, request),
                 "payment/status" => status(shared, request),
@@ -273,8 +276,8 @@ fn status(shared: &Shared, request: &Request) -> Value {
     let run = || -> Result<Value, Value> {
         let req: wire::PaymentIdRequest = body(request)?;
         let id = required(&req.payment_id)?;
-        let state = shared.lock();
-        let p = state.payment(id).map_err(refusal)?;
+        let mut state = shared.lock();
+        let p = state.status_of(id).map_err(refusal)?;
         let verified = matches!(p.state, PaymentState::Authorized | PaymentState::Completed);
         Ok(json!(wire::PaymentAnswer {
             mode: Some("0011".into()),
@@ -327,6 +330,17 @@ fn refund_answer(p: &Payment, r: &Refund) -> Value {
         charge: format_amount(0),
         status: Status::of(Code::Success),
     })
+}
+
+/// A refund (fault `drop_refund_response`: made, then closed without answering, as when bKash's
+/// answer is lost on the way back), or a refund status, which is always answered.
+fn refund_reply(shared: &Shared, request: &Request) -> Reply {
+    let makes_a_refund = body::<wire::RefundRequest>(request).is_ok_and(|r| r.amount.is_some());
+    let answer = refund(shared, request);
+    if makes_a_refund && shared.lock().faults.take_drop_refund() {
+        return Reply::Close;
+    }
+    Reply::Respond(Response::json(200, &answer))
 }
 
 /// `payment/refund`: a refund, or with no `amount` the status of the latest refund.

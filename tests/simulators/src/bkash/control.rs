@@ -33,6 +33,10 @@ pub struct Faults {
     /// The next N executes do their work (the payment completes, the wallet is debited) but the
     /// connection is closed without an answer, as when the answer is lost on the way back.
     pub drop_execute_response: u32,
+    /// The next N refunds (with an amount) do their work (the refund is made, the wallet is
+    /// credited) but the connection is closed without an answer. Refund-status calls are
+    /// answered as usual.
+    pub drop_refund_response: u32,
     /// One-shot: every id token issued so far expires now (refresh still works). It is applied
     /// when set and reads back as `false`.
     pub expire_tokens_now: bool,
@@ -46,6 +50,7 @@ impl Default for Faults {
             timeout_next: 0,
             hang_ms: 15_000,
             drop_execute_response: 0,
+            drop_refund_response: 0,
             expire_tokens_now: false,
         }
     }
@@ -71,6 +76,13 @@ impl Faults {
         } else {
             ApiFault::None
         }
+    }
+
+    /// Consumes one `drop_refund_response`.
+    pub fn take_drop_refund(&mut self) -> bool {
+        let drop = self.drop_refund_response > 0;
+        self.drop_refund_response = self.drop_refund_response.saturating_sub(1);
+        drop
     }
 
     /// Consumes one `drop_execute_response`.
@@ -175,6 +187,7 @@ pub struct PaymentSnapshot {
     pub wallet: Option<String>,
     pub trx_id: Option<String>,
     pub execute_calls: u64,
+    pub status_calls: u64,
     pub refunded: String,
     pub refund_trx_ids: Vec<String>,
 }
@@ -192,6 +205,7 @@ impl From<&Payment> for PaymentSnapshot {
             wallet: p.wallet.clone(),
             trx_id: p.trx_id.clone(),
             execute_calls: p.execute_calls,
+            status_calls: p.status_calls,
             refunded: format_amount(p.refunded()),
             refund_trx_ids: p.refunds.iter().map(|r| r.trx_id.clone()).collect(),
         }

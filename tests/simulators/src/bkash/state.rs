@@ -66,6 +66,8 @@ pub struct Payment {
     pub executed_ms: Option<u64>,
     /// Every execute call for this payment, answered or not, successful or not.
     pub execute_calls: u64,
+    /// Every answered `payment/status` call for this payment.
+    pub status_calls: u64,
     pub refunds: Vec<Refund>,
 }
 
@@ -235,6 +237,7 @@ impl State {
             trx_id: None,
             executed_ms: None,
             execute_calls: 0,
+            status_calls: 0,
             refunds: Vec::new(),
         };
         Ok(self.payments.entry(id).or_insert(payment))
@@ -301,6 +304,16 @@ impl State {
 
     pub fn payment(&self, payment_id: &str) -> Result<&Payment, Code> {
         self.payments.get(payment_id).ok_or(Code::InvalidPaymentId)
+    }
+
+    /// A payment asked about with `payment/status`, counted.
+    pub fn status_of(&mut self, payment_id: &str) -> Result<&Payment, Code> {
+        let payment = self
+            .payments
+            .get_mut(payment_id)
+            .ok_or(Code::InvalidPaymentId)?;
+        payment.status_calls += 1;
+        Ok(payment)
     }
 
     /// A payment or refund transaction by its trxID.
