@@ -189,7 +189,8 @@ impl Wechat {
         let Some(plaintext) = self.decrypt(&envelope.resource).await? else {
             return Ok(Err(NotificationError::Undecryptable));
         };
-        let event = match self.event(&envelope.event_type, &plaintext) {
+        let (mchid, appid) = (&self.config.mchid, &self.config.appid);
+        let event = match notification_event(&envelope.event_type, &plaintext, mchid, appid) {
             Ok(event) => event,
             Err(error) => return Ok(Err(error)),
         };
@@ -216,30 +217,6 @@ impl Wechat {
         )
         .await?;
         Ok(plain.and_then(|bytes| String::from_utf8(bytes).ok()))
-    }
-
-    fn event(
-        &self,
-        event_type: &str,
-        plaintext: &str,
-    ) -> std::result::Result<NotificationEvent, NotificationError> {
-        let malformed = |e: serde_json::Error| NotificationError::Malformed(e.to_string());
-        if event_type.starts_with("REFUND.") {
-            let refund: wire::Refund = serde_json::from_str(plaintext).map_err(malformed)?;
-            return Ok(NotificationEvent::Refund {
-                out_refund_no: refund.out_refund_no,
-            });
-        }
-        if event_type != "TRANSACTION.SUCCESS" {
-            return Err(NotificationError::Malformed(format!(
-                "unexpected event {event_type}"
-            )));
-        }
-        let transaction: wire::Transaction = serde_json::from_str(plaintext).map_err(malformed)?;
-        if transaction.mchid != self.config.mchid || transaction.appid != self.config.appid {
-            return Err(NotificationError::ForeignMerchant);
-        }
-        Ok(NotificationEvent::Payment(transaction.into_payment()))
     }
 
     async fn prepay(
@@ -507,6 +484,33 @@ impl PaymentConnector for Wechat {
             Err(other) => Err(other),
         }
     }
+}
+
+/// The event in a notification's decrypted resource, for the merchant account `mchid` and
+/// `appid`. Pure, so that it is tested and fuzzed natively (`fuzz/src/wechat_resource.rs`).
+pub fn notification_event(
+    event_type: &str,
+    plaintext: &str,
+    mchid: &str,
+    appid: &str,
+) -> std::result::Result<NotificationEvent, NotificationError> {
+    let malformed = |e: serde_json::Error| NotificationError::Malformed(e.to_string());
+    if event_type.starts_with("REFUND.") {
+        let refund: wire::Refund = serde_json::from_str(plaintext).map_err(malformed)?;
+        return Ok(NotificationEvent::Refund {
+            out_refund_no: refund.out_refund_no,
+        });
+    }
+    if event_type != "TRANSACTION.SUCCESS" {
+        return Err(NotificationError::Malformed(format!(
+            "unexpected event {event_type}"
+        )));
+    }
+    let transaction: wire::Transaction = serde_json::from_str(plaintext).map_err(malformed)?;
+    if transaction.mchid != mchid || transaction.appid != appid {
+        return Err(NotificationError::ForeignMerchant);
+    }
+    Ok(NotificationEvent::Payment(transaction.into_payment()))
 }
 
 /// A refund answer: SUCCESS is done, PROCESSING will be (a notification or a query tells when),
