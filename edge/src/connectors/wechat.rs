@@ -495,8 +495,16 @@ pub fn notification_event(
     appid: &str,
 ) -> std::result::Result<NotificationEvent, NotificationError> {
     let malformed = |e: serde_json::Error| NotificationError::Malformed(e.to_string());
+    // A JSON object, as WeChat writes it: serde's derived structs would also take an array of
+    // the fields' values in order.
+    let resource: serde_json::Value = serde_json::from_str(plaintext).map_err(malformed)?;
+    if !resource.is_object() {
+        return Err(NotificationError::Malformed(
+            "the resource is not an object".into(),
+        ));
+    }
     if event_type.starts_with("REFUND.") {
-        let refund: wire::Refund = serde_json::from_str(plaintext).map_err(malformed)?;
+        let refund: wire::Refund = serde_json::from_value(resource).map_err(malformed)?;
         return Ok(NotificationEvent::Refund {
             out_refund_no: refund.out_refund_no,
         });
@@ -506,7 +514,7 @@ pub fn notification_event(
             "unexpected event {event_type}"
         )));
     }
-    let transaction: wire::Transaction = serde_json::from_str(plaintext).map_err(malformed)?;
+    let transaction: wire::Transaction = serde_json::from_value(resource).map_err(malformed)?;
     if transaction.mchid != mchid || transaction.appid != appid {
         return Err(NotificationError::ForeignMerchant);
     }
@@ -551,6 +559,39 @@ fn url_encode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    const MCHID: &str = "1900009191";
+    const APPID: &str = "wxd678efh567hg6787";
+
+    #[test]
+    fn a_resource_is_read_only_from_a_json_object() {
+        let paid = r#"{"mchid":"1900009191","appid":"wxd678efh567hg6787","out_trade_no":"pay_1",
+            "transaction_id":"42","trade_state":"SUCCESS","amount":{"total":100,"currency":"CNY"}}"#;
+        let Ok(NotificationEvent::Payment(payment)) =
+            notification_event("TRANSACTION.SUCCESS", paid, MCHID, APPID)
+        else {
+            panic!("a paid transaction is a payment");
+        };
+        assert_eq!(payment.amount.map(Money::amount_minor), Some(100));
+        // The same fields as an array, which serde's derived structs accept: found by the
+        // `wechat_resource` fuzz target (fuzz/seeds/wechat_resource/crash_array_resource).
+        let array = r#"["1900009191","wxd678efh567hg6787","pay_1",null,"SUCCESS"]"#;
+        assert!(matches!(
+            notification_event("TRANSACTION.SUCCESS", array, MCHID, APPID),
+            Err(NotificationError::Malformed(_))
+        ));
+        assert!(matches!(
+            notification_event("REFUND.SUCCESS", r#"["re_1",null,"SUCCESS"]"#, MCHID, APPID),
+            Err(NotificationError::Malformed(_))
+        ));
+        let refund = r#"{"out_refund_no":"re_1","refund_status":"SUCCESS"}"#;
+        assert!(matches!(
+            notification_event("REFUND.SUCCESS", refund, MCHID, APPID),
+            Ok(NotificationEvent::Refund { out_refund_no }) if out_refund_no == "re_1"
+        ));
+    }
+
     #[test]
     fn redirect_urls_are_fully_encoded() {
         assert_eq!(
