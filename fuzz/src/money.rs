@@ -22,7 +22,10 @@ pub fn check(data: &[u8]) {
         }
         if let Ok(amount) = whole {
             arithmetic(amount, amount);
-            arithmetic(Money::from_minor(MAX_AMOUNT_MINOR, currency).unwrap(), amount);
+            arithmetic(
+                Money::from_minor(MAX_AMOUNT_MINOR, currency).unwrap(),
+                amount,
+            );
         }
     }
     // Minor units from anywhere (a stored row, a provider's fen): refused unless in range.
@@ -89,7 +92,11 @@ fn arithmetic(a: Money, b: Money) {
     let sum = a.checked_add(b).map(|m| i128::from(m.amount_minor()));
     assert_eq!(sum.ok(), Some(x + y).filter(|s| *s <= max), "{a} + {b}");
     let difference = a.checked_sub(b).map(|m| i128::from(m.amount_minor()));
-    assert_eq!(difference.ok(), Some(x - y).filter(|d| *d >= 0), "{a} - {b}");
+    assert_eq!(
+        difference.ok(),
+        Some(x - y).filter(|d| *d >= 0),
+        "{a} - {b}"
+    );
     let other = if a.currency() == Currency::JPY {
         Currency::CNY
     } else {

@@ -36,7 +36,9 @@ fn as_token(text: &str) {
     let (signed_part, signature) = text.rsplit_once('.').expect("a verified token has a dot");
     let mut mac = Hmac::<Sha256>::new_from_slice(KEY).unwrap();
     mac.update(signed_part.as_bytes());
-    let signature = URL_SAFE_NO_PAD.decode(signature).expect("its signature decodes");
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .expect("its signature decodes");
     mac.verify_slice(&signature)
         .expect("a verified token carries the HMAC of its claims");
     assert_eq!((claims.sid.as_str(), claims.origin.as_str()), (SID, ORIGIN));
