@@ -68,7 +68,7 @@ impl WidgetClaims {
             sid: sid.to_owned(),
             origin: origin.to_owned(),
             iat: now_s,
-            exp: now_s + lifetime_s.clamp(1, MAX_TOKEN_LIFETIME_S),
+            exp: now_s.saturating_add(lifetime_s.clamp(1, MAX_TOKEN_LIFETIME_S)),
         }
     }
 }
@@ -96,7 +96,8 @@ pub fn verify(
     expected_origin: &str,
 ) -> Result<WidgetClaims, TokenError> {
     let claims = verify_signature(token, key)?;
-    if now_s >= claims.exp || claims.exp - claims.iat > MAX_TOKEN_LIFETIME_S {
+    let lifetime_s = claims.exp.checked_sub(claims.iat);
+    if now_s >= claims.exp || lifetime_s.is_none_or(|l| l > MAX_TOKEN_LIFETIME_S) {
         return Err(TokenError::Expired);
     }
     if claims.sid != expected_sid {
@@ -208,6 +209,30 @@ mod tests {
         for junk in ["", "wt1.", "wt1..", "Bearer x", "wt1.abc.!!!", "wt2.a.b"] {
             assert!(verify(junk, KEY, 1_001, "cs_a", ORIGIN).is_err(), "{junk}");
         }
+    }
+
+    #[test]
+    fn claims_issued_at_the_end_of_time_saturate() {
+        // `now_s + lifetime` overflowed here; found by the `token` fuzz target
+        // (fuzz/seeds/token/crash_iat_overflow).
+        let claims = WidgetClaims::new("cs_a", ORIGIN, i64::MAX, 600);
+        assert_eq!(claims.exp, i64::MAX);
+    }
+
+    #[test]
+    fn a_token_spanning_all_time_is_expired_not_an_overflow() {
+        // `exp - iat` overflowed here.
+        let forever = WidgetClaims {
+            sid: "cs_a".into(),
+            origin: ORIGIN.into(),
+            iat: i64::MIN,
+            exp: i64::MAX,
+        };
+        let token = sign(&forever, KEY).unwrap();
+        assert_eq!(
+            verify(&token, KEY, 0, "cs_a", ORIGIN),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! the Rust sample in `docs/webhooks.md`: merchants on Rust can depend on `checkout-core` and call
 //! [`verify`].
 
+use hmac::digest::CtOutput;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -72,11 +73,18 @@ pub enum SignatureError {
 
 /// The header value for `body` signed with `secret` at `timestamp`.
 pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
-    format!("t={timestamp},v1={}", hex(&mac(secret, timestamp, body)))
+    format!(
+        "t={timestamp},v1={}",
+        hex(&mac(secret, timestamp, body).into_bytes())
+    )
 }
 
 /// Checks a delivery: the header's timestamp within [`TOLERANCE_S`] of `now`, and one of its
 /// `v1` signatures matching `body` under `secret`.
+///
+/// Total over every input: no timestamp or clock overflows (the distance is taken as unsigned),
+/// a `v1` must be plain hex (no sign), and the body is hashed once however many `v1` the header
+/// carries.
 pub fn verify(secret: &str, header: &str, body: &str, now: i64) -> Result<(), SignatureError> {
     let mut timestamp = None;
     let mut signatures = Vec::new();
@@ -91,16 +99,14 @@ pub fn verify(secret: &str, header: &str, body: &str, now: i64) -> Result<(), Si
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_S {
+    if now.abs_diff(timestamp) > TOLERANCE_S.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
+    let expected = mac(secret, timestamp, body);
     let matches = signatures.iter().any(|candidate| {
-        let Some(bytes) = unhex(candidate) else {
-            return false;
-        };
-        let mut expected = new_mac(secret);
-        expected.update(format!("{timestamp}.{body}").as_bytes());
-        expected.verify_slice(&bytes).is_ok()
+        unhex(candidate)
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .is_some_and(|bytes| CtOutput::new(bytes.into()) == expected)
     });
     matches.then_some(()).ok_or(SignatureError::Mismatch)
 }
@@ -109,18 +115,20 @@ fn new_mac(secret: &str) -> Hmac<Sha256> {
     Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length")
 }
 
-fn mac(secret: &str, timestamp: i64, body: &str) -> Vec<u8> {
-    let mut mac = new_mac(secret);
-    mac.update(format!("{timestamp}.{body}").as_bytes());
-    mac.finalize().into_bytes().to_vec()
+/// The HMAC over `"<timestamp>.<body>"`; comparing two is constant-time.
+fn mac(secret: &str, timestamp: i64, body: &str) -> CtOutput<Hmac<Sha256>> {
+    new_mac(secret)
+        .chain_update(format!("{timestamp}.{body}").as_bytes())
+        .finalize()
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Hex digits only: `u8::from_str_radix` alone would take `+6` for `06`.
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len())
@@ -184,6 +192,57 @@ mod tests {
             sign("key", 1_700_000_000, "{}"),
             "t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae"
         );
+    }
+
+    #[test]
+    fn extreme_timestamps_and_clocks_are_stale_not_an_overflow() {
+        // `now - t` overflowed here (a panic in debug builds, a wrong answer in release);
+        // found by the `webhook` fuzz target (fuzz/seeds/webhook/crash_timestamp_overflow).
+        let header = format!("t={},v1={}", i64::MIN, "00".repeat(32));
+        assert_eq!(
+            verify(SECRET, &header, BODY, 1_700_000_000),
+            Err(SignatureError::Stale)
+        );
+        let signed = sign(SECRET, i64::MIN, BODY);
+        for now in [1, i64::MAX] {
+            assert_eq!(
+                verify(SECRET, &signed, BODY, now),
+                Err(SignatureError::Stale)
+            );
+        }
+        let signed = sign(SECRET, i64::MAX, BODY);
+        for now in [-1, i64::MIN] {
+            assert_eq!(
+                verify(SECRET, &signed, BODY, now),
+                Err(SignatureError::Stale)
+            );
+        }
+        let signed = sign(SECRET, i64::MIN, BODY);
+        assert_eq!(verify(SECRET, &signed, BODY, i64::MIN), Ok(()));
+    }
+
+    #[test]
+    fn a_signature_with_a_sign_in_its_hex_is_refused() {
+        // `u8::from_str_radix("+6", 16)` is 6: "…ed4+6bb…" read as the valid "…ed406bb…".
+        // Found by the `webhook` fuzz target (fuzz/seeds/webhook/crash_signed_hex).
+        let header = sign("key", 1_700_000_000, "{}");
+        assert!(header.contains("ed406bb"));
+        let now = 1_700_000_000;
+        assert_eq!(verify("key", &header, "{}", now), Ok(()));
+        let signed_hex = header.replace("ed406bb", "ed4+6bb");
+        assert_eq!(
+            verify("key", &signed_hex, "{}", now),
+            Err(SignatureError::Mismatch)
+        );
+        let upper = header.replace("v1=9d", "v1=9D");
+        assert_eq!(verify("key", &upper, "{}", now), Ok(()));
+    }
+
+    #[test]
+    fn a_valid_signature_among_many_invalid_ones_verifies() {
+        let mut header = sign(SECRET, 1_700_000_000, BODY);
+        header.insert_str(0, &"v1=00,".repeat(1_000));
+        assert_eq!(verify(SECRET, &header, BODY, 1_700_000_000), Ok(()));
     }
 
     #[test]

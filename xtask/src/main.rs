@@ -6,12 +6,14 @@
 //!   `build widget`: the widget and its release only; `build edge`: the Worker only.
 //! - `dev`: set-up, build, run the Worker locally in workerd, seed the demo shop, print its URL.
 //! - `test`: set-up, build, then every test: unit, the widget's component tests (wasm-bindgen-test
-//!   in headless Chromium), integration over HTTP, browser.
+//!   in headless Chromium), integration over HTTP, browser, and a few seconds of each fuzz target.
+//! - `fuzz [--time S | --runs N] [TARGET...]`: the fuzz targets in `fuzz/`, longer (`src/fuzz.rs`).
 //! - `bench`: sizes and local load figures.
 
 mod bench;
 mod build;
 mod dev;
+mod fuzz;
 mod release;
 mod setup;
 mod shell;
@@ -30,8 +32,9 @@ fn main() -> ExitCode {
         Some("dev") => dev::run(),
         Some("test") => run_tests(&args[1..]),
         Some("bench") => bench::run(),
+        Some("fuzz") => fuzz::command(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <setup|build|dev|test|bench>");
+            eprintln!("usage: cargo xtask <setup|build|dev|test|bench|fuzz>");
             return ExitCode::from(2);
         }
     };
@@ -44,29 +47,39 @@ fn main() -> ExitCode {
     }
 }
 
-/// Every test in the workspace. Extra arguments go to `cargo test` (a filter, say).
+/// Every test in the workspace, and a short pass of every fuzz target beside them (the fuzz
+/// pass uses one core; the integration tests run two at a time). Extra arguments go to
+/// `cargo test` (a filter, say) and skip the fuzz pass.
 fn run_tests(extra: &[String]) -> shell::Result {
     setup::run(setup::Needs::Everything)?;
     build::run()?;
+    let fuzzing = extra.is_empty();
+    if fuzzing {
+        fuzz::build()?;
+    }
+    let fuzz_pass = std::thread::spawn(move || fuzzing.then(fuzz::short_pass).unwrap_or(Ok(0)));
     // Every test binary runs even after one fails, so one run shows every failure.
     let mut args = vec!["test", "--workspace", "--no-fail-fast"];
     args.extend(extra.iter().map(String::as_str));
     // Integration tests each start a Worker; two at a time fit this machine's two cores.
     let workspace = shell::run_counting_tests(&shell::root(), &args, &[("RUST_TEST_THREADS", "2")]);
     let components = component_tests(extra);
-    let (workspace, components) = match (workspace, components) {
-        (Ok(workspace), Ok(components)) => (workspace, components),
-        (workspace, components) => {
-            let failures: Vec<String> = [workspace.err(), components.err()]
+    let fuzzed = fuzz_pass
+        .join()
+        .unwrap_or_else(|_| Err("the fuzz pass panicked".into()));
+    let (workspace, components, fuzzed) = match (workspace, components, fuzzed) {
+        (Ok(workspace), Ok(components), Ok(fuzzed)) => (workspace, components, fuzzed),
+        (workspace, components, fuzzed) => {
+            let failures: Vec<String> = [workspace.err(), components.err(), fuzzed.err()]
                 .into_iter()
                 .flatten()
                 .collect();
             return Err(failures.join("; "));
         }
     };
-    let passed = workspace.passed + components.passed;
+    let passed = workspace.passed + components.passed + fuzzed;
     println!(
-        "{passed} passed, 0 failed ({} of them component tests in Chromium)",
+        "{passed} passed, 0 failed ({} of them component tests in Chromium, {fuzzed} fuzz targets)",
         components.passed
     );
     if workspace.passed == 0 || (extra.is_empty() && components.passed == 0) {

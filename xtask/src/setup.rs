@@ -26,8 +26,15 @@ pub fn run(needs: Needs) -> Result {
     npm_tools()?;
     if needs == Needs::Everything {
         debian_packages()?;
+        cargo_fuzz()?;
     }
     dev_vars()
+}
+
+/// What `cargo xtask fuzz` needs: the pinned nightly and cargo-fuzz.
+pub fn fuzzing() -> Result {
+    widget_toolchain()?;
+    cargo_fuzz()
 }
 
 fn wasm_target() -> Result {
@@ -90,6 +97,23 @@ fn worker_build() -> Result {
             WORKER_BUILD_VERSION,
             "--locked",
         ],
+        &[],
+    )
+}
+
+/// cargo-fuzz, pinned ([`crate::fuzz::CARGO_FUZZ_VERSION`]); libFuzzer itself comes with the
+/// fuzz crate's `libfuzzer-sys` dependency, built from its C++ sources by the system compiler.
+fn cargo_fuzz() -> Result {
+    let version = crate::fuzz::CARGO_FUZZ_VERSION;
+    let bin = cargo_bin().join("cargo-fuzz");
+    let installed = output(bin.to_str().unwrap_or_default(), &["--version"]).unwrap_or_default();
+    if installed.split_whitespace().nth(1) == Some(version) {
+        return Ok(());
+    }
+    run_in(
+        &root(),
+        "cargo",
+        &["install", "cargo-fuzz", "--version", version, "--locked"],
         &[],
     )
 }

@@ -204,7 +204,8 @@ impl Wechat {
         let Some(plaintext) = self.decrypt(&envelope.resource).await? else {
             return Ok(Err(NotificationError::Undecryptable));
         };
-        let event = match self.event(&envelope.event_type, &plaintext) {
+        let (mchid, appid) = (&self.config.mchid, &self.config.appid);
+        let event = match notification_event(&envelope.event_type, &plaintext, mchid, appid) {
             Ok(event) => event,
             Err(error) => return Ok(Err(error)),
         };
@@ -231,30 +232,6 @@ impl Wechat {
         )
         .await?;
         Ok(plain.and_then(|bytes| String::from_utf8(bytes).ok()))
-    }
-
-    fn event(
-        &self,
-        event_type: &str,
-        plaintext: &str,
-    ) -> std::result::Result<NotificationEvent, NotificationError> {
-        let malformed = |e: serde_json::Error| NotificationError::Malformed(e.to_string());
-        if event_type.starts_with("REFUND.") {
-            let refund: wire::Refund = serde_json::from_str(plaintext).map_err(malformed)?;
-            return Ok(NotificationEvent::Refund {
-                out_refund_no: refund.out_refund_no,
-            });
-        }
-        if event_type != "TRANSACTION.SUCCESS" {
-            return Err(NotificationError::Malformed(format!(
-                "unexpected event {event_type}"
-            )));
-        }
-        let transaction: wire::Transaction = serde_json::from_str(plaintext).map_err(malformed)?;
-        if transaction.mchid != self.config.mchid || transaction.appid != self.config.appid {
-            return Err(NotificationError::ForeignMerchant);
-        }
-        Ok(NotificationEvent::Payment(transaction.into_payment()))
     }
 
     async fn prepay(
@@ -526,6 +503,41 @@ impl PaymentConnector for Wechat {
     }
 }
 
+/// The event in a notification's decrypted resource, for the merchant account `mchid` and
+/// `appid`. Pure, so that it is tested and fuzzed natively (`fuzz/src/wechat_resource.rs`).
+pub fn notification_event(
+    event_type: &str,
+    plaintext: &str,
+    mchid: &str,
+    appid: &str,
+) -> std::result::Result<NotificationEvent, NotificationError> {
+    let malformed = |e: serde_json::Error| NotificationError::Malformed(e.to_string());
+    // A JSON object, as WeChat writes it: serde's derived structs would also take an array of
+    // the fields' values in order.
+    let resource: serde_json::Value = serde_json::from_str(plaintext).map_err(malformed)?;
+    if !resource.is_object() {
+        return Err(NotificationError::Malformed(
+            "the resource is not an object".into(),
+        ));
+    }
+    if event_type.starts_with("REFUND.") {
+        let refund: wire::Refund = serde_json::from_value(resource).map_err(malformed)?;
+        return Ok(NotificationEvent::Refund {
+            out_refund_no: refund.out_refund_no,
+        });
+    }
+    if event_type != "TRANSACTION.SUCCESS" {
+        return Err(NotificationError::Malformed(format!(
+            "unexpected event {event_type}"
+        )));
+    }
+    let transaction: wire::Transaction = serde_json::from_value(resource).map_err(malformed)?;
+    if transaction.mchid != mchid || transaction.appid != appid {
+        return Err(NotificationError::ForeignMerchant);
+    }
+    Ok(NotificationEvent::Payment(transaction.into_payment()))
+}
+
 /// A refund answer: SUCCESS is done, PROCESSING will be (a notification or a query tells when),
 /// CLOSED and ABNORMAL did not return the money.
 fn refund_from(answer: &HttpAnswer) -> Result<ProviderRefund, ConnectorError> {
@@ -548,4 +560,40 @@ fn refund_from(answer: &HttpAnswer) -> Result<ProviderRefund, ConnectorError> {
 
 fn unknown(error: impl std::fmt::Display) -> ConnectorError {
     ConnectorError::Unknown(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MCHID: &str = "1900009191";
+    const APPID: &str = "wxd678efh567hg6787";
+
+    #[test]
+    fn a_resource_is_read_only_from_a_json_object() {
+        let paid = r#"{"mchid":"1900009191","appid":"wxd678efh567hg6787","out_trade_no":"pay_1",
+            "transaction_id":"42","trade_state":"SUCCESS","amount":{"total":100,"currency":"CNY"}}"#;
+        let Ok(NotificationEvent::Payment(payment)) =
+            notification_event("TRANSACTION.SUCCESS", paid, MCHID, APPID)
+        else {
+            panic!("a paid transaction is a payment");
+        };
+        assert_eq!(payment.amount.map(Money::amount_minor), Some(100));
+        // The same fields as an array, which serde's derived structs accept: found by the
+        // `wechat_resource` fuzz target (fuzz/seeds/wechat_resource/crash_array_resource).
+        let array = r#"["1900009191","wxd678efh567hg6787","pay_1",null,"SUCCESS"]"#;
+        assert!(matches!(
+            notification_event("TRANSACTION.SUCCESS", array, MCHID, APPID),
+            Err(NotificationError::Malformed(_))
+        ));
+        assert!(matches!(
+            notification_event("REFUND.SUCCESS", r#"["re_1",null,"SUCCESS"]"#, MCHID, APPID),
+            Err(NotificationError::Malformed(_))
+        ));
+        let refund = r#"{"out_refund_no":"re_1","refund_status":"SUCCESS"}"#;
+        assert!(matches!(
+            notification_event("REFUND.SUCCESS", refund, MCHID, APPID),
+            Ok(NotificationEvent::Refund { out_refund_no }) if out_refund_no == "re_1"
+        ));
+    }
 }

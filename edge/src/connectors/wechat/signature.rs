@@ -93,7 +93,7 @@ impl SignedHeaders {
             .parse()
             .map_err(|_| VerifyError::Stale { skew_s: i64::MAX })?;
         let skew_s = now_s.saturating_sub(timestamp);
-        if skew_s.abs() > MAX_SKEW_S {
+        if now_s.abs_diff(timestamp) > MAX_SKEW_S.unsigned_abs() {
             return Err(VerifyError::Stale { skew_s });
         }
         Ok(timestamp)
@@ -194,6 +194,16 @@ mod tests {
         assert_eq!(
             headers("PUB_KEY_ID_1", "1700000301").check("PUB_KEY_ID_1", now),
             Err(VerifyError::Stale { skew_s: -301 })
+        );
+        // `skew.abs()` overflowed on a clock at i64::MIN; found by the `wechat_notification`
+        // fuzz target (fuzz/seeds/wechat_notification/crash_clock_overflow).
+        assert_eq!(
+            headers("PUB_KEY_ID_1", "1").check("PUB_KEY_ID_1", i64::MIN),
+            Err(VerifyError::Stale { skew_s: i64::MIN })
+        );
+        assert_eq!(
+            headers("PUB_KEY_ID_1", "-9223372036854775808").check("PUB_KEY_ID_1", now),
+            Err(VerifyError::Stale { skew_s: i64::MAX })
         );
         assert!(headers("PUB_KEY_ID_1", "soon")
             .check("PUB_KEY_ID_1", now)
