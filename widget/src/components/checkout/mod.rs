@@ -14,7 +14,7 @@ use leptos::task::spawn_local;
 pub(crate) use paying::preload_pay;
 use paying::start_payment;
 
-use super::balance_pay::wallet_form;
+use super::balance_pay::{wallet_form, FRAME_ID};
 use super::fresh::Fresh;
 use super::parts::part_view;
 use super::result::paid_screen;
@@ -22,6 +22,7 @@ use super::{ErrorNotice, MethodList, OrderSummary, SplitEditor};
 use crate::api::Api;
 use crate::events::Events;
 use crate::i18n::{format, Locale};
+use crate::password_frame;
 use crate::state::{last_failure, method_availability, uses_wallet, Problem, Screen, Session};
 
 /// The widget's signals, shared by its event handlers.
@@ -32,7 +33,6 @@ struct Model {
     session: RwSignal<Option<Session>>,
     token: RwSignal<String>,
     method: RwSignal<Option<PaymentMethod>>,
-    password: RwSignal<String>,
     error: RwSignal<Option<Problem>>,
     paying: RwSignal<bool>,
     /// The key of an attempt whose answer was lost; a retry reuses it.
@@ -96,7 +96,6 @@ pub fn Checkout(
         session: RwSignal::new(None),
         token: RwSignal::new(String::new()),
         method: RwSignal::new(None),
-        password: RwSignal::new(String::new()),
         error: RwSignal::new(None),
         paying: RwSignal::new(false),
         retry_key: RwSignal::new(None),
@@ -111,6 +110,15 @@ pub fn Checkout(
         root: NodeRef::new(),
     };
     model.spawn(load(model, client_secret, Owner::current()));
+    // Enter in the pay-password frame pays like the Pay button, while the widget is mounted.
+    let origin = model.api.get_value().origin().to_owned();
+    let submit = password_frame::on_submit(
+        origin,
+        move || frame_element(model),
+        move || pay_unless_busy(model),
+    );
+    let submit = send_wrapper::SendWrapper::new(submit);
+    on_cleanup(move || drop(submit.take()));
 
     // The one place status changes are announced (the error notice and the attempts left are
     // not live regions of their own, so nothing is read twice).
@@ -189,8 +197,6 @@ fn notice(model: Model, locale: Locale) -> impl Fn() -> Option<AnyView> + Send +
 fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
     let t = locale.messages();
     let attempts_left = Signal::derive(move || model.error.get().and_then(|e| e.attempts_left()));
-    let password_invalid =
-        Signal::derive(move || model.error.get().is_some_and(|e| e.about_password()));
     // A memo: the form is built again only when it appears, not on every change of the split.
     let balance_chosen = Memo::new(move |_| {
         uses_wallet(
@@ -236,9 +242,8 @@ fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
         {move || balance_chosen.get().then(|| part_view(
             Box::pin(wallet_form(
                 session_for_balance.clone(),
-                model.password,
+                password_frame_url(model, &session_for_balance, locale),
                 attempts_left,
-                password_invalid,
                 locale,
             )),
             locale,
@@ -251,12 +256,51 @@ fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
             disabled=move || {
                 model.paying.get() || model.method.get().is_none() || model.points_refused.get()
             }
-            on:click=move |_| model.spawn(start_payment(model))
+            on:click=move |_| pay_unless_busy(model)
         >
             {pay_label}
         </button>
     })
     .into_any()
+}
+
+/// Pays, unless a payment is under way or the Pay button is off (Enter in the pay-password frame
+/// does what the button does).
+fn pay_unless_busy(model: Model) {
+    let off = model.paying.get_untracked()
+        || model.method.get_untracked().is_none()
+        || model.points_refused.get_untracked();
+    if !off {
+        model.spawn(start_payment(model));
+    }
+}
+
+/// The pay-password frame's element in the widget, once its part is shown.
+fn frame_element(model: Model) -> Option<web_sys::HtmlIFrameElement> {
+    use wasm_bindgen::JsCast;
+    let selector = format!("#{FRAME_ID}");
+    model
+        .root
+        .try_get_untracked()??
+        .query_selector(&selector)
+        .ok()??
+        .dyn_into()
+        .ok()
+}
+
+/// The pay-password frame for `session`, framed by this page and speaking `locale`.
+fn password_frame_url(model: Model, session: &Session, locale: Locale) -> String {
+    let parent = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    let locked = session
+        .balance
+        .as_ref()
+        .is_some_and(|b| b.locked_until.is_some());
+    model
+        .api
+        .get_value()
+        .password_frame_url(&session.id, &parent, locale.tag(), locked)
 }
 
 /// Trades the client secret for a token, loads the session, and starts reporting the shopper's
