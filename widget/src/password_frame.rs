@@ -7,9 +7,12 @@
 //! answer counts only if it comes from that origin and from that frame's window
 //! (<https://html.spec.whatwg.org/multipage/web-messaging.html#posting-messages>).
 
+use std::rc::Rc;
+
 use checkout_core::api::PayRequest;
 use checkout_core::wire::ToJson;
 use js_sys::{Object, Promise, Reflect};
+use leptos::prelude::{LocalStorage, SetValue, StoredValue};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -95,6 +98,29 @@ pub async fn ask(
     })
 }
 
+/// How Enter in the frame pays: the wallet form's part starts listening ([`SubmitHook::listen`])
+/// and keeps the listener in `slot`, which the widget owns.
+pub struct SubmitHook {
+    /// The checkout's origin, the only one the frame's messages are taken from.
+    pub origin: String,
+    /// The frame's element, while it is shown.
+    pub frame: Rc<dyn Fn() -> Option<HtmlIFrameElement>>,
+    /// Pays as the Pay button does.
+    pub submit: Rc<dyn Fn()>,
+    /// Holds the listener; replacing or disposing it removes the listener.
+    pub slot: StoredValue<Option<Listening>, LocalStorage>,
+}
+
+impl SubmitHook {
+    /// Listens for Enter in the frame, in place of any earlier listener.
+    pub fn listen(self) {
+        let (frame, submit) = (self.frame, self.submit);
+        let listening = on_submit(self.origin, move || frame(), move || submit());
+        // A widget gone before its part landed keeps nothing: the listener is dropped here.
+        let _ = self.slot.try_set_value(listening);
+    }
+}
+
 /// Listens for `checkout:submit` (Enter in the frame's field) from the frame `frame()` finds, on
 /// `origin`, and runs `submit` for each; until dropped.
 pub fn on_submit(
@@ -174,7 +200,6 @@ impl Drop for Listening {
 #[cfg(all(test, target_family = "wasm"))]
 mod dom_tests {
     use std::cell::Cell;
-    use std::rc::Rc;
 
     use wasm_bindgen_test::wasm_bindgen_test;
 

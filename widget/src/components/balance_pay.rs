@@ -8,7 +8,9 @@
 
 use leptos::prelude::*;
 
+use crate::api::Api;
 use crate::i18n::{format, Locale};
+use crate::password_frame::SubmitHook;
 use crate::state::{Problem, Session};
 
 /// The id of the frame's element, for focus and for the payment that goes through it.
@@ -63,7 +65,8 @@ lazy_part! {
     /// The pay-password form, a lazily loaded part (`components/parts.rs`).
     pub fn wallet_form(
         session: Session,
-        frame_url: String,
+        api: Api,
+        submit: SubmitHook,
         attempts_left: Signal<Option<u32>>,
         locale: Locale,
     ) -> Result<AnyView, Problem> = wallet_form_part
@@ -71,15 +74,30 @@ lazy_part! {
 
 fn wallet_form_part(
     session: Session,
-    frame_url: String,
+    api: Api,
+    submit: SubmitHook,
     attempts_left: Signal<Option<u32>>,
     locale: Locale,
 ) -> Result<AnyView, Problem> {
+    submit.listen();
+    let frame_url = frame_url(&api, &session, locale);
     Ok(view! {
         <BalancePay session=session frame_url=frame_url attempts_left=attempts_left
             locale=locale />
     }
     .into_any())
+}
+
+/// The pay-password frame for `session`, framed by this page and speaking `locale`.
+fn frame_url(api: &Api, session: &Session, locale: Locale) -> String {
+    let parent = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    let locked = session
+        .balance
+        .as_ref()
+        .is_some_and(|b| b.locked_until.is_some());
+    api.password_frame_url(&session.id, &parent, locale.tag(), locked)
 }
 
 #[cfg(all(test, target_family = "wasm"))]

@@ -52,6 +52,9 @@ struct Model {
     events: StoredValue<Events, LocalStorage>,
     /// The widget's outermost element, to move focus within it.
     root: NodeRef<html::Section>,
+    /// The pay-password frame's listener for Enter (set by the wallet form's part; dropped, and
+    /// so removed, with the widget or the next form).
+    frame_submit: StoredValue<Option<password_frame::Listening>, LocalStorage>,
 }
 
 impl Model {
@@ -108,17 +111,9 @@ pub fn Checkout(
         api: StoredValue::new(api),
         events,
         root: NodeRef::new(),
+        frame_submit: StoredValue::new_local(None),
     };
     model.spawn(load(model, client_secret, Owner::current()));
-    // Enter in the pay-password frame pays like the Pay button, while the widget is mounted.
-    let origin = model.api.get_value().origin().to_owned();
-    let submit = password_frame::on_submit(
-        origin,
-        move || frame_element(model),
-        move || pay_unless_busy(model),
-    );
-    let submit = send_wrapper::SendWrapper::new(submit);
-    on_cleanup(move || drop(submit.take()));
 
     // The one place status changes are announced (the error notice and the attempts left are
     // not live regions of their own, so nothing is read twice).
@@ -242,7 +237,8 @@ fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
         {move || balance_chosen.get().then(|| part_view(
             Box::pin(wallet_form(
                 session_for_balance.clone(),
-                password_frame_url(model, &session_for_balance, locale),
+                model.api.get_value(),
+                submit_hook(model),
                 attempts_left,
                 locale,
             )),
@@ -275,6 +271,16 @@ fn pay_unless_busy(model: Model) {
     }
 }
 
+/// What the wallet form's part needs to make Enter in the frame pay like the Pay button.
+fn submit_hook(model: Model) -> password_frame::SubmitHook {
+    password_frame::SubmitHook {
+        origin: model.api.get_value().origin().to_owned(),
+        frame: std::rc::Rc::new(move || frame_element(model)),
+        submit: std::rc::Rc::new(move || pay_unless_busy(model)),
+        slot: model.frame_submit,
+    }
+}
+
 /// The pay-password frame's element in the widget, once its part is shown.
 fn frame_element(model: Model) -> Option<web_sys::HtmlIFrameElement> {
     use wasm_bindgen::JsCast;
@@ -286,21 +292,6 @@ fn frame_element(model: Model) -> Option<web_sys::HtmlIFrameElement> {
         .ok()??
         .dyn_into()
         .ok()
-}
-
-/// The pay-password frame for `session`, framed by this page and speaking `locale`.
-fn password_frame_url(model: Model, session: &Session, locale: Locale) -> String {
-    let parent = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
-    let locked = session
-        .balance
-        .as_ref()
-        .is_some_and(|b| b.locked_until.is_some());
-    model
-        .api
-        .get_value()
-        .password_frame_url(&session.id, &parent, locale.tag(), locked)
 }
 
 /// Trades the client secret for a token, loads the session, and starts reporting the shopper's
