@@ -76,7 +76,7 @@ impl Rig {
         self.client
             .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
             .bearer(&checkout.token)
-            .from_frame_of(ORIGIN)
+            .header("Origin", ORIGIN)
             .header("Idempotency-Key", key)
             .json(&json!({"method": "bkash"}))
     }
