@@ -91,6 +91,9 @@ error_codes! {
     PayPasswordNotSet = ("pay_password_not_set", 409, "No pay password is set for this wallet. Ask the shop to set one."),
     /// A pay password is required and was not sent.
     PayPasswordRequired = ("pay_password_required", 400, "Enter your pay password."),
+    /// A pay password came from somewhere other than the checkout's own password frame (the
+    /// merchant's page must never see it).
+    PayPasswordOutsideFrame = ("pay_password_outside_frame", 403, "The pay password can only be entered in the checkout's own password field."),
     /// The ledger was asked to resolve a hold twice, or a hold that does not exist.
     HoldNotPending = ("hold_not_pending", 409, "The reserved amount was already released or captured."),
     /// The merchant's credit reference was already used for a different credit.

@@ -56,6 +56,11 @@ pub fn merchant_for_key(config: &Config, key: &str) -> Option<MerchantContext> {
 }
 
 /// Verifies the widget token on `req` for `session_id` and the request's origin.
+///
+/// The pay-password frame (`handlers::frame`) runs on the Worker's own origin inside a merchant's
+/// page, and pays with the token that page holds: a request from the Worker's own origin names
+/// the embedding page in [`PARENT_ORIGIN_HEADER`], and the token must be bound to that page.
+/// Only the Worker's own pages can send `Origin` = the Worker's origin from a browser.
 pub fn widget(
     req: &Request,
     config: &Config,
@@ -64,6 +69,41 @@ pub fn widget(
 ) -> Result<WidgetClaims> {
     let bearer = http::bearer(req).ok_or_else(|| Error::api(ErrorCode::InvalidToken))?;
     let origin = http::caller_origin(req)?;
+    let parent = req.headers().get(PARENT_ORIGIN_HEADER)?;
+    let expected = token_origin(&origin, &http::own_origin(req)?, parent.as_deref());
     let key = config.token_signing_key.expose().as_bytes();
-    token::verify(&bearer, key, now_s, session_id, &origin).map_err(|e| Error::api(e.code()))
+    token::verify(&bearer, key, now_s, session_id, expected).map_err(|e| Error::api(e.code()))
+}
+
+/// The header in which the pay-password frame names the page that embeds it.
+pub const PARENT_ORIGIN_HEADER: &str = "Checkout-Parent-Origin";
+
+/// The origin a request's token must be bound to: the caller's own, except that the Worker's own
+/// pages (the pay-password frame) act for the page they name as their parent.
+pub fn token_origin<'a>(caller: &'a str, own: &str, parent: Option<&'a str>) -> &'a str {
+    match parent {
+        Some(parent) if caller == own && !parent.is_empty() => parent,
+        _ => caller,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_origin;
+
+    const OWN: &str = "https://checkout.example";
+
+    #[test]
+    fn the_frame_on_the_own_origin_acts_for_its_parent() {
+        let parent = Some("https://shop.example");
+        assert_eq!(token_origin(OWN, OWN, parent), "https://shop.example");
+        assert_eq!(token_origin(OWN, OWN, None), OWN);
+        assert_eq!(token_origin(OWN, OWN, Some("")), OWN);
+    }
+
+    #[test]
+    fn another_origin_cannot_borrow_a_parent() {
+        let evil = "https://evil.example";
+        assert_eq!(token_origin(evil, OWN, Some("https://shop.example")), evil);
+    }
 }

@@ -30,8 +30,8 @@ use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, Sc
 
 use crate::error::{Error, Result};
 use crate::handlers::{
-    callbacks, demo, merchant_metrics, merchant_reports, merchant_sessions, merchant_wallets,
-    merchant_webhooks, notifications, widget,
+    callbacks, demo, frame, merchant_metrics, merchant_reports, merchant_sessions,
+    merchant_wallets, merchant_webhooks, notifications, widget,
 };
 use crate::log::Level;
 
@@ -207,6 +207,9 @@ async fn route(
             merchant_wallets::unlock_pay_password(req, env, customer).await
         }
         (Method::Options, ["v1", "widget", ..]) => widget::preflight(),
+        (Method::Get, ["v1", "widget", "frames", "pay_password"]) => {
+            frame::pay_password(req, env).await
+        }
         (Method::Post, ["v1", "widget", "token"]) => {
             widget::grant_token(req, env, request_id).await
         }
@@ -259,7 +262,12 @@ fn respond(
     let path = request.path;
     let headers = response.headers();
     headers.set("Request-Id", request.request_id)?;
+    // The pay-password frame is the one answer that may be framed, by the page it names.
+    let frame_policy = frame::own_policy(path, headers);
     http::add_security_headers(headers).map_err(|e| worker::Error::from(e.to_string()))?;
+    if let Some(policy) = frame_policy {
+        frame::keep_framing(headers, &policy).map_err(|e| worker::Error::from(e.to_string()))?;
+    }
     if path.starts_with("/v1/") || path.starts_with("/demo/") {
         headers.set("Cache-Control", "no-store")?;
     }

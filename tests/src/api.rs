@@ -76,6 +76,15 @@ impl Call<'_> {
         self
     }
 
+    /// A widget request as the pay-password frame sends it: from the Worker's own origin (this
+    /// client's base), acting for the page at `parent` (whose origin the token is bound to). The
+    /// Worker takes a pay password from no other origin.
+    pub fn from_frame_of(self, parent: &str) -> Self {
+        let own = self.client.base_url.clone();
+        self.header("Origin", &own)
+            .header("Checkout-Parent-Origin", parent)
+    }
+
     pub fn bearer(self, token: &str) -> Self {
         self.header("Authorization", &format!("Bearer {token}"))
     }

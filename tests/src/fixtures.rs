@@ -122,7 +122,7 @@ impl Rig {
         self.client
             .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
             .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
+            .from_frame_of(ORIGIN)
             .header("Idempotency-Key", idempotency_key)
             .json(&json!({"method": "balance", "pay_password": password}))
     }

@@ -300,6 +300,28 @@ impl Browser {
         self.post("/actions", &body);
     }
 
+    /// Switches into the frame `frame` (an `<iframe>` element, also one in a shadow root): later
+    /// commands act on its document until [`Browser::leave_frames`].
+    pub fn enter_frame(&self, frame: &Element) {
+        self.post("/frame", &json!({ "id": frame.0 }));
+    }
+
+    /// Switches back to the top-level page.
+    pub fn leave_frames(&self) {
+        self.post("/frame", &json!({ "id": null }));
+    }
+
+    /// Types `text` into the pay-password field of the pay-password frame `frame` (the widget's
+    /// `[data-testid=pay-password-frame]`), then comes back to the page. The field lives on the
+    /// checkout's origin, in the frame, never in the widget itself.
+    pub fn type_pay_password(&self, frame: &Element, text: &str) {
+        self.enter_frame(frame);
+        let field = self.wait_for("[data-testid=pay-password]", Duration::from_secs(20));
+        self.clear(&field);
+        self.type_text(&field, text);
+        self.leave_frames();
+    }
+
     /// The element's attribute `name`, if it has one.
     pub fn attribute(&self, element: &Element, name: &str) -> Option<String> {
         let value = self.get(&format!("/element/{}/attribute/{name}", element.id()));

@@ -227,9 +227,19 @@ fn profile_args(profile: Profile, persist_dir: &Path) -> Vec<String> {
         copy_dir(&root.join("www"), &assets).expect("copy www/ for the test Worker");
         copy_dir(&root.join("tests/pages"), &assets.join("test"))
             .expect("copy tests/pages/ for the test Worker");
+        append_test_headers(&root.join("tests/pages.headers"), &assets.join("_headers"))
+            .expect("add the test pages' header rules for the test Worker");
         args.extend(["--assets".to_owned(), assets.display().to_string()]);
     }
     args
+}
+
+/// Appends the test pages' header rules (`tests/pages.headers`) to the copied `_headers`.
+fn append_test_headers(rules: &Path, headers: &Path) -> std::io::Result<()> {
+    let mut text = std::fs::read_to_string(headers)?;
+    text.push('\n');
+    text.push_str(&std::fs::read_to_string(rules)?);
+    std::fs::write(headers, text)
 }
 
 /// Copies the folder `from` to `to`, recursively.

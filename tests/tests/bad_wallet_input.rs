@@ -24,7 +24,7 @@ fn bad_pay_requests_credits_and_passwords_are_refused_without_effect() {
             .client
             .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
             .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
+            .from_frame_of(ORIGIN)
             .header("Content-Type", content_type);
         if let Some(key) = key {
             call = call.header("Idempotency-Key", key);

@@ -154,12 +154,18 @@ fn every_state_passes_axe(label: &str, width: u32) {
     violations.extend(shop.check("split-editor", width, "#checkout-area"));
     shop.click("use-points");
 
-    b.type_text(&b.wait_for("[data-testid=pay-password]", WAIT), "000000");
+    b.type_pay_password(
+        &b.wait_for("[data-testid=pay-password-frame]", WAIT),
+        "000000",
+    );
     shop.click("pay-button");
     b.wait_for("[data-testid=attempts-left]", WAIT);
     violations.extend(shop.check("password-error", width, "[data-testid=error-message]"));
 
-    b.type_text(&b.wait_for("[data-testid=pay-password]", WAIT), "123456");
+    b.type_pay_password(
+        &b.wait_for("[data-testid=pay-password-frame]", WAIT),
+        "123456",
+    );
     shop.click("pay-button");
     b.wait_for("[data-testid=result-success]", WAIT);
     violations.extend(shop.check("paid", width, "#checkout-area"));
@@ -176,7 +182,10 @@ fn every_state_passes_axe(label: &str, width: u32) {
         shop.worker.base_url
     ));
     b.wait_for("[data-testid=pay-button]", WAIT);
-    b.type_text(&b.wait_for("[data-testid=pay-password]", WAIT), "000000");
+    b.type_pay_password(
+        &b.wait_for("[data-testid=pay-password-frame]", WAIT),
+        "000000",
+    );
     shop.click("pay-button");
     b.wait_for("[data-testid=attempts-left]", WAIT);
     violations.extend(shop.check("dark-password-error", width, "#checkout"));
@@ -365,11 +374,23 @@ fn live_status(browser: &Browser) -> String {
         .to_owned()
 }
 
+/// The focused element, through shadow roots and into the pay-password frame (same-origin on the
+/// demo shop, which the Worker serves).
 const FOCUSED_ELEMENT: &str = "let el = document.activeElement;\
-    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;";
+    for (;;) {\
+      if (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;\
+      else if (el && el.tagName === 'IFRAME' && el.contentDocument\
+        && el.contentDocument.activeElement) el = el.contentDocument.activeElement;\
+      else break;\
+    }";
 
 const FOCUSED: &str = "let el = document.activeElement;\
-    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;\
+    for (;;) {\
+      if (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;\
+      else if (el && el.tagName === 'IFRAME' && el.contentDocument\
+        && el.contentDocument.activeElement) el = el.contentDocument.activeElement;\
+      else break;\
+    }\
     return el ? { testid: el.getAttribute('data-testid'), tag: el.tagName.toLowerCase(),\
                   id: el.id, text: (el.textContent || '').trim().slice(0, 60) } : null;";
 

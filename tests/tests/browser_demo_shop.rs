@@ -61,8 +61,8 @@ fn a_shopper_buys_with_store_balance_and_the_merchant_sees_it_paid() {
         browser.text(&available)
     );
 
-    let password = browser.wait_for("[data-testid=pay-password]", WAIT);
-    browser.type_text(&password, "123456");
+    let frame = browser.wait_for("[data-testid=pay-password-frame]", WAIT);
+    browser.type_pay_password(&frame, "123456");
     browser.click(&browser.wait_for("[data-testid=pay-button]", WAIT));
     browser.wait_for("[data-testid=result-success]", WAIT);
 
@@ -91,8 +91,8 @@ fn a_wrong_pay_password_shows_the_attempts_left_and_nothing_is_paid() {
 
     browser.goto(&format!("{}/", worker.base_url));
     browser.click(&browser.wait_for("[data-testid=buy-button]", WAIT));
-    let password = browser.wait_for("[data-testid=pay-password]", WAIT);
-    browser.type_text(&password, "000000");
+    let frame = browser.wait_for("[data-testid=pay-password-frame]", WAIT);
+    browser.type_pay_password(&frame, "000000");
     browser.click(&browser.wait_for("[data-testid=pay-button]", WAIT));
     let attempts = browser.wait_for("[data-testid=attempts-left]", WAIT);
     assert!(
@@ -116,8 +116,8 @@ fn one_script_tag_with_a_client_secret_embeds_a_working_widget() {
     browser.goto(&format!("{}/embed.html", worker.base_url));
     let amount = browser.wait_for("[data-testid=order-amount]", WAIT);
     assert!(browser.text(&amount).contains("1,250.00"));
-    let password = browser.wait_for("[data-testid=pay-password]", WAIT);
-    browser.type_text(&password, "123456");
+    let frame = browser.wait_for("[data-testid=pay-password-frame]", WAIT);
+    browser.type_pay_password(&frame, "123456");
     browser.click(&browser.wait_for("[data-testid=pay-button]", WAIT));
     browser.wait_for("[data-testid=result-success]", WAIT);
     browser.screenshot(&repo_root().join("artifacts/screenshots/embed-script-tag-paid-1280.png"));

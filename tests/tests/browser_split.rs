@@ -62,7 +62,10 @@ fn points_balance_and_bkash_pay_one_order_in_the_demo_shop() {
     ] {
         assert!(text.contains(expected), "{expected} in {text}");
     }
-    b.type_text(&b.wait_for("[data-testid=pay-password]", WAIT), "123456");
+    b.type_pay_password(
+        &b.wait_for("[data-testid=pay-password-frame]", WAIT),
+        "123456",
+    );
     b.screenshot(&repo_root().join("artifacts/screenshots/split-editor-1280.png"));
     b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
 

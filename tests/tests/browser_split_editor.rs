@@ -192,7 +192,10 @@ fn points_over_the_cap_are_refused_and_a_valid_figure_pays_exactly_the_breakdown
     assert!(b.find("[data-testid=points-error]").is_none());
     assert!(!rig.pay_disabled());
 
-    b.type_text(&b.wait_for("[data-testid=pay-password]", WAIT), "123456");
+    b.type_pay_password(
+        &b.wait_for("[data-testid=pay-password-frame]", WAIT),
+        "123456",
+    );
     b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
     providers::approve_on_bkash_page(b, RICH_WALLET, SANDBOX_PIN);
     b.wait_for("[data-testid=result-success]", WAIT);
@@ -220,7 +223,10 @@ fn a_balance_short_by_a_cent_is_refused_before_paying_and_points_make_it_up() {
     let b = &rig.browser;
     b.goto(&page);
     b.click(&b.wait_for("[data-testid=method-balance]", WAIT));
-    b.type_text(&b.wait_for("[data-testid=pay-password]", WAIT), "123456");
+    b.type_pay_password(
+        &b.wait_for("[data-testid=pay-password-frame]", WAIT),
+        "123456",
+    );
     b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
     let notice = b.wait_for("[data-testid=error-message]", WAIT);
     assert!(
@@ -245,7 +251,10 @@ fn a_balance_short_by_a_cent_is_refused_before_paying_and_points_make_it_up() {
     rig.type_points("100");
     let lines = rig.wait_breakdown(&["100 points: BDT 10.00", "Store balance: BDT 90.00"]);
     assert_eq!(lines.iter().map(|l| line_minor(l)).sum::<i64>(), 10_000);
-    b.type_text(&b.wait_for("[data-testid=pay-password]", WAIT), "123456");
+    b.type_pay_password(
+        &b.wait_for("[data-testid=pay-password-frame]", WAIT),
+        "123456",
+    );
     b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
     b.wait_for("[data-testid=result-success]", WAIT);
 

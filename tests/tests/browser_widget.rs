@@ -77,8 +77,8 @@ impl Page {
     /// Types a wrong pay password into `host`'s widget and pays: the error and the attempts left.
     fn pay_with_wrong_password(&self, host: &str) -> (String, String) {
         let b = &self.browser;
-        b.type_text(
-            &b.wait_in(host, "[data-testid=pay-password]", WAIT),
+        b.type_pay_password(
+            &b.wait_in(host, "[data-testid=pay-password-frame]", WAIT),
             "000000",
         );
         b.click(&b.wait_in(host, "[data-testid=pay-button]", WAIT));
@@ -212,12 +212,16 @@ fn without_a_locale_the_widget_follows_the_browsers_languages() {
 }
 
 #[test]
-fn update_changes_language_and_appearance_and_keeps_what_the_shopper_typed() {
+fn update_changes_language_and_appearance_and_the_password_frame_follows() {
     let page = Page::start("browser-widget-update", Browser::start(1280, 900));
     page.open("/test/widget.html?locale=en");
     let b = &page.browser;
     page.wait_text(HOST, "[data-testid=pay-button]", "Pay now");
-    b.type_text(&b.wait_in(HOST, "[data-testid=pay-password]", WAIT), "12");
+    let frame_title = |b: &Browser| {
+        let frame = b.wait_in(HOST, "[data-testid=pay-password-frame]", WAIT);
+        b.attribute(&frame, "title").unwrap_or_default()
+    };
+    assert_eq!(frame_title(b), "Pay password");
 
     b.script(
         "window.checkoutHandles.a.update({locale: 'bn', appearance: {theme: 'dark', variables: {\
@@ -228,13 +232,14 @@ fn update_changes_language_and_appearance_and_keeps_what_the_shopper_typed() {
     let state = b.script(
         "const root = document.querySelector('#checkout').shadowRoot;\
          const pay = getComputedStyle(root.querySelector('[data-testid=pay-button]'));\
-         return { password: root.querySelector('[data-testid=pay-password]').value,\
-                  dark: root.querySelector('.ck-root').classList.contains('ck-dark'),\
+         return { dark: root.querySelector('.ck-root').classList.contains('ck-dark'),\
                   accent: pay.backgroundColor, radius: pay.borderRadius,\
                   text: getComputedStyle(root.querySelector('.ck-root')).color };",
         vec![],
     );
-    assert_eq!(state["password"], "12", "the typed password survived");
+    // The pay-password frame speaks the new language too (it is framed anew, empty: the
+    // password never lives in the page, so there is nothing to carry over).
+    assert_eq!(frame_title(b), "পেমেন্ট পাসওয়ার্ড");
     assert_eq!(state["dark"], true);
     assert_eq!(state["accent"], "rgb(109, 40, 217)");
     assert_eq!(state["radius"], "2px");
@@ -264,7 +269,7 @@ fn a_hostile_merchant_stylesheet_changes_nothing_inside_the_widget() {
     let page = Page::start("browser-widget-hostile", Browser::start(1280, 900));
     page.open("/test/widget.html");
     page.browser
-        .wait_in(HOST, "[data-testid=pay-password]", WAIT);
+        .wait_in(HOST, "[data-testid=pay-password-frame]", WAIT);
     let clean = page.widget_styles();
     // The widget's rules stay in its shadow root: the page's own `.ck-error` is untouched.
     let outside = page.browser.script(
@@ -275,7 +280,7 @@ fn a_hostile_merchant_stylesheet_changes_nothing_inside_the_widget() {
 
     page.open("/test/hostile.html");
     page.browser
-        .wait_in(HOST, "[data-testid=pay-password]", WAIT);
+        .wait_in(HOST, "[data-testid=pay-password-frame]", WAIT);
     let body_font = page
         .browser
         .script("return getComputedStyle(document.body).fontSize;", vec![]);
@@ -307,8 +312,8 @@ fn two_widgets_on_one_page_pay_and_report_separately() {
     page.open("/test/two-widgets.html");
     let (a, b) = ("#checkout-a", "#checkout-b");
     let browser = &page.browser;
-    browser.wait_in(a, "[data-testid=pay-password]", WAIT);
-    browser.wait_in(b, "[data-testid=pay-password]", WAIT);
+    browser.wait_in(a, "[data-testid=pay-password-frame]", WAIT);
+    browser.wait_in(b, "[data-testid=pay-password-frame]", WAIT);
     let (id_a, id_b) = (page.session_id(a), page.session_id(b));
     assert!(id_a.starts_with("cs_") && id_b.starts_with("cs_") && id_a != id_b);
 
@@ -320,8 +325,8 @@ fn two_widgets_on_one_page_pay_and_report_separately() {
         WAIT,
     );
 
-    browser.type_text(
-        &browser.wait_in(a, "[data-testid=pay-password]", WAIT),
+    browser.type_pay_password(
+        &browser.wait_in(a, "[data-testid=pay-password-frame]", WAIT),
         "123456",
     );
     browser.click(&browser.wait_in(a, "[data-testid=pay-button]", WAIT));
@@ -437,7 +442,7 @@ return {
   root: styles(".ck-root"),
   payButton: styles("[data-testid=pay-button]"),
   amount: styles("[data-testid=order-amount]"),
-  password: styles("[data-testid=pay-password]"),
+  password: styles("[data-testid=pay-password-frame]"),
   method: styles(".ck-method label"),
 };
 "#;

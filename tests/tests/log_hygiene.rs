@@ -204,7 +204,7 @@ fn pay(rig: &Rig, checkout: &(String, String, String), body: Value) -> Reply {
     rig.client
         .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.0))
         .bearer(&checkout.2)
-        .header("Origin", ORIGIN)
+        .from_frame_of(ORIGIN)
         .header(
             "Idempotency-Key",
             &format!("log-pay-{}", &checkout.0[3..19]),

@@ -94,7 +94,7 @@ impl Rig {
         self.client
             .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
             .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
+            .from_frame_of(ORIGIN)
             .header("Idempotency-Key", key)
             .json(&json!({"method": "bkash", "pay_password": PAY_PASSWORD,
                 "allocation": {"points": 300, "balance": balance}}))
@@ -211,7 +211,7 @@ fn paying_another_way_after_a_failed_leg_releases_the_kept_holds() {
     rig.client
         .call("POST", format!("/v1/widget/sessions/{}/pay", order.id))
         .bearer(&order.token)
-        .header("Origin", ORIGIN)
+        .from_frame_of(ORIGIN)
         .header("Idempotency-Key", "split-key-0009")
         .json(&json!({"method": "balance", "pay_password": PAY_PASSWORD}))
         .expect_status(200);

@@ -36,7 +36,7 @@ fn pay(rig: &Rig, checkout: &Checkout, key: &str, body: Value) -> Reply {
     rig.client
         .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
         .bearer(&checkout.token)
-        .header("Origin", ORIGIN)
+        .from_frame_of(ORIGIN)
         .header("Idempotency-Key", key)
         .json(&body)
 }

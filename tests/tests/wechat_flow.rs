@@ -89,7 +89,7 @@ impl Rig {
         self.client
             .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
             .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
+            .from_frame_of(ORIGIN)
             .header("Idempotency-Key", key)
             .json(&body)
     }

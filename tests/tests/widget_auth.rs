@@ -86,9 +86,10 @@ fn a_token_acts_only_on_its_own_session_and_only_from_its_origin() {
     );
     let cross_pay = pay_as(&rig, &b.id, &a.token, ORIGIN, "scope-key-0001");
     assert_refused(&cross_pay, 403, "token_scope_mismatch");
+    // A payment with a password comes from the pay-password frame, on the Worker's own origin.
     assert_eq!(
         cross_pay.header("Access-Control-Allow-Origin"),
-        Some(ORIGIN)
+        Some(rig.worker.base_url.as_str())
     );
     for origin in [
         EVIL,
@@ -277,7 +278,7 @@ fn token_requests_are_strict_json_of_bounded_size() {
         .client
         .call("POST", format!("/v1/widget/sessions/{}/pay", demo.id))
         .bearer(&demo.token)
-        .header("Origin", ORIGIN)
+        .from_frame_of(ORIGIN)
         .header("Idempotency-Key", "strict-key-0001")
         .json(&json!({"method": "balance", "pay_password": "1".repeat(20_000)}));
     assert_refused(&big_pay, 413, "body_too_large");

@@ -11,6 +11,7 @@ use checkout_core::ErrorCode;
 use checkout_core::json::Json;
 use checkout_core::wire::{FromJson, ToJson};
 
+use crate::password_frame;
 use crate::state::Problem;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -28,6 +29,11 @@ impl Api {
         Api {
             base: base.trim_end_matches('/').to_owned(),
         }
+    }
+
+    /// The checkout's origin (the base the widget was given).
+    pub fn origin(&self) -> &str {
+        &self.base
     }
 
     /// `POST /v1/widget/token`. The browser adds the page's `Origin`, which the token is bound to.
@@ -63,6 +69,54 @@ impl Api {
         ];
         self.call("POST", &path, &headers, Some(request.to_json()))
             .await
+    }
+
+    /// The pay-password frame's address (`GET /v1/widget/frames/pay_password`): the frame lives
+    /// on the checkout's origin, framed by the page at `parent`, and speaks `locale`.
+    pub fn password_frame_url(
+        &self,
+        session_id: &str,
+        parent: &str,
+        locale: &str,
+        locked: bool,
+    ) -> String {
+        let encode = |s: &str| String::from(js_sys::encode_uri_component(s));
+        format!(
+            "{}/v1/widget/frames/pay_password?session={}&parent={}&locale={}&locked={}",
+            self.base,
+            encode(session_id),
+            encode(parent),
+            encode(locale),
+            u8::from(locked),
+        )
+    }
+
+    /// `POST /v1/widget/sessions/{id}/pay` through the pay-password frame: the request (without
+    /// a password) and the token go to `frame`, which adds the password the shopper typed into it
+    /// and pays itself; only its answer comes back. The password never exists in this page.
+    pub async fn pay_in_frame(
+        &self,
+        frame: &web_sys::HtmlIFrameElement,
+        token: &str,
+        idempotency_key: &str,
+        request: &PayRequest,
+    ) -> Result<WidgetSession, Problem> {
+        let answer = password_frame::ask(frame, &self.base, token, idempotency_key, request)
+            .await
+            .ok_or(Problem::Unreachable)?;
+        match answer {
+            password_frame::Answer::NotSixDigits => Err(Problem::PasswordFormat),
+            password_frame::Answer::Http { status, body } => {
+                if status == 0 {
+                    return Err(Problem::Unreachable);
+                }
+                if !(200..300).contains(&status) {
+                    return Err(problem_from_body(&body));
+                }
+                WidgetSession::from_json_text(&body)
+                    .ok_or(Problem::from_code(ErrorCode::InternalError))
+            }
+        }
     }
 
     /// `POST /v1/widget/sessions/{id}/cancel`: gives up on the payment under way.

@@ -4,7 +4,8 @@
 //! - [`mount`] attaches a shadow root to the host element, so the merchant's CSS cannot reach in
 //!   and ours cannot leak out, and renders [`components::Checkout`] into it. Each mount has its
 //!   own signals, events and shadow root, so several widgets can share a page.
-//! - `api.rs`: every network call. `state.rs`: view state and its rules, no DOM.
+//! - `api.rs`: every network call; `password_frame.rs`: the messages to and from the
+//!   pay-password frame, through which a balance payment goes. `state.rs`: view state and its rules, no DOM.
 //! - `i18n/`: the shopper's language, every string in English, Chinese and Bangla, and the
 //!   formatting of amounts and times. `appearance.rs`: the merchant's theme, validated.
 //! - `events.rs`: the DOM events and callbacks the embedding page receives.
@@ -25,6 +26,7 @@ mod events;
 mod i18n;
 #[cfg(all(test, target_family = "wasm"))]
 mod mount_tests;
+mod password_frame;
 mod qr;
 mod state;
 

@@ -3,12 +3,14 @@
 //! - [`merchant_sessions`], [`merchant_wallets`], [`merchant_webhooks`]: the server-to-server
 //!   merchant API (secret key).
 //! - [`widget`]: the browser's API (client secret, then a short-lived token).
+//! - [`frame`]: the pay-password frame, the only page the Worker itself serves.
 //! - [`callbacks`]: where providers send the shopper's browser back.
 //! - [`notifications`]: where providers post signed server-to-server notifications.
 //! - [`demo`]: the demo shop's back end, enabled only where a demo key is configured.
 
 pub mod callbacks;
 pub mod demo;
+pub mod frame;
 pub mod merchant_metrics;
 pub mod merchant_reports;
 pub mod merchant_sessions;

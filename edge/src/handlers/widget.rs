@@ -97,6 +97,10 @@ pub async fn pay(
     let idempotency_key = req.headers().get("Idempotency-Key")?.unwrap_or_default();
     api::check_idempotency_key(&idempotency_key)?;
     let request: PayRequest = http::read_json(&mut req).await?;
+    let (origin, own) = (http::caller_origin(&req)?, http::own_origin(&req)?);
+    if !password_origin_allowed(request.pay_password.is_some(), &origin, &own) {
+        return Err(Error::api(ErrorCode::PayPasswordOutsideFrame));
+    }
     // A wrong password is counted before it is checked (a slot taken in the limiter's turn), so
     // parallel guesses cannot pass the limit; the slot is given back unless it was wrong.
     let reservation = match request.pay_password {
@@ -134,6 +138,13 @@ fn counts_as_wrong_password(result: &Result<WidgetSession>) -> bool {
         ),
         Err(_) => true,
     }
+}
+
+/// A pay password is typed only into the pay-password frame (`handlers::frame`), on the Worker's
+/// own origin, so it never exists in a merchant's page: a request that carries one from any other
+/// origin is refused before anything else looks at it.
+fn password_origin_allowed(has_password: bool, origin: &str, own: &str) -> bool {
+    !has_password || origin == own
 }
 
 /// The session id and, for secrets made since origins are checked, the merchant id in a client
@@ -191,4 +202,18 @@ async fn widget_command(
     let stub = objects::session_by_id(env, session_id)?;
     let view: WidgetSession = rpc::call_for(&stub, &command, Some(request_id)).await?;
     http::json(200, &view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::password_origin_allowed;
+
+    const OWN: &str = "https://checkout.example";
+
+    #[test]
+    fn a_pay_password_is_taken_only_from_the_own_origin() {
+        assert!(password_origin_allowed(true, OWN, OWN));
+        assert!(!password_origin_allowed(true, "https://shop.example", OWN));
+        assert!(password_origin_allowed(false, "https://shop.example", OWN));
+    }
 }

@@ -55,6 +55,9 @@ pub enum SessionCommand {
     AuthorizeClient { client_secret: String },
     /// The shopper's view, with the wallet balance when balance is offered.
     WidgetView,
+    /// The merchant id of the session, so the Worker can check a page's origin against that
+    /// merchant's list (the pay-password frame's `frame-ancestors`). Nothing else is revealed.
+    MerchantId,
     /// Pays the session with one method.
     Pay {
         idempotency_key: String,
@@ -235,6 +238,14 @@ impl CheckoutSession {
                     return Err(Error::api(ErrorCode::InvalidClientSecret));
                 }
                 to_json(())
+            }
+            SessionCommand::MerchantId => {
+                let record = self.current()?;
+                let (_mode, merchant_id) = record
+                    .merchant_scope
+                    .split_once(':')
+                    .ok_or_else(|| Error::Invariant("a session scope without a mode".into()))?;
+                to_json(merchant_id)
             }
             SessionCommand::WidgetView => {
                 self.refresh_from_provider().await?;

@@ -119,7 +119,7 @@ pub fn pay_as(rig: &Rig, session_id: &str, token: &str, origin: &str, key: &str)
     rig.client
         .call("POST", format!("/v1/widget/sessions/{session_id}/pay"))
         .bearer(token)
-        .header("Origin", origin)
+        .from_frame_of(origin)
         .header("Idempotency-Key", key)
         .json(&json!({"method": "balance", "pay_password": PAY_PASSWORD}))
 }

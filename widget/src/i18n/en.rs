@@ -35,9 +35,6 @@ pub const MESSAGES: Messages = Messages {
 pub const PART_MESSAGES: PartMessages = PartMessages {
     available_balance: "Available balance: ",
     pay_password: "Pay password",
-    password_help: "The 6-digit password for your store balance.",
-    locked_help:
-        "Balance payments are locked after 5 incorrect passwords. Try again in 15 minutes.",
     attempts_left: "{} attempts left before balance payments are locked for 15 minutes.",
     retry_in_s: "Try again in {} seconds.",
     retry_in_min: "Try again in {} minutes.",

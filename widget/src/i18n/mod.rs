@@ -240,8 +240,6 @@ pub struct Messages {
 pub struct PartMessages {
     pub available_balance: &'static str,
     pub pay_password: &'static str,
-    pub password_help: &'static str,
-    pub locked_help: &'static str,
     /// `{}`: attempts left.
     pub attempts_left: &'static str,
     /// `{}`: seconds.
@@ -454,8 +452,6 @@ mod tests {
             ("limits", t.limits),
             ("available_balance", p.available_balance),
             ("pay_password", p.pay_password),
-            ("password_help", p.password_help),
-            ("locked_help", p.locked_help),
             ("attempts_left", p.attempts_left),
             ("retry_in_s", p.retry_in_s),
             ("retry_in_min", p.retry_in_min),

@@ -36,8 +36,6 @@ pub const MESSAGES: Messages = Messages {
 pub const PART_MESSAGES: PartMessages = PartMessages {
     available_balance: "可用余额：",
     pay_password: "支付密码",
-    password_help: "店铺余额的 6 位数字支付密码。",
-    locked_help: "支付密码已连续输错 5 次，余额支付已锁定。请 15 分钟后再试。",
     attempts_left: "还可尝试 {} 次，再输错将锁定余额支付 15 分钟。",
     retry_in_s: "请 {} 秒后再试。",
     retry_in_min: "请 {} 分钟后再试。",
@@ -113,6 +111,7 @@ pub fn error(code: ErrorCode) -> Option<&'static str> {
         E::PayPasswordLocked => "支付密码错误次数过多，余额支付已锁定 15 分钟。",
         E::PayPasswordNotSet => "此钱包尚未设置支付密码，请联系商家设置。",
         E::PayPasswordRequired => "请输入支付密码。",
+        E::PayPasswordOutsideFrame => "支付密码只能在收银台自己的密码输入框中输入。",
         E::HoldNotPending => "预留金额已被释放或已扣款。",
         E::ReferenceConflict => "此参考号已被用于另一笔不同的充值。",
         E::AmountOutOfRange => "该金额超出所选支付方式的限额。",

@@ -14,7 +14,7 @@ use leptos::task::spawn_local;
 pub(crate) use paying::preload_pay;
 use paying::start_payment;
 
-use super::balance_pay::wallet_form;
+use super::balance_pay::{wallet_form, FRAME_ID};
 use super::fresh::Fresh;
 use super::parts::part_view;
 use super::result::paid_screen;
@@ -22,6 +22,7 @@ use super::{ErrorNotice, MethodList, OrderSummary, SplitEditor};
 use crate::api::Api;
 use crate::events::Events;
 use crate::i18n::{format, Locale};
+use crate::password_frame;
 use crate::state::{last_failure, method_availability, uses_wallet, Problem, Screen, Session};
 
 /// The widget's signals, shared by its event handlers.
@@ -32,7 +33,6 @@ struct Model {
     session: RwSignal<Option<Session>>,
     token: RwSignal<String>,
     method: RwSignal<Option<PaymentMethod>>,
-    password: RwSignal<String>,
     error: RwSignal<Option<Problem>>,
     paying: RwSignal<bool>,
     /// The key of an attempt whose answer was lost; a retry reuses it.
@@ -52,6 +52,9 @@ struct Model {
     events: StoredValue<Events, LocalStorage>,
     /// The widget's outermost element, to move focus within it.
     root: NodeRef<html::Section>,
+    /// The pay-password frame's listener for Enter (set by the wallet form's part; dropped, and
+    /// so removed, with the widget or the next form).
+    frame_submit: StoredValue<Option<password_frame::Listening>, LocalStorage>,
 }
 
 impl Model {
@@ -96,7 +99,6 @@ pub fn Checkout(
         session: RwSignal::new(None),
         token: RwSignal::new(String::new()),
         method: RwSignal::new(None),
-        password: RwSignal::new(String::new()),
         error: RwSignal::new(None),
         paying: RwSignal::new(false),
         retry_key: RwSignal::new(None),
@@ -109,6 +111,7 @@ pub fn Checkout(
         api: StoredValue::new(api),
         events,
         root: NodeRef::new(),
+        frame_submit: StoredValue::new_local(None),
     };
     model.spawn(load(model, client_secret, Owner::current()));
 
@@ -189,8 +192,6 @@ fn notice(model: Model, locale: Locale) -> impl Fn() -> Option<AnyView> + Send +
 fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
     let t = locale.messages();
     let attempts_left = Signal::derive(move || model.error.get().and_then(|e| e.attempts_left()));
-    let password_invalid =
-        Signal::derive(move || model.error.get().is_some_and(|e| e.about_password()));
     // A memo: the form is built again only when it appears, not on every change of the split.
     let balance_chosen = Memo::new(move |_| {
         uses_wallet(
@@ -236,9 +237,9 @@ fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
         {move || balance_chosen.get().then(|| part_view(
             Box::pin(wallet_form(
                 session_for_balance.clone(),
-                model.password,
+                model.api.get_value(),
+                submit_hook(model),
                 attempts_left,
-                password_invalid,
                 locale,
             )),
             locale,
@@ -251,12 +252,46 @@ fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
             disabled=move || {
                 model.paying.get() || model.method.get().is_none() || model.points_refused.get()
             }
-            on:click=move |_| model.spawn(start_payment(model))
+            on:click=move |_| pay_unless_busy(model)
         >
             {pay_label}
         </button>
     })
     .into_any()
+}
+
+/// Pays, unless a payment is under way or the Pay button is off (Enter in the pay-password frame
+/// does what the button does).
+fn pay_unless_busy(model: Model) {
+    let off = model.paying.get_untracked()
+        || model.method.get_untracked().is_none()
+        || model.points_refused.get_untracked();
+    if !off {
+        model.spawn(start_payment(model));
+    }
+}
+
+/// What the wallet form's part needs to make Enter in the frame pay like the Pay button.
+fn submit_hook(model: Model) -> password_frame::SubmitHook {
+    password_frame::SubmitHook {
+        origin: model.api.get_value().origin().to_owned(),
+        frame: std::rc::Rc::new(move || frame_element(model)),
+        submit: std::rc::Rc::new(move || pay_unless_busy(model)),
+        slot: model.frame_submit,
+    }
+}
+
+/// The pay-password frame's element in the widget, once its part is shown.
+fn frame_element(model: Model) -> Option<web_sys::HtmlIFrameElement> {
+    use wasm_bindgen::JsCast;
+    let selector = format!("#{FRAME_ID}");
+    model
+        .root
+        .try_get_untracked()??
+        .query_selector(&selector)
+        .ok()??
+        .dyn_into()
+        .ok()
 }
 
 /// Trades the client secret for a token, loads the session, and starts reporting the shopper's

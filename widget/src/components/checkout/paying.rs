@@ -6,7 +6,7 @@ use checkout_core::api::{AllocationRequest, NextAction, PayRequest, PaymentMetho
 use leptos::prelude::*;
 
 use super::at_provider::open_pay_sheet;
-use super::{show_problem, show_session, Model};
+use super::{frame_element, show_problem, show_session, Model};
 use crate::api::new_idempotency_key;
 use crate::components::focus;
 use crate::components::parts::PartTask;
@@ -56,13 +56,8 @@ async fn pay_now(model: Model) {
         Some(a) if a.external.is_none() => PaymentMethod::Balance,
         _ => method,
     };
-    let password =
-        uses_wallet(Some(method), use_points, use_balance).then(|| model.password.get_untracked());
-    if password.as_deref().is_some_and(|p| p.len() != 6) {
-        show_problem(model, Problem::PasswordFormat);
-        focus_after_failure(model, true);
-        return;
-    }
+    // The pay password is typed into the frame, which pays; it never exists in this page.
+    let through_frame = uses_wallet(Some(method), use_points, use_balance);
     let key = model
         .retry_key
         .get_untracked()
@@ -79,16 +74,23 @@ async fn pay_now(model: Model) {
     let request = PayRequest {
         method,
         wechat_flow: wechat,
-        pay_password: password,
+        pay_password: None,
         allocation: allocation.map(|a| AllocationRequest {
             points: a.points,
             balance: a.balance.to_decimal_string(),
         }),
     };
     let api = model.api.get_value();
-    let result = api
-        .pay(&session.id, &model.token.get_untracked(), &key, &request)
-        .await;
+    let token = model.token.get_untracked();
+    let result = if through_frame {
+        match frame_element(model) {
+            Some(frame) => api.pay_in_frame(&frame, &token, &key, &request).await,
+            // The form's part has not arrived: nothing was sent.
+            None => Err(Problem::Unreachable),
+        }
+    } else {
+        api.pay(&session.id, &token, &key, &request).await
+    };
     model.paying.set(false);
     match result {
         Ok(updated) => {
@@ -107,7 +109,6 @@ async fn pay_now(model: Model) {
             if !problem.outcome_unknown() {
                 model.retry_key.set(None);
             }
-            model.password.set(String::new());
             let password = problem.about_password();
             show_problem(model, problem);
             focus_after_failure(model, password);
@@ -116,14 +117,15 @@ async fn pay_now(model: Model) {
 }
 
 /// After a failed payment, focus goes where the shopper carries on: the (cleared) pay-password
-/// field when the password was the problem, else the error message.
+/// field in its frame when the password was the problem, else the error message.
 fn focus_after_failure(model: Model, password: bool) {
-    let target = if password {
-        "#ck-pay-password"
-    } else {
-        "[data-testid=error-message]"
-    };
-    focus::move_to(model.root.get_untracked(), target);
+    match frame_element(model).filter(|_| password) {
+        Some(frame) => {
+            let origin = model.api.get_value().origin().to_owned();
+            request_animation_frame(move || crate::password_frame::focus(&frame, &origin));
+        }
+        None => focus::move_to(model.root.get_untracked(), "[data-testid=error-message]"),
+    }
 }
 
 /// Sends the top-level page to the provider (bKash's hosted page).
