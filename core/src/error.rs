@@ -86,7 +86,7 @@ error_codes! {
     /// The pay password did not match.
     IncorrectPayPassword = ("incorrect_pay_password", 402, "The pay password is incorrect."),
     /// Too many wrong pay passwords; balance payments are locked for a while.
-    PayPasswordLocked = ("pay_password_locked", 423, "Too many incorrect pay passwords. Balance payments are locked for 15 minutes."),
+    PayPasswordLocked = ("pay_password_locked", 423, "Too many incorrect pay passwords. Balance payments are locked for a while."),
     /// The customer has not set a pay password yet.
     PayPasswordNotSet = ("pay_password_not_set", 409, "No pay password is set for this wallet. Ask the shop to set one."),
     /// A pay password is required and was not sent.

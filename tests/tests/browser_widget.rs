@@ -135,7 +135,7 @@ fn the_merchants_zh_locale_shows_chinese_text_and_a_chinese_error_message() {
 
     let (error, attempts) = page.pay_with_wrong_password(HOST);
     assert_eq!(error, "支付密码错误。");
-    assert_eq!(attempts, "还可尝试 4 次，再输错将锁定余额支付 15 分钟。");
+    assert_eq!(attempts, "还可尝试 4 次，再输错将暂时锁定余额支付。");
     let lang = page.browser.script(
         "return document.querySelector('#checkout').shadowRoot.querySelector('section').lang;",
         vec![],
@@ -169,7 +169,7 @@ fn a_script_tag_with_data_locale_bn_shows_bangla_text_digits_and_error_message()
     assert_eq!(error, "পেমেন্ট পাসওয়ার্ড ভুল।");
     assert_eq!(
         attempts,
-        "আর ৪ বার ভুল হলে ব্যালান্স দিয়ে পেমেন্ট ১৫ মিনিটের জন্য বন্ধ থাকবে।"
+        "আর ৪ বার ভুল হলে ব্যালান্স দিয়ে পেমেন্ট কিছু সময়ের জন্য বন্ধ থাকবে।"
     );
 }
 
@@ -188,7 +188,7 @@ fn the_merchants_en_locale_wins_over_a_bangla_browser() {
     assert_eq!(error, "The pay password is incorrect.");
     assert_eq!(
         attempts,
-        "4 attempts left before balance payments are locked for 15 minutes."
+        "4 attempts left before balance payments are locked for a while."
     );
 }
 

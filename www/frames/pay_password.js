@@ -18,7 +18,7 @@
       title: "Pay password",
       label: "Pay password",
       help: "The 6-digit password for your store balance.",
-      locked: "Balance payments are locked after 5 incorrect passwords. Try again in 15 minutes.",
+      locked: "Balance payments are locked after too many incorrect passwords. Try again later.",
       format: "Enter your 6-digit pay password.",
       incorrect: "The pay password is incorrect.",
       required: "Enter your pay password."
@@ -27,7 +27,7 @@
       title: "支付密码",
       label: "支付密码",
       help: "店铺余额的 6 位数字支付密码。",
-      locked: "支付密码已连续输错 5 次，余额支付已锁定。请 15 分钟后再试。",
+      locked: "支付密码输错次数过多，余额支付已锁定，请稍后再试。",
       format: "请输入 6 位数字支付密码。",
       incorrect: "支付密码错误。",
       required: "请输入支付密码。"
@@ -36,7 +36,7 @@
       title: "পেমেন্ট পাসওয়ার্ড",
       label: "পেমেন্ট পাসওয়ার্ড",
       help: "আপনার স্টোর ব্যালান্সের ৬ অঙ্কের পাসওয়ার্ড।",
-      locked: "৫ বার ভুল পাসওয়ার্ড দেওয়ায় ব্যালান্স দিয়ে পেমেন্ট বন্ধ রাখা হয়েছে। ১৫ মিনিট পরে আবার চেষ্টা করুন।",
+      locked: "অনেকবার ভুল পাসওয়ার্ড দেওয়ায় ব্যালান্স দিয়ে পেমেন্ট বন্ধ রাখা হয়েছে। পরে আবার চেষ্টা করুন।",
       format: "আপনার ৬ অঙ্কের পেমেন্ট পাসওয়ার্ড দিন।",
       incorrect: "পেমেন্ট পাসওয়ার্ড ভুল।",
       required: "আপনার পেমেন্ট পাসওয়ার্ড দিন।"

@@ -35,9 +35,10 @@ pub const MESSAGES: Messages = Messages {
 pub const PART_MESSAGES: PartMessages = PartMessages {
     available_balance: "Available balance: ",
     pay_password: "Pay password",
-    attempts_left: "{} attempts left before balance payments are locked for 15 minutes.",
+    attempts_left: "{} attempts left before balance payments are locked for a while.",
     retry_in_s: "Try again in {} seconds.",
     retry_in_min: "Try again in {} minutes.",
+    ask_shop_to_unlock: "Ask the shop to unlock them.",
     paid_heading: "Payment complete",
     you_paid: "You paid {}.",
     back_to_shop: "Back to the shop",

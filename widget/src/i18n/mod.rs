@@ -122,6 +122,10 @@ impl Locale {
                 let message = translate(self, detail.code);
                 match detail.retry_after_s {
                     Some(s) => format!("{message} {}", self.retry_after(s)),
+                    // A lock with no time to wait out is the hard lock only the shop lifts.
+                    None if detail.code == ErrorCode::PayPasswordLocked => {
+                        format!("{message} {}", self.part_messages().ask_shop_to_unlock)
+                    }
                     None => message.to_owned(),
                 }
             }
@@ -246,6 +250,8 @@ pub struct PartMessages {
     pub retry_in_s: &'static str,
     /// `{}`: minutes.
     pub retry_in_min: &'static str,
+    /// After a hard lock (no time to wait out): only the shop can lift it.
+    pub ask_shop_to_unlock: &'static str,
     pub paid_heading: &'static str,
     /// `{}`: the amount.
     pub you_paid: &'static str,
@@ -455,6 +461,7 @@ mod tests {
             ("attempts_left", p.attempts_left),
             ("retry_in_s", p.retry_in_s),
             ("retry_in_min", p.retry_in_min),
+            ("ask_shop_to_unlock", p.ask_shop_to_unlock),
             ("total", t.total),
             ("order", t.order),
             ("pay_by", t.pay_by),
@@ -513,6 +520,19 @@ mod tests {
     }
 
     #[test]
+    fn a_hard_lock_tells_the_shopper_to_ask_the_shop_and_names_no_time() {
+        let detail = ErrorDetail::new(ErrorCode::PayPasswordLocked);
+        for locale in Locale::ALL {
+            let text = locale.problem_text(&Problem::Api(detail.clone()));
+            assert!(
+                text.ends_with(locale.part_messages().ask_shop_to_unlock),
+                "{text}"
+            );
+            assert!(!text.contains("15"), "{text}");
+        }
+    }
+
+    #[test]
     fn waiting_times_and_attempts_are_told_in_the_shoppers_digits() {
         let mut detail = ErrorDetail::new(ErrorCode::PayPasswordLocked);
         detail.retry_after_s = Some(899);
@@ -522,7 +542,7 @@ mod tests {
         assert_eq!(Locale::ZhHans.retry_after(61), "请 2 分钟后再试。");
         assert_eq!(
             Locale::Bn.attempts_left(4),
-            "আর ৪ বার ভুল হলে ব্যালান্স দিয়ে পেমেন্ট ১৫ মিনিটের জন্য বন্ধ থাকবে।"
+            "আর ৪ বার ভুল হলে ব্যালান্স দিয়ে পেমেন্ট কিছু সময়ের জন্য বন্ধ থাকবে।"
         );
         assert!(Locale::ZhHans.attempts_left(4).contains("4 次"));
     }
