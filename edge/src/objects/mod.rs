@@ -131,6 +131,22 @@ pub fn webhooks_stub(env: &Env, merchant_scope: &str) -> Result<Stub> {
     Ok(env.durable_object(WEBHOOKS)?.get_by_name(&key.name())?)
 }
 
+/// Makes sure the object's alarm fires within `delay_ms`: an alarm already due by then is kept,
+/// a later one (or none) is moved to now + `delay_ms`. Best effort: the caller has logged why it
+/// wants a retry, and the next command tries again.
+pub async fn alarm_within(storage: &worker::Storage, delay_ms: i64) {
+    let retry_at = crate::clock::now_ms() + delay_ms;
+    let earlier = storage
+        .get_alarm()
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|at| at <= retry_at);
+    if !earlier {
+        let _ = storage.set_alarm(delay_ms).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

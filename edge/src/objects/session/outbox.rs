@@ -76,17 +76,7 @@ impl CheckoutSession {
                 crate::log::Level::Error,
                 serde_json::json!({"level": "error", "object": "session", "outbox": e.to_string()}),
             );
-            let storage = self.state.storage();
-            let retry_at = now_ms() + RECOVERY_AFTER_S * 1000;
-            let earlier = storage
-                .get_alarm()
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|at| at <= retry_at);
-            if !earlier {
-                let _ = storage.set_alarm(RECOVERY_AFTER_S * 1000).await;
-            }
+            crate::objects::alarm_within(&self.state.storage(), RECOVERY_AFTER_S * 1000).await;
         }
     }
 

@@ -12,7 +12,6 @@ use checkout_core::webhook::{Event, EventType};
 use serde::{Deserialize, Serialize};
 
 use super::Wallet;
-use crate::clock::now_ms;
 use crate::crypto::random_id;
 use crate::error::Result;
 use crate::log::{self, Level};
@@ -87,17 +86,7 @@ impl Wallet {
                 Level::Error,
                 serde_json::json!({"object": "wallet", "outbox": e.to_string()}),
             );
-            let storage = self.state.storage();
-            let retry_at = now_ms() + RETRY_AFTER_MS;
-            let earlier = storage
-                .get_alarm()
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|at| at <= retry_at);
-            if !earlier {
-                let _ = storage.set_alarm(RETRY_AFTER_MS).await;
-            }
+            crate::objects::alarm_within(&self.state.storage(), RETRY_AFTER_MS).await;
         }
     }
 
