@@ -230,7 +230,7 @@ fn parallel_wrong_passwords_from_one_address_cannot_pass_its_limit() {
         rig.client
             .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
             .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
+            .from_frame_of(ORIGIN)
             .header("CF-Connecting-IP", "198.51.100.7")
             .header("Idempotency-Key", key)
             .json(&json!({"method": "balance", "pay_password": password}))
