@@ -219,8 +219,13 @@ fn a_shopper_tabs_into_the_frame_types_and_presses_enter_in_each_language() {
             "{locale}"
         );
 
-        // From the widget's method list, Tab until the frame's field has the focus.
+        // From the widget's method list, Tab until the frame's field has the focus. The frame is
+        // loaded first (a shopper cannot type into a field that is not there yet; a Tab before it
+        // loads lands on the empty frame, which is what a slow machine made this test see).
         b.click(&b.wait_in(HOST, "[data-testid=method-balance]", WAIT));
+        b.enter_frame(&frame);
+        b.wait_for("[data-testid=pay-password]", WAIT);
+        b.leave_frames();
         let mut in_frame = false;
         for _ in 0..8 {
             b.press_keys(TAB);
