@@ -94,9 +94,13 @@ fn print_machine() {
     println!(
         "bench on {date}, {cpus} CPUs, {}, load average {}",
         std::env::consts::ARCH,
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
-    let busiest = crate::shell::output("ps", &["-eo", "pcpu,comm", "--sort=-pcpu"]).unwrap_or_default();
+    let busiest =
+        crate::shell::output("ps", &["-eo", "pcpu,comm", "--sort=-pcpu"]).unwrap_or_default();
     let lines: Vec<&str> = busiest.lines().skip(1).take(5).collect();
     println!("busiest processes (%CPU, command): {}", lines.join("; "));
 }

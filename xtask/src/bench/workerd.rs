@@ -394,7 +394,9 @@ impl Workerd {
         let path = format!("/proc/{}/stat", self.child.id());
         let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
         let ticks = cpu_ticks(&stat).ok_or_else(|| format!("{path}: no utime/stime"))?;
-        Ok(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second()))
+        Ok(Duration::from_secs_f64(
+            ticks as f64 / clock_ticks_per_second(),
+        ))
     }
 }
 
@@ -459,9 +461,13 @@ class_name = "CheckoutSession"
     fn the_config_names_modules_bindings_and_sqlite_storage() {
         let dir = built_worker();
         let extra = [("RATE_PAY_PER_IP".to_owned(), "0".to_owned())];
-        let bundle =
-            Bundle::from_wrangler(&dir, WRANGLER, "KEY=\"a\\nb\"\n# c\nM='{\"x\":1}'\n", &extra)
-                .unwrap();
+        let bundle = Bundle::from_wrangler(
+            &dir,
+            WRANGLER,
+            "KEY=\"a\\nb\"\n# c\nM='{\"x\":1}'\n",
+            &extra,
+        )
+        .unwrap();
         let names: Vec<&str> = bundle.modules.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["index.js", "index_bg.wasm"]);
         let config = bundle.config(8787, Path::new("/tmp/do"));
@@ -481,7 +487,10 @@ class_name = "CheckoutSession"
         ] {
             assert!(config.contains(expected), "{expected} missing from\n{config}");
         }
-        assert!(!config.contains("text = \"60\""), "the override replaces the default");
+        assert!(
+            !config.contains("text = \"60\""),
+            "the override replaces the default"
+        );
     }
 
     #[test]
