@@ -99,10 +99,24 @@ fn print_machine() {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let busiest =
-        crate::shell::output("ps", &["-eo", "pcpu,comm", "--sort=-pcpu"]).unwrap_or_default();
-    let lines: Vec<&str> = busiest.lines().skip(1).take(5).collect();
-    println!("busiest processes (%CPU, command): {}", lines.join("; "));
+    // top's second frame: CPU over the last second (its first counts from each process's start).
+    let top = crate::shell::output(
+        "top",
+        &["-b", "-n", "2", "-d", "1", "-o", "%CPU", "-w", "200"],
+    )
+    .unwrap_or_default();
+    let frame = top.rsplit("  PID ").next().unwrap_or_default();
+    let busiest: Vec<String> = frame
+        .lines()
+        .skip(1)
+        .take(6)
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let field = |i: usize| fields.get(i).copied().unwrap_or("?");
+            format!("{} {}%", field(11), field(8))
+        })
+        .collect();
+    println!("busiest processes over one second: {}", busiest.join(", "));
 }
 
 /// `wrangler deploy --dry-run` bundles exactly what would be uploaded, offline.
