@@ -143,17 +143,7 @@ fn send(agent: &ureq::Agent, base_url: &str, request: &Request) -> u16 {
 
 /// Pins this process (and the threads it starts afterwards) to `core`.
 pub fn pin_self(core: usize) -> Result {
-    let pid = std::process::id().to_string();
-    let status = std::process::Command::new("taskset")
-        .args(["-pc", &core.to_string(), &pid])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .map_err(|e| format!("taskset: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("taskset -pc {core} {pid} failed with {status}"))
-    }
+    pin_self_to(&core.to_string())
 }
 
 /// Lets this process run on every core again.
