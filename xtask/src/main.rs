@@ -8,7 +8,8 @@
 //! - `test`: set-up, build, then every test: unit, the widget's component tests (wasm-bindgen-test
 //!   in headless Chromium), integration over HTTP, browser, and a few seconds of each fuzz target.
 //! - `fuzz [--time S | --runs N] [TARGET...]`: the fuzz targets in `fuzz/`, longer (`src/fuzz.rs`).
-//! - `bench`: sizes and local load figures.
+//! - `bench [workerd|wrangler]`: sizes and load figures, the Worker in workerd directly and
+//!   through `wrangler dev` (`src/bench/`).
 
 mod bench;
 mod build;
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
         Some("build") => build::run(),
         Some("dev") => dev::run(),
         Some("test") => run_tests(&args[1..]),
-        Some("bench") => bench::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::command(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <setup|build|dev|test|bench|fuzz>");

@@ -1,7 +1,13 @@
 //! `cargo xtask bench`: what the shopper downloads (beside Adyen Web's drop-in) and how soon the
 //! widget is interactive, what Cloudflare receives, what WeChat Pay's cryptography costs, and how
-//! fast the local Worker answers. It prints figures; it asserts nothing. Record them in
+//! fast the Worker answers. It prints figures; it asserts nothing. Record them in
 //! docs/benchmarks.md.
+//!
+//! The Worker's figures come first from workerd itself, as deployed (`routes.rs`: the bundle in
+//! workerd on one core, a load generator on the other, beside hello-world Workers), then, as a
+//! secondary section, through `wrangler dev` (Node and Miniflare's proxy in front).
+//! `cargo xtask bench workerd` runs the workerd section alone, on the Worker already built
+//! (`cargo xtask build edge`); `cargo xtask bench wrangler` the `wrangler dev` one alone.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,9 +21,12 @@ use serde_json::json;
 use crate::shell::{root, Result};
 use crate::{build, setup};
 
+mod load;
+mod routes;
 mod size;
 mod tti;
 mod wechat;
+mod workerd;
 
 /// Concurrent connections of the load generator.
 const CONCURRENCY: usize = 8;
@@ -28,13 +37,34 @@ const PAYMENTS: usize = 240;
 const WALLETS: usize = 8;
 const ORIGIN: &str = "https://shop.example";
 
-pub fn run() -> Result {
+pub fn run(args: &[String]) -> Result {
+    match args.first().map(String::as_str) {
+        Some("workerd") => {
+            routes::build_hello()?;
+            print_machine();
+            return routes::run();
+        }
+        Some("wrangler") => {
+            print_machine();
+            return wrangler_dev();
+        }
+        Some(other) => return Err(format!("cargo xtask bench [workerd|wrangler]: not {other}")),
+        None => {}
+    }
     setup::run(setup::Needs::Everything)?;
     build::run()?;
+    routes::build_hello()?;
     print_machine();
     size::first_view()?;
     worker_upload_size()?;
     wechat::crypto()?;
+    routes::run()?;
+    wrangler_dev()
+}
+
+/// The secondary section: the Worker through `wrangler dev`, as before the workerd section.
+fn wrangler_dev() -> Result {
+    println!("\nthrough wrangler dev (secondary: Node and Miniflare's proxy in front of workerd)");
     let persist = checkout_tests::temp_dir("bench");
     let vars = DevVars::of_repo();
     let sim = providers::start_wechat(&vars, 0);
@@ -55,10 +85,38 @@ pub fn run() -> Result {
     Ok(())
 }
 
+/// The date, the machine, and what else is using its CPUs (figures on a shared machine are only
+/// comparable with the same neighbours).
 fn print_machine() {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let date = crate::shell::output("date", &["-u", "+%Y-%m-%d"]).unwrap_or_default();
-    println!("bench on {date}, {cpus} CPUs, {}", std::env::consts::ARCH);
+    let date = crate::shell::output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "bench on {date}, {cpus} CPUs, {}, load average {}",
+        std::env::consts::ARCH,
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    // top's second frame: CPU over the last second (its first counts from each process's start).
+    let top = crate::shell::output(
+        "top",
+        &["-b", "-n", "2", "-d", "1", "-o", "%CPU", "-w", "200"],
+    )
+    .unwrap_or_default();
+    let frame = top.rsplit("  PID ").next().unwrap_or_default();
+    let busiest: Vec<String> = frame
+        .lines()
+        .skip(1)
+        .take(6)
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let field = |i: usize| fields.get(i).copied().unwrap_or("?");
+            format!("{} {}%", field(11), field(8))
+        })
+        .collect();
+    println!("busiest processes over one second: {}", busiest.join(", "));
 }
 
 /// `wrangler deploy --dry-run` bundles exactly what would be uploaded, offline.
@@ -128,7 +186,7 @@ fn payments(client: &Client, key: &str) -> Result {
         let reply = client
             .call("POST", format!("/v1/widget/sessions/{id}/pay"))
             .bearer(token)
-            .header("Origin", ORIGIN)
+            .from_frame_of(ORIGIN)
             .header("Idempotency-Key", &format!("bench-key-{n:06}"))
             .json(&json!({"method": "balance", "pay_password": "123456"}));
         reply.status == 200

@@ -1,0 +1,492 @@
+//! The Worker's routes under load in workerd itself (`workerd.rs`), beside a bare workers-rs
+//! hello world and a one-line JS one served the same way: workerd pinned to core 0, the load
+//! generator (`load.rs`) to core 1, a fixed number of requests each. Per route: requests per
+//! second, p50 and p99 latency, workerd's CPU time per request (utime + stime from `/proc` over
+//! the run, all its threads), and that CPU as a multiple of the Rust hello world's.
+//!
+//! Each route runs with the rate limits at their defaults and off (`RATE_*` = 0). One load
+//! generator is one machine, so requests carry a `CF-Connecting-IP` (as Cloudflare's edge sets
+//! it) that differs per request, and grants and payments are spread over sessions and wallets
+//! made in a set-up phase: the limits are checked on every request but none is reached, so the
+//! runs measure the checks, not refusals.
+
+use std::time::Duration;
+
+use checkout_tests::api::{Client, Reply};
+use checkout_tests::dev_vars::DevVars;
+use checkout_tests::worker::rate_limits_off;
+use serde_json::json;
+
+use super::load::{self, Request, Run};
+use super::workerd::{Bundle, Workerd};
+use crate::shell::{read_text, root, run_in, Result};
+
+/// The page origin the sessions' tokens are granted to (the demo merchant allows it).
+const ORIGIN: &str = checkout_tests::dev_vars::DEMO_ALLOWED_ORIGIN;
+const PAY_PASSWORD: &str = "135790";
+
+/// Requests per run: bounded, a few seconds each on this machine.
+const HELLO_REQUESTS: usize = 4_000;
+const HEALTH_REQUESTS: usize = 4_000;
+const READ_REQUESTS: usize = 1_500;
+/// Polls and merchant reads go round this many sessions (shoppers poll their own session each;
+/// one session for all would measure one object's queue).
+const READ_SESSIONS: usize = 16;
+/// Token grants go to this many sessions, fewer than the per-session limit (10 a window) each.
+const TOKEN_SESSIONS: usize = 40;
+const GRANTS_PER_SESSION: usize = 9;
+// edge/src/rate_limit.rs: 10 grants per session per window by default.
+const _: () = assert!(GRANTS_PER_SESSION < 10);
+/// One payment per session (a paid session takes no other), over this many wallets.
+const PAYMENTS: usize = 96;
+const WALLETS: usize = 16;
+
+/// One measured route.
+struct Row {
+    worker: &'static str,
+    route: &'static str,
+    run: Run,
+    cpu: Duration,
+    calls: &'static str,
+}
+
+impl Row {
+    fn cpu_ms(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1000.0 / self.run.requests().max(1) as f64
+    }
+}
+
+/// The Durable Object calls each route makes, read from the code paths (edge/src/handlers,
+/// edge/src/objects), not observed: "Worker: A -> B" is what the Worker's invocation awaits in
+/// turn (`[a + b at once]` together), "in Session: ..." what that object awaits inside its own
+/// call. None of these
+/// routes fetches anything outside the Worker (external subrequests: 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limits {
+    On,
+    Off,
+}
+
+fn calls(route: &str, limits: Limits) -> &'static str {
+    match (route, limits) {
+        ("GET /healthz", _) => "0 DO calls",
+        ("GET /v1/widget/sessions/{id}", _) => {
+            "2: Worker: Session(WidgetView); in Session: Wallet(Summary)"
+        }
+        ("GET /v1/checkout_sessions/{id}", _) => "1: Worker: Session(Retrieve)",
+        ("POST /v1/widget/token", Limits::On) => {
+            "3, all sequential: Worker: RateLimiter(ip) -> Session(AuthorizeClient) -> RateLimiter(session)"
+        }
+        ("POST /v1/widget/token", Limits::Off) => "1: Worker: Session(AuthorizeClient)",
+        ("POST /v1/widget/sessions/{id}/pay", Limits::On) => {
+            "8: Worker: [RateLimiter(session) + RateLimiter(ip) at once] -> RateLimiter(reserve wrong-password) -> Session(Pay) -> RateLimiter(release); in Session: Wallet(Debit) -> Wallet(Summary) -> Webhooks(Enqueue)"
+        }
+        ("POST /v1/widget/sessions/{id}/pay", Limits::Off) => {
+            "4: Worker: Session(Pay); in Session: Wallet(Debit) -> Wallet(Summary) -> Webhooks(Enqueue)"
+        }
+        _ => "0 DO calls",
+    }
+}
+
+/// Builds the hello-world Rust Worker (`xtask/bench-hello`) as the checkout's Worker is built.
+pub fn build_hello() -> Result {
+    let dir = root().join("xtask/bench-hello");
+    // Its own lock file, started from the workspace's: the same versions of the shared crates.
+    let lock = dir.join("Cargo.lock");
+    if !lock.exists() {
+        std::fs::copy(root().join("Cargo.lock"), &lock).map_err(|e| format!("{e}"))?;
+    }
+    let wasm_bindgen = crate::shell::cargo_bin().join("wasm-bindgen");
+    let node = crate::shell::node_bin();
+    let target = root().join("target/bench-hello");
+    run_in(
+        &dir,
+        "worker-build",
+        &["--release"],
+        &[
+            (
+                "WASM_BINDGEN_BIN",
+                wasm_bindgen.to_str().unwrap_or_default(),
+            ),
+            (
+                "WASM_OPT_BIN",
+                node.join("wasm-opt").to_str().unwrap_or_default(),
+            ),
+            (
+                "ESBUILD_BIN",
+                node.join("esbuild").to_str().unwrap_or_default(),
+            ),
+            ("CARGO_TARGET_DIR", target.to_str().unwrap_or_default()),
+        ],
+    )
+}
+
+/// The whole workerd section: the hello worlds, then each route with the limits on and off.
+pub fn run() -> Result {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (server_core, pinned) = if cores >= 2 {
+        load::pin_self(1)?;
+        (Some(0), true)
+    } else {
+        (None, false)
+    };
+    let result = measure_all(server_core);
+    if pinned {
+        load::unpin_self(cores)?;
+    }
+    let rows = result?;
+    print_table(&rows, pinned);
+    Ok(())
+}
+
+fn measure_all(server_core: Option<usize>) -> Result<Vec<Row>> {
+    let root = root();
+    let wrangler = read_text(&root.join("wrangler.toml"))?;
+    let dev_vars = read_text(&root.join(".dev.vars"))?;
+    let vars = DevVars::of_repo();
+    let key = vars.merchant("m_demo").test_key().to_owned();
+    let edge =
+        |extra: &[(String, String)]| Bundle::from_wrangler(&root, &wrangler, &dev_vars, extra);
+    let date = edge(&[])?.compatibility_date;
+    let scratch = checkout_tests::temp_dir("bench-workerd");
+    let mut rows = Vec::new();
+
+    let hello_rust = Bundle::built(&root.join("xtask/bench-hello/build/index.js"), &date)?;
+    let hello_js = Bundle::single_module(&root.join("xtask/bench-hello/hello.js"), &date)?;
+    for (worker, bundle, dir) in [
+        ("hello, Rust", hello_rust, "hello-rust"),
+        ("hello, JS", hello_js, "hello-js"),
+    ] {
+        let server = Workerd::start(&bundle, &scratch.join(dir), server_core)?;
+        warm_up(&server, || Request::get("/"))?;
+        let (run, cpu) = measure(&server, HELLO_REQUESTS, 200, |_| Request::get("/"))?;
+        rows.push(Row {
+            worker,
+            route: "GET /",
+            run,
+            cpu,
+            calls: "0 DO calls",
+        });
+    }
+
+    for limits in [Limits::On, Limits::Off] {
+        let (worker, extra, dir) = match limits {
+            Limits::On => ("checkout, limits on", Vec::new(), "edge-limits-on"),
+            Limits::Off => ("checkout, limits off", rate_limits_off(), "edge-limits-off"),
+        };
+        let bundle = edge(&extra)?;
+        let server = Workerd::start(&bundle, &scratch.join(dir), server_core)?;
+        let result = edge_routes(&server, &key, worker, limits, &mut rows);
+        if let Err(e) = result {
+            return Err(format!("{e}\nworkerd log:\n{}", tail(&server.log())));
+        }
+    }
+    Ok(rows)
+}
+
+fn edge_routes(
+    server: &Workerd,
+    key: &str,
+    worker: &'static str,
+    limits: Limits,
+    rows: &mut Vec<Row>,
+) -> Result {
+    let client = Client::new(&server.base_url);
+    let mut push = |route: &'static str, (run, cpu): (Run, Duration)| {
+        rows.push(Row {
+            worker,
+            route,
+            run,
+            cpu,
+            calls: calls(route, limits),
+        });
+    };
+
+    let health = || Request::get("/healthz");
+    warm_up(server, health)?;
+    push(
+        "GET /healthz",
+        measure(server, HEALTH_REQUESTS, 200, |_| health())?,
+    );
+
+    let mut reads = Vec::with_capacity(READ_SESSIONS);
+    for n in 0..READ_SESSIONS {
+        let customer = format!("cus_bench_read_{n}");
+        reads.push(checkout(
+            &client,
+            key,
+            &format!("bench-read-{n}"),
+            &customer,
+            n,
+        )?);
+    }
+    let poll = |n: usize| {
+        let read = &reads[n % READ_SESSIONS];
+        Request::get(format!("/v1/widget/sessions/{}", read.id))
+            .header("Authorization", &format!("Bearer {}", read.token))
+            .header("Origin", ORIGIN)
+            .header("CF-Connecting-IP", &client_ip(n))
+    };
+    warm_up_each(server, READ_SESSIONS, poll)?;
+    push(
+        "GET /v1/widget/sessions/{id}",
+        measure(server, READ_REQUESTS, 200, poll)?,
+    );
+
+    let merchant_read = |n: usize| {
+        Request::get(format!(
+            "/v1/checkout_sessions/{}",
+            reads[n % READ_SESSIONS].id
+        ))
+        .header("Authorization", &format!("Bearer {key}"))
+    };
+    warm_up_each(server, READ_SESSIONS, merchant_read)?;
+    push(
+        "GET /v1/checkout_sessions/{id}",
+        measure(server, READ_REQUESTS, 200, merchant_read)?,
+    );
+
+    let mut secrets = Vec::with_capacity(TOKEN_SESSIONS);
+    for n in 0..TOKEN_SESSIONS {
+        let session = create_session(&client, key, &format!("bench-token-{n}"), "cus_bench_t")?;
+        secrets.push(text(&session, "client_secret"));
+    }
+    push(
+        "POST /v1/widget/token",
+        measure(server, TOKEN_SESSIONS * GRANTS_PER_SESSION, 200, |n| {
+            Request::post_json(
+                "/v1/widget/token",
+                &json!({ "client_secret": secrets[n % TOKEN_SESSIONS] }),
+            )
+            .header("Origin", ORIGIN)
+            .header("CF-Connecting-IP", &client_ip(1_000 + n))
+        })?,
+    );
+
+    for wallet in 0..WALLETS {
+        fund(&client, key, &format!("cus_bench_{wallet}"))?;
+    }
+    let mut payable = Vec::with_capacity(PAYMENTS);
+    for n in 0..PAYMENTS {
+        let customer = format!("cus_bench_{}", n % WALLETS);
+        payable.push(checkout(
+            &client,
+            key,
+            &format!("bench-pay-{n}"),
+            &customer,
+            2_000 + n,
+        )?);
+    }
+    let own_origin = server.base_url.clone();
+    push(
+        "POST /v1/widget/sessions/{id}/pay",
+        measure(server, PAYMENTS, 200, |n| {
+            let session = &payable[n];
+            // As the pay-password frame sends it: from the Worker's own origin, for the page.
+            Request::post_json(
+                format!("/v1/widget/sessions/{}/pay", session.id),
+                &json!({"method": "balance", "pay_password": PAY_PASSWORD}),
+            )
+            .header("Authorization", &format!("Bearer {}", session.token))
+            .header("Origin", &own_origin)
+            .header("Checkout-Parent-Origin", ORIGIN)
+            .header("Idempotency-Key", &format!("bench-pay-{n:06}"))
+            .header("CF-Connecting-IP", &client_ip(5_000 + n))
+        })?,
+    );
+    Ok(())
+}
+
+/// A distinct client address per request number (`10.x.y.z`).
+fn client_ip(n: usize) -> String {
+    format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255)
+}
+
+/// A few requests first, so the runs measure a warm isolate (compiled wasm, open objects).
+fn warm_up(server: &Workerd, make: impl Fn() -> Request + Sync) -> Result {
+    let run = load::run(&server.base_url, 4 * load::CONNECTIONS, 200, |_| make());
+    match run.failures.first() {
+        None => Ok(()),
+        Some(status) => Err(format!("warm-up answered {status}")),
+    }
+}
+
+/// [`warm_up`] over requests `0..count` (each session once or more).
+fn warm_up_each(server: &Workerd, count: usize, make: impl Fn(usize) -> Request + Sync) -> Result {
+    let run = load::run(
+        &server.base_url,
+        count.max(4 * load::CONNECTIONS),
+        200,
+        make,
+    );
+    match run.failures.first() {
+        None => Ok(()),
+        Some(status) => Err(format!("warm-up answered {status}")),
+    }
+}
+
+/// One load run and workerd's CPU time over it.
+fn measure(
+    server: &Workerd,
+    count: usize,
+    expected: u16,
+    make: impl Fn(usize) -> Request + Sync,
+) -> Result<(Run, Duration)> {
+    let before = server.cpu_time()?;
+    let run = load::run(&server.base_url, count, expected, make);
+    let after = server.cpu_time()?;
+    Ok((run, after.saturating_sub(before)))
+}
+
+/// A session and its widget token.
+struct Payable {
+    id: String,
+    token: String,
+}
+
+fn checkout(client: &Client, key: &str, order: &str, customer: &str, ip: usize) -> Result<Payable> {
+    let session = create_session(client, key, order, customer)?;
+    let grant = expect_ok(
+        client
+            .call("POST", "/v1/widget/token")
+            .header("Origin", ORIGIN)
+            .header("CF-Connecting-IP", &client_ip(ip))
+            .json(&json!({ "client_secret": text(&session, "client_secret") })),
+    )?;
+    Ok(Payable {
+        id: text(&session, "id"),
+        token: text(&grant, "token"),
+    })
+}
+
+fn create_session(client: &Client, key: &str, order: &str, customer: &str) -> Result<Reply> {
+    expect_ok(client.call("POST", "/v1/checkout_sessions").bearer(key).json(&json!({
+        "order_id": order, "amount": "10.00", "currency": "BDT", "description": "bench",
+        "customer_id": customer, "methods": ["balance"], "return_url": "https://shop.example/done"
+    })))
+}
+
+fn fund(client: &Client, key: &str, customer: &str) -> Result {
+    expect_ok(
+        client
+            .call("POST", format!("/v1/customers/{customer}/balance_credits"))
+            .bearer(key)
+            .json(&json!({"amount": "100000.00", "currency": "BDT", "reference": "bench-fund"})),
+    )?;
+    expect_ok(
+        client
+            .call("PUT", format!("/v1/customers/{customer}/pay_password"))
+            .bearer(key)
+            .json(&json!({ "pay_password": PAY_PASSWORD })),
+    )?;
+    Ok(())
+}
+
+fn text(reply: &Reply, field: &str) -> String {
+    reply.body[field].as_str().unwrap_or_default().to_owned()
+}
+
+fn expect_ok(reply: Reply) -> Result<Reply> {
+    if reply.status == 200 {
+        Ok(reply)
+    } else {
+        Err(format!(
+            "bench set-up failed: {} {}",
+            reply.status, reply.body
+        ))
+    }
+}
+
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+fn print_table(rows: &[Row], pinned: bool) {
+    let floor = rows
+        .iter()
+        .find(|r| r.worker == "hello, Rust")
+        .map_or(0.0, Row::cpu_ms);
+    println!(
+        "\nworkerd direct ({}; {} connections, keep-alive, loopback; CPU = workerd's utime+stime over the run / requests)",
+        if pinned {
+            "workerd on core 0, load generator on core 1"
+        } else {
+            "one core: not pinned"
+        },
+        load::CONNECTIONS
+    );
+    println!(
+        "| worker | route | requests | failed | req/s | p50 ms | p99 ms | CPU ms/req | x hello Rust |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let ratio = if floor > 0.0 {
+            format!("{:.1}", row.cpu_ms() / floor)
+        } else {
+            "-".to_owned()
+        };
+        println!(
+            "| {} | `{}` | {} | {} | {:.0} | {:.2} | {:.2} | {:.3} | {} |",
+            row.worker,
+            row.route,
+            row.run.requests(),
+            failed(&row.run),
+            row.run.per_second(),
+            row.run.percentile_ms(0.50),
+            row.run.percentile_ms(0.99),
+            row.cpu_ms(),
+            ratio,
+        );
+    }
+    println!("\nDurable Object calls per request (static, read from edge/src, not observed):");
+    println!("| worker | route | DO calls |");
+    println!("|---|---|---|");
+    for row in rows {
+        println!("| {} | `{}` | {} |", row.worker, row.route, row.calls);
+    }
+}
+
+/// The failures of a run with their statuses (`0` = no answer).
+fn failed(run: &Run) -> String {
+    if run.failures.is_empty() {
+        return "0".to_owned();
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for status in &run.failures {
+        *counts.entry(*status).or_insert(0) += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n}x{s}")).collect();
+    format!("{} ({})", run.failures.len(), parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_addresses_differ_per_request() {
+        assert_eq!(client_ip(0), "10.0.0.0");
+        assert_eq!(client_ip(258), "10.0.1.2");
+        assert_ne!(client_ip(5_000), client_ip(5_001));
+    }
+
+    #[test]
+    fn every_route_has_its_calls_for_both_limit_settings() {
+        for route in [
+            "GET /healthz",
+            "GET /v1/widget/sessions/{id}",
+            "GET /v1/checkout_sessions/{id}",
+            "POST /v1/widget/token",
+            "POST /v1/widget/sessions/{id}/pay",
+        ] {
+            for limits in [Limits::On, Limits::Off] {
+                assert!(!calls(route, limits).is_empty());
+            }
+        }
+        assert_ne!(
+            calls("POST /v1/widget/token", Limits::On),
+            calls("POST /v1/widget/token", Limits::Off)
+        );
+    }
+}
