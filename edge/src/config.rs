@@ -2,7 +2,12 @@
 //!
 //! Secrets live in [`Secret`], which never prints its contents, so a stray `{:?}` in a log line
 //! cannot leak a key.
+//!
+//! `MERCHANTS` (JSON) is parsed and checked once per isolate, not once per request: the result is
+//! kept in a `thread_local!` (a Worker isolate runs one thread) keyed by the variable's exact
+//! text, so a changed secret is read again the first time a request sees it.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -127,9 +132,7 @@ impl Config {
         }
         let merchants_json =
             read(env, "MERCHANTS")?.ok_or_else(|| Error::Config("MERCHANTS is not set".into()))?;
-        let merchants: Vec<Merchant> = serde_json::from_str(merchants_json.expose())
-            .map_err(|e| Error::Config(format!("MERCHANTS is not valid: {e}")))?;
-        validate_merchants(&merchants)?;
+        let merchants = merchants_of(merchants_json.expose())?;
         Ok(Config {
             token_signing_key,
             merchants,
@@ -150,6 +153,34 @@ impl Config {
     pub fn any_merchant_allows(&self, origin: &str) -> bool {
         self.merchants.iter().any(|m| m.allows_origin(origin))
     }
+}
+
+thread_local! {
+    /// The last `MERCHANTS` text parsed in this isolate, with its merchants.
+    static MERCHANTS_CACHE: RefCell<Option<(String, Vec<Merchant>)>> = const { RefCell::new(None) };
+    /// How many times `MERCHANTS` was parsed in this isolate (for tests).
+    static MERCHANTS_PARSES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The merchants of a `MERCHANTS` text: parsed and checked the first time this isolate sees the
+/// text, from the cache after. An invalid text is not cached (its error is answered each time).
+fn merchants_of(json: &str) -> Result<Vec<Merchant>> {
+    let cached = MERCHANTS_CACHE.with(|cache| {
+        cache
+            .borrow()
+            .as_ref()
+            .filter(|(text, _)| text == json)
+            .map(|(_, merchants)| merchants.clone())
+    });
+    if let Some(merchants) = cached {
+        return Ok(merchants);
+    }
+    MERCHANTS_PARSES.with(|n| n.set(n.get() + 1));
+    let merchants: Vec<Merchant> = serde_json::from_str(json)
+        .map_err(|e| Error::Config(format!("MERCHANTS is not valid: {e}")))?;
+    validate_merchants(&merchants)?;
+    MERCHANTS_CACHE.with(|cache| *cache.borrow_mut() = Some((json.to_owned(), merchants.clone())));
+    Ok(merchants)
 }
 
 /// A configuration value, from a secret or a plain var; empty counts as absent.
@@ -211,7 +242,35 @@ pub fn check_origin(origin: &str) -> std::result::Result<(), &'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_origin, Mode};
+    use super::{check_origin, merchants_of, Mode, MERCHANTS_PARSES};
+
+    fn parses() -> u64 {
+        MERCHANTS_PARSES.with(|n| n.get())
+    }
+
+    #[test]
+    fn merchants_are_parsed_once_per_text() {
+        let key = format!("sk_test_{}", "a".repeat(24));
+        let one = format!(r#"[{{"id": "m_one", "name": "One", "secret_keys": ["{key}"]}}]"#);
+        let two = format!(r#"[{{"id": "m_two", "name": "Two", "secret_keys": ["{key}"]}}]"#);
+        let before = parses();
+        assert_eq!(merchants_of(&one).unwrap()[0].id, "m_one");
+        assert_eq!(merchants_of(&one).unwrap()[0].id, "m_one");
+        assert_eq!(parses() - before, 1, "the same text is parsed once");
+        // A changed secret is read again, at once.
+        assert_eq!(merchants_of(&two).unwrap()[0].id, "m_two");
+        assert_eq!(parses() - before, 2);
+        // An invalid text is never cached: each request still gets its error.
+        assert!(merchants_of("[{").is_err());
+        assert!(merchants_of("[{").is_err());
+        assert_eq!(parses() - before, 4);
+        assert_eq!(merchants_of(&two).unwrap()[0].id, "m_two");
+        assert_eq!(
+            parses() - before,
+            4,
+            "an invalid text does not evict the valid one"
+        );
+    }
 
     #[test]
     fn each_mode_names_its_own_provider_variables() {

@@ -2,7 +2,7 @@
 //! request ids the Worker answered with, append-only, readable only by its merchant.
 
 use checkout_tests::api::Reply;
-use checkout_tests::fixtures::{Rig, PAY_PASSWORD};
+use checkout_tests::fixtures::{Rig, ORIGIN, PAY_PASSWORD};
 use serde_json::{json, Value};
 
 fn request_id(reply: &Reply) -> String {
@@ -120,4 +120,52 @@ fn every_command_and_change_is_on_the_trail_with_its_request_id() {
     // Another merchant cannot read it.
     let other = rig.vars.merchant("m_other").test_key().to_owned();
     assert_eq!(trail(&rig, &session_id, &other).status, 404);
+}
+
+/// The widget's status poll reads: a poll that changes nothing appends no entry and bumps no
+/// `repeats` (each would be a billed storage write per poll). A poll that does change the session
+/// (a WeChat query settling the payment) is on the trail: see wechat_flow.rs.
+#[test]
+fn a_status_poll_that_changes_nothing_writes_nothing() {
+    let rig = Rig::start("audit-poll");
+    rig.fund("cus_audit_poll", "100.00", "audit-poll-fund");
+    let checkout = rig.checkout("audit-poll-1", "12.00", "cus_audit_poll");
+    let poll = || {
+        rig.client
+            .call("GET", format!("/v1/widget/sessions/{}", checkout.id))
+            .bearer(&checkout.token)
+            .header("Origin", ORIGIN)
+            .send()
+            .expect_status(200)
+    };
+    poll();
+    let before = trail(&rig, &checkout.id, &rig.key())
+        .expect_status(200)
+        .body["data"]
+        .clone();
+    for _ in 0..5 {
+        poll();
+    }
+    let after = trail(&rig, &checkout.id, &rig.key())
+        .expect_status(200)
+        .body["data"]
+        .clone();
+    assert_eq!(after, before, "polls changed the trail");
+    let all = after.as_array().unwrap();
+    assert!(
+        !all.iter().any(|e| e["op"] == "widget_view"),
+        "a read is not a command on the trail: {all:#?}"
+    );
+
+    // Paying afterwards is still on the trail as before.
+    rig.pay(&checkout, "audit-poll-key", PAY_PASSWORD)
+        .expect_status(200);
+    poll();
+    let paid = trail(&rig, &checkout.id, &rig.key())
+        .expect_status(200)
+        .body["data"]
+        .clone();
+    let paid = paid.as_array().unwrap();
+    assert_eq!(entries(paid, "payment_succeeded").len(), 1);
+    assert!(!paid.iter().any(|e| e["op"] == "widget_view"));
 }

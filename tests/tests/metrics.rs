@@ -122,3 +122,40 @@ fn failures_and_slow_provider_calls_raise_alerts() {
         .send();
     assert_eq!(bad.code(), "invalid_parameter");
 }
+
+/// A bounded measurement, not a check (run by hand with `--ignored --nocapture`): the pay
+/// request's latency per 500 payments of one merchant, on loopback. The pay request hands its
+/// events and metric samples to the merchant's `Webhooks` object before it answers, so a cost
+/// there that grows with the merchant's history shows as a rising figure. `PERF_PAYMENTS` sets
+/// the count (1,500 by default).
+#[test]
+#[ignore]
+fn pay_latency_per_500_payments() {
+    let count: usize = std::env::var("PERF_PAYMENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_500);
+    let options = WorkerOptions {
+        vars: checkout_tests::worker::rate_limits_off(),
+        ..WorkerOptions::default()
+    };
+    let rig = Rig::start_with("metrics-perf", options);
+    rig.fund("cus_perf", "900000.00", "perf-fund");
+    let mut spent = Duration::ZERO;
+    for n in 1..=count {
+        let order = rig.checkout(&format!("perf-{n}"), "1.00", "cus_perf");
+        let started = std::time::Instant::now();
+        rig.pay(&order, &format!("perf-key-{n}"), PAY_PASSWORD)
+            .expect_status(200);
+        spent += started.elapsed();
+        if n % 500 == 0 {
+            println!(
+                "payments {}..{}: mean pay latency {:.1} ms",
+                n - 499,
+                n,
+                spent.as_secs_f64() * 1000.0 / 500.0
+            );
+            spent = Duration::ZERO;
+        }
+    }
+}

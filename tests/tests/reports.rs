@@ -162,3 +162,39 @@ fn report_sums_match_the_sessions_and_the_wallet() {
     assert_eq!(bad.status, 400);
     assert_eq!(bad.body["error"]["param"], "from");
 }
+
+/// The month's volume each fee is tiered on is kept running (one row per month, method and
+/// currency, added to when a payment line is written): a payment's fee follows the payments before
+/// it, and a refund neither lowers the volume nor returns its fee.
+#[test]
+fn fees_follow_the_running_month_volume() {
+    let schedule = r#"{"balance": [{"up_to_minor": 3000, "rate_bps": 100}, {"rate_bps": 1000}]}"#;
+    let options = WorkerOptions {
+        vars: vec![("FEE_SCHEDULE".to_owned(), schedule.to_owned())],
+        ..WorkerOptions::default()
+    };
+    let rig = Rig::start_with("reports-volume", options);
+    rig.fund("cus_volume", "100.00", "volume-fund");
+    let first = rig.checkout("volume-1", "25.00", "cus_volume");
+    rig.pay(&first, "volume-key-1", PAY_PASSWORD)
+        .expect_status(200);
+    let second = rig.checkout("volume-2", "10.00", "cus_volume");
+    rig.pay(&second, "volume-key-2", PAY_PASSWORD)
+        .expect_status(200);
+    rig.refund(&first.id, "volume-refund-1", "10.00", "returned")
+        .expect_status(200);
+    let third = rig.checkout("volume-3", "10.00", "cus_volume");
+    rig.pay(&third, "volume-key-3", PAY_PASSWORD)
+        .expect_status(200);
+
+    let answer = report(&rig, "").expect_status(200);
+    let rows = answer.body["days"].as_array().unwrap().clone();
+    let balance = row(&rows, "balance");
+    // 1 % of 25.00 (0 before) + 1 % of 10.00 (25.00 before) + 10 % of 10.00 (35.00 before: the
+    // refund took nothing off) = 0.25 + 0.10 + 1.00.
+    assert_eq!(balance["payments"], 3, "{rows:#?}");
+    assert_eq!(balance["gross"], "45.00");
+    assert_eq!(balance["refunded"], "10.00");
+    assert_eq!(balance["fees"], "1.35", "{rows:#?}");
+    assert_eq!(balance["net"], "33.65");
+}

@@ -413,15 +413,17 @@ fn the_widget_status_view_finds_a_payment_whose_notification_never_came() {
     rig.sim.approve(&out_trade_no).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut view = Value::Null;
+    let mut polls = Vec::new();
     while Instant::now() < deadline {
-        view = rig
+        let reply = rig
             .client
             .call("GET", format!("/v1/widget/sessions/{}", order.id))
             .bearer(&order.token)
             .header("Origin", ORIGIN)
             .send()
-            .expect_status(200)
-            .body;
+            .expect_status(200);
+        polls.push(reply.header("Request-Id").unwrap().to_owned());
+        view = reply.body;
         if view["status"] == "paid" {
             break;
         }
@@ -429,6 +431,27 @@ fn the_widget_status_view_finds_a_payment_whose_notification_never_came() {
     }
     assert_eq!(view["status"], "paid", "{view:#}");
     assert!(rig.sim.order(&out_trade_no).unwrap().query_calls >= 1);
+
+    // The poll that settled the payment is on the audit trail, with the change it made; the
+    // polls that changed nothing are not.
+    let trail = rig
+        .client
+        .call("GET", format!("/v1/checkout_sessions/{}/audit", order.id))
+        .bearer(&rig.key())
+        .send()
+        .expect_status(200);
+    let all = trail.body["data"].as_array().unwrap();
+    let settling = polls.last().unwrap();
+    let succeeded: Vec<&Value> = all
+        .iter()
+        .filter(|e| e["what"] == "payment_succeeded")
+        .collect();
+    assert_eq!(succeeded.len(), 1, "{all:#?}");
+    assert_eq!(succeeded[0]["request_ids"], json!([settling]), "{all:#?}");
+    let poll_commands: Vec<&Value> = all.iter().filter(|e| e["op"] == "widget_view").collect();
+    assert_eq!(poll_commands.len(), 1, "{all:#?}");
+    assert_eq!(poll_commands[0]["request_ids"], json!([settling]));
+    assert_eq!(poll_commands[0]["outcome"], "ok");
 }
 
 #[test]

@@ -190,11 +190,12 @@ impl DurableObject for CheckoutSession {
             .unwrap_or_else(|| "internal".to_owned());
         let result = match rpc::command::<SessionCommand>(req).await {
             Ok(command) => {
-                let (op, changes) = audit_trail::op_of(&command);
+                let (op, rule) = audit_trail::op_of(&command);
+                let changes = self.in_flight.changes();
                 self.in_flight.enter(&source);
                 let result = self.handle(command).await;
                 self.in_flight.leave(&source);
-                if changes {
+                if rule.audits(self.in_flight.changes() != changes) {
                     self.audit_command(&op, &source, &result);
                 }
                 result

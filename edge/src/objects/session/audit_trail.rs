@@ -10,8 +10,12 @@
 //! row (`repeats`, with the time and request ids of the latest), and past [`MAX_ROWS`] rows one
 //! final `truncated` row counts what was no longer kept. Rows are otherwise only ever inserted.
 //! It is read a page at a time ([`ListPage`]), by `seq`.
+//!
+//! Reads write nothing: the widget's status poll (`widget_view`) is on the trail only when it
+//! changed the session (a WeChat query that settled the payment), and then with the changes it
+//! made; a poll that changed nothing appends no row and bumps no counter.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use checkout_core::api::{List, ListPage};
 use serde::Deserialize;
@@ -31,9 +35,10 @@ pub const AUDIT_SCHEMA: &str =
 /// writes a few dozen.
 pub const MAX_ROWS: i64 = 500;
 
-/// The requests this object is serving right now.
+/// The requests this object is serving right now, and how many record changes it has put on the
+/// trail (so a read can tell whether it changed anything).
 #[derive(Debug, Default)]
-pub struct InFlight(RefCell<Vec<String>>);
+pub struct InFlight(RefCell<Vec<String>>, Cell<u64>);
 
 impl InFlight {
     pub fn enter(&self, source: &str) {
@@ -50,22 +55,55 @@ impl InFlight {
     fn ids(&self) -> Vec<String> {
         self.0.borrow().clone()
     }
+
+    /// Counts a change of the record that went on the trail.
+    fn changed(&self) {
+        self.1.set(self.1.get() + 1);
+    }
+
+    /// How many record changes went on the trail since the object started.
+    pub fn changes(&self) -> u64 {
+        self.1.get()
+    }
 }
 
-/// The command's name, and whether it can change the session (only those are audited).
-pub fn op_of(command: &SessionCommand) -> (String, bool) {
+/// When a command's own `request` entry goes on the trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditRule {
+    /// Commands that can change the session: always, with their outcome.
+    Always,
+    /// Reads that may settle a payment on the way (the widget's status poll): only when they
+    /// changed the session (put a change on the trail).
+    IfChanged,
+    /// Pure reads: never.
+    Never,
+}
+
+impl AuditRule {
+    pub fn audits(self, changed: bool) -> bool {
+        match self {
+            AuditRule::Always => true,
+            AuditRule::IfChanged => changed,
+            AuditRule::Never => false,
+        }
+    }
+}
+
+/// The command's name, and when it is audited.
+pub fn op_of(command: &SessionCommand) -> (String, AuditRule) {
     let op = serde_json::to_value(command)
         .ok()
         .and_then(|v| v["op"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    let changes = !matches!(
-        command,
+    let rule = match command {
         SessionCommand::Retrieve { .. }
-            | SessionCommand::AuthorizeClient { .. }
-            | SessionCommand::ProviderStatus { .. }
-            | SessionCommand::Audit { .. }
-    );
-    (op, changes)
+        | SessionCommand::AuthorizeClient { .. }
+        | SessionCommand::ProviderStatus { .. }
+        | SessionCommand::Audit { .. } => AuditRule::Never,
+        SessionCommand::WidgetView => AuditRule::IfChanged,
+        _ => AuditRule::Always,
+    };
+    (op, rule)
 }
 
 impl CheckoutSession {
@@ -77,6 +115,7 @@ impl CheckoutSession {
     ) -> Result<()> {
         for entry in audit::changes(before, after) {
             self.append_audit(json!({"kind": "change"}), entry, self.in_flight.ids())?;
+            self.in_flight.changed();
         }
         Ok(())
     }

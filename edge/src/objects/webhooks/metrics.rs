@@ -8,6 +8,17 @@
 //!   method and a failure rate above [`Thresholds::failure_rate_bps`] (10 % by default);
 //! - `provider_latency_high`: the slowest provider call of a method in the window above
 //!   [`Thresholds::provider_latency_ms`] (5 s by default).
+//!
+//! Cost: the alert check runs on every payment, so it never reads raw samples. Each stored sample
+//! is also added, in the same turn, to a per-minute rollup row (method, minute: attempts,
+//! succeeded, provider calls, slowest call); the check reads the rollups of the window, at most
+//! 60 rows a method an hour, whatever the volume. `GET /v1/metrics` still answers from the raw
+//! samples (its percentiles need them), through the `metric_samples_at` index. Samples older than
+//! the longest window that endpoint accepts (30 days) and rollups older than twice the alert
+//! window are deleted, a bounded batch per stored batch, so neither table grows with history.
+//! (SQLite: an `INSERT ... RETURNING` row is returned only for a row actually inserted,
+//! <https://www.sqlite.org/lang_returning.html>; `ON CONFLICT DO UPDATE` upserts,
+//! <https://www.sqlite.org/lang_upsert.html>.)
 
 use std::collections::BTreeMap;
 
@@ -18,8 +29,43 @@ use worker::{Env, SqlStorage};
 
 use crate::error::Result;
 
-pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS metric_samples (id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, \
-     kind TEXT NOT NULL, method TEXT NOT NULL, op TEXT, ms INTEGER, ok INTEGER NOT NULL, code TEXT)";
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS metric_samples (id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, \
+     kind TEXT NOT NULL, method TEXT NOT NULL, op TEXT, ms INTEGER, ok INTEGER NOT NULL, code TEXT)",
+    "CREATE INDEX IF NOT EXISTS metric_samples_at ON metric_samples (at_ms)",
+];
+
+/// The per-minute rollups the alert check reads; created (and back-filled from the samples still
+/// in its retention, [`backfill_rollups`]) by the store when it is new.
+pub const ROLLUP_TABLE: &str = "metric_rollups";
+pub const ROLLUP_SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS metric_rollups (minute INTEGER NOT NULL, \
+     method TEXT NOT NULL, attempts INTEGER NOT NULL, succeeded INTEGER NOT NULL, \
+     provider_calls INTEGER NOT NULL, max_latency_ms INTEGER, PRIMARY KEY (minute, method))";
+
+/// Fills a new rollup table from the samples of the last [`ROLLUP_KEEP_MS`].
+pub fn backfill_rollups(sql: &SqlStorage, now_ms: i64) -> Result<()> {
+    sql.exec(
+        "INSERT INTO metric_rollups \
+         (minute, method, attempts, succeeded, provider_calls, max_latency_ms) \
+         SELECT at_ms / 60000, method, SUM(kind = 'payment_outcome'), \
+           SUM(kind = 'payment_outcome' AND ok != 0), SUM(kind = 'provider_call'), \
+           MAX(CASE WHEN kind = 'provider_call' THEN COALESCE(ms, 0) END) \
+         FROM metric_samples WHERE at_ms >= ? GROUP BY at_ms / 60000, method",
+        vec![(now_ms - ROLLUP_KEEP_MS).into()],
+    )?;
+    Ok(())
+}
+
+/// The window alerts look at.
+pub const ALERT_WINDOW_MS: i64 = 3_600_000;
+/// Rollups are kept for twice the alert window.
+pub const ROLLUP_KEEP_MS: i64 = 2 * ALERT_WINDOW_MS;
+/// Raw samples are kept for the longest window `GET /v1/metrics` accepts.
+pub const SAMPLE_KEEP_MS: i64 = 30 * 24 * 3_600_000;
+/// Rows deleted at most per stored batch, per table.
+const PRUNE_BATCH: i64 = 64;
+const MINUTE_MS: i64 = 60_000;
 
 /// One measurement from a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,22 +150,27 @@ pub struct Metrics {
     pub alerts: Vec<Alert>,
 }
 
-/// Stores a batch of samples (each once), then fires every alert a sample of the batch trips. The
-/// window is summarized once per batch, not once per sample.
+/// Stores a batch of samples (each once, its minute's rollup with it), prunes what is past its
+/// retention, then fires every alert a sample of the batch trips. The alert check reads the
+/// window's rollups, never the samples.
 pub fn record(
     sql: &SqlStorage,
     samples: &[MetricSample],
     thresholds: Thresholds,
     now_ms: i64,
 ) -> Result<()> {
-    for sample in samples {
-        store(sql, sample)?;
-    }
     if samples.is_empty() {
         return Ok(());
     }
-    let window = summarize(sql, ALERT_WINDOW_MS, thresholds, now_ms)?;
-    for alert in &window.alerts {
+    for sample in samples {
+        // A replayed sample (same id) is not counted twice.
+        if store(sql, sample)? {
+            add_to_rollup(sql, sample)?;
+        }
+    }
+    prune(sql, now_ms)?;
+    let counts = window_from_rollups(&rollups_since(sql, minute_of(now_ms - ALERT_WINDOW_MS))?);
+    for alert in &alerts_of(&counts, thresholds)? {
         if samples.iter().any(|s| trips(s, alert, thresholds)) {
             crate::log::event(
                 crate::log::Level::Error,
@@ -145,7 +196,8 @@ fn trips(sample: &MetricSample, alert: &Alert, thresholds: Thresholds) -> bool {
     }
 }
 
-fn store(sql: &SqlStorage, sample: &MetricSample) -> Result<()> {
+/// Stores a sample once; whether it was new.
+fn store(sql: &SqlStorage, sample: &MetricSample) -> Result<bool> {
     let (id, at_ms, kind, method, op, ms, ok, code) = match sample {
         MetricSample::ProviderCall {
             id,
@@ -181,47 +233,214 @@ fn store(sql: &SqlStorage, sample: &MetricSample) -> Result<()> {
             code.map(|c| c.as_str().to_owned()),
         ),
     };
+    #[derive(Deserialize)]
+    struct Inserted {
+        #[allow(dead_code)]
+        id: String,
+    }
+    let inserted: Vec<Inserted> = sql
+        .exec(
+            "INSERT OR IGNORE INTO metric_samples (id, at_ms, kind, method, op, ms, ok, code) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            vec![
+                id.as_str().into(),
+                at_ms.into(),
+                kind.into(),
+                method.as_str().into(),
+                op.into(),
+                ms.into(),
+                // workerd binds a boolean as the text "true"; SQLite wants an integer here.
+                i64::from(ok).into(),
+                code.into(),
+            ],
+        )?
+        .to_array()?;
+    Ok(!inserted.is_empty())
+}
+
+/// The minute (since the epoch) a time falls in.
+pub fn minute_of(at_ms: i64) -> i64 {
+    at_ms.div_euclid(MINUTE_MS)
+}
+
+/// One minute's figures for one method, as a rollup row holds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Rollup {
+    pub minute: i64,
+    pub method: String,
+    pub attempts: i64,
+    pub succeeded: i64,
+    pub provider_calls: i64,
+    pub max_latency_ms: Option<i64>,
+}
+
+impl Rollup {
+    /// What one sample adds to its minute.
+    pub fn of(sample: &MetricSample) -> Rollup {
+        match sample {
+            MetricSample::ProviderCall {
+                method, ms, at_ms, ..
+            } => Rollup {
+                minute: minute_of(*at_ms),
+                method: method.as_str().to_owned(),
+                provider_calls: 1,
+                max_latency_ms: Some(*ms),
+                ..Rollup::default()
+            },
+            MetricSample::PaymentOutcome {
+                method,
+                succeeded,
+                at_ms,
+                ..
+            } => Rollup {
+                minute: minute_of(*at_ms),
+                method: method.as_str().to_owned(),
+                attempts: 1,
+                succeeded: i64::from(*succeeded),
+                ..Rollup::default()
+            },
+        }
+    }
+}
+
+fn add_to_rollup(sql: &SqlStorage, sample: &MetricSample) -> Result<()> {
+    let delta = Rollup::of(sample);
     sql.exec(
-        "INSERT OR IGNORE INTO metric_samples (id, at_ms, kind, method, op, ms, ok, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO metric_rollups (minute, method, attempts, succeeded, provider_calls, max_latency_ms) \
+         VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (minute, method) DO UPDATE SET \
+           attempts = attempts + excluded.attempts, \
+           succeeded = succeeded + excluded.succeeded, \
+           provider_calls = provider_calls + excluded.provider_calls, \
+           max_latency_ms = MAX(COALESCE(max_latency_ms, excluded.max_latency_ms), \
+                                COALESCE(excluded.max_latency_ms, max_latency_ms))",
         vec![
-            id.as_str().into(),
-            at_ms.into(),
-            kind.into(),
-            method.as_str().into(),
-            op.into(),
-            ms.into(),
-            // workerd binds a boolean as the text "true"; SQLite wants an integer here.
-            i64::from(ok).into(),
-            code.into(),
+            delta.minute.into(),
+            delta.method.as_str().into(),
+            delta.attempts.into(),
+            delta.succeeded.into(),
+            delta.provider_calls.into(),
+            delta.max_latency_ms.into(),
         ],
     )?;
     Ok(())
 }
 
-/// The window alerts look at.
-pub const ALERT_WINDOW_MS: i64 = 3_600_000;
-
-/// The figures over the last `window_ms`, and the alerts that hold.
-pub fn summarize(
-    sql: &SqlStorage,
-    window_ms: i64,
-    thresholds: Thresholds,
-    now_ms: i64,
-) -> Result<Metrics> {
-    #[derive(Deserialize)]
-    struct Row {
-        kind: String,
-        method: String,
-        ms: Option<i64>,
-        ok: i64,
-        code: Option<String>,
-    }
-    let rows: Vec<Row> = sql
+fn rollups_since(sql: &SqlStorage, minute: i64) -> Result<Vec<Rollup>> {
+    Ok(sql
         .exec(
-            "SELECT kind, method, ms, ok, code FROM metric_samples WHERE at_ms >= ? ORDER BY at_ms",
-            vec![(now_ms - window_ms).into()],
+            "SELECT minute, method, attempts, succeeded, provider_calls, max_latency_ms \
+             FROM metric_rollups WHERE minute >= ?",
+            vec![minute.into()],
         )?
-        .to_array()?;
+        .to_array()?)
+}
+
+/// Deletes a bounded batch of samples and of rollups past their retention (by index).
+fn prune(sql: &SqlStorage, now_ms: i64) -> Result<()> {
+    sql.exec(
+        "DELETE FROM metric_samples WHERE id IN \
+         (SELECT id FROM metric_samples WHERE at_ms < ? ORDER BY at_ms LIMIT ?)",
+        vec![(now_ms - SAMPLE_KEEP_MS).into(), PRUNE_BATCH.into()],
+    )?;
+    sql.exec(
+        "DELETE FROM metric_rollups WHERE rowid IN \
+         (SELECT rowid FROM metric_rollups WHERE minute < ? LIMIT ?)",
+        vec![
+            minute_of(now_ms - ROLLUP_KEEP_MS).into(),
+            PRUNE_BATCH.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// One method's counts over a window: what the alerts are decided on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowCounts {
+    pub attempts: i64,
+    pub succeeded: i64,
+    pub max_latency_ms: Option<i64>,
+}
+
+/// The window's counts per method, from its minutes' rollups.
+pub fn window_from_rollups(rollups: &[Rollup]) -> BTreeMap<String, WindowCounts> {
+    let mut counts: BTreeMap<String, WindowCounts> = BTreeMap::new();
+    for rollup in rollups {
+        let entry = counts.entry(rollup.method.clone()).or_default();
+        entry.attempts += rollup.attempts;
+        entry.succeeded += rollup.succeeded;
+        entry.max_latency_ms = entry.max_latency_ms.max(rollup.max_latency_ms);
+    }
+    counts
+}
+
+/// The alerts that hold for these counts, per method in name order: the failure rate first.
+pub fn alerts_of(
+    counts: &BTreeMap<String, WindowCounts>,
+    thresholds: Thresholds,
+) -> Result<Vec<Alert>> {
+    let mut alerts = Vec::new();
+    for (name, count) in counts {
+        let method: PaymentMethod =
+            serde_json::from_value(serde_json::Value::String(name.clone()))?;
+        if let Some(rate) = success_rate_bps(count.attempts, count.succeeded) {
+            let failure_bps = 10_000 - rate;
+            if count.attempts >= thresholds.min_attempts
+                && failure_bps > thresholds.failure_rate_bps
+            {
+                alerts.push(Alert {
+                    alert: "failure_rate_high".into(),
+                    method,
+                    value: failure_bps,
+                    threshold: thresholds.failure_rate_bps,
+                });
+            }
+        }
+        if let Some(max) = count.max_latency_ms {
+            if max > thresholds.provider_latency_ms {
+                alerts.push(Alert {
+                    alert: "provider_latency_high".into(),
+                    method,
+                    value: max,
+                    threshold: thresholds.provider_latency_ms,
+                });
+            }
+        }
+    }
+    Ok(alerts)
+}
+
+/// Succeeded over attempts in basis points; none without attempts.
+pub fn success_rate_bps(attempts: i64, succeeded: i64) -> Option<i64> {
+    (attempts > 0).then(|| succeeded * 10_000 / attempts)
+}
+
+/// p50, p95 and max of some latencies (nearest rank, rounding down); none of none.
+pub fn latency_of(samples: &mut [i64]) -> Option<Latency> {
+    if samples.is_empty() {
+        return None;
+    }
+    samples.sort_unstable();
+    let at = |p: usize| samples[(samples.len() * p / 100).min(samples.len() - 1)];
+    Some(Latency {
+        p50: at(50),
+        p95: at(95),
+        max: samples[samples.len() - 1],
+    })
+}
+
+/// A raw sample as `GET /v1/metrics` reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SampleRow {
+    pub kind: String,
+    pub method: String,
+    pub ms: Option<i64>,
+    pub ok: i64,
+    pub code: Option<String>,
+}
+
+/// The figures of a window's raw samples, and the alerts that hold.
+pub fn metrics_of(rows: Vec<SampleRow>, window_ms: i64, thresholds: Thresholds) -> Result<Metrics> {
     let mut methods: BTreeMap<String, MethodMetrics> = BTreeMap::new();
     let mut latencies: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for row in rows {
@@ -245,47 +464,226 @@ pub fn summarize(
                 .or_default() += 1;
         }
     }
-    let mut alerts = Vec::new();
+    let mut counts = BTreeMap::new();
     for (name, entry) in methods.iter_mut() {
-        let method: PaymentMethod =
-            serde_json::from_value(serde_json::Value::String(name.clone()))?;
-        if entry.attempts > 0 {
-            let rate = entry.succeeded * 10_000 / entry.attempts;
-            entry.success_rate_bps = Some(rate);
-            let failure_bps = 10_000 - rate;
-            if entry.attempts >= thresholds.min_attempts
-                && failure_bps > thresholds.failure_rate_bps
-            {
-                alerts.push(Alert {
-                    alert: "failure_rate_high".into(),
-                    method,
-                    value: failure_bps,
-                    threshold: thresholds.failure_rate_bps,
-                });
-            }
-        }
-        if let Some(samples) = latencies.get_mut(name) {
-            samples.sort_unstable();
-            let at = |p: usize| samples[(samples.len() * p / 100).min(samples.len() - 1)];
-            let latency = Latency {
-                p50: at(50),
-                p95: at(95),
-                max: *samples.last().unwrap_or(&0),
-            };
-            if latency.max > thresholds.provider_latency_ms {
-                alerts.push(Alert {
-                    alert: "provider_latency_high".into(),
-                    method,
-                    value: latency.max,
-                    threshold: thresholds.provider_latency_ms,
-                });
-            }
-            entry.provider_latency_ms = Some(latency);
-        }
+        entry.success_rate_bps = success_rate_bps(entry.attempts, entry.succeeded);
+        entry.provider_latency_ms = latencies.get_mut(name).and_then(|l| latency_of(l));
+        counts.insert(
+            name.clone(),
+            WindowCounts {
+                attempts: entry.attempts,
+                succeeded: entry.succeeded,
+                max_latency_ms: entry.provider_latency_ms.map(|l| l.max),
+            },
+        );
     }
     Ok(Metrics {
         window_s: window_ms / 1000,
+        alerts: alerts_of(&counts, thresholds)?,
         methods,
-        alerts,
     })
+}
+
+/// The figures over the last `window_ms` from the raw samples (by the `at_ms` index), and the
+/// alerts that hold: what `GET /v1/metrics` answers.
+pub fn summarize(
+    sql: &SqlStorage,
+    window_ms: i64,
+    thresholds: Thresholds,
+    now_ms: i64,
+) -> Result<Metrics> {
+    let rows: Vec<SampleRow> = sql
+        .exec(
+            "SELECT kind, method, ms, ok, code FROM metric_samples WHERE at_ms >= ? ORDER BY at_ms",
+            vec![(now_ms - window_ms).into()],
+        )?
+        .to_array()?;
+    metrics_of(rows, window_ms, thresholds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Thresholds = Thresholds {
+        failure_rate_bps: 1_000,
+        min_attempts: 3,
+        provider_latency_ms: 400,
+    };
+
+    fn outcome(n: usize, method: PaymentMethod, succeeded: bool, at_ms: i64) -> MetricSample {
+        MetricSample::PaymentOutcome {
+            id: format!("o{n}"),
+            method,
+            succeeded,
+            code: (!succeeded).then_some(ErrorCode::IncorrectPayPassword),
+            at_ms,
+        }
+    }
+
+    fn call(n: usize, method: PaymentMethod, ms: i64, at_ms: i64) -> MetricSample {
+        MetricSample::ProviderCall {
+            id: format!("c{n}"),
+            method,
+            op: "prepay".into(),
+            ms,
+            ok: true,
+            at_ms,
+        }
+    }
+
+    fn row(sample: &MetricSample) -> SampleRow {
+        match sample {
+            MetricSample::ProviderCall { method, ms, .. } => SampleRow {
+                kind: "provider_call".into(),
+                method: method.as_str().into(),
+                ms: Some(*ms),
+                ok: 1,
+                code: None,
+            },
+            MetricSample::PaymentOutcome {
+                method,
+                succeeded,
+                code,
+                ..
+            } => SampleRow {
+                kind: "payment_outcome".into(),
+                method: method.as_str().into(),
+                ms: None,
+                ok: i64::from(*succeeded),
+                code: code.map(|c| c.as_str().into()),
+            },
+        }
+    }
+
+    /// What the rollup table holds after these samples: one row per (minute, method).
+    fn rolled_up(samples: &[MetricSample]) -> Vec<Rollup> {
+        let mut rows: BTreeMap<(i64, String), Rollup> = BTreeMap::new();
+        for sample in samples {
+            let delta = Rollup::of(sample);
+            let row = rows
+                .entry((delta.minute, delta.method.clone()))
+                .or_insert_with(|| Rollup {
+                    minute: delta.minute,
+                    method: delta.method.clone(),
+                    ..Rollup::default()
+                });
+            row.attempts += delta.attempts;
+            row.succeeded += delta.succeeded;
+            row.provider_calls += delta.provider_calls;
+            row.max_latency_ms = row.max_latency_ms.max(delta.max_latency_ms);
+        }
+        rows.into_values().collect()
+    }
+
+    #[test]
+    fn rollups_raise_the_same_alerts_as_the_raw_samples() {
+        let mut samples = Vec::new();
+        // Balance over three minutes: 1 of 4 succeeded; WeChat: calls up to 600 ms, all paid.
+        for n in 0..4 {
+            samples.push(outcome(
+                n,
+                PaymentMethod::Balance,
+                n == 0,
+                n as i64 * 50_000,
+            ));
+        }
+        for (n, ms) in [120, 600, 80, 90].into_iter().enumerate() {
+            samples.push(call(n, PaymentMethod::WechatPay, ms, n as i64 * 70_000));
+            samples.push(outcome(
+                10 + n,
+                PaymentMethod::WechatPay,
+                true,
+                n as i64 * 70_000,
+            ));
+        }
+        let raw = metrics_of(samples.iter().map(row).collect(), 3_600_000, T).unwrap();
+        let rollups = rolled_up(&samples);
+        assert!(
+            rollups.len() < samples.len(),
+            "one row per minute and method"
+        );
+        let from_rollups = alerts_of(&window_from_rollups(&rollups), T).unwrap();
+        assert_eq!(from_rollups, raw.alerts);
+        let kinds: Vec<(&str, PaymentMethod)> = raw
+            .alerts
+            .iter()
+            .map(|a| (a.alert.as_str(), a.method))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("failure_rate_high", PaymentMethod::Balance),
+                ("provider_latency_high", PaymentMethod::WechatPay)
+            ]
+        );
+        assert_eq!(raw.alerts[0].value, 7_500);
+        assert_eq!(raw.alerts[1].value, 600);
+    }
+
+    #[test]
+    fn too_few_attempts_or_fast_calls_raise_nothing() {
+        let samples = [
+            outcome(0, PaymentMethod::Balance, false, 0),
+            outcome(1, PaymentMethod::Balance, false, 1),
+            call(2, PaymentMethod::Bkash, 400, 2),
+        ];
+        let counts = window_from_rollups(&rolled_up(&samples));
+        assert_eq!(counts["balance"].attempts, 2);
+        assert_eq!(counts["bkash"].max_latency_ms, Some(400));
+        assert_eq!(alerts_of(&counts, T).unwrap(), []);
+    }
+
+    #[test]
+    fn a_sample_falls_in_its_minute() {
+        assert_eq!(minute_of(0), 0);
+        assert_eq!(minute_of(59_999), 0);
+        assert_eq!(minute_of(60_000), 1);
+        assert_eq!(minute_of(-1), -1);
+        let delta = Rollup::of(&outcome(0, PaymentMethod::Bkash, true, 125_000));
+        assert_eq!((delta.minute, delta.attempts, delta.succeeded), (2, 1, 1));
+        assert_eq!(delta.max_latency_ms, None);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        assert_eq!(latency_of(&mut []), None);
+        let mut one = [7];
+        assert_eq!(
+            latency_of(&mut one),
+            Some(Latency {
+                p50: 7,
+                p95: 7,
+                max: 7
+            })
+        );
+        let mut hundred: Vec<i64> = (1..=100).rev().collect();
+        assert_eq!(
+            latency_of(&mut hundred),
+            Some(Latency {
+                p50: 51,
+                p95: 96,
+                max: 100
+            })
+        );
+        assert_eq!(success_rate_bps(3, 1), Some(3_333));
+        assert_eq!(success_rate_bps(0, 0), None);
+    }
+
+    #[test]
+    fn raw_figures_count_failure_codes() {
+        let samples = [
+            outcome(0, PaymentMethod::Balance, true, 0),
+            outcome(1, PaymentMethod::Balance, false, 0),
+            outcome(2, PaymentMethod::Balance, false, 0),
+        ];
+        let m = metrics_of(samples.iter().map(row).collect(), 60_000, T).unwrap();
+        let balance = &m.methods["balance"];
+        assert_eq!(
+            (balance.attempts, balance.succeeded, balance.failed),
+            (3, 1, 2)
+        );
+        assert_eq!(balance.failure_codes["incorrect_pay_password"], 2);
+        assert_eq!(m.window_s, 60);
+    }
 }

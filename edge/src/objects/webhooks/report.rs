@@ -2,6 +2,13 @@
 //! session adds one line per leg, each succeeded refund one line per leg it went back to. Fees
 //! are computed when a payment line is written, from the method's tiered schedule and the
 //! month's volume before it (`checkout_core::fees`).
+//!
+//! That volume is kept running in `month_volume` (one row per month, method and currency), added
+//! to in the same turn as a payment line is inserted, and only when the insert actually inserted
+//! (lines are keyed by event id and leg, so a replayed event adds nothing). An object that had
+//! report lines before the table existed fills it once from them when it creates it. Reading the
+//! fee's volume is then one primary-key row, not a sum over the month's lines; `daily` reads
+//! lines by the `report_lines_day` index.
 
 use std::collections::HashMap;
 
@@ -15,9 +22,30 @@ use worker::SqlStorage;
 use crate::clock::utc_date;
 use crate::error::{Error, Result};
 
-pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS report_lines (event_id TEXT NOT NULL, seq INTEGER NOT NULL, \
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS report_lines (event_id TEXT NOT NULL, seq INTEGER NOT NULL, \
      day TEXT NOT NULL, month TEXT NOT NULL, method TEXT NOT NULL, kind TEXT NOT NULL, currency TEXT NOT NULL, \
-     amount_minor INTEGER NOT NULL, fee_minor INTEGER NOT NULL, PRIMARY KEY (event_id, seq))";
+     amount_minor INTEGER NOT NULL, fee_minor INTEGER NOT NULL, PRIMARY KEY (event_id, seq))",
+    "CREATE INDEX IF NOT EXISTS report_lines_day ON report_lines (day)",
+];
+
+/// The running payment volume of each month, method and currency, created (and back-filled from
+/// `report_lines` with [`backfill_volume`]) by the store when it is new.
+pub const VOLUME_TABLE: &str = "month_volume";
+pub const VOLUME_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS month_volume (month TEXT NOT NULL, \
+     method TEXT NOT NULL, currency TEXT NOT NULL, volume_minor INTEGER NOT NULL, \
+     PRIMARY KEY (month, method, currency))";
+
+/// Fills a new `month_volume` from the report lines already kept.
+pub fn backfill_volume(sql: &SqlStorage, _now_ms: i64) -> Result<()> {
+    sql.exec(
+        "INSERT INTO month_volume (month, method, currency, volume_minor) \
+         SELECT month, method, currency, SUM(amount_minor) FROM report_lines WHERE kind = 'payment' \
+         GROUP BY month, method, currency",
+        None,
+    )?;
+    Ok(())
+}
 
 /// One day's figures for one method and currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,38 +142,58 @@ pub fn record(sql: &SqlStorage, event: &Event, schedules: &Schedules) -> Result<
         } else {
             0
         };
-        sql.exec(
-            "INSERT OR IGNORE INTO report_lines (event_id, seq, day, month, method, kind, currency, amount_minor, fee_minor) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                event.id.as_str().into(),
-                (seq as i64).into(),
-                day.as_str().into(),
-                month.as_str().into(),
-                method.as_str().into(),
-                kind.into(),
-                currency.to_string().into(),
-                amount.into(),
-                fee.into(),
-            ],
-        )?;
+        #[derive(Deserialize)]
+        struct Inserted {
+            #[allow(dead_code)]
+            seq: i64,
+        }
+        let inserted: Vec<Inserted> = sql
+            .exec(
+                "INSERT OR IGNORE INTO report_lines (event_id, seq, day, month, method, kind, currency, amount_minor, fee_minor) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+                vec![
+                    event.id.as_str().into(),
+                    (seq as i64).into(),
+                    day.as_str().into(),
+                    month.as_str().into(),
+                    method.as_str().into(),
+                    kind.into(),
+                    currency.to_string().into(),
+                    amount.into(),
+                    fee.into(),
+                ],
+            )?
+            .to_array()?;
+        // Only a line that is new adds to the month's volume: a replay adds nothing.
+        if kind == "payment" && !inserted.is_empty() {
+            sql.exec(
+                "INSERT INTO month_volume (month, method, currency, volume_minor) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (month, method, currency) DO UPDATE SET volume_minor = volume_minor + excluded.volume_minor",
+                vec![
+                    month.as_str().into(),
+                    method.as_str().into(),
+                    currency.to_string().into(),
+                    amount.into(),
+                ],
+            )?;
+        }
     }
     Ok(())
 }
 
+/// The month's payment volume so far for a method and currency: one row by primary key.
 fn month_volume(sql: &SqlStorage, month: &str, method: &str, currency: Currency) -> Result<i64> {
     #[derive(Deserialize)]
     struct Row {
-        volume: Option<i64>,
+        volume_minor: i64,
     }
     let rows: Vec<Row> = sql
         .exec(
-            "SELECT SUM(amount_minor) AS volume FROM report_lines \
-             WHERE month = ? AND method = ? AND currency = ? AND kind = 'payment'",
+            "SELECT volume_minor FROM month_volume WHERE month = ? AND method = ? AND currency = ?",
             vec![month.into(), method.into(), currency.to_string().into()],
         )?
         .to_array()?;
-    Ok(rows.first().and_then(|r| r.volume).unwrap_or(0))
+    Ok(rows.first().map_or(0, |r| r.volume_minor))
 }
 
 /// Per day, method and currency between `from` and `to` (inclusive, `YYYY-MM-DD`).

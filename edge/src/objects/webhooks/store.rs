@@ -13,9 +13,51 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL, next_attempt_ms INTEGER)",
     "CREATE INDEX IF NOT EXISTS events_due ON events (status, next_attempt_ms)",
     "CREATE TABLE IF NOT EXISTS attempts (event_id TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, http_status INTEGER, error TEXT, duration_ms INTEGER NOT NULL, PRIMARY KEY (event_id, n))",
-    super::report::SCHEMA,
-    super::metrics::SCHEMA,
 ];
+
+/// Tables added after objects already held data: each is created with the query that fills it
+/// from what the object already has, run once, when (and only when) the table is created.
+type Backfill = fn(&SqlStorage, i64) -> Result<()>;
+const DERIVED: &[(&str, &str, Backfill)] = &[
+    (
+        super::report::VOLUME_TABLE,
+        super::report::VOLUME_SCHEMA,
+        super::report::backfill_volume,
+    ),
+    (
+        super::metrics::ROLLUP_TABLE,
+        super::metrics::ROLLUP_SCHEMA,
+        super::metrics::backfill_rollups,
+    ),
+];
+
+fn schema_error(message: &str) {
+    crate::log::event(
+        crate::log::Level::Error,
+        serde_json::json!({"message": format!("webhooks schema: {message}")}),
+    );
+}
+
+/// Creates `table` if it is missing, and then, in the same synchronous turn (no other request
+/// runs in between), fills it from the object's existing rows.
+fn create_derived(sql: &SqlStorage, table: &str, schema: &str, backfill: &Backfill) -> Result<()> {
+    #[derive(Deserialize)]
+    struct Found {
+        #[allow(dead_code)]
+        name: String,
+    }
+    let found: Vec<Found> = sql
+        .exec(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+            vec![table.into()],
+        )?
+        .to_array()?;
+    if !found.is_empty() {
+        return Ok(());
+    }
+    sql.exec(schema, None)?;
+    backfill(sql, crate::clock::now_ms())
+}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct EventRow {
@@ -32,12 +74,18 @@ pub struct Store {
 
 impl Store {
     pub fn open(sql: SqlStorage) -> Store {
-        for statement in SCHEMA {
+        let statements = SCHEMA
+            .iter()
+            .chain(super::report::SCHEMA)
+            .chain(super::metrics::SCHEMA);
+        for statement in statements {
             if let Err(e) = sql.exec(statement, None) {
-                crate::log::event(
-                    crate::log::Level::Error,
-                    serde_json::json!({"message": format!("webhooks schema: {e}")}),
-                );
+                schema_error(&e.to_string());
+            }
+        }
+        for (table, schema, backfill) in DERIVED {
+            if let Err(e) = create_derived(&sql, table, schema, backfill) {
+                schema_error(&e.to_string());
             }
         }
         Store { sql }
