@@ -221,6 +221,7 @@ fn a_shopper_pays_with_store_balance_using_only_the_keyboard() {
         b.press_keys(SPACE);
     }
     assert!(focused_is_checked(b), "store balance is chosen");
+    wait_for_password_field(b);
     tab_to(b, TAB, "pay-password");
     b.press_keys("000000");
     tab_to(b, TAB, "pay-button");
@@ -287,6 +288,7 @@ fn a_shopper_adds_points_scans_wechat_and_cancels_using_only_the_keyboard() {
          return !!split && split.textContent.includes('WeChat');",
         WAIT,
     );
+    wait_for_password_field(b);
     tab_to(b, TAB, "pay-password");
     b.press_keys("123456");
 
@@ -316,6 +318,20 @@ fn a_shopper_adds_points_scans_wechat_and_cancels_using_only_the_keyboard() {
 
 /// Presses `key` (Tab or Shift-Tab) until the element with test id `testid` has focus.
 #[track_caller]
+/// Waits until the pay-password frame has loaded its field. The frame is fetched when a method
+/// needs the password; a Tab pressed before it arrives lands on the empty frame, as it would for a
+/// shopper faster than the network.
+fn wait_for_password_field(browser: &Browser) {
+    browser.wait_until(
+        "the pay-password frame shows its field",
+        "const frame = document.querySelector('#checkout').shadowRoot\
+           .querySelector('[data-testid=pay-password-frame]');\
+         const doc = frame && frame.contentDocument;\
+         return !!doc && !!doc.querySelector('[data-testid=pay-password]');",
+        WAIT,
+    );
+}
+
 fn tab_to(browser: &Browser, key: &str, testid: &str) {
     let mut path = Vec::new();
     for _ in 0..MAX_TABS {

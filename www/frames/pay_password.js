@@ -63,6 +63,9 @@
   document.getElementById("ck-pay-password-label").textContent = t.label;
   help.textContent = locked ? t.locked : t.help;
   input.disabled = locked;
+  // A shopper who tabbed onto the frame while it loaded is on its empty document: the field
+  // takes that focus, so the keyboard path does not skip it.
+  if (!locked && document.hasFocus()) input.focus();
 
   var busy = false;
 
