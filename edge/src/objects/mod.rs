@@ -131,6 +131,37 @@ pub fn webhooks_stub(env: &Env, merchant_scope: &str) -> Result<Stub> {
     Ok(env.durable_object(WEBHOOKS)?.get_by_name(&key.name())?)
 }
 
+/// The items of an object's `outbox` table (`seq`, `event` as JSON) not yet handed over, with the
+/// last sequence number read; `None` when it is empty. The session and the wallet each keep one,
+/// written in the same turn as the change it reports, and cleared with [`clear_outbox`] once the
+/// merchant's `Webhooks` object has the items.
+pub fn read_outbox<E: serde::de::DeserializeOwned>(
+    sql: &worker::SqlStorage,
+) -> Result<Option<(Vec<E>, i64)>> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        seq: i64,
+        event: String,
+    }
+    let rows: Vec<Row> = sql
+        .exec("SELECT seq, event FROM outbox ORDER BY seq", None)?
+        .to_array()?;
+    let Some(last) = rows.last().map(|r| r.seq) else {
+        return Ok(None);
+    };
+    let items = rows
+        .iter()
+        .map(|r| serde_json::from_str(&r.event))
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(Some((items, last)))
+}
+
+/// Drops the outbox items up to `last`, which the `Webhooks` object has accepted.
+pub fn clear_outbox(sql: &worker::SqlStorage, last: i64) -> Result<()> {
+    sql.exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])?;
+    Ok(())
+}
+
 /// Makes sure the object's alarm fires within `delay_ms`: an alarm already due by then is kept,
 /// a later one (or none) is moved to now + `delay_ms`. Best effort: the caller has logged why it
 /// wants a retry, and the next command tries again.

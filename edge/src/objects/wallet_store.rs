@@ -396,28 +396,12 @@ impl WalletStore {
 
     /// The events not yet handed over, with the last sequence number.
     pub fn outbox<E: serde::de::DeserializeOwned>(&self) -> Result<(Vec<E>, i64)> {
-        #[derive(Deserialize)]
-        struct Row {
-            seq: i64,
-            event: String,
-        }
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT seq, event FROM outbox ORDER BY seq", None)?
-            .to_array()?;
-        let last = rows.last().map_or(0, |r| r.seq);
-        let events = rows
-            .iter()
-            .map(|r| serde_json::from_str(&r.event))
-            .collect::<std::result::Result<_, _>>()?;
-        Ok((events, last))
+        Ok(super::read_outbox(&self.sql)?.unwrap_or((Vec::new(), 0)))
     }
 
     /// Drops the events up to `last`: the `Webhooks` object has them.
     pub fn clear_outbox(&self, last: i64) -> Result<()> {
-        self.sql
-            .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])?;
-        Ok(())
+        super::clear_outbox(&self.sql, last)
     }
 }
 

@@ -81,21 +81,12 @@ impl CheckoutSession {
     }
 
     async fn try_flush_outbox(&self) -> Result<()> {
-        #[derive(Deserialize)]
-        struct Row {
-            seq: i64,
-            event: String,
-        }
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT seq, event FROM outbox ORDER BY seq", None)?
-            .to_array()?;
-        let Some(last) = rows.last().map(|r| r.seq) else {
+        let Some((items, last)) = crate::objects::read_outbox::<OutboxItem>(&self.sql)? else {
             return Ok(());
         };
         let (mut events, mut samples) = (Vec::new(), Vec::new());
-        for row in &rows {
-            match serde_json::from_str::<OutboxItem>(&row.event)? {
+        for item in items {
+            match item {
                 OutboxItem::Event(event) => events.push(event),
                 OutboxItem::Sample(sample) => samples.push(sample),
             }
@@ -103,8 +94,6 @@ impl CheckoutSession {
         let scope = self.current()?.merchant_scope;
         let stub = webhooks::stub(&self.env, &scope)?;
         rpc::call::<_, ()>(&stub, &WebhookCommand::Enqueue { events, samples }).await?;
-        self.sql
-            .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])?;
-        Ok(())
+        crate::objects::clear_outbox(&self.sql, last)
     }
 }
