@@ -65,6 +65,10 @@ pub enum SessionStatus {
     Paid,
     /// Expired unpaid. Final.
     Expired,
+    /// A provider took money that does not match the payment (another amount or order). Nothing
+    /// is counted as paid and no other payment is accepted until the merchant resolves it
+    /// (`POST /v1/checkout_sessions/{id}/payments/{pid}/resolve`).
+    RequiresReview,
 }
 
 impl SessionStatus {
@@ -80,6 +84,75 @@ pub enum PaymentStatus {
     Processing,
     Succeeded,
     Failed,
+    /// The provider says it took money that does not match this payment. Never counted as paid;
+    /// it blocks another payment of the session until the merchant resolves it.
+    RequiresReview,
+}
+
+/// Why a payment needs a person: what the provider said that the books could not accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// The provider took another amount than the payment asked for.
+    AmountMismatch,
+    /// The provider's transaction names another order (invoice) than the payment.
+    OrderMismatch,
+}
+
+/// What the merchant decides about a payment held for review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolveAction {
+    /// Give the money the provider took back to the payer; the session opens for payment again
+    /// (or stays expired).
+    RefundAtProvider,
+    /// Count what the provider took as the payment (only when it took no more than the session's
+    /// amount); the session is paid.
+    Accept,
+}
+
+/// `POST /v1/checkout_sessions/{id}/payments/{payment_id}/resolve`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolvePaymentRequest {
+    pub action: ResolveAction,
+}
+
+/// A payment's review, as the merchant sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentReview {
+    pub reason: ReviewReason,
+    /// What the provider says it took, a decimal string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_amount: Option<String>,
+    /// The order (invoice) the provider's transaction names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_order: Option<String>,
+    /// The merchant's decision, once made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<ResolveAction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<i64>,
+}
+
+/// A provider success that arrived after the attempt had ended here (its close was lost, or the
+/// shopper paid at the last moment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateSuccess {
+    /// Unix seconds when we learnt of it.
+    pub received_at: i64,
+    /// `paid_session`: the session was still open and the success paid it; `refunded`: the money
+    /// is being (or was) given back, by the refund `refund_id`.
+    pub outcome: LateSuccessOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LateSuccessOutcome {
+    PaidSession,
+    Refunded,
 }
 
 /// `POST /v1/checkout_sessions`.
@@ -366,6 +439,12 @@ pub struct Payment {
     /// together, so each has the payment's status.
     #[serde(default)]
     pub legs: Vec<PaymentLeg>,
+    /// Why the payment is (or was) held for review, and how it was resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<PaymentReview>,
+    /// A provider success that came after this attempt had ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_success: Option<LateSuccess>,
 }
 
 /// One method's part of a payment.
@@ -444,6 +523,9 @@ pub enum RefundStatus {
     Pending,
     Succeeded,
     Failed,
+    /// The provider's outcome could not be settled within the retry window (about a day of
+    /// back-off): an operator must check with the provider. Final for the checkout.
+    RequiresReview,
 }
 
 /// A refund of (part of) a paid session.

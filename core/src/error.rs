@@ -77,6 +77,10 @@ error_codes! {
     SessionExpired = ("session_expired", 410, "This checkout has expired. Return to the shop to start again."),
     /// Another payment on the session is being processed.
     PaymentInProgress = ("payment_in_progress", 409, "A payment for this order is already being processed."),
+    /// A payment of this session is held for review; no other payment is accepted until the merchant resolves it.
+    PaymentRequiresReview = ("payment_requires_review", 409, "A payment for this order is being checked by the shop. Please contact the shop."),
+    /// The payment is not held for review, or the action is not allowed for it.
+    ReviewActionNotAllowed = ("review_action_not_allowed", 409, "This payment is not held for review, or that action is not allowed for it."),
     /// The wallet cannot cover the amount.
     InsufficientBalance = ("insufficient_balance", 402, "Your balance is not enough to pay this amount."),
     /// The wallet has fewer points than asked for.

@@ -31,6 +31,19 @@ pub enum EventType {
     RefundSucceeded,
     #[serde(rename = "refund.failed")]
     RefundFailed,
+    /// A refund's outcome at the provider could not be settled within the retry window.
+    #[serde(rename = "refund.requires_review")]
+    RefundRequiresReview,
+    /// A provider took money that does not match a payment; the session is held until resolved.
+    #[serde(rename = "checkout_session.payment_requires_review")]
+    PaymentRequiresReview,
+    /// The merchant resolved a payment held for review.
+    #[serde(rename = "checkout_session.payment_review_resolved")]
+    PaymentReviewResolved,
+    /// A provider success came after the attempt had ended and could not pay the session; it is
+    /// refunded automatically (the object names the refund).
+    #[serde(rename = "payment.late_success_refunded")]
+    PaymentLateSuccessRefunded,
     /// Wrong pay passwords locked a customer's wallet, for a time or (`hard_locked`) until the
     /// merchant unlocks it.
     #[serde(rename = "customer.pay_password_locked")]

@@ -119,6 +119,7 @@ impl FromJson for SessionStatus {
             "processing" => SessionStatus::Processing,
             "paid" => SessionStatus::Paid,
             "expired" => SessionStatus::Expired,
+            "requires_review" => SessionStatus::RequiresReview,
             _ => return None,
         })
     }
@@ -130,6 +131,7 @@ impl FromJson for PaymentStatus {
             "processing" => PaymentStatus::Processing,
             "succeeded" => PaymentStatus::Succeeded,
             "failed" => PaymentStatus::Failed,
+            "requires_review" => PaymentStatus::RequiresReview,
             _ => return None,
         })
     }
@@ -230,6 +232,9 @@ impl FromJson for Payment {
             provider_transaction_id: optional(json, "provider_transaction_id")?,
             points: optional(json, "points")?,
             legs: or_default(json, "legs")?,
+            // The merchant's view of a review; the widget shows only the status.
+            review: None,
+            late_success: None,
         })
     }
 }
@@ -399,6 +404,8 @@ mod tests {
             provider_transaction_id: None,
             points: None,
             legs: Vec::new(),
+            review: None,
+            late_success: None,
         }
     }
 

@@ -135,6 +135,10 @@ impl Screen {
             SessionStatus::Paid => Screen::Paid,
             SessionStatus::Expired => Screen::Closed(Problem::from_code(ErrorCode::SessionExpired)),
             SessionStatus::Processing => Screen::Waiting,
+            // The shop must look at what the provider took before anything else can happen.
+            SessionStatus::RequiresReview => {
+                Screen::Closed(Problem::from_code(ErrorCode::PaymentRequiresReview))
+            }
             SessionStatus::Open => Screen::Ready,
         }
     }

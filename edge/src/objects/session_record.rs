@@ -225,6 +225,9 @@ impl SessionRecord {
             SessionStatus::Processing => return Err(Error::api(ErrorCode::PaymentInProgress)),
             SessionStatus::Paid => return Err(Error::api(ErrorCode::SessionNotOpen)),
             SessionStatus::Expired => return Err(Error::api(ErrorCode::SessionExpired)),
+            SessionStatus::RequiresReview => {
+                return Err(Error::api(ErrorCode::PaymentRequiresReview))
+            }
         }
         if !self.request.methods.contains(&method) {
             return Err(Error::api(ErrorCode::MethodNotAllowedForSession));
@@ -429,6 +432,8 @@ impl PaymentRecord {
                 .and_then(|l| l.transaction_id.clone()),
             points: (self.points > 0).then_some(self.points),
             legs: Vec::new(),
+            review: None,
+            late_success: None,
         }
     }
 }

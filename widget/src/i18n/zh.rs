@@ -105,6 +105,8 @@ pub fn error(code: ErrorCode) -> Option<&'static str> {
         E::SessionNotOpen => "此订单已无法继续支付。",
         E::SessionExpired => "本次结账已过期。请返回商店重新下单。",
         E::PaymentInProgress => "此订单已有一笔付款正在处理中。",
+        E::PaymentRequiresReview => "此订单的一笔付款正在由商家核对，请联系商家。",
+        E::ReviewActionNotAllowed => "这笔付款不在核对中，或不允许此操作。",
         E::InsufficientBalance => "余额不足，无法支付此金额。",
         E::InsufficientPoints => "钱包中的积分不足。",
         E::InvalidAllocation => "不允许以这种方式在多种支付方式之间分摊此笔付款。",

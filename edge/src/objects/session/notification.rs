@@ -82,7 +82,7 @@ impl CheckoutSession {
                 );
                 Ok(())
             }
-            PaymentStatus::Failed => Ok(()),
+            PaymentStatus::Failed | PaymentStatus::RequiresReview => Ok(()),
         }
     }
 

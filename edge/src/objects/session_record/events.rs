@@ -27,6 +27,9 @@ pub fn changes(
             SessionStatus::Expired => {
                 events.push((EventType::SessionExpired, session_object(after)))
             }
+            SessionStatus::RequiresReview => {
+                events.push((EventType::PaymentRequiresReview, session_object(after)))
+            }
             SessionStatus::Open | SessionStatus::Processing => {}
         }
     }
@@ -38,6 +41,7 @@ pub fn changes(
         let kind = match refund.status {
             RefundStatus::Succeeded => EventType::RefundSucceeded,
             RefundStatus::Failed => EventType::RefundFailed,
+            RefundStatus::RequiresReview => EventType::RefundRequiresReview,
             RefundStatus::Pending => continue,
         };
         events.push((
