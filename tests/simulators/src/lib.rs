@@ -31,5 +31,6 @@
 
 pub mod bkash;
 pub mod http;
+pub mod stripe;
 pub mod util;
 pub mod wechat;

@@ -1,0 +1,93 @@
+//! `Idempotency-Key`: the first answer replayed, other parameters refused, keys pruned.
+
+use std::time::Duration;
+
+use super::{rig, rig_with, session_form};
+
+#[test]
+fn a_retried_post_replays_the_first_answer() {
+    let rig = rig();
+    let form = session_form(500, "");
+    let key = [("Idempotency-Key", "pay_1-create")];
+    let first = rig.call_with("POST", "/v1/checkout/sessions", &form, &key);
+    let second = rig.call_with("POST", "/v1/checkout/sessions", &form, &key);
+    assert_eq!(first.status, 200);
+    assert_eq!(second.status, 200);
+    assert_eq!(first.body["id"], second.body["id"], "one session, not two");
+    assert_eq!(first.header("Idempotent-Replayed"), None);
+    assert_eq!(second.header("Idempotent-Replayed"), Some("true"));
+    assert_eq!(
+        second.header("Original-Request"),
+        first.header("Request-Id")
+    );
+    assert_eq!(rig.sim.shared.lock().sessions.len(), 1);
+}
+
+#[test]
+fn the_same_key_with_other_parameters_is_an_idempotency_error() {
+    let rig = rig();
+    let key = [("Idempotency-Key", "k1")];
+    rig.call_with(
+        "POST",
+        "/v1/checkout/sessions",
+        &session_form(500, ""),
+        &key,
+    );
+    let other = rig.call_with(
+        "POST",
+        "/v1/checkout/sessions",
+        &session_form(501, ""),
+        &key,
+    );
+    assert_eq!(
+        (other.status, other.error_type()),
+        (400, "idempotency_error")
+    );
+    assert!(other.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("'k1'"));
+    let id = rig.session(500, "");
+    let elsewhere = rig.call_with(
+        "POST",
+        &format!("/v1/checkout/sessions/{id}/expire"),
+        "",
+        &key,
+    );
+    assert_eq!(
+        elsewhere.error_type(),
+        "idempotency_error",
+        "a key belongs to one endpoint"
+    );
+}
+
+#[test]
+fn a_refused_request_saves_nothing_and_keys_expire() {
+    let rig = rig_with(super::super::StripeSimConfig {
+        idempotency_ttl: Duration::from_millis(300),
+        ..super::config()
+    });
+    let key = [("Idempotency-Key", "k2")];
+    let bad = rig.call_with("POST", "/v1/checkout/sessions", "mode=payment", &key);
+    assert_eq!(bad.status, 400);
+    let good = rig.call_with(
+        "POST",
+        "/v1/checkout/sessions",
+        &session_form(500, ""),
+        &key,
+    );
+    assert_eq!(good.status, 200, "a validation failure is not saved");
+    std::thread::sleep(Duration::from_millis(400));
+    let later = rig.call_with(
+        "POST",
+        "/v1/checkout/sessions",
+        &session_form(500, ""),
+        &key,
+    );
+    assert_eq!(later.status, 200);
+    assert_ne!(
+        later.body["id"], good.body["id"],
+        "after the key's lifetime it is a new request"
+    );
+    assert_eq!(later.header("Idempotent-Replayed"), None);
+}
