@@ -45,7 +45,7 @@ pub(super) fn handle(shared: &Arc<Shared>, request: &Request) -> Reply {
         .header("Stripe-Version")
         .unwrap_or(&shared.config.api_version)
         .to_owned();
-    let headers = vec![
+    let headers = [
         ("Request-Id".to_owned(), request_id.clone()),
         ("Stripe-Version".to_owned(), version),
     ];
