@@ -61,6 +61,7 @@ mod api;
 pub mod cards;
 pub mod control;
 pub mod form;
+pub mod objects;
 mod page;
 pub mod state;
 pub mod webhook;

@@ -91,3 +91,43 @@ fn a_refused_request_saves_nothing_and_keys_expire() {
     );
     assert_eq!(later.header("Idempotent-Replayed"), None);
 }
+
+#[test]
+fn a_retry_while_the_first_request_runs_is_a_409() {
+    let rig = std::sync::Arc::new(rig());
+    rig.sim.set_faults(crate::stripe::Faults {
+        latency_ms: 400,
+        ..Default::default()
+    });
+    let key = [("Idempotency-Key", "k-concurrent")];
+    let first = {
+        let rig = rig.clone();
+        std::thread::spawn(move || {
+            rig.call_with(
+                "POST",
+                "/v1/checkout/sessions",
+                &session_form(500, ""),
+                &key,
+            )
+        })
+    };
+    std::thread::sleep(Duration::from_millis(150));
+    let second = rig.call_with(
+        "POST",
+        "/v1/checkout/sessions",
+        &session_form(500, ""),
+        &key,
+    );
+    assert_eq!(
+        (second.status, second.error_type()),
+        (409, "idempotency_error")
+    );
+    assert_eq!(first.join().unwrap().status, 200);
+    let third = rig.call_with(
+        "POST",
+        "/v1/checkout/sessions",
+        &session_form(500, ""),
+        &key,
+    );
+    assert_eq!(third.header("Idempotent-Replayed"), Some("true"));
+}
