@@ -50,7 +50,7 @@ pub(super) fn create_session(shared: &Shared, p: &Params) -> Result<Value, ApiEr
             Some("client_reference_id"),
         ));
     }
-    let (capture_method, pi_metadata, pi_description) = payment_intent_data(p)?;
+    let intent = payment_intent_data(p)?;
     let id = format!(
         "cs_test_{}",
         crate::util::random_string(58, crate::util::ALNUM)
@@ -71,9 +71,9 @@ pub(super) fn create_session(shared: &Shared, p: &Params) -> Result<Value, ApiEr
         success_url,
         cancel_url,
         locale: p.str("locale")?.map(str::to_owned),
-        capture_method,
-        pi_metadata,
-        pi_description,
+        capture_method: intent.capture_method,
+        pi_metadata: intent.metadata,
+        pi_description: intent.description,
         payment_intent: None,
     };
     let expand_pi = expands(p)?.iter().any(|e| e == "payment_intent");
@@ -173,12 +173,21 @@ fn expires_at(p: &Params, now: i64) -> Result<i64, ApiError> {
     }
 }
 
+/// `payment_intent_data`: what the PaymentIntent will be created with.
+struct IntentData {
+    capture_method: CaptureMethod,
+    metadata: Map<String, Value>,
+    description: Option<String>,
+}
+
 /// `payment_intent_data[capture_method|metadata|description]`, copied to the PaymentIntent.
-fn payment_intent_data(
-    p: &Params,
-) -> Result<(CaptureMethod, Map<String, Value>, Option<String>), ApiError> {
+fn payment_intent_data(p: &Params) -> Result<IntentData, ApiError> {
     let Some(pid) = p.object("payment_intent_data")? else {
-        return Ok((CaptureMethod::Automatic, Map::new(), None));
+        return Ok(IntentData {
+            capture_method: CaptureMethod::Automatic,
+            metadata: Map::new(),
+            description: None,
+        });
     };
     pid.only(&[
         "capture_method",
@@ -203,8 +212,11 @@ fn payment_intent_data(
             ))
         }
     };
-    let description = pid.str("description")?.map(str::to_owned);
-    Ok((method, pid.metadata("metadata")?, description))
+    Ok(IntentData {
+        capture_method: method,
+        metadata: pid.metadata("metadata")?,
+        description: pid.str("description")?.map(str::to_owned),
+    })
 }
 
 fn url(p: &Params, key: &str) -> Result<Option<String>, ApiError> {
