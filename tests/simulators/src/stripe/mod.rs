@@ -48,8 +48,15 @@
 //! - "Place a hold on a payment method" / Checkout: with manual capture the session completes
 //!   with `payment_status: "unpaid"` and the PaymentIntent waits in `requires_capture`.
 //!
-//! Chosen here where the documentation is silent: the exact wording of some error messages;
-//! canceling the PaymentIntent of a still-open session is refused (expire the session instead);
+//! - "Cancel a PaymentIntent": "You cannot cancel the PaymentIntent for a Checkout Session.
+//!   Expire the Checkout Session instead" (quoted in integrations' issues, e.g.
+//!   Sylius/PayumStripe#28); the expire refusal's wording is as integrations log it
+//!   (Sylius/PayumStripePlugin#70). Here that refusal applies while the session is open; an
+//!   authorization of a completed session (`requires_capture`) can be canceled, which is how
+//!   merchants void a hold.
+//!
+//! Chosen here where the documentation is silent: the exact wording of some error messages and
+//! the `code` of the open-session cancel refusal (`payment_intent_unexpected_state`);
 //! a session's expiry cancels its PaymentIntent (`abandoned`) with `payment_intent.canceled`;
 //! partial capture shows the released remainder in the charge's `amount_refunded`; only 2xx
 //! answers are stored for idempotency (errors here are all validation or state refusals that

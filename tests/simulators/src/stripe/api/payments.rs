@@ -127,8 +127,8 @@ pub(super) fn cancel(shared: &Shared, id: &str, p: &Params) -> Outcome {
         if open {
             return Err(ApiError::state(
                 "payment_intent_unexpected_state",
-                "This PaymentIntent belongs to an open Checkout Session and cannot be canceled. \
-                 Expire the Checkout Session instead.",
+                "You cannot cancel the PaymentIntent for a Checkout Session. Expire the Checkout \
+                 Session instead.",
             ));
         }
         let emits = state.cancel(id, reason.unwrap_or("requested_by_customer"), now_s());

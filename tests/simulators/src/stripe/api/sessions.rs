@@ -301,7 +301,7 @@ pub(super) fn expire_session(shared: &Shared, id: &str, p: &Params) -> Outcome {
             return Err(ApiError::invalid(
                 &format!(
                     "Only Checkout Sessions with a status in [\"open\"] can be expired. This \
-                     Checkout Session has a status of {}.",
+                     Checkout Session has a status of `{}`.",
                     serde_json::to_value(s.status)
                         .unwrap_or_default()
                         .as_str()
