@@ -5,6 +5,9 @@
 //! - `GET|POST|DELETE /__sim/faults`: read, merge in (a JSON object of [`Faults`] fields), reset.
 //! - `GET|POST /__sim/webhook_endpoint`: read or set `{"url": "http://..." | null}`.
 //! - `GET /__sim/sessions/{id}`: the session as the API shows it, PaymentIntent expanded.
+//! - `POST /__sim/sessions/{id}/expires_at`: `{"expires_at": unix_seconds}` moves an open
+//!   session's expiry (any time, so tests need not wait 30 minutes); it expires when due, with
+//!   `checkout.session.expired`.
 //! - `POST /__sim/sessions/{id}/pay`: a [`PayRequest`]; answers `{"outcome": "completed" |
 //!   "declined" | "challenge", "redirect"?, "error"?}`, or 409 `{"error"}` when the session
 //!   cannot be paid (expired, complete).
@@ -56,6 +59,11 @@ pub struct Faults {
     pub bad_signature: bool,
     /// The signature header carries a second, non-matching `v1` before the real one.
     pub extra_v1_signature: bool,
+    /// Webhooks are signed with `t` this many seconds from now (negative: in the past), over
+    /// that same `t`, so only the age is wrong.
+    pub signature_offset_s: i64,
+    /// The body is changed (its `livemode` set to true) after it was signed.
+    pub tamper_body: bool,
 }
 
 /// One webhook delivery attempt (each copy of a duplicated one is its own entry).
@@ -185,6 +193,23 @@ pub(crate) fn expire_authorization(shared: &Arc<Shared>, pi_id: &str) -> Result<
     Ok(())
 }
 
+/// Moves an open session's `expires_at`; the ticker expires it when due.
+pub(crate) fn set_expires_at(shared: &Shared, session_id: &str, at: i64) -> Result<(), PayError> {
+    let mut state = shared.lock();
+    let session = state
+        .sessions
+        .get_mut(session_id)
+        .ok_or(PayError::UnknownSession)?;
+    match session.status {
+        super::state::SessionStatus::Open => {
+            session.expires_at = at;
+            Ok(())
+        }
+        super::state::SessionStatus::Expired => Err(PayError::Expired),
+        super::state::SessionStatus::Complete => Err(PayError::Complete),
+    }
+}
+
 pub(crate) fn intent_snapshot(shared: &Shared, id: &str) -> Option<Value> {
     let state = shared.lock();
     let pi = state.intents.get(id)?;
@@ -222,6 +247,13 @@ pub(super) fn handle(shared: &Arc<Shared>, request: &Request) -> Response {
                 None => error(404, "unknown session"),
             }
         }
+        ("POST", ["sessions", id, "expires_at"]) => match body["expires_at"].as_i64() {
+            Some(at) => match set_expires_at(shared, id, at) {
+                Ok(()) => Response::json(200, &json!({ "expires_at": at })),
+                Err(e) => error(409, &e.to_string()),
+            },
+            None => error(400, "send {\"expires_at\": unix_seconds}"),
+        },
         ("POST", ["sessions", id, "pay"]) => {
             let request: PayRequest = serde_json::from_value(body).unwrap_or_default();
             match pay(shared, id, &request) {

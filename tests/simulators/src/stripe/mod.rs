@@ -205,9 +205,7 @@ pub(crate) fn publish(
             })
             .collect()
     };
-    for event in events {
-        webhook::dispatch(shared, event);
-    }
+    webhook::dispatch(shared, events);
 }
 
 /// Starts simulators.
@@ -338,6 +336,11 @@ impl RunningStripe {
         let emits = self.shared.lock().settle_async(payment_intent, succeeded)?;
         publish(&self.shared, emits, None);
         Ok(())
+    }
+
+    /// Moves an open session's `expires_at` (the simulator expires it when due).
+    pub fn set_expires_at(&self, session_id: &str, at: i64) -> Result<(), PayError> {
+        control::set_expires_at(&self.shared, session_id, at)
     }
 
     /// Stripe's automatic cancellation of an authorization nobody captured (after 7 days).

@@ -10,7 +10,8 @@
 //! holds events until 150 ms pass with no new one, then sends them newest first;
 //! `withhold_events` keeps them until [`release`]; `delay_events_ms` waits before the first
 //! attempt; `bad_signature` signs with a wrong secret; `extra_v1_signature` puts a second,
-//! non-matching `v1` first (as during a secret roll).
+//! non-matching `v1` first (as during a secret roll); `signature_offset_s` signs with a stale or
+//! future `t`; `tamper_body` changes the body after signing.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -51,21 +52,25 @@ pub fn signature_header(secret: &str, timestamp: i64, body: &str) -> String {
     )
 }
 
-/// Starts delivering one event under the current faults.
-pub(crate) fn dispatch(shared: &Arc<Shared>, event: Value) {
+/// Starts delivering events (those one change caused, in order) under the current faults.
+pub(crate) fn dispatch(shared: &Arc<Shared>, events: Vec<Value>) {
     let mut state = shared.lock();
     let faults = state.faults.clone();
     if faults.withhold_events {
-        state.withheld.push(event);
+        state.withheld.extend(events);
         return;
     }
     if faults.out_of_order_events {
-        state.reorder.push(event);
+        state.reorder.extend(events);
         state.reorder_last_ms = unix_millis();
         return;
     }
     drop(state);
-    spawn(shared, event, Duration::from_millis(faults.delay_events_ms));
+    spawn(
+        shared,
+        events,
+        Duration::from_millis(faults.delay_events_ms),
+    );
 }
 
 /// Sends events held for reordering, newest first, once they have been quiet (or `now`).
@@ -95,25 +100,33 @@ pub(crate) fn flush_reordered(shared: &Arc<Shared>, now: bool) {
 pub(crate) fn release(shared: &Arc<Shared>) -> usize {
     let withheld = std::mem::take(&mut shared.lock().withheld);
     let count = withheld.len();
-    for event in withheld {
-        spawn(shared, event, Duration::ZERO);
-    }
+    spawn(shared, withheld, Duration::ZERO);
     flush_reordered(shared, true);
     count
 }
 
 /// Sends `event` again from the start (a resend of an already delivered event).
 pub(crate) fn resend(shared: &Arc<Shared>, event: Value) {
-    spawn(shared, event, Duration::ZERO);
+    spawn(shared, vec![event], Duration::ZERO);
 }
 
-fn spawn(shared: &Arc<Shared>, event: Value, delay: Duration) {
+/// One thread makes the first attempts in order (so one change's events arrive in the order
+/// they happened unless a fault says otherwise); retries go on in the background.
+fn spawn(shared: &Arc<Shared>, events: Vec<Value>, delay: Duration) {
+    if events.is_empty() {
+        return;
+    }
     let shared = shared.clone();
     let _ = thread::Builder::new()
         .name("stripe-webhook".into())
         .spawn(move || {
-            if shared.sleep(delay) {
-                attempt_once_then_retry(&shared, event);
+            if !shared.sleep(delay) {
+                return;
+            }
+            for event in events {
+                if !attempt_once_then_retry(&shared, event) {
+                    return;
+                }
             }
         });
 }
@@ -151,21 +164,28 @@ fn attempt(shared: &Shared, event: &Value, number: u32) -> bool {
     let Some(url) = endpoint else {
         return true;
     };
-    let body = event.to_string();
+    let signed_body = event.to_string();
+    let body = if faults.tamper_body {
+        let mut changed = event.clone();
+        changed["livemode"] = Value::Bool(true);
+        changed.to_string()
+    } else {
+        signed_body.clone()
+    };
     let copies = if faults.duplicate_events { 2 } else { 1 };
     let mut acknowledged = false;
     for copy in 1..=copies {
-        let t = now_s();
+        let t = now_s() + faults.signature_offset_s;
         let secret = if faults.bad_signature {
             OTHER_SECRET
         } else {
             shared.config.webhook_secret.as_str()
         };
-        let mut signature = signature_header(secret, t, &body);
+        let mut signature = signature_header(secret, t, &signed_body);
         if faults.extra_v1_signature {
             signature = format!(
                 "t={t},v1={},{}",
-                sign("whsec_previous_secret", t, &body),
+                sign("whsec_previous_secret", t, &signed_body),
                 &signature[signature.find(",v1=").map_or(0, |i| i + 1)..]
             );
         }

@@ -192,3 +192,40 @@ fn an_open_session_can_be_expired_once() {
     let page = rig.post_card(&id, "4242424242424242");
     assert_eq!(page.status, 410, "an expired session cannot be paid");
 }
+
+#[test]
+fn a_session_expires_by_itself_when_due() {
+    let rig = rig();
+    let receiver = super::Receiver::start(&[200]);
+    rig.sim.set_webhook_endpoint(Some(&receiver.url()));
+    let id = rig.session(900, "");
+    assert_eq!(
+        rig.post_card(&id, crate::stripe::cards::GENERIC_DECLINE_CARD)
+            .status,
+        402
+    );
+    let control = format!("{}/__sim/sessions/{id}/expires_at", rig.sim.origin());
+    let at = crate::stripe::now_s() - 1;
+    let moved = super::send(
+        "POST",
+        &control,
+        &[("Content-Type", "application/json")],
+        Some(&json!({ "expires_at": at }).to_string()),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    super::eventually("the session to expire", || {
+        rig.retrieve(&id)["status"] == "expired"
+    });
+    let s = rig.retrieve(&id);
+    assert_eq!(s["payment_intent"]["status"], "canceled");
+    assert_eq!(s["payment_intent"]["cancellation_reason"], "abandoned");
+    receiver.wait_for(3);
+    assert_eq!(
+        super::types(&receiver.events()),
+        [
+            "payment_intent.payment_failed",
+            "payment_intent.canceled",
+            "checkout.session.expired"
+        ]
+    );
+}

@@ -236,3 +236,34 @@ fn a_lost_refund_answer_still_refunded_once() {
             == 1
     });
 }
+
+#[test]
+fn stale_future_and_tampered_webhooks_can_be_sent() {
+    let rig = rig();
+    let receiver = Receiver::start(&[200]);
+    rig.sim.set_webhook_endpoint(Some(&receiver.url()));
+    for (n, offset) in [(1, -600i64), (2, 600)] {
+        rig.sim.set_faults(Faults {
+            signature_offset_s: offset,
+            ..Faults::default()
+        });
+        rig.paid(100, false);
+        let request = &receiver.wait_for(n)[n - 1];
+        assert!(
+            verifies(request, DEFAULT_WEBHOOK_SECRET),
+            "only the age is wrong"
+        );
+        let header = request.header("Stripe-Signature").unwrap();
+        let t: i64 = header.split(',').next().unwrap()[2..].parse().unwrap();
+        assert!((t - crate::stripe::now_s() - offset).abs() <= 5, "{header}");
+    }
+    rig.sim.set_faults(Faults {
+        tamper_body: true,
+        ..Faults::default()
+    });
+    rig.paid(100, false);
+    let request = &receiver.wait_for(3)[2];
+    assert!(!verifies(request, DEFAULT_WEBHOOK_SECRET));
+    let event: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(event["livemode"], true);
+}
