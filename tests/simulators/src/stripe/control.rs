@@ -243,7 +243,10 @@ pub(super) fn handle(shared: &Arc<Shared>, request: &Request) -> Response {
         ("GET", ["sessions", id]) => {
             let state = shared.lock();
             match state.sessions.get(*id) {
-                Some(s) => Response::json(200, &wire::session(&state, s, true, &shared.origin)),
+                Some(s) => Response::json(
+                    200,
+                    &wire::session(&state, s, &wire::expand_all(), &shared.origin),
+                ),
                 None => error(404, "unknown session"),
             }
         }

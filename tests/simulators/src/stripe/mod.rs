@@ -352,7 +352,12 @@ impl RunningStripe {
     pub fn session(&self, id: &str) -> Option<Value> {
         let state = self.shared.lock();
         let s = state.sessions.get(id)?;
-        Some(wire::session(&state, s, true, &self.shared.origin))
+        Some(wire::session(
+            &state,
+            s,
+            &wire::expand_all(),
+            &self.shared.origin,
+        ))
     }
 
     /// The PaymentIntent as the API shows it, with `captures` (how many captures took effect)

@@ -87,13 +87,15 @@ impl ApiError {
     }
 }
 
-/// A Checkout Session; `expand_pi` inlines its PaymentIntent.
-pub fn session(state: &State, s: &Session, expand_pi: bool, origin: &str) -> Value {
+/// A Checkout Session; `expand` may name `payment_intent` and `payment_intent.latest_charge`.
+pub fn session(state: &State, s: &Session, expand: &[String], origin: &str) -> Value {
+    let charge = expand.iter().any(|e| e == "payment_intent.latest_charge");
+    let expand_pi = charge || expand.iter().any(|e| e == "payment_intent");
     let payment_intent = match &s.payment_intent {
         Some(id) if expand_pi => state
             .intents
             .get(id)
-            .map_or(Value::Null, |pi| payment_intent(state, pi, false)),
+            .map_or(Value::Null, |pi| payment_intent(state, pi, charge)),
         Some(id) => json!(id),
         None => Value::Null,
     };
@@ -224,13 +226,18 @@ pub fn list(url: &str, data: Vec<Value>) -> Value {
     json!({"object": "list", "data": data, "has_more": false, "url": url})
 }
 
+/// What the test controls show of a session: its PaymentIntent and charge expanded.
+pub fn expand_all() -> Vec<String> {
+    vec!["payment_intent.latest_charge".to_owned()]
+}
+
 /// The object an event carries, as it is now.
 pub fn object(state: &State, object: &ObjectRef, origin: &str) -> Value {
     match object {
         ObjectRef::Session(id) => state
             .sessions
             .get(id)
-            .map_or(Value::Null, |s| session(state, s, false, origin)),
+            .map_or(Value::Null, |s| session(state, s, &[], origin)),
         ObjectRef::PaymentIntent(id) => state
             .intents
             .get(id)

@@ -76,9 +76,9 @@ pub(super) fn create_session(shared: &Shared, p: &Params) -> Result<Value, ApiEr
         pi_description: intent.description,
         payment_intent: None,
     };
-    let expand_pi = expands(p)?.iter().any(|e| e == "payment_intent");
+    let expand = expands(p)?;
     let mut state = shared.lock();
-    let value = wire::session(&state, &session, expand_pi, &shared.origin);
+    let value = wire::session(&state, &session, &expand, &shared.origin);
     state.sessions.insert(id, session);
     Ok(value)
 }
@@ -280,13 +280,13 @@ fn line_items(p: &Params) -> Result<Vec<LineItem>, ApiError> {
 
 pub(super) fn retrieve_session(shared: &Shared, id: &str, p: &Params) -> Result<Value, ApiError> {
     p.only(&["expand"])?;
-    let expand_pi = expands(p)?.iter().any(|e| e == "payment_intent");
+    let expand = expands(p)?;
     let state = shared.lock();
     let s = state
         .sessions
         .get(id)
         .ok_or_else(|| ApiError::missing("checkout.session", id, "session"))?;
-    Ok(wire::session(&state, s, expand_pi, &shared.origin))
+    Ok(wire::session(&state, s, &expand, &shared.origin))
 }
 
 pub(super) fn expire_session(shared: &Shared, id: &str, p: &Params) -> Outcome {
@@ -312,7 +312,10 @@ pub(super) fn expire_session(shared: &Shared, id: &str, p: &Params) -> Outcome {
         }
         let emits = state.expire(id, now_s());
         let s = &state.sessions[id];
-        Ok((wire::session(&state, s, false, &shared.origin), emits))
+        Ok((
+            wire::session(&state, s, &expands(p)?, &shared.origin),
+            emits,
+        ))
     })();
     match result {
         Ok((value, emits)) => Outcome {

@@ -60,6 +60,21 @@ fn a_good_card_completes_the_session_and_redirects_with_its_id() {
         None,
     );
     assert!(page.text.contains("This payment is complete."));
+    let nested = rig.call(
+        "GET",
+        &format!("/v1/checkout/sessions/{id}"),
+        "expand[]=payment_intent.latest_charge",
+    );
+    let charge = &nested.body["payment_intent"]["latest_charge"];
+    assert_eq!(charge["object"], "charge");
+    assert_eq!(charge["payment_method_details"]["card"]["last4"], "4242");
+    assert_eq!(
+        (
+            charge["captured"].as_bool(),
+            charge["amount_captured"].as_i64()
+        ),
+        (Some(true), Some(2500))
+    );
     let snapshot = rig.sim.payment_intent(pi["id"].as_str().unwrap()).unwrap();
     assert!(
         !snapshot.to_string().contains("4242424242424242"),
