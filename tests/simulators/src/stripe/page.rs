@@ -284,9 +284,9 @@ fn form(session: &Session, error: Option<&str>) -> String {
     <label for="cardNumber">Card number</label>
     <input id="cardNumber" name="cardNumber" inputmode="numeric" autocomplete="cc-number" placeholder="1234 1234 1234 1234" required aria-describedby="card-errors">
     <div class="row">
-      <div><label for="cardExpiry">Expiration date (MM / YY)</label>
+      <div><label for="cardExpiry">Expiry (MM / YY)</label>
       <input id="cardExpiry" name="cardExpiry" inputmode="numeric" autocomplete="cc-exp" placeholder="MM / YY" required></div>
-      <div><label for="cardCvc">Security code (CVC)</label>
+      <div><label for="cardCvc">CVC</label>
       <input id="cardCvc" name="cardCvc" inputmode="numeric" autocomplete="cc-csc" placeholder="CVC" required></div>
     </div>
   </fieldset>
