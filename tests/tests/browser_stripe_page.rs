@@ -2,7 +2,8 @@
 //! phone and desktop widths, driven through the harness helpers the card tests use
 //! (`providers::pay_on_stripe_page`, `providers::answer_stripe_challenge`). The success and
 //! cancel URLs point back at the simulator's own controls, so the test can see where the shopper
-//! landed.
+//! landed. axe-core (the npm dev dependency) finds no serious or critical violation on the card
+//! form, the decline and the 3-D Secure challenge.
 
 use std::time::Duration;
 
@@ -47,6 +48,28 @@ fn browser(width: u32) -> Browser {
     browser
 }
 
+/// axe-core's serious and critical violations on the current page.
+fn axe_violations(browser: &Browser) -> Vec<Value> {
+    let path = checkout_tests::repo_root().join("node_modules/axe-core/axe.min.js");
+    let source = std::fs::read_to_string(path).expect("axe-core (run `cargo xtask setup`)");
+    browser.script(&source, vec![]);
+    let found = browser.script_async(
+        "const done = arguments[arguments.length - 1];\
+         axe.run(document).then((r) => done({ violations: r.violations.map((v) =>\
+           ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.html) })) }))\
+           .catch((e) => done({ error: String(e) }));",
+        vec![],
+    );
+    assert!(found.get("error").is_none(), "axe-core failed: {found}");
+    found["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .cloned()
+        .collect()
+}
+
 fn wait_for_url(browser: &Browser, needle: &str) {
     browser.wait_until(
         needle,
@@ -64,6 +87,11 @@ fn a_shopper_pays_on_the_hosted_page_at_phone_and_desktop_width() {
         browser.goto(&url);
         let amount = browser.wait_for("[data-testid=amount]", WAIT);
         assert_eq!(browser.text(&amount), "USD 12.34");
+        assert_eq!(
+            axe_violations(&browser),
+            Vec::<Value>::new(),
+            "width {width}"
+        );
         browser.screenshot(
             &checkout_tests::repo_root()
                 .join(format!("artifacts/screenshots/stripe-page-{width}.png")),
@@ -90,6 +118,7 @@ fn a_declined_card_shows_why_and_the_shopper_retries() {
         WAIT,
     );
     assert_eq!(stripe.session(&id).unwrap()["status"], "open");
+    assert_eq!(axe_violations(&browser), Vec::<Value>::new());
     providers::pay_on_stripe_page(&browser, cards::SUCCESS_CARD, "12 / 34", "123");
     wait_for_url(&browser, &format!("/__sim/sessions/{id}"));
     assert_eq!(stripe.session(&id).unwrap()["payment_status"], "paid");
@@ -104,6 +133,7 @@ fn a_three_d_secure_challenge_can_be_passed_or_failed() {
         browser.goto(&url);
         providers::pay_on_stripe_page(&browser, cards::THREE_DS_CARD, "12 / 34", "123");
         browser.wait_for("#test-source-authorize-3ds", WAIT);
+        assert_eq!(axe_violations(&browser), Vec::<Value>::new());
         browser.screenshot(
             &checkout_tests::repo_root().join("artifacts/screenshots/stripe-3ds-375.png"),
         );
