@@ -3,7 +3,8 @@
 //!
 //! Every answer carries `Request-Id: req_...` and `Stripe-Version` (the request's, else the
 //! configured one). A POST with `Idempotency-Key` (at most 255 characters) is answered once and
-//! replayed for `idempotency_ttl` with `Idempotent-Replayed: true` and `Original-Request`; the
+//! replayed for `idempotency_ttl` with `Idempotent-Replayed: true` and `Original-Request` (a
+//! success or a state refusal; a parameter error is not kept, see `stripe/mod.rs`); the
 //! same key on another endpoint or with other parameters is 400 `idempotency_error`, and while
 //! the first request still runs, 409 `idempotency_error`.
 
@@ -96,14 +97,14 @@ fn serve(shared: &Arc<Shared>, request: &Request, request_id: &str) -> Result<Se
     let latency_ms = shared.lock().faults.latency_ms;
     thread::sleep(Duration::from_millis(latency_ms));
     let outcome = route(shared, request, &params);
-    let (status, body) = match &outcome.result {
-        Ok(value) => (200, value.clone()),
-        Err(e) => (e.status, e.body()),
+    let (status, body, keep) = match &outcome.result {
+        Ok(value) => (200, value.clone(), true),
+        Err(e) => (e.status, e.body(), e.executed),
     };
     if let Some(key) = &key {
         let mut state = shared.lock();
         state.in_flight.retain(|k| k != key);
-        if status == 200 {
+        if keep {
             let saved = Saved {
                 endpoint,
                 params: Value::Object(params),
@@ -185,11 +186,14 @@ fn injected_fault(shared: &Shared) -> Option<ApiError> {
     if state.faults.rate_limit_next_requests > 0 {
         state.faults.rate_limit_next_requests -= 1;
         return Some(
-            ApiError::state(
-                "rate_limit",
-                "Request rate limit exceeded. Learn more about rate limits here \
-                 https://stripe.com/docs/rate-limits.",
-            )
+            ApiError {
+                code: Some("rate_limit".into()),
+                ..ApiError::invalid(
+                    "Request rate limit exceeded. Learn more about rate limits here \
+                     https://stripe.com/docs/rate-limits.",
+                    None,
+                )
+            }
             .with_status(429, "invalid_request_error"),
         );
     }

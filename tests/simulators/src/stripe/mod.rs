@@ -58,9 +58,11 @@
 //! Chosen here where the documentation is silent: the exact wording of some error messages and
 //! the `code` of the open-session cancel refusal (`payment_intent_unexpected_state`);
 //! a session's expiry cancels its PaymentIntent (`abandoned`) with `payment_intent.canceled`;
-//! partial capture shows the released remainder in the charge's `amount_refunded`; only 2xx
-//! answers are stored for idempotency (errors here are all validation or state refusals that
-//! ran no effect), apart from a lost answer, whose real 200 is stored; any Luhn-valid number
+//! partial capture shows the released remainder in the charge's `amount_refunded`; what
+//! "execution began" means for idempotency: successes and state refusals (a capture of a
+//! PaymentIntent not in `requires_capture`, a refund of a refunded charge, an expire of a closed
+//! session) are stored and replayed, parameter errors, unknown ids, authentication failures and
+//! injected 429/500s are not, and a lost answer stores the real 200; any Luhn-valid number
 //! not in the test-card table succeeds. Events are only those of the list (the
 //! endpoint is assumed subscribed to exactly those).
 

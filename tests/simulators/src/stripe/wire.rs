@@ -17,6 +17,9 @@ pub struct ApiError {
     pub decline_code: Option<String>,
     pub message: String,
     pub param: Option<String>,
+    /// Raised by the endpoint itself (a state refusal), not by parameter validation: kept for
+    /// idempotent replay like a success.
+    pub executed: bool,
 }
 
 impl ApiError {
@@ -29,6 +32,7 @@ impl ApiError {
             decline_code: None,
             message: message.to_owned(),
             param: param.map(str::to_owned),
+            executed: false,
         }
     }
 
@@ -40,12 +44,20 @@ impl ApiError {
         }
     }
 
-    /// 400 with a code and no parameter (a state the object is in).
+    /// 400 with a code and no parameter: the endpoint ran and refused because of the state the
+    /// object is in (kept for idempotent replay).
     pub fn state(code: &str, message: &str) -> ApiError {
         ApiError {
             code: Some(code.to_owned()),
+            executed: true,
             ..ApiError::invalid(message, None)
         }
+    }
+
+    /// Marks an error as raised by the endpoint's execution (kept for idempotent replay).
+    pub fn after_execution(mut self) -> ApiError {
+        self.executed = true;
+        self
     }
 
     /// 404 `resource_missing`: "No such payment_intent: 'pi_123'".

@@ -308,7 +308,8 @@ pub(super) fn expire_session(shared: &Shared, id: &str, p: &Params) -> Outcome {
                         .unwrap_or("")
                 ),
                 None,
-            ));
+            )
+            .after_execution());
         }
         let emits = state.expire(id, now_s());
         let s = &state.sessions[id];

@@ -131,3 +131,28 @@ fn a_retry_while_the_first_request_runs_is_a_409() {
     );
     assert_eq!(third.header("Idempotent-Replayed"), Some("true"));
 }
+
+#[test]
+fn a_state_refusal_is_replayed_like_a_success() {
+    let rig = rig();
+    let id = rig.session(900, "payment_intent_data[capture_method]=manual");
+    rig.post_card(&id, crate::stripe::cards::GENERIC_DECLINE_CARD);
+    let pi = rig.retrieve(&id)["payment_intent"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = [("Idempotency-Key", "capture-early")];
+    let path = format!("/v1/payment_intents/{pi}/capture");
+    let early = rig.call_with("POST", &path, "", &key);
+    assert_eq!(early.error_code(), "payment_intent_unexpected_state");
+    assert_eq!(
+        rig.post_card(&id, crate::stripe::cards::SUCCESS_CARD)
+            .status,
+        303
+    );
+    let replayed = rig.call_with("POST", &path, "", &key);
+    assert_eq!(replayed.status, 400, "the endpoint ran: its answer is kept");
+    assert_eq!(replayed.header("Idempotent-Replayed"), Some("true"));
+    let fresh = rig.call_with("POST", &path, "", &[("Idempotency-Key", "capture-later")]);
+    assert_eq!(fresh.status, 200, "{}", fresh.text);
+}
