@@ -219,3 +219,100 @@ fn an_async_payment_settles_later_with_its_event() {
             && kinds.contains(&"checkout.session.async_payment_failed".to_owned())
     });
 }
+
+#[test]
+fn the_control_api_pays_and_reports_without_a_browser() {
+    let rig = rig();
+    let receiver = Receiver::start(&[200]);
+    let origin = rig.sim.origin();
+    let json_type = [("Content-Type", "application/json")];
+    let endpoint = serde_json::json!({ "url": receiver.url() }).to_string();
+    super::send(
+        "POST",
+        &format!("{origin}/__sim/webhook_endpoint"),
+        &json_type,
+        Some(&endpoint),
+    );
+    let id = rig.session(1500, "payment_intent_data[capture_method]=manual");
+    let pay = |body: &str| {
+        super::send(
+            "POST",
+            &format!("{origin}/__sim/sessions/{id}/pay"),
+            &json_type,
+            Some(body),
+        )
+    };
+    let declined = pay(r#"{"card": "4000 0000 0000 9995"}"#);
+    assert_eq!(declined.body["outcome"], "declined");
+    assert_eq!(declined.body["error"]["decline_code"], "insufficient_funds");
+    let challenged = pay(r#"{"card": "4000002760003184"}"#);
+    assert_eq!(challenged.body["outcome"], "challenge");
+    let passed = pay(r#"{"card": "4000002760003184", "three_d_secure": "pass"}"#);
+    assert_eq!(passed.body["outcome"], "completed");
+    assert_eq!(
+        passed.body["redirect"],
+        format!("https://shop.example/done?s={id}")
+    );
+    let again = pay("{}");
+    assert_eq!(again.status, 409, "a complete session cannot be paid again");
+    let session = super::send("GET", &format!("{origin}/__sim/sessions/{id}"), &[], None);
+    let pi = session.body["payment_intent"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(session.body["payment_intent"]["status"], "requires_capture");
+    let expired = super::send(
+        "POST",
+        &format!("{origin}/__sim/payment_intents/{pi}/expire_authorization"),
+        &[],
+        None,
+    );
+    assert_eq!(expired.body["cancellation_reason"], "automatic");
+    let snapshot = super::send(
+        "GET",
+        &format!("{origin}/__sim/payment_intents/{pi}"),
+        &[],
+        None,
+    );
+    let attempts: Vec<&str> = snapshot.body["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a[1].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            "card_declined",
+            "requires_action",
+            "requires_action",
+            "3ds_passed"
+        ]
+    );
+    eventually("four events delivered", || {
+        super::send("GET", &format!("{origin}/__sim/deliveries"), &[], None)
+            .body
+            .as_array()
+            .is_some_and(|d| d.len() == 4)
+    });
+    let events = super::send("GET", &format!("{origin}/__sim/events"), &[], None);
+    assert_eq!(
+        types(events.body.as_array().unwrap()),
+        [
+            "payment_intent.payment_failed",
+            "payment_intent.amount_capturable_updated",
+            "checkout.session.completed",
+            "payment_intent.canceled"
+        ]
+    );
+    let first = events.body[0]["id"].as_str().unwrap();
+    let resent = super::send(
+        "POST",
+        &format!("{origin}/__sim/events/{first}/resend"),
+        &[],
+        None,
+    );
+    assert_eq!(resent.status, 200);
+    receiver.wait_for(5);
+    assert_eq!(receiver.events()[4]["id"], first, "the same event, again");
+}
