@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::sessions::expands;
 use super::Outcome;
 use crate::stripe::form::Params;
-use crate::stripe::state::{PiStatus, SessionStatus};
+use crate::stripe::state::{PiStatus, SessionStatus, State};
 use crate::stripe::wire::{self, ApiError};
 use crate::stripe::{now_s, publish, Shared};
 
@@ -163,39 +163,11 @@ pub(super) fn create_refund(shared: &Arc<Shared>, p: &Params) -> Outcome {
             "expand",
             "instructions_email",
         ])?;
-        let reason = match p.str("reason")? {
-            None => None,
-            Some(r @ ("duplicate" | "fraudulent" | "requested_by_customer")) => Some(r.to_owned()),
-            Some(other) => {
-                return Err(ApiError::invalid(
-                    &format!("Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer (got {other})"),
-                    Some("reason"),
-                ))
-            }
-        };
+        let reason = refund_reason(p)?;
         let metadata = p.metadata("metadata")?;
         let amount = p.int("amount")?;
         let mut state = shared.lock();
-        let pi_id = match (p.str("payment_intent")?, p.str("charge")?) {
-            (Some(pi), _) => {
-                if !state.intents.contains_key(pi) {
-                    return Err(ApiError::missing("payment_intent", pi, "payment_intent"));
-                }
-                pi.to_owned()
-            }
-            (None, Some(ch)) => state
-                .charges
-                .get(ch)
-                .map(|c| c.payment_intent.clone())
-                .ok_or_else(|| ApiError::missing("charge", ch, "charge"))?,
-            (None, None) => {
-                return Err(ApiError::invalid(
-                    "One of the following params should be provided for this request: \
-                     payment_intent or charge.",
-                    None,
-                ))
-            }
-        };
+        let pi_id = refund_target(&state, p)?;
         let (charge_id, left) = state.refundable(&pi_id).ok_or_else(|| {
             ApiError::state(
                 "payment_intent_unexpected_state",
@@ -208,35 +180,15 @@ pub(super) fn create_refund(shared: &Arc<Shared>, p: &Params) -> Outcome {
                 &format!("Charge {charge_id} has already been refunded."),
             ));
         }
-        let amount = amount.unwrap_or(left);
-        if amount < 1 {
-            return Err(ApiError::param(
-                "parameter_invalid_integer",
-                "Refund amount must be greater than 0.",
-                "amount",
-            ));
-        }
-        if amount > left {
-            return Err(ApiError::param(
-                "amount_too_large",
-                &format!(
-                    "Refund amount ({amount}) is greater than unrefunded amount on charge ({left})"
-                ),
-                "amount",
-            ));
-        }
+        let amount = refund_amount(amount, left)?;
         let (refund_id, emits) =
             state.refund(&pi_id, &charge_id, amount, metadata, reason, now_s());
         let lose = state.faults.lose_refund_answers > 0;
         if lose {
             state.faults.lose_refund_answers -= 1;
         }
-        Ok((
-            wire::refund(&state.refunds[&refund_id]),
-            refund_id,
-            emits,
-            lose,
-        ))
+        let value = wire::refund(&state.refunds[&refund_id]);
+        Ok((value, refund_id, emits, lose))
     })();
     match result {
         Ok((value, refund_id, emits, lose)) => {
@@ -249,6 +201,60 @@ pub(super) fn create_refund(shared: &Arc<Shared>, p: &Params) -> Outcome {
         }
         Err(e) => Err(e).into(),
     }
+}
+
+fn refund_reason(p: &Params) -> Result<Option<String>, ApiError> {
+    match p.str("reason")? {
+        None => Ok(None),
+        Some(r @ ("duplicate" | "fraudulent" | "requested_by_customer")) => Ok(Some(r.to_owned())),
+        Some(other) => Err(ApiError::invalid(
+            &format!(
+                "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer \
+                 (got {other})"
+            ),
+            Some("reason"),
+        )),
+    }
+}
+
+/// The PaymentIntent a refund is for: `payment_intent`, or the one behind `charge`.
+fn refund_target(state: &State, p: &Params) -> Result<String, ApiError> {
+    match (p.str("payment_intent")?, p.str("charge")?) {
+        (Some(pi), _) if state.intents.contains_key(pi) => Ok(pi.to_owned()),
+        (Some(pi), _) => Err(ApiError::missing("payment_intent", pi, "payment_intent")),
+        (None, Some(ch)) => state
+            .charges
+            .get(ch)
+            .map(|c| c.payment_intent.clone())
+            .ok_or_else(|| ApiError::missing("charge", ch, "charge")),
+        (None, None) => Err(ApiError::invalid(
+            "One of the following params should be provided for this request: payment_intent \
+             or charge.",
+            None,
+        )),
+    }
+}
+
+/// `amount` (default: all that is left), at least 1 and at most what is left.
+fn refund_amount(amount: Option<i64>, left: i64) -> Result<i64, ApiError> {
+    let amount = amount.unwrap_or(left);
+    if amount < 1 {
+        return Err(ApiError::param(
+            "parameter_invalid_integer",
+            "Refund amount must be greater than 0.",
+            "amount",
+        ));
+    }
+    if amount > left {
+        return Err(ApiError::param(
+            "amount_too_large",
+            &format!(
+                "Refund amount ({amount}) is greater than unrefunded amount on charge ({left})"
+            ),
+            "amount",
+        ));
+    }
+    Ok(amount)
 }
 
 /// After `refund_delay` the refund succeeds (`refund.updated`).
