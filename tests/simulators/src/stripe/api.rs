@@ -168,12 +168,12 @@ fn authenticate(shared: &Shared, request: &Request) -> Result<(), ApiError> {
     if key == shared.config.secret_key {
         return Ok(());
     }
-    let shown = if key.len() > 4 {
-        format!(
-            "{}********{}",
-            &key[..key.len().min(8)],
-            &key[key.len() - 4..]
-        )
+    // Like Stripe, show the key's prefix and last four characters only.
+    let chars: Vec<char> = key.chars().collect();
+    let shown = if chars.len() > 4 {
+        let head: String = chars.iter().take(8.min(chars.len() - 4)).collect();
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}********{tail}")
     } else {
         "****".into()
     };
