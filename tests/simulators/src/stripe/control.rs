@@ -4,12 +4,13 @@
 //!
 //! - `GET|POST|DELETE /__sim/faults`: read, merge in (a JSON object of [`Faults`] fields), reset.
 //! - `GET|POST /__sim/webhook_endpoint`: read or set `{"url": "http://..." | null}`.
-//! - `GET /__sim/sessions/{id}`: the session as the API shows it, PaymentIntent expanded.
+//! - `GET /__sim/sessions/{id}`: the session as the API shows it, PaymentIntent and its charge
+//!   expanded.
 //! - `POST /__sim/sessions/{id}/expires_at`: `{"expires_at": unix_seconds}` moves an open
 //!   session's expiry (any time, so tests need not wait 30 minutes); it expires when due, with
 //!   `checkout.session.expired`.
 //! - `POST /__sim/sessions/{id}/pay`: a [`PayRequest`]; answers `{"outcome": "completed" |
-//!   "declined" | "challenge", "redirect"?, "error"?}`, or 409 `{"error"}` when the session
+//!   "declined" | "challenge" | "invalid" (the form's checks refused it), "redirect"?, "error"?}`, or 409 `{"error"}` when the session
 //!   cannot be paid (expired, complete).
 //! - `GET /__sim/payment_intents/{id}`: the PaymentIntent, plus `captures` (captures that took
 //!   effect) and `attempts` (`[last4, result]`).
