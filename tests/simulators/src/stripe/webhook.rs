@@ -9,9 +9,10 @@
 //! Faults ([`super::Faults`]): `duplicate_events` sends every attempt twice; `out_of_order_events`
 //! holds events until 150 ms pass with no new one, then sends them newest first;
 //! `withhold_events` keeps them until released (`POST /__sim/events/release`);
-//! `delay_events_ms` waits before the first attempt; `bad_signature` signs with a wrong secret; `extra_v1_signature` puts a second,
-//! non-matching `v1` first (as during a secret roll); `signature_offset_s` signs with a stale or
-//! future `t`; `tamper_body` changes the body after signing.
+//! `delay_events_ms` waits before the first attempt; `bad_signature` signs with a wrong secret;
+//! `extra_v1_signature` puts a second, non-matching `v1` first (as during a secret roll);
+//! `signature_offset_s` signs with a stale or future `t`; `tamper_body` changes the body after
+//! signing.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
