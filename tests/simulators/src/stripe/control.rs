@@ -10,8 +10,8 @@
 //!   session's expiry (any time, so tests need not wait 30 minutes); it expires when due, with
 //!   `checkout.session.expired`.
 //! - `POST /__sim/sessions/{id}/pay`: a [`PayRequest`]; answers `{"outcome": "completed" |
-//!   "declined" | "challenge" | "invalid" (the form's checks refused it), "redirect"?, "error"?}`, or 409 `{"error"}` when the session
-//!   cannot be paid (expired, complete).
+//!   "declined" | "challenge" | "invalid" (the form's checks refused it), "redirect"?,
+//!   "error"?}`, or 409 `{"error"}` when the session cannot be paid (expired, complete).
 //! - `GET /__sim/payment_intents/{id}`: the PaymentIntent, plus `captures` (captures that took
 //!   effect) and `attempts` (`[last4, result]`).
 //! - `POST /__sim/payment_intents/{id}/settle`: `{"succeeded": bool}` for a `processing` one.
