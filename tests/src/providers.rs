@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use checkout_simulators::bkash::{BkashSimulator, RunningBkash, SimConfig};
+use checkout_simulators::stripe::{RunningStripe, StripeSimConfig, StripeSimulator};
 use checkout_simulators::wechat::{RunningWechat, WechatSimConfig, WechatSimulator};
 
 use crate::dev_vars::DevVars;
@@ -67,6 +68,98 @@ pub fn wechat_worker_vars(sim: &RunningWechat) -> Vec<(String, String)> {
         ("WECHATPAY_TEST_BASE_URL".into(), sim.base_url()),
         ("WECHATPAY_TIMEOUT_MS".into(), "3000".into()),
     ]
+}
+
+/// A Stripe simulator, with what a Worker needs to talk to it: its base URL (replacing
+/// `https://api.stripe.com`), its secret key and its webhook signing secret. It derefs to the
+/// simulator for the test controls (faults, `pay`, snapshots, events, deliveries).
+pub struct Stripe {
+    pub sim: RunningStripe,
+}
+
+impl Stripe {
+    /// `http://127.0.0.1:PORT`, what `STRIPE_BASE_URL` points at.
+    pub fn base_url(&self) -> String {
+        self.sim.base_url()
+    }
+
+    /// The `sk_test_...` key the simulator accepts.
+    pub fn secret_key(&self) -> &str {
+        self.sim.secret_key()
+    }
+
+    /// The `whsec_...` secret webhooks are signed with.
+    pub fn webhook_secret(&self) -> &str {
+        self.sim.webhook_secret()
+    }
+
+    /// Sends events to a Worker's Stripe notification route, `{worker}/v1/notifications/stripe`.
+    pub fn send_webhooks_to(&self, worker_base_url: &str) {
+        let url = format!(
+            "{}/v1/notifications/stripe",
+            worker_base_url.trim_end_matches('/')
+        );
+        self.sim.set_webhook_endpoint(Some(&url));
+    }
+}
+
+impl std::ops::Deref for Stripe {
+    type Target = RunningStripe;
+
+    fn deref(&self) -> &RunningStripe {
+        &self.sim
+    }
+}
+
+/// A Stripe simulator on `port` (0: a free one) with the simulator's default test keys
+/// (`checkout_simulators::stripe::DEFAULT_SECRET_KEY`, `DEFAULT_WEBHOOK_SECRET`), retrying
+/// unacknowledged webhooks 2 s apart, doubling, 6 times in all.
+pub fn start_stripe(port: u16) -> Stripe {
+    start_stripe_with(StripeSimConfig {
+        port,
+        retry_base: Duration::from_secs(2),
+        ..StripeSimConfig::default()
+    })
+}
+
+/// As [`start_stripe`], retrying unacknowledged webhooks `gap` apart (doubling) so tests see
+/// retries within seconds.
+pub fn start_stripe_with_retries(port: u16, gap: Duration) -> Stripe {
+    start_stripe_with(StripeSimConfig {
+        port,
+        retry_base: gap,
+        ..StripeSimConfig::default()
+    })
+}
+
+/// A Stripe simulator with any configuration (other keys, timings, an endpoint).
+pub fn start_stripe_with(config: StripeSimConfig) -> Stripe {
+    Stripe {
+        sim: StripeSimulator::start(config),
+    }
+}
+
+/// The shopper's steps on the Stripe simulator's hosted page, in the browser's current tab:
+/// card number, expiry (`MM / YY`), CVC and name, then Pay. The field ids are Stripe Checkout's
+/// (`cardNumber`, `cardExpiry`, `cardCvc`, `billingName`, `submit`).
+pub fn pay_on_stripe_page(browser: &Browser, card: &str, expiry: &str, cvc: &str) {
+    const WAIT: Duration = Duration::from_secs(25);
+    let b = browser;
+    b.type_text(&b.wait_for("#cardNumber", WAIT), card);
+    b.type_text(&b.wait_for("#cardExpiry", WAIT), expiry);
+    b.type_text(&b.wait_for("#cardCvc", WAIT), cvc);
+    b.type_text(&b.wait_for("#billingName", WAIT), "Test Shopper");
+    b.click(&b.wait_for("#submit", WAIT));
+}
+
+/// Completes (`passed`) or fails the 3-D Secure test challenge the hosted page led to.
+pub fn answer_stripe_challenge(browser: &Browser, passed: bool) {
+    let id = if passed {
+        "#test-source-authorize-3ds"
+    } else {
+        "#test-source-fail-3ds"
+    };
+    browser.click(&browser.wait_for(id, Duration::from_secs(25)));
 }
 
 /// The shopper's steps on the bKash simulator's hosted page, in the browser's current tab:

@@ -23,11 +23,13 @@ pub fn run() -> Result {
         .and_then(|p| p.parse().ok())
         .unwrap_or(DEFAULT_PORT);
     let persist_dir = root().join(".state/dev");
-    // The provider simulators run beside the Worker, so the demo shop can pay with bKash and
-    // WeChat Pay offline.
+    // The provider simulators run beside the Worker, so the demo shop can pay with bKash,
+    // WeChat Pay and cards (Stripe) offline.
     let vars = DevVars::of_repo();
     let bkash = providers::start_bkash(&vars, port + 1);
     let wechat = providers::start_wechat(&vars, port + 2);
+    let stripe = providers::start_stripe(port + 3);
+    stripe.send_webhooks_to(&format!("http://127.0.0.1:{port}"));
     let mut worker_vars = providers::bkash_worker_vars(&bkash);
     worker_vars.extend(providers::wechat_worker_vars(&wechat));
     // The demo shop's routes are on (`CHECKOUT_DEMO=1`); the test pages are not served.
@@ -49,6 +51,12 @@ pub fn run() -> Result {
     println!(
         "  WeChat Pay:     {} (scan page /scan, H5 page /h5pay; the QR's code_url opens on /scan)",
         wechat.origin()
+    );
+    println!(
+        "  Stripe (cards): {} (card 4242 4242 4242 4242, any future expiry, any CVC; 4000 0025 0000 3155 for 3-D Secure; keys {} / {})",
+        stripe.origin(),
+        stripe.secret_key(),
+        stripe.webhook_secret()
     );
     println!("  Worker log:     {}", worker.log_path.display());
     println!(

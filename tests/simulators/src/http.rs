@@ -300,10 +300,13 @@ fn reason(status: u16) -> &'static str {
         303 => "See Other",
         400 => "Bad Request",
         401 => "Unauthorized",
+        402 => "Payment Required",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         409 => "Conflict",
+        410 => "Gone",
+        429 => "Too Many Requests",
         500 => "Internal Server Error",
         _ => "Status",
     }

@@ -15,6 +15,14 @@
 //!   with WeChat's retries, and serves the shopper's phone (`/scan`, `/h5pay`, a JSAPI bridge)
 //!   and test controls (`/__sim/`, [`wechat::Faults`]). [`wechat::crypto`] holds both sides of
 //!   WeChat's signatures and resource encryption. The binary `wechat-sim` runs one standalone.
+//! - [`stripe`]: Stripe card payments through Checkout (Checkout Sessions, PaymentIntents with
+//!   manual or automatic capture, refunds, events). [`stripe::StripeSimulator::start`] gives a
+//!   [`stripe::RunningStripe`] whose [`base_url`](stripe::RunningStripe::base_url) replaces
+//!   `https://api.stripe.com`. It checks the Bearer key, decodes bracket-notation forms, keeps
+//!   idempotent answers, serves the hosted card page (`/c/pay/{session}`, Stripe's test cards and
+//!   a 3-D Secure challenge), signs webhooks (`Stripe-Signature`) and retries them with back-off,
+//!   and has test controls (`/__sim/`, [`stripe::Faults`]). The binary `stripe-sim` runs one
+//!   standalone.
 //! - [`http`]: the small HTTP/1.1 server underneath, which can also hang or drop a connection
 //!   without answering (the failures a payment connector has to survive).
 //! - [`util`]: random identifiers and calendar time, shared by the simulators.
@@ -31,5 +39,6 @@
 
 pub mod bkash;
 pub mod http;
+pub mod stripe;
 pub mod util;
 pub mod wechat;
