@@ -20,7 +20,7 @@
 //! value are not. The body is verified byte for byte as received: anything re-serialised fails.
 //!
 //! A replay inside the window verifies again: that is by design. Events are hints (see
-//! [`super::wire::EventHint`]): the edge re-reads the object from Stripe before acting, so a
+//! [`super::event::EventHint`]): the edge re-reads the object from Stripe before acting, so a
 //! replayed or duplicated event cannot change anything twice.
 
 use hmac::{Hmac, Mac};
