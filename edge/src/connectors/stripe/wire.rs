@@ -409,8 +409,11 @@ impl ApiError {
         }
         let code = self.code.as_deref().unwrap_or("");
         match (code, operation) {
-            ("charge_already_captured" | "charge_already_refunded", _) => {
-                ConnectorError::AlreadyDone(code.to_owned())
+            // A retried capture replays its first answer (same key), so this is another capture.
+            ("charge_already_captured", _) => ConnectorError::AlreadyDone(code.to_owned()),
+            // Likewise a refund: this one would return more than is left.
+            ("charge_already_refunded", Operation::CreateRefund) => {
+                self.refused(ErrorCode::RefundExceedsPayment)
             }
             ("payment_intent_unexpected_state" | "checkout_session_not_open", _) => {
                 ConnectorError::InvalidState(code.to_owned())

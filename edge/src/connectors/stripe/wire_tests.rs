@@ -365,14 +365,14 @@ fn invalid_requests_are_told_apart() {
         ),
         ConnectorError::AlreadyDone(_)
     ));
-    assert!(matches!(
-        error(
+    assert_eq!(
+        refused(error(
             400,
             &body("charge_already_refunded"),
             Operation::CreateRefund
-        ),
-        ConnectorError::AlreadyDone(_)
-    ));
+        )),
+        ErrorCode::RefundExceedsPayment
+    );
     assert!(matches!(
         error(
             400,
