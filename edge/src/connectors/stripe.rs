@@ -150,7 +150,7 @@ impl Stripe {
     /// What Stripe accepts per payment in `currency`: from one major unit (Stripe's minimum
     /// charge is about USD 0.50 in the settlement currency) to Stripe's eight-digit ceiling on
     /// `amount` (99,999,999 minor units).
-    pub fn amount_limits(&self, currency: Currency) -> (Money, Money) {
+    pub fn amount_limits(currency: Currency) -> (Money, Money) {
         let one = 10_i64.pow(currency.minor_digits());
         let min = Money::from_minor(one, currency).unwrap_or(Money::zero(currency));
         let max = Money::from_minor(99_999_999, currency).unwrap_or(min);

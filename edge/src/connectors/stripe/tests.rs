@@ -5,8 +5,8 @@ use url::form_urlencoded;
 use worker::Method;
 
 use super::wire::{CaptureMethod, Operation};
-use super::{check_key_mode, keys, path_id, StripeRequest};
-use crate::config::Mode;
+use super::{check_key_mode, keys, path_id, Stripe, StripeConfig, StripeRequest};
+use crate::config::{Mode, Secret};
 use crate::connectors::{ConnectorError, CreatePayment, OtherRefunds, RefundRequest};
 
 fn bdt(minor: i64) -> Money {
@@ -194,4 +194,29 @@ fn keys_must_match_the_accounts_mode() {
     assert!(check_key_mode("pk_test_123", Mode::Test).is_err());
     let error = check_key_mode("sk_live_secretvalue", Mode::Test).unwrap_err();
     assert!(!error.contains("secretvalue"));
+}
+
+#[test]
+fn the_config_never_prints_its_secrets() {
+    let config = StripeConfig {
+        mode: Mode::Test,
+        base_url: "https://api.stripe.com".into(),
+        secret_key: Secret::new("sk_test_51SuperSecretValue".into()),
+        webhook_secret: Secret::new("whsec_AnotherSecretValue".into()),
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let printed = format!("{config:?}");
+    assert!(!printed.contains("SuperSecretValue"));
+    assert!(!printed.contains("AnotherSecretValue"));
+}
+
+#[test]
+fn limits_run_from_one_major_unit_to_stripes_eight_digits() {
+    assert_eq!(
+        Stripe::amount_limits(Currency::BDT),
+        (bdt(100), bdt(99_999_999))
+    );
+    let (min, max) = Stripe::amount_limits(Currency::JPY);
+    assert_eq!(min, Money::from_minor(1, Currency::JPY).unwrap());
+    assert_eq!(max.amount_minor(), 99_999_999);
 }
