@@ -106,6 +106,20 @@ error_codes! {
     AmountOutOfRange = ("amount_out_of_range", 400, "This amount is outside the limits of the chosen payment method."),
     /// The payment provider declined the payment (for example, too little money in the wallet).
     PaymentDeclined = ("payment_declined", 402, "The payment was declined. No money was taken; try again or choose another method."),
+    /// The card's issuer declined the payment without a reason the shopper can act on (Stripe's
+    /// `generic_decline`, `do_not_honor`; also lost, stolen and suspected fraudulent cards, whose
+    /// real reason only the merchant sees).
+    CardDeclined = ("card_declined", 402, "Your card was declined. No money was taken; try another card or another payment method."),
+    /// The card's account does not have enough money for the payment.
+    CardInsufficientFunds = ("card_insufficient_funds", 402, "Your card does not have enough funds for this payment. No money was taken."),
+    /// The card has expired.
+    CardExpired = ("card_expired", 402, "Your card has expired. No money was taken; use another card."),
+    /// The card's security code (CVC) was wrong.
+    CardIncorrectCvc = ("card_incorrect_cvc", 402, "The card's security code is incorrect. No money was taken; check it and try again."),
+    /// The card network or the gateway failed while processing the card.
+    CardProcessingError = ("card_processing_error", 402, "An error occurred while processing your card. No money was taken; try again in a moment."),
+    /// The card's issuer could not authenticate the shopper (3-D Secure failed or was abandoned).
+    CardAuthenticationFailed = ("card_authentication_failed", 402, "Your bank could not confirm this payment. No money was taken; try again or use another card."),
     /// The shopper canceled at the payment provider.
     PaymentCanceled = ("payment_canceled", 402, "The payment was canceled. No money was taken."),
     /// The payment provider could not be reached or failed; the outcome is being checked.

@@ -86,8 +86,9 @@ fn is_secret_name(name: &str) -> bool {
 const SECRET_NAMES: [&str; 5] = ["password", "passwd", "secret", "apiv3_key", "api_v3_key"];
 
 /// Prefixes after which everything up to the next separator is a credential.
-const CREDENTIAL_PREFIXES: [&str; 6] = [
-    "sk_test_", "sk_live_", "wt1.", "_secret_", "Bearer ", "whsec_",
+/// `rk_` are Stripe's restricted keys.
+const CREDENTIAL_PREFIXES: [&str; 8] = [
+    "sk_test_", "sk_live_", "rk_test_", "rk_live_", "wt1.", "_secret_", "Bearer ", "whsec_",
 ];
 
 /// Remembered credentials shorter than this are not masked by value (they would mask ordinary
@@ -274,6 +275,10 @@ mod tests {
                 "bad key sk_test_**** in header",
             ),
             ("sk_live_Zz9-0.", "sk_live_****"),
+            (
+                "stripe key rk_live_51Hx9QaZ refused",
+                "stripe key rk_live_**** refused",
+            ),
             (
                 "token wt1.eyJzaWQiOiJjcyJ9.c2ln rejected",
                 "token wt1.**** rejected",

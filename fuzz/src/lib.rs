@@ -8,12 +8,11 @@
 //!
 //! - [`json`]: `checkout_core::json`, the widget's serde-free JSON reader and writer.
 //! - [`money`]: decimal amounts (`Money::parse_*`) and checked money arithmetic.
+//! - [`stripe_signature`]: Stripe's `Stripe-Signature` header and the webhook event it signs.
 //! - [`token`]: widget tokens (`checkout_core::token`).
 //! - [`webhook`]: the `Checkout-Signature` header verifier merchants reuse.
 //! - [`wechat_notification`]: a WeChat Pay notification's `Wechatpay-*` headers and envelope.
 //! - [`wechat_resource`]: a notification's decrypted resource, as the edge reads it.
-//!
-//! A `Stripe-Signature` verifier does not exist yet; its target belongs with it.
 //!
 //! # Why cargo-fuzz (libFuzzer)
 //!
@@ -38,6 +37,7 @@
 
 pub mod json;
 pub mod money;
+pub mod stripe_signature;
 pub mod token;
 pub mod webhook;
 pub mod wechat_notification;

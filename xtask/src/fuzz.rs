@@ -20,9 +20,10 @@ use crate::shell::{output, root, run_in, tool_path, Result};
 pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Every target: `fuzz/fuzz_targets/<name>.rs`.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "json",
     "money",
+    "stripe_signature",
     "token",
     "webhook",
     "wechat_notification",

@@ -5,6 +5,7 @@
 
 pub mod bkash;
 pub mod outbound;
+pub mod stripe;
 pub mod wechat;
 
 use checkout_core::api::{NextAction, PaymentMethod, WechatFlow};

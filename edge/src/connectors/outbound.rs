@@ -1,4 +1,5 @@
-//! Outbound HTTP to payment providers: JSON over `fetch`, with a timeout that aborts the request.
+//! Outbound HTTP to payment providers: JSON (or, for Stripe, form) requests over `fetch`, with a
+//! timeout that aborts the request.
 //!
 //! A timeout is not a failure: the provider may have acted. Callers decide, per call, whether a
 //! timeout may be retried (a query) or must be resolved by asking again (an execute).
@@ -48,6 +49,18 @@ pub async fn post_json(
     send(Method::Post, url, headers, Some(body), timeout).await
 }
 
+/// POSTs `body` as a form (`application/x-www-form-urlencoded`, Stripe's request format) to
+/// `url` with `headers`, giving up after `timeout`. The answer is still read as JSON.
+pub async fn post_form(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    timeout: Duration,
+) -> Result<HttpAnswer, OutboundError> {
+    let body = Some((body, "application/x-www-form-urlencoded"));
+    send_typed(Method::Post, url, headers, body, timeout).await
+}
+
 /// Sends a request that accepts JSON (with `body` as JSON, if any), giving up after `timeout`.
 pub async fn send(
     method: Method,
@@ -56,11 +69,23 @@ pub async fn send(
     body: Option<&str>,
     timeout: Duration,
 ) -> Result<HttpAnswer, OutboundError> {
+    let body = body.map(|body| (body, "application/json"));
+    send_typed(method, url, headers, body, timeout).await
+}
+
+/// Sends a request that accepts JSON, with `body` of its content type, if any.
+async fn send_typed(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &str)>,
+    timeout: Duration,
+) -> Result<HttpAnswer, OutboundError> {
     let request_headers = Headers::new();
     let transport = |e: worker::Error| OutboundError::Transport(e.to_string());
-    if body.is_some() {
+    if let Some((_, content_type)) = body {
         request_headers
-            .set("Content-Type", "application/json")
+            .set("Content-Type", content_type)
             .map_err(transport)?;
     }
     request_headers
@@ -72,7 +97,7 @@ pub async fn send(
     let mut init = RequestInit::new();
     init.with_method(method)
         .with_headers(request_headers)
-        .with_body(body.map(JsValue::from_str));
+        .with_body(body.map(|(body, _)| JsValue::from_str(body)));
     let request = Request::new_with_init(url, &init).map_err(transport)?;
 
     let controller = AbortController::default();

@@ -119,6 +119,14 @@ pub fn error(code: ErrorCode) -> Option<&'static str> {
         E::ReferenceConflict => "此参考号已被用于另一笔不同的充值。",
         E::AmountOutOfRange => "该金额超出所选支付方式的限额。",
         E::PaymentDeclined => "付款被拒绝，未扣除任何款项。请重试或选择其他支付方式。",
+        E::CardDeclined => "您的银行卡被拒绝，未扣除任何款项。请换一张卡或选择其他支付方式。",
+        E::CardInsufficientFunds => "您的银行卡余额不足以支付此笔款项，未扣除任何款项。",
+        E::CardExpired => "您的银行卡已过期，未扣除任何款项。请使用其他银行卡。",
+        E::CardIncorrectCvc => "银行卡安全码（CVC）不正确，未扣除任何款项。请核对后重试。",
+        E::CardProcessingError => "处理您的银行卡时出错，未扣除任何款项。请稍后再试。",
+        E::CardAuthenticationFailed => {
+            "您的发卡银行未能确认此笔付款，未扣除任何款项。请重试或使用其他银行卡。"
+        }
         E::PaymentCanceled => "付款已取消，未扣除任何款项。",
         E::ProviderUnavailable => "支付机构暂无响应，请稍后再试。",
         E::ProviderError => "支付机构拒绝了此请求，未扣除任何款项。",
