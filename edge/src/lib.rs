@@ -4,6 +4,8 @@
 //! - [`handlers`]: one named function per route, grouped by API (merchant, widget, demo).
 //! - [`objects`]: the Durable Objects: `CheckoutSession` (one per session) and `Wallet` (one per
 //!   customer per merchant), and the internal RPC between them.
+//! - [`saga`]: the session's saga (hold, charge, post or void, refunds, reviews, expiry) as a pure,
+//!   deterministic state machine without I/O; `CheckoutSession` is its thin shell.
 //! - [`auth`], [`config`], [`crypto`], [`http`], [`clock`]: plumbing the handlers share.
 //! - [`rate_limit`]: per-address and per-session limits on token grants, payments and wrong pay
 //!   passwords, counted by the `RateLimiter` object.
@@ -25,6 +27,7 @@ pub mod http;
 pub mod log;
 pub mod objects;
 pub mod rate_limit;
+pub mod saga;
 
 use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
 
@@ -163,6 +166,9 @@ async fn route(
         }
         (Method::Get, ["v1", "checkout_sessions", id, "audit"]) => {
             merchant_sessions::audit(req, env, id).await
+        }
+        (Method::Post, ["v1", "checkout_sessions", id, "payments", payment, "resolve"]) => {
+            merchant_sessions::resolve_payment(req, env, id, payment, request_id).await
         }
         (Method::Get, ["v1", "checkout_sessions", id, "payments", payment, "provider_status"]) => {
             merchant_sessions::provider_status(req, env, id, payment).await
