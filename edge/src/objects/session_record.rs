@@ -455,6 +455,7 @@ impl RefundRecord {
     }
 }
 
+pub mod attempts;
 pub mod audit;
 pub mod events;
 mod provider;
