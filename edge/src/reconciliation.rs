@@ -14,8 +14,10 @@
 //!   resolved after) review, or the leg of a late success; what was given back is the external
 //!   part of each succeeded, pending or unsettled (`requires_review`) refund of it.
 //!
-//! What each side holds is taken less given back; an attempt is listed as a difference when
-//! either figure differs. Totals are over the attempts of the page (a day's totals are the sum
+//! What each side holds is taken (and, in the books, held for review) less given back. An
+//! attempt is listed when the provider's figures differ from what the books count as settled:
+//! an amount held for review is always listed, with a `difference` of 0 when the review
+//! explains it, so a mismatch shows until it is resolved. Totals are over the attempts of the page (a day's totals are the sum
 //! of its pages). Provider calls are bounded by the page: at most [`CALLS_PER_ATTEMPT`] per
 //! attempt on average, and a page ends early (with `has_more`) rather than spend more.
 //!
@@ -56,13 +58,23 @@ pub const CALLS_PER_ATTEMPT: usize = 3;
 /// One side's figures for a payment, in minor units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Figures {
+    /// Taken and counted: a paid leg, an accepted or refunded review, a late success.
     pub taken_minor: i64,
+    /// Taken and held for review, not (yet) counted as paid. Always 0 on the provider's side.
+    pub in_review_minor: i64,
     pub refunded_minor: i64,
 }
 
 impl Figures {
     pub fn held_minor(self) -> i64 {
-        self.taken_minor - self.refunded_minor
+        self.taken_minor + self.in_review_minor - self.refunded_minor
+    }
+
+    /// Whether the settled figures (taken, given back) agree: an amount in review never does.
+    pub fn settled_like(self, other: Figures) -> bool {
+        self.taken_minor == other.taken_minor
+            && self.refunded_minor == other.refunded_minor
+            && self.in_review_minor == other.in_review_minor
     }
 }
 
@@ -72,6 +84,9 @@ pub struct Side {
     /// The provider's own status word, or the payment's status in the books.
     pub status: String,
     pub taken: String,
+    /// The books' amount held for review (books only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_review: Option<String>,
     pub refunded: String,
     pub held: String,
 }
@@ -85,7 +100,8 @@ pub struct Difference {
     pub provider_reference: Option<String>,
     pub provider: Side,
     pub books: Side,
-    /// Provider held less books held.
+    /// Provider held less books held (amounts in review included): what no state in the books
+    /// explains. A payment held for review is listed with a difference of 0.
     pub difference: String,
 }
 
@@ -100,7 +116,10 @@ pub struct Unchecked {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub provider: String,
+    /// Paid legs and amounts in review, less refunds.
     pub books: String,
+    /// Of `books`, held for review.
+    pub in_review: String,
     pub difference: String,
 }
 
@@ -160,14 +179,20 @@ pub fn books(
     let currency = session.currency;
     let payment = session.payments.iter().find(|p| p.id == payment_id)?;
     let leg = external_leg_minor(payment, method, currency);
-    let taken_minor = match &payment.review {
-        Some(review) => review
-            .provider_amount
-            .as_deref()
-            .map_or(leg, |a| minor_of(a, currency)),
-        None if payment.status == checkout_core::api::PaymentStatus::Succeeded => leg,
-        None if payment.late_success.is_some() => leg,
-        None => 0,
+    let (taken_minor, in_review_minor) = match &payment.review {
+        Some(review) => {
+            let amount = review
+                .provider_amount
+                .as_deref()
+                .map_or(leg, |a| minor_of(a, currency));
+            match review.resolution {
+                Some(_) => (amount, 0),
+                None => (0, amount),
+            }
+        }
+        None if payment.status == checkout_core::api::PaymentStatus::Succeeded => (leg, 0),
+        None if payment.late_success.is_some() => (leg, 0),
+        None => (0, 0),
     };
     let refunded_minor = session
         .refunds
@@ -181,6 +206,7 @@ pub fn books(
         .sum();
     Some(Figures {
         taken_minor,
+        in_review_minor,
         refunded_minor,
     })
 }
@@ -299,6 +325,7 @@ pub async fn ask_provider(
         status: payment.provider_status,
         figures: Figures {
             taken_minor,
+            in_review_minor: 0,
             refunded_minor,
         },
     })
@@ -319,6 +346,7 @@ pub struct Tally {
     pub checked: usize,
     pub provider_minor: i64,
     pub books_minor: i64,
+    pub in_review_minor: i64,
     pub differences: Vec<Difference>,
 }
 
@@ -334,12 +362,14 @@ impl Tally {
         self.checked += 1;
         self.provider_minor += provider.figures.held_minor();
         self.books_minor += books.held_minor();
-        if provider.figures == books {
+        self.in_review_minor += books.in_review_minor;
+        if provider.figures.settled_like(books) {
             return;
         }
-        let side = |status: String, f: Figures| Side {
+        let side = |status: String, f: Figures, books: bool| Side {
             status,
             taken: signed(f.taken_minor, currency),
+            in_review: books.then(|| signed(f.in_review_minor, currency)),
             refunded: signed(f.refunded_minor, currency),
             held: signed(f.held_minor(), currency),
         };
@@ -347,8 +377,8 @@ impl Tally {
             payment_id: attempt.payment_id.clone(),
             session_id: attempt.session_id.clone(),
             provider_reference: attempt.reference.clone(),
-            provider: side(provider.status.clone(), provider.figures),
-            books: side(book_status, books),
+            provider: side(provider.status.clone(), provider.figures, false),
+            books: side(book_status, books, true),
             difference: signed(provider.figures.held_minor() - books.held_minor(), currency),
         });
     }
@@ -357,6 +387,7 @@ impl Tally {
         Totals {
             provider: signed(self.provider_minor, currency),
             books: signed(self.books_minor, currency),
+            in_review: signed(self.in_review_minor, currency),
             difference: signed(self.provider_minor - self.books_minor, currency),
         }
     }
@@ -501,6 +532,7 @@ mod tests {
     fn figures(taken_minor: i64, refunded_minor: i64) -> Figures {
         Figures {
             taken_minor,
+            in_review_minor: 0,
             refunded_minor,
         }
     }
@@ -524,6 +556,7 @@ mod tests {
         assert_eq!(books(&paid, "p1", wechat), Some(figures(2000, 900)));
 
         let mut held = payment("p1", PaymentStatus::RequiresReview, "20.00");
+        // A review keeps what the provider said; the leg stays what we asked.
         held.review = Some(PaymentReview {
             reason: ReviewReason::AmountMismatch,
             provider_amount: Some("19.99".into()),
@@ -531,9 +564,21 @@ mod tests {
             resolution: None,
             resolved_at: None,
         });
-        let review = session(vec![held], vec![]);
-        assert_eq!(books(&review, "p1", wechat), Some(figures(1999, 0)));
+        let review = session(vec![held.clone()], vec![]);
+        let in_review = Figures {
+            in_review_minor: 1999,
+            ..figures(0, 0)
+        };
+        assert_eq!(books(&review, "p1", wechat), Some(in_review));
         assert_eq!(book_status(&review, "p1"), "requires_review");
+        // Refunded at the provider after review: taken, and given back.
+        held.review.as_mut().unwrap().resolution =
+            Some(checkout_core::api::ResolveAction::RefundAtProvider);
+        let resolved = session(
+            vec![held],
+            vec![refund("p1", "19.99", RefundStatus::Pending)],
+        );
+        assert_eq!(books(&resolved, "p1", wechat), Some(figures(1999, 1999)));
     }
 
     #[test]
@@ -586,6 +631,26 @@ mod tests {
             ("39.99", "20.00", "19.99")
         );
         assert_eq!(signed(-1, Currency::CNY), "-0.01");
+
+        // Held for review: listed, explained (difference 0), and counted in review.
+        let mut review = Tally::default();
+        let in_review = Figures {
+            in_review_minor: 1999,
+            ..figures(0, 0)
+        };
+        review.add(
+            &attempt,
+            &short,
+            in_review,
+            "requires_review".into(),
+            Currency::CNY,
+        );
+        assert_eq!(review.differences.len(), 1);
+        let row = &review.differences[0];
+        assert_eq!(row.difference, "0.00");
+        assert_eq!(row.books.in_review.as_deref(), Some("19.99"));
+        assert_eq!(row.provider.in_review, None);
+        assert_eq!(review.totals(Currency::CNY).in_review, "19.99");
     }
 
     #[test]
