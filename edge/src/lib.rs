@@ -27,6 +27,7 @@ pub mod log;
 pub mod objects;
 pub mod rate_limit;
 pub mod reconciliation;
+pub mod saga;
 
 use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
 

@@ -13,8 +13,8 @@ use checkout_core::error::ErrorDetail;
 use checkout_core::{ErrorCode, Money};
 
 use super::{PaymentRecord, RefundParts, RefundRecord, RefundStart, SessionRecord};
-use crate::connectors::OtherRefunds;
 use crate::error::{Error, Result};
+use crate::saga::provider::OtherRefunds;
 
 impl SessionRecord {
     /// Refunded or being refunded: succeeded and pending refunds.
@@ -22,7 +22,7 @@ impl SessionRecord {
         let minor = self
             .refunds
             .iter()
-            .filter(|r| r.status != RefundStatus::Failed)
+            .filter(|r| !r.automatic && r.status != RefundStatus::Failed)
             .map(|r| r.amount.amount_minor())
             .sum();
         Money::from_minor(minor, self.amount.currency()).unwrap_or(self.amount)
@@ -78,6 +78,11 @@ impl SessionRecord {
             failure: None,
             provider_refund_id: None,
             created_at_s: now_s,
+            automatic: false,
+            provider_done: false,
+            attempts: 0,
+            next_attempt_at_s: None,
+            notify_url: None,
         };
         self.refunds.push(refund.clone());
         Ok(RefundStart::Started(refund))
@@ -228,7 +233,7 @@ impl SessionRecord {
         for refund in self
             .refunds
             .iter()
-            .filter(|r| r.status != RefundStatus::Failed)
+            .filter(|r| r.payment_id == payment.id && r.status != RefundStatus::Failed)
         {
             // Refunds recorded before parts existed went all to the payment's one leg.
             let parts = refund.parts.unwrap_or(RefundParts {
