@@ -344,16 +344,38 @@ fn a_payment_that_names_another_order_is_held_for_review() {
         ..Faults::default()
     };
     let id = rig.pay_with_fault(&order, "review-order-key-1", faults);
-    let view = rig.wait_view(&order, "requires_review", |v| {
-        v["status"] == "requires_review"
-    });
+    // The notification names an order that is not this session's, so it reaches no payment; the
+    // widget's poll asks WeChat about our own order, whose transaction names the other one.
+    let view = wait_for(
+        "requires_review",
+        || {
+            common::widget_read(&rig, &order.id, &order.token, ORIGIN);
+            rig.view(&order)
+        },
+        |v| v["status"] == "requires_review",
+    );
     let held = payment(&view, &id);
     assert_eq!(held["review"]["reason"], "order_mismatch", "{view:#}");
     assert_eq!(held["review"]["provider_order"], "someone_elses_order_1");
     assert_eq!(view["amount_paid"], "0.00");
-    // Nothing but a resolution moves it: another notification or a poll changes nothing.
+    rig.wait_event(&order, "checkout_session.payment_requires_review");
+    // Nothing but a resolution moves it: more polls and notification retries change nothing.
     std::thread::sleep(Duration::from_secs(2));
+    common::widget_read(&rig, &order.id, &order.token, ORIGIN);
     assert_eq!(rig.view(&order)["status"], "requires_review");
+    common::assert_refused(
+        &rig.pay(&order, "review-order-key-2"),
+        409,
+        "payment_requires_review",
+    );
+    // Refunded at WeChat, the session opens again.
+    let resolved = rig.resolve(&order, &id, r#"{"action":"refund_at_provider"}"#);
+    assert_eq!(resolved.status, 200, "{:#}", resolved.body);
+    let view = rig.wait_view(&order, "the refund to succeed", |v| {
+        v["refunds"][0]["status"] == "succeeded"
+    });
+    assert_eq!(view["status"], "open");
+    assert_eq!(rig.sim.order(&id).unwrap().refunded_total, 1500);
 }
 
 #[test]
