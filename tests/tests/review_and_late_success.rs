@@ -18,7 +18,9 @@ use serde_json::{json, Value};
 
 mod common;
 
-const WAIT: Duration = Duration::from_secs(30);
+/// Long enough for the saga's first refund retry (30 s after the refund: automatic refunds ask
+/// WeChat no notification, so the retry's query settles them) and for an expiry's close.
+const WAIT: Duration = Duration::from_secs(60);
 
 struct Rig {
     sim: RunningWechat,
