@@ -528,4 +528,29 @@ fn an_unsettled_bkash_refund_is_retried_by_asking_never_by_refunding_again() {
     let snapshot = sim.payment(&payment_id).unwrap();
     assert_eq!(snapshot.refund_trx_ids.len(), 1, "{snapshot:?}");
     assert_eq!(snapshot.refunded, "50.00");
+
+    // The report cannot check what bKash will not tell, and says so rather than agree.
+    let report = |rig: &fixtures::Rig| {
+        let date = common_today();
+        rig.client
+            .call(
+                "GET",
+                format!("/v1/reports/reconciliation?date={date}&method=bkash"),
+            )
+            .bearer(&rig.key())
+            .send()
+            .expect_status(200)
+            .body
+    };
+    let blind = report(&rig);
+    assert_eq!(blind["checked"], 0, "{blind:#}");
+    assert_eq!(blind["unchecked"][0]["reason"], "provider_unavailable");
+    assert_eq!(blind["unchecked"][0]["session_id"], order.id.as_str());
+    // Once bKash answers, its latest refund is ours and the figures agree.
+    sim.set_faults(bkash::Faults::default());
+    let told = report(&rig);
+    assert_eq!(told["checked"], 1, "{told:#}");
+    assert_eq!(told["differences"], json!([]), "{told:#}");
+    assert_eq!(told["totals"]["provider"], "150.00");
+    assert_eq!(told["totals"]["books"], "150.00");
 }
