@@ -333,6 +333,36 @@ fn accepting_a_short_payment_pays_the_session_with_what_was_taken() {
     );
     assert!(rig.sim.order(&short).unwrap().refunds.is_empty());
     rig.wait_event(&order, "checkout_session.payment_review_resolved");
+
+    // Both decisions are in the audit trail, under the request ids they were answered with.
+    let trail = rig
+        .client
+        .call("GET", format!("/v1/checkout_sessions/{}/audit", order.id))
+        .bearer(&rig.key())
+        .send()
+        .expect_status(200)
+        .body;
+    let resolves: Vec<&Value> = trail["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["op"] == "resolve_payment")
+        .collect();
+    let outcomes: Vec<&str> = resolves
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(outcomes, ["ok", "review_action_not_allowed"], "{trail:#}");
+    let request_id = accepted.header("Request-Id").unwrap();
+    assert!(
+        resolves[0]["request_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|id| id == request_id),
+        "{:#}",
+        resolves[0]
+    );
     let report = rig.reconciliation();
     assert_eq!(report["differences"], json!([]), "{report:#}");
 }
