@@ -368,6 +368,38 @@ fn accepting_a_short_payment_pays_the_session_with_what_was_taken() {
 }
 
 #[test]
+fn more_than_the_session_asked_for_cannot_be_accepted_only_refunded() {
+    let rig = rig("review-over");
+    let order = rig.checkout("review-over-1", "20.00");
+    let over = Faults {
+        pay_short_fen: -100,
+        ..Faults::default()
+    };
+    let id = rig.pay_with_fault(&order, "review-over-key-1", over);
+    let view = rig.wait_view(&order, "requires_review", |v| {
+        v["status"] == "requires_review"
+    });
+    assert_eq!(payment(&view, &id)["review"]["provider_amount"], "21.00");
+    common::assert_refused(
+        &rig.resolve(&order, &id, r#"{"action":"accept"}"#),
+        409,
+        "review_action_not_allowed",
+    );
+    assert_eq!(
+        rig.view(&order)["status"],
+        "requires_review",
+        "nothing changed"
+    );
+    let refunded = rig.resolve(&order, &id, r#"{"action":"refund_at_provider"}"#);
+    assert_eq!(refunded.status, 200, "{:#}", refunded.body);
+    assert_eq!(refunded.body["status"], "open", "{:#}", refunded.body);
+    rig.wait_view(&order, "the refund to succeed", |v| {
+        v["refunds"][0]["status"] == "succeeded"
+    });
+    assert_eq!(rig.sim.order(&id).unwrap().refunded_total, 2100);
+}
+
+#[test]
 fn a_payment_that_names_another_order_is_held_for_review() {
     let rig = rig("review-order");
     let order = rig.checkout("review-order-1", "15.00");

@@ -44,8 +44,8 @@ pub struct Faults {
     /// The JSAPI pay sheet answers `get_brand_wcpay_request:cancel` (the shopper closed it).
     pub jsapi_cancel: bool,
     /// A payment made while this is set takes this many fen less than the order's total (1 for
-    /// 19.99 on a 20.00 order), and its notification and every later query report what was
-    /// taken: a provider whose figure does not match the merchant's.
+    /// 19.99 on a 20.00 order; a negative value takes more), and its notification and every
+    /// later query report what was taken: a provider whose figure does not match the merchant's.
     pub pay_short_fen: i64,
     /// A payment made while this is set is reported (notification and every later query) as
     /// being for this `out_trade_no` instead of its own.
