@@ -298,6 +298,33 @@ fn a_notification_for_another_amount_is_held_for_review_and_not_paid() {
         rig.worker.log().contains("provider_mismatch"),
         "an alert line for the on-call engineer"
     );
+
+    // The merchant accepts what WeChat took (no more than the session's amount): paid with it.
+    let payment_id = view["payments"][0]["id"].as_str().unwrap().to_owned();
+    let resolve = |action: &str| {
+        rig.client
+            .call(
+                "POST",
+                format!(
+                    "/v1/checkout_sessions/{}/payments/{payment_id}/resolve",
+                    order.id
+                ),
+            )
+            .bearer(&rig.key())
+            .json(&json!({ "action": action }))
+    };
+    let accepted = resolve("accept").expect_status(200);
+    assert_eq!(accepted.body["status"], "paid", "{:#}", accepted.body);
+    assert_eq!(accepted.body["amount_paid"], "0.01");
+    assert_eq!(
+        accepted.body["payments"][0]["review"]["resolution"],
+        "accept"
+    );
+    // The same decision again answers the same; another one is refused.
+    assert_eq!(resolve("accept").expect_status(200).body, accepted.body);
+    let other = resolve("refund_at_provider");
+    assert_eq!(other.status, 409, "{}", other.body);
+    assert_eq!(other.code(), "review_action_not_allowed");
 }
 
 #[test]
