@@ -18,8 +18,9 @@
 //! attempt is listed when the provider's figures differ from what the books count as settled:
 //! an amount held for review is always listed, with a `difference` of 0 when the review
 //! explains it, so a mismatch shows until it is resolved. Totals are over the attempts of the page (a day's totals are the sum
-//! of its pages). Provider calls are bounded by the page: at most [`CALLS_PER_ATTEMPT`] per
-//! attempt on average, and a page ends early (with `has_more`) rather than spend more.
+//! of its pages). Provider calls are bounded by the page: at most [`CALLS_PER_ATTEMPT`] × `limit`,
+//! and a page ends early (with `has_more`) rather than spend more; an attempt with more refunds
+//! than a whole page may ask about is listed as unchecked (`too_many_refunds`).
 //!
 //! **What cannot be compared.** A payment we never created cannot be asked about: the providers
 //! offer no listing of a merchant's transactions to these APIs (only settlement files, outside
@@ -340,6 +341,25 @@ pub fn calls_needed(method: PaymentMethod, refunds: usize) -> usize {
     }
 }
 
+/// Whether a page asks about the next attempt, given the calls already reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    Ask,
+    /// The page ends here (`has_more`); the next page starts with this attempt.
+    Stop,
+    /// The first attempt of a page alone needs more than the page may spend: listed unchecked.
+    TooMany,
+}
+
+/// Pure: asks while the reserved calls stay within `budget`; a page always makes progress.
+pub fn admit(reserved: usize, needed: usize, budget: usize, first: bool) -> Admit {
+    match (reserved + needed <= budget, first) {
+        (true, _) => Admit::Ask,
+        (false, false) => Admit::Stop,
+        (false, true) => Admit::TooMany,
+    }
+}
+
 /// Adds one compared attempt to the page's running figures. Pure.
 #[derive(Debug, Default)]
 pub struct Tally {
@@ -414,7 +434,9 @@ pub async fn page(
     let index: AttemptPage = rpc::call(&stub, &command).await?;
     let connector = Connector::for_method(method, env, Mode::of(merchant.livemode))?;
     let budget = CALLS_PER_ATTEMPT * limit;
-    let (mut calls, mut tally, mut unchecked) = (0, Tally::default(), Vec::new());
+    // Calls reserved for the attempts asked so far (each reserves its most), and made.
+    let (mut reserved, mut calls) = (0, 0);
+    let (mut tally, mut unchecked) = (Tally::default(), Vec::new());
     let mut sessions: HashMap<String, Option<CheckoutSession>> = HashMap::new();
     let mut last = None;
     let mut stopped_early = false;
@@ -445,9 +467,18 @@ pub async fn page(
             .iter()
             .filter(|r| r.payment_id == attempt.payment_id)
             .count();
-        if calls + calls_needed(method, refunds) > budget && last.is_some() {
-            stopped_early = true;
-            break;
+        let needed = calls_needed(method, refunds);
+        match admit(reserved, needed, budget, last.is_none()) {
+            Admit::Ask => reserved += needed,
+            Admit::Stop => {
+                stopped_early = true;
+                break;
+            }
+            Admit::TooMany => {
+                unchecked.push(unchecked_for("too_many_refunds"));
+                last = Some(attempt.payment_id.clone());
+                continue;
+            }
         }
         last = Some(attempt.payment_id.clone());
         let Some(books) = books(session, &attempt.payment_id, method) else {
@@ -472,6 +503,15 @@ pub async fn page(
             }
         }
     }
+    debug_assert!(
+        calls <= reserved,
+        "{calls} provider calls over {reserved} reserved"
+    );
+    crate::log::event(
+        crate::log::Level::Info,
+        serde_json::json!({"level": "info", "reconciliation": "page", "method": method.as_str(),
+            "attempts": index.attempts.len(), "provider_calls": calls}),
+    );
     let has_more = index.has_more || stopped_early;
     Ok(ReconciliationPage {
         object: "reconciliation_report".into(),
@@ -651,6 +691,28 @@ mod tests {
         assert_eq!(row.books.in_review.as_deref(), Some("19.99"));
         assert_eq!(row.provider.in_review, None);
         assert_eq!(review.totals(Currency::CNY).in_review, "19.99");
+    }
+
+    #[test]
+    fn a_page_asks_within_its_budget_and_always_moves_on() {
+        assert_eq!(admit(0, 2, 6, true), Admit::Ask);
+        assert_eq!(admit(4, 2, 6, false), Admit::Ask);
+        assert_eq!(admit(5, 2, 6, false), Admit::Stop);
+        assert_eq!(admit(0, 7, 6, true), Admit::TooMany);
+        // Whatever the refunds, a page of `limit` attempts reserves at most 3 × limit calls.
+        let limit = 4;
+        let budget = CALLS_PER_ATTEMPT * limit;
+        let needs = [1, 9, 2, 2, 13, 1];
+        let (mut reserved, mut first) = (0, true);
+        for needed in needs {
+            match admit(reserved, needed, budget, first) {
+                Admit::Ask => reserved += needed,
+                Admit::Stop => break,
+                Admit::TooMany => {}
+            }
+            first = false;
+        }
+        assert!(reserved <= budget, "{reserved}");
     }
 
     #[test]
