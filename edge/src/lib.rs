@@ -7,6 +7,7 @@
 //! - [`saga`]: the session's saga (hold, charge, post or void, refunds, reviews, expiry) as a pure,
 //!   deterministic state machine without I/O; `CheckoutSession` is its thin shell.
 //! - [`auth`], [`config`], [`crypto`], [`http`], [`clock`]: plumbing the handlers share.
+//! - [`reconciliation`]: the reconciliation report, the provider's figures against the books.
 //! - [`rate_limit`]: per-address and per-session limits on token grants, payments and wrong pay
 //!   passwords, counted by the `RateLimiter` object.
 //! - [`log`]: structured JSON log lines, scrubbed of credentials and wallet numbers.
@@ -27,6 +28,7 @@ pub mod http;
 pub mod log;
 pub mod objects;
 pub mod rate_limit;
+pub mod reconciliation;
 pub mod saga;
 
 use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
@@ -178,6 +180,9 @@ async fn route(
         }
         (Method::Get, ["v1", "events"]) => merchant_webhooks::list(req, env).await,
         (Method::Get, ["v1", "reports", "daily"]) => merchant_reports::daily(req, env).await,
+        (Method::Get, ["v1", "reports", "reconciliation"]) => {
+            merchant_reports::reconciliation(req, env).await
+        }
         (Method::Get, ["v1", "metrics"]) => merchant_metrics::get(req, env).await,
         (Method::Get, ["v1", "events", id]) => merchant_webhooks::get(req, env, id).await,
         (Method::Post, ["v1", "events", id, "resend"]) => {

@@ -290,10 +290,25 @@ impl PaymentConnector for Bkash {
         &self,
         request: &RefundRequest<'_>,
     ) -> Result<Option<ProviderRefund>, ConnectorError> {
+        let latest = self
+            .latest_refund(request.reference, request.transaction_id)
+            .await?;
+        Ok(latest.and_then(|refund| claim_latest_refund(refund, request)))
+    }
+}
+
+impl Bkash {
+    /// The latest refund of a payment, as bKash's refund status reports it (the only refund it
+    /// reports: it names neither our reference nor earlier refunds).
+    pub async fn latest_refund(
+        &self,
+        reference: &str,
+        transaction_id: &str,
+    ) -> Result<Option<ProviderRefund>, ConnectorError> {
         let body = wire::RefundRequest {
-            payment_id: request.reference,
+            payment_id: reference,
             amount: None,
-            trx_id: request.transaction_id,
+            trx_id: transaction_id,
             sku: None,
             reason: None,
         };
@@ -301,8 +316,7 @@ impl PaymentConnector for Bkash {
         if answer.status.code() == wire::NO_REFUND {
             return Ok(None);
         }
-        let refund = answer.into_refund()?;
-        Ok(claim_latest_refund(refund, request))
+        answer.into_refund().map(Some)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The merchant's reports: per day and per method, counts, gross, refunds and fees.
 
-use checkout_core::api::FieldError;
+use checkout_core::api::{FieldError, PaymentMethod};
 use worker::{Env, Request, Response};
 
 use crate::auth;
@@ -40,6 +40,44 @@ pub async fn daily(req: Request, env: &Env) -> Result<Response> {
         200,
         &serde_json::json!({"from": from, "to": to, "days": rows}),
     )
+}
+
+/// `GET /v1/reports/reconciliation?date=YYYY-MM-DD&method=bkash|wechat_pay&limit=&starting_after=`:
+/// a page of the day's provider attempts, each compared with what the provider says
+/// (`crate::reconciliation`).
+pub async fn reconciliation(req: Request, env: &Env) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = auth::merchant(&req, &config)?;
+    let url = req.url()?;
+    let query = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let date = query("date").unwrap_or_else(|| utc_date(now_s()));
+    check_date("date", &date)?;
+    let method = match query("method").as_deref() {
+        Some("bkash") => PaymentMethod::Bkash,
+        Some("wechat_pay") => PaymentMethod::WechatPay,
+        _ => {
+            return Err(FieldError::invalid("method", "method must be bkash or wechat_pay.").into())
+        }
+    };
+    let limit = match query("limit") {
+        None => 20,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| FieldError::invalid("limit", "limit must be between 1 and 100."))?,
+    };
+    let starting_after = query("starting_after");
+    if let Some(id) = &starting_after {
+        checkout_core::api::check_id("starting_after", id, 64)?;
+    }
+    let page =
+        crate::reconciliation::page(env, &merchant, &date, method, starting_after, limit).await?;
+    http::json(200, &page)
 }
 
 fn check_date(param: &'static str, date: &str) -> Result<()> {

@@ -1,12 +1,14 @@
 //! The `Webhooks` Durable Object: one per merchant and mode. It holds the merchant's endpoint and
 //! every event, and delivers them at least once, retrying with exponential back-off for up to
 //! three days, driven by its alarm. The daily report (`report.rs`) is built from the same events,
-//! and the metrics and alerts (`metrics.rs`) from samples that travel with them.
+//! the metrics and alerts (`metrics.rs`) from samples that travel with them, and the index of
+//! provider attempts the reconciliation report walks (`attempts.rs`) from attempt lines.
 //!
 //! Events arrive from session objects, which store each one in their own outbox in the same write
 //! as the state change that caused it and hand it over here (idempotent by event id) until this
 //! object has it. Receivers deduplicate by the event id, which every attempt repeats.
 
+pub mod attempts;
 pub mod metrics;
 pub mod report;
 mod store;
@@ -43,6 +45,16 @@ pub enum WebhookCommand {
         events: Vec<Event>,
         #[serde(default)]
         samples: Vec<metrics::MetricSample>,
+        /// Provider attempts for the reconciliation index.
+        #[serde(default)]
+        attempts: Vec<crate::objects::session_record::attempts::ProviderAttempt>,
+    },
+    /// A page of one day's provider attempts at one method, for the reconciliation report.
+    Attempts {
+        day: String,
+        method: checkout_core::api::PaymentMethod,
+        starting_after: Option<String>,
+        limit: usize,
     },
     /// Success rates, failure codes, provider latency and alerts over the last `window_s`.
     Metrics {
@@ -148,9 +160,14 @@ impl Webhooks {
                 self.store.set_endpoint(&endpoint)?;
                 serde_json::to_value(endpoint)?
             }
-            WebhookCommand::Enqueue { events, samples } => {
+            WebhookCommand::Enqueue {
+                events,
+                samples,
+                attempts: provider_attempts,
+            } => {
                 let thresholds = metrics::Thresholds::from_env(&self.env);
                 metrics::record(self.store.sql(), &samples, thresholds, now_ms())?;
+                attempts::record(self.store.sql(), &provider_attempts)?;
                 let has_endpoint = self.store.endpoint()?.is_some();
                 let fees = crate::config::read(&self.env, "FEE_SCHEDULE")?;
                 let schedules = report::Schedules::parse(fees.as_ref().map(|s| s.expose()))?;
@@ -179,6 +196,18 @@ impl Webhooks {
                     now_ms(),
                 )?)?
             }
+            WebhookCommand::Attempts {
+                day,
+                method,
+                starting_after,
+                limit,
+            } => serde_json::to_value(attempts::page(
+                self.store.sql(),
+                &day,
+                method,
+                starting_after.as_deref(),
+                limit.clamp(1, 100),
+            )?)?,
             WebhookCommand::Report { from, to } => {
                 serde_json::to_value(report::daily(self.store.sql(), &from, &to)?)?
             }

@@ -512,6 +512,7 @@ impl RefundRecord {
     }
 }
 
+pub mod attempts;
 pub mod audit;
 pub mod events;
 mod provider_leg;

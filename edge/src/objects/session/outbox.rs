@@ -11,6 +11,7 @@ use crate::clock::{now_ms, now_s};
 use crate::crypto::random_id;
 use crate::error::Result;
 use crate::objects::rpc;
+use crate::objects::session_record::attempts::{self, ProviderAttempt};
 use crate::objects::session_record::{events, SessionRecord};
 use crate::objects::webhooks::metrics::MetricSample;
 use crate::objects::webhooks::{self, WebhookCommand};
@@ -20,6 +21,8 @@ use crate::objects::webhooks::{self, WebhookCommand};
 enum OutboxItem {
     Event(Event),
     Sample(MetricSample),
+    /// An attempt at a provider, for the merchant's index the reconciliation report walks.
+    Attempt(ProviderAttempt),
 }
 
 pub const OUTBOX_SCHEMA: &str =
@@ -42,6 +45,9 @@ impl CheckoutSession {
                 data,
             };
             self.push_outbox(&OutboxItem::Event(event))?;
+        }
+        for attempt in attempts::changes(before, after) {
+            self.push_outbox(&OutboxItem::Attempt(attempt))?;
         }
         for (method, succeeded, code) in events::outcomes(before, after) {
             self.record_sample(MetricSample::PaymentOutcome {
@@ -84,16 +90,25 @@ impl CheckoutSession {
         let Some((items, last)) = crate::objects::read_outbox::<OutboxItem>(&self.sql)? else {
             return Ok(());
         };
-        let (mut events, mut samples) = (Vec::new(), Vec::new());
+        let (mut events, mut samples, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
         for item in items {
             match item {
                 OutboxItem::Event(event) => events.push(event),
                 OutboxItem::Sample(sample) => samples.push(sample),
+                OutboxItem::Attempt(attempt) => attempts.push(attempt),
             }
         }
         let scope = self.current()?.merchant_scope;
         let stub = webhooks::stub(&self.env, &scope)?;
-        rpc::call::<_, ()>(&stub, &WebhookCommand::Enqueue { events, samples }).await?;
+        rpc::call::<_, ()>(
+            &stub,
+            &WebhookCommand::Enqueue {
+                events,
+                samples,
+                attempts,
+            },
+        )
+        .await?;
         crate::objects::clear_outbox(&self.sql, last)
     }
 }

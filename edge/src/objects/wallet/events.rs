@@ -109,6 +109,7 @@ impl Wallet {
         let command = WebhookCommand::Enqueue {
             events,
             samples: Vec::new(),
+            attempts: Vec::new(),
         };
         rpc::call::<_, ()>(&stub, &command).await?;
         self.store.clear_outbox(last)

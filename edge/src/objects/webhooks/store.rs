@@ -77,7 +77,8 @@ impl Store {
         let statements = SCHEMA
             .iter()
             .chain(super::report::SCHEMA)
-            .chain(super::metrics::SCHEMA);
+            .chain(super::metrics::SCHEMA)
+            .chain(super::attempts::SCHEMA);
         for statement in statements {
             if let Err(e) = sql.exec(statement, None) {
                 schema_error(&e.to_string());

@@ -333,11 +333,16 @@ fn refund_answer(p: &Payment, r: &Refund) -> Value {
 }
 
 /// A refund (fault `drop_refund_response`: made, then closed without answering, as when bKash's
-/// answer is lost on the way back), or a refund status, which is always answered.
+/// answer is lost on the way back), or a refund status, which is answered unless
+/// `refund_unsettled` is set (then a refund's answer is lost and every status call fails).
 fn refund_reply(shared: &Shared, request: &Request) -> Reply {
     let makes_a_refund = body::<wire::RefundRequest>(request).is_ok_and(|r| r.amount.is_some());
+    let unsettled = shared.lock().faults.refund_unsettled;
+    if unsettled && !makes_a_refund {
+        return gateway(503, "Service Unavailable");
+    }
     let answer = refund(shared, request);
-    if makes_a_refund && shared.lock().faults.take_drop_refund() {
+    if makes_a_refund && (unsettled || shared.lock().faults.take_drop_refund()) {
         return Reply::Close;
     }
     Reply::Respond(Response::json(200, &answer))

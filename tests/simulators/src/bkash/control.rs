@@ -37,6 +37,10 @@ pub struct Faults {
     /// credited) but the connection is closed without an answer. Refund-status calls are
     /// answered as usual.
     pub drop_refund_response: u32,
+    /// While set, a refund (with an amount) is made (the wallet is credited) but the connection
+    /// is closed without an answer, and every refund-status call answers HTTP 503: the refund's
+    /// outcome can never be learnt, so the merchant's refund stays unsettled.
+    pub refund_unsettled: bool,
     /// One-shot: every id token issued so far expires now (refresh still works). It is applied
     /// when set and reads back as `false`.
     pub expire_tokens_now: bool,
@@ -51,6 +55,7 @@ impl Default for Faults {
             hang_ms: 15_000,
             drop_execute_response: 0,
             drop_refund_response: 0,
+            refund_unsettled: false,
             expire_tokens_now: false,
         }
     }

@@ -7,6 +7,8 @@
 //! - `POST /__sim/orders/{out_trade_no}/approve` and `.../fail`: the shopper pays, or the payment
 //!   fails at the phone; answers the snapshot, or 409 `{"error"}` when the order cannot be paid.
 //! - `GET /__sim/refunds/{out_refund_no}`: a [`RefundSnapshot`].
+//! - Faults for a provider whose word differs from the books: `pay_short_fen`,
+//!   `report_out_trade_no`, `close_lets_payment_through`.
 //! - `GET /__sim/deliveries`: every notification delivery attempt ([`DeliverySnapshot`]).
 //! - `GET /__sim/jsbridge.js`, `POST /__sim/jsapi/pay`: the JSAPI pay sheet (module `jsapi`).
 
@@ -41,6 +43,16 @@ pub struct Faults {
     pub withhold_notifications: bool,
     /// The JSAPI pay sheet answers `get_brand_wcpay_request:cancel` (the shopper closed it).
     pub jsapi_cancel: bool,
+    /// A payment made while this is set takes this many fen less than the order's total (1 for
+    /// 19.99 on a 20.00 order; a negative value takes more), and its notification and every
+    /// later query report what was taken: a provider whose figure does not match the merchant's.
+    pub pay_short_fen: i64,
+    /// A payment made while this is set is reported (notification and every later query) as
+    /// being for this `out_trade_no` instead of its own.
+    pub report_out_trade_no: Option<String>,
+    /// A close answers 204 as usual but leaves the order payable, past its `time_expire` too,
+    /// so the shopper's payment goes through afterwards and its notification arrives late.
+    pub close_lets_payment_through: bool,
 }
 
 /// An order as tests see it (`RunningWechat::order`, `GET /__sim/orders/{out_trade_no}`).
@@ -61,6 +73,8 @@ pub struct OrderSnapshot {
     pub refunded_total: i64,
     pub close_calls: u64,
     pub query_calls: u64,
+    /// What the shopper was charged, once paid (less than `amount_total` under `pay_short_fen`).
+    pub amount_paid: Option<i64>,
 }
 
 impl OrderSnapshot {
@@ -80,6 +94,7 @@ impl OrderSnapshot {
             refunded_total,
             close_calls: order.close_calls,
             query_calls: order.query_calls,
+            amount_paid: order.paid.as_ref().map(|p| p.total),
         }
     }
 }

@@ -83,6 +83,10 @@ pub struct Paid {
     pub transaction_id: String,
     pub success_s: i64,
     pub openid: String,
+    /// What the shopper was charged: the order's total, or less under `pay_short_fen`.
+    pub total: i64,
+    /// The `out_trade_no` the transaction reports (another order's under `report_out_trade_no`).
+    pub reported_out_trade_no: String,
 }
 
 #[derive(Debug, Clone)]
@@ -107,9 +111,17 @@ pub struct Order {
     pub refunds: Vec<String>,
     pub query_calls: u64,
     pub close_calls: u64,
+    /// A close was answered while `close_lets_payment_through` was set: the order answered
+    /// "closed" but stays payable, past `time_expire` too.
+    pub close_ignored: bool,
 }
 
 impl Order {
+    /// What a refund may return in all: what the shopper was charged.
+    pub fn charged(&self) -> i64 {
+        self.paid.as_ref().map_or(self.total, |p| p.total)
+    }
+
     pub fn refunded(&self, refunds: &HashMap<String, Refund>) -> i64 {
         self.refunds
             .iter()
@@ -263,6 +275,7 @@ impl State {
             refunds: Vec::new(),
             query_calls: 0,
             close_calls: 0,
+            close_ignored: false,
         };
         Ok(self.orders.entry(new.out_trade_no).or_insert(order))
     }
@@ -282,7 +295,7 @@ impl State {
             s if s.is_paid() => Err(ApproveError::AlreadyPaid),
             TradeState::Closed => Err(ApproveError::Closed),
             TradeState::PayError => Err(ApproveError::Failed),
-            _ if order.expired(now_s) => Err(ApproveError::Expired),
+            _ if order.expired(now_s) && !order.close_ignored => Err(ApproveError::Expired),
             _ => Ok(order),
         }
     }
@@ -294,6 +307,10 @@ impl State {
 
     /// The shopper paid: SUCCESS with a new transaction id. Returns the paid order.
     pub fn approve(&mut self, out_trade_no: &str, now_s: i64) -> Result<Order, ApproveError> {
+        let (short_fen, reported) = (
+            self.faults.pay_short_fen,
+            self.faults.report_out_trade_no.clone(),
+        );
         let order = self.payable(out_trade_no, now_s)?;
         let transaction_id = wire::new_transaction_id(now_s);
         let openid = order
@@ -305,6 +322,8 @@ impl State {
             transaction_id: transaction_id.clone(),
             success_s: now_s,
             openid,
+            total: (order.total - short_fen).max(1),
+            reported_out_trade_no: reported.unwrap_or_else(|| out_trade_no.to_owned()),
         });
         let order = order.clone();
         self.index.insert(transaction_id, out_trade_no.to_owned());
@@ -326,6 +345,10 @@ impl State {
         order.close_calls += 1;
         if order.state.is_paid() {
             return Err(ApiError::of(Code::OrderPaid));
+        }
+        if self.faults.close_lets_payment_through {
+            order.close_ignored = true;
+            return Ok(());
         }
         order.state = TradeState::Closed;
         Ok(())
@@ -358,13 +381,14 @@ impl State {
         let Some(paid) = order.paid.clone().filter(|_| order.state.is_paid()) else {
             return Err(ApiError::new(Code::InvalidRequest, "订单未支付，不能退款"));
         };
-        if new.total != order.total {
+        // The order's total, or (a short payment) what was charged.
+        if new.total != order.total && new.total != order.charged() {
             return Err(ApiError::param(
                 "/amount/total",
                 "订单金额与原订单金额不一致",
             ));
         }
-        if order.refunded(&self.refunds) + new.refund > order.total {
+        if order.refunded(&self.refunds) + new.refund > order.charged() {
             return Err(ApiError::new(
                 Code::InvalidRequest,
                 "申请退款金额超过订单可退金额",

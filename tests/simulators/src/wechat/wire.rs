@@ -282,7 +282,11 @@ pub fn transaction_json(order: &Order) -> Value {
         "promotion_detail": [],
     });
     if let Some(paid) = &order.paid {
-        amount["payer_total"] = json!(order.total);
+        // What was taken and for which order, as the transaction reports them (faults
+        // `pay_short_fen` and `report_out_trade_no` make them differ from the order).
+        amount["total"] = json!(paid.total);
+        amount["payer_total"] = json!(paid.total);
+        body["out_trade_no"] = json!(paid.reported_out_trade_no);
         body["transaction_id"] = json!(paid.transaction_id);
         body["trade_type"] = json!(order.trade_type.as_str());
         body["bank_type"] = json!("OTHERS");

@@ -215,3 +215,39 @@ fn payments_are_visible_and_approvable_over_http() {
     let wallet = rig.control("GET", &format!("wallets/{RICH_WALLET}"), None);
     assert_eq!(wallet.body["balance"], "99925.00");
 }
+
+#[test]
+fn an_unsettled_refund_is_made_but_its_outcome_never_comes_back() {
+    let rig = rig();
+    let (id, trx) = rig.paid("200.00", RICH_WALLET);
+    rig.sim.set_faults(Faults {
+        refund_unsettled: true,
+        ..Faults::default()
+    });
+    let lost = rig.try_call(
+        "payment/refund",
+        json!({"paymentID": id, "amount": "50.00", "trxID": trx, "sku": "s", "reason": "r"}),
+        secs(5),
+    );
+    assert!(lost.is_err(), "the refund's answer is lost: {lost:?}");
+    assert_eq!(
+        rig.sim.wallet_balance(RICH_WALLET).unwrap(),
+        "99850.00",
+        "the refund was made"
+    );
+    for _ in 0..2 {
+        let status = rig.call("payment/refund", json!({"paymentID": id, "trxID": trx}));
+        assert_eq!(status.status, 503, "{}", status.body);
+    }
+    rig.sim.set_faults(Faults::default());
+    let status = rig.call("payment/refund", json!({"paymentID": id, "trxID": trx}));
+    assert_eq!(
+        (
+            status.body["statusCode"].as_str(),
+            status.body["amount"].as_str()
+        ),
+        (Some("0000"), Some("50.00")),
+        "once the switch is off the status tells: {}",
+        status.body
+    );
+}

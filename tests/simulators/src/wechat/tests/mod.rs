@@ -2,6 +2,7 @@
 //! with the fixed test keys under `testdata/` (so no test waits for RSA key generation).
 
 mod jsapi;
+mod mismatch;
 mod notify;
 mod pages;
 mod payments;

@@ -1,0 +1,252 @@
+//! The reconciliation report over real HTTP: WeChat Pay attempts of the day, each asked of the
+//! simulator and compared with the books; a short payment at the provider is listed; bad
+//! parameters are refused; pages are bounded.
+
+use std::ops::Deref;
+use std::time::{Duration, Instant};
+
+use checkout_simulators::wechat::{Faults, RunningWechat};
+use checkout_tests::api::Reply;
+use checkout_tests::dev_vars::DevVars;
+use checkout_tests::fixtures::{self, Checkout, ORIGIN};
+use checkout_tests::providers;
+use checkout_tests::worker::WorkerOptions;
+use serde_json::{json, Value};
+
+mod common;
+
+struct Rig {
+    sim: RunningWechat,
+    base: fixtures::Rig,
+}
+
+impl Deref for Rig {
+    type Target = fixtures::Rig;
+
+    fn deref(&self) -> &fixtures::Rig {
+        &self.base
+    }
+}
+
+fn rig(label: &str) -> Rig {
+    let vars = DevVars::of_repo();
+    let sim = providers::start_wechat_with_retries(&vars, 0, Duration::from_millis(500));
+    let options = WorkerOptions {
+        vars: providers::wechat_worker_vars(&sim),
+        ..WorkerOptions::default()
+    };
+    Rig {
+        sim,
+        base: fixtures::Rig::start_with(label, options),
+    }
+}
+
+impl Rig {
+    fn checkout(&self, order: &str, amount: &str) -> Checkout {
+        let session = self.admin(
+            "POST",
+            "/v1/checkout_sessions",
+            json!({"order_id": order, "amount": amount, "currency": "CNY", "description": "茶",
+                   "customer_id": "cus_recon", "methods": ["wechat_pay"],
+                   "return_url": "https://shop.example/done"}),
+        );
+        let secret = session.body["client_secret"].as_str().unwrap().to_owned();
+        Checkout {
+            id: session.body["id"].as_str().unwrap().to_owned(),
+            token: self.token(&secret),
+            client_secret: secret,
+        }
+    }
+
+    /// A Native payment; returns its id (WeChat's out_trade_no).
+    fn pay_native(&self, checkout: &Checkout, key: &str) -> String {
+        let reply = self
+            .client
+            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
+            .bearer(&checkout.token)
+            .from_frame_of(ORIGIN)
+            .header("Idempotency-Key", key)
+            .json(&json!({"method": "wechat_pay"}))
+            .expect_status(200);
+        assert_eq!(
+            reply.body["next_action"]["type"], "qr_code",
+            "{}",
+            reply.body
+        );
+        let view = self.status(checkout);
+        let processing = view["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["status"] == "processing")
+            .unwrap_or_else(|| panic!("no processing payment: {view:#}"));
+        processing["id"].as_str().unwrap().to_owned()
+    }
+
+    fn status(&self, checkout: &Checkout) -> Value {
+        self.merchant_view(&checkout.id)
+    }
+
+    fn wait_until(&self, checkout: &Checkout, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let view = self.status(checkout);
+            if done(&view) {
+                return view;
+            }
+            assert!(Instant::now() < deadline, "waiting for {what}: {view:#}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn report(&self, query: &str) -> Reply {
+        self.client
+            .call("GET", format!("/v1/reports/reconciliation{query}"))
+            .bearer(&self.key())
+            .send()
+    }
+}
+
+fn today() -> String {
+    let days = common::now_s().div_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[test]
+fn a_short_payment_at_wechat_is_listed_and_paid_ones_agree() {
+    let rig = rig("reconciliation-wechat");
+    let paid = rig.checkout("recon-paid-1", "12.00");
+    let paid_id = rig.pay_native(&paid, "recon-key-paid-1");
+    rig.sim.approve(&paid_id).unwrap();
+    rig.wait_until(&paid, "paid", |v| v["status"] == "paid");
+
+    let canceled = rig.checkout("recon-cancel-1", "7.00");
+    rig.pay_native(&canceled, "recon-key-cancel-1");
+    rig.client
+        .call(
+            "POST",
+            format!("/v1/widget/sessions/{}/cancel", canceled.id),
+        )
+        .bearer(&canceled.token)
+        .header("Origin", ORIGIN)
+        .json(&json!({}))
+        .expect_status(200);
+
+    rig.sim.set_faults(Faults {
+        pay_short_fen: 1,
+        ..Faults::default()
+    });
+    let short = rig.checkout("recon-short-1", "20.00");
+    let short_id = rig.pay_native(&short, "recon-key-short-1");
+    rig.sim.approve(&short_id).unwrap();
+    rig.sim.set_faults(Faults::default());
+    // The notification has been dealt with once the attempt is no longer processing.
+    rig.wait_until(&short, "the short payment handled", |v| {
+        v["payments"][0]["status"] != "processing"
+    });
+
+    let date = today();
+    let report = rig
+        .report(&format!("?date={date}&method=wechat_pay"))
+        .expect_status(200);
+    let body = &report.body;
+    assert_eq!(body["object"], "reconciliation_report", "{body:#}");
+    assert_eq!(
+        (body["date"].as_str(), body["currency"].as_str()),
+        (Some(date.as_str()), Some("CNY"))
+    );
+    assert_eq!(
+        body["checked"], 3,
+        "every attempt of the day, failed ones too: {body:#}"
+    );
+    assert_eq!(body["has_more"], false);
+    assert_eq!(body["unchecked"], json!([]));
+    let differences = body["differences"].as_array().unwrap();
+    assert_eq!(differences.len(), 1, "only the short payment: {body:#}");
+    let row = &differences[0];
+    assert_eq!(row["payment_id"], short_id.as_str());
+    assert_eq!(row["session_id"], short.id.as_str());
+    assert_eq!(row["provider"]["status"], "SUCCESS");
+    assert_eq!(row["provider"]["taken"], "19.99");
+    assert_eq!(row["books"]["taken"], "0.00", "never credited: {row:#}");
+    assert_eq!(body["totals"]["provider"], "31.99", "{body:#}");
+
+    // Another provider's day, and another day, have nothing.
+    let other_day = rig
+        .report("?date=2020-01-01&method=wechat_pay")
+        .expect_status(200);
+    assert_eq!(other_day.body["checked"], 0);
+    assert_eq!(other_day.body["totals"]["difference"], "0.00");
+}
+
+#[test]
+fn pages_are_bounded_and_bad_parameters_refused() {
+    let rig = rig("reconciliation-pages");
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let checkout = rig.checkout(&format!("recon-page-{n}"), "5.00");
+        ids.push(rig.pay_native(&checkout, &format!("recon-key-page-{n}")));
+    }
+    ids.sort();
+    let date = today();
+    let first = rig
+        .report(&format!("?date={date}&method=wechat_pay&limit=2"))
+        .expect_status(200);
+    assert_eq!(first.body["checked"], 2, "{:#}", first.body);
+    assert_eq!(first.body["has_more"], true);
+    let next = first.body["next_starting_after"].as_str().unwrap();
+    assert_eq!(next, ids[1]);
+    let second = rig
+        .report(&format!(
+            "?date={date}&method=wechat_pay&limit=2&starting_after={next}"
+        ))
+        .expect_status(200);
+    assert_eq!(second.body["checked"], 1, "{:#}", second.body);
+    assert_eq!(second.body["has_more"], false);
+    // Unpaid orders agree: nothing taken on either side.
+    assert_eq!(second.body["differences"], json!([]));
+    let queries: u64 = ids
+        .iter()
+        .map(|id| rig.sim.order(id).unwrap().query_calls)
+        .sum();
+    assert_eq!(queries, 3, "one query per attempt listed");
+
+    for (query, param) in [
+        (format!("?date={date}"), "method"),
+        (format!("?date={date}&method=points"), "method"),
+        ("?date=2026-13&method=wechat_pay".to_owned(), "date"),
+        (format!("?date={date}&method=bkash&limit=0"), "limit"),
+        (format!("?date={date}&method=bkash&limit=101"), "limit"),
+        (format!("?date={date}&method=bkash&limit=ten"), "limit"),
+        (
+            format!("?date={date}&method=bkash&starting_after=a/b"),
+            "starting_after",
+        ),
+    ] {
+        let refused = rig.report(&query);
+        common::assert_refused(&refused, 400, "invalid_parameter");
+        assert_eq!(
+            refused.body["error"]["param"], param,
+            "{query}: {}",
+            refused.body
+        );
+    }
+    let anonymous = rig
+        .client
+        .call(
+            "GET",
+            format!("/v1/reports/reconciliation?date={date}&method=bkash"),
+        )
+        .send();
+    assert_eq!(anonymous.status, 401);
+}
