@@ -25,6 +25,7 @@ pub mod http;
 pub mod log;
 pub mod objects;
 pub mod rate_limit;
+pub mod saga;
 
 use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
 

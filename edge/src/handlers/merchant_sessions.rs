@@ -83,6 +83,7 @@ pub async fn create_session(
         points_rules: merchant.points,
         retained_holds: None,
         wallet_priority: merchant.wallet_priority,
+        intents: Vec::new(),
     };
     let command = SessionCommand::Create {
         record: Box::new(record),

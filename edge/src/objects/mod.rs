@@ -15,7 +15,7 @@ pub mod rate_limiter;
 pub mod reconciler;
 pub mod rpc;
 pub mod session;
-pub mod session_record;
+pub use crate::saga::record as session_record;
 pub mod wallet;
 mod wallet_store;
 pub mod webhooks;

@@ -15,11 +15,11 @@ mod external;
 mod measured;
 mod notification;
 mod outbox;
-mod points;
+use crate::saga::points;
 mod refund;
 mod throttle;
 
-pub use notification::NotifiedEvent;
+pub use crate::saga::{CallbackOutcome, NotifiedEvent};
 
 use checkout_core::api::{
     AllocationRequest, BalanceSummary, CreateRefundRequest, PaymentMethod, SessionStatus,
@@ -118,19 +118,6 @@ pub enum SessionCommand {
         merchant_scope: String,
         payment_id: String,
     },
-}
-
-/// What the provider's redirect claims. It proves nothing: only the provider's own answer does.
-/// `Success` starts the completion (bKash execute, which bKash itself refuses for a payment the
-/// shopper did not approve); the others are hints that make the session ask the provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallbackOutcome {
-    Success,
-    Failure,
-    Cancel,
-    /// The shopper is back and the redirect claims nothing (WeChat H5): ask the provider.
-    Returned,
 }
 
 /// A pay request as the session object receives it.

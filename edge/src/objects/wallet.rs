@@ -7,7 +7,6 @@
 use checkout_core::api::{
     BalanceCredit, BalanceLine, BalanceSummary, PointsAdjustmentKind, WalletView,
 };
-use checkout_core::error::ErrorDetail;
 use checkout_core::ledger::{Account, LedgerError};
 use checkout_core::pay_password::{AttemptGuard, Lock};
 use checkout_core::{Currency, ErrorCode, Money};
@@ -91,28 +90,8 @@ impl WalletCommand {
     }
 }
 
-/// The final state of a transfer id, as [`WalletCommand::Resolve`] reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TransferOutcome {
-    Posted,
-    Aborted,
-}
-
-impl TransferOutcome {
-    pub fn into_result(self) -> std::result::Result<(), ErrorDetail> {
-        match self {
-            TransferOutcome::Posted => Ok(()),
-            TransferOutcome::Aborted => Err(aborted()),
-        }
-    }
-}
-
-fn aborted() -> ErrorDetail {
-    let mut detail = ErrorDetail::new(ErrorCode::InternalError);
-    detail.message = "The payment could not be completed. No money was moved.".into();
-    detail
-}
+use crate::saga::aborted;
+pub use crate::saga::TransferOutcome;
 
 #[durable_object]
 pub struct Wallet {

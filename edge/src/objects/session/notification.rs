@@ -7,7 +7,7 @@
 
 use checkout_core::api::{PaymentMethod, PaymentStatus, WidgetSession};
 use checkout_core::ErrorCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::external::{leg_reference, Settle};
 use super::CheckoutSession;
@@ -24,15 +24,7 @@ const NONCE_MEMORY_S: i64 = 10 * 60;
 /// The widget's status view asks the provider at most this often.
 const STATUS_QUERY_EVERY_S: i64 = 3;
 
-/// What a verified notification says.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum NotifiedEvent {
-    /// A payment's transaction, as the provider reports it.
-    Payment { payment: ProviderPayment },
-    /// A refund changed at the provider; `refund_id` is ours.
-    Refund { refund_id: String },
-}
+use crate::saga::NotifiedEvent;
 
 impl CheckoutSession {
     pub(super) async fn provider_notification(

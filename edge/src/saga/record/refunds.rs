@@ -13,8 +13,8 @@ use checkout_core::error::ErrorDetail;
 use checkout_core::{ErrorCode, Money};
 
 use super::{PaymentRecord, RefundParts, RefundRecord, RefundStart, SessionRecord};
-use crate::connectors::OtherRefunds;
 use crate::error::{Error, Result};
+use crate::saga::provider::OtherRefunds;
 
 impl SessionRecord {
     /// Refunded or being refunded: succeeded and pending refunds.
@@ -78,6 +78,11 @@ impl SessionRecord {
             failure: None,
             provider_refund_id: None,
             created_at_s: now_s,
+            automatic: false,
+            provider_done: false,
+            attempts: 0,
+            next_attempt_at_s: None,
+            notify_url: None,
         };
         self.refunds.push(refund.clone());
         Ok(RefundStart::Started(refund))

@@ -4,7 +4,7 @@ use checkout_core::Currency;
 
 const AVAILABLE: &[PaymentMethod] = &[PaymentMethod::Balance, PaymentMethod::Bkash];
 
-pub(super) fn record() -> SessionRecord {
+pub(crate) fn record() -> SessionRecord {
     let request = CreateSessionRequest {
         order_id: "o1".into(),
         amount: "30.50".into(),
@@ -32,6 +32,7 @@ pub(super) fn record() -> SessionRecord {
         points_rules: None,
         retained_holds: None,
         wallet_priority: checkout_core::api::default_wallet_priority(),
+        intents: Vec::new(),
     }
 }
 

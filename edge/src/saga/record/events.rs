@@ -89,7 +89,7 @@ mod tests {
     use checkout_core::webhook::EventType;
 
     use super::changes;
-    use crate::objects::session_record::tests::record;
+    use crate::saga::record::tests::record;
 
     const AVAILABLE: &[PaymentMethod] = &[PaymentMethod::Balance];
 

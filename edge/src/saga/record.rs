@@ -40,6 +40,9 @@ pub struct SessionRecord {
     /// Which of points and balance the widget suggests first (the merchant's choice).
     #[serde(default = "checkout_core::api::default_wallet_priority")]
     pub wallet_priority: [PaymentMethod; 2],
+    /// The saga's write-ahead list: calls decided and not yet answered (`crate::saga`).
+    #[serde(default)]
+    pub intents: Vec<crate::saga::Intent>,
 }
 
 /// A group of wallet holds waiting for a retry of the external leg.
@@ -75,6 +78,24 @@ pub struct PaymentRecord {
     /// The wallet group holding this payment's legs when it took over an earlier attempt's.
     #[serde(default)]
     pub holds_group: Option<String>,
+    /// Why the payment is (or was) held for review: the provider took something else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+    /// A provider success that arrived after this attempt had ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_success: Option<checkout_core::api::LateSuccess>,
+}
+
+/// A payment held for review: what the provider said it took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub reason: checkout_core::api::ReviewReason,
+    pub provider_amount: Option<Money>,
+    pub provider_order: Option<String>,
+    /// The provider's transaction, needed to refund it.
+    pub transaction_id: Option<String>,
+    pub resolution: Option<checkout_core::api::ResolveAction>,
+    pub resolved_at_s: Option<i64>,
 }
 
 impl PaymentRecord {
@@ -139,6 +160,22 @@ pub struct RefundRecord {
     /// How the refund splits across the payment's legs (`refunds::split_refund`).
     #[serde(default)]
     pub parts: Option<RefundParts>,
+    /// Started by the checkout itself (a late success or a resolved review gives back what the
+    /// provider took), not by the merchant: not counted in the session's `amount_refunded`.
+    #[serde(default)]
+    pub automatic: bool,
+    /// The provider's part is made; only the wallet's parts may be left.
+    #[serde(default)]
+    pub provider_done: bool,
+    /// Attempts to settle it so far, for the back-off.
+    #[serde(default)]
+    pub attempts: u32,
+    /// When the alarm tries to settle it again, unix seconds.
+    #[serde(default)]
+    pub next_attempt_at_s: Option<i64>,
+    /// Where the provider posts the refund's outcome (kept for a retry).
+    #[serde(default)]
+    pub notify_url: Option<String>,
 }
 
 /// A refund's share of each leg of the payment.
@@ -205,6 +242,8 @@ impl SessionRecord {
             wallet_amount: None,
             external_amount: None,
             holds_group: None,
+            review: None,
+            late_success: None,
             provider: external.then_some(ProviderLeg {
                 reference: None,
                 redirect_url: None,
@@ -457,8 +496,8 @@ impl RefundRecord {
 
 pub mod audit;
 pub mod events;
-mod provider;
+mod provider_leg;
 mod refunds;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -78,7 +78,7 @@ mod tests {
     use checkout_core::api::PaymentMethod;
 
     use super::changes;
-    use crate::objects::session_record::tests::record;
+    use crate::saga::record::tests::record;
 
     fn whats(entries: &[serde_json::Value]) -> Vec<String> {
         entries

@@ -6,7 +6,7 @@ use checkout_core::api::{AllocationRequest, PaymentMethod};
 use checkout_core::{ErrorCode, Money};
 
 use crate::error::{Error, Result};
-use crate::objects::session_record::SessionRecord;
+use crate::saga::record::SessionRecord;
 
 /// The points a payment with `method` and `split` uses, and what is left for the method.
 pub fn points_split(
