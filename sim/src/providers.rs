@@ -117,7 +117,15 @@ impl SimPayment {
         }
     }
 
-    fn which_word(&self) -> (&'static str, &'static str, &'static str, &'static str, &'static str) {
+    fn which_word(
+        &self,
+    ) -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ) {
         if self.reference.starts_with("TR") {
             ("Initiated", "Authorized", "Completed", "Failed", "Expired")
         } else {
@@ -420,7 +428,10 @@ impl Provider {
         }
         for p in self.payments.values() {
             if p.held_minor() < 0 {
-                return Err(format!("{:?}: {} refunded more than taken", self.which, p.reference));
+                return Err(format!(
+                    "{:?}: {} refunded more than taken",
+                    self.which, p.reference
+                ));
             }
         }
         Ok(())

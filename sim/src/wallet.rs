@@ -160,11 +160,23 @@ impl Wallet {
         }
         if !amount.is_zero() {
             let minor = amount.amount_minor();
-            self.write(transfer_id, TransferKind::Debit, &balance_name, minor, balance);
+            self.write(
+                transfer_id,
+                TransferKind::Debit,
+                &balance_name,
+                minor,
+                balance,
+            );
         }
         if points > 0 {
             let account = POINTS_ACCOUNT;
-            self.write(&points_id, TransferKind::Debit, account, points, points_account);
+            self.write(
+                &points_id,
+                TransferKind::Debit,
+                account,
+                points,
+                points_account,
+            );
         }
         Ok(())
     }
@@ -172,7 +184,10 @@ impl Wallet {
     /// Whether `transfer_id` was debited; an id never seen is fenced so that a late debit with
     /// it cannot land (`WalletCommand::Resolve`).
     pub fn resolve(&mut self, transfer_id: &str) -> TransferOutcome {
-        if self.transfers.contains_key(&format!("{transfer_id}:points")) {
+        if self
+            .transfers
+            .contains_key(&format!("{transfer_id}:points"))
+        {
             return TransferOutcome::Posted;
         }
         match self.transfers.get(transfer_id) {
@@ -205,10 +220,18 @@ impl Wallet {
         let mut legs = Vec::new();
         if !amount.is_zero() {
             let short = ErrorCode::InsufficientBalance;
-            legs.push((balance_account(amount.currency()), amount.amount_minor(), short));
+            legs.push((
+                balance_account(amount.currency()),
+                amount.amount_minor(),
+                short,
+            ));
         }
         if points > 0 {
-            legs.push((POINTS_ACCOUNT.to_owned(), points, ErrorCode::InsufficientPoints));
+            legs.push((
+                POINTS_ACCOUNT.to_owned(),
+                points,
+                ErrorCode::InsufficientPoints,
+            ));
         }
         let mut placed = Vec::new();
         for (name, minor, short) in legs {
@@ -226,10 +249,28 @@ impl Wallet {
                 account: name.clone(),
                 hold,
             };
-            self.write(&format!("hold:{id}"), TransferKind::Hold, &name, hold.amount, account);
+            self.write(
+                &format!("hold:{id}"),
+                TransferKind::Hold,
+                &name,
+                hold.amount,
+                account,
+            );
             self.holds.insert(id, row);
         }
         Ok(())
+    }
+
+    /// A repeated placement: fine while the group is pending (or already posted).
+    fn ensure_group(&self, group: &str) -> Result<(), Refusal> {
+        let states = self.group_states(group);
+        match states
+            .iter()
+            .all(|s| matches!(s, HoldState::Pending | HoldState::Posted))
+        {
+            true => Ok(()),
+            false => Err(Refusal(ErrorCode::HoldNotPending)),
+        }
     }
 
     /// Posts every hold of `group`; an already posted group changes nothing.
@@ -242,7 +283,12 @@ impl Wallet {
         self.resolve_group(group, HoldState::Voided, now_ms)
     }
 
-    fn resolve_group(&mut self, group: &str, outcome: HoldState, now_ms: i64) -> Result<(), Refusal> {
+    fn resolve_group(
+        &mut self,
+        group: &str,
+        outcome: HoldState,
+        now_ms: i64,
+    ) -> Result<(), Refusal> {
         let ids: Vec<String> = self
             .holds
             .iter()
@@ -253,7 +299,10 @@ impl Wallet {
         if states.iter().all(|s| *s == outcome) {
             return Ok(());
         }
-        if states.iter().any(|s| *s != HoldState::Pending && *s != outcome) {
+        if states
+            .iter()
+            .any(|s| *s != HoldState::Pending && *s != outcome)
+        {
             return Err(Refusal(ErrorCode::HoldNotPending));
         }
         for id in ids {
@@ -264,7 +313,10 @@ impl Wallet {
             let mut account = self.account(&row.account);
             let mut hold = row.hold;
             let (applied, kind) = match outcome {
-                HoldState::Posted => (account.post(&mut hold, hold.amount, now_ms), TransferKind::Post),
+                HoldState::Posted => {
+                    let amount = hold.amount;
+                    (account.post(&mut hold, amount, now_ms), TransferKind::Post)
+                }
                 _ => (account.void(&mut hold), TransferKind::Void),
             };
             applied.map_err(|e| match e {
@@ -314,7 +366,9 @@ impl Wallet {
 
     /// Whether any hold is still pending.
     pub fn has_pending_holds(&self) -> bool {
-        self.holds.values().any(|h| h.hold.state == HoldState::Pending)
+        self.holds
+            .values()
+            .any(|h| h.hold.state == HoldState::Pending)
     }
 
     /// The account named `name`, or an empty one.
@@ -341,8 +395,24 @@ impl Wallet {
             .map(|t| t.amount_minor)
     }
 
+    /// The balance credited under references that contain `needle` (a refund's id).
+    pub fn credited_containing(&self, needle: &str) -> i64 {
+        self.transfers
+            .iter()
+            .filter(|(id, t)| {
+                t.kind == TransferKind::Credit
+                    && t.account.starts_with("balance:")
+                    && id.contains(needle)
+            })
+            .map(|(_, t)| t.amount_minor)
+            .sum()
+    }
+
     fn resolved(&mut self, id: &str, hold: Hold, kind: TransferKind, account: Account) {
-        let row = self.holds.get_mut(id).expect("a hold being resolved exists");
+        let row = self
+            .holds
+            .get_mut(id)
+            .expect("a hold being resolved exists");
         row.hold = hold;
         let name = row.account.clone();
         *self.resolutions.entry(id.to_owned()).or_insert(0) += 1;
@@ -387,7 +457,9 @@ impl Wallet {
                 || account.debits_posted != journal.debits + journal.posted
                 || account.debits_pending != journal.pending
             {
-                return Err(format!("account {name} {account:?} disagrees with its journal {journal:?}"));
+                return Err(format!(
+                    "account {name} {account:?} disagrees with its journal {journal:?}"
+                ));
             }
             let pending: i64 = self
                 .holds
@@ -396,7 +468,10 @@ impl Wallet {
                 .map(|h| h.hold.amount)
                 .sum();
             if pending != account.debits_pending {
-                return Err(format!("account {name}: pending holds {pending} but debits_pending {}", account.debits_pending));
+                return Err(format!(
+                    "account {name}: pending holds {pending} but debits_pending {}",
+                    account.debits_pending
+                ));
             }
             if account.available() < 0 {
                 return Err(format!("account {name} is overdrawn: {account:?}"));
@@ -436,13 +511,17 @@ mod tests {
     fn holds_resolve_once_and_repeats_change_nothing() {
         let mut w = Wallet::default();
         w.credit("top-up", bdt(1000)).unwrap();
-        w.adjust_points("p", 50, PointsAdjustmentKind::Credit).unwrap();
+        w.adjust_points("p", 50, PointsAdjustmentKind::Credit)
+            .unwrap();
         w.place_holds("pay_1", bdt(600), 20, 10_000).unwrap();
         w.place_holds("pay_1", bdt(600), 20, 10_000).unwrap();
         assert_eq!(w.account(&balance_account(Currency::BDT)).available(), 400);
         w.post_holds("pay_1", 5_000).unwrap();
         w.post_holds("pay_1", 5_000).unwrap();
-        assert_eq!(w.void_holds("pay_1", 5_000), Err(Refusal(ErrorCode::HoldNotPending)));
+        assert_eq!(
+            w.void_holds("pay_1", 5_000),
+            Err(Refusal(ErrorCode::HoldNotPending))
+        );
         assert_eq!(w.account(POINTS_ACCOUNT).available(), 30);
         w.check().unwrap();
     }
