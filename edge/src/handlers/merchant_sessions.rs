@@ -84,6 +84,7 @@ pub async fn create_session(
         retained_holds: None,
         wallet_priority: merchant.wallet_priority,
         intents: Vec::new(),
+        intent_seq: 0,
     };
     let command = SessionCommand::Create {
         record: Box::new(record),

@@ -1,29 +1,1496 @@
 //! The transitions: [`step`] and the pure schedule functions the shell calls after each step.
+//! ARCHITECTURE.md ("The session saga") has them as a table.
 
-use super::{Ctx, Input, Stepped};
-use crate::error::Result;
-use crate::saga::record::SessionRecord;
+use checkout_core::api::{
+    LateSuccess, LateSuccessOutcome, PaymentMethod, PaymentStatus, PointsAdjustmentKind,
+    RefundStatus, ResolveAction, ReviewReason, SessionStatus,
+};
+use checkout_core::error::ErrorDetail;
+use checkout_core::{ErrorCode, Money};
+
+use super::points;
+use super::record::{
+    LegStage, PayStart, PaymentRecord, RefundParts, RefundRecord, RefundStart, RetainedHolds,
+    Review, SessionRecord,
+};
+use super::{
+    aborted, Alert, Answer, Call, CallbackOutcome, ConnectorError, CreateCall, Ctx, Input, Intent,
+    NotifiedEvent, PayInput, ProviderCall, ProviderPayment, ProviderRefund, ProviderState,
+    RefundCall, RefundInput, RefundState, Stepped, WalletCall, WechatPayer, Why, HOLD_GRACE_S,
+    RECOVERY_AFTER_S, REFUND_RETRY_FIRST_S, REFUND_RETRY_MAX_S, REFUND_REVIEW_AFTER_S,
+};
+use crate::error::{Error, Result};
 
 /// Applies `input` to `record` and returns the intents to run now. The new intents are already
 /// in `record.intents`; the shell saves the record (with them) before running any. A refused
 /// command returns `Err` and leaves `record` as it was.
 pub fn step(record: &mut SessionRecord, input: Input, ctx: &Ctx) -> Result<Stepped> {
-    let mut next = record.clone();
-    let stepped = apply(&mut next, input, ctx)?;
-    *record = next;
-    Ok(stepped)
+    let mut machine = Machine {
+        r: record.clone(),
+        ctx,
+        out: Stepped::default(),
+    };
+    machine.apply(input)?;
+    *record = machine.r;
+    Ok(machine.out)
 }
 
-fn apply(_record: &mut SessionRecord, _input: Input, _ctx: &Ctx) -> Result<Stepped> {
-    Ok(Stepped::default())
+struct Machine<'a> {
+    r: SessionRecord,
+    ctx: &'a Ctx,
+    out: Stepped,
+}
+
+impl Machine<'_> {
+    fn now(&self) -> i64 {
+        self.ctx.now_s
+    }
+
+    fn apply(&mut self, input: Input) -> Result<()> {
+        // Every step sees an open session whose time is up as expired.
+        self.expire();
+        match input {
+            Input::Pay(pay) => self.pay(pay),
+            Input::Cancel => self.cancel(),
+            Input::Callback {
+                provider,
+                reference,
+                outcome,
+            } => self.callback(provider, &reference, outcome),
+            Input::Notification { provider, event } => self.notification(provider, event),
+            Input::Refund(refund) => self.refund(refund),
+            Input::ResolvePayment { payment_id, action } => self.resolve(&payment_id, action),
+            Input::StatusPoll => {
+                self.poll();
+                Ok(())
+            }
+            Input::Alarm => self.alarm(),
+            Input::Reconcile => {
+                self.reconcile(true);
+                self.release_if_ended();
+                Ok(())
+            }
+            Input::Answer { intent_id, answer } => self.answer(&intent_id, answer),
+        }
+    }
+
+    // ----- intents -----
+
+    /// Lists a new intent and returns it for this step's caller to run.
+    fn issue(&mut self, subject: &str, kind: &str, call: Call, why: Why, attempt: u32) {
+        self.r.intent_seq += 1;
+        let intent = Intent {
+            id: format!("{subject}:{kind}#{}", self.r.intent_seq),
+            subject: subject.to_owned(),
+            call,
+            why,
+            issued_at_s: self.now(),
+            attempt,
+        };
+        self.r.intents.push(intent.clone());
+        self.out.intents.push(intent);
+    }
+
+    fn wallet(&mut self, subject: &str, kind: &str, call: WalletCall) {
+        self.issue(subject, kind, Call::Wallet { call }, Why::Observe, 1);
+    }
+
+    fn provider(&mut self, payment: &PaymentRecord, kind: &str, call: ProviderCall, why: Why) {
+        let call = Call::Provider {
+            method: payment.method,
+            call,
+        };
+        self.issue(&payment.id.clone(), kind, call, why, 1);
+    }
+
+    /// Whether an intent about `subject` is listed (in flight).
+    fn listed(&self, subject: &str) -> bool {
+        self.r.intents.iter().any(|i| i.subject == subject)
+    }
+
+    fn alert(&mut self, alert: &str, subject: &str, detail: String) {
+        self.out.alerts.push(Alert {
+            alert: alert.to_owned(),
+            subject: subject.to_owned(),
+            detail,
+        });
+    }
+
+    // ----- expiry and retained holds -----
+
+    fn expire(&mut self) {
+        self.r.expire_if_due(self.now());
+    }
+
+    /// An ended session keeps no holds for a retry.
+    fn release_if_ended(&mut self) {
+        if self.r.status == SessionStatus::Expired || self.r.status == SessionStatus::Paid {
+            self.release_retained();
+        }
+    }
+
+    fn release_retained(&mut self) {
+        if let Some(retained) = self.r.retained_holds.take() {
+            let group = retained.group;
+            self.wallet(
+                &group.clone(),
+                "void_holds",
+                WalletCall::VoidHolds { group },
+            );
+        }
+    }
+
+    // ----- paying -----
+
+    fn pay(&mut self, pay: PayInput) -> Result<()> {
+        let start = self.r.start_payment(
+            &pay.idempotency_key,
+            pay.method,
+            pay.payment_id.clone(),
+            self.now(),
+            &self.ctx.available,
+        )?;
+        let mut payment = match start {
+            // The reply is built from the earlier attempt.
+            PayStart::Replayed(_) => return Ok(()),
+            PayStart::Started(payment) => payment,
+        };
+        if payment.provider.is_some() {
+            if let Some(split) = &pay.allocation {
+                let (points, wallet, rest) = points::external_split(&self.r, pay.method, split)?;
+                self.r
+                    .set_external_split(&payment.id, points, wallet, rest)?;
+                payment.points = points;
+                payment.wallet_amount = Some(wallet);
+                payment.external_amount = Some(rest);
+            }
+            return self.pay_external(payment, pay);
+        }
+        // Refused splits return before anything is kept: the attempt never existed.
+        let (points, balance_part) =
+            points::points_split(&self.r, pay.method, pay.allocation.as_ref())?;
+        if points > 0 {
+            self.r.set_points(&payment.id, points)?;
+        }
+        // Paying from the wallet directly: holds kept for a retry are no longer wanted.
+        self.release_retained();
+        let id = payment.id.clone();
+        self.wallet(
+            &id.clone(),
+            "debit",
+            WalletCall::Debit {
+                transfer_id: id,
+                amount: balance_part,
+                points,
+            },
+        );
+        Ok(())
+    }
+
+    fn pay_external(&mut self, mut payment: PaymentRecord, pay: PayInput) -> Result<()> {
+        let limits = self
+            .ctx
+            .limits
+            .iter()
+            .find(|l| l.method == payment.method)
+            .ok_or_else(|| Error::api(ErrorCode::PaymentMethodUnavailable))?;
+        let amount = payment.provider_amount().amount_minor();
+        if amount < limits.min.amount_minor() || amount > limits.max.amount_minor() {
+            return Err(Error::api_with(
+                ErrorCode::AmountOutOfRange,
+                format!(
+                    "This method accepts {} to {} {} per payment.",
+                    limits.min.to_decimal_string(),
+                    limits.max.to_decimal_string(),
+                    limits.min.currency()
+                ),
+            ));
+        }
+        let wechat = (payment.method == PaymentMethod::WechatPay).then(|| WechatPayer {
+            flow: pay.wechat_flow.unwrap_or_default(),
+            client_ip: pay.client_ip.clone(),
+            openid: self.r.request.wechat_openid.clone(),
+        });
+        let create = CreateCall {
+            invoice: payment.id.clone(),
+            amount: payment.provider_amount(),
+            payer_reference: self.r.request.customer_id.clone(),
+            callback_url: pay.callback_url,
+            notify_url: pay.notify_url,
+            description: self.r.request.description.clone(),
+            expires_at_s: self.r.expires_at_s,
+            wechat,
+        };
+        // Holds kept by a failed attempt are reused for the same split, released otherwise.
+        let mut took_over = false;
+        if let Some(retained) = self.r.retained_holds.clone() {
+            let same_split = payment.has_holds()
+                && retained.points == payment.points
+                && Some(retained.wallet_amount) == payment.wallet_amount;
+            if same_split {
+                self.r
+                    .take_over_holds(&payment.id, retained.group.clone())?;
+                payment.holds_group = Some(retained.group);
+                took_over = true;
+            } else {
+                self.release_retained();
+            }
+        }
+        if !took_over && payment.has_holds() {
+            if let Some(leg) = self.r.processing_mut(&payment.id)?.provider.as_mut() {
+                leg.create = Some(create);
+            }
+            let group = payment.holds_group();
+            self.wallet(
+                &payment.id,
+                "place_holds",
+                WalletCall::PlaceHolds {
+                    group,
+                    amount: payment
+                        .wallet_amount
+                        .unwrap_or(Money::zero(payment.amount.currency())),
+                    points: payment.points,
+                    expires_at_ms: (self.r.expires_at_s + HOLD_GRACE_S) * 1000,
+                },
+            );
+            return Ok(());
+        }
+        self.provider(
+            &payment,
+            "create",
+            ProviderCall::Create(create),
+            Why::Observe,
+        );
+        Ok(())
+    }
+
+    fn cancel(&mut self) -> Result<()> {
+        let Some(payment) = self.r.processing_payment().cloned() else {
+            return Ok(());
+        };
+        let stage = payment.provider.as_ref().map(|l| l.stage);
+        if stage != Some(LegStage::AwaitingShopper) {
+            return Err(Error::api(ErrorCode::PaymentInProgress));
+        }
+        self.end_unpaid_leg(&payment, ErrorCode::PaymentCanceled);
+        Ok(())
+    }
+
+    fn callback(
+        &mut self,
+        provider: PaymentMethod,
+        reference: &str,
+        outcome: CallbackOutcome,
+    ) -> Result<()> {
+        let payment = self
+            .r
+            .payment_by_reference(provider, reference)
+            .cloned()
+            .ok_or_else(|| Error::api(ErrorCode::UnknownProviderPayment))?;
+        let stage = payment.provider.as_ref().map(|l| l.stage);
+        // A repeated callback, or one racing a completion under way, changes nothing.
+        if payment.status != PaymentStatus::Processing
+            || stage != Some(LegStage::AwaitingShopper)
+            || self.listed(&payment.id)
+        {
+            return Ok(());
+        }
+        if !self.ctx.stranger_call_allowed {
+            // Answered from the record; the alarm and the cron settle the leg.
+            return Ok(());
+        }
+        match outcome {
+            CallbackOutcome::Success => self.begin_completion(&payment),
+            CallbackOutcome::Failure | CallbackOutcome::Cancel | CallbackOutcome::Returned => {
+                self.query(&payment, Why::Observe)
+            }
+        }
+        Ok(())
+    }
+
+    fn notification(&mut self, provider: PaymentMethod, event: NotifiedEvent) -> Result<()> {
+        match event {
+            NotifiedEvent::Payment { payment: notified } => {
+                let reference = notified.invoice.clone().unwrap_or_default();
+                let payment = self
+                    .r
+                    .payment_by_reference(provider, &reference)
+                    .cloned()
+                    .ok_or_else(|| Error::api(ErrorCode::UnknownProviderPayment))?;
+                self.settle(&payment.id, notified, Why::Observe);
+                Ok(())
+            }
+            NotifiedEvent::Refund { refund_id } => {
+                let refund = self
+                    .r
+                    .refunds
+                    .iter()
+                    .find(|r| r.id == refund_id)
+                    .cloned()
+                    .ok_or_else(|| Error::api(ErrorCode::NotFound))?;
+                let provider_matches = self
+                    .r
+                    .payments
+                    .iter()
+                    .any(|p| p.id == refund.payment_id && p.method == provider);
+                if !provider_matches {
+                    return Err(Error::api(ErrorCode::NotFound));
+                }
+                if refund.status != RefundStatus::Pending || self.listed(&refund.id) {
+                    return Ok(());
+                }
+                if !self.ctx.stranger_call_allowed {
+                    // Refused, not acknowledged: the provider retries on its schedule.
+                    return Err(Error::api(ErrorCode::RateLimited));
+                }
+                self.settle_refund(&refund);
+                Ok(())
+            }
+        }
+    }
+
+    fn poll(&mut self) {
+        let Some(payment) = self.r.processing_payment().cloned() else {
+            return;
+        };
+        let awaiting =
+            payment.provider.as_ref().map(|l| l.stage) == Some(LegStage::AwaitingShopper);
+        if awaiting && !self.listed(&payment.id) {
+            self.query(&payment, Why::Observe);
+        }
+    }
+
+    // ----- external legs -----
+
+    fn query(&mut self, payment: &PaymentRecord, why: Why) {
+        let Some(reference) = reference_of(payment) else {
+            return;
+        };
+        self.provider(payment, "query", ProviderCall::Query { reference }, why);
+    }
+
+    /// Writes the leg down as completing, then completes it.
+    fn begin_completion(&mut self, payment: &PaymentRecord) {
+        let Some(reference) = reference_of(payment) else {
+            return;
+        };
+        let now = self.now();
+        if self
+            .r
+            .set_leg_stage(&payment.id, LegStage::Completing, now)
+            .is_err()
+        {
+            return;
+        }
+        self.provider(
+            payment,
+            "complete",
+            ProviderCall::Complete { reference },
+            Why::Observe,
+        );
+    }
+
+    /// Closes an unpaid leg at its provider; the leg fails with `code` once closed.
+    fn end_unpaid_leg(&mut self, payment: &PaymentRecord, code: ErrorCode) {
+        if self.listed(&payment.id) {
+            return;
+        }
+        let Some(reference) = reference_of(payment) else {
+            return;
+        };
+        self.provider(
+            payment,
+            "close",
+            ProviderCall::Close { reference },
+            Why::Close { code },
+        );
+    }
+
+    /// Applies the provider's word on payment `payment_id`.
+    fn settle(&mut self, payment_id: &str, answer: ProviderPayment, why: Why) {
+        let Some(payment) = self.r.payments.iter().find(|p| p.id == payment_id).cloned() else {
+            return;
+        };
+        if payment.status != PaymentStatus::Processing {
+            if answer.state == ProviderState::Succeeded {
+                self.success_after_end(&payment, &answer);
+            }
+            return;
+        }
+        let stage = payment.provider.as_ref().map(|l| l.stage);
+        if stage == Some(LegStage::PostingHolds) {
+            // The provider's success is already recorded; the holds are being posted.
+            return;
+        }
+        if why == Why::AfterClose && answer.state != ProviderState::Succeeded {
+            return;
+        }
+        match answer.state {
+            ProviderState::Succeeded => match verify(&payment, &answer) {
+                Ok(()) => self.leg_succeeded(&payment, answer.transaction_id),
+                Err(reason) => self.hold_for_review(&payment, &answer, reason),
+            },
+            ProviderState::Failed => {
+                self.fail_leg(&payment, ErrorDetail::new(ErrorCode::PaymentDeclined))
+            }
+            ProviderState::Canceled => {
+                self.fail_leg(&payment, ErrorDetail::new(ErrorCode::PaymentCanceled))
+            }
+            ProviderState::Approved if why == Why::Reconcile => self.begin_completion(&payment),
+            ProviderState::Pending | ProviderState::Approved => {
+                self.still_pending(&payment, why == Why::ExecuteRefused)
+            }
+        }
+    }
+
+    /// The provider has not completed the payment. A leg whose completion was sent and not
+    /// refused stays `completing`: the execute may still land, so neither expiry nor a cancel may
+    /// end it; the alarm and the cron ask again until the provider's status is final.
+    fn still_pending(&mut self, payment: &PaymentRecord, execute_refused: bool) {
+        let now = self.now();
+        let completing = payment.provider.as_ref().map(|l| l.stage) == Some(LegStage::Completing);
+        if completing && !execute_refused {
+            // Asked again in RECOVERY_AFTER_S, not in a loop.
+            self.r
+                .set_leg_stage(&payment.id, LegStage::Completing, now)
+                .ok();
+            return;
+        }
+        if now >= self.r.expires_at_s {
+            self.end_unpaid_leg(payment, ErrorCode::SessionExpired);
+            return;
+        }
+        self.r
+            .set_leg_stage(&payment.id, LegStage::AwaitingShopper, now)
+            .ok();
+    }
+
+    /// The provider took its part: the wallet's holds are posted, then the session is paid.
+    fn leg_succeeded(&mut self, payment: &PaymentRecord, transaction_id: Option<String>) {
+        self.r.set_transaction_id(&payment.id, transaction_id).ok();
+        if payment.has_holds() {
+            let now = self.now();
+            self.r
+                .set_leg_stage(&payment.id, LegStage::PostingHolds, now)
+                .ok();
+            let group = payment.holds_group();
+            self.wallet(&payment.id, "post_holds", WalletCall::PostHolds { group });
+            return;
+        }
+        self.r.finish_payment(&payment.id, Ok(())).ok();
+        self.release_if_ended();
+    }
+
+    /// Ends a processing external leg as failed: its holds are kept for a retry while the
+    /// session is open, voided otherwise.
+    fn fail_leg(&mut self, payment: &PaymentRecord, detail: ErrorDetail) {
+        let code = detail.code;
+        if self.r.finish_payment(&payment.id, Err(detail)).is_err() {
+            return;
+        }
+        if !payment.has_holds() {
+            return;
+        }
+        let keep = code != ErrorCode::SessionExpired
+            && self.now() < self.r.expires_at_s
+            && self.r.status == SessionStatus::Open
+            && self.r.retained_holds.is_none();
+        if keep {
+            self.r.retained_holds = Some(RetainedHolds {
+                group: payment.holds_group(),
+                points: payment.points,
+                wallet_amount: payment
+                    .wallet_amount
+                    .unwrap_or(Money::zero(payment.amount.currency())),
+            });
+        } else {
+            let group = payment.holds_group();
+            self.wallet(&payment.id, "void_holds", WalletCall::VoidHolds { group });
+        }
+    }
+
+    /// The provider says it took something else than asked: never counted. The payment and the
+    /// session wait for the merchant; the payment's holds go back.
+    fn hold_for_review(
+        &mut self,
+        payment: &PaymentRecord,
+        answer: &ProviderPayment,
+        reason: ReviewReason,
+    ) {
+        let now = self.now();
+        let Some(stored) = self.r.payments.iter_mut().find(|p| p.id == payment.id) else {
+            return;
+        };
+        let was_processing = stored.status == PaymentStatus::Processing;
+        stored.status = PaymentStatus::RequiresReview;
+        stored.review = Some(Review {
+            reason,
+            provider_amount: answer.amount,
+            provider_order: answer.invoice.clone(),
+            transaction_id: answer.transaction_id.clone(),
+            resolution: None,
+            resolved_at_s: None,
+        });
+        if let Some(leg) = stored.provider.as_mut() {
+            leg.redirect_url = None;
+            leg.next_action = None;
+            leg.stage_since_s = now;
+            if answer.transaction_id.is_some() {
+                leg.transaction_id = answer.transaction_id.clone();
+            }
+        }
+        if matches!(
+            self.r.status,
+            SessionStatus::Open | SessionStatus::Processing
+        ) {
+            self.r.status = SessionStatus::RequiresReview;
+        }
+        let retained_is_its = self
+            .r
+            .retained_holds
+            .as_ref()
+            .is_some_and(|h| h.group == payment.holds_group());
+        if retained_is_its {
+            self.r.retained_holds = None;
+        }
+        if payment.has_holds() && (was_processing || retained_is_its) {
+            let group = payment.holds_group();
+            self.wallet(&payment.id, "void_holds", WalletCall::VoidHolds { group });
+        }
+        self.alert(
+            "provider_mismatch",
+            &payment.id,
+            format!(
+                "expected {} for {}, the provider reports {:?} for {:?}",
+                payment.provider_amount().to_decimal_string(),
+                payment.id,
+                answer.amount.map(|a| a.to_decimal_string()),
+                answer.invoice
+            ),
+        );
+    }
+
+    /// A provider success for an attempt that had already ended here.
+    fn success_after_end(&mut self, payment: &PaymentRecord, answer: &ProviderPayment) {
+        if payment.status != PaymentStatus::Failed || payment.late_success.is_some() {
+            // Succeeded already, under review, or seen before: nothing new.
+            return;
+        }
+        if let Err(reason) = verify(payment, answer) {
+            self.hold_for_review(payment, answer, reason);
+            return;
+        }
+        let now = self.now();
+        let retained_is_its = self
+            .r
+            .retained_holds
+            .as_ref()
+            .is_some_and(|h| h.group == payment.holds_group());
+        let can_pay = self.r.status == SessionStatus::Open
+            && self.r.amount_paid().is_zero()
+            && now < self.r.expires_at_s
+            && (!payment.has_holds() || retained_is_its);
+        let Some(stored) = self.r.payments.iter_mut().find(|p| p.id == payment.id) else {
+            return;
+        };
+        if let Some(leg) = stored.provider.as_mut() {
+            if answer.transaction_id.is_some() {
+                leg.transaction_id = answer.transaction_id.clone();
+            }
+        }
+        if can_pay {
+            stored.late_success = Some(LateSuccess {
+                received_at: now,
+                outcome: LateSuccessOutcome::PaidSession,
+                refund_id: None,
+            });
+            stored.failure = None;
+            stored.status = PaymentStatus::Processing;
+            self.r.status = SessionStatus::Processing;
+            if retained_is_its {
+                self.r.retained_holds = None;
+            }
+            let payment = self.r.payments.iter().find(|p| p.id == payment.id).cloned();
+            if let Some(payment) = payment {
+                self.leg_succeeded(&payment, answer.transaction_id.clone());
+            }
+            return;
+        }
+        let amount = answer.amount.unwrap_or(payment.provider_amount());
+        let refund_id = self.automatic_refund(payment, amount, "late_success");
+        if let Some(stored) = self.r.payments.iter_mut().find(|p| p.id == payment.id) {
+            stored.late_success = Some(LateSuccess {
+                received_at: now,
+                outcome: LateSuccessOutcome::Refunded,
+                refund_id: Some(refund_id),
+            });
+        }
+        self.alert(
+            "provider_paid_after_attempt_ended",
+            &payment.id,
+            format!("refunding {} automatically", amount.to_decimal_string()),
+        );
+    }
+
+    /// Starts a refund of `amount` that the checkout makes itself; returns its id. Idempotent:
+    /// one per payment and cause.
+    fn automatic_refund(&mut self, payment: &PaymentRecord, amount: Money, cause: &str) -> String {
+        let id = format!("re_{cause}_{}", payment.id);
+        if self.r.refunds.iter().any(|r| r.id == id) {
+            return id;
+        }
+        let zero = Money::zero(amount.currency());
+        let refund = RefundRecord {
+            id: id.clone(),
+            idempotency_key: format!("{cause}:{}", payment.id),
+            payment_id: payment.id.clone(),
+            amount,
+            reason: cause.to_owned(),
+            status: RefundStatus::Pending,
+            failure: None,
+            provider_refund_id: None,
+            created_at_s: self.now(),
+            parts: Some(RefundParts {
+                external: amount,
+                balance: zero,
+                points: 0,
+            }),
+            automatic: true,
+            provider_done: false,
+            attempts: 1,
+            next_attempt_at_s: Some(self.now() + REFUND_RETRY_FIRST_S),
+            notify_url: None,
+        };
+        self.r.refunds.push(refund.clone());
+        self.first_refund_call(&refund);
+        id
+    }
+
+    // ----- merchant decisions -----
+
+    fn resolve(&mut self, payment_id: &str, action: ResolveAction) -> Result<()> {
+        let now = self.now();
+        let payment = self
+            .r
+            .payments
+            .iter()
+            .find(|p| p.id == payment_id)
+            .cloned()
+            .ok_or_else(|| Error::api(ErrorCode::NotFound))?;
+        let Some(review) = payment.review.clone() else {
+            return Err(Error::api_with(
+                ErrorCode::ReviewActionNotAllowed,
+                "This payment is not held for review.",
+            ));
+        };
+        if let Some(done) = review.resolution {
+            if done == action {
+                return Ok(());
+            }
+            return Err(Error::api_with(
+                ErrorCode::ReviewActionNotAllowed,
+                "This payment's review was already resolved another way.",
+            ));
+        }
+        let taken = review.provider_amount.unwrap_or(payment.provider_amount());
+        match action {
+            ResolveAction::Accept => {
+                let payable = self.r.status == SessionStatus::RequiresReview
+                    && self.r.amount_paid().is_zero()
+                    && taken.currency() == self.r.amount.currency()
+                    && taken.amount_minor() <= self.r.amount.amount_minor();
+                if !payable {
+                    return Err(Error::api_with(
+                        ErrorCode::ReviewActionNotAllowed,
+                        "Only a payment of at most the session's amount, on an unpaid session, can be accepted.",
+                    ));
+                }
+                let stored = self.stored_mut(payment_id)?;
+                stored.status = PaymentStatus::Succeeded;
+                stored.failure = None;
+                // Only what the provider took counts; the wallet's holds went back at review.
+                stored.amount = taken;
+                stored.points = 0;
+                stored.wallet_amount = None;
+                stored.external_amount = None;
+                if let Some(r) = stored.review.as_mut() {
+                    r.resolution = Some(action);
+                    r.resolved_at_s = Some(now);
+                }
+                self.r.status = SessionStatus::Paid;
+            }
+            ResolveAction::RefundAtProvider => {
+                let stored = self.stored_mut(payment_id)?;
+                stored.status = PaymentStatus::Failed;
+                let mut detail = ErrorDetail::new(ErrorCode::ProviderError);
+                detail.message =
+                    "The provider reported a different amount or order; it was refunded.".into();
+                stored.failure = Some(detail);
+                if let Some(r) = stored.review.as_mut() {
+                    r.resolution = Some(action);
+                    r.resolved_at_s = Some(now);
+                }
+                self.automatic_refund(&payment, taken, "review");
+                if self.r.status == SessionStatus::RequiresReview {
+                    self.r.status = if now >= self.r.expires_at_s {
+                        SessionStatus::Expired
+                    } else {
+                        SessionStatus::Open
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn stored_mut(&mut self, payment_id: &str) -> Result<&mut PaymentRecord> {
+        self.r
+            .payments
+            .iter_mut()
+            .find(|p| p.id == payment_id)
+            .ok_or_else(|| Error::api(ErrorCode::NotFound))
+    }
+
+    // ----- refunds -----
+
+    fn refund(&mut self, input: RefundInput) -> Result<()> {
+        let amount = input.request.validate(self.r.amount.currency())?;
+        let start = self.r.start_refund(
+            &input.idempotency_key,
+            amount,
+            &input.request.reason,
+            input.refund_id,
+            self.now(),
+        )?;
+        let refund = match start {
+            RefundStart::Replayed(_) => return Ok(()),
+            RefundStart::Started(refund) => refund,
+        };
+        let next = self.now() + REFUND_RETRY_FIRST_S;
+        let stored = self.refund_mut(&refund.id)?;
+        stored.notify_url = input.notify_url;
+        stored.attempts = 1;
+        stored.next_attempt_at_s = Some(next);
+        let refund = stored.clone();
+        self.first_refund_call(&refund);
+        Ok(())
+    }
+
+    fn refund_mut(&mut self, refund_id: &str) -> Result<&mut RefundRecord> {
+        self.r
+            .refunds
+            .iter_mut()
+            .find(|r| r.id == refund_id)
+            .ok_or_else(|| Error::Invariant(format!("no refund {refund_id}")))
+    }
+
+    fn parts_of(&self, refund: &RefundRecord) -> RefundParts {
+        let zero = Money::zero(refund.amount.currency());
+        refund.parts.unwrap_or_else(|| {
+            let external = self
+                .r
+                .payments
+                .iter()
+                .any(|p| p.id == refund.payment_id && p.provider.is_some());
+            RefundParts {
+                external: if external { refund.amount } else { zero },
+                balance: if external { zero } else { refund.amount },
+                points: 0,
+            }
+        })
+    }
+
+    /// The provider's part first (sent once), then the wallet's.
+    fn first_refund_call(&mut self, refund: &RefundRecord) {
+        let parts = self.parts_of(refund);
+        if !parts.external.is_zero() && !refund.provider_done {
+            if let Some(call) = self.refund_call(refund, parts.external) {
+                let payment_method = self.method_of(&refund.payment_id);
+                self.issue(
+                    &refund.id,
+                    "provider_refund",
+                    Call::Provider {
+                        method: payment_method,
+                        call: ProviderCall::Refund(call),
+                    },
+                    Why::Observe,
+                    1,
+                );
+            }
+            return;
+        }
+        self.wallet_refund_parts(refund, false);
+    }
+
+    fn method_of(&self, payment_id: &str) -> PaymentMethod {
+        self.r
+            .payments
+            .iter()
+            .find(|p| p.id == payment_id)
+            .map_or(PaymentMethod::Balance, |p| p.method)
+    }
+
+    fn refund_call(&self, refund: &RefundRecord, amount: Money) -> Option<RefundCall> {
+        let payment = self.r.payments.iter().find(|p| p.id == refund.payment_id)?;
+        let leg = payment.provider.as_ref()?;
+        let taken = payment
+            .review
+            .as_ref()
+            .and_then(|r| r.provider_amount)
+            .filter(|_| payment.status != PaymentStatus::Succeeded || refund.automatic)
+            .unwrap_or(payment.provider_amount());
+        Some(RefundCall {
+            reference: leg.reference.clone().unwrap_or_default(),
+            transaction_id: leg.transaction_id.clone().unwrap_or_default(),
+            refund_id: refund.id.clone(),
+            amount,
+            reason: refund.reason.clone(),
+            payment_amount: taken,
+            notify_url: refund.notify_url.clone(),
+            others: self.r.other_provider_refunds(refund),
+        })
+    }
+
+    /// The wallet's parts of a refund, in order: balance, then points. With `points_only`, the
+    /// balance part is known to be done.
+    fn wallet_refund_parts(&mut self, refund: &RefundRecord, points_only: bool) {
+        let parts = self.parts_of(refund);
+        let reference = format!("refund-{}", refund.id);
+        if !points_only && !parts.balance.is_zero() {
+            self.wallet(
+                &refund.id,
+                "credit",
+                WalletCall::Credit {
+                    reference,
+                    amount: parts.balance,
+                },
+            );
+            return;
+        }
+        if parts.points > 0 {
+            self.wallet(
+                &refund.id,
+                "points",
+                WalletCall::AdjustPoints {
+                    reference,
+                    points: parts.points,
+                    kind: PointsAdjustmentKind::Credit,
+                },
+            );
+            return;
+        }
+        self.finish_refund(&refund.id, Ok(refund.provider_refund_id.clone()));
+    }
+
+    fn finish_refund(
+        &mut self,
+        refund_id: &str,
+        outcome: std::result::Result<Option<String>, ErrorDetail>,
+    ) {
+        let pending = self
+            .r
+            .refunds
+            .iter()
+            .any(|r| r.id == refund_id && r.status == RefundStatus::Pending);
+        if pending {
+            self.r.finish_refund(refund_id, outcome).ok();
+            if let Ok(stored) = self.refund_mut(refund_id) {
+                stored.next_attempt_at_s = None;
+            }
+        }
+    }
+
+    /// Asks again about a pending refund: the provider whether it made its part (never a second
+    /// refund), or the wallet's idempotent parts again.
+    fn settle_refund(&mut self, refund: &RefundRecord) {
+        let parts = self.parts_of(refund);
+        if !parts.external.is_zero() && !refund.provider_done {
+            if let Some(call) = self.refund_call(refund, parts.external) {
+                let method = self.method_of(&refund.payment_id);
+                self.issue(
+                    &refund.id,
+                    "find_refund",
+                    Call::Provider {
+                        method,
+                        call: ProviderCall::FindRefund(call),
+                    },
+                    Why::Observe,
+                    refund.attempts + 1,
+                );
+            }
+            return;
+        }
+        self.wallet_refund_parts(refund, false);
+    }
+
+    /// The provider's word on a refund's provider part.
+    fn provider_refunded(&mut self, refund_id: &str, answer: ProviderRefund) {
+        let Some(refund) = self.r.refunds.iter().find(|r| r.id == refund_id).cloned() else {
+            return;
+        };
+        if refund.status != RefundStatus::Pending {
+            return;
+        }
+        match answer.state {
+            RefundState::Succeeded => {
+                if let Ok(stored) = self.refund_mut(refund_id) {
+                    stored.provider_done = true;
+                    stored.provider_refund_id = Some(answer.refund_transaction_id);
+                }
+                let Some(refund) = self.r.refunds.iter().find(|r| r.id == refund_id).cloned()
+                else {
+                    return;
+                };
+                self.wallet_refund_parts(&refund, false);
+            }
+            // Under way: its notification or the back-off's query settles it.
+            RefundState::Processing => {}
+            RefundState::Failed => {
+                self.alert(
+                    "provider_refund_failed",
+                    refund_id,
+                    format!("provider refund {}", answer.refund_transaction_id),
+                );
+                let mut detail = ErrorDetail::new(ErrorCode::ProviderError);
+                detail.message = "The provider could not return the money to the payer's account; \
+                                  contact its support with the refund id."
+                    .into();
+                self.finish_refund(refund_id, Err(detail));
+            }
+        }
+    }
+
+    // ----- answers -----
+
+    fn answer(&mut self, intent_id: &str, answer: Answer) -> Result<()> {
+        let Some(at) = self.r.intents.iter().position(|i| i.id == intent_id) else {
+            // Stale, duplicate, or superseded by recovery.
+            return Ok(());
+        };
+        if answer == Answer::Lost && !self.recovers_at_once(&self.r.intents[at]) {
+            // Left listed: the alarm recovers it once it is old enough.
+            return Ok(());
+        }
+        let intent = self.r.intents.remove(at);
+        let subject = intent.subject.clone();
+        match intent.call {
+            Call::Wallet { call } => self.wallet_answered(&subject, call, answer),
+            Call::Provider { call, .. } => {
+                self.provider_answered(&subject, call, intent.why, answer)
+            }
+        }
+        Ok(())
+    }
+
+    /// A lost answer to these is settled at once by a safe call (a query) rather than waiting.
+    fn recovers_at_once(&self, intent: &Intent) -> bool {
+        matches!(
+            intent.call,
+            Call::Provider {
+                call: ProviderCall::Complete { .. }
+                    | ProviderCall::Create(_)
+                    | ProviderCall::Query { .. }
+                    | ProviderCall::Close { .. }
+                    | ProviderCall::Refund(_)
+                    | ProviderCall::FindRefund(_),
+                ..
+            }
+        )
+    }
+
+    fn processing(&self, payment_id: &str) -> Option<PaymentRecord> {
+        self.r
+            .payments
+            .iter()
+            .find(|p| p.id == payment_id && p.status == PaymentStatus::Processing)
+            .cloned()
+    }
+
+    fn wallet_answered(&mut self, subject: &str, call: WalletCall, answer: Answer) {
+        match call {
+            WalletCall::Debit { .. } | WalletCall::ResolveTransfer { .. } => {
+                let outcome = match answer {
+                    Answer::WalletOk | Answer::Transfer(super::TransferOutcome::Posted) => Ok(()),
+                    Answer::WalletRefused(detail) => Err(detail),
+                    Answer::Transfer(super::TransferOutcome::Aborted) => Err(aborted()),
+                    _ => return self.relist_wallet(subject, call),
+                };
+                if self.processing(subject).is_some() {
+                    self.r.finish_payment(subject, outcome).ok();
+                    self.release_if_ended();
+                }
+            }
+            WalletCall::PlaceHolds { .. } => {
+                let Some(payment) = self.processing(subject) else {
+                    return;
+                };
+                match answer {
+                    Answer::WalletOk => {
+                        let create = self
+                            .r
+                            .processing_mut(subject)
+                            .ok()
+                            .and_then(|p| p.provider.as_mut())
+                            .and_then(|l| l.create.take());
+                        match create {
+                            Some(create) => self.provider(
+                                &payment,
+                                "create",
+                                ProviderCall::Create(create),
+                                Why::Observe,
+                            ),
+                            None => {
+                                self.abandon_holds(&payment);
+                            }
+                        }
+                    }
+                    Answer::WalletRefused(detail) => {
+                        // Nothing was held.
+                        self.r.finish_payment(subject, Err(detail)).ok();
+                    }
+                    _ => self.relist_wallet(subject, call),
+                }
+            }
+            WalletCall::PostHolds { .. } => {
+                let Some(payment) = self.processing(subject) else {
+                    return;
+                };
+                match answer {
+                    Answer::WalletOk => {
+                        self.r.finish_payment(subject, Ok(())).ok();
+                        self.release_if_ended();
+                    }
+                    Answer::WalletRefused(detail) => {
+                        // The provider took its part but the held part is gone: the provider's
+                        // part goes back automatically.
+                        self.alert(
+                            "holds_lost_after_provider_success",
+                            subject,
+                            detail.message.clone(),
+                        );
+                        self.r.finish_payment(subject, Err(detail)).ok();
+                        let amount = payment.provider_amount();
+                        self.automatic_refund(&payment, amount, "holds_lost");
+                    }
+                    _ => self.relist_wallet(subject, call),
+                }
+            }
+            WalletCall::VoidHolds { .. } => match answer {
+                Answer::WalletOk | Answer::WalletRefused(_) => {}
+                _ => self.relist_wallet(subject, call),
+            },
+            WalletCall::Credit { .. } | WalletCall::AdjustPoints { .. } => {
+                let Some(refund) = self
+                    .r
+                    .refunds
+                    .iter()
+                    .find(|r| r.id == subject && r.status == RefundStatus::Pending)
+                    .cloned()
+                else {
+                    return;
+                };
+                let was_credit = matches!(call, WalletCall::Credit { .. });
+                match answer {
+                    Answer::WalletOk => {
+                        if was_credit {
+                            self.wallet_refund_parts(&refund, true);
+                        } else {
+                            self.finish_refund(subject, Ok(refund.provider_refund_id.clone()));
+                        }
+                    }
+                    Answer::WalletRefused(detail) => {
+                        let parts = self.parts_of(&refund);
+                        let given_back = refund.provider_done
+                            || !parts.external.is_zero()
+                            || (!was_credit && !parts.balance.is_zero());
+                        if !given_back {
+                            self.finish_refund(subject, Err(detail));
+                        } else {
+                            // Part is back but not all: retried on the back-off.
+                            self.alert("refund_wallet_part_pending", subject, detail.message);
+                        }
+                    }
+                    _ => self.relist_wallet(subject, call),
+                }
+            }
+        }
+    }
+
+    /// An unusable wallet answer: the call is listed again, for the alarm.
+    fn relist_wallet(&mut self, subject: &str, call: WalletCall) {
+        self.r.intent_seq += 1;
+        let kind = wallet_kind(&call);
+        self.r.intents.push(Intent {
+            id: format!("{subject}:{kind}#{}", self.r.intent_seq),
+            subject: subject.to_owned(),
+            call: Call::Wallet { call },
+            why: Why::Observe,
+            issued_at_s: self.now(),
+            attempt: 2,
+        });
+    }
+
+    /// The holds of an attempt that cannot go on are voided and the attempt fails.
+    fn abandon_holds(&mut self, payment: &PaymentRecord) {
+        self.r.finish_payment(&payment.id, Err(aborted())).ok();
+        let group = payment.holds_group();
+        self.wallet(&payment.id, "void_holds", WalletCall::VoidHolds { group });
+    }
+
+    fn provider_answered(&mut self, subject: &str, call: ProviderCall, why: Why, answer: Answer) {
+        match call {
+            ProviderCall::Create(_) => {
+                let Some(payment) = self.processing(subject) else {
+                    return;
+                };
+                match answer {
+                    Answer::Created(created) => {
+                        let now = self.now();
+                        self.r
+                            .leg_created(subject, created.reference, created.next_action, now)
+                            .ok();
+                    }
+                    Answer::ProviderError(error) => {
+                        // A create that failed took nothing; the attempt fails.
+                        let detail = Error::from(error).detail();
+                        self.fail_leg(&payment, detail);
+                    }
+                    _ => self.fail_leg(&payment, ErrorDetail::new(ErrorCode::ProviderUnavailable)),
+                }
+            }
+            ProviderCall::Complete { .. } => {
+                let Some(payment) = self.processing(subject) else {
+                    return;
+                };
+                match answer {
+                    Answer::Payment(answer) => self.settle(subject, answer, Why::Observe),
+                    Answer::ProviderError(ConnectorError::Refused { code, message, .. }) => {
+                        let mut detail = ErrorDetail::new(code);
+                        detail.message = message;
+                        self.fail_leg(&payment, detail);
+                    }
+                    // bKash refused to execute: nothing was executed, the shopper may still
+                    // approve.
+                    Answer::ProviderError(ConnectorError::InvalidState(_)) => {
+                        self.query(&payment, Why::ExecuteRefused)
+                    }
+                    // The execute may have landed, or may still land: only a final status ends
+                    // it. Never executed again for this intent.
+                    _ => self.query(&payment, Why::Observe),
+                }
+            }
+            ProviderCall::Query { .. } => match answer {
+                Answer::Payment(answer) => self.settle(subject, answer, why),
+                Answer::ProviderError(ConnectorError::Refused { code, message, .. }) => {
+                    if let Some(payment) = self.processing(subject) {
+                        if why != Why::AfterClose {
+                            let mut detail = ErrorDetail::new(code);
+                            detail.message = message;
+                            self.fail_leg(&payment, detail);
+                        }
+                    }
+                }
+                // Unknown for now: the alarm and the cron ask again.
+                _ => {}
+            },
+            ProviderCall::Close { .. } => {
+                let Some(payment) = self.processing(subject) else {
+                    return;
+                };
+                let code = match why {
+                    Why::Close { code } => code,
+                    _ => ErrorCode::PaymentCanceled,
+                };
+                match answer {
+                    Answer::Closed => self.fail_leg(&payment, ErrorDetail::new(code)),
+                    // Paid meanwhile? Only a success changes anything.
+                    Answer::ProviderError(ConnectorError::AlreadyDone(_)) => {
+                        self.query(&payment, Why::AfterClose)
+                    }
+                    // Unknown: the alarm tries again.
+                    _ => {}
+                }
+            }
+            ProviderCall::Refund(_) | ProviderCall::FindRefund(_) => {
+                let found = matches!(call, ProviderCall::FindRefund(_));
+                match answer {
+                    Answer::Refund(refund) | Answer::FoundRefund(Some(refund)) => {
+                        self.provider_refunded(subject, refund)
+                    }
+                    Answer::ProviderError(ConnectorError::Refused { code, message, .. })
+                        if !found =>
+                    {
+                        let mut detail = ErrorDetail::new(code);
+                        detail.message = message;
+                        self.finish_refund(subject, Err(detail));
+                    }
+                    Answer::ProviderError(
+                        ConnectorError::AlreadyDone(_) | ConnectorError::InvalidState(_),
+                    ) if !found => {
+                        self.finish_refund(subject, Err(ErrorDetail::new(ErrorCode::ProviderError)))
+                    }
+                    _ => {
+                        // Not known (yet): sending it again could refund twice. The back-off asks
+                        // the provider again, and a person decides after a day.
+                        if found {
+                            self.alert("refund_unresolved", subject, String::new());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ----- time -----
+
+    fn alarm(&mut self) -> Result<()> {
+        self.recover_intents();
+        self.reconcile(false);
+        self.retry_refunds();
+        self.release_if_ended();
+        Ok(())
+    }
+
+    /// Intents unanswered for [`RECOVERY_AFTER_S`] are taken as lost (their request ended or the
+    /// object restarted) and replaced by their recovery form (see the module doc of `saga`).
+    fn recover_intents(&mut self) {
+        let now = self.now();
+        let (old, young): (Vec<Intent>, Vec<Intent>) = std::mem::take(&mut self.r.intents)
+            .into_iter()
+            .partition(|i| now - i.issued_at_s >= RECOVERY_AFTER_S);
+        self.r.intents = young;
+        for intent in old {
+            let attempt = intent.attempt + 1;
+            let subject = intent.subject.clone();
+            match intent.call {
+                Call::Wallet {
+                    call: WalletCall::Debit { transfer_id, .. },
+                } => self.issue(
+                    &subject,
+                    "resolve_transfer",
+                    Call::Wallet {
+                        call: WalletCall::ResolveTransfer { transfer_id },
+                    },
+                    Why::Observe,
+                    attempt,
+                ),
+                Call::Wallet {
+                    call: WalletCall::PlaceHolds { .. },
+                } => {
+                    // The password is gone: the attempt cannot go on.
+                    if let Some(payment) = self.processing(&subject) {
+                        self.abandon_holds(&payment);
+                    }
+                }
+                Call::Wallet { call } => {
+                    let kind = wallet_kind(&call);
+                    self.issue(&subject, kind, Call::Wallet { call }, Why::Observe, attempt);
+                }
+                Call::Provider { method, call } => {
+                    let (kind, call) = match call {
+                        ProviderCall::Create(_) => {
+                            // Nothing can have been taken: the shopper never saw the provider.
+                            if let Some(payment) = self.processing(&subject) {
+                                self.fail_leg(
+                                    &payment,
+                                    ErrorDetail::new(ErrorCode::ProviderUnavailable),
+                                );
+                            }
+                            continue;
+                        }
+                        ProviderCall::Complete { reference }
+                        | ProviderCall::Query { reference } => {
+                            ("query", ProviderCall::Query { reference })
+                        }
+                        ProviderCall::Close { reference } => {
+                            ("close", ProviderCall::Close { reference })
+                        }
+                        ProviderCall::Refund(call) | ProviderCall::FindRefund(call) => {
+                            ("find_refund", ProviderCall::FindRefund(call))
+                        }
+                    };
+                    let why = match intent.why {
+                        Why::ExecuteRefused => Why::Observe,
+                        other => other,
+                    };
+                    self.issue(
+                        &subject,
+                        kind,
+                        Call::Provider { method, call },
+                        why,
+                        attempt,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Settles the unfinished external leg by asking its provider; with `cron`, whenever asked,
+    /// otherwise when the leg is due.
+    fn reconcile(&mut self, cron: bool) {
+        let now = self.now();
+        let Some(payment) = self.r.processing_payment().cloned() else {
+            return;
+        };
+        if self.listed(&payment.id) {
+            return;
+        }
+        let Some(leg) = payment.provider.clone() else {
+            // A wallet payment with nothing listed (a record from before intents): resolve it.
+            if now - payment.created_at_s >= RECOVERY_AFTER_S {
+                let transfer_id = payment.id.clone();
+                self.wallet(
+                    &payment.id,
+                    "resolve_transfer",
+                    WalletCall::ResolveTransfer { transfer_id },
+                );
+            }
+            return;
+        };
+        match leg.stage {
+            LegStage::Creating if now - leg.stage_since_s >= RECOVERY_AFTER_S => {
+                self.fail_leg(&payment, ErrorDetail::new(ErrorCode::ProviderUnavailable));
+            }
+            LegStage::Creating => {}
+            LegStage::PostingHolds => {
+                // Its PostHolds answer was lost with nothing listed: post again (idempotent).
+                let group = payment.holds_group();
+                self.wallet(&payment.id, "post_holds", WalletCall::PostHolds { group });
+            }
+            LegStage::AwaitingShopper | LegStage::Completing => {
+                if cron || leg_due(&self.r, &payment).is_some_and(|due| due <= now) {
+                    self.query(&payment, Why::Reconcile);
+                }
+            }
+        }
+    }
+
+    /// Pending refunds due for another try: asked again on the back-off, handed to a person
+    /// after [`REFUND_REVIEW_AFTER_S`].
+    fn retry_refunds(&mut self) {
+        let now = self.now();
+        let due: Vec<RefundRecord> = self
+            .r
+            .refunds
+            .iter()
+            .filter(|r| r.status == RefundStatus::Pending)
+            .filter(|r| refund_due_at(r) <= now)
+            .cloned()
+            .collect();
+        for refund in due {
+            if self.listed(&refund.id) {
+                continue;
+            }
+            if now - refund.created_at_s >= REFUND_REVIEW_AFTER_S {
+                if let Ok(stored) = self.refund_mut(&refund.id) {
+                    stored.status = RefundStatus::RequiresReview;
+                    stored.next_attempt_at_s = None;
+                }
+                self.alert(
+                    "refund_requires_review",
+                    &refund.id,
+                    format!(
+                        "unsettled after {} attempts; check with the provider",
+                        refund.attempts
+                    ),
+                );
+                continue;
+            }
+            let attempts = refund.attempts.max(1);
+            let wait = backoff_s(attempts);
+            if let Ok(stored) = self.refund_mut(&refund.id) {
+                stored.attempts = attempts + 1;
+                stored.next_attempt_at_s = Some(now + wait);
+            }
+            self.settle_refund(&refund);
+        }
+    }
+}
+
+/// The wait after the `attempts`-th attempt: 30 s doubling, capped at an hour.
+pub fn backoff_s(attempts: u32) -> i64 {
+    let doublings = attempts.saturating_sub(1).min(20);
+    (REFUND_RETRY_FIRST_S << doublings).min(REFUND_RETRY_MAX_S)
+}
+
+fn refund_due_at(refund: &RefundRecord) -> i64 {
+    refund
+        .next_attempt_at_s
+        .unwrap_or(refund.created_at_s + REFUND_RETRY_FIRST_S)
+}
+
+fn wallet_kind(call: &WalletCall) -> &'static str {
+    match call {
+        WalletCall::Debit { .. } => "debit",
+        WalletCall::ResolveTransfer { .. } => "resolve_transfer",
+        WalletCall::PlaceHolds { .. } => "place_holds",
+        WalletCall::PostHolds { .. } => "post_holds",
+        WalletCall::VoidHolds { .. } => "void_holds",
+        WalletCall::Credit { .. } => "credit",
+        WalletCall::AdjustPoints { .. } => "points",
+    }
+}
+
+fn reference_of(payment: &PaymentRecord) -> Option<String> {
+    payment.provider.as_ref().and_then(|l| l.reference.clone())
+}
+
+/// A completion counts only for the amount and invoice we asked for.
+fn verify(
+    payment: &PaymentRecord,
+    answer: &ProviderPayment,
+) -> std::result::Result<(), ReviewReason> {
+    if answer.amount != Some(payment.provider_amount()) {
+        return Err(ReviewReason::AmountMismatch);
+    }
+    if answer.invoice.as_deref() != Some(payment.id.as_str()) {
+        return Err(ReviewReason::OrderMismatch);
+    }
+    Ok(())
+}
+
+/// When a processing external leg must be asked about again.
+fn leg_due(record: &SessionRecord, payment: &PaymentRecord) -> Option<i64> {
+    let leg = payment.provider.as_ref()?;
+    Some(match leg.stage {
+        // The shopper is at the provider: check back at expiry, or soon if past it.
+        LegStage::AwaitingShopper => record
+            .expires_at_s
+            .max(leg.stage_since_s + RECOVERY_AFTER_S),
+        _ => leg.stage_since_s + RECOVERY_AFTER_S,
+    })
 }
 
 /// When the alarm must fire next (unix seconds), or `None` for no alarm.
-pub fn next_alarm_at_s(_record: &SessionRecord, _now_s: i64) -> Option<i64> {
-    None
+pub fn next_alarm_at_s(record: &SessionRecord, now_s: i64) -> Option<i64> {
+    let mut due: Vec<i64> = record
+        .intents
+        .iter()
+        .map(|i| i.issued_at_s + RECOVERY_AFTER_S)
+        .collect();
+    match record.processing_payment() {
+        Some(payment) if payment.provider.is_some() => due.extend(leg_due(record, payment)),
+        Some(payment) => due.push(payment.created_at_s + RECOVERY_AFTER_S),
+        None if record.status == SessionStatus::Open => due.push(record.expires_at_s),
+        None => {}
+    }
+    due.extend(
+        record
+            .refunds
+            .iter()
+            .filter(|r| r.status == RefundStatus::Pending)
+            .map(refund_due_at),
+    );
+    if record.retained_holds.is_some() && record.status != SessionStatus::Open {
+        due.push(now_s);
+    }
+    due.into_iter().min()
 }
 
 /// Whether the reconciliation cron must watch this session (an external leg or a refund open).
-pub fn needs_tracking(_record: &SessionRecord) -> bool {
-    false
+pub fn needs_tracking(record: &SessionRecord) -> bool {
+    record
+        .processing_payment()
+        .is_some_and(|p| p.provider.is_some())
+        || record.refunds_pending()
 }

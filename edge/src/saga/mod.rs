@@ -235,7 +235,12 @@ pub enum Answer {
 pub struct Intent {
     /// `"{subject}:{kind}#{attempt}"`, e.g. `"pay_x:complete#1"`, `"re_y:provider_refund#1"`.
     pub id: String,
+    /// The payment, refund or holds group the call is about.
+    pub subject: String,
     pub call: Call,
+    /// How its answer is applied.
+    #[serde(default)]
+    pub why: Why,
     /// When it was decided, unix seconds.
     pub issued_at_s: i64,
     /// 1 for the first call of its kind for its subject, counting recoveries.
@@ -264,6 +269,24 @@ impl Intent {
             }
         )
     }
+}
+
+/// Why an intent was issued, which decides how its answer is applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Why {
+    /// Observe: final statuses end the leg; approved or pending leave it where it is.
+    #[default]
+    Observe,
+    /// The provider refused our execute as not executable: a pending or approved answer sends the
+    /// leg back to waiting for the shopper.
+    ExecuteRefused,
+    /// Reconciliation: an approved but uncompleted payment is completed now.
+    Reconcile,
+    /// Closing an unpaid leg, which then fails with `code`.
+    Close { code: ErrorCode },
+    /// After a close answered "already done": only a success changes anything.
+    AfterClose,
 }
 
 /// Where a call goes.
@@ -383,3 +406,6 @@ pub struct Stepped {
     pub intents: Vec<Intent>,
     pub alerts: Vec<Alert>,
 }
+
+#[cfg(test)]
+mod tests;

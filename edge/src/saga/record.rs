@@ -43,6 +43,9 @@ pub struct SessionRecord {
     /// The saga's write-ahead list: calls decided and not yet answered (`crate::saga`).
     #[serde(default)]
     pub intents: Vec<crate::saga::Intent>,
+    /// The number of intents ever issued, which numbers the next one's id.
+    #[serde(default)]
+    pub intent_seq: u64,
 }
 
 /// A group of wallet holds waiting for a retry of the external leg.
@@ -131,6 +134,9 @@ pub struct ProviderLeg {
     pub stage: LegStage,
     /// When the leg entered its stage, unix seconds.
     pub stage_since_s: i64,
+    /// The create call to make once the wallet's holds are placed (kept only until then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<crate::saga::CreateCall>,
 }
 
 /// Where an external payment stands while it is processing.
@@ -143,6 +149,8 @@ pub enum LegStage {
     AwaitingShopper,
     /// The shopper approved and the completing call (bKash execute) was sent.
     Completing,
+    /// The provider took its part; the wallet's holds for the rest are being posted.
+    PostingHolds,
 }
 
 /// A refund, keyed by the merchant's idempotency key.
@@ -251,6 +259,7 @@ impl SessionRecord {
                 transaction_id: None,
                 stage: LegStage::Creating,
                 stage_since_s: now_s,
+                create: None,
             }),
         };
         self.payments.push(payment.clone());
@@ -471,8 +480,17 @@ impl PaymentRecord {
                 .and_then(|l| l.transaction_id.clone()),
             points: (self.points > 0).then_some(self.points),
             legs: Vec::new(),
-            review: None,
-            late_success: None,
+            review: self
+                .review
+                .as_ref()
+                .map(|r| checkout_core::api::PaymentReview {
+                    reason: r.reason,
+                    provider_amount: r.provider_amount.map(|a| a.to_decimal_string()),
+                    provider_order: r.provider_order.clone(),
+                    resolution: r.resolution,
+                    resolved_at: r.resolved_at_s,
+                }),
+            late_success: self.late_success.clone(),
         }
     }
 }

@@ -37,6 +37,23 @@ pub fn changes(before: Option<&SessionRecord>, after: &SessionRecord) -> Vec<Val
                 }));
             }
         }
+        if was.review != payment.review {
+            if let Some(review) = &payment.review {
+                entries.push(json!({
+                    "what": "payment_review", "payment_id": id, "reason": review.reason,
+                    "provider_amount": review.provider_amount.map(|m| m.to_decimal_string()),
+                    "provider_order": review.provider_order, "resolution": review.resolution,
+                }));
+            }
+        }
+        if was.late_success != payment.late_success {
+            if let Some(late) = &payment.late_success {
+                entries.push(json!({
+                    "what": "payment_late_success", "payment_id": id, "outcome": late.outcome,
+                    "refund_id": late.refund_id,
+                }));
+            }
+        }
         if was.status != payment.status {
             entries.push(json!({
                 "what": format!("payment_{}", serde_json::to_value(payment.status).unwrap_or_default().as_str().unwrap_or("changed")),

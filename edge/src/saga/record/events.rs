@@ -15,10 +15,31 @@ pub fn changes(
     let mut events = Vec::new();
     for payment in &after.payments {
         let was = before.payments.iter().find(|p| p.id == payment.id);
+        // A review resolved by a refund is told as the resolution, not as a new failure.
         let newly_failed = payment.status == PaymentStatus::Failed
-            && was.is_none_or(|p| p.status != PaymentStatus::Failed);
+            && was.is_none_or(|p| {
+                p.status != PaymentStatus::Failed && p.status != PaymentStatus::RequiresReview
+            });
         if newly_failed {
             events.push((EventType::PaymentFailed, session_object(after)));
+        }
+        let newly_held = payment.status == PaymentStatus::RequiresReview
+            && was.is_none_or(|p| p.status != PaymentStatus::RequiresReview);
+        if newly_held {
+            events.push((EventType::PaymentRequiresReview, session_object(after)));
+        }
+        let resolved =
+            |p: &super::PaymentRecord| p.review.as_ref().is_some_and(|r| r.resolution.is_some());
+        if resolved(payment) && was.is_none_or(|p| !resolved(p)) {
+            events.push((EventType::PaymentReviewResolved, session_object(after)));
+        }
+        let late_refunded = |p: &super::PaymentRecord| {
+            p.late_success
+                .as_ref()
+                .is_some_and(|l| l.outcome == checkout_core::api::LateSuccessOutcome::Refunded)
+        };
+        if late_refunded(payment) && was.is_none_or(|p| !late_refunded(p)) {
+            events.push((EventType::PaymentLateSuccessRefunded, session_object(after)));
         }
     }
     if after.status != before.status {
@@ -27,10 +48,8 @@ pub fn changes(
             SessionStatus::Expired => {
                 events.push((EventType::SessionExpired, session_object(after)))
             }
-            SessionStatus::RequiresReview => {
-                events.push((EventType::PaymentRequiresReview, session_object(after)))
-            }
-            SessionStatus::Open | SessionStatus::Processing => {}
+            // Told by the payment's own event above.
+            SessionStatus::RequiresReview | SessionStatus::Open | SessionStatus::Processing => {}
         }
     }
     for refund in &after.refunds {

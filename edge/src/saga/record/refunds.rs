@@ -22,7 +22,7 @@ impl SessionRecord {
         let minor = self
             .refunds
             .iter()
-            .filter(|r| r.status != RefundStatus::Failed)
+            .filter(|r| !r.automatic && r.status != RefundStatus::Failed)
             .map(|r| r.amount.amount_minor())
             .sum();
         Money::from_minor(minor, self.amount.currency()).unwrap_or(self.amount)
@@ -233,7 +233,7 @@ impl SessionRecord {
         for refund in self
             .refunds
             .iter()
-            .filter(|r| r.status != RefundStatus::Failed)
+            .filter(|r| r.payment_id == payment.id && r.status != RefundStatus::Failed)
         {
             // Refunds recorded before parts existed went all to the payment's one leg.
             let parts = refund.parts.unwrap_or(RefundParts {

@@ -33,6 +33,7 @@ pub(crate) fn record() -> SessionRecord {
         retained_holds: None,
         wallet_priority: checkout_core::api::default_wallet_priority(),
         intents: Vec::new(),
+        intent_seq: 0,
     }
 }
 

@@ -1,0 +1,491 @@
+//! The machine's transitions, natively: each test drives `step` as the shell would and checks the
+//! invariants after every step.
+
+use checkout_core::api::{
+    CreateRefundRequest, NextAction, PaymentMethod, PaymentStatus, RefundStatus, ResolveAction,
+    SessionStatus,
+};
+use checkout_core::error::ErrorDetail;
+use checkout_core::{Currency, ErrorCode, Money};
+
+use super::record::tests::record;
+use super::*;
+
+fn bdt(minor: i64) -> Money {
+    Money::from_minor(minor, Currency::BDT).unwrap()
+}
+
+fn ctx(now_s: i64) -> Ctx {
+    Ctx {
+        now_s,
+        available: vec![PaymentMethod::Balance, PaymentMethod::Bkash],
+        limits: vec![MethodLimits {
+            method: PaymentMethod::Bkash,
+            min: bdt(100),
+            max: bdt(10_000_000),
+        }],
+        stranger_call_allowed: true,
+    }
+}
+
+struct Sim {
+    r: SessionRecord,
+    now: i64,
+}
+
+impl Sim {
+    fn new(methods: &[PaymentMethod]) -> Sim {
+        let mut r = record();
+        r.request.methods = methods.to_vec();
+        Sim { r, now: 10 }
+    }
+
+    fn step(&mut self, input: Input) -> Result<Vec<Intent>, crate::error::Error> {
+        let out = step(&mut self.r, input, &ctx(self.now))?;
+        check_invariants(&self.r).unwrap();
+        Ok(out.intents)
+    }
+
+    fn answer(&mut self, intent: &Intent, answer: Answer) -> Vec<Intent> {
+        self.step(Input::Answer {
+            intent_id: intent.id.clone(),
+            answer,
+        })
+        .unwrap()
+    }
+
+    fn pay(&mut self, key: &str, method: PaymentMethod, id: &str) -> Vec<Intent> {
+        self.step(Input::Pay(PayInput {
+            idempotency_key: key.into(),
+            method,
+            payment_id: id.into(),
+            allocation: None,
+            callback_url: "https://edge/cb".into(),
+            notify_url: "https://edge/n".into(),
+            wechat_flow: None,
+            client_ip: None,
+        }))
+        .unwrap()
+    }
+
+    fn payment(&self, id: &str) -> &record::PaymentRecord {
+        self.r.payments.iter().find(|p| p.id == id).unwrap()
+    }
+
+    /// A bKash payment created and awaiting the shopper.
+    fn bkash_created(&mut self) {
+        let intents = self.pay("k1", PaymentMethod::Bkash, "pay_1");
+        assert!(matches!(
+            intents[0].call,
+            Call::Provider {
+                call: ProviderCall::Create(_),
+                ..
+            }
+        ));
+        let created = Answer::Created(Created {
+            reference: "TR1".into(),
+            next_action: NextAction::Redirect {
+                url: "https://bkash/pay".into(),
+            },
+        });
+        assert!(self.answer(&intents[0], created).is_empty());
+    }
+
+    fn callback_success(&mut self) -> Vec<Intent> {
+        self.step(Input::Callback {
+            provider: PaymentMethod::Bkash,
+            reference: "TR1".into(),
+            outcome: CallbackOutcome::Success,
+        })
+        .unwrap()
+    }
+}
+
+fn provider_payment(state: ProviderState, minor: i64, invoice: &str) -> ProviderPayment {
+    ProviderPayment {
+        state,
+        provider_status: format!("{state:?}"),
+        transaction_id: Some("TRX1".into()),
+        amount: Some(bdt(minor)),
+        invoice: Some(invoice.into()),
+    }
+}
+
+fn is_provider(intent: &Intent, f: fn(&ProviderCall) -> bool) -> bool {
+    matches!(&intent.call, Call::Provider { call, .. } if f(call))
+}
+
+#[test]
+fn a_balance_payment_debits_once_and_pays() {
+    let mut s = Sim::new(&[PaymentMethod::Balance]);
+    let intents = s.pay("k1", PaymentMethod::Balance, "pay_1");
+    assert_eq!(intents.len(), 1);
+    assert!(intents[0].needs_password());
+    assert_eq!(s.r.intents.len(), 1, "written down before it runs");
+    assert!(s.answer(&intents[0], Answer::WalletOk).is_empty());
+    assert_eq!(s.r.status, SessionStatus::Paid);
+    assert!(s.r.intents.is_empty());
+    // A duplicate answer changes nothing.
+    assert!(s.answer(&intents[0], Answer::WalletOk).is_empty());
+    // The same key replays; another method with it is refused.
+    assert!(s.pay("k1", PaymentMethod::Balance, "pay_2").is_empty());
+    assert_eq!(s.r.payments.len(), 1);
+}
+
+#[test]
+fn a_refused_debit_fails_the_attempt_and_reopens() {
+    let mut s = Sim::new(&[PaymentMethod::Balance]);
+    let intents = s.pay("k1", PaymentMethod::Balance, "pay_1");
+    let refused = ErrorDetail::new(ErrorCode::InsufficientBalance);
+    s.answer(&intents[0], Answer::WalletRefused(refused));
+    assert_eq!(s.r.status, SessionStatus::Open);
+    assert_eq!(s.payment("pay_1").status, PaymentStatus::Failed);
+    assert_eq!(
+        replies::pay_outcome(&s.r, "k1").unwrap_err().detail().code,
+        ErrorCode::InsufficientBalance
+    );
+}
+
+#[test]
+fn a_lost_debit_is_resolved_by_the_alarm_never_repeated() {
+    let mut s = Sim::new(&[PaymentMethod::Balance]);
+    let intents = s.pay("k1", PaymentMethod::Balance, "pay_1");
+    assert!(s.answer(&intents[0], Answer::Lost).is_empty());
+    assert_eq!(s.r.intents.len(), 1, "kept for the alarm");
+    let alarm_at = next_alarm_at_s(&s.r, s.now).unwrap();
+    assert_eq!(alarm_at, s.now + RECOVERY_AFTER_S);
+    s.now = alarm_at;
+    let recovered = s.step(Input::Alarm).unwrap();
+    assert_eq!(recovered.len(), 1);
+    assert!(matches!(
+        recovered[0].call,
+        Call::Wallet {
+            call: WalletCall::ResolveTransfer { .. }
+        }
+    ));
+    assert!(!recovered[0].needs_password());
+    // The original debit's late answer is stale now.
+    s.answer(&intents[0], Answer::WalletOk);
+    assert_eq!(s.r.status, SessionStatus::Processing);
+    s.answer(&recovered[0], Answer::Transfer(TransferOutcome::Aborted));
+    assert_eq!(s.r.status, SessionStatus::Open);
+}
+
+#[test]
+fn bkash_completes_once_and_a_lost_execute_becomes_a_query() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    assert!(s.r.widget_view(None).next_action.is_some());
+    let complete = s.callback_success();
+    assert!(complete[0].moves_provider_money());
+    // A repeated callback while completing sends nothing.
+    assert!(s.callback_success().is_empty());
+    let query = s.answer(&complete[0], Answer::Lost);
+    assert!(is_provider(&query[0], |c| matches!(
+        c,
+        ProviderCall::Query { .. }
+    )));
+    s.answer(
+        &query[0],
+        Answer::Payment(provider_payment(ProviderState::Succeeded, 3050, "pay_1")),
+    );
+    assert_eq!(s.r.status, SessionStatus::Paid);
+    assert_eq!(
+        s.payment("pay_1").provider.as_ref().unwrap().transaction_id,
+        Some("TRX1".into())
+    );
+}
+
+#[test]
+fn a_completing_leg_stays_completing_until_final_and_the_alarm_queries() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    let complete = s.callback_success();
+    s.answer(
+        &complete[0],
+        Answer::Payment(provider_payment(ProviderState::Pending, 3050, "pay_1")),
+    );
+    s.now = 2_000; // past expiry
+    let alarm = s.step(Input::Alarm).unwrap();
+    assert_eq!(
+        s.r.status,
+        SessionStatus::Processing,
+        "not expired while completing"
+    );
+    assert!(is_provider(&alarm[0], |c| matches!(
+        c,
+        ProviderCall::Query { .. }
+    )));
+    s.answer(
+        &alarm[0],
+        Answer::Payment(provider_payment(ProviderState::Succeeded, 3050, "pay_1")),
+    );
+    assert_eq!(s.r.status, SessionStatus::Paid);
+}
+
+#[test]
+fn an_expired_awaiting_leg_is_closed_before_it_fails() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    s.now = 1_000;
+    let query = s.step(Input::Alarm).unwrap();
+    s.answer(
+        &query[0],
+        Answer::Payment(provider_payment(ProviderState::Pending, 3050, "pay_1")),
+    );
+    let close = s.r.intents.clone();
+    assert!(is_provider(&close[0], |c| matches!(
+        c,
+        ProviderCall::Close { .. }
+    )));
+    assert_eq!(s.r.status, SessionStatus::Processing);
+    s.answer(&close[0], Answer::Closed);
+    assert_eq!(s.payment("pay_1").status, PaymentStatus::Failed);
+    assert_eq!(
+        s.payment("pay_1").failure.as_ref().unwrap().code,
+        ErrorCode::SessionExpired
+    );
+}
+
+#[test]
+fn a_mismatch_is_held_for_review_and_resolved_by_refund() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    let complete = s.callback_success();
+    let out = step(
+        &mut s.r,
+        Input::Answer {
+            intent_id: complete[0].id.clone(),
+            answer: Answer::Payment(provider_payment(ProviderState::Succeeded, 1999, "pay_1")),
+        },
+        &ctx(s.now),
+    )
+    .unwrap();
+    assert_eq!(out.alerts[0].alert, "provider_mismatch");
+    assert_eq!(s.r.status, SessionStatus::RequiresReview);
+    assert_eq!(s.r.amount_paid(), bdt(0));
+    assert_eq!(s.payment("pay_1").status, PaymentStatus::RequiresReview);
+    // No other payment while it holds, and it does not expire.
+    let error = s
+        .step(Input::Pay(PayInput {
+            idempotency_key: "k2".into(),
+            method: PaymentMethod::Bkash,
+            payment_id: "pay_2".into(),
+            allocation: None,
+            callback_url: String::new(),
+            notify_url: String::new(),
+            wechat_flow: None,
+            client_ip: None,
+        }))
+        .unwrap_err();
+    assert_eq!(error.detail().code, ErrorCode::PaymentRequiresReview);
+    s.now = 5_000;
+    s.step(Input::Alarm).unwrap();
+    assert_eq!(s.r.status, SessionStatus::RequiresReview);
+
+    let resolve = |action| Input::ResolvePayment {
+        payment_id: "pay_1".into(),
+        action,
+    };
+    let refund = s.step(resolve(ResolveAction::RefundAtProvider)).unwrap();
+    assert!(refund[0].moves_provider_money());
+    match &refund[0].call {
+        Call::Provider {
+            call: ProviderCall::Refund(call),
+            ..
+        } => assert_eq!(call.amount, bdt(1999)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.r.status, SessionStatus::Expired, "past its time");
+    // Idempotent; the other action is refused.
+    assert!(s
+        .step(resolve(ResolveAction::RefundAtProvider))
+        .unwrap()
+        .is_empty());
+    let error = s.step(resolve(ResolveAction::Accept)).unwrap_err();
+    assert_eq!(error.detail().code, ErrorCode::ReviewActionNotAllowed);
+    s.answer(
+        &refund[0],
+        Answer::Refund(ProviderRefund {
+            refund_transaction_id: "RF1".into(),
+            amount: Some(bdt(1999)),
+            state: RefundState::Succeeded,
+        }),
+    );
+    assert_eq!(s.r.refunds[0].status, RefundStatus::Succeeded);
+    assert_eq!(s.r.amount_refunded(), bdt(0), "not the merchant's refund");
+}
+
+#[test]
+fn an_accepted_review_pays_with_what_the_provider_took() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    let complete = s.callback_success();
+    s.answer(
+        &complete[0],
+        Answer::Payment(provider_payment(ProviderState::Succeeded, 1999, "pay_1")),
+    );
+    s.step(Input::ResolvePayment {
+        payment_id: "pay_1".into(),
+        action: ResolveAction::Accept,
+    })
+    .unwrap();
+    assert_eq!(s.r.status, SessionStatus::Paid);
+    assert_eq!(s.r.amount_paid(), bdt(1999));
+}
+
+#[test]
+fn a_late_success_pays_an_open_session_or_is_refunded() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    let cancel = s.step(Input::Cancel).unwrap();
+    s.answer(&cancel[0], Answer::Closed);
+    assert_eq!(s.r.status, SessionStatus::Open);
+    let mut s2 = s.r.clone();
+    let by_invoice = provider_payment(ProviderState::Succeeded, 3050, "pay_1");
+    // A notification names the leg by the provider's reference, which is our invoice at WeChat.
+    s.r.payments[0].provider.as_mut().unwrap().reference = Some("pay_1".into());
+    s.step(Input::Notification {
+        provider: PaymentMethod::Bkash,
+        event: NotifiedEvent::Payment {
+            payment: by_invoice.clone(),
+        },
+    })
+    .unwrap();
+    assert_eq!(s.r.status, SessionStatus::Paid);
+    assert_eq!(
+        s.payment("pay_1").late_success.as_ref().unwrap().outcome,
+        checkout_core::api::LateSuccessOutcome::PaidSession
+    );
+
+    // Expired meanwhile: refunded automatically, once.
+    s2.payments[0].provider.as_mut().unwrap().reference = Some("pay_1".into());
+    let mut s2 = Sim { r: s2, now: 5_000 };
+    let event = Input::Notification {
+        provider: PaymentMethod::Bkash,
+        event: NotifiedEvent::Payment {
+            payment: by_invoice,
+        },
+    };
+    let refund = s2.step(event.clone()).unwrap();
+    assert!(refund[0].moves_provider_money());
+    assert_eq!(s2.r.status, SessionStatus::Expired);
+    assert!(
+        s2.step(event).unwrap().is_empty(),
+        "a duplicate changes nothing"
+    );
+    assert_eq!(s2.r.refunds.len(), 1);
+    assert!(s2.r.refunds[0].automatic);
+}
+
+#[test]
+fn an_unsettled_refund_backs_off_and_goes_to_review_after_a_day() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    let complete = s.callback_success();
+    s.answer(
+        &complete[0],
+        Answer::Payment(provider_payment(ProviderState::Succeeded, 3050, "pay_1")),
+    );
+    let refund = s
+        .step(Input::Refund(RefundInput {
+            idempotency_key: "r1".into(),
+            refund_id: "re_1".into(),
+            request: CreateRefundRequest {
+                amount: "10.00".into(),
+                reason: "x".into(),
+            },
+            notify_url: None,
+        }))
+        .unwrap();
+    assert!(refund[0].moves_provider_money());
+    s.answer(&refund[0], Answer::Lost);
+    let mut gaps = Vec::new();
+    let mut finds = 0;
+    while s.r.refunds[0].status == RefundStatus::Pending {
+        let at = next_alarm_at_s(&s.r, s.now).unwrap();
+        gaps.push(at - s.now);
+        s.now = at;
+        for intent in s.step(Input::Alarm).unwrap() {
+            assert!(!intent.moves_provider_money(), "never refunded twice");
+            finds += 1;
+            s.answer(&intent, Answer::FoundRefund(None));
+        }
+    }
+    assert_eq!(s.r.refunds[0].status, RefundStatus::RequiresReview);
+    assert!(gaps.iter().all(|g| *g <= REFUND_RETRY_MAX_S));
+    assert!(gaps.contains(&60) && gaps.contains(&REFUND_RETRY_MAX_S));
+    assert!(finds > 5 && finds < 40, "{finds}");
+    assert_eq!(next_alarm_at_s(&s.r, s.now), None);
+}
+
+#[test]
+fn a_split_posts_its_holds_after_the_provider() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash, PaymentMethod::Balance]);
+    let intents = s
+        .step(Input::Pay(PayInput {
+            idempotency_key: "k1".into(),
+            method: PaymentMethod::Bkash,
+            payment_id: "pay_1".into(),
+            allocation: Some(checkout_core::api::AllocationRequest {
+                points: 0,
+                balance: "10.00".into(),
+            }),
+            callback_url: String::new(),
+            notify_url: String::new(),
+            wechat_flow: None,
+            client_ip: None,
+        }))
+        .unwrap();
+    assert!(intents[0].needs_password());
+    let create = s.answer(&intents[0], Answer::WalletOk);
+    s.answer(
+        &create[0],
+        Answer::Created(Created {
+            reference: "TR1".into(),
+            next_action: NextAction::Redirect { url: "u".into() },
+        }),
+    );
+    let complete = s.callback_success();
+    let post = s.answer(
+        &complete[0],
+        Answer::Payment(provider_payment(ProviderState::Succeeded, 2050, "pay_1")),
+    );
+    assert!(matches!(
+        post[0].call,
+        Call::Wallet {
+            call: WalletCall::PostHolds { .. }
+        }
+    ));
+    assert_eq!(s.r.status, SessionStatus::Processing);
+    s.answer(&post[0], Answer::WalletOk);
+    assert_eq!(s.r.status, SessionStatus::Paid);
+}
+
+#[test]
+fn a_hold_placed_without_answer_is_abandoned_after_a_restart() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash, PaymentMethod::Balance]);
+    s.step(Input::Pay(PayInput {
+        idempotency_key: "k1".into(),
+        method: PaymentMethod::Bkash,
+        payment_id: "pay_1".into(),
+        allocation: Some(checkout_core::api::AllocationRequest {
+            points: 0,
+            balance: "10.00".into(),
+        }),
+        callback_url: String::new(),
+        notify_url: String::new(),
+        wechat_flow: None,
+        client_ip: None,
+    }))
+    .unwrap();
+    s.now += RECOVERY_AFTER_S;
+    let void = s.step(Input::Alarm).unwrap();
+    assert!(matches!(
+        void[0].call,
+        Call::Wallet {
+            call: WalletCall::VoidHolds { .. }
+        }
+    ));
+    assert_eq!(s.r.status, SessionStatus::Open);
+}
