@@ -27,20 +27,11 @@ use crate::providers::{Provider, Which};
 use crate::wallet::{balance_account, Wallet, POINTS_ACCOUNT};
 use crate::world::World;
 
-/// What the books say about one provider's part of one session.
+/// What the books say one provider took for one session, and what it took.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Books {
-    taken: i64,
-    refunded_settled: i64,
-    refunded_open: i64,
-}
-
-/// What the provider says about the same.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Reality {
-    taken: i64,
-    refunded_settled: i64,
-    refunded_all: i64,
+struct Taken {
+    books: i64,
+    provider: i64,
 }
 
 pub fn every_step(world: &World) -> Result<(), String> {
@@ -56,28 +47,14 @@ pub fn every_step(world: &World) -> Result<(), String> {
     world.wechat.check()?;
     for (record, customer) in world.sessions() {
         for which in [Which::Bkash, Which::Wechat] {
-            let books = books(record, which);
-            let real = reality(provider(world, which), record);
-            if books.taken > real.taken {
+            let taken = taken(provider(world, which), record);
+            if taken.books > taken.provider {
                 return Err(format!(
                     "{}: the books count {} taken at {which:?}, which took {}",
-                    record.id, books.taken, real.taken
+                    record.id, taken.books, taken.provider
                 ));
             }
-            if books.refunded_settled > real.refunded_settled {
-                return Err(format!(
-                    "{}: the books count {} refunded at {which:?}, which refunded {}",
-                    record.id, books.refunded_settled, real.refunded_settled
-                ));
-            }
-            if real.refunded_all > books.refunded_settled + books.refunded_open {
-                return Err(format!(
-                    "{}: {which:?} refunded {} but the books know of {}",
-                    record.id,
-                    real.refunded_all,
-                    books.refunded_settled + books.refunded_open
-                ));
-            }
+            refunds_match(provider(world, which), record)?;
         }
         let w = &world.wallets[customer];
         for p in record
@@ -124,15 +101,11 @@ pub fn quiescent(world: &World) -> Result<(), String> {
             return Err(format!("{}: refund {} still pending", record.id, r.id));
         }
         for which in [Which::Bkash, Which::Wechat] {
-            let books = books(record, which);
-            let real = reality(provider(world, which), record);
-            if books.taken != real.taken
-                || books.refunded_settled != real.refunded_settled
-                || books.refunded_settled + books.refunded_open != real.refunded_all
-            {
+            let taken = taken(provider(world, which), record);
+            if taken.books != taken.provider {
                 return Err(format!(
-                    "{}: {which:?} holds money the books do not account for: books {books:?}, provider {real:?}",
-                    record.id
+                    "{}: {which:?} took {} but the books account for {}",
+                    record.id, taken.provider, taken.books
                 ));
             }
         }
@@ -214,31 +187,22 @@ fn method_of(which: Which) -> PaymentMethod {
     }
 }
 
-/// What the books count as taken and refunded at `which` for this session.
-fn books(record: &SessionRecord, which: Which) -> Books {
-    let mut books = Books::default();
-    let method = method_of(which);
-    for p in record.payments.iter().filter(|p| p.method == method) {
-        books.taken += booked_taken(p);
-    }
-    for r in &record.refunds {
-        let Some(p) = record.payments.iter().find(|p| p.id == r.payment_id) else {
-            continue;
-        };
-        if p.method != method {
-            continue;
-        }
-        let external = r
-            .parts
-            .map_or(r.amount, |parts| parts.external)
-            .amount_minor();
-        match r.status {
-            RefundStatus::Succeeded => books.refunded_settled += external,
-            RefundStatus::Pending | RefundStatus::RequiresReview => books.refunded_open += external,
-            RefundStatus::Failed => {}
-        }
-    }
-    books
+/// What `provider` took for this session's payments, and what the books say it took.
+fn taken(provider: &Provider, record: &SessionRecord) -> Taken {
+    let method = method_of(provider.which);
+    let books = record
+        .payments
+        .iter()
+        .filter(|p| p.method == method)
+        .map(booked_taken)
+        .sum();
+    let provider = provider
+        .payments
+        .values()
+        .filter(|sim| record.payments.iter().any(|p| p.id == sim.invoice))
+        .map(|sim| sim.taken_minor)
+        .sum();
+    Taken { books, provider }
 }
 
 /// What the books say the provider took for `p`: a succeeded leg, a late success, or the amount
@@ -253,22 +217,63 @@ fn booked_taken(p: &PaymentRecord) -> i64 {
     0
 }
 
-/// What `provider` took and refunded for the payments of this session.
-fn reality(provider: &Provider, record: &SessionRecord) -> Reality {
-    let mut real = Reality::default();
+/// Refund by refund, what `provider` did against the books: every refund it made is one the
+/// books hold as pending, succeeded or in review (written down before it was sent), for the same
+/// amount; every refund the books call succeeded, it made and settled.
+fn refunds_match(provider: &Provider, record: &SessionRecord) -> Result<(), String> {
+    let method = method_of(provider.which);
     for sim in provider.payments.values() {
         if !record.payments.iter().any(|p| p.id == sim.invoice) {
             continue;
         }
-        real.taken += sim.taken_minor;
-        for r in &sim.refunds {
-            real.refunded_all += r.amount_minor;
-            if r.succeeded {
-                real.refunded_settled += r.amount_minor;
+        for made in &sim.refunds {
+            let Some(r) = record.refunds.iter().find(|r| r.id == made.ours) else {
+                return Err(format!(
+                    "{}: {:?} made refund {} of {}, which the books do not hold",
+                    record.id, provider.which, made.ours, made.amount_minor
+                ));
+            };
+            let external = r
+                .parts
+                .map_or(r.amount, |parts| parts.external)
+                .amount_minor();
+            if r.status == RefundStatus::Failed || external != made.amount_minor {
+                return Err(format!(
+                    "{}: {:?} refunded {} under {}, which the books hold as {:?} of {external}",
+                    record.id, provider.which, made.amount_minor, r.id, r.status
+                ));
             }
         }
     }
-    real
+    for r in record
+        .refunds
+        .iter()
+        .filter(|r| r.status == RefundStatus::Succeeded)
+    {
+        let Some(p) = record.payments.iter().find(|p| p.id == r.payment_id) else {
+            continue;
+        };
+        let external = r
+            .parts
+            .map_or(r.amount, |parts| parts.external)
+            .amount_minor();
+        if p.method != method || external == 0 {
+            continue;
+        }
+        let settled = provider
+            .payments
+            .values()
+            .filter(|sim| sim.invoice == p.id)
+            .flat_map(|sim| sim.refunds.iter())
+            .any(|made| made.ours == r.id && made.succeeded);
+        if !settled {
+            return Err(format!(
+                "{}: the books say refund {} succeeded; {:?} has not made it",
+                record.id, r.id, provider.which
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `p`'s holds group is now another live payment's (a retry took the holds over).

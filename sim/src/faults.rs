@@ -24,7 +24,8 @@ pub enum Fault {
     LateNotice,
     /// A notification or callback that never arrives.
     DroppedNotice,
-    /// The shopper acts at the provider before the create answer reached the session.
+    /// The shopper pays the instant the session has the create answer: the notification races
+    /// the rest of the chain that created it.
     EarlyNotice,
     /// A bKash callback claiming success that the shopper never gave.
     ForgedCallback,

@@ -254,11 +254,13 @@ impl World {
             steps: 0,
             next_id: 0,
         };
-        world.populate();
+        let sessions = 2 + (config.steps / 120) as usize;
+        world.populate(sessions, (config.steps as i64).max(120));
         world
     }
 
-    fn populate(&mut self) {
+    /// Customers with balance and points, and `sessions` sessions starting within `window_s`.
+    fn populate(&mut self, sessions: usize, window_s: i64) {
         let customers = self.dice.range(1, 3) as usize;
         for c in 0..customers {
             let mut w = Wallet::default();
@@ -277,9 +279,8 @@ impl World {
             }
             self.wallets.push(w);
         }
-        let sessions = self.dice.range(2, 5) as usize;
         for s in 0..sessions {
-            let starts_at = self.now_s + self.dice.range(0, 120);
+            let starts_at = self.now_s + self.dice.range(0, window_s);
             let customer = self.dice.range(0, customers as i64 - 1) as usize;
             let record = self.new_record(s, customer, starts_at);
             self.sessions.push(SessionSim {
@@ -345,6 +346,7 @@ impl World {
             retained_holds: None,
             wallet_priority: checkout_core::api::default_wallet_priority(),
             intents: Vec::new(),
+            intent_seq: Default::default(),
         }
     }
 
@@ -844,7 +846,6 @@ impl World {
                     Ok(created) => {
                         let reference = created.reference.clone();
                         self.owner_of.insert(reference.clone(), s);
-                        self.plan_at_provider(which, reference);
                         Answer::Created(created)
                     }
                     Err(e) => error(e),
@@ -1250,6 +1251,21 @@ impl World {
     fn react(&mut self, s: usize, before: &SessionRecord) {
         let record = self.sessions[s].record.clone();
         for p in &record.payments {
+            let reference = p.provider.as_ref().and_then(|l| l.reference.clone());
+            let had = before
+                .payments
+                .iter()
+                .find(|b| b.id == p.id)
+                .and_then(|b| b.provider.as_ref())
+                .is_some_and(|l| l.reference.is_some());
+            if let (Some(reference), false) = (reference, had) {
+                // The shopper sees the provider's page (or QR code) once the session has it.
+                let which = match p.method {
+                    PaymentMethod::WechatPay => Which::Wechat,
+                    _ => Which::Bkash,
+                };
+                self.plan_at_provider(which, reference);
+            }
             let was = before
                 .payments
                 .iter()
