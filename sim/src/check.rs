@@ -35,7 +35,10 @@ struct Taken {
 }
 
 pub fn every_step(world: &World) -> Result<(), String> {
-    for (record, _) in world.sessions() {
+    if let Some(violation) = world.violations.first() {
+        return Err(violation.clone());
+    }
+    for (record, _) in world.touched_sessions() {
         saga::check_invariants(record)
             .map_err(|e| format!("{}: check_invariants: {e}", record.id))?;
         paid_at_most_once(record)?;
@@ -45,7 +48,7 @@ pub fn every_step(world: &World) -> Result<(), String> {
     }
     world.bkash.check()?;
     world.wechat.check()?;
-    for (record, customer) in world.sessions() {
+    for (record, customer) in world.touched_sessions() {
         for which in [Which::Bkash, Which::Wechat] {
             let taken = taken(provider(world, which), record);
             if taken.books > taken.provider {
@@ -190,19 +193,12 @@ fn method_of(which: Which) -> PaymentMethod {
 /// What `provider` took for this session's payments, and what the books say it took.
 fn taken(provider: &Provider, record: &SessionRecord) -> Taken {
     let method = method_of(provider.which);
-    let books = record
-        .payments
-        .iter()
-        .filter(|p| p.method == method)
-        .map(booked_taken)
-        .sum();
-    let provider = provider
-        .payments
-        .values()
-        .filter(|sim| record.payments.iter().any(|p| p.id == sim.invoice))
-        .map(|sim| sim.taken_minor)
-        .sum();
-    Taken { books, provider }
+    let mut taken = Taken::default();
+    for p in record.payments.iter().filter(|p| p.method == method) {
+        taken.books += booked_taken(p);
+        taken.provider += provider.payment_for(&p.id).map_or(0, |sim| sim.taken_minor);
+    }
+    taken
 }
 
 /// What the books say the provider took for `p`: a succeeded leg, a late success, or the amount
@@ -222,10 +218,12 @@ fn booked_taken(p: &PaymentRecord) -> i64 {
 /// amount; every refund the books call succeeded, it made and settled.
 fn refunds_match(provider: &Provider, record: &SessionRecord) -> Result<(), String> {
     let method = method_of(provider.which);
-    for sim in provider.payments.values() {
-        if !record.payments.iter().any(|p| p.id == sim.invoice) {
-            continue;
-        }
+    let made_here = record
+        .payments
+        .iter()
+        .filter(|p| p.method == method)
+        .filter_map(|p| provider.payment_for(&p.id));
+    for sim in made_here {
         for made in &sim.refunds {
             let Some(r) = record.refunds.iter().find(|r| r.id == made.ours) else {
                 return Err(format!(
@@ -261,11 +259,8 @@ fn refunds_match(provider: &Provider, record: &SessionRecord) -> Result<(), Stri
             continue;
         }
         let settled = provider
-            .payments
-            .values()
-            .filter(|sim| sim.invoice == p.id)
-            .flat_map(|sim| sim.refunds.iter())
-            .any(|made| made.ours == r.id && made.succeeded);
+            .payment_for(&p.id)
+            .is_some_and(|sim| sim.refunds.iter().any(|m| m.ours == r.id && m.succeeded));
         if !settled {
             return Err(format!(
                 "{}: the books say refund {} succeeded; {:?} has not made it",

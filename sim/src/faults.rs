@@ -53,8 +53,11 @@ pub enum Fault {
     RefundRacingSettlement,
     /// The provider took another amount or reported another order.
     ProviderMismatch,
-    /// The shopper pays at the provider after the session's attempt ended.
+    /// The shopper pays at the provider around the session's end (the provider's clock decides).
     LateShopper,
+    /// WeChat answers a close as done, but the shopper already paying gets through: a success
+    /// after the attempt ended.
+    PaidAfterClose,
     /// A provider call caused by a stranger was over its budget (throttled).
     Throttled,
 }

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         None => (options.first..options.first + options.seeds).collect(),
     };
     let mut faults = FaultCounts::default();
+    let mut endings = std::collections::BTreeMap::<String, u64>::new();
     let mut steps = 0;
     let mut failed = 0;
     for seed in &seeds {
@@ -34,6 +35,9 @@ fn main() -> ExitCode {
         let outcome = run(&config);
         steps += outcome.steps;
         faults.merge(&outcome.faults);
+        for (ending, n) in &outcome.endings {
+            *endings.entry(ending.clone()).or_insert(0) += n;
+        }
         if let Some(lines) = &outcome.trace {
             for line in lines {
                 println!("{line}");
@@ -61,6 +65,8 @@ fn main() -> ExitCode {
         faults.total()
     );
     println!("fault mix: {}", mix(&faults));
+    let endings: Vec<String> = endings.iter().map(|(e, n)| format!("{e} {n}")).collect();
+    println!("endings: {}", endings.join(", "));
     if failed > 0 {
         return ExitCode::FAILURE;
     }

@@ -75,6 +75,8 @@ pub struct SimPayment {
     pub refunds: Vec<SimRefund>,
     /// A fault chosen at create: when paid, take `asked + delta` and report `reported_invoice`.
     pub mismatch: Option<Mismatch>,
+    /// The shopper was already paying when the order was closed, and WeChat let it through.
+    pub paying_through_close: bool,
 }
 
 /// A provider that takes another amount or reports another order than it was asked for.
@@ -96,6 +98,8 @@ impl SimPayment {
             (PayState::Authorized, w) => (ProviderState::Approved, w.1),
             (PayState::Paid, w) => (ProviderState::Succeeded, w.2),
             (PayState::Failed, w) => (ProviderState::Failed, w.3),
+            // bKash's "Expired" is a failure to the connector; WeChat's CLOSED a cancel.
+            (PayState::Closed, w) if w.4 == "Expired" => (ProviderState::Failed, w.4),
             (PayState::Closed, w) => (ProviderState::Canceled, w.4),
         };
         let paid = self.state == PayState::Paid;
@@ -134,6 +138,10 @@ impl SimPayment {
     }
 }
 
+/// How long past the session's end a bKash payment that was never executed lives: then bKash
+/// expires it by itself (modelled; bKash has no close).
+pub const BKASH_UNEXECUTED_LIFE_S: i64 = 30 * 60;
+
 /// A notification the provider sends (WeChat's server-to-server calls).
 #[derive(Debug, Clone)]
 pub enum Notice {
@@ -157,8 +165,11 @@ pub struct Provider {
     pub payments: BTreeMap<String, SimPayment>,
     /// Every money-moving call received, per intent.
     pub calls_per_intent: BTreeMap<(String, MoneyCall), u32>,
-    /// Executes received for a payment already executed (each a second execute).
-    pub repeated_executes: Vec<String>,
+    /// Broken invariants seen as calls arrive (a call twice for one intent, a second execute,
+    /// a refund beyond what was taken).
+    pub violations: Vec<String>,
+    /// Our payment id → the provider's reference.
+    pub by_invoice: BTreeMap<String, String>,
     /// Notifications produced and not yet handed to the world.
     pub outbox: Vec<Notice>,
     next_id: u64,
@@ -171,7 +182,8 @@ impl Provider {
             skew_s,
             payments: BTreeMap::new(),
             calls_per_intent: BTreeMap::new(),
-            repeated_executes: Vec::new(),
+            violations: Vec::new(),
+            by_invoice: BTreeMap::new(),
             outbox: Vec::new(),
             next_id: 0,
         }
@@ -185,6 +197,20 @@ impl Provider {
     /// The provider's own time for the world's `now_s`.
     pub fn clock(&self, now_s: i64) -> i64 {
         now_s + self.skew_s
+    }
+
+    /// bKash expires the payments nobody executed, some time after the session's end.
+    pub fn expire_unexecuted(&mut self, now_s: i64) {
+        if self.which != Which::Bkash {
+            return;
+        }
+        let provider_now = self.clock(now_s);
+        for p in self.payments.values_mut() {
+            let open = matches!(p.state, PayState::Initiated | PayState::Authorized);
+            if open && provider_now >= p.expires_at_s + BKASH_UNEXECUTED_LIFE_S {
+                p.state = PayState::Closed;
+            }
+        }
     }
 
     /// Starts a payment (bKash create, WeChat prepay). WeChat keys it by our id: a second prepay
@@ -219,8 +245,11 @@ impl Provider {
             expires_at_s,
             refunds: Vec::new(),
             mismatch,
+            paying_through_close: false,
         };
         self.payments.insert(reference.clone(), payment);
+        self.by_invoice
+            .insert(invoice.to_owned(), reference.clone());
         Ok(created(self.which, &reference))
     }
 
@@ -236,10 +265,17 @@ impl Provider {
         let Some(p) = self.payments.get_mut(reference) else {
             return false;
         };
-        if p.state != PayState::Initiated {
+        let through_close = p.paying_through_close && p.state == PayState::Closed;
+        if p.state != PayState::Initiated && !through_close {
             return false;
         }
-        if provider_now >= p.expires_at_s {
+        // WeChat was told the session's end (`time_expire`); bKash was not, and keeps the page
+        // open until it expires the payment by itself.
+        let closes_at = match which {
+            Which::Wechat => p.expires_at_s,
+            Which::Bkash => p.expires_at_s + BKASH_UNEXECUTED_LIFE_S,
+        };
+        if provider_now >= closes_at && !through_close {
             p.state = PayState::Closed;
             return true;
         }
@@ -285,7 +321,10 @@ impl Provider {
                 Ok(p.answer())
             }
             PayState::Paid => {
-                self.repeated_executes.push(reference.to_owned());
+                let which = self.which;
+                self.violations.push(format!(
+                    "{which:?}: payment {reference} executed again after it was executed"
+                ));
                 Err(ConnectorError::AlreadyDone("2062".into()))
             }
             PayState::Initiated => Err(ConnectorError::InvalidState("2056".into())),
@@ -316,6 +355,16 @@ impl Provider {
                 Ok(())
             }
         }
+    }
+
+    /// A close WeChat answers as done while the shopper, already paying, still gets through (a
+    /// fault): the session's attempt ends, and a success follows it.
+    pub fn leaky_close(&mut self, reference: &str) -> Result<(), ConnectorError> {
+        self.cancel(reference)?;
+        if let Some(p) = self.payments.get_mut(reference) {
+            p.paying_through_close = true;
+        }
+        Ok(())
     }
 
     /// Refunds part of a paid payment. bKash makes a new refund for every call; WeChat returns
@@ -406,35 +455,31 @@ impl Provider {
     }
 
     fn count(&mut self, intent: &str, call: MoneyCall) {
-        *self
+        let n = self
             .calls_per_intent
             .entry((intent.to_owned(), call))
-            .or_insert(0) += 1;
+            .or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            let (which, n) = (self.which, *n);
+            self.violations.push(format!(
+                "{which:?}: {call:?} sent {n} times for intent {intent}"
+            ));
+        }
     }
 
-    /// The provider's own invariants, and that no money-moving call came twice for one intent.
+    /// The provider's invariants, as seen when the calls arrived (a refund beyond what was taken
+    /// is refused above, so `held_minor` never goes negative).
     pub fn check(&self) -> Result<(), String> {
-        if let Some(((intent, call), n)) = self.calls_per_intent.iter().find(|(_, n)| **n > 1) {
-            return Err(format!(
-                "{:?}: {call:?} sent {n} times for intent {intent}",
-                self.which
-            ));
+        match self.violations.first() {
+            Some(violation) => Err(violation.clone()),
+            None => Ok(()),
         }
-        if let Some(reference) = self.repeated_executes.first() {
-            return Err(format!(
-                "{:?}: payment {reference} executed again after it was executed",
-                self.which
-            ));
-        }
-        for p in self.payments.values() {
-            if p.held_minor() < 0 {
-                return Err(format!(
-                    "{:?}: {} refunded more than taken",
-                    self.which, p.reference
-                ));
-            }
-        }
-        Ok(())
+    }
+
+    /// The payment made for our payment `invoice`, if any.
+    pub fn payment_for(&self, invoice: &str) -> Option<&SimPayment> {
+        self.payments.get(self.by_invoice.get(invoice)?)
     }
 }
 

@@ -45,6 +45,8 @@ const NOTIFY_RETRY_S: [i64; 15] = [
 /// The longest quiet phase before the world is declared stuck (refunds may take a day to be
 /// handed to review).
 const QUIET_LIMIT_S: i64 = 3 * 24 * 3600;
+/// ... and the most steps it may take.
+const QUIET_STEPS: u64 = 200_000;
 const START_S: i64 = 1_800_000_000;
 
 /// What to run.
@@ -141,6 +143,8 @@ enum Event {
         approve: bool,
     },
     Cron,
+    /// A shopper opens a new checkout (while faults are on, one every minute or so).
+    NewSession,
     WalletAlarm {
         customer: usize,
     },
@@ -174,6 +178,7 @@ impl Event {
                 approve,
             } => format!("shopper {which:?} {reference} approve={approve}"),
             Event::Cron => "cron".into(),
+            Event::NewSession => "new session".into(),
             Event::WalletAlarm { customer } => format!("wallet{customer} alarm"),
             Event::ProviderTick => "provider tick".into(),
         }
@@ -217,6 +222,14 @@ pub struct World {
     owner_of: BTreeMap<String, usize>,
     /// Balance credits and points given back, by wallet reference (for the quiet checks).
     pub(crate) trace: Trace,
+    /// Hold groups whose post or void the session was told of (answered and committed), by
+    /// customer: a group resolved again after that is resolved twice.
+    acknowledged: BTreeMap<(usize, String), &'static str>,
+    /// The sessions this step touched: the per-step checks look at these (the others were
+    /// checked when they last changed).
+    touched: std::collections::BTreeSet<usize>,
+    /// Broken invariants seen while acting (the check after the step reports them).
+    pub(crate) violations: Vec<String>,
     steps: u64,
     next_id: u64,
 }
@@ -251,16 +264,18 @@ impl World {
             next_chain: 0,
             owner_of: BTreeMap::new(),
             trace: Trace::new(config.keep, config.full_trace),
+            acknowledged: BTreeMap::new(),
+            violations: Vec::new(),
+            touched: Default::default(),
             steps: 0,
             next_id: 0,
         };
-        let sessions = 2 + (config.steps / 120) as usize;
-        world.populate(sessions, (config.steps as i64).max(120));
+        world.populate();
         world
     }
 
-    /// Customers with balance and points, and `sessions` sessions starting within `window_s`.
-    fn populate(&mut self, sessions: usize, window_s: i64) {
+    /// Customers with balance and points; sessions arrive while faults are on.
+    fn populate(&mut self) {
         let customers = self.dice.range(1, 3) as usize;
         for c in 0..customers {
             let mut w = Wallet::default();
@@ -279,23 +294,29 @@ impl World {
             }
             self.wallets.push(w);
         }
-        for s in 0..sessions {
-            let starts_at = self.now_s + self.dice.range(0, window_s);
-            let customer = self.dice.range(0, customers as i64 - 1) as usize;
-            let record = self.new_record(s, customer, starts_at);
-            self.sessions.push(SessionSim {
-                record,
-                customer,
-                incarnation: 0,
-                alarm_generation: 0,
-                alarm_at_s: None,
-                tracked: false,
-                keys: 0,
-            });
-            self.set_alarm(s);
-            self.plan_shopper(s, starts_at);
-        }
+        self.at(self.now_s, Event::NewSession);
         self.at(self.now_s + CRON_EVERY_S, Event::Cron);
+    }
+
+    fn new_session(&mut self) {
+        let s = self.sessions.len();
+        let customer = self.dice.range(0, self.wallets.len() as i64 - 1) as usize;
+        let record = self.new_record(s, customer, self.now_s);
+        self.sessions.push(SessionSim {
+            record,
+            customer,
+            incarnation: 0,
+            alarm_generation: 0,
+            alarm_at_s: None,
+            tracked: false,
+            keys: 0,
+        });
+        self.set_alarm(s);
+        self.plan_shopper(s, self.now_s);
+        self.trace.push(format!(
+            "  s{s} opened: {}",
+            self.sessions[s].record.amount.to_decimal_string()
+        ));
     }
 
     fn new_record(&mut self, s: usize, customer: usize, now_s: i64) -> SessionRecord {
@@ -419,11 +440,12 @@ impl World {
         self.dice.faults_on = false;
         self.trace.push("-- quiet: faults off --".into());
         let quiet_from = self.now_s;
+        let quiet_steps = self.steps;
         loop {
             if self.settled() {
                 break;
             }
-            if self.now_s - quiet_from > QUIET_LIMIT_S {
+            if self.now_s - quiet_from > QUIET_LIMIT_S || self.steps - quiet_steps > QUIET_STEPS {
                 return Err(format!(
                     "not quiescent after {} s of quiet: {}",
                     QUIET_LIMIT_S,
@@ -440,7 +462,11 @@ impl World {
         let busy_events = self.events.values().any(|e| {
             !matches!(
                 e,
-                Event::Cron | Event::WalletAlarm { .. } | Event::Alarm { .. } | Event::ProviderTick
+                Event::Cron
+                    | Event::NewSession
+                    | Event::WalletAlarm { .. }
+                    | Event::Alarm { .. }
+                    | Event::ProviderTick
             )
         });
         let alarms_due = self.sessions.iter().any(|s| s.alarm_at_s.is_some());
@@ -460,6 +486,19 @@ impl World {
                 what.push(format!("s{i} intent {}", intent.id));
             }
         }
+        for e in self.events.values() {
+            if !matches!(e, Event::Cron | Event::NewSession | Event::Alarm { .. }) {
+                what.push(e.name());
+            }
+        }
+        if self.bkash.next_due_s().is_some() || self.wechat.next_due_s().is_some() {
+            what.push("provider refunds processing".into());
+        }
+        for (i, w) in self.wallets.iter().enumerate() {
+            if w.has_pending_holds() {
+                what.push(format!("wallet{i} holds pending"));
+            }
+        }
         what.join(", ")
     }
 
@@ -469,6 +508,7 @@ impl World {
             return Err("the world ran out of events".into());
         };
         let event = self.events.remove(&seq).expect("a queued event exists");
+        self.touched.clear();
         self.now_s = at_s;
         self.steps += 1;
         let line = format!("{} t+{} {}", self.steps, at_s - START_S, event.name());
@@ -516,14 +556,30 @@ impl World {
                 }
                 self.at(self.now_s + CRON_EVERY_S, Event::Cron);
             }
+            Event::NewSession => {
+                if faulty {
+                    self.new_session();
+                    let next = self.now_s + self.dice.range(5, 120);
+                    self.at(next, Event::NewSession);
+                }
+            }
             Event::WalletAlarm { customer } => {
                 let now_ms = self.now_s * 1000;
                 self.wallets[customer].expire_due_holds(now_ms);
+                // As the wallet's alarm does: the next expiry is set again.
+                if let Some(at_ms) = self.wallets[customer].next_expiry_ms() {
+                    self.at(at_ms.div_euclid(1000) + 1, Event::WalletAlarm { customer });
+                }
             }
             Event::ProviderTick => {
+                self.touched.extend(0..self.sessions.len());
                 self.bkash.tick(self.now_s);
                 self.wechat.tick(self.now_s);
                 self.send_notices();
+                let due = [self.bkash.next_due_s(), self.wechat.next_due_s()];
+                if let Some(at) = due.into_iter().flatten().min() {
+                    self.at(at.max(self.now_s + 1), Event::ProviderTick);
+                }
             }
         }
         if faulty && self.dice.chance(8) {
@@ -565,6 +621,7 @@ impl World {
     /// The object receives `input`: one step of the saga, committed with its intents unless the
     /// object crashes first; then the intents run on a chain.
     fn deliver(&mut self, s: usize, input: Input, from: From) {
+        self.touched.insert(s);
         let ctx = self.ctx(s);
         let mut record = self.sessions[s].record.clone();
         let before = record.clone();
@@ -595,6 +652,7 @@ impl World {
             "  {:?} -> {:?} intents {ids:?}",
             before.status, record.status
         ));
+        self.acknowledge(s, &before, &input);
         self.sessions[s].record = record;
         self.sessions[s].tracked = saga::needs_tracking(&self.sessions[s].record);
         self.set_alarm(s);
@@ -624,6 +682,31 @@ impl World {
             c.pending.extend(stepped.intents);
         }
         self.pump(chain);
+    }
+
+    /// Notes a hold group's post or void the session has just been told of.
+    fn acknowledge(&mut self, s: usize, before: &SessionRecord, input: &Input) {
+        let Input::Answer {
+            intent_id,
+            answer: Answer::WalletOk,
+        } = input
+        else {
+            return;
+        };
+        let Some(intent) = before.intents.iter().find(|i| &i.id == intent_id) else {
+            return;
+        };
+        let (group, how) = match &intent.call {
+            Call::Wallet {
+                call: WalletCall::PostHolds { group },
+            } => (group, "posted"),
+            Call::Wallet {
+                call: WalletCall::VoidHolds { group },
+            } => (group, "voided"),
+            _ => return,
+        };
+        let customer = self.sessions[s].customer;
+        self.acknowledged.insert((customer, group.clone()), how);
     }
 
     /// A delivery that was refused or lost: a provider notifies again on its schedule.
@@ -741,6 +824,7 @@ impl World {
 
     /// Runs a call against the wallet or the provider of session `s`.
     fn perform(&mut self, s: usize, intent: &Intent, password: bool) -> Answer {
+        self.touched.insert(s);
         match &intent.call {
             Call::Wallet { call } => {
                 let customer = self.sessions[s].customer;
@@ -755,6 +839,17 @@ impl World {
     }
 
     fn wallet_call(&mut self, customer: usize, call: &WalletCall, password: bool) -> Answer {
+        if let WalletCall::PostHolds { group } | WalletCall::VoidHolds { group } = call {
+            if let Some(how) = self.acknowledged.get(&(customer, group.clone())) {
+                let again = match call {
+                    WalletCall::PostHolds { .. } => "posted",
+                    _ => "voided",
+                };
+                self.violations.push(format!(
+                    "hold group {group} {again} again after the session was told it was {how}"
+                ));
+            }
+        }
         let now_ms = self.now_s * 1000;
         let w = &mut self.wallets[customer];
         let done = |r: Result<(), wallet::Refusal>| match r {
@@ -834,6 +929,7 @@ impl World {
             Which::Bkash => &mut self.bkash,
             Which::Wechat => &mut self.wechat,
         };
+        provider.expire_unexecuted(now_s);
         let error = Answer::ProviderError;
         match call {
             ProviderCall::Create(create) => {
@@ -859,10 +955,33 @@ impl World {
                 Ok(p) => Answer::Payment(p),
                 Err(e) => error(e),
             },
-            ProviderCall::Close { reference } => match provider.cancel(reference) {
-                Ok(()) => Answer::Closed,
-                Err(e) => error(e),
-            },
+            ProviderCall::Close { reference } => {
+                let leaky = which == Which::Wechat && self.dice.fault(Fault::PaidAfterClose, 60);
+                let provider = match which {
+                    Which::Bkash => &mut self.bkash,
+                    Which::Wechat => &mut self.wechat,
+                };
+                let closed = match leaky {
+                    true => provider.leaky_close(reference),
+                    false => provider.cancel(reference),
+                };
+                if leaky && closed.is_ok() {
+                    let at = now_s + self.dice.range(1, 30);
+                    let reference = reference.clone();
+                    self.at(
+                        at,
+                        Event::Shopper {
+                            which,
+                            reference,
+                            approve: true,
+                        },
+                    );
+                }
+                match closed {
+                    Ok(()) => Answer::Closed,
+                    Err(e) => error(e),
+                }
+            }
             ProviderCall::Refund(r) => {
                 match provider.refund(intent, &r.reference, &r.refund_id, r.amount, now_s) {
                     Ok(refund) => {
@@ -919,8 +1038,18 @@ impl World {
                 Which::Bkash => PaymentMethod::Bkash,
                 Which::Wechat => PaymentMethod::WechatPay,
             };
+            // Not injected: every notification of a success after an acknowledged close lost.
+            // The saga never asks again after a close, so only the reconciliation report could
+            // find that money (docs/benchmarks.md, "What the simulation found").
+            let after_close = match (&event, which) {
+                (NotifiedEvent::Payment { .. }, Which::Wechat) => self
+                    .wechat
+                    .payment_for(&subject)
+                    .is_some_and(|p| p.paying_through_close),
+                _ => false,
+            };
             let input = Input::Notification { provider, event };
-            if self.dice.fault(Fault::DroppedNotice, 40) {
+            if !after_close && self.dice.fault(Fault::DroppedNotice, 40) {
                 continue;
             }
             let mut delay = self.dice.range(0, 3);
@@ -953,11 +1082,15 @@ impl World {
             Which::Bkash => &mut self.bkash,
             Which::Wechat => &mut self.wechat,
         };
+        provider.expire_unexecuted(now_s);
         let changed = match approve {
             true => provider.shopper_approves(reference, now_s),
             false => provider.shopper_fails(reference),
         };
         let state = provider.payments.get(reference).map(|p| p.state);
+        if let Some(&s) = self.owner_of.get(reference) {
+            self.touched.insert(s);
+        }
         self.send_notices();
         let Some(&s) = self.owner_of.get(reference) else {
             return;
@@ -1322,7 +1455,16 @@ impl World {
         let delay = if early {
             0
         } else if late {
-            self.dice.range(600, 2400)
+            // Around the session's end, where the provider's clock (skewed) may still let them.
+            let provider = match which {
+                Which::Bkash => &self.bkash,
+                Which::Wechat => &self.wechat,
+            };
+            let ends_in = provider
+                .payments
+                .get(&reference)
+                .map_or(0, |p| p.expires_at_s - self.now_s);
+            (ends_in + self.dice.range(-30, 900)).max(0)
         } else {
             self.dice.range(2, 200)
         };
@@ -1348,6 +1490,12 @@ impl World {
                 },
             );
         }
+    }
+
+    pub(crate) fn touched_sessions(&self) -> impl Iterator<Item = (&SessionRecord, usize)> {
+        self.touched
+            .iter()
+            .map(|s| (&self.sessions[*s].record, self.sessions[*s].customer))
     }
 
     pub(crate) fn sessions(&self) -> impl Iterator<Item = (&SessionRecord, usize)> {
