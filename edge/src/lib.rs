@@ -165,6 +165,9 @@ async fn route(
         (Method::Get, ["v1", "checkout_sessions", id, "audit"]) => {
             merchant_sessions::audit(req, env, id).await
         }
+        (Method::Post, ["v1", "checkout_sessions", id, "payments", payment, "resolve"]) => {
+            merchant_sessions::resolve_payment(req, env, id, payment, request_id).await
+        }
         (Method::Get, ["v1", "checkout_sessions", id, "payments", payment, "provider_status"]) => {
             merchant_sessions::provider_status(req, env, id, payment).await
         }

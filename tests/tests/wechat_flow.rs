@@ -272,7 +272,7 @@ fn forged_stale_replayed_and_undecryptable_notifications_change_nothing() {
 }
 
 #[test]
-fn a_notification_for_another_amount_is_flagged_and_not_paid() {
+fn a_notification_for_another_amount_is_held_for_review_and_not_paid() {
     let rig = rig("wechat-mismatch");
     rig.sim.set_faults(Faults {
         withhold_notifications: true,
@@ -289,13 +289,42 @@ fn a_notification_for_another_amount_is_flagged_and_not_paid() {
         reply.body
     );
     let view = rig.status(&order);
-    assert_ne!(view["status"], "paid", "{view:#}");
-    assert_eq!(view["payments"][0]["status"], "failed");
-    assert_eq!(view["payments"][0]["failure_code"], "provider_error");
+    assert_eq!(view["status"], "requires_review", "{view:#}");
+    assert_eq!(view["amount_paid"], "0.00");
+    assert_eq!(view["payments"][0]["status"], "requires_review");
+    assert_eq!(view["payments"][0]["review"]["reason"], "amount_mismatch");
+    assert_eq!(view["payments"][0]["review"]["provider_amount"], "0.01");
     assert!(
         rig.worker.log().contains("provider_mismatch"),
         "an alert line for the on-call engineer"
     );
+
+    // The merchant accepts what WeChat took (no more than the session's amount): paid with it.
+    let payment_id = view["payments"][0]["id"].as_str().unwrap().to_owned();
+    let resolve = |action: &str| {
+        rig.client
+            .call(
+                "POST",
+                format!(
+                    "/v1/checkout_sessions/{}/payments/{payment_id}/resolve",
+                    order.id
+                ),
+            )
+            .bearer(&rig.key())
+            .json(&json!({ "action": action }))
+    };
+    let accepted = resolve("accept").expect_status(200);
+    assert_eq!(accepted.body["status"], "paid", "{:#}", accepted.body);
+    assert_eq!(accepted.body["amount_paid"], "0.01");
+    assert_eq!(
+        accepted.body["payments"][0]["review"]["resolution"],
+        "accept"
+    );
+    // The same decision again answers the same; another one is refused.
+    assert_eq!(resolve("accept").expect_status(200).body, accepted.body);
+    let other = resolve("refund_at_provider");
+    assert_eq!(other.status, 409, "{}", other.body);
+    assert_eq!(other.code(), "review_action_not_allowed");
 }
 
 #[test]

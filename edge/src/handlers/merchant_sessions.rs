@@ -2,7 +2,7 @@
 
 use checkout_core::api::{
     CheckoutSession, CreateRefundRequest, CreateSessionRequest, List, ListPage, PaymentMethod,
-    ProviderPaymentStatus, Refund, SessionStatus,
+    ProviderPaymentStatus, Refund, ResolvePaymentRequest, SessionStatus,
 };
 use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
@@ -132,6 +132,29 @@ pub async fn refund(
     };
     let refund: Refund = rpc::call_for(&stub, &command, Some(request_id)).await?;
     http::json(200, &refund)
+}
+
+/// `POST /v1/checkout_sessions/{id}/payments/{payment_id}/resolve`: the merchant's decision about
+/// a payment held for review (`refund_at_provider` or `accept`). Idempotent: the same decision
+/// again answers the same session; another one after it is `review_action_not_allowed`.
+pub async fn resolve_payment(
+    mut req: Request,
+    env: &Env,
+    session_id: &str,
+    payment_id: &str,
+    request_id: &str,
+) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = auth::merchant(&req, &config)?;
+    let request: ResolvePaymentRequest = http::read_json(&mut req).await?;
+    let stub = objects::session_by_id(env, session_id)?;
+    let command = SessionCommand::ResolvePayment {
+        merchant_scope: merchant.scope(),
+        payment_id: payment_id.to_owned(),
+        action: request.action,
+    };
+    let session: CheckoutSession = rpc::call_for(&stub, &command, Some(request_id)).await?;
+    http::json(200, &session)
 }
 
 /// `GET /v1/checkout_sessions/{id}/payments/{payment_id}/provider_status`.

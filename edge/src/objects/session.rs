@@ -1,48 +1,50 @@
-//! The `CheckoutSession` Durable Object: one per session, the only writer of its status.
+//! The `CheckoutSession` Durable Object: one per session, the only writer of its status. A thin
+//! shell around the saga (`crate::saga`), which decides everything.
 //!
-//! A payment is a small saga. Each step is written down before its side effect:
-//! - balance: the attempt is saved as `processing`, then the wallet debits it under the payment id;
-//!   if the answer is lost, the alarm asks the wallet to resolve that id (the wallet fences an id it
-//!   never saw, so a late debit cannot land);
-//! - external (bKash): the leg is saved as `creating`, then created at the provider; on the
-//!   shopper's return it is saved as `completing` before execute; a lost answer is settled by
-//!   querying the provider, from the callback itself, the alarm, or the reconciliation cron.
+//! For each command: load the record, `step` it with the input in one synchronous turn, save it
+//! together with the intents the step listed (one write; the merchant events and audit entries
+//! of the change in the same turn), set the alarm, then run the new intents one at a time (wallet
+//! RPC, provider calls, each timed) and feed every answer back with another `step`, reloading the
+//! record each time. No record is held across an `await`: whatever happened meanwhile (another
+//! request, a notification) is in the record the next step sees. The reply is built from the
+//! record at the end.
 //!
-//! Either way a payment and the session's change to paid cannot come apart.
+//! The alarm feeds `Input::Alarm`: intents left listed by a request that ended (an evicted
+//! object, a lost answer) are recovered by the saga's rules, never repeated blindly.
 
 mod audit_trail;
-mod external;
 mod measured;
 mod notification;
 mod outbox;
-use crate::saga::points;
-mod refund;
+mod run;
 mod throttle;
 
 pub use crate::saga::{CallbackOutcome, NotifiedEvent};
 
 use checkout_core::api::{
-    AllocationRequest, BalanceSummary, CreateRefundRequest, PaymentMethod, SessionStatus,
-    WechatFlow, WidgetSession,
+    AllocationRequest, BalanceSummary, CheckoutSession as SessionView, CreateRefundRequest, List,
+    PaymentMethod, ProviderPaymentStatus, Refund, ResolveAction, WechatFlow, WidgetSession,
 };
-use checkout_core::error::ErrorDetail;
 use checkout_core::ErrorCode;
 use serde::{Deserialize, Serialize};
 use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Request, Response, SqlStorage, State,
 };
 
-use super::session_record::{LegStage, PayStart, SessionRecord};
-use super::wallet::{TransferOutcome, WalletCommand};
+use super::session_record::SessionRecord;
+use super::wallet::WalletCommand;
 use super::{reconciler, rpc, wallet_stub};
 use crate::clock::now_s;
 use crate::config::Mode;
 use crate::connectors;
 use crate::crypto::{random_id, secrets_equal};
 use crate::error::{Error, Result};
+use crate::saga::{self, replies, Ctx, Input, MethodLimits, PayInput, RefundInput};
 
-/// How long an attempt may stay unanswered before the alarm resolves it.
-const RECOVERY_AFTER_S: i64 = 30;
+/// How soon a failed alarm tries again.
+const RECOVERY_AFTER_S: i64 = saga::RECOVERY_AFTER_S;
+/// The most answers one request feeds back before leaving the rest to the alarm.
+const MAX_STEPS_PER_REQUEST: usize = 16;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -118,18 +120,32 @@ pub enum SessionCommand {
         merchant_scope: String,
         payment_id: String,
     },
+    /// The merchant decides about a payment held for review.
+    ResolvePayment {
+        merchant_scope: String,
+        payment_id: String,
+        action: ResolveAction,
+    },
 }
 
-/// A pay request as the session object receives it.
-#[derive(Debug)]
-struct PayCommand {
-    method: PaymentMethod,
-    pay_password: Option<String>,
-    callback_url: String,
-    allocation: Option<AllocationRequest>,
-    notify_url: String,
-    wechat_flow: Option<WechatFlow>,
-    client_ip: Option<String>,
+/// What the session object answers, per command. Serialized as the bare value, so the Worker
+/// reads each command's reply as its own type.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum SessionReply {
+    /// `Create`, `Retrieve`, `ResolvePayment`.
+    Session(Box<SessionView>),
+    /// `WidgetView`, `Pay`, `CancelPayment`.
+    Widget(Box<WidgetSession>),
+    /// `Refund`.
+    Refund(Box<Refund>),
+    /// `ProviderCallback`: where to send the browser; `MerchantId`.
+    Text(String),
+    /// `Audit`.
+    Audit(List<serde_json::Value>),
+    ProviderStatus(Box<ProviderPaymentStatus>),
+    /// `AuthorizeClient`, `ProviderNotification`, `Reconcile`.
+    Done(()),
 }
 
 #[durable_object]
@@ -141,6 +157,8 @@ pub struct CheckoutSession {
     last_status_query_s: std::cell::Cell<i64>,
     /// The requests being served, for the audit trail.
     in_flight: audit_trail::InFlight,
+    /// What this instance last told the reconciliation registry (unknown after a restart).
+    tracked: std::cell::Cell<Option<bool>>,
 }
 
 impl DurableObject for CheckoutSession {
@@ -165,6 +183,7 @@ impl DurableObject for CheckoutSession {
             sql,
             last_status_query_s: std::cell::Cell::new(0),
             in_flight: audit_trail::InFlight::default(),
+            tracked: std::cell::Cell::new(None),
         }
     }
 
@@ -214,18 +233,18 @@ impl DurableObject for CheckoutSession {
 }
 
 impl CheckoutSession {
-    async fn handle(&self, command: SessionCommand) -> Result<serde_json::Value> {
+    async fn handle(&self, command: SessionCommand) -> Result<SessionReply> {
         match command {
-            SessionCommand::Create { record } => to_json(self.create(*record).await?),
-            SessionCommand::Retrieve { merchant_scope } => {
-                to_json(self.owned_by(&merchant_scope)?.merchant_view())
-            }
+            SessionCommand::Create { record } => Ok(session_reply(self.create(*record).await?)),
+            SessionCommand::Retrieve { merchant_scope } => Ok(session_reply(
+                self.owned_by(&merchant_scope)?.merchant_view(),
+            )),
             SessionCommand::AuthorizeClient { client_secret } => {
                 let record = self.current()?;
                 if !secrets_equal(record.client_secret.as_bytes(), client_secret.as_bytes()) {
                     return Err(Error::api(ErrorCode::InvalidClientSecret));
                 }
-                to_json(())
+                Ok(SessionReply::Done(()))
             }
             SessionCommand::MerchantId => {
                 let record = self.current()?;
@@ -233,12 +252,11 @@ impl CheckoutSession {
                     .merchant_scope
                     .split_once(':')
                     .ok_or_else(|| Error::Invariant("a session scope without a mode".into()))?;
-                to_json(merchant_id)
+                Ok(SessionReply::Text(merchant_id.to_owned()))
             }
             SessionCommand::WidgetView => {
                 self.refresh_from_provider().await?;
-                let record = self.current()?;
-                to_json(self.widget_view(record).await?)
+                self.widget_reply().await
             }
             SessionCommand::Pay {
                 idempotency_key,
@@ -250,16 +268,19 @@ impl CheckoutSession {
                 wechat_flow,
                 client_ip,
             } => {
-                let request = PayCommand {
+                let pay = PayInput {
+                    idempotency_key: idempotency_key.clone(),
                     method,
-                    pay_password,
-                    callback_url,
+                    payment_id: format!("pay_{}", random_id(24)?),
                     allocation,
+                    callback_url,
                     notify_url,
                     wechat_flow,
                     client_ip,
                 };
-                to_json(self.pay(&idempotency_key, request).await?)
+                let record = self.drive(Input::Pay(pay), pay_password).await?;
+                replies::pay_outcome(&record, &idempotency_key)?;
+                self.widget_reply().await
             }
             SessionCommand::ProviderNotification {
                 provider,
@@ -271,25 +292,38 @@ impl CheckoutSession {
                 if self.current()?.livemode != livemode {
                     return Err(Error::api(ErrorCode::NotificationUnverified));
                 }
-                to_json(self.provider_notification(provider, &nonce, event).await?)
+                if self.nonce_seen(&nonce)? {
+                    return Err(Error::api(ErrorCode::NotificationReplayed));
+                }
+                self.drive(Input::Notification { provider, event }, None)
+                    .await?;
+                // Remembered only once applied: a notification that failed half-way is retried.
+                self.remember_nonce(&nonce)?;
+                Ok(SessionReply::Done(()))
             }
-            SessionCommand::CancelPayment => to_json(self.cancel_payment().await?),
+            SessionCommand::CancelPayment => {
+                let record = self.drive(Input::Cancel, None).await?;
+                replies::cancel_outcome(&record)?;
+                self.widget_reply().await
+            }
             SessionCommand::ProviderCallback {
                 provider,
                 reference,
                 outcome,
-            } => to_json(
-                self.provider_callback(provider, &reference, outcome)
-                    .await?,
-            ),
+            } => {
+                let input = Input::Callback {
+                    provider,
+                    reference,
+                    outcome,
+                };
+                let record = self.drive(input, None).await?;
+                Ok(SessionReply::Text(record.return_url_with_session()))
+            }
             SessionCommand::Reconcile => {
-                self.reconcile().await?;
-                let mut record = self.current()?;
-                if record.status == SessionStatus::Expired {
-                    self.release_retained(&mut record).await?;
-                    self.schedule(&record).await?;
-                }
-                to_json(())
+                let record = self.drive(Input::Reconcile, None).await?;
+                // Also clears a registration the session no longer needs.
+                reconciler::track(&self.env, &record.id, saga::needs_tracking(&record)).await?;
+                Ok(SessionReply::Done(()))
             }
             SessionCommand::Refund {
                 merchant_scope,
@@ -298,26 +332,178 @@ impl CheckoutSession {
                 notify_url,
             } => {
                 self.owned_by(&merchant_scope)?;
-                to_json(self.refund(&idempotency_key, &request, notify_url).await?)
+                let input = Input::Refund(RefundInput {
+                    idempotency_key: idempotency_key.clone(),
+                    refund_id: format!("re_{}", random_id(24)?),
+                    request,
+                    notify_url,
+                });
+                let record = self.drive(input, None).await?;
+                Ok(SessionReply::Refund(Box::new(replies::refund_view(
+                    &record,
+                    &idempotency_key,
+                )?)))
+            }
+            SessionCommand::ResolvePayment {
+                merchant_scope,
+                payment_id,
+                action,
+            } => {
+                self.owned_by(&merchant_scope)?;
+                let input = Input::ResolvePayment { payment_id, action };
+                let record = self.drive(input, None).await?;
+                Ok(session_reply(record.merchant_view()))
             }
             SessionCommand::Audit {
                 merchant_scope,
                 page,
             } => {
                 self.owned_by(&merchant_scope)?;
-                to_json(self.audit_trail(page)?)
+                Ok(SessionReply::Audit(self.audit_trail(page)?))
             }
             SessionCommand::ProviderStatus {
                 merchant_scope,
                 payment_id,
             } => {
-                self.owned_by(&merchant_scope)?;
-                to_json(self.provider_status(&payment_id).await?)
+                let record = self.owned_by(&merchant_scope)?;
+                let status = self.provider_status(&record, &payment_id).await?;
+                Ok(SessionReply::ProviderStatus(Box::new(status)))
             }
         }
     }
 
-    async fn create(&self, record: SessionRecord) -> Result<checkout_core::api::CheckoutSession> {
+    /// Steps the saga with `input`, then runs what it decided until nothing is left for this
+    /// request, and returns the record as it ends up. `pay_password` is attached to the intents
+    /// that need it; it is never stored.
+    async fn drive(&self, input: Input, pay_password: Option<String>) -> Result<SessionRecord> {
+        let stranger = matches!(input, Input::Callback { .. } | Input::Notification { .. });
+        let intents = {
+            // One synchronous turn: load, step, save.
+            let mut record = self.current()?;
+            let ctx = self.ctx(&record)?;
+            let stepped = saga::step(&mut record, input, &ctx)?;
+            let calls_provider = stepped
+                .intents
+                .iter()
+                .any(|i| matches!(i.call, saga::Call::Provider { .. }));
+            if stranger && calls_provider {
+                self.take_provider_call()?;
+            }
+            self.commit(&record, &stepped)?;
+            stepped.intents
+        };
+        self.after_commit().await?;
+        self.run(intents, pay_password).await?;
+        self.current()
+    }
+
+    /// What the saga needs to know besides the record: the time, the methods and their limits.
+    fn ctx(&self, record: &SessionRecord) -> Result<Ctx> {
+        let mode = Mode::of(record.livemode);
+        let mut available = Vec::new();
+        let mut limits = Vec::new();
+        for method in &record.request.methods {
+            let usable = match method {
+                PaymentMethod::Points => record.points_rules.is_some(),
+                PaymentMethod::Balance => true,
+                other => match connectors::Connector::for_method(*other, &self.env, mode)? {
+                    Some(connector) => {
+                        let (min, max) = connector.amount_limits();
+                        limits.push(MethodLimits {
+                            method: *other,
+                            min,
+                            max,
+                        });
+                        true
+                    }
+                    None => false,
+                },
+            };
+            if usable {
+                available.push(*method);
+            }
+        }
+        Ok(Ctx {
+            now_s: now_s(),
+            available,
+            limits,
+            stranger_call_allowed: self.provider_call_fits()?,
+        })
+    }
+
+    /// Saves a stepped record with its intents, and logs the step's alerts (same turn).
+    fn commit(&self, record: &SessionRecord, stepped: &saga::Stepped) -> Result<()> {
+        self.save(record)?;
+        for alert in &stepped.alerts {
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({"level": "error", "alert": alert.alert, "session_id": record.id,
+                    "subject": alert.subject, "detail": alert.detail}),
+            );
+        }
+        Ok(())
+    }
+
+    /// After a write: the alarm set to the record's next due time, and the reconciliation
+    /// registry told whether to watch the session.
+    async fn after_commit(&self) -> Result<()> {
+        let (alarm_at, tracking, changed, id) = {
+            let record = self.current()?;
+            let changed = self.tracking_changed(&record);
+            (
+                saga::next_alarm_at_s(&record, now_s()),
+                saga::needs_tracking(&record),
+                changed,
+                record.id,
+            )
+        };
+        let storage = self.state.storage();
+        match alarm_at {
+            Some(at) => storage.set_alarm((at - now_s()).max(1) * 1000).await?,
+            None => storage.delete_alarm().await?,
+        }
+        if changed {
+            reconciler::track(&self.env, &id, tracking).await?;
+            self.tracked.set(Some(tracking));
+        }
+        Ok(())
+    }
+
+    /// Whether the registry's view of this session may differ from `record`'s.
+    fn tracking_changed(&self, record: &SessionRecord) -> bool {
+        let needed = saga::needs_tracking(record);
+        // After a restart, a session with nothing to watch is left to the cron's own clean-up.
+        self.tracked.get().map_or(needed, |told| told != needed)
+    }
+
+    async fn on_alarm(&self) -> Result<()> {
+        if self.load()?.is_none() {
+            return Ok(());
+        }
+        self.drive(Input::Alarm, None).await?;
+        Ok(())
+    }
+
+    /// Asks the provider about a leg the shopper is approving, so a widget showing a QR code
+    /// sees it paid without waiting for the notification. At most every few seconds.
+    async fn refresh_from_provider(&self) -> Result<()> {
+        let now = now_s();
+        if now - self.last_status_query_s.get() < notification::STATUS_QUERY_EVERY_S {
+            return Ok(());
+        }
+        let awaiting = self.current()?.processing_payment().is_some_and(|p| {
+            p.provider.as_ref().map(|l| l.stage)
+                == Some(crate::saga::record::LegStage::AwaitingShopper)
+        });
+        if !awaiting {
+            return Ok(());
+        }
+        self.last_status_query_s.set(now);
+        self.drive(Input::StatusPoll, None).await?;
+        Ok(())
+    }
+
+    async fn create(&self, record: SessionRecord) -> Result<SessionView> {
         if let Some(existing) = self.load()? {
             let same = existing.merchant_scope == record.merchant_scope
                 && existing.request == record.request;
@@ -328,7 +514,8 @@ impl CheckoutSession {
             };
         }
         self.save(&record)?;
-        self.schedule(&record).await?;
+        self.tracked.set(Some(false));
+        self.after_commit().await?;
         // The cron's safety net for the alarm; losing it only loses the net.
         if let Err(e) =
             reconciler::file_expiry(&self.env, &record.id, record.expires_at_s * 1000).await
@@ -339,6 +526,13 @@ impl CheckoutSession {
             );
         }
         Ok(record.merchant_view())
+    }
+
+    async fn widget_reply(&self) -> Result<SessionReply> {
+        let record = self.current()?;
+        Ok(SessionReply::Widget(Box::new(
+            self.widget_view(record).await?,
+        )))
     }
 
     async fn widget_view(&self, record: SessionRecord) -> Result<WidgetSession> {
@@ -368,166 +562,6 @@ impl CheckoutSession {
             currency: record.amount.currency(),
         };
         Ok(Some(rpc::call(&self.wallet(record)?, &command).await?))
-    }
-
-    async fn pay(&self, idempotency_key: &str, request: PayCommand) -> Result<WidgetSession> {
-        let mut record = self.current()?;
-        let payment_id = format!("pay_{}", random_id(24)?);
-        let available = self.available_methods(&record)?;
-        let start = record.start_payment(
-            idempotency_key,
-            request.method,
-            payment_id,
-            now_s(),
-            &available,
-        )?;
-        let mut payment = match start {
-            PayStart::Replayed(earlier) => return self.outcome_view(record, earlier.failure).await,
-            PayStart::Started(payment) => payment,
-        };
-        if payment.provider.is_some() {
-            if let Some(split) = &request.allocation {
-                let (points, wallet, rest) =
-                    points::external_split(&record, request.method, split)?;
-                record.set_external_split(&payment.id, points, wallet, rest)?;
-                payment.points = points;
-                payment.wallet_amount = Some(wallet);
-                payment.external_amount = Some(rest);
-            }
-            return self.pay_external(record, payment, request).await;
-        }
-        // Refused splits return before anything is saved: the attempt never existed.
-        let (points, balance_part) =
-            points::points_split(&record, request.method, request.allocation.as_ref())?;
-        if points > 0 {
-            record.set_points(&payment.id, points)?;
-            payment.points = points;
-        }
-        self.save(&record)?;
-        // Paying from the wallet directly: holds kept for a bKash retry are no longer wanted.
-        self.release_retained(&mut record).await?;
-        self.schedule(&record).await?;
-
-        let debit = WalletCommand::Debit {
-            transfer_id: payment.id.clone(),
-            amount: balance_part,
-            points,
-            pay_password: request.pay_password,
-        };
-        let failure = match rpc::call::<_, ()>(&self.wallet(&record)?, &debit).await {
-            Ok(()) => None,
-            Err(Error::Api(detail)) => Some(*detail),
-            // The outcome is unknown: leave the attempt processing for the alarm to resolve.
-            Err(internal) => return Err(internal),
-        };
-        let record = self
-            .finish(&payment.id, failure.clone().map_or(Ok(()), Err), None)
-            .await?;
-        self.outcome_view(record, failure).await
-    }
-
-    /// The methods this session can be paid with on this Worker now.
-    fn available_methods(&self, record: &SessionRecord) -> Result<Vec<PaymentMethod>> {
-        let mut available = Vec::new();
-        for method in &record.request.methods {
-            let usable = match method {
-                PaymentMethod::Points => record.points_rules.is_some(),
-                other => connectors::is_available(*other, &self.env, Mode::of(record.livemode))?,
-            };
-            if usable {
-                available.push(*method);
-            }
-        }
-        Ok(available)
-    }
-
-    /// Records a processing payment's outcome, if it is still processing, and returns the record.
-    async fn finish(
-        &self,
-        payment_id: &str,
-        outcome: std::result::Result<(), ErrorDetail>,
-        transaction_id: Option<String>,
-    ) -> Result<SessionRecord> {
-        let mut record = self.current()?;
-        let still_processing = record
-            .processing_payment()
-            .is_some_and(|p| p.id == payment_id);
-        if still_processing {
-            record.set_transaction_id(payment_id, transaction_id).ok();
-            record.finish_payment(payment_id, outcome)?;
-            self.save(&record)?;
-            self.schedule(&record).await?;
-        }
-        Ok(record)
-    }
-
-    /// The answer to a pay request: the session on success, the attempt's error on failure.
-    async fn outcome_view(
-        &self,
-        record: SessionRecord,
-        failure: Option<ErrorDetail>,
-    ) -> Result<WidgetSession> {
-        match failure {
-            Some(detail) => Err(detail.into()),
-            None => self.widget_view(record).await,
-        }
-    }
-
-    async fn on_alarm(&self) -> Result<()> {
-        let Some(record) = self.load()? else {
-            return Ok(());
-        };
-        let now = now_s();
-        if let Some(payment) = record.processing_payment().cloned() {
-            match payment.provider.as_ref().map(|l| l.stage) {
-                None if now - payment.created_at_s >= RECOVERY_AFTER_S => {
-                    self.resolve_wallet_payment(&record, &payment.id).await?;
-                }
-                Some(_) => self.reconcile().await?,
-                None => {}
-            }
-        }
-        self.settle_refunds().await?;
-        let mut record = self.current()?;
-        if record.expire_if_due(now) {
-            self.save(&record)?;
-        }
-        if record.status == SessionStatus::Expired {
-            self.release_retained(&mut record).await?;
-        }
-        self.schedule(&record).await
-    }
-
-    async fn resolve_wallet_payment(&self, record: &SessionRecord, payment_id: &str) -> Result<()> {
-        let resolve = WalletCommand::Resolve {
-            transfer_id: payment_id.to_owned(),
-        };
-        let outcome: TransferOutcome = rpc::call(&self.wallet(record)?, &resolve).await?;
-        self.finish(payment_id, outcome.into_result(), None).await?;
-        Ok(())
-    }
-
-    /// Sets the alarm to the next thing that must happen: resolving an attempt, or expiry.
-    async fn schedule(&self, record: &SessionRecord) -> Result<()> {
-        let storage = self.state.storage();
-        let now = now_s();
-        let due_s = match (record.status, record.processing_payment()) {
-            (_, Some(payment)) => match payment.provider.as_ref() {
-                None => payment.created_at_s + RECOVERY_AFTER_S,
-                Some(leg) if leg.stage == LegStage::AwaitingShopper => {
-                    // The shopper is at the provider: check back at expiry, or soon if past it.
-                    record
-                        .expires_at_s
-                        .max(leg.stage_since_s + RECOVERY_AFTER_S)
-                }
-                Some(leg) => leg.stage_since_s + RECOVERY_AFTER_S,
-            },
-            _ if record.refunds_pending() => now + RECOVERY_AFTER_S,
-            (SessionStatus::Open, None) => record.expires_at_s,
-            _ => return Ok(storage.delete_alarm().await?),
-        };
-        storage.set_alarm((due_s - now).max(1) * 1000).await?;
-        Ok(())
     }
 
     fn wallet(&self, record: &SessionRecord) -> Result<worker::Stub> {
@@ -571,10 +605,13 @@ impl CheckoutSession {
             .transpose()
     }
 
-    /// Writes the record, and in the same turn the merchant events and the audit entries its
-    /// change causes.
+    /// Writes the record (with its intents), and in the same turn the merchant events and the
+    /// audit entries its change causes.
     fn save(&self, record: &SessionRecord) -> Result<()> {
         let before = self.load()?;
+        if before.as_ref() == Some(record) {
+            return Ok(());
+        }
         if let Some(before) = &before {
             self.record_events(before, record)?;
         }
@@ -585,17 +622,8 @@ impl CheckoutSession {
         )?;
         Ok(())
     }
-
-    /// Tells the reconciliation registry whether this session has a leg the cron must watch.
-    async fn track(&self, record: &SessionRecord) -> Result<()> {
-        let pending = record
-            .processing_payment()
-            .is_some_and(|p| p.provider.is_some())
-            || record.refunds_pending();
-        reconciler::track(&self.env, &record.id, pending).await
-    }
 }
 
-fn to_json<T: Serialize>(value: T) -> Result<serde_json::Value> {
-    Ok(serde_json::to_value(value)?)
+fn session_reply(view: SessionView) -> SessionReply {
+    SessionReply::Session(Box::new(view))
 }

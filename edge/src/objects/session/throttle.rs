@@ -32,14 +32,11 @@ pub fn fits(recent_s: &[i64], now_s: i64) -> bool {
 }
 
 impl CheckoutSession {
-    /// Takes one provider call from the budget, or answers `false` when it is spent. Checked and
-    /// recorded in one synchronous turn, so concurrent callbacks cannot overdraw it.
-    pub(super) fn take_provider_call(&self) -> Result<bool> {
+    fn recent_provider_calls(&self, now: i64) -> Result<Vec<i64>> {
         #[derive(Deserialize)]
         struct Row {
             at_s: i64,
         }
-        let now = now_s();
         self.sql.exec(
             "DELETE FROM provider_call WHERE at_s <= ?",
             vec![(now - WINDOW_S).into()],
@@ -48,15 +45,24 @@ impl CheckoutSession {
             .sql
             .exec("SELECT at_s FROM provider_call", None)?
             .to_array()?;
-        let recent: Vec<i64> = rows.into_iter().map(|r| r.at_s).collect();
-        if !fits(&recent, now) {
-            return Ok(false);
-        }
+        Ok(rows.into_iter().map(|r| r.at_s).collect())
+    }
+
+    /// Whether one more provider call fits the budget. Checked, and then taken with
+    /// [`CheckoutSession::take_provider_call`], in the same synchronous turn as the step that
+    /// decides the call, so concurrent callbacks cannot overdraw it.
+    pub(super) fn provider_call_fits(&self) -> Result<bool> {
+        let now = now_s();
+        Ok(fits(&self.recent_provider_calls(now)?, now))
+    }
+
+    /// Takes one provider call from the budget.
+    pub(super) fn take_provider_call(&self) -> Result<()> {
         self.sql.exec(
             "INSERT INTO provider_call (at_s) VALUES (?)",
-            vec![now.into()],
+            vec![now_s().into()],
         )?;
-        Ok(true)
+        Ok(())
     }
 }
 
