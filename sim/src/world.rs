@@ -36,6 +36,8 @@ use crate::wallet::{self, Wallet};
 /// How long the shell waits for an answer before it takes the call as lost (the connectors'
 /// timeout).
 const CALL_TIMEOUT_S: i64 = 10;
+/// The calls one request may run (`objects/session.rs`).
+const MAX_STEPS_PER_REQUEST: usize = 16;
 /// The reconciliation cron's period (`wrangler.toml`: every 5 minutes).
 const CRON_EVERY_S: i64 = 300;
 /// WeChat Pay's notification retry schedule after an unacknowledged delivery.
@@ -192,6 +194,8 @@ struct Chain {
     pending: VecDeque<Intent>,
     in_flight: Option<String>,
     password: bool,
+    /// Calls this chain has sent.
+    sent: usize,
 }
 
 struct SessionSim {
@@ -673,6 +677,7 @@ impl World {
                     pending: VecDeque::new(),
                     in_flight: None,
                     password,
+                    sent: 0,
                 };
                 self.chains.insert(self.next_chain, chain);
                 self.next_chain
@@ -742,7 +747,19 @@ impl World {
         if c.in_flight.is_some() {
             return;
         }
-        let Some(intent) = c.pending.pop_front() else {
+        // As the shell does: an intent answered or recovered meanwhile is skipped, and a request
+        // runs at most MAX_STEPS_PER_REQUEST calls (the alarm carries on from the list).
+        let listed = &self.sessions[c.s].record.intents;
+        while c
+            .pending
+            .front()
+            .is_some_and(|i| !listed.iter().any(|l| l.id == i.id))
+        {
+            c.pending.pop_front();
+        }
+        let next = c.pending.pop_front();
+        c.sent += 1;
+        let Some(intent) = next.filter(|_| c.sent <= MAX_STEPS_PER_REQUEST) else {
             self.chains.remove(&chain);
             return;
         };
