@@ -60,8 +60,8 @@ pub fn report(outcome: &Outcome) -> String {
         text.push('\n');
     }
     text.push_str(&format!(
-        "trace {:016x}; replay: cargo xtask sim --seed {}\n",
-        outcome.hash, outcome.seed
+        "trace {:016x}; replay: cargo xtask sim --seed {} --steps {} (--trace for every step)\n",
+        outcome.hash, outcome.seed, outcome.asked_steps
     ));
     text
 }

@@ -67,6 +67,8 @@ pub struct RunConfig {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub seed: u64,
+    /// The faulty steps asked for (what a replay must ask for again).
+    pub asked_steps: u64,
     pub steps: u64,
     pub hash: u64,
     pub faults: FaultCounts,
@@ -403,6 +405,7 @@ impl World {
         let endings = self.endings();
         Outcome {
             seed: config.seed,
+            asked_steps: config.steps,
             steps: self.steps,
             hash: self.trace.hash(),
             faults: self.dice.counts.clone(),
@@ -1425,14 +1428,13 @@ impl World {
                 continue;
             }
             match p.status {
-                PaymentStatus::Failed if record.status == SessionStatus::Open => {
-                    if self.dice.chance(700) {
-                        if self.dice.chance(500) {
-                            self.dice.counts.add(Fault::RetryOtherMethod);
-                        }
-                        let at = self.now_s + self.dice.range(1, 120);
-                        self.plan_pay(s, at, Some(p.method));
-                    }
+                PaymentStatus::Failed
+                    if record.status == SessionStatus::Open && self.dice.chance(700) =>
+                {
+                    // The shopper tries again, half the time with another method.
+                    let other = self.dice.fault(Fault::RetryOtherMethod, 500);
+                    let at = self.now_s + self.dice.range(1, 120);
+                    self.plan_pay(s, at, other.then_some(p.method));
                 }
                 PaymentStatus::Succeeded if self.dice.faults_on => {
                     let refunds = self.dice.range(0, 2);
