@@ -1,22 +1,26 @@
 //! The invariants the world checks: after every step ([`every_step`]) and once it is quiet
 //! ([`quiescent`]).
 //!
-//! After every step (the books may lag reality while an answer is on its way, never lead it):
-//! - the saga's own `check_invariants` on every committed record;
+//! After every step (the books may lag reality while an answer is on its way, never lead it),
+//! on the sessions the step touched (the others were checked when they last changed):
+//! - the saga's own `check_invariants` on the committed record;
+//! - paid at most once: at most one succeeded payment, `amount_paid` ≤ amount, `Paid` exactly
+//!   when one payment succeeded;
 //! - each wallet's accounts equal its journal (credits − debits − posted holds; pending holds),
-//!   none is overdrawn, no hold was resolved twice;
+//!   none is overdrawn, no hold resolved twice, and no hold group posted or voided again after
+//!   the session was told it was (the world's `acknowledged`);
 //! - each provider: no money-moving call (execute, refund) twice for one intent, no second
 //!   execute of an executed payment, never more refunded than taken;
-//! - per session: paid at most once, `amount_paid` ≤ amount; for each provider, what the books
-//!   count as taken (succeeded legs, late successes, amounts in review) ≤ what it took, what the
-//!   books count as refunded at it (succeeded) ≤ what it refunded ≤ what the books count as
-//!   refunded or being refunded (a refund is written down before it is sent);
-//! - the wallet never took money for a payment the books say failed.
+//! - per session and provider: what the books count as taken (succeeded legs, late successes,
+//!   amounts in review) ≤ what the provider took; every refund the provider made is one the books
+//!   hold, not failed, for the same amount (written down before it was sent); every refund the
+//!   books call succeeded, the provider made and settled;
+//! - the wallet took nothing for a payment the books say failed.
 //!
-//! Once quiet: every payment and refund is terminal and no intent is listed; for each session
-//! and provider, taken and refunded equal the books exactly; each succeeded payment's wallet part
-//! was taken exactly once and each failed payment's not at all; each succeeded refund's balance
-//! part was credited; no hold is pending.
+//! Once quiet (faults off, every alarm and retry run): no intent listed, no payment or session
+//! processing, no refund pending; for each session and provider, taken equals the books exactly;
+//! each succeeded payment's wallet part taken exactly once and each failed payment's not at all;
+//! each succeeded refund's balance part credited; no hold pending in any wallet.
 
 use checkout_core::api::{PaymentMethod, PaymentStatus, RefundStatus, SessionStatus};
 use checkout_core::Money;

@@ -89,4 +89,24 @@ mod tests {
         }
         assert_ne!(run(&config(1)).hash, run(&config(2)).hash);
     }
+
+    #[test]
+    fn a_short_sweep_keeps_every_invariant_and_a_failure_names_its_replay() {
+        let mut faults = faults::FaultCounts::default();
+        for seed in 1..=5 {
+            let outcome = run(&config(seed));
+            assert!(outcome.failure.is_none(), "{}", report(&outcome));
+            faults.merge(&outcome.faults);
+        }
+        assert!(faults.total() > 0);
+        let mut failed = run(&config(3));
+        failed.failure = Some(world::Failure {
+            step: 12,
+            invariant: "an example".into(),
+            tail: vec!["11 t+5 cron".into()],
+        });
+        let text = report(&failed);
+        assert!(text.contains("seed 3 FAILED at step 12: an example"));
+        assert!(text.contains("cargo xtask sim --seed 3 --steps 400"));
+    }
 }

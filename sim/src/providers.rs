@@ -528,3 +528,83 @@ fn refused(code: &str) -> ConnectorError {
         provider_message: code.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use checkout_core::Currency;
+
+    use super::*;
+
+    fn bdt(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::BDT).unwrap()
+    }
+
+    #[test]
+    fn bkash_executes_once_and_refunds_each_call() {
+        let mut bkash = Provider::new(Which::Bkash, 0);
+        let created = bkash.create("pay_1", bdt(1000), 100, None).unwrap();
+        let reference = created.reference;
+        assert!(matches!(
+            bkash.complete("pay_1:complete#1", &reference),
+            Err(ConnectorError::InvalidState(_))
+        ));
+        assert!(bkash.shopper_approves(&reference, 10));
+        let paid = bkash.complete("pay_1:complete#2", &reference).unwrap();
+        assert_eq!(paid.state, ProviderState::Succeeded);
+        assert!(matches!(
+            bkash.complete("pay_1:complete#3", &reference),
+            Err(ConnectorError::AlreadyDone(_))
+        ));
+        assert!(bkash.check().unwrap_err().contains("executed again"));
+        bkash
+            .refund("re_1#1", &reference, "re_1", bdt(400), 20)
+            .unwrap();
+        bkash
+            .refund("re_2#1", &reference, "re_2", bdt(400), 20)
+            .unwrap();
+        assert_eq!(bkash.payments[&reference].held_minor(), 200);
+        let latest = bkash.find_refund(&reference, "re_1").unwrap().unwrap();
+        assert_eq!(
+            latest.refund_transaction_id,
+            bkash.payments[&reference].refunds[1].provider_id
+        );
+    }
+
+    #[test]
+    fn wechat_refuses_to_close_a_paid_order_and_refunds_once_per_number() {
+        let cny = |minor| Money::from_minor(minor, Currency::CNY).unwrap();
+        let mut wechat = Provider::new(Which::Wechat, 0);
+        wechat.create("pay_2", cny(500), 100, None).unwrap();
+        assert!(wechat.shopper_approves("pay_2", 10));
+        assert_eq!(wechat.outbox.len(), 1);
+        assert!(matches!(
+            wechat.cancel("pay_2"),
+            Err(ConnectorError::AlreadyDone(_))
+        ));
+        let first = wechat
+            .refund("re_3#1", "pay_2", "re_3", cny(200), 20)
+            .unwrap();
+        assert_eq!(first.state, RefundState::Processing);
+        let again = wechat
+            .refund("re_3#2", "pay_2", "re_3", cny(200), 20)
+            .unwrap();
+        assert_eq!(again.refund_transaction_id, first.refund_transaction_id);
+        assert_eq!(wechat.payments["pay_2"].held_minor(), 300);
+        wechat.tick(30);
+        let found = wechat.find_refund("pay_2", "re_3").unwrap().unwrap();
+        assert_eq!(found.state, RefundState::Succeeded);
+    }
+
+    #[test]
+    fn a_payment_is_refused_after_the_providers_own_clock_says_it_ended() {
+        let cny = |minor| Money::from_minor(minor, Currency::CNY).unwrap();
+        let mut ahead = Provider::new(Which::Wechat, 360);
+        ahead.create("pay_3", cny(500), 1_000, None).unwrap();
+        assert!(ahead.shopper_approves("pay_3", 700));
+        assert_eq!(ahead.payments["pay_3"].state, PayState::Closed);
+        let mut behind = Provider::new(Which::Wechat, -360);
+        behind.create("pay_4", cny(500), 1_000, None).unwrap();
+        assert!(behind.shopper_approves("pay_4", 1_200));
+        assert_eq!(behind.payments["pay_4"].state, PayState::Paid);
+    }
+}
