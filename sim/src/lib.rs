@@ -22,7 +22,8 @@
 //!   run intents one at a time per request, set the alarm, restart from the snapshot), the
 //!   runtime's alarm (late, twice, throwing), the cron, shoppers, the merchant and the network.
 //!
-//! Layout: [`world`] drives; [`check`] holds the invariants; [`faults`] the fault kinds and the
+//! Layout: [`world`] drives (its `network` submodule carries the calls and notifications, its
+//! `people` submodule the shoppers and the merchant); [`check`] holds the invariants; [`faults`] the fault kinds and the
 //! seeded dice; [`trace`] the hashed trace; `main.rs` the command line.
 
 pub mod check;
