@@ -23,8 +23,8 @@
 //!   runtime's alarm (late, twice, throwing), the cron, shoppers, the merchant and the network.
 //!
 //! Layout: [`world`] drives (its `network` submodule carries the calls and notifications, its
-//! `people` submodule the shoppers and the merchant); [`check`] holds the invariants; [`faults`] the fault kinds and the
-//! seeded dice; [`trace`] the hashed trace; `main.rs` the command line.
+//! `people` submodule the shoppers and the merchant); [`check`] holds the invariants; [`faults`]
+//! the fault kinds and the seeded dice; [`trace`] the hashed trace; `main.rs` the command line.
 
 pub mod check;
 pub mod faults;
