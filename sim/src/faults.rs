@@ -45,6 +45,8 @@ pub enum Fault {
     SameKeyBurst,
     /// The same idempotency key with another split (amount).
     SameKeyOtherAmount,
+    /// The same idempotency key with another method.
+    SameKeyOtherMethod,
     /// A retry with another method after a failure.
     RetryOtherMethod,
     /// Cancel sent while a payment is under way.

@@ -124,8 +124,9 @@ impl World {
             .copied()
             .filter(|m| Some(*m) != not_method)
             .collect();
+        let record_methods = record.request.methods.clone();
         if methods.is_empty() {
-            methods = record.request.methods.clone();
+            methods = record_methods.clone();
         }
         let method = *self.dice.pick(&methods);
         let allocation = self.allocation(s, method);
@@ -184,6 +185,29 @@ impl World {
                     s,
                     input: input(id, other),
                     from: from.clone(),
+                },
+            );
+        }
+        let others: Vec<PaymentMethod> = record_methods
+            .iter()
+            .copied()
+            .filter(|m| *m != method)
+            .collect();
+        if !others.is_empty() && self.dice.fault(Fault::SameKeyOtherMethod, 30) {
+            let id = self.fresh_id("pay");
+            self.owner_of.insert(id.clone(), s);
+            let mut pay = input(id, None);
+            if let Input::Pay(p) = &mut pay {
+                p.method = *self.dice.pick(&others);
+            }
+            let when = at_s + self.dice.range(0, 5);
+            let from = from.clone();
+            self.at(
+                when,
+                Event::Input {
+                    s,
+                    input: pay,
+                    from,
                 },
             );
         }
