@@ -4,6 +4,8 @@
 //! - [`handlers`]: one named function per route, grouped by API (merchant, widget, demo).
 //! - [`objects`]: the Durable Objects: `CheckoutSession` (one per session) and `Wallet` (one per
 //!   customer per merchant), and the internal RPC between them.
+//! - [`saga`]: the session's saga (hold, charge, post or void, refunds, reviews, expiry) as a pure,
+//!   deterministic state machine without I/O; `CheckoutSession` is its thin shell.
 //! - [`auth`], [`config`], [`crypto`], [`http`], [`clock`]: plumbing the handlers share.
 //! - [`rate_limit`]: per-address and per-session limits on token grants, payments and wrong pay
 //!   passwords, counted by the `RateLimiter` object.

@@ -65,8 +65,11 @@ impl Machine<'_> {
                 Ok(())
             }
             Input::Alarm => self.alarm(),
+            // The cron is the alarm's safety net: the same recovery, and the leg asked now.
             Input::Reconcile => {
+                self.recover_intents();
                 self.reconcile(true);
+                self.retry_refunds();
                 self.release_if_ended();
                 Ok(())
             }

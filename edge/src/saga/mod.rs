@@ -8,12 +8,14 @@
 //! every answer back in as [`Input::Answer`].
 //!
 //! Architecture Invariant: nothing under `saga/` does I/O. No `worker` import, no clock (time is
-//! [`Ctx::now_s`]), no randomness (ids come in the input), no logging side effects (alerts are
-//! returned as [`Alert`]s in the record diff, see [`step`]). It compiles and runs natively, which is
-//! how the seeded fault simulation (`cargo xtask sim`) drives it.
+//! [`Ctx::now_s`]), no randomness (ids come in the input), no logging (alerts come back in
+//! [`Stepped::alerts`] for the shell to log). It compiles and runs natively, which is how the
+//! seeded fault simulation (`cargo xtask sim`) drives it. Merchant events and audit entries are
+//! derived from the change of the record (`record/events.rs`, `record/audit.rs`), not emitted.
 //!
 //! The write-ahead list: `record.intents` holds every call that was decided but whose answer was
-//! not yet applied. An intent has a deterministic id (`"{payment_id}:debit#1"`), so an answer is
+//! not yet applied. An intent has a deterministic id (`"{subject}:{kind}#{n}"`, `n` counting the
+//! record's intents), so an answer is
 //! matched to exactly the call it answers; an answer whose intent is no longer listed (stale,
 //! duplicated, or superseded by recovery) is ignored. Intents survive restarts; on
 //! [`Input::Alarm`] an intent older than [`RECOVERY_AFTER_S`] is taken as abandoned and replaced by
@@ -233,7 +235,8 @@ pub enum Answer {
 /// A call decided by the machine and written down before it is made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intent {
-    /// `"{subject}:{kind}#{attempt}"`, e.g. `"pay_x:complete#1"`, `"re_y:provider_refund#1"`.
+    /// `"{subject}:{kind}#{n}"`, e.g. `"pay_x:complete#3"`, `"re_y:provider_refund#7"`, where `n`
+    /// counts the record's intents (`SessionRecord::intent_seq`).
     pub id: String,
     /// The payment, refund or holds group the call is about.
     pub subject: String,
@@ -391,7 +394,7 @@ pub struct RefundCall {
 }
 
 /// Something an operator must see now: the shell logs it as an `alert` line. Returned by
-/// [`step`] through [`Stepped::alerts`].
+/// `step` through [`Stepped::alerts`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     /// A stable name (`provider_mismatch`, `refund_requires_review`, ...).

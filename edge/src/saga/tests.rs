@@ -489,3 +489,198 @@ fn a_hold_placed_without_answer_is_abandoned_after_a_restart() {
     ));
     assert_eq!(s.r.status, SessionStatus::Open);
 }
+
+fn split_pay(s: &mut Sim) -> Vec<Intent> {
+    s.step(Input::Pay(PayInput {
+        idempotency_key: "k1".into(),
+        method: PaymentMethod::Bkash,
+        payment_id: "pay_1".into(),
+        allocation: Some(checkout_core::api::AllocationRequest {
+            points: 0,
+            balance: "10.00".into(),
+        }),
+        callback_url: String::new(),
+        notify_url: String::new(),
+        wechat_flow: None,
+        client_ip: None,
+    }))
+    .unwrap()
+}
+
+/// A split whose bKash leg was created and awaits the shopper.
+fn split_created(s: &mut Sim) {
+    let holds = split_pay(s);
+    let create = s.answer(&holds[0], Answer::WalletOk);
+    s.answer(
+        &create[0],
+        Answer::Created(Created {
+            reference: "pay_1".into(),
+            next_action: NextAction::Redirect { url: "u".into() },
+        }),
+    );
+}
+
+fn is_wallet(intent: &Intent, f: fn(&WalletCall) -> bool) -> bool {
+    matches!(&intent.call, Call::Wallet { call } if f(call))
+}
+
+#[test]
+fn a_late_success_posts_the_kept_holds_and_pays() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash, PaymentMethod::Balance]);
+    split_created(&mut s);
+    let query = s
+        .step(Input::Callback {
+            provider: PaymentMethod::Bkash,
+            reference: "pay_1".into(),
+            outcome: CallbackOutcome::Cancel,
+        })
+        .unwrap();
+    s.answer(
+        &query[0],
+        Answer::Payment(provider_payment(ProviderState::Canceled, 2050, "pay_1")),
+    );
+    assert_eq!(s.r.status, SessionStatus::Open);
+    assert!(s.r.retained_holds.is_some(), "kept for a retry");
+    let post = s
+        .step(Input::Notification {
+            provider: PaymentMethod::Bkash,
+            event: NotifiedEvent::Payment {
+                payment: provider_payment(ProviderState::Succeeded, 2050, "pay_1"),
+            },
+        })
+        .unwrap();
+    assert!(is_wallet(&post[0], |c| matches!(
+        c,
+        WalletCall::PostHolds { .. }
+    )));
+    assert!(s.r.retained_holds.is_none());
+    s.answer(&post[0], Answer::WalletOk);
+    assert_eq!(s.r.status, SessionStatus::Paid);
+    assert_eq!(s.r.amount_paid(), bdt(3050));
+}
+
+#[test]
+fn holds_lost_after_a_provider_success_give_the_provider_part_back() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash, PaymentMethod::Balance]);
+    split_created(&mut s);
+    let complete = s
+        .step(Input::Callback {
+            provider: PaymentMethod::Bkash,
+            reference: "pay_1".into(),
+            outcome: CallbackOutcome::Success,
+        })
+        .unwrap();
+    let post = s.answer(
+        &complete[0],
+        Answer::Payment(provider_payment(ProviderState::Succeeded, 2050, "pay_1")),
+    );
+    let refund = s.answer(
+        &post[0],
+        Answer::WalletRefused(ErrorDetail::new(ErrorCode::InternalError)),
+    );
+    assert!(refund[0].moves_provider_money());
+    assert_eq!(s.r.status, SessionStatus::Open);
+    assert_eq!(s.r.refunds[0].amount, bdt(2050));
+    assert!(s.r.refunds[0].automatic);
+}
+
+#[test]
+fn an_execute_abandoned_by_a_restart_becomes_a_query() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    let complete = s.callback_success();
+    // The object restarts: the answer never comes back, the intent stays listed.
+    s.now += RECOVERY_AFTER_S;
+    let recovered = s.step(Input::Alarm).unwrap();
+    assert_eq!(recovered.len(), 1);
+    assert!(is_provider(&recovered[0], |c| matches!(
+        c,
+        ProviderCall::Query { .. }
+    )));
+    assert!(!s.r.intents.iter().any(|i| i.id == complete[0].id));
+    // The execute's own answer arriving now is stale.
+    s.answer(
+        &complete[0],
+        Answer::Payment(provider_payment(ProviderState::Succeeded, 3050, "pay_1")),
+    );
+    assert_eq!(s.r.status, SessionStatus::Processing);
+}
+
+#[test]
+fn strangers_past_the_budget_cause_no_provider_call() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    let mut tight = ctx(s.now);
+    tight.stranger_call_allowed = false;
+    let callback = Input::Callback {
+        provider: PaymentMethod::Bkash,
+        reference: "TR1".into(),
+        outcome: CallbackOutcome::Success,
+    };
+    let out = step(&mut s.r, callback, &tight).unwrap();
+    assert!(out.intents.is_empty());
+    assert_eq!(
+        s.payment("pay_1").provider.as_ref().unwrap().stage,
+        record::LegStage::AwaitingShopper
+    );
+    // A callback for a leg nobody knows is refused.
+    let unknown = Input::Callback {
+        provider: PaymentMethod::WechatPay,
+        reference: "TR1".into(),
+        outcome: CallbackOutcome::Success,
+    };
+    let error = step(&mut s.r, unknown, &ctx(s.now)).unwrap_err();
+    assert_eq!(error.detail().code, ErrorCode::UnknownProviderPayment);
+}
+
+#[test]
+fn a_refund_notification_settles_by_asking_the_provider() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    let complete = s.callback_success();
+    s.answer(
+        &complete[0],
+        Answer::Payment(provider_payment(ProviderState::Succeeded, 3050, "pay_1")),
+    );
+    let refund = s
+        .step(Input::Refund(RefundInput {
+            idempotency_key: "r1".into(),
+            refund_id: "re_1".into(),
+            request: CreateRefundRequest {
+                amount: "30.50".into(),
+                reason: "x".into(),
+            },
+            notify_url: None,
+        }))
+        .unwrap();
+    let processing = ProviderRefund {
+        refund_transaction_id: "RF1".into(),
+        amount: Some(bdt(3050)),
+        state: RefundState::Processing,
+    };
+    s.answer(&refund[0], Answer::Refund(processing));
+    assert_eq!(s.r.refunds[0].status, RefundStatus::Pending);
+    let find = s
+        .step(Input::Notification {
+            provider: PaymentMethod::Bkash,
+            event: NotifiedEvent::Refund {
+                refund_id: "re_1".into(),
+            },
+        })
+        .unwrap();
+    assert!(is_provider(&find[0], |c| matches!(
+        c,
+        ProviderCall::FindRefund(_)
+    )));
+    s.answer(
+        &find[0],
+        Answer::FoundRefund(Some(ProviderRefund {
+            refund_transaction_id: "RF1".into(),
+            amount: Some(bdt(3050)),
+            state: RefundState::Succeeded,
+        })),
+    );
+    assert_eq!(s.r.refunds[0].status, RefundStatus::Succeeded);
+    assert_eq!(s.r.amount_refunded(), bdt(3050));
+    assert!(s.r.intents.is_empty());
+}
