@@ -237,6 +237,8 @@ pub struct World {
     /// The sessions this step touched: the per-step checks look at these (the others were
     /// checked when they last changed).
     touched: std::collections::BTreeSet<usize>,
+    /// Alarms that changed nothing and were due again at once (a busy loop costs invocations).
+    busy_alarms: u64,
     /// Broken invariants seen while acting (the check after the step reports them).
     pub(crate) violations: Vec<String>,
     steps: u64,
@@ -275,6 +277,7 @@ impl World {
             trace: Trace::new(config.keep, config.full_trace),
             acknowledged: BTreeMap::new(),
             violations: Vec::new(),
+            busy_alarms: 0,
             touched: Default::default(),
             steps: 0,
             next_id: 0,
@@ -339,6 +342,9 @@ impl World {
                     .entry(format!("refund {:?}", refund.status))
                     .or_insert(0) += 1;
             }
+        }
+        if self.busy_alarms > 0 {
+            endings.insert("alarms due again at once".into(), self.busy_alarms);
         }
         endings
     }
@@ -561,6 +567,11 @@ impl World {
             before.status, record.status
         ));
         self.acknowledge(s, &before, &input);
+        let idle = from == From::Alarm && stepped.intents.is_empty() && record == before;
+        if idle && saga::next_alarm_at_s(&record, self.now_s).is_some_and(|at| at <= self.now_s) {
+            // An alarm that decided nothing and is due again at once.
+            self.busy_alarms += 1;
+        }
         self.sessions[s].record = record;
         self.sessions[s].tracked = saga::needs_tracking(&self.sessions[s].record);
         self.set_alarm(s);
