@@ -48,6 +48,16 @@ impl World {
             "  s{s} opened: {}",
             self.sessions[s].record.amount.to_decimal_string()
         ));
+        if self.dice.chance(150) {
+            // The merchant tops the customer up (the merchant API, straight to the wallet).
+            let currency = self.sessions[s].record.amount.currency();
+            let minor = self.dice.range(1_000, 200_000);
+            let amount = Money::from_minor(minor, currency).expect("a small amount");
+            let reference = self.fresh_id("top-up");
+            let topped = self.wallets[customer].credit(&reference, amount);
+            self.trace
+                .push(format!("  wallet{customer} topped up {minor}: {topped:?}"));
+        }
     }
 
     pub(super) fn new_record(&mut self, s: usize, customer: usize, now_s: i64) -> SessionRecord {
