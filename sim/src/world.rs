@@ -496,8 +496,9 @@ impl World {
                 }
             }
         }
-        if faulty && self.dice.chance(8) {
-            let s = self.dice.range(0, self.sessions.len() as i64 - 1) as usize;
+        // A restart of an object this step just worked on: between two of its effects.
+        let busy = self.touched.iter().next().copied();
+        if let Some(s) = busy.filter(|_| faulty && self.dice.chance(15)) {
             self.at(self.now_s, Event::Restart { s });
         }
     }
