@@ -237,6 +237,8 @@ pub struct World {
     /// The sessions this step touched: the per-step checks look at these (the others were
     /// checked when they last changed).
     touched: std::collections::BTreeSet<usize>,
+    /// The saga's alerts, by name (which paths a run went down).
+    alerts: BTreeMap<String, u64>,
     /// Alarms that changed nothing and were due again at once (a busy loop costs invocations).
     busy_alarms: u64,
     /// Broken invariants seen while acting (the check after the step reports them).
@@ -278,6 +280,7 @@ impl World {
             acknowledged: BTreeMap::new(),
             violations: Vec::new(),
             busy_alarms: 0,
+            alerts: BTreeMap::new(),
             touched: Default::default(),
             steps: 0,
             next_id: 0,
@@ -342,6 +345,9 @@ impl World {
                     .entry(format!("refund {:?}", refund.status))
                     .or_insert(0) += 1;
             }
+        }
+        for (alert, n) in &self.alerts {
+            endings.insert(format!("alert {alert}"), *n);
         }
         if self.busy_alarms > 0 {
             endings.insert("alarms due again at once".into(), self.busy_alarms);
@@ -557,6 +563,7 @@ impl World {
             }
         };
         for alert in &stepped.alerts {
+            *self.alerts.entry(alert.alert.clone()).or_insert(0) += 1;
             self.trace.push(format!(
                 "  alert {} {} {}",
                 alert.alert, alert.subject, alert.detail
