@@ -1119,6 +1119,20 @@ impl Machine<'_> {
         }
     }
 
+    /// Restarts a processing leg's wait in its stage, so an unanswered provider is asked again
+    /// in [`RECOVERY_AFTER_S`], not in a loop.
+    fn touch_leg(&mut self, payment_id: &str) {
+        let now = self.now();
+        if let Some(leg) = self
+            .r
+            .processing_mut(payment_id)
+            .ok()
+            .and_then(|p| p.provider.as_mut())
+        {
+            leg.stage_since_s = now;
+        }
+    }
+
     /// An unusable wallet answer: the call is listed again, for the alarm.
     fn relist_wallet(&mut self, subject: &str, call: WalletCall) {
         self.r.intent_seq += 1;
@@ -1193,8 +1207,8 @@ impl Machine<'_> {
                         }
                     }
                 }
-                // Unknown for now: the alarm and the cron ask again.
-                _ => {}
+                // Unknown for now: the alarm and the cron ask again, in RECOVERY_AFTER_S.
+                _ => self.touch_leg(subject),
             },
             ProviderCall::Close { .. } => {
                 let Some(payment) = self.processing(subject) else {
@@ -1210,8 +1224,8 @@ impl Machine<'_> {
                     Answer::ProviderError(ConnectorError::AlreadyDone(_)) => {
                         self.query(&payment, Why::AfterClose)
                     }
-                    // Unknown: the alarm tries again.
-                    _ => {}
+                    // Unknown: the alarm tries again, in RECOVERY_AFTER_S.
+                    _ => self.touch_leg(subject),
                 }
             }
             ProviderCall::Refund(_) | ProviderCall::FindRefund(_) => {
@@ -1471,7 +1485,10 @@ pub fn next_alarm_at_s(record: &SessionRecord, now_s: i64) -> Option<i64> {
         .iter()
         .map(|i| i.issued_at_s + RECOVERY_AFTER_S)
         .collect();
+    // A subject with a call listed is due when that call is (above), not before.
+    let listed = |subject: &str| record.intents.iter().any(|i| i.subject == subject);
     match record.processing_payment() {
+        Some(payment) if listed(&payment.id) => {}
         Some(payment) if payment.provider.is_some() => due.extend(leg_due(record, payment)),
         Some(payment) => due.push(payment.created_at_s + RECOVERY_AFTER_S),
         None if record.status == SessionStatus::Open => due.push(record.expires_at_s),
@@ -1481,7 +1498,7 @@ pub fn next_alarm_at_s(record: &SessionRecord, now_s: i64) -> Option<i64> {
         record
             .refunds
             .iter()
-            .filter(|r| r.status == RefundStatus::Pending)
+            .filter(|r| r.status == RefundStatus::Pending && !listed(&r.id))
             .map(refund_due_at),
     );
     if record.retained_holds.is_some() && record.status != SessionStatus::Open {

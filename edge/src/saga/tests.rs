@@ -684,3 +684,24 @@ fn a_refund_notification_settles_by_asking_the_provider() {
     assert_eq!(s.r.amount_refunded(), bdt(3050));
     assert!(s.r.intents.is_empty());
 }
+
+#[test]
+fn an_unanswering_provider_is_asked_again_later_not_in_a_loop() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    s.now = 1_000; // expired: the alarm asks, then closes
+    let query = s.step(Input::Alarm).unwrap();
+    assert_eq!(next_alarm_at_s(&s.r, s.now), Some(s.now + RECOVERY_AFTER_S));
+    s.answer(
+        &query[0],
+        Answer::Payment(provider_payment(ProviderState::Pending, 3050, "pay_1")),
+    );
+    let close = s.r.intents[0].clone();
+    s.answer(
+        &close,
+        Answer::ProviderError(ConnectorError::Unknown("timeout".into())),
+    );
+    assert!(s.r.intents.is_empty());
+    assert_eq!(next_alarm_at_s(&s.r, s.now), Some(s.now + RECOVERY_AFTER_S));
+    assert_eq!(s.r.status, SessionStatus::Processing);
+}
