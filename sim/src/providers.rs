@@ -1,0 +1,610 @@
+//! Simulated bKash (Tokenized Checkout) and WeChat Pay (API v3), answering in the connectors'
+//! own types (`checkout_edge::connectors`), on their own clock (the world's plus a skew).
+//!
+//! Modelled after the providers' rules as `docs` and `../shared/notes/providers.md` state them and
+//! the HTTP simulators in `tests/simulators/` play them (no code is shared with either):
+//! - bKash: `create` → the shopper approves (`Authorized`) or cancels on the hosted page →
+//!   `execute` completes once (a second execute answers 2062, "already completed"; an execute
+//!   before approval answers 2056); `payment/status` queries; `payment/refund` refunds (not
+//!   idempotent: each call is a new refund), and the same call without an amount reports only the
+//!   payment's latest refund, without our reference. bKash has no close.
+//! - WeChat Pay: prepay by `out_trade_no` (our payment id); the shopper pays, which takes the
+//!   money at once and sends a `TRANSACTION.SUCCESS` notification; query by `out_trade_no`;
+//!   `close` refuses a paid order; a refund is idempotent by `out_refund_no`, answers PROCESSING
+//!   and turns SUCCESS later, told by a `REFUND.SUCCESS` notification or a query.
+//!
+//! Each provider keeps what it holds for us per payment (taken minus refunded, refunds by state)
+//! and counts every money-moving call (bKash execute, either refund) per intent and per payment,
+//! so the world can check that none was sent twice.
+
+use std::collections::BTreeMap;
+
+use checkout_core::api::NextAction;
+use checkout_core::{ErrorCode, Money};
+use checkout_edge::connectors::{
+    ConnectorError, Created, ProviderPayment, ProviderRefund, ProviderState, RefundState,
+};
+
+/// The provider of a simulated payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Which {
+    Bkash,
+    Wechat,
+}
+
+/// Where a payment stands at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayState {
+    /// Created; the shopper has not acted.
+    Initiated,
+    /// bKash only: the shopper approved; the merchant must execute.
+    Authorized,
+    /// The money is taken.
+    Paid,
+    /// The shopper canceled or the wallet could not pay.
+    Failed,
+    /// Closed (WeChat) or expired: it can no longer be paid.
+    Closed,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimRefund {
+    pub provider_id: String,
+    /// Our refund id (bKash's `sku`, WeChat's `out_refund_no`).
+    pub ours: String,
+    pub amount_minor: i64,
+    pub succeeded: bool,
+    /// Provider time at which a processing refund succeeds.
+    pub settles_at_s: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimPayment {
+    pub reference: String,
+    /// Our payment id, as we sent it.
+    pub invoice: String,
+    pub asked: Money,
+    pub state: PayState,
+    /// What the provider took (a faulty provider may take another amount than asked).
+    pub taken_minor: i64,
+    /// What the provider reports as the order, when it takes the money (normally `invoice`).
+    pub reported_invoice: String,
+    pub transaction_id: Option<String>,
+    /// Provider time after which the shopper can no longer pay.
+    pub expires_at_s: i64,
+    pub refunds: Vec<SimRefund>,
+    /// A fault chosen at create: when paid, take `asked + delta` and report `reported_invoice`.
+    pub mismatch: Option<Mismatch>,
+    /// The shopper was already paying when the order was closed, and WeChat let it through.
+    pub paying_through_close: bool,
+}
+
+/// A provider that takes another amount or reports another order than it was asked for.
+#[derive(Debug, Clone)]
+pub struct Mismatch {
+    pub delta_minor: i64,
+    pub invoice: Option<String>,
+}
+
+impl SimPayment {
+    /// What the provider holds for us now: taken minus refunds (made or under way).
+    pub fn held_minor(&self) -> i64 {
+        self.taken_minor - self.refunds.iter().map(|r| r.amount_minor).sum::<i64>()
+    }
+
+    fn answer(&self) -> ProviderPayment {
+        let (state, word) = match (self.state, self.which_word()) {
+            (PayState::Initiated, w) => (ProviderState::Pending, w.0),
+            (PayState::Authorized, w) => (ProviderState::Approved, w.1),
+            (PayState::Paid, w) => (ProviderState::Succeeded, w.2),
+            (PayState::Failed, w) => (ProviderState::Failed, w.3),
+            // bKash's "Expired" is a failure to the connector; WeChat's CLOSED a cancel.
+            (PayState::Closed, w) if w.4 == "Expired" => (ProviderState::Failed, w.4),
+            (PayState::Closed, w) => (ProviderState::Canceled, w.4),
+        };
+        let paid = self.state == PayState::Paid;
+        let amount = if paid {
+            Money::from_minor(self.taken_minor, self.asked.currency()).ok()
+        } else {
+            Some(self.asked)
+        };
+        ProviderPayment {
+            state,
+            provider_status: word.to_owned(),
+            transaction_id: self.transaction_id.clone(),
+            amount,
+            invoice: Some(if paid {
+                self.reported_invoice.clone()
+            } else {
+                self.invoice.clone()
+            }),
+        }
+    }
+
+    fn which_word(
+        &self,
+    ) -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ) {
+        if self.reference.starts_with("TR") {
+            ("Initiated", "Authorized", "Completed", "Failed", "Expired")
+        } else {
+            ("NOTPAY", "NOTPAY", "SUCCESS", "PAYERROR", "CLOSED")
+        }
+    }
+}
+
+/// How long past the session's end a bKash payment that was never executed lives: then bKash
+/// expires it by itself (modelled; bKash has no close).
+pub const BKASH_UNEXECUTED_LIFE_S: i64 = 30 * 60;
+
+/// A notification the provider sends (WeChat's server-to-server calls).
+#[derive(Debug, Clone)]
+pub enum Notice {
+    Paid(ProviderPayment),
+    Refund { refund_id: String },
+}
+
+/// A money-moving call as the provider received it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MoneyCall {
+    Execute,
+    Refund,
+}
+
+/// One simulated provider account.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub which: Which,
+    /// Seconds the provider's clock is ahead of the session's (negative: behind).
+    pub skew_s: i64,
+    pub payments: BTreeMap<String, SimPayment>,
+    /// Every money-moving call received, per intent.
+    pub calls_per_intent: BTreeMap<(String, MoneyCall), u32>,
+    /// Broken invariants seen as calls arrive (a call twice for one intent, a second execute,
+    /// a refund beyond what was taken).
+    pub violations: Vec<String>,
+    /// Our payment id → the provider's reference.
+    pub by_invoice: BTreeMap<String, String>,
+    /// Notifications produced and not yet handed to the world.
+    pub outbox: Vec<Notice>,
+    next_id: u64,
+}
+
+impl Provider {
+    pub fn new(which: Which, skew_s: i64) -> Provider {
+        Provider {
+            which,
+            skew_s,
+            payments: BTreeMap::new(),
+            calls_per_intent: BTreeMap::new(),
+            violations: Vec::new(),
+            by_invoice: BTreeMap::new(),
+            outbox: Vec::new(),
+            next_id: 0,
+        }
+    }
+
+    fn id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}{:06}", self.next_id)
+    }
+
+    /// The provider's own time for the world's `now_s`.
+    pub fn clock(&self, now_s: i64) -> i64 {
+        now_s + self.skew_s
+    }
+
+    /// bKash expires the payments nobody executed, some time after the session's end.
+    pub fn expire_unexecuted(&mut self, now_s: i64) {
+        if self.which != Which::Bkash {
+            return;
+        }
+        let provider_now = self.clock(now_s);
+        for p in self.payments.values_mut() {
+            let open = matches!(p.state, PayState::Initiated | PayState::Authorized);
+            if open && provider_now >= p.expires_at_s + BKASH_UNEXECUTED_LIFE_S {
+                p.state = PayState::Closed;
+            }
+        }
+    }
+
+    /// Starts a payment (bKash create, WeChat prepay). WeChat keys it by our id: a second prepay
+    /// with the same id and amount returns the same order; with another amount it is refused.
+    pub fn create(
+        &mut self,
+        invoice: &str,
+        amount: Money,
+        expires_at_s: i64,
+        mismatch: Option<Mismatch>,
+    ) -> Result<Created, ConnectorError> {
+        let reference = match self.which {
+            Which::Bkash => self.id("TR0011"),
+            Which::Wechat => {
+                if let Some(existing) = self.payments.get(invoice) {
+                    return match existing.asked == amount {
+                        true => Ok(created(Which::Wechat, invoice)),
+                        false => Err(refused("OUT_TRADE_NO_USED")),
+                    };
+                }
+                invoice.to_owned()
+            }
+        };
+        let payment = SimPayment {
+            reference: reference.clone(),
+            invoice: invoice.to_owned(),
+            asked: amount,
+            state: PayState::Initiated,
+            taken_minor: 0,
+            reported_invoice: invoice.to_owned(),
+            transaction_id: None,
+            expires_at_s,
+            refunds: Vec::new(),
+            mismatch,
+            paying_through_close: false,
+        };
+        self.payments.insert(reference.clone(), payment);
+        self.by_invoice
+            .insert(invoice.to_owned(), reference.clone());
+        Ok(created(self.which, &reference))
+    }
+
+    /// The shopper approves at the provider. bKash: authorized, to be executed. WeChat: paid at
+    /// once, and a notification is sent. Returns whether anything changed.
+    pub fn shopper_approves(&mut self, reference: &str, now_s: i64) -> bool {
+        let provider_now = self.clock(now_s);
+        let which = self.which;
+        let txn = self.id(match which {
+            Which::Bkash => "BK",
+            Which::Wechat => "4200",
+        });
+        let Some(p) = self.payments.get_mut(reference) else {
+            return false;
+        };
+        let through_close = p.paying_through_close && p.state == PayState::Closed;
+        if p.state != PayState::Initiated && !through_close {
+            return false;
+        }
+        // WeChat was told the session's end (`time_expire`); bKash was not, and keeps the page
+        // open until it expires the payment by itself.
+        let closes_at = match which {
+            Which::Wechat => p.expires_at_s,
+            Which::Bkash => p.expires_at_s + BKASH_UNEXECUTED_LIFE_S,
+        };
+        if provider_now >= closes_at && !through_close {
+            p.state = PayState::Closed;
+            return true;
+        }
+        match which {
+            Which::Bkash => p.state = PayState::Authorized,
+            Which::Wechat => {
+                take(p, txn);
+                let notice = Notice::Paid(p.answer());
+                self.outbox.push(notice);
+            }
+        }
+        true
+    }
+
+    /// The shopper cancels, or their wallet cannot pay.
+    pub fn shopper_fails(&mut self, reference: &str) -> bool {
+        match self.payments.get_mut(reference) {
+            Some(p) if matches!(p.state, PayState::Initiated | PayState::Authorized) => {
+                p.state = PayState::Failed;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Completes an approved payment (bKash execute; WeChat has none and answers a query).
+    pub fn complete(
+        &mut self,
+        intent: &str,
+        reference: &str,
+    ) -> Result<ProviderPayment, ConnectorError> {
+        if self.which == Which::Wechat {
+            return self.query(reference);
+        }
+        self.count(intent, MoneyCall::Execute);
+        let txn = self.id("BK");
+        let Some(p) = self.payments.get_mut(reference) else {
+            return Err(refused("2006"));
+        };
+        match p.state {
+            PayState::Authorized => {
+                take(p, txn);
+                Ok(p.answer())
+            }
+            PayState::Paid => {
+                let which = self.which;
+                self.violations.push(format!(
+                    "{which:?}: payment {reference} executed again after it was executed"
+                ));
+                Err(ConnectorError::AlreadyDone("2062".into()))
+            }
+            PayState::Initiated => Err(ConnectorError::InvalidState("2056".into())),
+            PayState::Failed | PayState::Closed => Err(ConnectorError::InvalidState("2060".into())),
+        }
+    }
+
+    pub fn query(&self, reference: &str) -> Result<ProviderPayment, ConnectorError> {
+        match self.payments.get(reference) {
+            Some(p) => Ok(p.answer()),
+            None => Err(ConnectorError::InvalidState("ORDER_NOT_EXIST".into())),
+        }
+    }
+
+    /// Makes an unpaid payment unpayable. WeChat refuses to close a paid order; bKash has no
+    /// close (the connector answers Ok), and its unexecuted payments take nothing.
+    pub fn cancel(&mut self, reference: &str) -> Result<(), ConnectorError> {
+        if self.which == Which::Bkash {
+            return Ok(());
+        }
+        match self.payments.get_mut(reference) {
+            None => Ok(()),
+            Some(p) if p.state == PayState::Paid => {
+                Err(ConnectorError::AlreadyDone("ORDER_PAID".into()))
+            }
+            Some(p) => {
+                p.state = PayState::Closed;
+                Ok(())
+            }
+        }
+    }
+
+    /// A close WeChat answers as done while the shopper, already paying, still gets through (a
+    /// fault): the session's attempt ends, and a success follows it.
+    pub fn leaky_close(&mut self, reference: &str) -> Result<(), ConnectorError> {
+        self.cancel(reference)?;
+        if let Some(p) = self.payments.get_mut(reference) {
+            p.paying_through_close = true;
+        }
+        Ok(())
+    }
+
+    /// Refunds part of a paid payment. bKash makes a new refund for every call; WeChat returns
+    /// the refund it already has for the same `out_refund_no`.
+    pub fn refund(
+        &mut self,
+        intent: &str,
+        reference: &str,
+        refund_id: &str,
+        amount: Money,
+        now_s: i64,
+    ) -> Result<ProviderRefund, ConnectorError> {
+        self.count(intent, MoneyCall::Refund);
+        let which = self.which;
+        let provider_now = self.clock(now_s);
+        let provider_id = self.id(match which {
+            Which::Bkash => "RF",
+            Which::Wechat => "5030",
+        });
+        let Some(p) = self.payments.get_mut(reference) else {
+            return Err(refused("2006"));
+        };
+        if which == Which::Wechat {
+            if let Some(existing) = p.refunds.iter().find(|r| r.ours == refund_id) {
+                return Ok(refund_answer(existing, p.asked));
+            }
+        }
+        if p.state != PayState::Paid || amount.amount_minor() > p.held_minor() {
+            return Err(refused(match which {
+                Which::Bkash => "2071",
+                Which::Wechat => "NOT_ENOUGH",
+            }));
+        }
+        let refund = SimRefund {
+            provider_id,
+            ours: refund_id.to_owned(),
+            amount_minor: amount.amount_minor(),
+            succeeded: which == Which::Bkash,
+            settles_at_s: provider_now + 5,
+        };
+        let answer = refund_answer(&refund, p.asked);
+        p.refunds.push(refund);
+        Ok(answer)
+    }
+
+    /// The provider's refund for our `refund_id`: bKash reports only the payment's latest
+    /// refund (the connector decides whether it is ours); WeChat finds it by `out_refund_no`.
+    pub fn find_refund(
+        &self,
+        reference: &str,
+        refund_id: &str,
+    ) -> Result<Option<ProviderRefund>, ConnectorError> {
+        let Some(p) = self.payments.get(reference) else {
+            return Ok(None);
+        };
+        let found = match self.which {
+            Which::Bkash => p.refunds.last(),
+            Which::Wechat => p.refunds.iter().find(|r| r.ours == refund_id),
+        };
+        Ok(found.map(|r| refund_answer(r, p.asked)))
+    }
+
+    /// Lets provider time pass: processing refunds that are due succeed (and are notified).
+    pub fn tick(&mut self, now_s: i64) {
+        let provider_now = self.clock(now_s);
+        let mut notices = Vec::new();
+        for p in self.payments.values_mut() {
+            for r in p.refunds.iter_mut() {
+                if !r.succeeded && provider_now >= r.settles_at_s {
+                    r.succeeded = true;
+                    notices.push(Notice::Refund {
+                        refund_id: r.ours.clone(),
+                    });
+                }
+            }
+        }
+        self.outbox.extend(notices);
+    }
+
+    /// When the next processing refund settles (world time), if any.
+    pub fn next_due_s(&self) -> Option<i64> {
+        self.payments
+            .values()
+            .flat_map(|p| p.refunds.iter())
+            .filter(|r| !r.succeeded)
+            .map(|r| r.settles_at_s - self.skew_s)
+            .min()
+    }
+
+    fn count(&mut self, intent: &str, call: MoneyCall) {
+        let n = self
+            .calls_per_intent
+            .entry((intent.to_owned(), call))
+            .or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            let (which, n) = (self.which, *n);
+            self.violations.push(format!(
+                "{which:?}: {call:?} sent {n} times for intent {intent}"
+            ));
+        }
+    }
+
+    /// The provider's invariants, as seen when the calls arrived (a refund beyond what was taken
+    /// is refused above, so `held_minor` never goes negative).
+    pub fn check(&self) -> Result<(), String> {
+        match self.violations.first() {
+            Some(violation) => Err(violation.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The payment made for our payment `invoice`, if any.
+    pub fn payment_for(&self, invoice: &str) -> Option<&SimPayment> {
+        self.payments.get(self.by_invoice.get(invoice)?)
+    }
+}
+
+fn take(p: &mut SimPayment, transaction_id: String) {
+    p.state = PayState::Paid;
+    p.transaction_id = Some(transaction_id);
+    let delta = p.mismatch.as_ref().map_or(0, |m| m.delta_minor);
+    p.taken_minor = p.asked.amount_minor() + delta;
+    if let Some(other) = p.mismatch.as_ref().and_then(|m| m.invoice.clone()) {
+        p.reported_invoice = other;
+    }
+}
+
+fn created(which: Which, reference: &str) -> Created {
+    let next_action = match which {
+        Which::Bkash => NextAction::Redirect {
+            url: format!("https://sandbox.bkash.invalid/pay/{reference}"),
+        },
+        Which::Wechat => NextAction::QrCode {
+            code_url: format!("weixin://wxpay/bizpayurl?pr={reference}"),
+        },
+    };
+    Created {
+        reference: reference.to_owned(),
+        next_action,
+    }
+}
+
+fn refund_answer(r: &SimRefund, asked: Money) -> ProviderRefund {
+    ProviderRefund {
+        refund_transaction_id: r.provider_id.clone(),
+        amount: Money::from_minor(r.amount_minor, asked.currency()).ok(),
+        state: if r.succeeded {
+            RefundState::Succeeded
+        } else {
+            RefundState::Processing
+        },
+    }
+}
+
+fn refused(code: &str) -> ConnectorError {
+    ConnectorError::Refused {
+        code: ErrorCode::ProviderError,
+        message: "The provider refused.".into(),
+        provider_code: code.to_owned(),
+        provider_message: code.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use checkout_core::Currency;
+
+    use super::*;
+
+    fn bdt(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::BDT).unwrap()
+    }
+
+    #[test]
+    fn bkash_executes_once_and_refunds_each_call() {
+        let mut bkash = Provider::new(Which::Bkash, 0);
+        let created = bkash.create("pay_1", bdt(1000), 100, None).unwrap();
+        let reference = created.reference;
+        assert!(matches!(
+            bkash.complete("pay_1:complete#1", &reference),
+            Err(ConnectorError::InvalidState(_))
+        ));
+        assert!(bkash.shopper_approves(&reference, 10));
+        let paid = bkash.complete("pay_1:complete#2", &reference).unwrap();
+        assert_eq!(paid.state, ProviderState::Succeeded);
+        assert!(matches!(
+            bkash.complete("pay_1:complete#3", &reference),
+            Err(ConnectorError::AlreadyDone(_))
+        ));
+        assert!(bkash.check().unwrap_err().contains("executed again"));
+        bkash
+            .refund("re_1#1", &reference, "re_1", bdt(400), 20)
+            .unwrap();
+        bkash
+            .refund("re_2#1", &reference, "re_2", bdt(400), 20)
+            .unwrap();
+        assert_eq!(bkash.payments[&reference].held_minor(), 200);
+        let latest = bkash.find_refund(&reference, "re_1").unwrap().unwrap();
+        assert_eq!(
+            latest.refund_transaction_id,
+            bkash.payments[&reference].refunds[1].provider_id
+        );
+    }
+
+    #[test]
+    fn wechat_refuses_to_close_a_paid_order_and_refunds_once_per_number() {
+        let cny = |minor| Money::from_minor(minor, Currency::CNY).unwrap();
+        let mut wechat = Provider::new(Which::Wechat, 0);
+        wechat.create("pay_2", cny(500), 100, None).unwrap();
+        assert!(wechat.shopper_approves("pay_2", 10));
+        assert_eq!(wechat.outbox.len(), 1);
+        assert!(matches!(
+            wechat.cancel("pay_2"),
+            Err(ConnectorError::AlreadyDone(_))
+        ));
+        let first = wechat
+            .refund("re_3#1", "pay_2", "re_3", cny(200), 20)
+            .unwrap();
+        assert_eq!(first.state, RefundState::Processing);
+        let again = wechat
+            .refund("re_3#2", "pay_2", "re_3", cny(200), 20)
+            .unwrap();
+        assert_eq!(again.refund_transaction_id, first.refund_transaction_id);
+        assert_eq!(wechat.payments["pay_2"].held_minor(), 300);
+        wechat.tick(30);
+        let found = wechat.find_refund("pay_2", "re_3").unwrap().unwrap();
+        assert_eq!(found.state, RefundState::Succeeded);
+    }
+
+    #[test]
+    fn a_payment_is_refused_after_the_providers_own_clock_says_it_ended() {
+        let cny = |minor| Money::from_minor(minor, Currency::CNY).unwrap();
+        let mut ahead = Provider::new(Which::Wechat, 360);
+        ahead.create("pay_3", cny(500), 1_000, None).unwrap();
+        assert!(ahead.shopper_approves("pay_3", 700));
+        assert_eq!(ahead.payments["pay_3"].state, PayState::Closed);
+        let mut behind = Provider::new(Which::Wechat, -360);
+        behind.create("pay_4", cny(500), 1_000, None).unwrap();
+        assert!(behind.shopper_approves("pay_4", 1_200));
+        assert_eq!(behind.payments["pay_4"].state, PayState::Paid);
+    }
+}
