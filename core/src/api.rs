@@ -546,6 +546,11 @@ pub struct Refund {
     /// How the refund splits across the payment's legs (external first, then balance, points).
     #[serde(default)]
     pub legs: Vec<RefundLeg>,
+    /// Started by the checkout itself, not the merchant: it gives back money a provider took for
+    /// a payment that was never counted as paid (a late success, a resolved review). Not part of
+    /// the session's `amount_refunded`, nor of the reports.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automatic: bool,
 }
 
 /// One leg's part of a refund.

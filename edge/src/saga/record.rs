@@ -508,6 +508,7 @@ impl RefundRecord {
             provider_refund_id: self.provider_refund_id.clone(),
             created_at: self.created_at_s,
             legs: Vec::new(),
+            automatic: self.automatic,
         }
     }
 }

@@ -314,6 +314,8 @@ fn a_mismatch_is_held_for_review_and_resolved_by_refund() {
     );
     assert_eq!(s.r.refunds[0].status, RefundStatus::Succeeded);
     assert_eq!(s.r.amount_refunded(), bdt(0), "not the merchant's refund");
+    let view = serde_json::to_value(s.r.refund_view(&s.r.refunds[0])).unwrap();
+    assert_eq!(view["automatic"], true, "so reports leave it out");
 }
 
 #[test]

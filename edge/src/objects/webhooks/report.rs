@@ -87,6 +87,9 @@ struct RefundObject {
     currency: Currency,
     #[serde(default)]
     legs: Vec<Leg>,
+    /// The checkout's own refund of money never counted as paid: no report line.
+    #[serde(default)]
+    automatic: bool,
 }
 
 /// Fee schedules: the `FEE_SCHEDULE` override (`{"bkash": [tiers], ...}`) or the defaults.
@@ -125,6 +128,9 @@ pub fn record(sql: &SqlStorage, event: &Event, schedules: &Schedules) -> Result<
         }
         EventType::RefundSucceeded => {
             let refund: RefundObject = serde_json::from_value(event.data.clone())?;
+            if refund.automatic {
+                return Ok(());
+            }
             ("refund", refund.currency, refund.legs)
         }
         _ => return Ok(()),
