@@ -926,6 +926,40 @@ impl Machine<'_> {
         self.wallet_refund_parts(refund, false);
     }
 
+    /// The method of the payment a refund belongs to.
+    fn refund_method(&self, refund_id: &str) -> PaymentMethod {
+        self.r
+            .refunds
+            .iter()
+            .find(|r| r.id == refund_id)
+            .map_or(PaymentMethod::Balance, |r| self.method_of(&r.payment_id))
+    }
+
+    /// Sends a refund's provider part again, under the same refund id: only for providers that
+    /// key refunds by our id ([`refunds_keyed_by_our_id`]), after they said they have none.
+    fn resend_refund(&mut self, refund_id: &str) {
+        let Some(refund) = self.r.refunds.iter().find(|r| r.id == refund_id).cloned() else {
+            return;
+        };
+        if refund.status != RefundStatus::Pending || refund.provider_done {
+            return;
+        }
+        let parts = self.parts_of(&refund);
+        if let Some(call) = self.refund_call(&refund, parts.external) {
+            let method = self.method_of(&refund.payment_id);
+            self.issue(
+                &refund.id,
+                "provider_refund",
+                Call::Provider {
+                    method,
+                    call: ProviderCall::Refund(call),
+                },
+                Why::Observe,
+                refund.attempts + 1,
+            );
+        }
+    }
+
     /// The provider's word on a refund's provider part.
     fn provider_refunded(&mut self, refund_id: &str, answer: ProviderRefund) {
         let Some(refund) = self.r.refunds.iter().find(|r| r.id == refund_id).cloned() else {
@@ -1246,9 +1280,18 @@ impl Machine<'_> {
                     ) if !found => {
                         self.finish_refund(subject, Err(ErrorDetail::new(ErrorCode::ProviderError)))
                     }
+                    Answer::FoundRefund(None)
+                        if found && refunds_keyed_by_our_id(self.refund_method(subject)) =>
+                    {
+                        // The provider has no refund under our id, and it keys refunds by that id
+                        // (WeChat's `out_refund_no`, Stripe's `Idempotency-Key`): sending it again
+                        // cannot refund twice, and not sending it would leave the payer unpaid.
+                        self.resend_refund(subject);
+                    }
                     _ => {
-                        // Not known (yet): sending it again could refund twice. The back-off asks
-                        // the provider again, and a person decides after a day.
+                        // Not known (yet): sending it again could refund twice (bKash keys
+                        // nothing). The back-off asks the provider again, and a person decides
+                        // after a day.
                         if found {
                             self.alert("refund_unresolved", subject, String::new());
                         }
@@ -1422,6 +1465,14 @@ impl Machine<'_> {
             self.settle_refund(&refund);
         }
     }
+}
+
+/// Whether `method`'s provider keys a refund by our refund id, so that sending one again after it
+/// said it has none cannot refund twice: WeChat Pay dedupes by `out_refund_no`, Stripe by the
+/// `Idempotency-Key` (and lists a payment's refunds with our id in their metadata). bKash's
+/// refund takes no key of ours, so a refund it cannot find stays for a person.
+fn refunds_keyed_by_our_id(method: PaymentMethod) -> bool {
+    matches!(method, PaymentMethod::WechatPay | PaymentMethod::Card)
 }
 
 /// The wait after the `attempts`-th attempt: 30 s doubling, capped at an hour.

@@ -707,3 +707,56 @@ fn an_unanswering_provider_is_asked_again_later_not_in_a_loop() {
     assert_eq!(next_alarm_at_s(&s.r, s.now), Some(s.now + RECOVERY_AFTER_S));
     assert_eq!(s.r.status, SessionStatus::Processing);
 }
+
+#[test]
+fn a_refund_the_provider_does_not_have_is_sent_again_only_where_our_id_keys_it() {
+    let mut s = Sim::new(&[PaymentMethod::Bkash]);
+    s.bkash_created();
+    let complete = s.callback_success();
+    s.answer(
+        &complete[0],
+        Answer::Payment(provider_payment(ProviderState::Succeeded, 3050, "pay_1")),
+    );
+    // The leg as WeChat Pay would hold it: WeChat keys a refund by our `out_refund_no`. (bKash
+    // keys nothing of ours: `an_unsettled_refund_backs_off_and_goes_to_review_after_a_day`.)
+    s.r.payments[0].method = PaymentMethod::WechatPay;
+    let refund = s
+        .step(Input::Refund(RefundInput {
+            idempotency_key: "r1".into(),
+            refund_id: "re_1".into(),
+            request: CreateRefundRequest {
+                amount: "10.00".into(),
+                reason: "x".into(),
+            },
+            notify_url: None,
+        }))
+        .unwrap();
+    s.answer(&refund[0], Answer::Lost);
+    s.now = next_alarm_at_s(&s.r, s.now).unwrap();
+    let find = s.step(Input::Alarm).unwrap();
+    assert!(is_provider(&find[0], |c| matches!(
+        c,
+        ProviderCall::FindRefund(_)
+    )));
+    let again = s.answer(&find[0], Answer::FoundRefund(None));
+    assert_eq!(again.len(), 1);
+    assert!(again[0].moves_provider_money());
+    assert_ne!(again[0].id, refund[0].id, "a new intent, never the same one twice");
+    match &again[0].call {
+        Call::Provider {
+            call: ProviderCall::Refund(call),
+            ..
+        } => assert_eq!(call.refund_id, "re_1", "under the same refund id"),
+        other => panic!("{other:?}"),
+    }
+    s.answer(
+        &again[0],
+        Answer::Refund(ProviderRefund {
+            refund_transaction_id: "50301".into(),
+            amount: Some(bdt(1000)),
+            state: RefundState::Succeeded,
+        }),
+    );
+    assert_eq!(s.r.refunds[0].status, RefundStatus::Succeeded);
+    assert!(s.r.intents.is_empty());
+}
