@@ -16,8 +16,9 @@ use super::record::{
 use super::{
     aborted, Alert, Answer, Call, CallbackOutcome, ConnectorError, CreateCall, Ctx, Input, Intent,
     NotifiedEvent, PayInput, ProviderCall, ProviderPayment, ProviderRefund, ProviderState,
-    RefundCall, RefundInput, RefundState, Stepped, WalletCall, WechatPayer, Why, HOLD_GRACE_S,
-    RECOVERY_AFTER_S, REFUND_RETRY_FIRST_S, REFUND_RETRY_MAX_S, REFUND_REVIEW_AFTER_S,
+    RefundCall, RefundInput, RefundState, Stepped, WalletCall, WechatPayer, Why,
+    CLOSE_CHECK_AFTER_S, HOLD_GRACE_S, RECOVERY_AFTER_S, REFUND_RETRY_FIRST_S, REFUND_RETRY_MAX_S,
+    REFUND_REVIEW_AFTER_S,
 };
 use crate::error::{Error, Result};
 
@@ -69,6 +70,7 @@ impl Machine<'_> {
             Input::Reconcile => {
                 self.recover_intents();
                 self.reconcile(true);
+                self.check_closed_legs();
                 self.retry_refunds();
                 self.release_if_ended();
                 Ok(())
@@ -415,6 +417,9 @@ impl Machine<'_> {
             return;
         };
         if payment.status != PaymentStatus::Processing {
+            if let Some(ended) = self.r.payments.iter_mut().find(|p| p.id == payment_id) {
+                ended.close_check_at_s = None;
+            }
             if answer.state == ProviderState::Succeeded {
                 self.success_after_end(&payment, &answer);
             }
@@ -1233,6 +1238,12 @@ impl Machine<'_> {
             ProviderCall::Query { .. } => match answer {
                 Answer::Payment(answer) => self.settle(subject, answer, why),
                 Answer::ProviderError(ConnectorError::Refused { code, message, .. }) => {
+                    if why == Why::AfterClose {
+                        // A definite answer about a closed leg: nothing got through.
+                        if let Some(ended) = self.r.payments.iter_mut().find(|p| p.id == subject) {
+                            ended.close_check_at_s = None;
+                        }
+                    }
                     if let Some(payment) = self.processing(subject) {
                         if why != Why::AfterClose {
                             let mut detail = ErrorDetail::new(code);
@@ -1253,7 +1264,13 @@ impl Machine<'_> {
                     _ => ErrorCode::PaymentCanceled,
                 };
                 match answer {
-                    Answer::Closed => self.fail_leg(&payment, ErrorDetail::new(code)),
+                    Answer::Closed => {
+                        self.fail_leg(&payment, ErrorDetail::new(code));
+                        let check_at = self.now() + CLOSE_CHECK_AFTER_S;
+                        if let Some(closed) = self.r.payments.iter_mut().find(|p| p.id == subject) {
+                            closed.close_check_at_s = Some(check_at);
+                        }
+                    }
                     // Paid meanwhile? Only a success changes anything.
                     Answer::ProviderError(ConnectorError::AlreadyDone(_)) => {
                         self.query(&payment, Why::AfterClose)
@@ -1306,6 +1323,7 @@ impl Machine<'_> {
     fn alarm(&mut self) -> Result<()> {
         self.recover_intents();
         self.reconcile(false);
+        self.check_closed_legs();
         self.retry_refunds();
         self.release_if_ended();
         Ok(())
@@ -1422,6 +1440,40 @@ impl Machine<'_> {
                     self.query(&payment, Why::Reconcile);
                 }
             }
+        }
+    }
+
+    /// Asks once more about legs closed [`CLOSE_CHECK_AFTER_S`] ago, so a payment that got
+    /// through the close is found even if its notification never comes (it then takes the
+    /// late-success path). An unanswered check is asked again every [`RECOVERY_AFTER_S`], and
+    /// given up with an alert a day after the session ended (the reconciliation report still
+    /// covers the payment).
+    fn check_closed_legs(&mut self) {
+        let now = self.now();
+        let due: Vec<PaymentRecord> = self
+            .r
+            .payments
+            .iter()
+            .filter(|p| p.close_check_at_s.is_some_and(|at| at <= now))
+            .cloned()
+            .collect();
+        for payment in due {
+            if self.listed(&payment.id) {
+                continue;
+            }
+            let give_up = now >= self.r.expires_at_s + REFUND_REVIEW_AFTER_S;
+            if let Some(stored) = self.r.payments.iter_mut().find(|p| p.id == payment.id) {
+                stored.close_check_at_s = (!give_up).then_some(now + RECOVERY_AFTER_S);
+            }
+            if give_up {
+                self.alert(
+                    "close_unverified",
+                    &payment.id,
+                    "the provider never answered whether the closed payment stayed unpaid".into(),
+                );
+                continue;
+            }
+            self.query(&payment, Why::AfterClose);
         }
     }
 
@@ -1552,6 +1604,13 @@ pub fn next_alarm_at_s(record: &SessionRecord, now_s: i64) -> Option<i64> {
             .filter(|r| r.status == RefundStatus::Pending && !listed(&r.id))
             .map(refund_due_at),
     );
+    due.extend(
+        record
+            .payments
+            .iter()
+            .filter(|p| !listed(&p.id))
+            .filter_map(|p| p.close_check_at_s),
+    );
     if record.retained_holds.is_some() && record.status != SessionStatus::Open {
         due.push(now_s);
     }
@@ -1564,4 +1623,5 @@ pub fn needs_tracking(record: &SessionRecord) -> bool {
         .processing_payment()
         .is_some_and(|p| p.provider.is_some())
         || record.refunds_pending()
+        || record.payments.iter().any(|p| p.close_check_at_s.is_some())
 }

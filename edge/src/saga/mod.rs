@@ -59,6 +59,9 @@ pub use record::SessionRecord;
 /// How long a call may stay unanswered before the alarm takes it as lost and recovers it; also
 /// how often a leg waiting on its provider is asked again.
 pub const RECOVERY_AFTER_S: i64 = 30;
+/// How long after a provider acknowledged closing a leg it is asked once more whether the
+/// payment stayed unpaid (a shopper paying at that moment can get through at some providers).
+pub const CLOSE_CHECK_AFTER_S: i64 = 5 * 60;
 /// Holds outlive the session by this much, so a provider that completes at the last moment still
 /// finds the wallet's part to post.
 pub const HOLD_GRACE_S: i64 = 30 * 60;

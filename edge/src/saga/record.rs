@@ -87,6 +87,11 @@ pub struct PaymentRecord {
     /// A provider success that arrived after this attempt had ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_success: Option<checkout_core::api::LateSuccess>,
+    /// When to ask the provider once more about a leg it acknowledged closing: a shopper paying
+    /// at that very moment can still get through at some providers, and that money must not
+    /// depend on one notification arriving. `None` once the provider has answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_check_at_s: Option<i64>,
 }
 
 /// A payment held for review: what the provider said it took.
@@ -252,6 +257,7 @@ impl SessionRecord {
             holds_group: None,
             review: None,
             late_success: None,
+            close_check_at_s: None,
             provider: external.then_some(ProviderLeg {
                 reference: None,
                 redirect_url: None,

@@ -741,7 +741,10 @@ fn a_refund_the_provider_does_not_have_is_sent_again_only_where_our_id_keys_it()
     let again = s.answer(&find[0], Answer::FoundRefund(None));
     assert_eq!(again.len(), 1);
     assert!(again[0].moves_provider_money());
-    assert_ne!(again[0].id, refund[0].id, "a new intent, never the same one twice");
+    assert_ne!(
+        again[0].id, refund[0].id,
+        "a new intent, never the same one twice"
+    );
     match &again[0].call {
         Call::Provider {
             call: ProviderCall::Refund(call),
@@ -759,4 +762,45 @@ fn a_refund_the_provider_does_not_have_is_sent_again_only_where_our_id_keys_it()
     );
     assert_eq!(s.r.refunds[0].status, RefundStatus::Succeeded);
     assert!(s.r.intents.is_empty());
+}
+
+#[test]
+fn a_closed_leg_is_asked_once_more_and_a_payment_that_got_through_is_not_lost() {
+    for (state, paid) in [
+        (ProviderState::Succeeded, true),
+        (ProviderState::Canceled, false),
+    ] {
+        let mut s = Sim::new(&[PaymentMethod::Bkash]);
+        s.bkash_created();
+        let close = s.step(Input::Cancel).unwrap();
+        assert!(is_provider(&close[0], |c| matches!(
+            c,
+            ProviderCall::Close { .. }
+        )));
+        s.answer(&close[0], Answer::Closed);
+        assert_eq!(s.payment("pay_1").status, PaymentStatus::Failed);
+        assert_eq!(s.r.status, SessionStatus::Open);
+        assert!(
+            needs_tracking(&s.r),
+            "the cron covers the check if the alarm is lost"
+        );
+        let at = next_alarm_at_s(&s.r, s.now).unwrap();
+        assert_eq!(at, s.now + crate::saga::CLOSE_CHECK_AFTER_S);
+        s.now = at;
+        let check = s.step(Input::Alarm).unwrap();
+        assert!(is_provider(&check[0], |c| matches!(
+            c,
+            ProviderCall::Query { .. }
+        )));
+        // No notification ever says so: only this answer does.
+        s.answer(
+            &check[0],
+            Answer::Payment(provider_payment(state, 3050, "pay_1")),
+        );
+        assert!(s.payment("pay_1").close_check_at_s.is_none());
+        assert_eq!(s.r.status == SessionStatus::Paid, paid, "{state:?}");
+        assert_eq!(s.payment("pay_1").late_success.is_some(), paid);
+        assert!(s.r.intents.is_empty());
+        assert!(!needs_tracking(&s.r));
+    }
 }
