@@ -9,7 +9,7 @@ pub mod stripe;
 pub mod wechat;
 
 use checkout_core::api::PaymentMethod;
-use checkout_core::Money;
+use checkout_core::{Currency, Money};
 use worker::Env;
 
 use crate::config::Mode;
@@ -24,6 +24,9 @@ pub use crate::saga::provider::{
 pub struct CreatePayment<'a> {
     /// Our payment id; unique per attempt, so the provider's invoice number is too.
     pub invoice: &'a str,
+    /// Our checkout session's id, for a provider that keeps metadata (Stripe), so a notification
+    /// that names only its own objects leads back to the session.
+    pub session_id: &'a str,
     pub amount: Money,
     /// Who pays, in the merchant's terms (the customer id).
     pub payer_reference: &'a str,
@@ -37,6 +40,8 @@ pub struct CreatePayment<'a> {
     pub expires_at_s: i64,
     /// How a WeChat Pay shopper approves; `None` for other methods.
     pub wechat: Option<WechatPayer>,
+    /// Authorize only, for the merchant's later capture (cards).
+    pub manual_capture: bool,
 }
 
 /// A refund to make at a provider.
@@ -82,6 +87,7 @@ pub trait PaymentConnector {
 pub enum Connector {
     Bkash(bkash::Bkash),
     Wechat(wechat::Wechat),
+    Stripe(stripe::Stripe),
 }
 
 impl Connector {
@@ -94,6 +100,7 @@ impl Connector {
             PaymentMethod::WechatPay => {
                 Ok(wechat::Wechat::from_env(env, mode)?.map(Connector::Wechat))
             }
+            PaymentMethod::Card => Ok(stripe::Stripe::from_env(env, mode)?.map(Connector::Stripe)),
             _ => Ok(None),
         }
     }
@@ -106,14 +113,56 @@ impl Connector {
         match self {
             Connector::Bkash(bkash) => bkash.search(transaction_id).await,
             Connector::Wechat(wechat) => wechat.transaction(transaction_id).await,
+            Connector::Stripe(stripe) => {
+                let intent = stripe.retrieve_intent(transaction_id).await?;
+                Ok(serde_json::json!({
+                    "id": intent.id,
+                    "status": intent.status,
+                    "amount": intent.amount,
+                    "amount_received": intent.amount_received,
+                    "amount_capturable": intent.amount_capturable,
+                    "currency": intent.currency,
+                }))
+            }
         }
     }
 
-    /// The amounts the provider accepts per payment.
-    pub fn amount_limits(&self) -> (Money, Money) {
+    /// Captures an authorized card payment, whole or `amount` (Stripe only; sent once, a lost
+    /// answer is settled by retrieving the intent, never by capturing again).
+    pub async fn capture(
+        &self,
+        payment_id: &str,
+        transaction_id: &str,
+        amount: Option<Money>,
+    ) -> Result<ProviderPayment, ConnectorError> {
+        match self {
+            Connector::Stripe(stripe) => stripe.capture(payment_id, transaction_id, amount).await,
+            _ => Err(ConnectorError::InvalidState(
+                "this provider does not authorize separately".into(),
+            )),
+        }
+    }
+
+    /// Voids an authorization (Stripe only).
+    pub async fn void(
+        &self,
+        payment_id: &str,
+        transaction_id: &str,
+    ) -> Result<ProviderPayment, ConnectorError> {
+        match self {
+            Connector::Stripe(stripe) => stripe.void(payment_id, transaction_id).await,
+            _ => Err(ConnectorError::InvalidState(
+                "this provider does not authorize separately".into(),
+            )),
+        }
+    }
+
+    /// The amounts the provider accepts per payment in `currency`.
+    pub fn amount_limits(&self, currency: Currency) -> (Money, Money) {
         match self {
             Connector::Bkash(bkash) => bkash.amount_limits(),
             Connector::Wechat(wechat) => wechat.amount_limits(),
+            Connector::Stripe(_) => stripe::Stripe::amount_limits(currency),
         }
     }
 }
@@ -123,6 +172,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.create(request).await,
             Connector::Wechat(c) => c.create(request).await,
+            Connector::Stripe(c) => c.create(request).await,
         }
     }
 
@@ -130,6 +180,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.complete(reference).await,
             Connector::Wechat(c) => c.complete(reference).await,
+            Connector::Stripe(c) => c.complete(reference).await,
         }
     }
 
@@ -137,6 +188,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.query(reference).await,
             Connector::Wechat(c) => c.query(reference).await,
+            Connector::Stripe(c) => c.query(reference).await,
         }
     }
 
@@ -144,6 +196,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.cancel(reference).await,
             Connector::Wechat(c) => c.cancel(reference).await,
+            Connector::Stripe(c) => c.cancel(reference).await,
         }
     }
 
@@ -151,6 +204,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.refund(request).await,
             Connector::Wechat(c) => c.refund(request).await,
+            Connector::Stripe(c) => c.refund(request).await,
         }
     }
 
@@ -161,6 +215,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.find_refund(request).await,
             Connector::Wechat(c) => c.find_refund(request).await,
+            Connector::Stripe(c) => c.find_refund(request).await,
         }
     }
 }
