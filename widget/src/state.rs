@@ -165,8 +165,10 @@ pub fn method_availability(
             Some(_) => Ok(()),
             None => Err(Unavailable::NoBalance),
         },
-        PaymentMethod::Bkash | PaymentMethod::WechatPay => within_limits(method, session),
-        PaymentMethod::Points | PaymentMethod::Card => Err(Unavailable::NotYet),
+        PaymentMethod::Bkash | PaymentMethod::WechatPay | PaymentMethod::Card => {
+            within_limits(method, session)
+        }
+        PaymentMethod::Points => Err(Unavailable::NotYet),
     }
 }
 
@@ -466,29 +468,32 @@ mod tests {
 
     #[test]
     fn a_method_is_disabled_outside_its_limits_unless_the_wallet_can_take_the_excess() {
-        let with_limits = |total: &str, wallet: bool| {
-            let mut s = session(
-                total,
-                0,
-                "0.00",
-                checkout_core::api::default_wallet_priority(),
-            );
-            s.method_limits = vec![checkout_core::api::MethodLimit {
-                method: PaymentMethod::Bkash,
-                min_minor: 100,
-                max_minor: 2_500_000,
-            }];
-            if !wallet {
-                s.balance = None;
-                s.points = None;
-            }
-            method_availability(PaymentMethod::Bkash, &s)
-        };
-        assert_eq!(with_limits("0.99", true), Err(Unavailable::OutOfRange));
-        assert_eq!(with_limits("1.00", false), Ok(()));
-        assert_eq!(with_limits("25000.00", false), Ok(()));
-        assert_eq!(with_limits("25000.01", false), Err(Unavailable::OutOfRange));
-        assert_eq!(with_limits("25000.01", true), Ok(()));
+        // bKash and the card (through its gateway) follow the same rule.
+        for method in [PaymentMethod::Bkash, PaymentMethod::Card] {
+            let with_limits = |total: &str, wallet: bool| {
+                let mut s = session(
+                    total,
+                    0,
+                    "0.00",
+                    checkout_core::api::default_wallet_priority(),
+                );
+                s.method_limits = vec![checkout_core::api::MethodLimit {
+                    method,
+                    min_minor: 100,
+                    max_minor: 2_500_000,
+                }];
+                if !wallet {
+                    s.balance = None;
+                    s.points = None;
+                }
+                method_availability(method, &s)
+            };
+            assert_eq!(with_limits("0.99", true), Err(Unavailable::OutOfRange));
+            assert_eq!(with_limits("1.00", false), Ok(()));
+            assert_eq!(with_limits("25000.00", false), Ok(()));
+            assert_eq!(with_limits("25000.01", false), Err(Unavailable::OutOfRange));
+            assert_eq!(with_limits("25000.01", true), Ok(()));
+        }
     }
 
     #[test]

@@ -214,6 +214,8 @@ fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
             t.continue_bkash
         } else if model.method.get() == Some(PaymentMethod::WechatPay) {
             t.pay_wechat
+        } else if model.method.get() == Some(PaymentMethod::Card) {
+            t.continue_card
         } else {
             t.pay_now
         }
