@@ -194,6 +194,12 @@ async fn route(
         (Method::Get, ["v1", "callbacks", "wechat", id]) => {
             callbacks::wechat(req, env, id, request_id).await
         }
+        (Method::Get, ["v1", "callbacks", "card", id]) => {
+            callbacks::card(req, env, id, request_id).await
+        }
+        (Method::Post, ["v1", "notifications", "stripe"]) => {
+            notifications::stripe(req, env, request_id).await
+        }
         (Method::Post, ["v1", "notifications", "wechat", id]) => {
             notifications::wechat(req, env, id, request_id).await
         }

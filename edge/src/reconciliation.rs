@@ -275,7 +275,7 @@ pub async fn ask_provider(
     let mut refunded_minor = 0;
     let transaction_id = payment.transaction_id.clone().unwrap_or_default();
     match connector {
-        Connector::Wechat(_) => {
+        Connector::Wechat(_) | Connector::Stripe(_) => {
             for refund in &refunds {
                 *calls += 1;
                 let amount = Money::parse_non_negative(&refund.amount, currency)

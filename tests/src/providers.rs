@@ -111,6 +111,21 @@ impl std::ops::Deref for Stripe {
     }
 }
 
+/// `STRIPE_TEST_BASE_URL` and friends for a Worker whose test sessions take cards through `sim`.
+/// The simulator's keys are its own fixed test values (not secrets), so they are passed as
+/// variables rather than kept in `.dev.vars`.
+pub fn stripe_worker_vars(sim: &Stripe) -> Vec<(String, String)> {
+    vec![
+        ("STRIPE_TEST_BASE_URL".into(), sim.base_url()),
+        ("STRIPE_TEST_SECRET_KEY".into(), sim.secret_key().to_owned()),
+        (
+            "STRIPE_TEST_WEBHOOK_SECRET".into(),
+            sim.webhook_secret().to_owned(),
+        ),
+        ("STRIPE_TIMEOUT_MS".into(), "3000".into()),
+    ]
+}
+
 /// A Stripe simulator on `port` (0: a free one) with the simulator's default test keys
 /// (`checkout_simulators::stripe::DEFAULT_SECRET_KEY`, `DEFAULT_WEBHOOK_SECRET`), retrying
 /// unacknowledged webhooks 2 s apart, doubling, 6 times in all.

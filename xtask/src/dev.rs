@@ -32,6 +32,7 @@ pub fn run() -> Result {
     stripe.send_webhooks_to(&format!("http://127.0.0.1:{port}"));
     let mut worker_vars = providers::bkash_worker_vars(&bkash);
     worker_vars.extend(providers::wechat_worker_vars(&wechat));
+    worker_vars.extend(providers::stripe_worker_vars(&stripe));
     // The demo shop's routes are on (`CHECKOUT_DEMO=1`); the test pages are not served.
     let options = WorkerOptions {
         profile: Profile::Dev,

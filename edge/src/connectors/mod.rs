@@ -9,7 +9,7 @@ pub mod stripe;
 pub mod wechat;
 
 use checkout_core::api::PaymentMethod;
-use checkout_core::Money;
+use checkout_core::{Currency, Money};
 use worker::Env;
 
 use crate::config::Mode;
@@ -24,6 +24,9 @@ pub use crate::saga::provider::{
 pub struct CreatePayment<'a> {
     /// Our payment id; unique per attempt, so the provider's invoice number is too.
     pub invoice: &'a str,
+    /// Our checkout session's id, for a provider that keeps metadata (Stripe), so a notification
+    /// that names only its own objects leads back to the session.
+    pub session_id: &'a str,
     pub amount: Money,
     /// Who pays, in the merchant's terms (the customer id).
     pub payer_reference: &'a str,
@@ -82,6 +85,7 @@ pub trait PaymentConnector {
 pub enum Connector {
     Bkash(bkash::Bkash),
     Wechat(wechat::Wechat),
+    Stripe(stripe::Stripe),
 }
 
 impl Connector {
@@ -94,6 +98,7 @@ impl Connector {
             PaymentMethod::WechatPay => {
                 Ok(wechat::Wechat::from_env(env, mode)?.map(Connector::Wechat))
             }
+            PaymentMethod::Card => Ok(stripe::Stripe::from_env(env, mode)?.map(Connector::Stripe)),
             _ => Ok(None),
         }
     }
@@ -106,14 +111,26 @@ impl Connector {
         match self {
             Connector::Bkash(bkash) => bkash.search(transaction_id).await,
             Connector::Wechat(wechat) => wechat.transaction(transaction_id).await,
+            Connector::Stripe(stripe) => {
+                let intent = stripe.retrieve_intent(transaction_id).await?;
+                Ok(serde_json::json!({
+                    "id": intent.id,
+                    "status": intent.status,
+                    "amount": intent.amount,
+                    "amount_received": intent.amount_received,
+                    "amount_capturable": intent.amount_capturable,
+                    "currency": intent.currency,
+                }))
+            }
         }
     }
 
-    /// The amounts the provider accepts per payment.
-    pub fn amount_limits(&self) -> (Money, Money) {
+    /// The amounts the provider accepts per payment in `currency`.
+    pub fn amount_limits(&self, currency: Currency) -> (Money, Money) {
         match self {
             Connector::Bkash(bkash) => bkash.amount_limits(),
             Connector::Wechat(wechat) => wechat.amount_limits(),
+            Connector::Stripe(_) => stripe::Stripe::amount_limits(currency),
         }
     }
 }
@@ -123,6 +140,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.create(request).await,
             Connector::Wechat(c) => c.create(request).await,
+            Connector::Stripe(c) => c.create(request).await,
         }
     }
 
@@ -130,6 +148,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.complete(reference).await,
             Connector::Wechat(c) => c.complete(reference).await,
+            Connector::Stripe(c) => c.complete(reference).await,
         }
     }
 
@@ -137,6 +156,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.query(reference).await,
             Connector::Wechat(c) => c.query(reference).await,
+            Connector::Stripe(c) => c.query(reference).await,
         }
     }
 
@@ -144,6 +164,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.cancel(reference).await,
             Connector::Wechat(c) => c.cancel(reference).await,
+            Connector::Stripe(c) => c.cancel(reference).await,
         }
     }
 
@@ -151,6 +172,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.refund(request).await,
             Connector::Wechat(c) => c.refund(request).await,
+            Connector::Stripe(c) => c.refund(request).await,
         }
     }
 
@@ -161,6 +183,7 @@ impl PaymentConnector for Connector {
         match self {
             Connector::Bkash(c) => c.find_refund(request).await,
             Connector::Wechat(c) => c.find_refund(request).await,
+            Connector::Stripe(c) => c.find_refund(request).await,
         }
     }
 }

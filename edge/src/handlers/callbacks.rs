@@ -1,5 +1,5 @@
-//! Provider callbacks: where bKash's hosted page and WeChat Pay's H5 page send the shopper's
-//! browser back.
+//! Provider callbacks: where bKash's hosted page, WeChat Pay's H5 page and Stripe Checkout send
+//! the shopper's browser back.
 //!
 //! The query string proves nothing. The session object settles the payment by asking the
 //! provider (bKash: execute, then query; WeChat: query), and only then is the browser sent on to
@@ -28,6 +28,7 @@ pub fn callback_url(
     let provider = match method {
         PaymentMethod::Bkash => "bkash",
         PaymentMethod::WechatPay => "wechat",
+        PaymentMethod::Card => "card",
         _ => "none",
     };
     Ok(format!(
@@ -111,6 +112,50 @@ pub async fn wechat(
         provider: PaymentMethod::WechatPay,
         reference: query.out_trade_no,
         outcome: CallbackOutcome::Returned,
+    };
+    back_to_merchant(env, session_id, callback, request_id).await
+}
+
+#[derive(Debug, Deserialize)]
+struct CardQuery {
+    checkout_session: Option<String>,
+    status: Option<String>,
+    payment: Option<String>,
+}
+
+/// `GET /v1/callbacks/card/{session_id}?checkout_session=cs_..` (Stripe's `success_url`, its
+/// `{CHECKOUT_SESSION_ID}` template filled in), or `?status=cancel&payment=pay_..` (its
+/// `cancel_url`: the shopper left Stripe's page). The first proves nothing: the session retrieves
+/// the Checkout Session and its PaymentIntent and settles only from what Stripe says. The second
+/// expires the Checkout Session unless it was paid meanwhile.
+pub async fn card(req: Request, env: &Env, session_id: &str, request_id: &str) -> Result<Response> {
+    let query: CardQuery = req.query().map_err(|_| {
+        Error::api_with(
+            ErrorCode::InvalidParameter,
+            "checkout_session, or status=cancel and payment, is required.",
+        )
+    })?;
+    let callback = match (
+        query.checkout_session,
+        query.status.as_deref(),
+        query.payment,
+    ) {
+        (Some(checkout_session), None, None) => Callback {
+            provider: PaymentMethod::Card,
+            reference: checkout_session,
+            outcome: CallbackOutcome::Returned,
+        },
+        (None, Some("cancel"), Some(payment)) => Callback {
+            provider: PaymentMethod::Card,
+            reference: payment,
+            outcome: CallbackOutcome::Cancel,
+        },
+        _ => {
+            return Err(Error::api_with(
+                ErrorCode::InvalidParameter,
+                "checkout_session, or status=cancel and payment, is required.",
+            ))
+        }
     };
     back_to_merchant(env, session_id, callback, request_id).await
 }

@@ -408,7 +408,7 @@ impl CheckoutSession {
                 PaymentMethod::Balance => true,
                 other => match connectors::Connector::for_method(*other, &self.env, mode)? {
                     Some(connector) => {
-                        let (min, max) = connector.amount_limits();
+                        let (min, max) = connector.amount_limits(record.amount.currency());
                         limits.push(MethodLimits {
                             method: *other,
                             min,
@@ -542,7 +542,7 @@ impl CheckoutSession {
             if let Some(connector) =
                 connectors::Connector::for_method(*method, &self.env, Mode::of(record.livemode))?
             {
-                let (min, max) = connector.amount_limits();
+                let (min, max) = connector.amount_limits(record.amount.currency());
                 view.method_limits.push(checkout_core::api::MethodLimit {
                     method: *method,
                     min_minor: min.amount_minor(),

@@ -216,6 +216,7 @@ impl Machine<'_> {
         });
         let create = CreateCall {
             invoice: payment.id.clone(),
+            session_id: self.r.id.clone(),
             amount: payment.provider_amount(),
             payer_reference: self.r.request.customer_id.clone(),
             callback_url: pay.callback_url,
@@ -285,9 +286,21 @@ impl Machine<'_> {
         reference: &str,
         outcome: CallbackOutcome,
     ) -> Result<()> {
+        // Stripe's cancel_url names our payment: its template fills in `success_url` only.
+        let by_id = || {
+            (provider == PaymentMethod::Card && outcome == CallbackOutcome::Cancel)
+                .then(|| {
+                    self.r
+                        .payments
+                        .iter()
+                        .find(|p| p.id == reference && p.method == provider)
+                })
+                .flatten()
+        };
         let payment = self
             .r
             .payment_by_reference(provider, reference)
+            .or_else(by_id)
             .cloned()
             .ok_or_else(|| Error::api(ErrorCode::UnknownProviderPayment))?;
         let stage = payment.provider.as_ref().map(|l| l.stage);
@@ -304,6 +317,11 @@ impl Machine<'_> {
         }
         match outcome {
             CallbackOutcome::Success => self.begin_completion(&payment),
+            // The shopper left Stripe's page, which stays payable until expired: expire it
+            // (a payment made meanwhile answers "already done" and is then observed).
+            CallbackOutcome::Cancel if provider == PaymentMethod::Card => {
+                self.end_unpaid_leg(&payment, ErrorCode::PaymentCanceled)
+            }
             CallbackOutcome::Failure | CallbackOutcome::Cancel | CallbackOutcome::Returned => {
                 self.query(&payment, Why::Observe)
             }
@@ -321,6 +339,40 @@ impl Machine<'_> {
                     .cloned()
                     .ok_or_else(|| Error::api(ErrorCode::UnknownProviderPayment))?;
                 self.settle(&payment.id, notified, Why::Observe);
+                Ok(())
+            }
+            NotifiedEvent::Changed { payment_id } => {
+                let payment = self
+                    .r
+                    .payments
+                    .iter()
+                    .find(|p| p.id == payment_id && p.method == provider)
+                    .cloned()
+                    .ok_or_else(|| Error::api(ErrorCode::UnknownProviderPayment))?;
+                if !self.ctx.stranger_call_allowed {
+                    // Refused, not acknowledged: the provider retries on its schedule.
+                    return Err(Error::api(ErrorCode::RateLimited));
+                }
+                // A leg still open, or one that ended unpaid (a late success), is asked again.
+                let ended_unpaid = payment.status == PaymentStatus::Failed;
+                if !self.listed(&payment.id)
+                    && (payment.status == PaymentStatus::Processing || ended_unpaid)
+                {
+                    self.query(&payment, Why::Observe);
+                }
+                // Its refunds still waiting on the provider are asked too.
+                let pending: Vec<RefundRecord> = self
+                    .r
+                    .refunds
+                    .iter()
+                    .filter(|r| r.payment_id == payment.id && r.status == RefundStatus::Pending)
+                    .cloned()
+                    .collect();
+                for refund in pending {
+                    if !self.listed(&refund.id) {
+                        self.settle_refund(&refund);
+                    }
+                }
                 Ok(())
             }
             NotifiedEvent::Refund { refund_id } => {

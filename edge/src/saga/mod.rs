@@ -180,6 +180,9 @@ pub enum NotifiedEvent {
     Payment { payment: ProviderPayment },
     /// A refund changed at the provider; `refund_id` is ours.
     Refund { refund_id: String },
+    /// Something about payment `payment_id` (ours) changed at the provider, which says no more
+    /// (Stripe's events are hints): the payment and its pending refunds are asked again.
+    Changed { payment_id: String },
 }
 
 /// The final state of a transfer id, as the wallet's `Resolve` reports it.
@@ -371,6 +374,8 @@ pub enum ProviderCall {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateCall {
     pub invoice: String,
+    #[serde(default)]
+    pub session_id: String,
     pub amount: Money,
     pub payer_reference: String,
     pub callback_url: String,

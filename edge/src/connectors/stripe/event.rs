@@ -7,6 +7,8 @@
 //! and asks Stripe for the current state. The body is read only after
 //! [`super::signature::verify`] accepted it.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use super::wire::{Expandable, PaymentIntent};
@@ -25,6 +27,9 @@ pub struct EventHint {
     /// The intent a charge or refund belongs to, to find our payment by.
     pub payment_intent: Option<String>,
     pub livemode: bool,
+    /// The object's `metadata`: a Checkout Session or PaymentIntent the edge created carries our
+    /// `session_id` and `payment_id` there (charges and refunds do not: their intent is read).
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// The events the checkout subscribes to (`docs/stripe.md`).
@@ -96,6 +101,8 @@ struct EventObject {
     id: String,
     object: String,
     payment_intent: Option<Expandable<PaymentIntent>>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
 }
 
 /// Reads a verified webhook body. Refuses one without an event id, a type or an object id.
@@ -122,6 +129,7 @@ pub fn parse_event(body: &[u8]) -> Result<EventHint, serde_json::Error> {
         object_type: event.data.object.object,
         payment_intent,
         livemode: event.livemode,
+        metadata: event.data.object.metadata,
     })
 }
 

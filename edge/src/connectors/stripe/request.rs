@@ -89,7 +89,7 @@ impl StripeRequest {
 
     /// The Checkout Session for a card leg. `success_url` is the edge's return route
     /// (`/v1/callbacks/card/{session}`) with Stripe's template, `cancel_url` the same route
-    /// with `status=cancel`.
+    /// with `status=cancel` and our payment id (Stripe fills its template in `success_url` only).
     pub fn create_session(
         payment: &CreatePayment<'_>,
         capture: CaptureMethod,
@@ -97,6 +97,7 @@ impl StripeRequest {
     ) -> StripeRequest {
         let create = wire::SessionCreate {
             payment_id: payment.invoice,
+            session_id: payment.session_id,
             customer_id: payment.payer_reference,
             amount: payment.amount,
             description: payment.description,
@@ -104,7 +105,10 @@ impl StripeRequest {
                 &payment.callback_url,
                 "checkout_session={CHECKOUT_SESSION_ID}",
             ),
-            cancel_url: with_query(&payment.callback_url, "status=cancel"),
+            cancel_url: with_query(
+                &payment.callback_url,
+                &format!("status=cancel&payment={}", payment.invoice),
+            ),
             expires_at_s: wire::session_expires_at(payment.expires_at_s, now_s),
             capture,
         };

@@ -24,6 +24,7 @@ const NOW: i64 = 1_700_000_000;
 fn payment(callback_url: &str, expires_at_s: i64) -> CreatePayment<'static> {
     CreatePayment {
         invoice: "pay_7",
+        session_id: "cs_ours",
         amount: bdt(50_000),
         payer_reference: "cus_1",
         callback_url: callback_url.to_owned(),
@@ -54,7 +55,7 @@ fn create_posts_a_session_keyed_by_our_payment_id() {
     );
     assert_eq!(
         form_value(&form, "cancel_url").as_deref(),
-        Some("https://edge.example/v1/callbacks/card/cs_ours?status=cancel")
+        Some("https://edge.example/v1/callbacks/card/cs_ours?status=cancel&payment=pay_7")
     );
     // Ours ends in 10 minutes; Stripe's minimum is 30, so the edge expires it itself.
     assert_eq!(

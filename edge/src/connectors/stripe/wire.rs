@@ -81,6 +81,9 @@ pub enum CaptureMethod {
 pub struct SessionCreate<'a> {
     /// Our payment id: `client_reference_id` and `metadata[payment_id]`.
     pub payment_id: &'a str,
+    /// Our checkout session's id: `metadata[session_id]` on the session and its intent, so a
+    /// webhook about either leads back to it.
+    pub session_id: &'a str,
     pub customer_id: &'a str,
     pub amount: Money,
     /// The line item's name on Stripe's page.
@@ -115,7 +118,9 @@ impl SessionCreate<'_> {
             .field("line_items[0][price_data][product_data][name]", name)
             .field("metadata[payment_id]", self.payment_id)
             .field("metadata[customer_id]", self.customer_id)
+            .field("metadata[session_id]", self.session_id)
             .field("payment_intent_data[metadata][payment_id]", self.payment_id)
+            .field("payment_intent_data[metadata][session_id]", self.session_id)
             .field("success_url", &self.success_url)
             .field("cancel_url", &self.cancel_url)
             .field("expires_at", &self.expires_at_s.to_string());

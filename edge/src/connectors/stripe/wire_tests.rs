@@ -22,6 +22,7 @@ fn value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
 fn create(capture: CaptureMethod) -> SessionCreate<'static> {
     SessionCreate {
         payment_id: "pay_1",
+        session_id: "cs_our",
         customer_id: "cus 1&2",
         amount: bdt(12_345),
         description: "Order #42 — tea & cups",

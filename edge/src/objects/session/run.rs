@@ -165,6 +165,7 @@ impl CheckoutSession {
             ProviderCall::Create(create) => {
                 let request = CreatePayment {
                     invoice: &create.invoice,
+                    session_id: &create.session_id,
                     amount: create.amount,
                     payer_reference: &create.payer_reference,
                     callback_url: create.callback_url.clone(),
