@@ -34,7 +34,7 @@ impl Shop {
     fn start(label: &str, width: u32) -> Shop {
         let stripe = providers::start_stripe(0);
         let options = WorkerOptions {
-            vars: stripe_worker_vars(&stripe),
+            vars: providers::stripe_worker_vars(&stripe),
             ..WorkerOptions::default()
         };
         let worker = WorkerProcess::start_with(&temp_dir(label), options);
@@ -130,7 +130,9 @@ fn a_shopper_pays_by_card_in_the_demo_shop_and_returns_to_a_paid_order() {
     let text = b.text(&row);
     assert!(text.contains("Card"), "{text}");
     let marks = b.script(
-        "const m = document.querySelector('label[for=ck-method-card] .ck-brands');\
+        "const host = [...document.querySelectorAll('*')]\
+           .find((e) => e.shadowRoot && e.shadowRoot.querySelector('.ck-brands'));\
+         const m = host.shadowRoot.querySelector('label[for=ck-method-card] .ck-brands');\
          return [m.getAttribute('aria-hidden'), m.querySelectorAll('svg').length];",
         vec![],
     );
@@ -259,14 +261,16 @@ fn points_balance_and_a_card_pay_one_order_in_the_demo_shop() {
     );
     assert_eq!(wallet.body["points"]["available"], 0, "{}", wallet.body);
     let view = shop.merchant_view(&shop.session_id());
-    let card = view["payments"]
-        .as_array()
-        .expect("payments")
-        .iter()
-        .find(|p| p["method"] == "card")
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(card["amount"], "550.00", "{view}");
+    let legs = &view["payments"][0]["legs"];
+    assert_eq!(
+        legs,
+        &json!([
+            {"amount": "200.00", "method": "points", "points": 2000, "status": "succeeded"},
+            {"amount": "500.00", "method": "balance", "status": "succeeded"},
+            {"amount": "550.00", "method": "card", "status": "succeeded"}
+        ]),
+        "{view}"
+    );
     // The gateway took exactly the card's part.
     let taken: Vec<i64> = intents(&shop.stripe)
         .iter()
@@ -373,18 +377,6 @@ fn the_card_number_typed_at_the_gateway_never_reaches_the_worker_its_log_or_its_
     assert!(!find_card_number(PLANTED_IN_REQUEST, &requests).is_empty());
     assert!(!find_card_number(PLANTED_IN_REQUEST, &log).is_empty());
     assert!(!find_card_number(PLANTED_IN_STORAGE, &storage).is_empty());
-}
-
-/// The Worker's variables for a Stripe test account at `stripe`.
-fn stripe_worker_vars(stripe: &Stripe) -> Vec<(String, String)> {
-    vec![
-        ("STRIPE_TEST_BASE_URL".into(), stripe.base_url()),
-        ("STRIPE_TEST_SECRET_KEY".into(), stripe.secret_key().into()),
-        (
-            "STRIPE_TEST_WEBHOOK_SECRET".into(),
-            stripe.webhook_secret().into(),
-        ),
-    ]
 }
 
 /// Empties the gateway's card form (it may keep what was typed, as Stripe's does).
