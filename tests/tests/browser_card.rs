@@ -32,6 +32,10 @@ struct Shop {
 
 impl Shop {
     fn start(label: &str, width: u32) -> Shop {
+        Shop::start_in(label, Browser::start(width, 900))
+    }
+
+    fn start_in(label: &str, browser: Browser) -> Shop {
         let stripe = providers::start_stripe(0);
         let options = WorkerOptions {
             vars: providers::stripe_worker_vars(&stripe),
@@ -40,7 +44,6 @@ impl Shop {
         let worker = WorkerProcess::start_with(&temp_dir(label), options);
         let proxy = Recorder::start(&worker.base_url);
         stripe.send_webhooks_to(&proxy.base_url);
-        let browser = Browser::start(width, 900);
         Shop {
             stripe,
             worker,
@@ -192,6 +195,40 @@ fn a_declined_card_says_why_and_a_retry_with_4242_pays() {
     clear_card_form(b);
     shop.pay_with(cards::SUCCESS_CARD);
     shop.shows_paid();
+}
+
+/// Stripe's page told the shopper why the card was declined; leaving it, they are back on an
+/// open order, told in their language that nothing was taken.
+#[test]
+fn a_decline_then_leaving_the_gateway_returns_to_an_open_order_in_the_shoppers_language() {
+    for (languages, label, expected) in [
+        (
+            "bn-BD,bn",
+            "browser-card-decline-bn",
+            "পেমেন্টটি বাতিল করা হয়েছে। কোনো টাকা কাটা হয়নি।",
+        ),
+        (
+            "zh-CN,zh",
+            "browser-card-decline-zh",
+            "付款已取消，未扣除任何款项。",
+        ),
+    ] {
+        let shop = Shop::start_in(label, Browser::start_in_language(1280, 900, languages));
+        shop.choose_card();
+        shop.continue_to_gateway();
+        shop.pay_with(cards::INSUFFICIENT_FUNDS_CARD);
+        let b = &shop.browser;
+        b.wait_until(
+            "the decline's reason",
+            "return document.getElementById('card-errors')?.textContent.trim().length > 0;",
+            WAIT,
+        );
+        b.click(&b.wait_for("#cancel", WAIT));
+        let notice = shop.notice();
+        assert!(notice.contains(expected), "{languages}: {notice}");
+        assert_eq!(shop.merchant_view(&shop.session_id())["status"], "open");
+        shop.screenshot(&format!("card-declined-returned-{}", &languages[..2]));
+    }
 }
 
 #[test]

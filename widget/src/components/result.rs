@@ -106,6 +106,59 @@ mod dom_tests {
     }
 
     #[wasm_bindgen_test]
+    async fn each_card_decline_is_told_apart_in_english_chinese_and_bangla() {
+        let declines = [
+            ErrorCode::CardDeclined,
+            ErrorCode::CardInsufficientFunds,
+            ErrorCode::CardExpired,
+            ErrorCode::CardIncorrectCvc,
+            ErrorCode::CardProcessingError,
+            ErrorCode::CardAuthenticationFailed,
+        ];
+        let shown = |code: ErrorCode, locale: Locale| async move {
+            let error = Problem::Api(ErrorDetail::new(code));
+            let rendered = render(move || view! { <ErrorNotice error=error locale=locale /> });
+            settle().await;
+            let notice = rendered.get("[data-testid=error-message]");
+            assert_eq!(
+                notice.get_attribute("data-code").as_deref(),
+                Some(code.as_str())
+            );
+            rendered.text("[data-testid=error-message]")
+        };
+        for locale in [Locale::En, Locale::ZhHans, Locale::Bn] {
+            let mut texts = Vec::new();
+            for code in declines {
+                let text = shown(code, locale).await;
+                assert!(
+                    !texts.contains(&text),
+                    "{locale:?}: {code:?} repeats: {text}"
+                );
+                if locale != Locale::En {
+                    assert_ne!(
+                        text,
+                        code.default_message(),
+                        "{locale:?}: {code:?} untranslated"
+                    );
+                }
+                texts.push(text);
+            }
+        }
+        assert_eq!(
+            shown(ErrorCode::CardInsufficientFunds, Locale::En).await,
+            "Your card does not have enough funds for this payment. No money was taken."
+        );
+        assert_eq!(
+            shown(ErrorCode::CardInsufficientFunds, Locale::ZhHans).await,
+            "您的银行卡余额不足以支付此笔款项，未扣除任何款项。"
+        );
+        assert_eq!(
+            shown(ErrorCode::CardIncorrectCvc, Locale::Bn).await,
+            "কার্ডের নিরাপত্তা কোড (CVC) ভুল। কোনো টাকা কাটা হয়নি; যাচাই করে আবার চেষ্টা করুন।"
+        );
+    }
+
+    #[wasm_bindgen_test]
     fn a_network_failure_says_to_check_the_connection() {
         let rendered =
             render(move || view! { <ErrorNotice error=Problem::Unreachable locale=Locale::Bn /> });
