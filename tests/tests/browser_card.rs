@@ -31,8 +31,13 @@ struct Shop {
 }
 
 impl Shop {
+    /// At `width` CSS pixels: below 500 (the narrowest window) through phone emulation.
     fn start(label: &str, width: u32) -> Shop {
-        Shop::start_in(label, Browser::start(width, 900))
+        let browser = Browser::start(width.max(500), 900);
+        if width < 500 {
+            browser.emulate_phone(width, 800);
+        }
+        Shop::start_in(label, browser)
     }
 
     fn start_in(label: &str, browser: Browser) -> Shop {
@@ -125,7 +130,13 @@ impl Shop {
 
 #[test]
 fn a_shopper_pays_by_card_in_the_demo_shop_and_returns_to_a_paid_order() {
-    let shop = Shop::start("browser-card-success", 375);
+    for width in [375, 1280] {
+        pays_by_card_at(width);
+    }
+}
+
+fn pays_by_card_at(width: u32) {
+    let shop = Shop::start(&format!("browser-card-success-{width}"), width);
     shop.choose_card();
     let b = &shop.browser;
     // The card's row: its name, the brands' marks (decorative) and their names as text.
@@ -142,14 +153,14 @@ fn a_shopper_pays_by_card_in_the_demo_shop_and_returns_to_a_paid_order() {
     assert_eq!(marks, json!(["true", 4]));
     let pay = b.wait_for("[data-testid=pay-button]", WAIT);
     assert_eq!(b.text(&pay), "Continue to card payment");
-    shop.screenshot("card-method-375");
+    shop.screenshot(&format!("card-method-{width}"));
     shop.continue_to_gateway();
-    shop.screenshot("card-gateway-page-375");
+    shop.screenshot(&format!("card-gateway-page-{width}"));
     shop.pay_with(cards::SUCCESS_CARD);
     shop.shows_paid();
     let view = shop.merchant_view(&shop.session_id());
     assert_eq!(view["payments"][0]["method"], "card", "{view}");
-    shop.screenshot("card-returned-paid-375");
+    shop.screenshot(&format!("card-returned-paid-{width}"));
 }
 
 #[test]

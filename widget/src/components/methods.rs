@@ -74,9 +74,9 @@ pub fn MethodList(
 /// small inline SVGs in the brands' colours, one static string (so they cost the first view a
 /// few hundred bytes and no code). Decorative: the list is `aria-hidden` beside a text label.
 const CARD_BRANDS: &str = concat!(
-    r##"<svg viewBox="0 0 32 20" width="32" height="20" data-brand="visa"><rect width="32" height="20" rx="3" fill="#1a1f71"/><path d="M6 6h2.4l1.6 6 2.6-6H15l-4 9H8.6zM15.6 15l1.6-9h2.2l-1.6 9zM26 6h2l1.8 9h-2l-.3-1.4h-2.7l-.6 1.4h-2.2zm.1 2.6-1 3.3h1.6z" fill="#fff"/></svg>"##,
+    r##"<svg viewBox="0 0 32 20" width="32" height="20" data-brand="visa"><rect width="32" height="20" rx="3" fill="#1a1f71"/><text x="16" y="14" fill="#fff" font-family="Arial,sans-serif" font-size="9" font-style="italic" font-weight="700" text-anchor="middle">VISA</text></svg>"##,
     r##"<svg viewBox="0 0 32 20" width="32" height="20" data-brand="mastercard"><rect width="32" height="20" rx="3" fill="#252525"/><circle cx="12.5" cy="10" r="6" fill="#eb001b"/><circle cx="19.5" cy="10" r="6" fill="#f79e1b"/><path d="M16 5.1a6 6 0 0 1 0 9.8 6 6 0 0 1 0-9.8z" fill="#ff5f00"/></svg>"##,
-    r##"<svg viewBox="0 0 32 20" width="32" height="20" data-brand="amex"><rect width="32" height="20" rx="3" fill="#006fcf"/><path d="M4 14l2.6-8h2l2.6 8H9.4l-.5-1.6H6.3L5.8 14zm2.8-3.2h1.6L7.6 8.2zM12 14V6h2l1.5 4.4L17 6h2v8h-1.6V9l-1.4 4h-1.1l-1.4-4v5zM20.4 14V6H26v1.5h-3.9v1.7h3.7v1.5h-3.7v1.8H26V14z" fill="#fff"/></svg>"##,
+    r##"<svg viewBox="0 0 32 20" width="32" height="20" data-brand="amex"><rect width="32" height="20" rx="3" fill="#006fcf"/><text x="16" y="13.5" fill="#fff" font-family="Arial,sans-serif" font-size="7.5" font-weight="700" text-anchor="middle">AMEX</text></svg>"##,
     r##"<svg viewBox="0 0 32 20" width="32" height="20" data-brand="unionpay"><rect width="32" height="20" rx="3" fill="#fff" stroke="#d0d5dd"/><path d="M6 3h7l-3 14H3z" fill="#e21836"/><path d="M13 3h7l-3 14h-7z" fill="#00447c"/><path d="M20 3h8l-3 14h-8z" fill="#007b84"/></svg>"##,
 );
 
