@@ -63,6 +63,9 @@ pub enum SessionStatus {
     Processing,
     /// Paid in full. Final.
     Paid,
+    /// A card payment is authorized and waits for the merchant's capture or cancel (a session
+    /// created with `capture: "manual"`). Nothing is taken yet; the wallet's part stays held.
+    Authorized,
     /// Expired unpaid. Final.
     Expired,
     /// A provider took money that does not match the payment (another amount or order). Nothing
@@ -82,6 +85,8 @@ impl SessionStatus {
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Processing,
+    /// The card is authorized; the merchant's capture takes the money, a cancel releases it.
+    Authorized,
     Succeeded,
     Failed,
     /// The provider says it took money that does not match this payment. Never counted as paid;
@@ -174,10 +179,31 @@ pub struct CreateSessionRequest {
     /// Seconds until the session expires unpaid; 300 to 86400, 1800 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_s: Option<i64>,
+    /// When a card payment takes the money: at once (`automatic`, the default) or when the
+    /// merchant captures the authorization (`manual`). Other methods always take it at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureMode>,
     /// The shopper's WeChat openid under the merchant's app id, which the merchant learns from
     /// WeChat's OAuth; required for WeChat's in-app pay sheet (JSAPI) only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat_openid: Option<String>,
+}
+
+/// When a card payment's money is taken (`CreateSessionRequest::capture`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureMode {
+    #[default]
+    Automatic,
+    Manual,
+}
+
+/// `POST /v1/checkout_sessions/{id}/capture`: the whole authorization, or `amount` of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureRequest {
+    /// A decimal string such as `"80.00"`; the whole card amount when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
 }
 
 /// A request field that was refused, with the code and a message for the developer.

@@ -27,6 +27,13 @@ pub enum EventType {
     PaymentFailed,
     #[serde(rename = "checkout_session.expired")]
     SessionExpired,
+    /// A card payment was authorized (manual capture); the merchant captures or cancels it.
+    #[serde(rename = "checkout_session.authorized")]
+    SessionAuthorized,
+    /// An authorization was voided: canceled by the merchant, or nobody captured it in time.
+    /// The wallet's held part was released with it.
+    #[serde(rename = "checkout_session.authorization_voided")]
+    SessionAuthorizationVoided,
     #[serde(rename = "refund.succeeded")]
     RefundSucceeded,
     #[serde(rename = "refund.failed")]

@@ -118,6 +118,7 @@ impl FromJson for SessionStatus {
             "open" => SessionStatus::Open,
             "processing" => SessionStatus::Processing,
             "paid" => SessionStatus::Paid,
+            "authorized" => SessionStatus::Authorized,
             "expired" => SessionStatus::Expired,
             "requires_review" => SessionStatus::RequiresReview,
             _ => return None,
@@ -129,6 +130,7 @@ impl FromJson for PaymentStatus {
     fn from_json(json: &Json) -> Option<Self> {
         Some(match json.as_str()? {
             "processing" => PaymentStatus::Processing,
+            "authorized" => PaymentStatus::Authorized,
             "succeeded" => PaymentStatus::Succeeded,
             "failed" => PaymentStatus::Failed,
             "requires_review" => PaymentStatus::RequiresReview,

@@ -169,6 +169,12 @@ async fn route(
         (Method::Get, ["v1", "checkout_sessions", id, "audit"]) => {
             merchant_sessions::audit(req, env, id).await
         }
+        (Method::Post, ["v1", "checkout_sessions", id, "capture"]) => {
+            merchant_sessions::capture(req, env, id, request_id).await
+        }
+        (Method::Post, ["v1", "checkout_sessions", id, "cancel"]) => {
+            merchant_sessions::cancel_authorization(req, env, id, request_id).await
+        }
         (Method::Post, ["v1", "checkout_sessions", id, "payments", payment, "resolve"]) => {
             merchant_sessions::resolve_payment(req, env, id, payment, request_id).await
         }

@@ -536,6 +536,7 @@ impl World {
             available,
             limits,
             stranger_call_allowed: !throttled,
+            authorization_void_after_s: checkout_edge::saga::AUTHORIZATION_VOID_AFTER_S,
         }
     }
 

@@ -289,7 +289,11 @@ fn duplicate_and_reordered_events_are_harmless() {
     let view = rig.wait_for(&checkout, "paid", |v| v["status"] == "paid");
     assert_eq!(view["payments"].as_array().unwrap().len(), 1);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while rig.sim.deliveries().iter().any(|d| d.status.is_none()) && Instant::now() < deadline {
+    // Every event sent twice, each copy answered.
+    let settled = |d: &[checkout_simulators::stripe::DeliverySnapshot]| {
+        d.iter().any(|d| d.copy == 2) && d.iter().all(|d| d.status.is_some())
+    };
+    while !settled(&rig.sim.deliveries()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
     let deliveries = rig.sim.deliveries();

@@ -132,7 +132,8 @@ impl Screen {
     /// The screen a freshly loaded session calls for.
     pub fn for_session(session: &WidgetSession) -> Screen {
         match session.status {
-            SessionStatus::Paid => Screen::Paid,
+            // An authorized card is done on the shopper's side; the shop captures it later.
+            SessionStatus::Paid | SessionStatus::Authorized => Screen::Paid,
             SessionStatus::Expired => Screen::Closed(Problem::from_code(ErrorCode::SessionExpired)),
             SessionStatus::Processing => Screen::Waiting,
             // The shop must look at what the provider took before anything else can happen.

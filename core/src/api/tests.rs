@@ -11,6 +11,7 @@ fn request() -> CreateSessionRequest {
         return_url: "https://shop.example/thanks".into(),
         expires_in_s: None,
         wechat_openid: None,
+        capture: None,
     }
 }
 

@@ -40,6 +40,8 @@ pub struct CreatePayment<'a> {
     pub expires_at_s: i64,
     /// How a WeChat Pay shopper approves; `None` for other methods.
     pub wechat: Option<WechatPayer>,
+    /// Authorize only, for the merchant's later capture (cards).
+    pub manual_capture: bool,
 }
 
 /// A refund to make at a provider.
@@ -122,6 +124,36 @@ impl Connector {
                     "currency": intent.currency,
                 }))
             }
+        }
+    }
+
+    /// Captures an authorized card payment, whole or `amount` (Stripe only; sent once, a lost
+    /// answer is settled by retrieving the intent, never by capturing again).
+    pub async fn capture(
+        &self,
+        payment_id: &str,
+        transaction_id: &str,
+        amount: Option<Money>,
+    ) -> Result<ProviderPayment, ConnectorError> {
+        match self {
+            Connector::Stripe(stripe) => stripe.capture(payment_id, transaction_id, amount).await,
+            _ => Err(ConnectorError::InvalidState(
+                "this provider does not authorize separately".into(),
+            )),
+        }
+    }
+
+    /// Voids an authorization (Stripe only).
+    pub async fn void(
+        &self,
+        payment_id: &str,
+        transaction_id: &str,
+    ) -> Result<ProviderPayment, ConnectorError> {
+        match self {
+            Connector::Stripe(stripe) => stripe.void(payment_id, transaction_id).await,
+            _ => Err(ConnectorError::InvalidState(
+                "this provider does not authorize separately".into(),
+            )),
         }
     }
 

@@ -293,9 +293,14 @@ impl Stripe {
 }
 
 impl PaymentConnector for Stripe {
-    /// A Checkout Session charged at once. Manual capture is [`Stripe::create_session`].
+    /// A Checkout Session, charged at once or (`manual_capture`) authorized only.
     async fn create(&self, request: &CreatePayment<'_>) -> Result<Created, ConnectorError> {
-        self.create_session(request, CaptureMethod::Automatic).await
+        let capture = if request.manual_capture {
+            CaptureMethod::Manual
+        } else {
+            CaptureMethod::Automatic
+        };
+        self.create_session(request, capture).await
     }
 
     /// Stripe has no completion step: the shopper's payment on the hosted page is the payment.

@@ -59,6 +59,7 @@ pub async fn checkout(req: Request, env: &Env, request_id: &str) -> Result<Respo
         return_url: format!("{shop_origin}/"),
         expires_in_s: None,
         wechat_openid: yuan.then(|| DEMO_WECHAT_OPENID.to_owned()),
+        capture: None,
     };
     let session = create_session(env, &merchant, request, request_id).await?;
     http::json(

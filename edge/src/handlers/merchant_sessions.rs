@@ -157,6 +157,53 @@ pub async fn resolve_payment(
     http::json(200, &session)
 }
 
+/// `POST /v1/checkout_sessions/{id}/capture {amount?}`: takes an authorized card payment,
+/// whole or in part (the wallet's held part is posted with it). Sent to the gateway once; a lost
+/// answer is settled by reading the payment at the gateway, so repeating this request is safe.
+pub async fn capture(
+    mut req: Request,
+    env: &Env,
+    session_id: &str,
+    request_id: &str,
+) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = auth::merchant(&req, &config)?;
+    let has_body = req
+        .headers()
+        .get("Content-Length")?
+        .is_some_and(|l| l.trim() != "0");
+    let request: checkout_core::api::CaptureRequest = if has_body {
+        http::read_json(&mut req).await?
+    } else {
+        checkout_core::api::CaptureRequest::default()
+    };
+    let stub = objects::session_by_id(env, session_id)?;
+    let command = SessionCommand::Capture {
+        merchant_scope: merchant.scope(),
+        amount: request.amount,
+    };
+    let session: CheckoutSession = rpc::call_for(&stub, &command, Some(request_id)).await?;
+    http::json(200, &session)
+}
+
+/// `POST /v1/checkout_sessions/{id}/cancel`: voids an authorized card payment and the wallet
+/// holds beside it.
+pub async fn cancel_authorization(
+    req: Request,
+    env: &Env,
+    session_id: &str,
+    request_id: &str,
+) -> Result<Response> {
+    let config = Config::from_env(env)?;
+    let merchant = auth::merchant(&req, &config)?;
+    let stub = objects::session_by_id(env, session_id)?;
+    let command = SessionCommand::VoidAuthorization {
+        merchant_scope: merchant.scope(),
+    };
+    let session: CheckoutSession = rpc::call_for(&stub, &command, Some(request_id)).await?;
+    http::json(200, &session)
+}
+
 /// `GET /v1/checkout_sessions/{id}/payments/{payment_id}/provider_status`.
 pub async fn provider_status(
     req: Request,

@@ -120,6 +120,13 @@ pub enum SessionCommand {
         merchant_scope: String,
         payment_id: String,
     },
+    /// The merchant captures the card authorization, whole or `amount` (a decimal string).
+    Capture {
+        merchant_scope: String,
+        amount: Option<String>,
+    },
+    /// The merchant voids the card authorization.
+    VoidAuthorization { merchant_scope: String },
     /// The merchant decides about a payment held for review.
     ResolvePayment {
         merchant_scope: String,
@@ -354,6 +361,28 @@ impl CheckoutSession {
                 let record = self.drive(input, None).await?;
                 Ok(session_reply(record.merchant_view()))
             }
+            SessionCommand::Capture {
+                merchant_scope,
+                amount,
+            } => {
+                let record = self.owned_by(&merchant_scope)?;
+                let amount = amount
+                    .map(|a| {
+                        checkout_core::Money::parse_positive(&a, record.amount.currency()).map_err(
+                            |e| {
+                                Error::api_with(ErrorCode::InvalidParameter, format!("amount: {e}"))
+                            },
+                        )
+                    })
+                    .transpose()?;
+                let record = self.drive(Input::Capture { amount }, None).await?;
+                Ok(session_reply(record.merchant_view()))
+            }
+            SessionCommand::VoidAuthorization { merchant_scope } => {
+                self.owned_by(&merchant_scope)?;
+                let record = self.drive(Input::VoidAuthorization, None).await?;
+                Ok(session_reply(record.merchant_view()))
+            }
             SessionCommand::Audit {
                 merchant_scope,
                 page,
@@ -428,6 +457,13 @@ impl CheckoutSession {
             available,
             limits,
             stranger_call_allowed: self.provider_call_fits()?,
+            authorization_void_after_s: crate::config::read(
+                &self.env,
+                "CARD_AUTHORIZATION_VOID_AFTER_S",
+            )?
+            .and_then(|s| s.expose().parse::<i64>().ok())
+            .filter(|s| *s > 0)
+            .unwrap_or(saga::AUTHORIZATION_VOID_AFTER_S),
         })
     }
 

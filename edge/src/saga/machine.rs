@@ -60,6 +60,8 @@ impl Machine<'_> {
             Input::Notification { provider, event } => self.notification(provider, event),
             Input::Refund(refund) => self.refund(refund),
             Input::ResolvePayment { payment_id, action } => self.resolve(&payment_id, action),
+            Input::Capture { amount } => self.capture(amount),
+            Input::VoidAuthorization => self.void_authorization(),
             Input::StatusPoll => {
                 self.poll();
                 Ok(())
@@ -224,6 +226,7 @@ impl Machine<'_> {
             description: self.r.request.description.clone(),
             expires_at_s: self.r.expires_at_s,
             wechat,
+            manual_capture: self.r.manual_capture(payment.method),
         };
         // Holds kept by a failed attempt are reused for the same split, released otherwise.
         let mut took_over = false;
@@ -254,7 +257,7 @@ impl Machine<'_> {
                         .wallet_amount
                         .unwrap_or(Money::zero(payment.amount.currency())),
                     points: payment.points,
-                    expires_at_ms: (self.r.expires_at_s + HOLD_GRACE_S) * 1000,
+                    expires_at_ms: self.holds_expire_at_s(payment.method) * 1000,
                 },
             );
             return Ok(());
@@ -266,6 +269,165 @@ impl Machine<'_> {
             Why::Observe,
         );
         Ok(())
+    }
+
+    /// When a new attempt's wallet holds expire: past the session, by [`HOLD_GRACE_S`]; for a
+    /// card authorized now and captured later, past the longest authorization too.
+    fn holds_expire_at_s(&self, method: PaymentMethod) -> i64 {
+        let authorization = if self.r.manual_capture(method) {
+            self.ctx.authorization_void_after_s
+        } else {
+            0
+        };
+        self.r.expires_at_s + authorization + HOLD_GRACE_S
+    }
+
+    // ----- authorizations (cards with manual capture) -----
+
+    /// The authorization waiting for the merchant, or why there is none.
+    fn authorized_payment(&self) -> Result<(PaymentRecord, String)> {
+        let not_authorized = || {
+            Error::api_with(
+                ErrorCode::SessionNotOpen,
+                "Only an authorized checkout can be captured or canceled.",
+            )
+        };
+        let payment = self
+            .r
+            .processing_payment()
+            .filter(|p| p.is_authorized())
+            .cloned()
+            .ok_or_else(not_authorized)?;
+        let transaction_id = payment
+            .provider
+            .as_ref()
+            .and_then(|l| l.transaction_id.clone())
+            .ok_or_else(not_authorized)?;
+        Ok((payment, transaction_id))
+    }
+
+    /// The merchant captures the authorization, whole or `amount` of the card's part. A capture
+    /// already under way is the same capture (its answer decides).
+    fn capture(&mut self, amount: Option<Money>) -> Result<()> {
+        let (payment, transaction_id) = self.authorized_payment()?;
+        let authorized = payment.provider_amount();
+        if let Some(amount) = amount {
+            if amount.currency() != authorized.currency()
+                || amount.amount_minor() <= 0
+                || amount.amount_minor() > authorized.amount_minor()
+            {
+                return Err(Error::api_with(
+                    ErrorCode::InvalidParameter,
+                    format!(
+                        "amount must be more than 0 and at most the authorized {} {}.",
+                        authorized.to_decimal_string(),
+                        authorized.currency()
+                    ),
+                ));
+            }
+        }
+        if self.listed(&payment.id) {
+            return Ok(());
+        }
+        let capture = amount.unwrap_or(authorized);
+        if let Ok(leg) = self.r.processing_mut(&payment.id) {
+            if let Some(leg) = leg.provider.as_mut() {
+                leg.capture_amount = Some(capture);
+            }
+        }
+        self.provider(
+            &payment,
+            "capture",
+            ProviderCall::Capture {
+                payment_id: payment.id.clone(),
+                transaction_id,
+                // The whole amount is sent as "all": Stripe's default, the same idempotency key.
+                amount: amount.filter(|a| *a != authorized),
+            },
+            Why::Observe,
+        );
+        Ok(())
+    }
+
+    /// The merchant voids the authorization; its wallet holds are voided once the gateway says so.
+    fn void_authorization(&mut self) -> Result<()> {
+        let (payment, transaction_id) = self.authorized_payment()?;
+        if self.listed(&payment.id) {
+            return Err(Error::api(ErrorCode::PaymentInProgress));
+        }
+        self.void(&payment, transaction_id);
+        Ok(())
+    }
+
+    fn void(&mut self, payment: &PaymentRecord, transaction_id: String) {
+        self.provider(
+            payment,
+            "void",
+            ProviderCall::Void {
+                payment_id: payment.id.clone(),
+                transaction_id,
+            },
+            Why::Close {
+                code: ErrorCode::PaymentCanceled,
+            },
+        );
+    }
+
+    /// The gateway's word on an authorization: captured (paid), voided (failed, holds voided), or
+    /// still authorized.
+    fn settle_authorized(&mut self, payment: &PaymentRecord, answer: ProviderPayment) {
+        match answer.state {
+            ProviderState::Succeeded => {
+                let captured = payment
+                    .provider
+                    .as_ref()
+                    .and_then(|l| l.capture_amount)
+                    .unwrap_or(payment.provider_amount());
+                if answer.amount != Some(captured)
+                    || answer.invoice.as_deref() != Some(payment.id.as_str())
+                {
+                    let reason = if answer.amount != Some(captured) {
+                        ReviewReason::AmountMismatch
+                    } else {
+                        ReviewReason::OrderMismatch
+                    };
+                    self.hold_for_review(payment, &answer, reason);
+                    return;
+                }
+                // A partial capture: the payment is what was taken (the wallet's part in full).
+                if captured != payment.provider_amount() {
+                    let released = payment
+                        .provider_amount()
+                        .checked_sub(captured)
+                        .unwrap_or(Money::zero(captured.currency()));
+                    if let Ok(stored) = self.r.processing_mut(&payment.id) {
+                        stored.amount =
+                            stored.amount.checked_sub(released).unwrap_or(stored.amount);
+                        stored.external_amount = Some(captured);
+                    }
+                }
+                let payment = self.processing(&payment.id).unwrap_or(payment.clone());
+                self.leg_succeeded(&payment, answer.transaction_id);
+            }
+            ProviderState::Canceled | ProviderState::Failed => {
+                self.end_authorization(payment);
+            }
+            ProviderState::Approved | ProviderState::Pending => {}
+        }
+    }
+
+    /// The authorization is void at the gateway: the payment fails and its holds are voided
+    /// (never kept for a retry: the merchant or the clock ended it).
+    fn end_authorization(&mut self, payment: &PaymentRecord) {
+        let detail = ErrorDetail::new(ErrorCode::PaymentCanceled);
+        if self.r.finish_payment(&payment.id, Err(detail)).is_err() {
+            return;
+        }
+        if payment.has_holds() {
+            let group = payment.holds_group();
+            self.wallet(&payment.id, "void_holds", WalletCall::VoidHolds { group });
+        }
+        self.release_if_ended();
     }
 
     fn cancel(&mut self) -> Result<()> {
@@ -477,10 +639,20 @@ impl Machine<'_> {
             // The provider's success is already recorded; the holds are being posted.
             return;
         }
+        if stage == Some(LegStage::Authorized) {
+            self.settle_authorized(&payment, answer);
+            return;
+        }
         if why == Why::AfterClose && answer.state != ProviderState::Succeeded {
             return;
         }
         match answer.state {
+            ProviderState::Approved if self.r.manual_capture(payment.method) => {
+                match verify(&payment, &answer) {
+                    Ok(()) => self.authorized(&payment, answer.transaction_id),
+                    Err(reason) => self.hold_for_review(&payment, &answer, reason),
+                }
+            }
             ProviderState::Succeeded => match verify(&payment, &answer) {
                 Ok(()) => self.leg_succeeded(&payment, answer.transaction_id),
                 Err(reason) => self.hold_for_review(&payment, &answer, reason),
@@ -518,6 +690,28 @@ impl Machine<'_> {
         self.r
             .set_leg_stage(&payment.id, LegStage::AwaitingShopper, now)
             .ok();
+    }
+
+    /// The card is authorized: the session waits for the merchant's capture or cancel, until
+    /// `authorization_void_after_s` from now.
+    fn authorized(&mut self, payment: &PaymentRecord, transaction_id: Option<String>) {
+        let now = self.now();
+        self.r.set_transaction_id(&payment.id, transaction_id).ok();
+        if self
+            .r
+            .set_leg_stage(&payment.id, LegStage::Authorized, now)
+            .is_err()
+        {
+            return;
+        }
+        let void_at = now + self.ctx.authorization_void_after_s;
+        if let Ok(stored) = self.r.processing_mut(&payment.id) {
+            if let Some(leg) = stored.provider.as_mut() {
+                leg.void_at_s = Some(void_at);
+                leg.next_action = None;
+                leg.redirect_url = None;
+            }
+        }
     }
 
     /// The provider took its part: the wallet's holds are posted, then the session is paid.
@@ -1280,6 +1474,42 @@ impl Machine<'_> {
                     _ => self.touch_leg(subject),
                 }
             }
+            ProviderCall::Capture { .. } => {
+                let Some(payment) = self.processing(subject) else {
+                    return;
+                };
+                match answer {
+                    Answer::Payment(answer) => self.settle(subject, answer, Why::Observe),
+                    // Refused: nothing was captured; the authorization waits for another try.
+                    Answer::ProviderError(
+                        error @ (ConnectorError::Refused { .. } | ConnectorError::InvalidState(_)),
+                    ) => {
+                        self.alert("capture_refused", subject, error.to_string());
+                        if let Ok(stored) = self.r.processing_mut(subject) {
+                            if let Some(leg) = stored.provider.as_mut() {
+                                leg.capture_amount = None;
+                            }
+                        }
+                    }
+                    // The capture may have landed: the gateway's intent decides, never a second
+                    // capture for this intent.
+                    _ => self.query(&payment, Why::Observe),
+                }
+            }
+            ProviderCall::Void { .. } => {
+                let Some(payment) = self.processing(subject) else {
+                    return;
+                };
+                match answer {
+                    Answer::Payment(answer) => self.settle(subject, answer, Why::Observe),
+                    // Captured meanwhile: the intent decides.
+                    Answer::ProviderError(ConnectorError::AlreadyDone(_)) => {
+                        self.query(&payment, Why::Observe)
+                    }
+                    // Unknown: the alarm voids again (idempotent at the gateway).
+                    _ => self.touch_leg(subject),
+                }
+            }
             ProviderCall::Refund(_) | ProviderCall::FindRefund(_) => {
                 let found = matches!(call, ProviderCall::FindRefund(_));
                 match answer {
@@ -1374,6 +1604,16 @@ impl Machine<'_> {
                         ProviderCall::Close { reference } => {
                             ("close", ProviderCall::Close { reference })
                         }
+                        // A capture whose answer never came: the gateway's intent decides.
+                        ProviderCall::Capture { .. } => {
+                            let Some(reference) =
+                                self.processing(&subject).as_ref().and_then(reference_of)
+                            else {
+                                continue;
+                            };
+                            ("query", ProviderCall::Query { reference })
+                        }
+                        call @ ProviderCall::Void { .. } => ("void", call),
                         ProviderCall::Refund(call) | ProviderCall::FindRefund(call) => {
                             ("find_refund", ProviderCall::FindRefund(call))
                         }
@@ -1425,6 +1665,15 @@ impl Machine<'_> {
                 // Its PostHolds answer was lost with nothing listed: post again (idempotent).
                 let group = payment.holds_group();
                 self.wallet(&payment.id, "post_holds", WalletCall::PostHolds { group });
+            }
+            LegStage::Authorized => {
+                let void_at = leg.void_at_s.unwrap_or(i64::MAX);
+                match leg.transaction_id.clone() {
+                    // Nobody captured it in time: voided before the gateway's own limit.
+                    Some(transaction_id) if now >= void_at => self.void(&payment, transaction_id),
+                    _ if cron => self.query(&payment, Why::Observe),
+                    _ => {}
+                }
             }
             LegStage::AwaitingShopper | LegStage::Completing => {
                 if cron || leg_due(&self.r, &payment).is_some_and(|due| due <= now) {
@@ -1526,6 +1775,12 @@ fn leg_due(record: &SessionRecord, payment: &PaymentRecord) -> Option<i64> {
         LegStage::AwaitingShopper => record
             .expires_at_s
             .max(leg.stage_since_s + RECOVERY_AFTER_S),
+        // Waiting for the merchant: due when it must be voided (or soon after a failed void).
+        LegStage::Authorized => match leg.void_at_s {
+            Some(void_at) if void_at > leg.stage_since_s => void_at,
+            Some(_) => leg.stage_since_s + RECOVERY_AFTER_S,
+            None => i64::MAX,
+        },
         _ => leg.stage_since_s + RECOVERY_AFTER_S,
     })
 }

@@ -83,7 +83,14 @@ pub struct Ctx {
     /// still fits the session's budget (`objects/session/throttle.rs`). When it does not, a
     /// callback is answered from the record and a refund notification is refused.
     pub stranger_call_allowed: bool,
+    /// How long a card authorization may wait for the merchant's capture before it is voided
+    /// (before the gateway's own limit: Stripe cancels after 7 days).
+    pub authorization_void_after_s: i64,
 }
+
+/// The default of [`Ctx::authorization_void_after_s`]: 6 days 20 hours, four hours inside
+/// Stripe's 7 days.
+pub const AUTHORIZATION_VOID_AFTER_S: i64 = 6 * 24 * 60 * 60 + 20 * 60 * 60;
 
 /// An external method's per-payment amount limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +120,11 @@ pub enum Input {
     },
     /// The merchant refunds (the shell generated `refund_id`).
     Refund(RefundInput),
+    /// The merchant captures the card authorization, whole (`None`) or `amount` of the card's
+    /// part.
+    Capture { amount: Option<Money> },
+    /// The merchant voids the card authorization (its wallet holds are voided with it).
+    VoidAuthorization,
     /// The merchant decides about a payment held for review.
     ResolvePayment {
         payment_id: String,
@@ -270,7 +282,9 @@ impl Intent {
         matches!(
             self.call,
             Call::Provider {
-                call: ProviderCall::Complete { .. } | ProviderCall::Refund(_),
+                call: ProviderCall::Complete { .. }
+                    | ProviderCall::Capture { .. }
+                    | ProviderCall::Refund(_),
                 ..
             }
         )
@@ -364,6 +378,18 @@ pub enum ProviderCall {
     Close {
         reference: String,
     },
+    /// Captures an authorized card payment (`transaction_id` is the gateway's intent), whole or
+    /// `amount`. Moves money: sent once per intent; a lost answer is settled by a query.
+    Capture {
+        payment_id: String,
+        transaction_id: String,
+        amount: Option<Money>,
+    },
+    /// Voids an authorization (idempotent at the gateway).
+    Void {
+        payment_id: String,
+        transaction_id: String,
+    },
     /// Moves money back.
     Refund(RefundCall),
     /// Whether the provider made the refund.
@@ -383,6 +409,9 @@ pub struct CreateCall {
     pub description: String,
     pub expires_at_s: i64,
     pub wechat: Option<WechatPayer>,
+    /// Authorize only; the merchant captures later (cards with `capture: "manual"`).
+    #[serde(default)]
+    pub manual_capture: bool,
 }
 
 /// `connectors::RefundRequest` as owned data.

@@ -112,6 +112,12 @@ impl PaymentRecord {
         self.holds_group.clone().unwrap_or_else(|| self.id.clone())
     }
 
+    /// Whether this is a card authorization waiting for the merchant's capture or cancel.
+    pub fn is_authorized(&self) -> bool {
+        self.status == PaymentStatus::Processing
+            && self.provider.as_ref().map(|l| l.stage) == Some(LegStage::Authorized)
+    }
+
     /// What the provider is asked to take.
     pub fn provider_amount(&self) -> Money {
         self.external_amount.unwrap_or(self.amount)
@@ -134,6 +140,12 @@ pub struct ProviderLeg {
     pub stage: LegStage,
     /// When the leg entered its stage, unix seconds.
     pub stage_since_s: i64,
+    /// For an authorization: when it is voided unless captured (before the gateway's limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub void_at_s: Option<i64>,
+    /// For an authorization: the amount of the capture under way (the merchant's, or the whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_amount: Option<Money>,
     /// The create call to make once the wallet's holds are placed (kept only until then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create: Option<crate::saga::CreateCall>,
@@ -151,6 +163,9 @@ pub enum LegStage {
     Completing,
     /// The provider took its part; the wallet's holds for the rest are being posted.
     PostingHolds,
+    /// A card authorization (manual capture): nothing is taken until the merchant captures; the
+    /// wallet's part stays held. Voided at `void_at_s` unless captured.
+    Authorized,
 }
 
 /// A refund, keyed by the merchant's idempotency key.
@@ -259,6 +274,8 @@ impl SessionRecord {
                 transaction_id: None,
                 stage: LegStage::Creating,
                 stage_since_s: now_s,
+                void_at_s: None,
+                capture_amount: None,
                 create: None,
             }),
         };
@@ -270,7 +287,9 @@ impl SessionRecord {
     fn ensure_payable(&self, method: PaymentMethod, available: &[PaymentMethod]) -> Result<()> {
         match self.status {
             SessionStatus::Open => {}
-            SessionStatus::Processing => return Err(Error::api(ErrorCode::PaymentInProgress)),
+            SessionStatus::Processing | SessionStatus::Authorized => {
+                return Err(Error::api(ErrorCode::PaymentInProgress))
+            }
             SessionStatus::Paid => return Err(Error::api(ErrorCode::SessionNotOpen)),
             SessionStatus::Expired => return Err(Error::api(ErrorCode::SessionExpired)),
             SessionStatus::RequiresReview => {
@@ -352,7 +371,7 @@ impl SessionRecord {
             customer_id: r.customer_id.clone(),
             methods: r.methods.clone(),
             return_url: r.return_url.clone(),
-            status: self.status,
+            status: self.status_view(),
             client_secret: self.client_secret.clone(),
             amount_paid: self.amount_paid().to_decimal_string(),
             created_at: self.created_at_s,
@@ -386,7 +405,7 @@ impl SessionRecord {
             description: r.description.clone(),
             amount_minor: self.amount.amount_minor(),
             currency: self.amount.currency(),
-            status: self.status,
+            status: self.status_view(),
             methods: r.methods.clone(),
             return_url: r.return_url.clone(),
             expires_at: self.expires_at_s,
@@ -442,6 +461,21 @@ impl SessionRecord {
         legs
     }
 
+    /// The status clients see: `authorized` while a card authorization waits for the merchant
+    /// (stored as a processing payment whose leg is [`LegStage::Authorized`]).
+    pub fn status_view(&self) -> SessionStatus {
+        match self.processing_payment() {
+            Some(p) if p.is_authorized() => SessionStatus::Authorized,
+            _ => self.status,
+        }
+    }
+
+    /// Whether payments of `method` in this session are authorized now and captured later.
+    pub fn manual_capture(&self, method: PaymentMethod) -> bool {
+        method == PaymentMethod::Card
+            && self.request.capture == Some(checkout_core::api::CaptureMode::Manual)
+    }
+
     /// A redirect while the shopper still has to approve at the provider.
     fn next_action(&self) -> Option<NextAction> {
         let leg = self.processing_payment()?.provider.as_ref()?;
@@ -470,7 +504,11 @@ impl PaymentRecord {
             method: self.method,
             amount: self.amount.to_decimal_string(),
             currency: self.amount.currency(),
-            status: self.status,
+            status: if self.is_authorized() {
+                PaymentStatus::Authorized
+            } else {
+                self.status
+            },
             failure_code: self.failure.as_ref().map(|f| f.code),
             created_at: self.created_at_s,
             provider_reference: self.provider.as_ref().and_then(|l| l.reference.clone()),

@@ -24,7 +24,7 @@ pub fn pay_outcome(record: &SessionRecord, idempotency_key: &str) -> Result<()> 
                 "The payment's outcome is not known yet; the session will show it shortly.",
             ))
         }
-        PaymentStatus::Processing => Ok(()),
+        PaymentStatus::Processing | PaymentStatus::Authorized => Ok(()),
         PaymentStatus::Failed => Err(payment
             .failure
             .clone()

@@ -25,6 +25,7 @@ fn ctx(now_s: i64) -> Ctx {
             max: bdt(10_000_000),
         }],
         stranger_call_allowed: true,
+        authorization_void_after_s: crate::saga::AUTHORIZATION_VOID_AFTER_S,
     }
 }
 

@@ -276,6 +276,13 @@ impl World {
                     Err(e) => error(e),
                 }
             }
+            // The simulation has no card provider yet: no session authorizes, so neither is
+            // ever decided here.
+            ProviderCall::Capture { .. } | ProviderCall::Void { .. } => {
+                error(checkout_edge::saga::ConnectorError::InvalidState(
+                    "no card provider in the simulation".into(),
+                ))
+            }
             ProviderCall::Refund(r) => {
                 match provider.refund(intent, &r.reference, &r.refund_id, r.amount, now_s) {
                     Ok(refund) => {

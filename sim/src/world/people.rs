@@ -90,6 +90,7 @@ impl World {
             return_url: "https://shop.example/done".into(),
             expires_in_s: Some(ttl_s),
             wechat_openid: None,
+            capture: None,
         };
         SessionRecord {
             id: format!("cs_{s}"),

@@ -26,6 +26,7 @@ use crate::{build, setup};
 mod load;
 mod routes;
 mod size;
+mod stripe;
 mod tti;
 mod wechat;
 mod workerd;
@@ -76,9 +77,12 @@ fn wrangler_dev() -> Result {
     let persist = checkout_tests::temp_dir("bench");
     let vars = DevVars::of_repo();
     let sim = providers::start_wechat(&vars, 0);
+    // Webhooks are posted by the bench itself, not by the simulator.
+    let stripe = providers::start_stripe(0);
     // One load generator is one client address: the rate limits would throttle it.
     let mut worker_vars = checkout_tests::worker::rate_limits_off();
     worker_vars.extend(providers::wechat_worker_vars(&sim));
+    worker_vars.extend(providers::stripe_worker_vars(&stripe));
     let options = WorkerOptions {
         vars: worker_vars,
         ..WorkerOptions::default()
@@ -90,6 +94,7 @@ fn wrangler_dev() -> Result {
     session_reads(&client, &key)?;
     payments(&client, &key)?;
     wechat::notifications(&client, &key, &sim)?;
+    stripe::webhooks(&client, &key, &stripe)?;
     Ok(())
 }
 

@@ -32,6 +32,7 @@ fn payment(callback_url: &str, expires_at_s: i64) -> CreatePayment<'static> {
         description: "Order 7",
         expires_at_s,
         wechat: None,
+        manual_capture: false,
     }
 }
 

@@ -62,6 +62,28 @@ impl<'a> MeasuredConnector<'a> {
         }
         result
     }
+
+    pub async fn capture(
+        &self,
+        payment_id: &str,
+        transaction_id: &str,
+        amount: Option<checkout_core::Money>,
+    ) -> Result<ProviderPayment, ConnectorError> {
+        self.timed(
+            "capture",
+            self.inner.capture(payment_id, transaction_id, amount),
+        )
+        .await
+    }
+
+    pub async fn void(
+        &self,
+        payment_id: &str,
+        transaction_id: &str,
+    ) -> Result<ProviderPayment, ConnectorError> {
+        self.timed("void", self.inner.void(payment_id, transaction_id))
+            .await
+    }
 }
 
 /// The connector's other methods (limits, transaction search) pass through untimed.

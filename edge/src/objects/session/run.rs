@@ -173,6 +173,7 @@ impl CheckoutSession {
                     description: &create.description,
                     expires_at_s: create.expires_at_s,
                     wechat: create.wechat.clone(),
+                    manual_capture: create.manual_capture,
                 };
                 connector
                     .create(&request)
@@ -191,6 +192,21 @@ impl CheckoutSession {
                 .cancel(reference)
                 .await
                 .map_or_else(error, |()| Answer::Closed),
+            ProviderCall::Capture {
+                payment_id,
+                transaction_id,
+                amount,
+            } => connector
+                .capture(payment_id, transaction_id, *amount)
+                .await
+                .map_or_else(error, Answer::Payment),
+            ProviderCall::Void {
+                payment_id,
+                transaction_id,
+            } => connector
+                .void(payment_id, transaction_id)
+                .await
+                .map_or_else(error, Answer::Payment),
             ProviderCall::Refund(refund) => connector
                 .refund(&refund_request(refund))
                 .await
@@ -300,6 +316,8 @@ fn kind_of(call: &ProviderCall) -> &'static str {
         ProviderCall::Complete { .. } => "execute",
         ProviderCall::Query { .. } => "query",
         ProviderCall::Close { .. } => "close",
+        ProviderCall::Capture { .. } => "capture",
+        ProviderCall::Void { .. } => "void",
         ProviderCall::Refund(_) => "refund",
         ProviderCall::FindRefund(_) => "find_refund",
     }

@@ -20,7 +20,18 @@ pub fn changes(
             && was.is_none_or(|p| {
                 p.status != PaymentStatus::Failed && p.status != PaymentStatus::RequiresReview
             });
-        if newly_failed {
+        let authorized = |p: &super::PaymentRecord| {
+            p.status == PaymentStatus::Processing
+                && p.provider.as_ref().map(|l| l.stage) == Some(super::LegStage::Authorized)
+        };
+        let was_authorized = was.is_some_and(authorized);
+        if authorized(payment) && !was_authorized {
+            events.push((EventType::SessionAuthorized, session_object(after)));
+        }
+        if newly_failed && was_authorized {
+            // Canceled by the merchant, or voided before the gateway's limit; holds released.
+            events.push((EventType::SessionAuthorizationVoided, session_object(after)));
+        } else if newly_failed {
             events.push((EventType::PaymentFailed, session_object(after)));
         }
         let newly_held = payment.status == PaymentStatus::RequiresReview
@@ -49,7 +60,11 @@ pub fn changes(
                 events.push((EventType::SessionExpired, session_object(after)))
             }
             // Told by the payment's own event above.
-            SessionStatus::RequiresReview | SessionStatus::Open | SessionStatus::Processing => {}
+            // Told from the leg's stage below (the stored status stays `processing`).
+            SessionStatus::RequiresReview
+            | SessionStatus::Open
+            | SessionStatus::Processing
+            | SessionStatus::Authorized => {}
         }
     }
     for refund in &after.refunds {

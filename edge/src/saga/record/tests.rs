@@ -15,6 +15,7 @@ pub(crate) fn record() -> SessionRecord {
         return_url: "https://shop.example/".into(),
         expires_in_s: None,
         wechat_openid: None,
+        capture: None,
     };
     SessionRecord {
         id: "cs_1".into(),

@@ -1,0 +1,312 @@
+//! Authorize now, capture later, over real HTTP against the Stripe simulator: a session created
+//! with `capture: "manual"` is `authorized` once the card is; the merchant captures it (whole or
+//! in part) or cancels it, and an authorization nobody captured is voided with its wallet holds.
+//! Also points + balance + card in one payment.
+
+use std::ops::Deref;
+use std::time::{Duration, Instant};
+
+use checkout_simulators::stripe::control::PayRequest;
+use checkout_tests::api::Reply;
+use checkout_tests::fixtures::{self, Checkout, ORIGIN, PAY_PASSWORD};
+use checkout_tests::providers::{self, Stripe};
+use checkout_tests::worker::WorkerOptions;
+use serde_json::{json, Value};
+
+const CUSTOMER: &str = "cus_card_split";
+
+struct Rig {
+    sim: Stripe,
+    base: fixtures::Rig,
+}
+
+impl Deref for Rig {
+    type Target = fixtures::Rig;
+
+    fn deref(&self) -> &fixtures::Rig {
+        &self.base
+    }
+}
+
+/// A Worker taking cards through a fresh simulator (webhooks on), with `extra` variables, and
+/// the customer funded with 100.00 of balance and 1,000 points.
+fn rig(label: &str, extra: &[(&str, &str)]) -> Rig {
+    let sim = providers::start_stripe_with_retries(0, Duration::from_millis(500));
+    let mut vars = providers::stripe_worker_vars(&sim);
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let base = fixtures::Rig::start_with(
+        label,
+        WorkerOptions {
+            vars,
+            ..WorkerOptions::default()
+        },
+    );
+    sim.send_webhooks_to(&base.worker.base_url);
+    let rig = Rig { sim, base };
+    rig.admin(
+        "POST",
+        &format!("/v1/customers/{CUSTOMER}/balance_credits"),
+        json!({"amount": "100.00", "currency": "BDT", "reference": "seed"}),
+    );
+    rig.admin(
+        "PUT",
+        &format!("/v1/customers/{CUSTOMER}/pay_password"),
+        json!({"pay_password": PAY_PASSWORD}),
+    );
+    rig.admin(
+        "POST",
+        &format!("/v1/customers/{CUSTOMER}/points_credits"),
+        json!({"points": 1000, "reference": "seed"}),
+    );
+    rig
+}
+
+impl Rig {
+    fn checkout(&self, order: &str, amount: &str, capture: &str) -> Checkout {
+        let session = self
+            .admin(
+                "POST",
+                "/v1/checkout_sessions",
+                json!({
+                    "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
+                    "customer_id": CUSTOMER, "methods": ["points", "balance", "card"],
+                    "return_url": "https://shop.example/done", "capture": capture
+                }),
+            )
+            .expect_status(200);
+        let secret = session.body["client_secret"].as_str().unwrap().to_owned();
+        let token = self
+            .client
+            .call("POST", "/v1/widget/token")
+            .header("Origin", ORIGIN)
+            .json(&json!({ "client_secret": secret }))
+            .expect_status(200);
+        Checkout {
+            id: session.body["id"].as_str().unwrap().to_owned(),
+            token: token.body["token"].as_str().unwrap().to_owned(),
+            client_secret: secret,
+        }
+    }
+
+    /// Starts the card payment (with a split when `split`); returns Stripe's session id.
+    fn start(&self, checkout: &Checkout, key: &str, split: Option<Value>) -> String {
+        let mut body = json!({"method": "card"});
+        if let Some(allocation) = split {
+            body["allocation"] = allocation;
+            body["pay_password"] = json!(PAY_PASSWORD);
+        }
+        let reply = self
+            .client
+            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
+            .bearer(&checkout.token)
+            .from_frame_of(ORIGIN)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .expect_status(200);
+        let url = reply.body["next_action"]["url"]
+            .as_str()
+            .expect("a redirect to Stripe's page");
+        url.rsplit('/').next().unwrap().to_owned()
+    }
+
+    /// Pays 4242 on Stripe's page and follows the return to the Worker.
+    fn pay_and_return(&self, cs: &str) {
+        let paid = self
+            .sim
+            .pay(cs, &PayRequest::default())
+            .expect("the page took the card");
+        assert_eq!(paid["outcome"], "completed", "{paid}");
+        let url = paid["redirect"].as_str().unwrap();
+        let path = url.strip_prefix(&self.worker.base_url).unwrap();
+        assert_eq!(self.client.call("GET", path).send().status, 303);
+    }
+
+    fn status(&self, checkout: &Checkout) -> Value {
+        self.client
+            .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
+            .bearer(&self.key())
+            .send()
+            .expect_status(200)
+            .body
+    }
+
+    fn wait_for(&self, checkout: &Checkout, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let view = self.status(checkout);
+            if done(&view) {
+                return view;
+            }
+            assert!(Instant::now() < deadline, "waiting for {what}: {view:#}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn capture(&self, checkout: &Checkout, body: Value) -> Reply {
+        self.admin(
+            "POST",
+            &format!("/v1/checkout_sessions/{}/capture", checkout.id),
+            body,
+        )
+    }
+
+    fn wallet(&self) -> Value {
+        self.client
+            .call("GET", format!("/v1/customers/{CUSTOMER}/wallet"))
+            .bearer(&self.key())
+            .send()
+            .expect_status(200)
+            .body
+    }
+
+    fn intent(&self, checkout: &Checkout) -> Value {
+        let view = self.status(checkout);
+        let id = view["payments"][0]["provider_transaction_id"]
+            .as_str()
+            .expect("the PaymentIntent")
+            .to_owned();
+        self.sim
+            .payment_intent(&id)
+            .expect("the simulator knows it")
+    }
+
+    fn events(&self, kind: &str) -> usize {
+        let list = self
+            .client
+            .call("GET", "/v1/events?limit=100")
+            .bearer(&self.key())
+            .send();
+        list.body["data"]
+            .as_array()
+            .map_or(0, |a| a.iter().filter(|e| e["type"] == kind).count())
+    }
+}
+
+#[test]
+fn a_manual_capture_session_is_authorized_then_captured_once() {
+    let rig = rig("card-capture", &[]);
+    let checkout = rig.checkout("cap-1", "100.00", "manual");
+    // Nothing to capture yet.
+    assert_eq!(rig.capture(&checkout, json!({})).status, 409);
+    let cs = rig.start(&checkout, "cap-1-key", None);
+    rig.pay_and_return(&cs);
+    let view = rig.status(&checkout);
+    assert_eq!(view["status"], "authorized", "{view:#}");
+    assert_eq!(view["payments"][0]["status"], "authorized");
+    assert_eq!(view["amount_paid"], "0.00");
+    assert_eq!(rig.intent(&checkout)["status"], "requires_capture");
+    assert_eq!(rig.events("checkout_session.authorized"), 1);
+
+    // The answer of the capture is lost after it took effect: the intent is read, not captured
+    // again.
+    let mut faults = rig.sim.faults();
+    faults.lose_capture_answers = 1;
+    rig.sim.set_faults(faults);
+    let captured = rig.capture(&checkout, json!({}));
+    assert!(captured.status == 200, "{}", captured.body);
+    let view = rig.wait_for(&checkout, "captured", |v| v["status"] == "paid");
+    assert_eq!(view["amount_paid"], "100.00");
+    let intent = rig.intent(&checkout);
+    assert_eq!(intent["status"], "succeeded");
+    assert_eq!(intent["captures"], 1, "{intent:#}");
+    // Capturing again is refused: nothing is authorized any more.
+    assert_eq!(rig.capture(&checkout, json!({})).status, 409);
+    assert_eq!(rig.intent(&checkout)["captures"], 1);
+}
+
+#[test]
+fn a_partial_capture_takes_part_and_a_cancel_voids_the_authorization() {
+    let rig = rig("card-capture-partial", &[]);
+    let partial = rig.checkout("cap-partial", "100.00", "manual");
+    let cs = rig.start(&partial, "cap-partial-key", None);
+    rig.pay_and_return(&cs);
+    assert_eq!(rig.status(&partial)["status"], "authorized");
+    let too_much = rig.capture(&partial, json!({"amount": "100.01"}));
+    assert_eq!(too_much.status, 400, "{}", too_much.body);
+    assert_eq!(too_much.code(), "invalid_parameter");
+    rig.capture(&partial, json!({"amount": "60.00"}))
+        .expect_status(200);
+    let view = rig.wait_for(&partial, "partly captured", |v| v["status"] == "paid");
+    assert_eq!(view["amount_paid"], "60.00");
+    assert_eq!(rig.intent(&partial)["amount_received"], 6000);
+
+    let voided = rig.checkout("cap-void", "40.00", "manual");
+    let cs = rig.start(&voided, "cap-void-key", None);
+    rig.pay_and_return(&cs);
+    assert_eq!(rig.status(&voided)["status"], "authorized");
+    rig.admin(
+        "POST",
+        &format!("/v1/checkout_sessions/{}/cancel", voided.id),
+        json!({}),
+    )
+    .expect_status(200);
+    let view = rig.wait_for(&voided, "voided", |v| {
+        v["payments"][0]["status"] == "failed"
+    });
+    assert_eq!(view["amount_paid"], "0.00");
+    assert_eq!(view["payments"][0]["failure_code"], "payment_canceled");
+    assert_eq!(rig.intent(&voided)["status"], "canceled");
+    assert_eq!(rig.events("checkout_session.authorization_voided"), 1);
+}
+
+#[test]
+fn an_authorization_nobody_captured_is_voided_with_its_wallet_holds() {
+    let rig = rig(
+        "card-capture-expiry",
+        &[("CARD_AUTHORIZATION_VOID_AFTER_S", "3")],
+    );
+    let checkout = rig.checkout("cap-expiry", "100.00", "manual");
+    let cs = rig.start(
+        &checkout,
+        "cap-expiry-key",
+        Some(json!({"points": 300, "balance": "20.00"})),
+    );
+    rig.pay_and_return(&cs);
+    assert_eq!(rig.status(&checkout)["status"], "authorized");
+    let held = rig.wallet();
+    assert_eq!(held["points"], json!({"available": 700, "held": 300}));
+    assert_eq!(held["balances"][0]["held"], "20.00");
+    assert_eq!(rig.intent(&checkout)["amount_capturable"], 5000);
+
+    let view = rig.wait_for(&checkout, "the authorization voided", |v| {
+        v["payments"][0]["status"] == "failed"
+    });
+    assert_eq!(view["amount_paid"], "0.00");
+    assert_eq!(rig.intent(&checkout)["status"], "canceled");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rig.wallet()["points"]["held"] != 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let released = rig.wallet();
+    assert_eq!(released["points"], json!({"available": 1000, "held": 0}));
+    assert_eq!(released["balances"][0]["held"], "0.00");
+    assert_eq!(released["balances"][0]["available"], "100.00");
+    assert_eq!(rig.events("checkout_session.authorization_voided"), 1);
+}
+
+#[test]
+fn points_balance_and_card_pay_one_order() {
+    let rig = rig("card-split", &[]);
+    let checkout = rig.checkout("card-split", "100.00", "automatic");
+    let cs = rig.start(
+        &checkout,
+        "card-split-key",
+        Some(json!({"points": 300, "balance": "20.00"})),
+    );
+    assert_eq!(rig.sim.session(&cs).unwrap()["amount_total"], 5000);
+    rig.pay_and_return(&cs);
+    let view = rig.status(&checkout);
+    assert_eq!(view["status"], "paid", "{view:#}");
+    assert_eq!(view["amount_paid"], "100.00");
+    assert_eq!(
+        view["payments"][0]["legs"],
+        json!([
+            {"method": "points", "amount": "30.00", "status": "succeeded", "points": 300},
+            {"method": "balance", "amount": "20.00", "status": "succeeded"},
+            {"method": "card", "amount": "50.00", "status": "succeeded"}
+        ])
+    );
+    let posted = rig.wallet();
+    assert_eq!(posted["points"], json!({"available": 700, "held": 0}));
+    assert_eq!(posted["balances"][0]["available"], "80.00");
+}
