@@ -327,6 +327,54 @@ fn points_balance_and_a_card_pay_one_order_in_the_demo_shop() {
     assert_eq!(taken, [55_000], "{view}");
 }
 
+/// A shop that captures later (`capture: "manual"`): the shopper sees the authorization as a
+/// success that the shop will confirm; the shop's capture then makes the order paid.
+#[test]
+fn an_authorized_card_is_a_success_for_the_shopper_and_the_shops_capture_makes_it_paid() {
+    let shop = Shop::start("browser-card-authorized", 375);
+    let key = DevVars::of_repo().demo_merchant_key;
+    let created = shop
+        .client()
+        .call("POST", "/v1/checkout_sessions")
+        .bearer(&key)
+        .json(&json!({
+            "order_id": "manual-1", "amount": "80.00", "currency": "BDT",
+            "description": "Tea, captured when shipped", "customer_id": "cus_manual",
+            "methods": ["card"], "capture": "manual",
+            "return_url": format!("{}/", shop.proxy.base_url)
+        }))
+        .expect_status(200);
+    let id = created.body["id"]
+        .as_str()
+        .expect("a session id")
+        .to_owned();
+    // The demo shop's page shows any of its merchant's sessions named in its URL.
+    let b = &shop.browser;
+    b.goto(&format!("{}/?checkout_session={id}", shop.proxy.base_url));
+    b.click(&b.wait_for("[data-testid=method-card]", WAIT));
+    shop.continue_to_gateway();
+    shop.pay_with(cards::SUCCESS_CARD);
+
+    let result = b.wait_for("[data-testid=result-success]", WAIT);
+    assert_eq!(
+        b.attribute(&result, "data-status").as_deref(),
+        Some("authorized")
+    );
+    let heading = b.text(&b.wait_for("[data-testid=result-heading]", WAIT));
+    assert_eq!(heading, "Payment authorized");
+    let text = b.text(&result);
+    assert!(text.contains("The shop will confirm"), "{text}");
+    shop.screenshot("card-authorized-375");
+    assert_eq!(shop.merchant_view(&id)["status"], "authorized");
+
+    shop.client()
+        .call("POST", format!("/v1/checkout_sessions/{id}/capture"))
+        .bearer(&key)
+        .json(&json!({}))
+        .expect_status(200);
+    assert_eq!(shop.merchant_view(&id)["status"], "paid");
+}
+
 /// The card typed on the gateway's page in the test below (a 3-D Secure test card the gateway's
 /// page does not print in its hint), with the spaces a shopper types.
 const TYPED: &str = "4000 0027 6000 3184";
