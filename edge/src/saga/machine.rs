@@ -1240,6 +1240,8 @@ impl Machine<'_> {
                     | ProviderCall::Create(_)
                     | ProviderCall::Query { .. }
                     | ProviderCall::Close { .. }
+                    | ProviderCall::Capture { .. }
+                    | ProviderCall::Void { .. }
                     | ProviderCall::Refund(_)
                     | ProviderCall::FindRefund(_),
                 ..

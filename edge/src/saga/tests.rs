@@ -18,12 +18,23 @@ fn bdt(minor: i64) -> Money {
 fn ctx(now_s: i64) -> Ctx {
     Ctx {
         now_s,
-        available: vec![PaymentMethod::Balance, PaymentMethod::Bkash],
-        limits: vec![MethodLimits {
-            method: PaymentMethod::Bkash,
-            min: bdt(100),
-            max: bdt(10_000_000),
-        }],
+        available: vec![
+            PaymentMethod::Balance,
+            PaymentMethod::Bkash,
+            PaymentMethod::Card,
+        ],
+        limits: vec![
+            MethodLimits {
+                method: PaymentMethod::Bkash,
+                min: bdt(100),
+                max: bdt(10_000_000),
+            },
+            MethodLimits {
+                method: PaymentMethod::Card,
+                min: bdt(100),
+                max: bdt(99_999_999),
+            },
+        ],
         stranger_call_allowed: true,
         authorization_void_after_s: crate::saga::AUTHORIZATION_VOID_AFTER_S,
     }
@@ -705,4 +716,111 @@ fn an_unanswering_provider_is_asked_again_later_not_in_a_loop() {
     assert!(s.r.intents.is_empty());
     assert_eq!(next_alarm_at_s(&s.r, s.now), Some(s.now + RECOVERY_AFTER_S));
     assert_eq!(s.r.status, SessionStatus::Processing);
+}
+
+/// A card payment of a manual-capture session, authorized at the gateway.
+fn card_authorized(s: &mut Sim) {
+    s.r.request.capture = Some(checkout_core::api::CaptureMode::Manual);
+    let intents = s.pay("k1", PaymentMethod::Card, "pay_1");
+    match &intents[0].call {
+        Call::Provider {
+            call: ProviderCall::Create(create),
+            ..
+        } => assert!(create.manual_capture),
+        other => panic!("{other:?}"),
+    }
+    let created = Answer::Created(Created {
+        reference: "cs_test_1".into(),
+        next_action: NextAction::Redirect {
+            url: "https://stripe/pay".into(),
+        },
+    });
+    assert!(s.answer(&intents[0], created).is_empty());
+    let query = s
+        .step(Input::Callback {
+            provider: PaymentMethod::Card,
+            reference: "cs_test_1".into(),
+            outcome: CallbackOutcome::Returned,
+        })
+        .unwrap();
+    assert!(is_provider(&query[0], |c| matches!(
+        c,
+        ProviderCall::Query { .. }
+    )));
+    s.answer(
+        &query[0],
+        Answer::Payment(provider_payment(ProviderState::Approved, 3050, "pay_1")),
+    );
+    assert!(s.payment("pay_1").is_authorized());
+    assert_eq!(s.r.status_view(), SessionStatus::Authorized);
+    assert_eq!(s.payment("pay_1").view().status, PaymentStatus::Authorized);
+}
+
+#[test]
+fn a_card_authorization_is_captured_once_and_a_lost_capture_becomes_a_query() {
+    let mut s = Sim::new(&[PaymentMethod::Card]);
+    card_authorized(&mut s);
+    let capture = s.step(Input::Capture { amount: None }).unwrap();
+    assert!(capture[0].moves_provider_money());
+    // A second capture request while the first is unanswered is the same capture.
+    assert!(s.step(Input::Capture { amount: None }).unwrap().is_empty());
+    let query = s.answer(&capture[0], Answer::Lost);
+    assert!(is_provider(&query[0], |c| matches!(
+        c,
+        ProviderCall::Query { .. }
+    )));
+    // The gateway never saw it: still authorized, and nothing is captured again by itself.
+    assert!(s
+        .answer(
+            &query[0],
+            Answer::Payment(provider_payment(ProviderState::Approved, 3050, "pay_1")),
+        )
+        .is_empty());
+    assert!(s.payment("pay_1").is_authorized());
+    // The merchant's retry is a new capture; a partial one pays what was taken.
+    let partial = s.step(Input::Capture {
+        amount: Some(bdt(2000)),
+    });
+    let partial = partial.unwrap();
+    s.answer(
+        &partial[0],
+        Answer::Payment(provider_payment(ProviderState::Succeeded, 2000, "pay_1")),
+    );
+    assert_eq!(s.r.status, SessionStatus::Paid);
+    assert_eq!(s.r.amount_paid(), bdt(2000));
+    assert!(s.step(Input::Capture { amount: None }).is_err());
+}
+
+#[test]
+fn an_authorization_nobody_captured_is_voided_at_its_time() {
+    let mut s = Sim::new(&[PaymentMethod::Card]);
+    card_authorized(&mut s);
+    let void_at = s
+        .payment("pay_1")
+        .provider
+        .as_ref()
+        .unwrap()
+        .void_at_s
+        .unwrap();
+    assert_eq!(next_alarm_at_s(&s.r, s.now), Some(void_at));
+    s.now = void_at - 1;
+    assert!(s.step(Input::Alarm).unwrap().is_empty());
+    s.now = void_at;
+    let void = s.step(Input::Alarm).unwrap();
+    assert!(is_provider(&void[0], |c| matches!(
+        c,
+        ProviderCall::Void { .. }
+    )));
+    assert!(!void[0].moves_provider_money());
+    s.answer(
+        &void[0],
+        Answer::Payment(provider_payment(ProviderState::Canceled, 3050, "pay_1")),
+    );
+    let payment = s.payment("pay_1");
+    assert_eq!(payment.status, PaymentStatus::Failed);
+    assert_eq!(
+        payment.failure.as_ref().unwrap().code,
+        ErrorCode::PaymentCanceled
+    );
+    assert!(s.step(Input::VoidAuthorization).is_err());
 }
