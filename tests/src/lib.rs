@@ -8,6 +8,8 @@
 //! - [`webdriver`]: a minimal W3C WebDriver client for Debian's chromium and chromedriver.
 //! - [`providers`]: starts the provider simulators with the dev credentials, and the Worker
 //!   variables that point the Worker at them.
+//! - [`recorder`]: a recording proxy in front of a Worker, and the search for a card number in
+//!   what it recorded, the Worker's log and its storage.
 //!
 //! The tests themselves live in `tests/tests/`, one file per area.
 
@@ -15,6 +17,7 @@ pub mod api;
 pub mod dev_vars;
 pub mod fixtures;
 pub mod providers;
+pub mod recorder;
 pub mod webdriver;
 pub mod worker;
 

@@ -6,12 +6,14 @@
 //! | --- | --- | --- |
 //! | `checkout:ready` | `onReady` | `{sessionId}` |
 //! | `checkout:change` | `onChange` | `{sessionId, method, points, balance, currency}` |
-//! | `checkout:complete` | `onComplete` | `{sessionId, status: "paid", amountPaid, currency}` |
+//! | `checkout:complete` | `onComplete` | `{sessionId, status: "paid" \| "authorized", amountPaid, currency}` (for `authorized`, the amount the shop will capture) |
 //! | `checkout:error` | `onError` | `{code, message}` (message in the shopper's language) |
 
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::JsValue;
 use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
+
+use checkout_core::api::SessionStatus;
 
 use crate::state::Choice;
 
@@ -61,11 +63,23 @@ impl Events {
         self.emit("checkout:change", self.on_change.as_ref(), &detail);
     }
 
-    /// `checkout:complete`, when the order is paid.
-    pub fn complete(&self, session_id: &str, amount_paid: &str, currency: &str) {
+    /// `checkout:complete`, when the order is paid, or its card authorized for the shop to
+    /// capture (the shopper is done either way).
+    pub fn complete(
+        &self,
+        session_id: &str,
+        status: SessionStatus,
+        amount_paid: &str,
+        currency: &str,
+    ) {
+        let status = if status == SessionStatus::Authorized {
+            "authorized"
+        } else {
+            "paid"
+        };
         let detail = [
             ("sessionId", session_id.into()),
-            ("status", "paid".into()),
+            ("status", status.into()),
             ("amountPaid", amount_paid.into()),
             ("currency", currency.into()),
         ];

@@ -124,6 +124,9 @@ pub enum Screen {
     Waiting,
     /// Paid: the final success screen.
     Paid,
+    /// The card is authorized and the shop will capture it: a success for the shopper, who has
+    /// nothing more to do.
+    Authorized,
     /// The session cannot be paid here any more (expired, or a fatal error).
     Closed(Problem),
 }
@@ -132,8 +135,9 @@ impl Screen {
     /// The screen a freshly loaded session calls for.
     pub fn for_session(session: &WidgetSession) -> Screen {
         match session.status {
+            SessionStatus::Paid => Screen::Paid,
             // An authorized card is done on the shopper's side; the shop captures it later.
-            SessionStatus::Paid | SessionStatus::Authorized => Screen::Paid,
+            SessionStatus::Authorized => Screen::Authorized,
             SessionStatus::Expired => Screen::Closed(Problem::from_code(ErrorCode::SessionExpired)),
             SessionStatus::Processing => Screen::Waiting,
             // The shop must look at what the provider took before anything else can happen.
@@ -166,8 +170,10 @@ pub fn method_availability(
             Some(_) => Ok(()),
             None => Err(Unavailable::NoBalance),
         },
-        PaymentMethod::Bkash | PaymentMethod::WechatPay => within_limits(method, session),
-        PaymentMethod::Points | PaymentMethod::Card => Err(Unavailable::NotYet),
+        PaymentMethod::Bkash | PaymentMethod::WechatPay | PaymentMethod::Card => {
+            within_limits(method, session)
+        }
+        PaymentMethod::Points => Err(Unavailable::NotYet),
     }
 }
 
@@ -467,29 +473,60 @@ mod tests {
 
     #[test]
     fn a_method_is_disabled_outside_its_limits_unless_the_wallet_can_take_the_excess() {
-        let with_limits = |total: &str, wallet: bool| {
-            let mut s = session(
-                total,
-                0,
-                "0.00",
-                checkout_core::api::default_wallet_priority(),
-            );
-            s.method_limits = vec![checkout_core::api::MethodLimit {
-                method: PaymentMethod::Bkash,
-                min_minor: 100,
-                max_minor: 2_500_000,
-            }];
-            if !wallet {
-                s.balance = None;
-                s.points = None;
-            }
-            method_availability(PaymentMethod::Bkash, &s)
+        // bKash and the card (through its gateway) follow the same rule.
+        for method in [PaymentMethod::Bkash, PaymentMethod::Card] {
+            let with_limits = |total: &str, wallet: bool| {
+                let mut s = session(
+                    total,
+                    0,
+                    "0.00",
+                    checkout_core::api::default_wallet_priority(),
+                );
+                s.method_limits = vec![checkout_core::api::MethodLimit {
+                    method,
+                    min_minor: 100,
+                    max_minor: 2_500_000,
+                }];
+                if !wallet {
+                    s.balance = None;
+                    s.points = None;
+                }
+                method_availability(method, &s)
+            };
+            assert_eq!(with_limits("0.99", true), Err(Unavailable::OutOfRange));
+            assert_eq!(with_limits("1.00", false), Ok(()));
+            assert_eq!(with_limits("25000.00", false), Ok(()));
+            assert_eq!(with_limits("25000.01", false), Err(Unavailable::OutOfRange));
+            assert_eq!(with_limits("25000.01", true), Ok(()));
+        }
+    }
+
+    #[test]
+    fn each_session_status_has_its_screen_and_an_authorized_card_is_not_paid_but_done() {
+        let mut s = session(
+            "10.00",
+            0,
+            "0.00",
+            checkout_core::api::default_wallet_priority(),
+        );
+        let screen_of = |s: &mut WidgetSession, status| {
+            s.status = status;
+            Screen::for_session(s)
         };
-        assert_eq!(with_limits("0.99", true), Err(Unavailable::OutOfRange));
-        assert_eq!(with_limits("1.00", false), Ok(()));
-        assert_eq!(with_limits("25000.00", false), Ok(()));
-        assert_eq!(with_limits("25000.01", false), Err(Unavailable::OutOfRange));
-        assert_eq!(with_limits("25000.01", true), Ok(()));
+        assert_eq!(screen_of(&mut s, SessionStatus::Open), Screen::Ready);
+        assert_eq!(
+            screen_of(&mut s, SessionStatus::Processing),
+            Screen::Waiting
+        );
+        assert_eq!(screen_of(&mut s, SessionStatus::Paid), Screen::Paid);
+        assert_eq!(
+            screen_of(&mut s, SessionStatus::Authorized),
+            Screen::Authorized
+        );
+        assert_eq!(
+            screen_of(&mut s, SessionStatus::Expired),
+            Screen::Closed(Problem::from_code(ErrorCode::SessionExpired))
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! - `fuzz [--time S | --runs N] [TARGET...]`: the fuzz targets in `fuzz/`, longer (`src/fuzz.rs`).
 //! - `sim [--seeds N] [--steps M] [--seed S]`: the seeded simulation of the session saga
 //!   (`sim/`, `src/sim.rs`); `test` runs a bounded sweep of it.
-//! - `bench [workerd|wrangler]`: sizes and load figures, the Worker in workerd directly and
+//! - `bench [size|workerd|wrangler]`: sizes and load figures, the Worker in workerd directly and
 //!   through `wrangler dev` (`src/bench/`).
 
 mod bench;

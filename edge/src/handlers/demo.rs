@@ -34,7 +34,8 @@ fn demo_merchant(config: &Config) -> Result<MerchantContext> {
 pub const DEMO_WECHAT_OPENID: &str = "oDemo0Shopper0000000000000001";
 
 /// `POST /demo/api/checkout[?currency=CNY]`: the shop's "Buy" creates a session and hands the
-/// browser only the client secret. The taka order offers bKash, the yuan order WeChat Pay.
+/// browser only the client secret. The taka order offers bKash, the yuan order WeChat Pay; both
+/// offer cards.
 pub async fn checkout(req: Request, env: &Env, request_id: &str) -> Result<Response> {
     let config = Config::from_env(env)?;
     let merchant = demo_merchant(&config)?;
@@ -67,8 +68,8 @@ pub async fn checkout(req: Request, env: &Env, request_id: &str) -> Result<Respo
     )
 }
 
-/// Store balance, points, and the provider for `currency` where this Worker has it configured
-/// (`cargo xtask dev` runs the simulators).
+/// Store balance, points, the provider for `currency` and cards, where this Worker has them
+/// configured (`cargo xtask dev` runs the simulators).
 fn demo_methods(
     env: &Env,
     merchant: &MerchantContext,
@@ -78,7 +79,11 @@ fn demo_methods(
     if merchant.points.is_some() {
         methods.push(PaymentMethod::Points);
     }
-    for provider in [PaymentMethod::Bkash, PaymentMethod::WechatPay] {
+    for provider in [
+        PaymentMethod::Bkash,
+        PaymentMethod::WechatPay,
+        PaymentMethod::Card,
+    ] {
         if provider.accepts(currency)
             && crate::connectors::is_available(provider, env, Mode::of(merchant.livemode))?
         {

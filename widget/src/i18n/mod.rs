@@ -207,10 +207,14 @@ pub struct Messages {
     pub loading: &'static str,
     pub processing_payment: &'static str,
     pub payment_complete_status: &'static str,
+    /// A card authorized for the shop to capture later: a success for the shopper.
+    pub payment_authorized_status: &'static str,
     pub waiting_status: &'static str,
     pub processing: &'static str,
     pub pay_now: &'static str,
     pub continue_bkash: &'static str,
+    /// The Pay button with a card chosen: the card is typed on the gateway's page.
+    pub continue_card: &'static str,
     pub pay_wechat: &'static str,
     /// The methods' legend.
     pub pay_with: &'static str,
@@ -219,6 +223,8 @@ pub struct Messages {
     pub method_bkash: &'static str,
     pub method_wechat: &'static str,
     pub method_card: &'static str,
+    /// The card brands' names, for screen readers (their marks are decorative).
+    pub card_brands: &'static str,
     pub no_pay_password: &'static str,
     pub balance_unavailable: &'static str,
     pub not_available_yet: &'static str,
@@ -253,6 +259,9 @@ pub struct PartMessages {
     /// After a hard lock (no time to wait out): only the shop can lift it.
     pub ask_shop_to_unlock: &'static str,
     pub paid_heading: &'static str,
+    pub authorized_heading: &'static str,
+    /// `{}`: the amount authorized.
+    pub you_authorized: &'static str,
     /// `{}`: the amount.
     pub you_paid: &'static str,
     pub back_to_shop: &'static str,
@@ -415,7 +424,11 @@ mod tests {
     fn every_ui_string_is_translated_with_the_same_slots() {
         let english = ui_strings(Locale::En);
         // Brand names stay as they are in every language.
-        let brands = ["bKash", "WeChat Pay"];
+        let brands = [
+            "bKash",
+            "WeChat Pay",
+            "Visa, Mastercard, American Express, UnionPay",
+        ];
         for locale in [Locale::ZhHans, Locale::Bn] {
             let own = ui_strings(locale);
             assert_eq!(own.len(), english.len());
@@ -440,10 +453,12 @@ mod tests {
             ("loading", t.loading),
             ("processing_payment", t.processing_payment),
             ("payment_complete_status", t.payment_complete_status),
+            ("payment_authorized_status", t.payment_authorized_status),
             ("waiting_status", t.waiting_status),
             ("processing", t.processing),
             ("pay_now", t.pay_now),
             ("continue_bkash", t.continue_bkash),
+            ("continue_card", t.continue_card),
             ("pay_wechat", t.pay_wechat),
             ("pay_with", t.pay_with),
             ("method_balance", t.method_balance),
@@ -451,6 +466,7 @@ mod tests {
             ("method_bkash", t.method_bkash),
             ("method_wechat", t.method_wechat),
             ("method_card", t.method_card),
+            ("card_brands", t.card_brands),
             ("no_pay_password", t.no_pay_password),
             ("balance_unavailable", t.balance_unavailable),
             ("not_available_yet", t.not_available_yet),
@@ -466,6 +482,8 @@ mod tests {
             ("order", t.order),
             ("pay_by", t.pay_by),
             ("paid_heading", p.paid_heading),
+            ("authorized_heading", p.authorized_heading),
+            ("you_authorized", p.you_authorized),
             ("you_paid", p.you_paid),
             ("back_to_shop", p.back_to_shop),
             ("use_points", t.use_points),

@@ -7,7 +7,9 @@
 //! workerd on one core, a load generator on the other, beside hello-world Workers), then, as a
 //! secondary section, through `wrangler dev` (Node and Miniflare's proxy in front).
 //! `cargo xtask bench workerd` runs the workerd section alone, on the Worker already built
-//! (`cargo xtask build edge`); `cargo xtask bench wrangler` the `wrangler dev` one alone.
+//! (`cargo xtask build edge`); `cargo xtask bench wrangler` the `wrangler dev` one alone;
+//! `cargo xtask bench size` the first view's size alone, on the widget already built
+//! (`cargo xtask build widget`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -45,11 +47,17 @@ pub fn run(args: &[String]) -> Result {
             print_machine();
             return routes::run();
         }
+        // The first view's size alone, from the widget as last built (`cargo xtask build widget`).
+        Some("size") => return size::first_view(),
         Some("wrangler") => {
             print_machine();
             return wrangler_dev();
         }
-        Some(other) => return Err(format!("cargo xtask bench [workerd|wrangler]: not {other}")),
+        Some(other) => {
+            return Err(format!(
+                "cargo xtask bench [size|workerd|wrangler]: not {other}"
+            ))
+        }
         None => {}
     }
     setup::run(setup::Needs::Everything)?;

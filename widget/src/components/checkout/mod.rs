@@ -125,6 +125,7 @@ pub fn Checkout(
             (Screen::Loading, _) => t.loading.to_owned(),
             (_, true) => t.processing_payment.to_owned(),
             (Screen::Paid, _) => t.payment_complete_status.to_owned(),
+            (Screen::Authorized, _) => t.payment_authorized_status.to_owned(),
             (Screen::Waiting, false) => problem().unwrap_or_else(|| t.waiting_status.to_owned()),
             (Screen::Closed(p), _) => locale.problem_text(&p),
             (Screen::Ready, false) => problem().unwrap_or_default(),
@@ -156,10 +157,16 @@ fn screen_view(model: Model, screen: Screen) -> AnyView {
         };
     };
     match screen {
-        Screen::Paid => {
+        Screen::Paid | Screen::Authorized => {
             let amount = format::amount(session.amount_minor, session.currency, locale);
+            let authorized = screen == Screen::Authorized;
             part_view(
-                Box::pin(paid_screen(amount, session.return_url.clone(), locale)),
+                Box::pin(paid_screen(
+                    amount,
+                    session.return_url.clone(),
+                    authorized,
+                    locale,
+                )),
                 locale,
             )
         }
@@ -214,6 +221,8 @@ fn ready_view(model: Model, session: Session, locale: Locale) -> AnyView {
             t.continue_bkash
         } else if model.method.get() == Some(PaymentMethod::WechatPay) {
             t.pay_wechat
+        } else if model.method.get() == Some(PaymentMethod::Card) {
+            t.continue_card
         } else {
             t.pay_now
         }
@@ -364,8 +373,9 @@ fn show_session(model: Model, session: WidgetSession) {
             show_problem(model, problem);
         }
     }
-    let newly_paid = screen == Screen::Paid && model.screen.get_untracked() != Screen::Paid;
-    if newly_paid {
+    // An authorization is the shopper's end too: the shop captures it later.
+    let done = matches!(screen, Screen::Paid | Screen::Authorized);
+    if done && model.screen.get_untracked() != screen {
         // The page's event carries a decimal string, like the merchant API.
         let amount = session.total().map(|total| total.to_decimal_string());
         let (id, amount, currency) = (
@@ -375,7 +385,7 @@ fn show_session(model: Model, session: WidgetSession) {
         );
         model
             .events
-            .with_value(|e| e.complete(&id, &amount, currency.code()));
+            .with_value(|e| e.complete(&id, session.status, &amount, currency.code()));
     }
     model.session.set(Some(Session::new(session)));
     model.show(screen.clone());
