@@ -291,9 +291,11 @@ fn legacy_hashes_are_upgraded_and_rotated_peppers_re_hash_and_a_missing_one_is_r
     // Proof of the upgrade: without peppers the row (now under k1) cannot be checked at all.
     // That is a configuration error, logged, and never an accepted password.
     let rig = rig_on(&dir, vec![var("PAY_PASSWORD_PEPPERS", "")]);
+    // The wallet fails internally, so the session cannot know what it did: the attempt stays
+    // processing (409) until the alarm asks the wallet, which fences the transfer id.
     let refused = pay_fresh(&rig, customer, "no-pepper", PAY_PASSWORD);
-    assert_eq!(refused.status, 500, "{}", refused.body);
-    assert_eq!(refused.code(), "internal_error");
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(refused.code(), "payment_in_progress");
     assert!(rig.worker.log().contains("PAY_PASSWORD_PEPPERS is not set"));
     drop(rig);
 
@@ -315,7 +317,8 @@ fn legacy_hashes_are_upgraded_and_rotated_peppers_re_hash_and_a_missing_one_is_r
     let rig = rig_on(&dir, peppers("k3", &[("k3", &a)]));
     for (order, password) in [("k3-right", PAY_PASSWORD), ("k3-wrong", "000000")] {
         let refused = pay_fresh(&rig, customer, order, password);
-        assert_eq!(refused.status, 500, "{}", refused.body);
+        assert_eq!(refused.status, 409, "{}", refused.body);
+        assert_eq!(refused.code(), "payment_in_progress");
     }
     let log = rig.worker.log();
     assert!(log.contains("has no pepper k2"), "{log}");
