@@ -1,4 +1,4 @@
-//! Simulated bKash (Tokenized Checkout) and WeChat Pay (API v3), answering in the connectors'
+//! Simulated bKash (Tokenized Checkout), WeChat Pay (API v3) and Stripe (cards), answering in the connectors'
 //! own types (`checkout_edge::connectors`), on their own clock (the world's plus a skew).
 //!
 //! Modelled after the providers' rules as `docs` and `../shared/notes/providers.md` state them and
@@ -12,9 +12,21 @@
 //!   money at once and sends a `TRANSACTION.SUCCESS` notification; query by `out_trade_no`;
 //!   `close` refuses a paid order; a refund is idempotent by `out_refund_no`, answers PROCESSING
 //!   and turns SUCCESS later, told by a `REFUND.SUCCESS` notification or a query.
+//! - Stripe: a Checkout Session per payment (`cs_test_…`, `client_reference_id` our payment id);
+//!   create answers a redirect to the hosted page. A declined card leaves the session open (the
+//!   shopper may try another or leave); it expires by itself at its `expires_at`. Paying with
+//!   `capture_method=automatic` makes the PaymentIntent `succeeded`; with `manual` it is
+//!   `requires_capture` until the merchant captures (whole or less, once: a captured intent
+//!   refuses another capture) or cancels it, and it is canceled by itself after 7 days
+//!   (<https://docs.stripe.com/payments/place-a-hold-on-a-payment-method>, "capture later":
+//!   customer-initiated card authorizations last 7 days; capture less than the hold, once).
+//!   Expire refuses a complete session (the connector then reads it and voids an authorization).
+//!   A refund is keyed by our refund id (Idempotency-Key: a repeat is the same refund), pending
+//!   then succeeded; listing the intent's refunds finds ours. Every change sends an event, which
+//!   the shell turns into `NotifiedEvent::Changed` (a hint).
 //!
 //! Each provider keeps what it holds for us per payment (taken minus refunded, refunds by state)
-//! and counts every money-moving call (bKash execute, either refund) per intent and per payment,
+//! and counts every money-moving call (bKash execute, Stripe capture, any refund) per intent,
 //! so the world can check that none was sent twice.
 
 use std::collections::BTreeMap;
