@@ -97,7 +97,7 @@ pub struct SimPayment {
     pub manual_capture: bool,
     /// Card: the last attempt on the hosted page was declined (the session stays open).
     pub declined: bool,
-    /// Card: provider time of the authorization (it lapses [`CARD_AUTHORIZATION_LIFE_S`] later).
+    /// Card: provider time of the authorization (it lapses `authorization_life_s` later).
     pub authorized_at_s: Option<i64>,
     /// Card: a capture landed / the authorization was voided (never both).
     pub captured: bool,
@@ -254,6 +254,9 @@ pub struct Provider {
     pub by_invoice: BTreeMap<String, String>,
     /// Notifications produced and not yet handed to the world.
     pub outbox: Vec<Notice>,
+    /// Card: how long an uncaptured authorization lives (normally
+    /// [`CARD_AUTHORIZATION_LIFE_S`]; shorter under [`crate::faults::Fault::AuthorizationLapsedEarly`]).
+    pub authorization_life_s: i64,
     next_id: u64,
 }
 
@@ -267,6 +270,7 @@ impl Provider {
             violations: Vec::new(),
             by_invoice: BTreeMap::new(),
             outbox: Vec::new(),
+            authorization_life_s: CARD_AUTHORIZATION_LIFE_S,
             next_id: 0,
         }
     }
@@ -299,14 +303,15 @@ impl Provider {
     }
 
     /// Stripe expires an open Checkout Session at its `expires_at`, and cancels an uncaptured
-    /// authorization after [`CARD_AUTHORIZATION_LIFE_S`]; each sends an event.
+    /// authorization after `authorization_life_s`; each sends an event.
     fn expire_card(&mut self, now_s: i64) {
         let provider_now = self.clock(now_s);
+        let life = self.authorization_life_s;
         let mut notices = Vec::new();
         for p in self.payments.values_mut() {
             let lapsed = p
                 .authorized_at_s
-                .is_some_and(|at| provider_now >= at + CARD_AUTHORIZATION_LIFE_S);
+                .is_some_and(|at| provider_now >= at + life);
             let ended = match p.state {
                 PayState::Initiated if provider_now >= p.expires_at_s => PayState::Closed,
                 PayState::Authorized if lapsed => PayState::Voided,

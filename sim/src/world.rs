@@ -268,8 +268,11 @@ impl World {
         };
         let bkash = Provider::new(Which::Bkash, skew(&mut dice));
         let wechat = Provider::new(Which::Wechat, skew(&mut dice));
-        let card = Provider::new(Which::Card, skew(&mut dice));
+        let mut card = Provider::new(Which::Card, skew(&mut dice));
         let authorization_void_after_s = dice.range(600, 4 * 3600);
+        if dice.fault(Fault::AuthorizationLapsedEarly, 100) {
+            card.authorization_life_s = dice.range(300, authorization_void_after_s);
+        }
         let mut world = World {
             dice,
             now_s: START_S,
