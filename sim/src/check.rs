@@ -27,7 +27,7 @@ use checkout_core::Money;
 use checkout_edge::saga::record::{PaymentRecord, SessionRecord};
 use checkout_edge::saga::{self};
 
-use crate::providers::{Provider, Which};
+use crate::providers::{PayState, Provider, Which};
 use crate::wallet::{balance_account, Wallet, POINTS_ACCOUNT};
 use crate::world::World;
 
@@ -52,8 +52,9 @@ pub fn every_step(world: &World) -> Result<(), String> {
     }
     world.bkash.check()?;
     world.wechat.check()?;
+    world.card.check()?;
     for (record, customer) in world.touched_sessions() {
-        for which in [Which::Bkash, Which::Wechat] {
+        for which in [Which::Bkash, Which::Wechat, Which::Card] {
             let taken = taken(provider(world, which), record);
             if taken.books > taken.provider {
                 return Err(format!(
@@ -107,7 +108,7 @@ pub fn quiescent(world: &World) -> Result<(), String> {
         {
             return Err(format!("{}: refund {} still pending", record.id, r.id));
         }
-        for which in [Which::Bkash, Which::Wechat] {
+        for which in [Which::Bkash, Which::Wechat, Which::Card] {
             let taken = taken(provider(world, which), record);
             if taken.books != taken.provider {
                 return Err(format!(
@@ -116,6 +117,7 @@ pub fn quiescent(world: &World) -> Result<(), String> {
                 ));
             }
         }
+        authorizations_settled(&world.card, record)?;
         let w = &world.wallets[customer];
         for p in &record.payments {
             let (balance, points) = wallet_took(w, record, p);
@@ -159,6 +161,30 @@ pub fn quiescent(world: &World) -> Result<(), String> {
     Ok(())
 }
 
+/// Once quiet, no card authorization is left at Stripe: each was captured (and is then in the
+/// books as taken) or voided (taking nothing), as the books say.
+fn authorizations_settled(card: &Provider, record: &SessionRecord) -> Result<(), String> {
+    for p in record
+        .payments
+        .iter()
+        .filter(|p| p.method == PaymentMethod::Card)
+    {
+        let Some(sim) = card.payment_for(&p.id) else {
+            continue;
+        };
+        if sim.state == PayState::Authorized {
+            return Err(format!(
+                "{}: payment {} ({:?}) still authorized at Stripe for {} when quiet",
+                record.id,
+                p.id,
+                p.status,
+                sim.asked.amount_minor()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn paid_at_most_once(record: &SessionRecord) -> Result<(), String> {
     let succeeded = record
         .payments
@@ -184,6 +210,7 @@ fn provider(world: &World, which: Which) -> &Provider {
     match which {
         Which::Bkash => &world.bkash,
         Which::Wechat => &world.wechat,
+        Which::Card => &world.card,
     }
 }
 
@@ -191,6 +218,7 @@ fn method_of(which: Which) -> PaymentMethod {
     match which {
         Which::Bkash => PaymentMethod::Bkash,
         Which::Wechat => PaymentMethod::WechatPay,
+        Which::Card => PaymentMethod::Card,
     }
 }
 

@@ -62,6 +62,9 @@ pub enum Fault {
     PaidAfterClose,
     /// A provider call caused by a stranger was over its budget (throttled).
     Throttled,
+    /// Card authorizations lapse at Stripe before the session's own void window ends (an issuer
+    /// with a shorter window): the saga learns it from an event or its cron's query.
+    AuthorizationLapsedEarly,
 }
 
 /// How many of each fault a run injected.

@@ -16,8 +16,10 @@
 //!   `edge/src/objects/wallet.rs`, `wallet/holds.rs`, `wallet/points.rs` and `wallet_store.rs`.
 //!   Pay passwords are not checked; a call re-run without the shopper's request is refused as
 //!   the real wallet refuses it (no password).
-//! - **Modelled** ([`providers`]): bKash and WeChat Pay, from their published rules, never from
-//!   the connectors or the HTTP simulators.
+//! - **Modelled** ([`providers`]): bKash, WeChat Pay and Stripe (card: Checkout Sessions,
+//!   declines, automatic or manual capture, partial capture, void, the 7-day authorization
+//!   lapse, refunds by our id), from their published rules, never from the connectors or the
+//!   HTTP simulators.
 //! - **Modelled** ([`world`]): the Durable Object shell (commit record and intents together,
 //!   run intents one at a time per request, set the alarm, restart from the snapshot), the
 //!   runtime's alarm (late, twice, throwing), the cron, shoppers, the merchant and the network.

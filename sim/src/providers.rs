@@ -1,4 +1,4 @@
-//! Simulated bKash (Tokenized Checkout) and WeChat Pay (API v3), answering in the connectors'
+//! Simulated bKash (Tokenized Checkout), WeChat Pay (API v3) and Stripe (cards), answering in the connectors'
 //! own types (`checkout_edge::connectors`), on their own clock (the world's plus a skew).
 //!
 //! Modelled after the providers' rules as `docs` and `../shared/notes/providers.md` state them and
@@ -12,9 +12,21 @@
 //!   money at once and sends a `TRANSACTION.SUCCESS` notification; query by `out_trade_no`;
 //!   `close` refuses a paid order; a refund is idempotent by `out_refund_no`, answers PROCESSING
 //!   and turns SUCCESS later, told by a `REFUND.SUCCESS` notification or a query.
+//! - Stripe: a Checkout Session per payment (`cs_test_…`, `client_reference_id` our payment id);
+//!   create answers a redirect to the hosted page. A declined card leaves the session open (the
+//!   shopper may try another or leave); it expires by itself at its `expires_at`. Paying with
+//!   `capture_method=automatic` makes the PaymentIntent `succeeded`; with `manual` it is
+//!   `requires_capture` until the merchant captures (whole or less, once: a captured intent
+//!   refuses another capture) or cancels it, and it is canceled by itself after 7 days
+//!   (<https://docs.stripe.com/payments/place-a-hold-on-a-payment-method>, "capture later":
+//!   customer-initiated card authorizations last 7 days; capture less than the hold, once).
+//!   Expire refuses a complete session (the connector then reads it and voids an authorization).
+//!   A refund is keyed by our refund id (Idempotency-Key: a repeat is the same refund), pending
+//!   then succeeded; listing the intent's refunds finds ours. Every change sends an event, which
+//!   the shell turns into `NotifiedEvent::Changed` (a hint).
 //!
 //! Each provider keeps what it holds for us per payment (taken minus refunded, refunds by state)
-//! and counts every money-moving call (bKash execute, either refund) per intent and per payment,
+//! and counts every money-moving call (bKash execute, Stripe capture, any refund) per intent,
 //! so the world can check that none was sent twice.
 
 use std::collections::BTreeMap;
@@ -30,6 +42,8 @@ use checkout_edge::connectors::{
 pub enum Which {
     Bkash,
     Wechat,
+    /// Stripe: a Checkout Session per payment, charged at once or authorized for a capture.
+    Card,
 }
 
 /// Where a payment stands at the provider.
@@ -45,6 +59,8 @@ pub enum PayState {
     Failed,
     /// Closed (WeChat) or expired: it can no longer be paid.
     Closed,
+    /// Card only: the authorization was canceled (voided) or lapsed; nothing was taken.
+    Voided,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +93,15 @@ pub struct SimPayment {
     pub mismatch: Option<Mismatch>,
     /// The shopper was already paying when the order was closed, and WeChat let it through.
     pub paying_through_close: bool,
+    /// Card: authorize only (`capture_method=manual`), the merchant captures.
+    pub manual_capture: bool,
+    /// Card: the last attempt on the hosted page was declined (the session stays open).
+    pub declined: bool,
+    /// Card: provider time of the authorization (it lapses `authorization_life_s` later).
+    pub authorized_at_s: Option<i64>,
+    /// Card: a capture landed / the authorization was voided (never both).
+    pub captured: bool,
+    pub voided: bool,
 }
 
 /// A provider that takes another amount or reports another order than it was asked for.
@@ -93,6 +118,9 @@ impl SimPayment {
     }
 
     fn answer(&self) -> ProviderPayment {
+        if self.reference.starts_with("cs_test_") {
+            return self.card_answer();
+        }
         let (state, word) = match (self.state, self.which_word()) {
             (PayState::Initiated, w) => (ProviderState::Pending, w.0),
             (PayState::Authorized, w) => (ProviderState::Approved, w.1),
@@ -100,7 +128,7 @@ impl SimPayment {
             (PayState::Failed, w) => (ProviderState::Failed, w.3),
             // bKash's "Expired" is a failure to the connector; WeChat's CLOSED a cancel.
             (PayState::Closed, w) if w.4 == "Expired" => (ProviderState::Failed, w.4),
-            (PayState::Closed, w) => (ProviderState::Canceled, w.4),
+            (PayState::Closed | PayState::Voided, w) => (ProviderState::Canceled, w.4),
         };
         let paid = self.state == PayState::Paid;
         let amount = if paid {
@@ -119,6 +147,49 @@ impl SimPayment {
                 self.invoice.clone()
             }),
         }
+    }
+
+    /// As the connector reads a Checkout Session with its PaymentIntent expanded
+    /// (`client_reference_id` is our payment id; `amount_capturable` while authorized,
+    /// `amount_received` once captured).
+    fn card_answer(&self) -> ProviderPayment {
+        let (state, status) = match self.state {
+            PayState::Initiated => (
+                ProviderState::Pending,
+                "open/unpaid/requires_payment_method",
+            ),
+            PayState::Authorized => (ProviderState::Approved, "complete/unpaid/requires_capture"),
+            PayState::Paid => (ProviderState::Succeeded, "complete/paid/succeeded"),
+            PayState::Voided => (ProviderState::Canceled, "complete/unpaid/canceled"),
+            PayState::Closed | PayState::Failed if self.declined => (
+                ProviderState::Failed,
+                "expired/unpaid/requires_payment_method",
+            ),
+            PayState::Closed | PayState::Failed => (ProviderState::Canceled, "expired/unpaid/"),
+        };
+        let amount = match self.state {
+            PayState::Paid => Money::from_minor(self.taken_minor, self.asked.currency()).ok(),
+            _ => Some(self.asked),
+        };
+        ProviderPayment {
+            state,
+            provider_status: status.to_owned(),
+            transaction_id: self.transaction_id.clone(),
+            amount,
+            invoice: Some(self.invoice.clone()),
+        }
+    }
+
+    /// As the connector reads a PaymentIntent alone (after a capture or a cancel).
+    fn card_intent(&self) -> ProviderPayment {
+        let mut answer = self.card_answer();
+        answer.provider_status = match self.state {
+            PayState::Paid => "succeeded",
+            PayState::Authorized => "requires_capture",
+            _ => "canceled",
+        }
+        .to_owned();
+        answer
     }
 
     fn which_word(
@@ -142,17 +213,28 @@ impl SimPayment {
 /// expires it by itself (modelled; bKash has no close).
 pub const BKASH_UNEXECUTED_LIFE_S: i64 = 30 * 60;
 
+/// How long a card authorization lives at Stripe before it is canceled by itself (7 days for
+/// online card payments, per Stripe's "Place a hold on a payment method").
+pub const CARD_AUTHORIZATION_LIFE_S: i64 = 7 * 24 * 3600;
+
 /// A notification the provider sends (WeChat's server-to-server calls).
 #[derive(Debug, Clone)]
 pub enum Notice {
     Paid(ProviderPayment),
-    Refund { refund_id: String },
+    Refund {
+        refund_id: String,
+    },
+    /// A Stripe event about our payment `payment_id` (a hint: the session asks again).
+    Changed {
+        payment_id: String,
+    },
 }
 
 /// A money-moving call as the provider received it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum MoneyCall {
     Execute,
+    Capture,
     Refund,
 }
 
@@ -172,6 +254,9 @@ pub struct Provider {
     pub by_invoice: BTreeMap<String, String>,
     /// Notifications produced and not yet handed to the world.
     pub outbox: Vec<Notice>,
+    /// Card: how long an uncaptured authorization lives (normally
+    /// [`CARD_AUTHORIZATION_LIFE_S`]; shorter under [`crate::faults::Fault::AuthorizationLapsedEarly`]).
+    pub authorization_life_s: i64,
     next_id: u64,
 }
 
@@ -185,6 +270,7 @@ impl Provider {
             violations: Vec::new(),
             by_invoice: BTreeMap::new(),
             outbox: Vec::new(),
+            authorization_life_s: CARD_AUTHORIZATION_LIFE_S,
             next_id: 0,
         }
     }
@@ -201,6 +287,9 @@ impl Provider {
 
     /// bKash expires the payments nobody executed, some time after the session's end.
     pub fn expire_unexecuted(&mut self, now_s: i64) {
+        if self.which == Which::Card {
+            return self.expire_card(now_s);
+        }
         if self.which != Which::Bkash {
             return;
         }
@@ -213,6 +302,30 @@ impl Provider {
         }
     }
 
+    /// Stripe expires an open Checkout Session at its `expires_at`, and cancels an uncaptured
+    /// authorization after `authorization_life_s`; each sends an event.
+    fn expire_card(&mut self, now_s: i64) {
+        let provider_now = self.clock(now_s);
+        let life = self.authorization_life_s;
+        let mut notices = Vec::new();
+        for p in self.payments.values_mut() {
+            let lapsed = p
+                .authorized_at_s
+                .is_some_and(|at| provider_now >= at + life);
+            let ended = match p.state {
+                PayState::Initiated if provider_now >= p.expires_at_s => PayState::Closed,
+                PayState::Authorized if lapsed => PayState::Voided,
+                _ => continue,
+            };
+            p.state = ended;
+            p.voided |= ended == PayState::Voided;
+            notices.push(Notice::Changed {
+                payment_id: p.invoice.clone(),
+            });
+        }
+        self.outbox.extend(notices);
+    }
+
     /// Starts a payment (bKash create, WeChat prepay). WeChat keys it by our id: a second prepay
     /// with the same id and amount returns the same order; with another amount it is refused.
     pub fn create(
@@ -222,8 +335,23 @@ impl Provider {
         expires_at_s: i64,
         mismatch: Option<Mismatch>,
     ) -> Result<Created, ConnectorError> {
+        self.create_with(invoice, amount, expires_at_s, mismatch, false)
+    }
+
+    /// [`Provider::create`], for a card authorize-only (`manual_capture`) when asked.
+    pub fn create_with(
+        &mut self,
+        invoice: &str,
+        amount: Money,
+        expires_at_s: i64,
+        mismatch: Option<Mismatch>,
+        manual_capture: bool,
+    ) -> Result<Created, ConnectorError> {
         let reference = match self.which {
             Which::Bkash => self.id("TR0011"),
+            // Each create is a new Checkout Session (the connector's idempotency key is per
+            // intent, and a lost create is not repeated: the leg's query or expiry settles it).
+            Which::Card => self.id("cs_test_"),
             Which::Wechat => {
                 if let Some(existing) = self.payments.get(invoice) {
                     return match existing.asked == amount {
@@ -246,6 +374,11 @@ impl Provider {
             refunds: Vec::new(),
             mismatch,
             paying_through_close: false,
+            manual_capture,
+            declined: false,
+            authorized_at_s: None,
+            captured: false,
+            voided: false,
         };
         self.payments.insert(reference.clone(), payment);
         self.by_invoice
@@ -261,6 +394,7 @@ impl Provider {
         let txn = self.id(match which {
             Which::Bkash => "BK",
             Which::Wechat => "4200",
+            Which::Card => "pi_",
         });
         let Some(p) = self.payments.get_mut(reference) else {
             return false;
@@ -272,7 +406,7 @@ impl Provider {
         // WeChat was told the session's end (`time_expire`); bKash was not, and keeps the page
         // open until it expires the payment by itself.
         let closes_at = match which {
-            Which::Wechat => p.expires_at_s,
+            Which::Wechat | Which::Card => p.expires_at_s,
             Which::Bkash => p.expires_at_s + BKASH_UNEXECUTED_LIFE_S,
         };
         if provider_now >= closes_at && !through_close {
@@ -281,6 +415,19 @@ impl Provider {
         }
         match which {
             Which::Bkash => p.state = PayState::Authorized,
+            Which::Card => {
+                if p.manual_capture {
+                    p.state = PayState::Authorized;
+                    p.transaction_id = Some(txn);
+                    p.authorized_at_s = Some(provider_now);
+                } else {
+                    p.mismatch = None;
+                    take(p, txn);
+                }
+                p.declined = false;
+                let payment_id = p.invoice.clone();
+                self.outbox.push(Notice::Changed { payment_id });
+            }
             Which::Wechat => {
                 take(p, txn);
                 let notice = Notice::Paid(p.answer());
@@ -292,6 +439,18 @@ impl Provider {
 
     /// The shopper cancels, or their wallet cannot pay.
     pub fn shopper_fails(&mut self, reference: &str) -> bool {
+        if self.which == Which::Card {
+            // A decline on Stripe's page: the session stays open for another card.
+            return match self.payments.get_mut(reference) {
+                Some(p) if p.state == PayState::Initiated => {
+                    p.declined = true;
+                    let payment_id = p.invoice.clone();
+                    self.outbox.push(Notice::Changed { payment_id });
+                    true
+                }
+                _ => false,
+            };
+        }
         match self.payments.get_mut(reference) {
             Some(p) if matches!(p.state, PayState::Initiated | PayState::Authorized) => {
                 p.state = PayState::Failed;
@@ -307,7 +466,7 @@ impl Provider {
         intent: &str,
         reference: &str,
     ) -> Result<ProviderPayment, ConnectorError> {
-        if self.which == Which::Wechat {
+        if matches!(self.which, Which::Wechat | Which::Card) {
             return self.query(reference);
         }
         self.count(intent, MoneyCall::Execute);
@@ -328,7 +487,9 @@ impl Provider {
                 Err(ConnectorError::AlreadyDone("2062".into()))
             }
             PayState::Initiated => Err(ConnectorError::InvalidState("2056".into())),
-            PayState::Failed | PayState::Closed => Err(ConnectorError::InvalidState("2060".into())),
+            PayState::Failed | PayState::Closed | PayState::Voided => {
+                Err(ConnectorError::InvalidState("2060".into()))
+            }
         }
     }
 
@@ -345,6 +506,9 @@ impl Provider {
         if self.which == Which::Bkash {
             return Ok(());
         }
+        if self.which == Which::Card {
+            return self.expire_session(reference);
+        }
         match self.payments.get_mut(reference) {
             None => Ok(()),
             Some(p) if p.state == PayState::Paid => {
@@ -354,6 +518,113 @@ impl Provider {
                 p.state = PayState::Closed;
                 Ok(())
             }
+        }
+    }
+
+    /// Stripe's expire, as the connector's `cancel` ends it: an open session expires; a complete
+    /// one is refused, and the connector reads it: paid is "already done", an authorization is
+    /// voided, an ended one is fine.
+    fn expire_session(&mut self, reference: &str) -> Result<(), ConnectorError> {
+        let Some(p) = self.payments.get_mut(reference) else {
+            return Err(refused("resource_missing"));
+        };
+        match p.state {
+            PayState::Initiated => p.state = PayState::Closed,
+            PayState::Paid => return Err(ConnectorError::AlreadyDone("complete/paid".into())),
+            PayState::Authorized => {
+                p.state = PayState::Voided;
+                p.voided = true;
+                if p.captured {
+                    let r = reference.to_owned();
+                    self.violations
+                        .push(format!("Card: authorization {r} voided after a capture"));
+                }
+            }
+            PayState::Closed | PayState::Failed | PayState::Voided => {}
+        }
+        Ok(())
+    }
+
+    /// Stripe's capture of the session's PaymentIntent (ours: `payment_id`), whole or `amount`,
+    /// once: a second capture of a captured intent is refused (and is a broken invariant here).
+    pub fn capture(
+        &mut self,
+        intent: &str,
+        payment_id: &str,
+        transaction_id: &str,
+        amount: Option<Money>,
+    ) -> Result<ProviderPayment, ConnectorError> {
+        self.count(intent, MoneyCall::Capture);
+        let Some(reference) = self.by_invoice.get(payment_id).cloned() else {
+            return Err(refused("resource_missing"));
+        };
+        let Some(p) = self.payments.get_mut(&reference) else {
+            return Err(refused("resource_missing"));
+        };
+        if p.transaction_id.as_deref() != Some(transaction_id) {
+            return Err(refused("resource_missing"));
+        }
+        match p.state {
+            PayState::Authorized => {
+                let minor = amount.map_or(p.asked.amount_minor(), |a| a.amount_minor());
+                if minor <= 0 || minor > p.asked.amount_minor() {
+                    return Err(refused("amount_too_large"));
+                }
+                p.state = PayState::Paid;
+                p.taken_minor = minor;
+                p.captured = true;
+                if p.voided {
+                    self.violations.push(format!(
+                        "Card: authorization {reference} captured after it was voided"
+                    ));
+                }
+                Ok(p.card_intent())
+            }
+            PayState::Paid => {
+                self.violations.push(format!(
+                    "Card: intent {transaction_id} captured again after it was captured"
+                ));
+                Err(ConnectorError::InvalidState(
+                    "payment_intent_unexpected_state".into(),
+                ))
+            }
+            _ => Err(ConnectorError::InvalidState(
+                "payment_intent_unexpected_state".into(),
+            )),
+        }
+    }
+
+    /// Stripe's cancel of an uncaptured PaymentIntent (idempotent: canceled answers canceled);
+    /// a captured one is "already done", as the connector reads it.
+    pub fn void(
+        &mut self,
+        payment_id: &str,
+        transaction_id: &str,
+    ) -> Result<ProviderPayment, ConnectorError> {
+        let Some(reference) = self.by_invoice.get(payment_id).cloned() else {
+            return Err(refused("resource_missing"));
+        };
+        let Some(p) = self.payments.get_mut(&reference) else {
+            return Err(refused("resource_missing"));
+        };
+        if p.transaction_id.as_deref() != Some(transaction_id) {
+            return Err(refused("resource_missing"));
+        }
+        match p.state {
+            PayState::Authorized | PayState::Voided => {
+                p.state = PayState::Voided;
+                p.voided = true;
+                if p.captured {
+                    self.violations.push(format!(
+                        "Card: authorization {reference} voided after a capture"
+                    ));
+                }
+                Ok(p.card_intent())
+            }
+            PayState::Paid => Err(ConnectorError::AlreadyDone("succeeded".into())),
+            _ => Err(ConnectorError::InvalidState(
+                "payment_intent_unexpected_state".into(),
+            )),
         }
     }
 
@@ -383,11 +654,13 @@ impl Provider {
         let provider_id = self.id(match which {
             Which::Bkash => "RF",
             Which::Wechat => "5030",
+            Which::Card => "re_",
         });
         let Some(p) = self.payments.get_mut(reference) else {
             return Err(refused("2006"));
         };
-        if which == Which::Wechat {
+        if which != Which::Bkash {
+            // WeChat by `out_refund_no`; Stripe by the Idempotency-Key (our refund id).
             if let Some(existing) = p.refunds.iter().find(|r| r.ours == refund_id) {
                 return Ok(refund_answer(existing, p.asked));
             }
@@ -396,6 +669,7 @@ impl Provider {
             return Err(refused(match which {
                 Which::Bkash => "2071",
                 Which::Wechat => "NOT_ENOUGH",
+                Which::Card => "charge_already_refunded",
             }));
         }
         let refund = SimRefund {
@@ -422,7 +696,8 @@ impl Provider {
         };
         let found = match self.which {
             Which::Bkash => p.refunds.last(),
-            Which::Wechat => p.refunds.iter().find(|r| r.ours == refund_id),
+            // Stripe: the intent's refunds listed, ours by its metadata.
+            Which::Wechat | Which::Card => p.refunds.iter().find(|r| r.ours == refund_id),
         };
         Ok(found.map(|r| refund_answer(r, p.asked)))
     }
@@ -435,8 +710,13 @@ impl Provider {
             for r in p.refunds.iter_mut() {
                 if !r.succeeded && provider_now >= r.settles_at_s {
                     r.succeeded = true;
-                    notices.push(Notice::Refund {
-                        refund_id: r.ours.clone(),
+                    notices.push(match self.which {
+                        Which::Card => Notice::Changed {
+                            payment_id: p.invoice.clone(),
+                        },
+                        _ => Notice::Refund {
+                            refund_id: r.ours.clone(),
+                        },
                     });
                 }
             }
@@ -500,6 +780,9 @@ fn created(which: Which, reference: &str) -> Created {
         },
         Which::Wechat => NextAction::QrCode {
             code_url: format!("weixin://wxpay/bizpayurl?pr={reference}"),
+        },
+        Which::Card => NextAction::Redirect {
+            url: format!("https://checkout.stripe.invalid/c/pay/{reference}"),
         },
     };
     Created {
@@ -606,5 +889,68 @@ mod tests {
         behind.create("pay_4", cny(500), 1_000, None).unwrap();
         assert!(behind.shopper_approves("pay_4", 1_200));
         assert_eq!(behind.payments["pay_4"].state, PayState::Paid);
+    }
+
+    #[test]
+    fn stripe_captures_once_voids_idempotently_and_refunds_by_our_id() {
+        let mut card = Provider::new(Which::Card, 0);
+        let created = card
+            .create_with("pay_5", bdt(10_000), 1_000, None, true)
+            .unwrap();
+        let session = created.reference;
+        // A decline leaves the session open; the next card authorizes.
+        assert!(card.shopper_fails(&session));
+        assert_eq!(card.query(&session).unwrap().state, ProviderState::Pending);
+        assert!(card.shopper_approves(&session, 10));
+        let authorized = card.query(&session).unwrap();
+        assert_eq!(authorized.state, ProviderState::Approved);
+        assert_eq!(card.outbox.len(), 2);
+        let intent = authorized.transaction_id.unwrap();
+        // A paid session cannot be expired; an authorized one is voided by the connector.
+        let captured = card
+            .capture("pay_5:capture#1", "pay_5", &intent, Some(bdt(4_000)))
+            .unwrap();
+        assert_eq!(captured.state, ProviderState::Succeeded);
+        assert_eq!(captured.amount, Some(bdt(4_000)));
+        assert!(matches!(
+            card.cancel(&session),
+            Err(ConnectorError::AlreadyDone(_))
+        ));
+        assert!(matches!(
+            card.void("pay_5", &intent),
+            Err(ConnectorError::AlreadyDone(_))
+        ));
+        assert!(card.check().is_ok());
+        assert!(card
+            .capture("pay_5:capture#2", "pay_5", &intent, None)
+            .is_err());
+        assert!(card.check().unwrap_err().contains("captured again"));
+        let first = card
+            .refund("re_9#1", &session, "re_9", bdt(1_000), 20)
+            .unwrap();
+        assert_eq!(first.state, RefundState::Processing);
+        let again = card
+            .refund("re_9#2", &session, "re_9", bdt(1_000), 20)
+            .unwrap();
+        assert_eq!(again.refund_transaction_id, first.refund_transaction_id);
+        assert_eq!(card.payments[&session].held_minor(), 3_000);
+        card.tick(30);
+        let found = card.find_refund(&session, "re_9").unwrap().unwrap();
+        assert_eq!(found.state, RefundState::Succeeded);
+    }
+
+    #[test]
+    fn a_stripe_authorization_lapses_after_seven_days() {
+        let mut card = Provider::new(Which::Card, 0);
+        let session = card
+            .create_with("pay_6", bdt(500), 1_000, None, true)
+            .unwrap()
+            .reference;
+        assert!(card.shopper_approves(&session, 10));
+        card.expire_unexecuted(10 + CARD_AUTHORIZATION_LIFE_S - 1);
+        assert_eq!(card.payments[&session].state, PayState::Authorized);
+        card.expire_unexecuted(10 + CARD_AUTHORIZATION_LIFE_S);
+        assert_eq!(card.query(&session).unwrap().state, ProviderState::Canceled);
+        assert_eq!(card.payments[&session].taken_minor, 0);
     }
 }

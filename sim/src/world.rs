@@ -15,11 +15,12 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use checkout_core::allocation::PointsRules;
 use checkout_core::api::{
-    AllocationRequest, CreateRefundRequest, CreateSessionRequest, PaymentMethod, PaymentStatus,
-    PointsAdjustmentKind, RefundStatus, ResolveAction, SessionStatus,
+    AllocationRequest, CaptureMode, CreateRefundRequest, CreateSessionRequest, PaymentMethod,
+    PaymentStatus, PointsAdjustmentKind, RefundStatus, ResolveAction, SessionStatus,
 };
 use checkout_core::error::ErrorDetail;
 use checkout_core::{Currency, ErrorCode, Money};
+use checkout_edge::saga::record::PaymentRecord;
 use checkout_edge::saga::{
     self, Answer, Call, CallbackOutcome, Ctx, Input, Intent, MethodLimits, NotifiedEvent, PayInput,
     ProviderCall, RefundInput, SessionRecord, WalletCall,
@@ -225,6 +226,10 @@ pub struct World {
     pub(crate) wallets: Vec<Wallet>,
     pub(crate) bkash: Provider,
     pub(crate) wechat: Provider,
+    pub(crate) card: Provider,
+    /// The machine's `authorization_void_after_s` in this world: minutes, so that authorizations
+    /// nobody captures are voided within a run.
+    authorization_void_after_s: i64,
     chains: BTreeMap<u64, Chain>,
     next_chain: u64,
     /// Which session a payment or refund id belongs to (the Worker's routing).
@@ -263,6 +268,11 @@ impl World {
         };
         let bkash = Provider::new(Which::Bkash, skew(&mut dice));
         let wechat = Provider::new(Which::Wechat, skew(&mut dice));
+        let mut card = Provider::new(Which::Card, skew(&mut dice));
+        let authorization_void_after_s = dice.range(600, 4 * 3600);
+        if dice.fault(Fault::AuthorizationLapsedEarly, 100) {
+            card.authorization_life_s = dice.range(300, authorization_void_after_s);
+        }
         let mut world = World {
             dice,
             now_s: START_S,
@@ -273,6 +283,8 @@ impl World {
             wallets: Vec::new(),
             bkash,
             wechat,
+            card,
+            authorization_void_after_s,
             chains: BTreeMap::new(),
             next_chain: 0,
             owner_of: BTreeMap::new(),
@@ -346,6 +358,21 @@ impl World {
                     .or_insert(0) += 1;
             }
         }
+        // The card payments as Stripe ended them.
+        for p in self.card.payments.values() {
+            let ending = match (p.state, p.manual_capture) {
+                (PayState::Paid, false) => "card charged",
+                (PayState::Paid, true) if p.taken_minor < p.asked.amount_minor() => {
+                    "card captured in part"
+                }
+                (PayState::Paid, true) => "card captured",
+                (PayState::Voided, _) => "card authorization voided",
+                (PayState::Authorized, _) => "card authorization open",
+                (_, _) if p.declined => "card declined, session expired",
+                (_, _) => "card session expired",
+            };
+            *endings.entry(ending.into()).or_insert(0) += 1;
+        }
         for (alert, n) in &self.alerts {
             endings.insert(format!("alert {alert}"), *n);
         }
@@ -391,7 +418,9 @@ impl World {
         });
         let alarms_due = self.sessions.iter().any(|s| s.alarm_at_s.is_some());
         let intents = self.sessions.iter().any(|s| !s.record.intents.is_empty());
-        let refunds_open = self.bkash.next_due_s().is_some() || self.wechat.next_due_s().is_some();
+        let refunds_open = self.bkash.next_due_s().is_some()
+            || self.wechat.next_due_s().is_some()
+            || self.card.next_due_s().is_some();
         let holds = self.wallets.iter().any(Wallet::has_pending_holds);
         !busy_events && !alarms_due && !intents && !refunds_open && !holds
     }
@@ -411,7 +440,10 @@ impl World {
                 what.push(e.name());
             }
         }
-        if self.bkash.next_due_s().is_some() || self.wechat.next_due_s().is_some() {
+        if self.bkash.next_due_s().is_some()
+            || self.wechat.next_due_s().is_some()
+            || self.card.next_due_s().is_some()
+        {
             what.push("provider refunds processing".into());
         }
         for (i, w) in self.wallets.iter().enumerate() {
@@ -495,8 +527,13 @@ impl World {
                 self.touched.extend(0..self.sessions.len());
                 self.bkash.tick(self.now_s);
                 self.wechat.tick(self.now_s);
+                self.card.tick(self.now_s);
                 self.send_notices();
-                let due = [self.bkash.next_due_s(), self.wechat.next_due_s()];
+                let due = [
+                    self.bkash.next_due_s(),
+                    self.wechat.next_due_s(),
+                    self.card.next_due_s(),
+                ];
                 if let Some(at) = due.into_iter().flatten().min() {
                     self.at(at.max(self.now_s + 1), Event::ProviderTick);
                 }
@@ -529,6 +566,11 @@ impl World {
                 min: Money::from_minor(1, Currency::CNY).expect("0.01"),
                 max: Money::from_minor(10_000_000, Currency::CNY).expect("100000.00"),
             },
+            MethodLimits {
+                method: PaymentMethod::Card,
+                min: Money::from_minor(50, record.amount.currency()).expect("0.50"),
+                max: Money::from_minor(99_999_999, record.amount.currency()).expect("999999.99"),
+            },
         ];
         let throttled = self.dice.fault(Fault::Throttled, 20);
         Ctx {
@@ -536,7 +578,7 @@ impl World {
             available,
             limits,
             stranger_call_allowed: !throttled,
-            authorization_void_after_s: checkout_edge::saga::AUTHORIZATION_VOID_AFTER_S,
+            authorization_void_after_s: self.authorization_void_after_s,
         }
     }
 

@@ -204,12 +204,11 @@ impl World {
         intent: &str,
         call: &ProviderCall,
     ) -> Answer {
-        let which = match method {
-            PaymentMethod::WechatPay => Which::Wechat,
-            _ => Which::Bkash,
-        };
+        let which = which_of(method);
         let mismatch = match call {
-            ProviderCall::Create(_) if self.dice.fault(Fault::ProviderMismatch, 40) => {
+            ProviderCall::Create(_)
+                if which != Which::Card && self.dice.fault(Fault::ProviderMismatch, 40) =>
+            {
                 let other_order = which == Which::Bkash && self.dice.chance(300);
                 Some(Mismatch {
                     delta_minor: if other_order { 0 } else { -1 },
@@ -219,19 +218,17 @@ impl World {
             _ => None,
         };
         let now_s = self.now_s;
-        let provider = match which {
-            Which::Bkash => &mut self.bkash,
-            Which::Wechat => &mut self.wechat,
-        };
+        let provider = self.provider_mut(which);
         provider.expire_unexecuted(now_s);
         let error = Answer::ProviderError;
         match call {
             ProviderCall::Create(create) => {
-                match provider.create(
+                match provider.create_with(
                     &create.invoice,
                     create.amount,
                     create.expires_at_s,
                     mismatch,
+                    create.manual_capture,
                 ) {
                     Ok(created) => {
                         let reference = created.reference.clone();
@@ -251,10 +248,7 @@ impl World {
             },
             ProviderCall::Close { reference } => {
                 let leaky = which == Which::Wechat && self.dice.fault(Fault::PaidAfterClose, 60);
-                let provider = match which {
-                    Which::Bkash => &mut self.bkash,
-                    Which::Wechat => &mut self.wechat,
-                };
+                let provider = self.provider_mut(which);
                 let closed = match leaky {
                     true => provider.leaky_close(reference),
                     false => provider.cancel(reference),
@@ -276,13 +270,21 @@ impl World {
                     Err(e) => error(e),
                 }
             }
-            // The simulation has no card provider yet: no session authorizes, so neither is
-            // ever decided here.
-            ProviderCall::Capture { .. } | ProviderCall::Void { .. } => {
-                error(checkout_edge::saga::ConnectorError::InvalidState(
-                    "no card provider in the simulation".into(),
-                ))
-            }
+            ProviderCall::Capture {
+                payment_id,
+                transaction_id,
+                amount,
+            } => match provider.capture(intent, payment_id, transaction_id, *amount) {
+                Ok(p) => Answer::Payment(p),
+                Err(e) => error(e),
+            },
+            ProviderCall::Void {
+                payment_id,
+                transaction_id,
+            } => match provider.void(payment_id, transaction_id) {
+                Ok(p) => Answer::Payment(p),
+                Err(e) => error(e),
+            },
             ProviderCall::Refund(r) => {
                 match provider.refund(intent, &r.reference, &r.refund_id, r.amount, now_s) {
                     Ok(refund) => {
@@ -322,6 +324,7 @@ impl World {
         let mut notices: Vec<(Which, Notice)> = Vec::new();
         notices.extend(self.bkash.outbox.drain(..).map(|n| (Which::Bkash, n)));
         notices.extend(self.wechat.outbox.drain(..).map(|n| (Which::Wechat, n)));
+        notices.extend(self.card.outbox.drain(..).map(|n| (Which::Card, n)));
         for (which, notice) in notices {
             let (subject, event) = match notice {
                 Notice::Paid(payment) => {
@@ -331,6 +334,10 @@ impl World {
                 Notice::Refund { refund_id } => {
                     (refund_id.clone(), NotifiedEvent::Refund { refund_id })
                 }
+                // As the shell turns a verified Stripe event into a hint about our payment.
+                Notice::Changed { payment_id } => {
+                    (payment_id.clone(), NotifiedEvent::Changed { payment_id })
+                }
             };
             let Some(&s) = self.owner_of.get(&subject) else {
                 continue;
@@ -338,6 +345,7 @@ impl World {
             let provider = match which {
                 Which::Bkash => PaymentMethod::Bkash,
                 Which::Wechat => PaymentMethod::WechatPay,
+                Which::Card => PaymentMethod::Card,
             };
             // A success after an acknowledged close loses its notification half the time: the
             // saga's check of closed legs (`CLOSE_CHECK_AFTER_S`) must find that money alone.
@@ -382,10 +390,7 @@ impl World {
     /// The shopper acts at the provider's page.
     pub(super) fn shopper_at_provider(&mut self, which: Which, reference: &str, approve: bool) {
         let now_s = self.now_s;
-        let provider = match which {
-            Which::Bkash => &mut self.bkash,
-            Which::Wechat => &mut self.wechat,
-        };
+        let provider = self.provider_mut(which);
         provider.expire_unexecuted(now_s);
         let changed = match approve {
             true => provider.shopper_approves(reference, now_s),
@@ -431,6 +436,10 @@ impl World {
             let from = From::Shopper { password: false };
             self.at(now_s + delay, Event::Input { s, input, from });
         }
+        if which == Which::Card {
+            self.card_shopper_next(s, reference, approve, changed, state);
+            return;
+        }
         if which == Which::Wechat && changed && self.dice.chance(500) {
             let from = From::Shopper { password: false };
             let at = now_s + self.dice.range(1, 10);
@@ -443,5 +452,80 @@ impl World {
                 },
             );
         }
+    }
+
+    /// After the shopper acts on Stripe's page: a success sends the browser to `success_url`
+    /// (the session reference, a claim the session checks); a decline leaves the page open, and
+    /// the shopper tries another card or gives up, sometimes through `cancel_url` (our payment
+    /// id).
+    fn card_shopper_next(
+        &mut self,
+        s: usize,
+        reference: &str,
+        approve: bool,
+        changed: bool,
+        state: Option<PayState>,
+    ) {
+        let now_s = self.now_s;
+        let from = From::Shopper { password: false };
+        let paid = matches!(state, Some(PayState::Paid | PayState::Authorized));
+        if approve && changed && paid {
+            if self.dice.fault(Fault::DroppedNotice, 80) {
+                return;
+            }
+            let input = Input::Callback {
+                provider: PaymentMethod::Card,
+                reference: reference.to_owned(),
+                outcome: CallbackOutcome::Success,
+            };
+            let at = now_s + self.dice.range(1, 10);
+            self.at(at, Event::Input { s, input, from });
+            return;
+        }
+        if approve || !changed || state != Some(PayState::Initiated) {
+            return;
+        }
+        // Declined: another card (paid or declined again), or gone.
+        if self.dice.chance(600) {
+            let approve = self.dice.chance(700);
+            let at = now_s + self.dice.range(5, 120);
+            let event = Event::Shopper {
+                which: Which::Card,
+                reference: reference.to_owned(),
+                approve,
+            };
+            self.at(at, event);
+        } else if self.dice.chance(500) {
+            let payment_id = self
+                .card
+                .payments
+                .get(reference)
+                .map(|p| p.invoice.clone())
+                .unwrap_or_default();
+            let input = Input::Callback {
+                provider: PaymentMethod::Card,
+                reference: payment_id,
+                outcome: CallbackOutcome::Cancel,
+            };
+            let at = now_s + self.dice.range(1, 30);
+            self.at(at, Event::Input { s, input, from });
+        }
+    }
+
+    pub(super) fn provider_mut(&mut self, which: Which) -> &mut Provider {
+        match which {
+            Which::Bkash => &mut self.bkash,
+            Which::Wechat => &mut self.wechat,
+            Which::Card => &mut self.card,
+        }
+    }
+}
+
+/// The simulated provider behind a payment method.
+pub(super) fn which_of(method: PaymentMethod) -> Which {
+    match method {
+        PaymentMethod::WechatPay => Which::Wechat,
+        PaymentMethod::Card => Which::Card,
+        _ => Which::Bkash,
     }
 }

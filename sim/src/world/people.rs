@@ -61,11 +61,17 @@ impl World {
     }
 
     pub(super) fn new_record(&mut self, s: usize, customer: usize, now_s: i64) -> SessionRecord {
+        // A third of the sessions take cards (Stripe), in either currency, half of them
+        // authorize-only for the merchant's capture.
+        let card = self.dice.chance(333);
         let wechat = self.dice.chance(500);
-        let (currency, external) = match wechat {
-            true => (Currency::CNY, PaymentMethod::WechatPay),
-            false => (Currency::BDT, PaymentMethod::Bkash),
+        let (currency, external) = match (card, wechat) {
+            (true, true) => (Currency::CNY, PaymentMethod::Card),
+            (true, false) => (Currency::BDT, PaymentMethod::Card),
+            (false, true) => (Currency::CNY, PaymentMethod::WechatPay),
+            (false, false) => (Currency::BDT, PaymentMethod::Bkash),
         };
+        let capture = (card && self.dice.chance(500)).then_some(CaptureMode::Manual);
         let amount_minor = self.dice.range(100, 300_000);
         let amount = Money::from_minor(amount_minor, currency).expect("a small amount");
         let points_rules = self.dice.chance(500).then_some(PointsRules {
@@ -90,7 +96,7 @@ impl World {
             return_url: "https://shop.example/done".into(),
             expires_in_s: Some(ttl_s),
             wechat_openid: None,
-            capture: None,
+            capture,
         };
         SessionRecord {
             id: format!("cs_{s}"),
@@ -318,11 +324,12 @@ impl World {
                 .is_some_and(|l| l.reference.is_some());
             if let (Some(reference), false) = (reference, had) {
                 // The shopper sees the provider's page (or QR code) once the session has it.
-                let which = match p.method {
-                    PaymentMethod::WechatPay => Which::Wechat,
-                    _ => Which::Bkash,
-                };
-                self.plan_at_provider(which, reference);
+                self.plan_at_provider(network::which_of(p.method), reference);
+            }
+            let authorized =
+                |r: &SessionRecord| r.payments.iter().any(|b| b.id == p.id && b.is_authorized());
+            if authorized(&record) && !authorized(before) {
+                self.plan_merchant_on_authorization(s, p);
             }
             let was = before
                 .payments
@@ -383,6 +390,7 @@ impl World {
             let provider = match which {
                 Which::Bkash => &self.bkash,
                 Which::Wechat => &self.wechat,
+                Which::Card => &self.card,
             };
             let ends_in = provider
                 .payments
@@ -414,5 +422,46 @@ impl World {
                 },
             );
         }
+    }
+
+    /// The merchant, seeing an authorization: captures it whole or in part (sometimes twice
+    /// over, racing), voids it, or leaves it for the session to void when its window ends.
+    fn plan_merchant_on_authorization(&mut self, s: usize, p: &PaymentRecord) {
+        let authorized = p.provider_amount();
+        let at = self.now_s + self.dice.range(5, 1800);
+        let roll = self.dice.range(0, 99);
+        let input = match roll {
+            0..=39 => Input::Capture { amount: None },
+            40..=59 => {
+                let minor = self.dice.range(1, authorized.amount_minor().max(1));
+                let amount = Money::from_minor(minor, authorized.currency()).ok();
+                Input::Capture { amount }
+            }
+            60..=79 => Input::VoidAuthorization,
+            _ => return,
+        };
+        if self.dice.fault(Fault::SameKeyBurst, 100) {
+            let again = match self.dice.chance(500) {
+                true => Input::VoidAuthorization,
+                false => Input::Capture { amount: None },
+            };
+            let when = at + self.dice.range(0, 5);
+            self.at(
+                when,
+                Event::Input {
+                    s,
+                    input: again,
+                    from: From::Merchant,
+                },
+            );
+        }
+        self.at(
+            at,
+            Event::Input {
+                s,
+                input,
+                from: From::Merchant,
+            },
+        );
     }
 }
