@@ -7,7 +7,10 @@
 //! workerd on one core, a load generator on the other, beside hello-world Workers), then, as a
 //! secondary section, through `wrangler dev` (Node and Miniflare's proxy in front).
 //! `cargo xtask bench workerd` runs the workerd section alone, on the Worker already built
-//! (`cargo xtask build edge`); `cargo xtask bench wrangler` the `wrangler dev` one alone.
+//! (`cargo xtask build edge`; `BENCH_BASELINE=<a copy of edge/build>` runs that build too, in
+//! the same run); `cargo xtask bench wrangler` the `wrangler dev` one alone;
+//! `cargo xtask bench growth` (opt-in, minutes) whether a payment's and a poll's cost grows
+//! with history.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -44,11 +47,19 @@ pub fn run(args: &[String]) -> Result {
             print_machine();
             return routes::run();
         }
+        Some("growth") => {
+            print_machine();
+            return routes::growth();
+        }
         Some("wrangler") => {
             print_machine();
             return wrangler_dev();
         }
-        Some(other) => return Err(format!("cargo xtask bench [workerd|wrangler]: not {other}")),
+        Some(other) => {
+            return Err(format!(
+                "cargo xtask bench [workerd|growth|wrangler]: not {other}"
+            ))
+        }
         None => {}
     }
     setup::run(setup::Needs::Everything)?;
