@@ -18,6 +18,7 @@
 
 pub mod allocation;
 pub mod api;
+pub mod client_secret;
 pub mod error;
 pub mod fees;
 pub mod json;

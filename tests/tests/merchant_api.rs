@@ -27,11 +27,15 @@ fn a_created_session_is_open_and_repeating_the_order_returns_it_unchanged() {
     let tail = secret
         .strip_prefix(&format!("{id}_secret_"))
         .expect("{id}_secret_");
-    // `{merchant}.{random}`: the merchant names the origins allowed to open it.
-    let random = tail
+    // `{merchant}.{valid until}.{MAC}`: the merchant names the origins allowed to open it, and
+    // the MAC (HMAC-SHA256, base64url) lets the token grant check it without the session.
+    let rest = tail
         .strip_prefix("m_demo.")
         .expect("the merchant id, then a dot");
-    assert!(random.len() == 32 && random.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let (until, mac) = rest.split_once('.').expect("valid until, then the MAC");
+    assert!(until.parse::<i64>().is_ok(), "{until}");
+    let base64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    assert!(mac.len() == 43 && mac.bytes().all(base64url), "{mac}");
     assert_eq!(
         (&s["status"], &s["amount"], &s["currency"], &s["livemode"]),
         (

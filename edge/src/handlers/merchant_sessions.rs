@@ -12,12 +12,15 @@ use crate::auth::{self, MerchantContext};
 use crate::clock::now_s;
 use crate::config::{Config, Mode};
 use crate::connectors;
-use crate::crypto::random_id;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http;
 use crate::objects::session::SessionCommand;
 use crate::objects::session_record::SessionRecord;
 use crate::objects::{self, rpc};
+
+/// How long a client secret outlives its session: a page opened late still gets a token, and the
+/// widget shows the session's end.
+const CLIENT_SECRET_GRACE_S: i64 = 24 * 60 * 60;
 
 pub async fn create(mut req: Request, env: &Env, request_id: &str) -> Result<Response> {
     let config = Config::from_env(env)?;
@@ -62,13 +65,19 @@ pub async fn create_session(
     }
     let (session_id, stub) = objects::session_for_order(env, merchant, &request.order_id)?;
     let now = now_s();
+    let expires_at_s = now + valid.ttl_s;
+    let config = Config::from_env(env)?;
+    // Self-verifying (`checkout_core::client_secret`): the token grant checks it without asking
+    // the session; it names the merchant, whose list the page's origin is checked against.
+    let client_secret = checkout_core::client_secret::issue(
+        config.token_signing_key.expose().as_bytes(),
+        &session_id,
+        &merchant.merchant_id,
+        expires_at_s + CLIENT_SECRET_GRACE_S,
+    )
+    .ok_or_else(|| Error::Config("the token signing key is too short".into()))?;
     let record = SessionRecord {
-        // The merchant id lets the token grant check the page's origin against its list.
-        client_secret: format!(
-            "{session_id}_secret_{}.{}",
-            merchant.merchant_id,
-            random_id(32)?
-        ),
+        client_secret,
         id: session_id,
         merchant_scope: merchant.scope(),
         merchant_name: merchant.merchant_name.clone(),
@@ -77,7 +86,7 @@ pub async fn create_session(
         amount: valid.amount,
         status: SessionStatus::Open,
         created_at_s: now,
-        expires_at_s: now + valid.ttl_s,
+        expires_at_s,
         payments: Vec::new(),
         refunds: Vec::new(),
         points_rules: merchant.points,

@@ -1,6 +1,7 @@
 //! The widget's API: trade the client secret for a token, read the session, pay, cancel.
 
 use checkout_core::api::{self, PayRequest, TokenRequest, TokenResponse, WidgetSession};
+use checkout_core::client_secret;
 use checkout_core::token::{self, WidgetClaims, MAX_TOKEN_LIFETIME_S};
 use checkout_core::ErrorCode;
 use worker::{Env, Request, Response};
@@ -29,21 +30,21 @@ pub async fn grant_token(mut req: Request, env: &Env, request_id: &str) -> Resul
     let request: TokenRequest = http::read_json(&mut req).await?;
     // No page, no token: a client secret replayed from a script without `Origin` is refused.
     let origin = http::required_origin(&req)?;
-    let (session_id, merchant_id) = parse_client_secret(&request.client_secret)
-        .ok_or_else(|| Error::api(ErrorCode::InvalidClientSecret))?;
-    // A malformed or unknown session id is the same answer as a wrong secret.
-    let stub = objects::session_by_id(env, &session_id)
-        .map_err(|_| Error::api(ErrorCode::InvalidClientSecret))?;
-    let authorize = SessionCommand::AuthorizeClient {
-        client_secret: request.client_secret,
-    };
-    rpc::call::<_, ()>(&stub, &authorize)
-        .await
-        .map_err(|e| match e.detail().code {
-            ErrorCode::NotFound => Error::api(ErrorCode::InvalidClientSecret),
-            _ => e,
-        })?;
-    // The merchant named in the secret is authentic now: the session compared the whole secret.
+    let key = config.token_signing_key.expose();
+    let (session_id, merchant_id) =
+        match client_secret::verify(key.as_bytes(), &request.client_secret, now_s()) {
+            // Signed by this Worker: no need to ask the session.
+            Ok(secret) => (secret.session_id, Some(secret.merchant_id)),
+            Err(client_secret::Refusal::Invalid) => {
+                return Err(Error::api(ErrorCode::InvalidClientSecret))
+            }
+            // An older secret: the session compares it with the one it keeps.
+            Err(client_secret::Refusal::NotThisFormat) => {
+                authorize_with_session(env, request.client_secret).await?
+            }
+        };
+    // The merchant named in the secret is authentic now: signed by this Worker, or compared whole
+    // by the session.
     if !origin_allowed(
         &config,
         merchant_id.as_deref(),
@@ -63,6 +64,26 @@ pub async fn grant_token(mut req: Request, env: &Env, request_id: &str) -> Resul
         expires_at: claims.exp,
     };
     http::json(200, &response)
+}
+
+/// The session id and merchant in a client secret the session object itself confirms.
+async fn authorize_with_session(
+    env: &Env,
+    client_secret: String,
+) -> Result<(String, Option<String>)> {
+    let (session_id, merchant_id) = parse_client_secret(&client_secret)
+        .ok_or_else(|| Error::api(ErrorCode::InvalidClientSecret))?;
+    // A malformed or unknown session id is the same answer as a wrong secret.
+    let stub = objects::session_by_id(env, &session_id)
+        .map_err(|_| Error::api(ErrorCode::InvalidClientSecret))?;
+    let authorize = SessionCommand::AuthorizeClient { client_secret };
+    rpc::call::<_, ()>(&stub, &authorize)
+        .await
+        .map_err(|e| match e.detail().code {
+            ErrorCode::NotFound => Error::api(ErrorCode::InvalidClientSecret),
+            _ => e,
+        })?;
+    Ok((session_id, merchant_id))
 }
 
 /// `GET /v1/widget/sessions/{id}`.

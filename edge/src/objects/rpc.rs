@@ -1,11 +1,17 @@
 //! The internal protocol between the Worker and its Durable Objects: a JSON command is POSTed to
 //! the object, which answers `{"ok": value}` or `{"err": ErrorDetail}` with status 200. Any other
 //! status means the object failed internally and the outcome is unknown to the caller.
+//!
+//! Both ends read a body with one `text()` on the runtime's own `Request`/`Response` (one promise,
+//! one string across the wasm boundary) rather than workers-rs' `text()`/`bytes()`, which pull a
+//! `ReadableStream` chunk by chunk through `wasm-streams` (14% of the widget poll's CPU in the
+//! profile issue 17 quotes).
 
 use checkout_core::error::ErrorDetail;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 use worker::{Method, Request, RequestInit, Response, Stub};
 
 use crate::error::{Error, Result};
@@ -40,12 +46,12 @@ pub async fn call_for<C: Serialize, R: DeserializeOwned>(
         .with_headers(headers)
         .with_body(Some(JsValue::from_str(&serde_json::to_string(command)?)));
     let request = Request::new_with_init("https://object.internal/rpc", &init)?;
-    let mut response = stub.fetch_with_request(request).await?;
-    let text = response.text().await?;
-    if response.status_code() != 200 {
+    let response = stub.fetch_with_request(request).await?;
+    let status = response.status_code();
+    let text = whole_text(web_sys::Response::from(response).text()).await?;
+    if status != 200 {
         return Err(Error::Invariant(format!(
-            "object answered {}: {text}",
-            response.status_code()
+            "object answered {status}: {text}"
         )));
     }
     match serde_json::from_str::<Reply<R>>(&text)? {
@@ -55,8 +61,19 @@ pub async fn call_for<C: Serialize, R: DeserializeOwned>(
 }
 
 /// Parses the command an object received.
-pub async fn command<C: DeserializeOwned>(mut req: Request) -> Result<C> {
-    Ok(serde_json::from_slice(&req.bytes().await?)?)
+pub async fn command<C: DeserializeOwned>(req: Request) -> Result<C> {
+    Ok(serde_json::from_str(
+        &whole_text(req.inner().text()).await?,
+    )?)
+}
+
+/// Awaits a body's `text()` promise as one string.
+async fn whole_text(promise: std::result::Result<js_sys::Promise, JsValue>) -> Result<String> {
+    let text = JsFuture::from(promise.map_err(worker::Error::from)?)
+        .await
+        .map_err(worker::Error::from)?;
+    text.as_string()
+        .ok_or_else(|| Error::Invariant("a body's text() gave no string".to_owned()))
 }
 
 /// Encodes an object's result for [`call`]. Internal errors are logged here, by the object.

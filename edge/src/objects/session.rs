@@ -166,6 +166,14 @@ pub struct CheckoutSession {
     in_flight: audit_trail::InFlight,
     /// What this instance last told the reconciliation registry (unknown after a restart).
     tracked: std::cell::Cell<Option<bool>>,
+    /// The stored record as last read or written (write-through; storage stays the source of
+    /// truth). An object runs one event at a time, so no other writer can change the row behind
+    /// it; a failed write empties it, and a restart starts empty.
+    cached: std::cell::RefCell<Option<SessionRecord>>,
+    /// The wallet's summary as its `Debit` answered it, for this command's own widget view (a
+    /// payment's answer), so the pay path does not ask the wallet twice. Emptied as each command
+    /// starts.
+    debit_summary: std::cell::RefCell<Option<BalanceSummary>>,
 }
 
 impl DurableObject for CheckoutSession {
@@ -191,6 +199,8 @@ impl DurableObject for CheckoutSession {
             last_status_query_s: std::cell::Cell::new(0),
             in_flight: audit_trail::InFlight::default(),
             tracked: std::cell::Cell::new(None),
+            cached: std::cell::RefCell::new(None),
+            debit_summary: std::cell::RefCell::new(None),
         }
     }
 
@@ -203,6 +213,7 @@ impl DurableObject for CheckoutSession {
             .unwrap_or_else(|| "internal".to_owned());
         let result = match rpc::command::<SessionCommand>(req).await {
             Ok(command) => {
+                self.debit_summary.replace(None);
                 let (op, rule) = audit_trail::op_of(&command);
                 let changes = self.in_flight.changes();
                 self.in_flight.enter(&source);
@@ -594,9 +605,11 @@ impl CheckoutSession {
         if !methods.contains(&PaymentMethod::Balance) && !methods.contains(&PaymentMethod::Points) {
             return Ok(None);
         }
-        let command = WalletCommand::Summary {
-            currency: record.amount.currency(),
-        };
+        let currency = record.amount.currency();
+        if let Some(summary) = self.debit_summary.take().filter(|s| s.currency == currency) {
+            return Ok(Some(summary));
+        }
+        let command = WalletCommand::Summary { currency };
         Ok(Some(rpc::call(&self.wallet(record)?, &command).await?))
     }
 
@@ -628,6 +641,9 @@ impl CheckoutSession {
     }
 
     fn load(&self) -> Result<Option<SessionRecord>> {
+        if let Some(record) = self.cached.borrow().as_ref() {
+            return Ok(Some(record.clone()));
+        }
         #[derive(Deserialize)]
         struct Row {
             record: String,
@@ -636,14 +652,23 @@ impl CheckoutSession {
             .sql
             .exec("SELECT record FROM session WHERE k = 1", None)?
             .to_array()?;
-        rows.first()
-            .map(|row| serde_json::from_str(&row.record).map_err(Error::from))
-            .transpose()
+        let record: Option<SessionRecord> = rows
+            .first()
+            .map(|row| serde_json::from_str(&row.record))
+            .transpose()?;
+        self.cached.replace(record.clone());
+        Ok(record)
     }
 
     /// Writes the record (with its intents), and in the same turn the merchant events and the
     /// audit entries its change causes.
     fn save(&self, record: &SessionRecord) -> Result<()> {
+        let written = self.write(record);
+        self.cached.replace(written.is_ok().then(|| record.clone()));
+        written
+    }
+
+    fn write(&self, record: &SessionRecord) -> Result<()> {
         let before = self.load()?;
         if before.as_ref() == Some(record) {
             return Ok(());

@@ -148,7 +148,9 @@ impl Wallet {
                 pay_password,
             } => {
                 let legs = DebitLegs { amount, points };
-                serde_json::to_value(self.debit(&transfer_id, legs, pay_password).await?)?
+                self.debit(&transfer_id, legs, pay_password).await?;
+                // The balance after the debit, so the paying session need not ask again.
+                serde_json::to_value(self.summary(amount.currency())?)?
             }
             WalletCommand::Resolve { transfer_id } => {
                 serde_json::to_value(self.resolve(&transfer_id)?)?

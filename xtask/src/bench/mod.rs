@@ -7,9 +7,11 @@
 //! workerd on one core, a load generator on the other, beside hello-world Workers), then, as a
 //! secondary section, through `wrangler dev` (Node and Miniflare's proxy in front).
 //! `cargo xtask bench workerd` runs the workerd section alone, on the Worker already built
-//! (`cargo xtask build edge`); `cargo xtask bench wrangler` the `wrangler dev` one alone;
+//! (`cargo xtask build edge`; `BENCH_BASELINE=<a copy of edge/build>` runs that build too, in
+//! the same run); `cargo xtask bench wrangler` the `wrangler dev` one alone;
 //! `cargo xtask bench size` the first view's size alone, on the widget already built
-//! (`cargo xtask build widget`).
+//! (`cargo xtask build widget`); `cargo xtask bench growth` (opt-in, minutes) whether a
+//! payment's and a poll's cost grows with history.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -49,13 +51,17 @@ pub fn run(args: &[String]) -> Result {
         }
         // The first view's size alone, from the widget as last built (`cargo xtask build widget`).
         Some("size") => return size::first_view(),
+        Some("growth") => {
+            print_machine();
+            return routes::growth();
+        }
         Some("wrangler") => {
             print_machine();
             return wrangler_dev();
         }
         Some(other) => {
             return Err(format!(
-                "cargo xtask bench [size|workerd|wrangler]: not {other}"
+                "cargo xtask bench [size|workerd|growth|wrangler]: not {other}"
             ))
         }
         None => {}

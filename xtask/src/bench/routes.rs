@@ -12,8 +12,10 @@
 
 use std::time::Duration;
 
+use checkout_simulators::wechat::{build_notification, Faults};
 use checkout_tests::api::{Client, Reply};
 use checkout_tests::dev_vars::DevVars;
+use checkout_tests::providers;
 use checkout_tests::worker::rate_limits_off;
 use serde_json::json;
 
@@ -40,6 +42,9 @@ const _: () = assert!(GRANTS_PER_SESSION < 10);
 /// One payment per session (a paid session takes no other), over this many wallets.
 const PAYMENTS: usize = 96;
 const WALLETS: usize = 16;
+/// Signed, encrypted WeChat notifications posted per run (one session, applied once, then
+/// acknowledged as repeats: each is still verified and decrypted in full).
+const NOTIFICATIONS: usize = 300;
 
 /// One measured route.
 struct Row {
@@ -75,14 +80,23 @@ fn calls(route: &str, limits: Limits) -> &'static str {
         }
         ("GET /v1/checkout_sessions/{id}", _) => "1: Worker: Session(Retrieve)",
         ("POST /v1/widget/token", Limits::On) => {
-            "3, all sequential: Worker: RateLimiter(ip) -> Session(AuthorizeClient) -> RateLimiter(session)"
+            "2, sequential: Worker: RateLimiter(ip) -> RateLimiter(session) (the secret verifies by its MAC)"
         }
-        ("POST /v1/widget/token", Limits::Off) => "1: Worker: Session(AuthorizeClient)",
+        ("POST /v1/widget/token", Limits::Off) => "0 DO calls (the secret verifies by its MAC)",
         ("POST /v1/widget/sessions/{id}/pay", Limits::On) => {
-            "8: Worker: [RateLimiter(session) + RateLimiter(ip) at once] -> RateLimiter(reserve wrong-password) -> Session(Pay) -> RateLimiter(release); in Session: Wallet(Debit) -> Wallet(Summary) -> Webhooks(Enqueue)"
+            "7: Worker: [RateLimiter(session) + RateLimiter(ip) at once] -> RateLimiter(reserve wrong-password) -> Session(Pay) -> RateLimiter(release); in Session: Wallet(Debit, answering the balance) -> Webhooks(Enqueue)"
         }
         ("POST /v1/widget/sessions/{id}/pay", Limits::Off) => {
-            "4: Worker: Session(Pay); in Session: Wallet(Debit) -> Wallet(Summary) -> Webhooks(Enqueue)"
+            "3: Worker: Session(Pay); in Session: Wallet(Debit, answering the balance) -> Webhooks(Enqueue)"
+        }
+        ("POST .../pay (points + balance)", Limits::On) => {
+            "7: as balance pay; the wallet's one Debit takes both legs"
+        }
+        ("POST .../pay (points + balance)", Limits::Off) => {
+            "3: as balance pay; the wallet's one Debit takes both legs"
+        }
+        ("POST /v1/notifications/wechat/{id}", _) => {
+            "1: Worker: Session(ProviderNotification) (RSA verify and AES-GCM decrypt in the Worker first)"
         }
         _ => "0 DO calls",
     }
@@ -169,16 +183,43 @@ fn measure_all(server_core: Option<usize>) -> Result<Vec<Row>> {
         });
     }
 
-    for limits in [Limits::On, Limits::Off] {
-        let (worker, extra, dir) = match limits {
-            Limits::On => ("checkout, limits on", Vec::new(), "edge-limits-on"),
-            Limits::Off => ("checkout, limits off", rate_limits_off(), "edge-limits-off"),
-        };
-        let bundle = edge(&extra)?;
-        let server = Workerd::start(&bundle, &scratch.join(dir), server_core)?;
-        let result = edge_routes(&server, &key, worker, limits, &mut rows);
-        if let Err(e) = result {
-            return Err(format!("{e}\nworkerd log:\n{}", tail(&server.log())));
+    // The WeChat simulator answers the Worker's orders; its own notifications are withheld, the
+    // bench posts them.
+    let wechat = providers::start_wechat(&vars, 0);
+    wechat.set_faults(Faults {
+        withhold_notifications: true,
+        ..Faults::default()
+    });
+    // `BENCH_BASELINE=<dir>`: also run another build of the Worker (a copy of `edge/build`
+    // from before a change) in the same run, so a change is compared on the same neighbours.
+    let baseline = std::env::var("BENCH_BASELINE").ok();
+    let builds: Vec<(Option<&str>, &'static [&'static str; 2])> = match &baseline {
+        Some(dir) => vec![
+            (
+                Some(dir.as_str()),
+                &["before, limits on", "before, limits off"],
+            ),
+            (None, &["after, limits on", "after, limits off"]),
+        ],
+        None => vec![(None, &["checkout, limits on", "checkout, limits off"])],
+    };
+    for (build, labels) in builds {
+        for limits in [Limits::On, Limits::Off] {
+            let (worker, mut extra) = match limits {
+                Limits::On => (labels[0], Vec::new()),
+                Limits::Off => (labels[1], rate_limits_off()),
+            };
+            extra.extend(providers::wechat_worker_vars(&wechat));
+            let mut bundle = edge(&extra)?;
+            if let Some(dir) = build {
+                bundle = bundle.with_main(&std::path::Path::new(dir).join("index.js"))?;
+            }
+            let dir = worker.replace([',', ' '], "-");
+            let server = Workerd::start(&bundle, &scratch.join(dir), server_core)?;
+            let result = edge_routes(&server, &key, worker, limits, &mut rows);
+            if let Err(e) = result {
+                return Err(format!("{e}\nworkerd log:\n{}", tail(&server.log())));
+            }
         }
     }
     Ok(rows)
@@ -198,7 +239,12 @@ fn edge_routes(
             route,
             run,
             cpu,
-            calls: calls(route, limits),
+            // A baseline build's calls are those of its own commit, not this one's.
+            calls: if worker.starts_with("before") {
+                "(the baseline's own)"
+            } else {
+                calls(route, limits)
+            },
         });
     };
 
@@ -294,7 +340,245 @@ fn edge_routes(
             .header("CF-Connecting-IP", &client_ip(5_000 + n))
         })?,
     );
+
+    for wallet in 0..WALLETS {
+        let customer = format!("cus_bench_mix_{wallet}");
+        fund(&client, key, &customer)?;
+        expect_ok(
+            client
+                .call("POST", format!("/v1/customers/{customer}/points_credits"))
+                .bearer(key)
+                .json(&json!({"points": 1_000_000, "reference": "bench-points"})),
+        )?;
+    }
+    let mut mixed = Vec::with_capacity(PAYMENTS);
+    for n in 0..PAYMENTS {
+        let order = format!("bench-mix-{n}");
+        let customer = format!("cus_bench_mix_{}", n % WALLETS);
+        let session = expect_ok(
+            client
+                .call("POST", "/v1/checkout_sessions")
+                .bearer(key)
+                .json(&json!({
+                    "order_id": order, "amount": "50.00", "currency": "BDT", "description": "bench",
+                    "customer_id": customer, "methods": ["points", "balance"],
+                    "return_url": "https://shop.example/done"
+                })),
+        )?;
+        mixed.push(grant(&client, &session, 3_000 + n)?);
+    }
+    push(
+        "POST .../pay (points + balance)",
+        measure(server, PAYMENTS, 200, |n| {
+            let session = &mixed[n];
+            Request::post_json(
+                format!("/v1/widget/sessions/{}/pay", session.id),
+                &json!({"method": "balance", "pay_password": PAY_PASSWORD,
+                    "allocation": {"points": 300, "balance": "20.00"}}),
+            )
+            .header("Authorization", &format!("Bearer {}", session.token))
+            .header("Origin", &own_origin)
+            .header("Checkout-Parent-Origin", ORIGIN)
+            .header("Idempotency-Key", &format!("bench-mix-{n:06}"))
+            .header("CF-Connecting-IP", &client_ip(7_000 + n))
+        })?,
+    );
+
+    let (path, notifications) = wechat_notifications(&client, key, worker)?;
+    push(
+        "POST /v1/notifications/wechat/{id}",
+        measure(server, NOTIFICATIONS, 204, |n| {
+            let (headers, body) = &notifications[n];
+            let mut request = Request::post_json(path.as_str(), &json!(null));
+            request.headers = headers.clone();
+            request.body = Some(body.clone());
+            request.header("CF-Connecting-IP", &client_ip(9_000 + n))
+        })?,
+    );
     Ok(())
+}
+
+/// A WeChat Pay session with a payment under way, and [`NOTIFICATIONS`] signed, encrypted
+/// success notifications for it (signed in advance, so the load generator's RSA does not share
+/// the run's CPU), as `(path, [(headers, body)])`.
+#[allow(clippy::type_complexity)]
+fn wechat_notifications(
+    client: &Client,
+    key: &str,
+    worker: &str,
+) -> Result<(String, Vec<(Vec<(String, String)>, String)>)> {
+    let order = format!("bench-wechat-{}", worker.replace([',', ' '], "-"));
+    let session = expect_ok(
+        client
+            .call("POST", "/v1/checkout_sessions")
+            .bearer(key)
+            .json(&json!({
+                "order_id": order, "amount": "88.00", "currency": "CNY", "description": "bench",
+                "customer_id": "cus_bench_wechat", "methods": ["wechat_pay"],
+                "return_url": "https://shop.example/done"
+            })),
+    )?;
+    let payable = grant(client, &session, 8_000)?;
+    expect_ok(
+        client
+            .call("POST", format!("/v1/widget/sessions/{}/pay", payable.id))
+            .bearer(&payable.token)
+            .header("Origin", ORIGIN)
+            .header("CF-Connecting-IP", &client_ip(8_001))
+            .header("Idempotency-Key", "bench-wechat-key-1")
+            .json(&json!({"method": "wechat_pay"})),
+    )?;
+    let view = expect_ok(
+        client
+            .call("GET", format!("/v1/checkout_sessions/{}", payable.id))
+            .bearer(key)
+            .send(),
+    )?;
+    let out_trade_no = view.body["payments"][0]["id"].as_str().unwrap_or_default();
+    let keys = DevVars::of_repo().wechat;
+    let transaction = json!({
+        "mchid": keys.mchid, "appid": keys.appid, "out_trade_no": out_trade_no,
+        "transaction_id": "4200000985202611235834957420", "trade_type": "NATIVE",
+        "trade_state": "SUCCESS", "success_time": "2026-11-23T18:00:00+08:00",
+        "payer": {"openid": "oBench"}, "amount": {"total": 8800, "payer_total": 8800, "currency": "CNY"}
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let prepared = (0..NOTIFICATIONS)
+        .map(|_| {
+            let n = build_notification(
+                &keys.platform_private_key_pem,
+                &keys.platform_public_key_id,
+                &keys.api_v3_key,
+                "TRANSACTION.SUCCESS",
+                "transaction",
+                &transaction,
+                now,
+            );
+            (n.headers.clone(), n.body.clone())
+        })
+        .collect();
+    Ok((format!("/v1/notifications/wechat/{}", payable.id), prepared))
+}
+
+/// A session's widget token, granted for `session` (a create reply).
+fn grant(client: &Client, session: &Reply, ip: usize) -> Result<Payable> {
+    let reply = expect_ok(
+        client
+            .call("POST", "/v1/widget/token")
+            .header("Origin", ORIGIN)
+            .header("CF-Connecting-IP", &client_ip(ip))
+            .json(&json!({ "client_secret": text(session, "client_secret") })),
+    )?;
+    Ok(Payable {
+        id: text(session, "id"),
+        token: text(&reply, "token"),
+    })
+}
+
+/// Payments and polls of the growth runs, and how often each prints its figure.
+const GROWTH_PAYMENTS: usize = 5_000;
+const GROWTH_POLLS: usize = 10_000;
+const GROWTH_BATCH_PAYMENTS: usize = 500;
+const GROWTH_BATCH_POLLS: usize = 1_000;
+
+/// `cargo xtask bench growth`: whether a route's cost grows with history. 5,000 balance payments
+/// of one merchant (over [`WALLETS`] wallets), CPU per payment printed every 500; then 10,000
+/// polls of one session, CPU per poll every 1,000. Rate limits off (they are measured by
+/// [`run`]); the target is the last batch within 10% of the first.
+pub fn growth() -> Result {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let server_core = if cores >= 2 {
+        load::pin_self(1)?;
+        Some(0)
+    } else {
+        None
+    };
+    let result = growth_runs(server_core);
+    if server_core.is_some() {
+        load::unpin_self(cores)?;
+    }
+    result
+}
+
+fn growth_runs(server_core: Option<usize>) -> Result {
+    let root = root();
+    let wrangler = read_text(&root.join("wrangler.toml"))?;
+    let dev_vars = read_text(&root.join(".dev.vars"))?;
+    let key = DevVars::of_repo().merchant("m_demo").test_key().to_owned();
+    let bundle = Bundle::from_wrangler(&root, &wrangler, &dev_vars, &rate_limits_off())?;
+    let scratch = checkout_tests::temp_dir("bench-growth");
+    let server = Workerd::start(&bundle, &scratch.join("edge"), server_core)?;
+    let client = Client::new(&server.base_url);
+    let own_origin = server.base_url.clone();
+    for wallet in 0..WALLETS {
+        fund(&client, &key, &format!("cus_growth_{wallet}"))?;
+    }
+    println!("\ngrowth: {GROWTH_PAYMENTS} balance payments of one merchant (limits off), CPU ms per payment per batch");
+    println!("| payments | req/s | p50 ms | p99 ms | CPU ms/payment |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut done = 0;
+    while done < GROWTH_PAYMENTS {
+        let mut batch = Vec::with_capacity(GROWTH_BATCH_PAYMENTS);
+        for n in done..done + GROWTH_BATCH_PAYMENTS {
+            let customer = format!("cus_growth_{}", n % WALLETS);
+            batch.push(checkout(
+                &client,
+                &key,
+                &format!("growth-{n}"),
+                &customer,
+                n,
+            )?);
+        }
+        let (run, cpu) = measure(&server, GROWTH_BATCH_PAYMENTS, 200, |i| {
+            let session = &batch[i];
+            Request::post_json(
+                format!("/v1/widget/sessions/{}/pay", session.id),
+                &json!({"method": "balance", "pay_password": PAY_PASSWORD}),
+            )
+            .header("Authorization", &format!("Bearer {}", session.token))
+            .header("Origin", &own_origin)
+            .header("Checkout-Parent-Origin", ORIGIN)
+            .header("Idempotency-Key", &format!("growth-{:06}", done + i))
+        })
+        .map_err(|e| format!("{e}\nworkerd log:\n{}", tail(&server.log())))?;
+        print_growth_row(done, GROWTH_BATCH_PAYMENTS, &run, cpu);
+        done += GROWTH_BATCH_PAYMENTS;
+    }
+
+    let polled = checkout(&client, &key, "growth-poll", "cus_growth_0", 0)?;
+    println!("\ngrowth: {GROWTH_POLLS} polls of one session, CPU ms per poll per batch");
+    println!("| polls | req/s | p50 ms | p99 ms | CPU ms/poll |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut done = 0;
+    while done < GROWTH_POLLS {
+        let (run, cpu) = measure(&server, GROWTH_BATCH_POLLS, 200, |_| {
+            Request::get(format!("/v1/widget/sessions/{}", polled.id))
+                .header("Authorization", &format!("Bearer {}", polled.token))
+                .header("Origin", ORIGIN)
+        })?;
+        print_growth_row(done, GROWTH_BATCH_POLLS, &run, cpu);
+        done += GROWTH_BATCH_POLLS;
+    }
+    Ok(())
+}
+
+fn print_growth_row(done: usize, batch: usize, run: &Run, cpu: Duration) {
+    println!(
+        "| {}-{} | {:.0} | {:.2} | {:.2} | {:.3}{} |",
+        done + 1,
+        done + batch,
+        run.per_second(),
+        run.percentile_ms(0.50),
+        run.percentile_ms(0.99),
+        cpu.as_secs_f64() * 1000.0 / run.requests().max(1) as f64,
+        if run.failures.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} failed)", failed(run))
+        },
+    );
 }
 
 /// A distinct client address per request number (`10.x.y.z`).
@@ -479,6 +763,8 @@ mod tests {
             "GET /v1/checkout_sessions/{id}",
             "POST /v1/widget/token",
             "POST /v1/widget/sessions/{id}/pay",
+            "POST .../pay (points + balance)",
+            "POST /v1/notifications/wechat/{id}",
         ] {
             for limits in [Limits::On, Limits::Off] {
                 assert!(!calls(route, limits).is_empty());

@@ -105,6 +105,14 @@ impl Bundle {
         })
     }
 
+    /// The same bindings with the modules of another build (`main` and the files beside it).
+    pub fn with_main(self, main: &Path) -> Result<Bundle> {
+        Ok(Bundle {
+            modules: modules_of(main)?,
+            ..self
+        })
+    }
+
     /// A worker-build output without bindings (the Rust hello world): `main` and its modules.
     pub fn built(main: &Path, compatibility_date: &str) -> Result<Bundle> {
         Ok(Bundle {
@@ -180,10 +188,12 @@ impl Bundle {
         } else {
             (
                 format!(
-                    "    (name = \"do-storage\", disk = (path = {}, writable = true)),\n",
+                    "    (name = \"do-storage\", disk = (path = {}, writable = true)),\n\
+                     \x20   (name = \"outbound\", network = (allow = [\"public\", \"local\"])),\n",
                     capnp_text(&storage.display().to_string())
                 ),
-                "  durableObjectStorage = (localDisk = \"do-storage\"),\n".to_owned(),
+                // The provider simulators listen on loopback, which the default outbound refuses.
+                "  durableObjectStorage = (localDisk = \"do-storage\"),\n  globalOutbound = \"outbound\",\n".to_owned(),
             )
         };
         format!(

@@ -145,8 +145,16 @@ impl CheckoutSession {
                 Err(_) => Answer::Lost,
             };
         }
+        let debit = matches!(call, WalletCall::Debit { .. });
         match rpc::call::<_, serde_json::Value>(&stub, &command).await {
-            Ok(_) => Answer::WalletOk,
+            Ok(answer) => {
+                if debit {
+                    // A debit answers the balance after it (`Wallet::handle`).
+                    self.debit_summary
+                        .replace(serde_json::from_value(answer).ok());
+                }
+                Answer::WalletOk
+            }
             Err(Error::Api(detail)) => Answer::WalletRefused(*detail),
             Err(error) => {
                 log_step(&record.id, "wallet", &error.to_string());
