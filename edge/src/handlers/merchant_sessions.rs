@@ -156,14 +156,12 @@ pub async fn resolve_payment(
     let config = Config::from_env(env)?;
     let merchant = auth::merchant(&req, &config)?;
     let request: ResolvePaymentRequest = http::read_json(&mut req).await?;
-    let stub = objects::session_by_id(env, session_id)?;
     let command = SessionCommand::ResolvePayment {
         merchant_scope: merchant.scope(),
         payment_id: payment_id.to_owned(),
         action: request.action,
     };
-    let session: CheckoutSession = rpc::call_for(&stub, &command, Some(request_id)).await?;
-    http::json(200, &session)
+    answer_session(env, session_id, &command, request_id).await
 }
 
 /// `POST /v1/checkout_sessions/{id}/capture {amount?}`: takes an authorized card payment,
@@ -186,13 +184,11 @@ pub async fn capture(
     } else {
         checkout_core::api::CaptureRequest::default()
     };
-    let stub = objects::session_by_id(env, session_id)?;
     let command = SessionCommand::Capture {
         merchant_scope: merchant.scope(),
         amount: request.amount,
     };
-    let session: CheckoutSession = rpc::call_for(&stub, &command, Some(request_id)).await?;
-    http::json(200, &session)
+    answer_session(env, session_id, &command, request_id).await
 }
 
 /// `POST /v1/checkout_sessions/{id}/cancel`: voids an authorized card payment and the wallet
@@ -205,11 +201,22 @@ pub async fn cancel_authorization(
 ) -> Result<Response> {
     let config = Config::from_env(env)?;
     let merchant = auth::merchant(&req, &config)?;
-    let stub = objects::session_by_id(env, session_id)?;
     let command = SessionCommand::VoidAuthorization {
         merchant_scope: merchant.scope(),
     };
-    let session: CheckoutSession = rpc::call_for(&stub, &command, Some(request_id)).await?;
+    answer_session(env, session_id, &command, request_id).await
+}
+
+/// Sends a merchant's `command` to session `session_id` and answers the session as the merchant
+/// sees it after the command (resolve, capture, cancel).
+async fn answer_session(
+    env: &Env,
+    session_id: &str,
+    command: &SessionCommand,
+    request_id: &str,
+) -> Result<Response> {
+    let stub = objects::session_by_id(env, session_id)?;
+    let session: CheckoutSession = rpc::call_for(&stub, command, Some(request_id)).await?;
     http::json(200, &session)
 }
 
