@@ -2,7 +2,8 @@
 // then writes the one script tag and records, in `window.tti` (milliseconds of
 // `performance.now()`): `inserted` when the tag goes into the page, `ready` when the widget says
 // `checkout:ready`, and `interactive` at the first frame where its pay button is on screen and
-// enabled, and `files`, the widget's files fetched by then. A file rather than an inline script, so the pages' CSP (script-src 'self') allows it.
+// enabled, `files`, the widget's files fetched by then, and `phases`, when each request on the
+// way had its answer. A file rather than an inline script, so the pages' CSP (script-src 'self') allows it.
 (function () {
   "use strict";
   var container = document.getElementById("checkout");
@@ -22,6 +23,15 @@
         .map(function (entry) { return entry.name; })
         .filter(function (name) { return /\/pkg\/|checkout\.js$/.test(name); })
         .map(function (name) { return name.replace(/^.*\//, ""); });
+      // When each request of the critical path had its answer, from the tag's insertion: where
+      // the time to interactive goes.
+      window.tti.phases = {};
+      performance.getEntriesByType("resource").forEach(function (entry) {
+        var match = /(checkout\.js|checkout_widget\.js|__wasm_split\.js|checkout_widget_bg\.wasm|widget\/token|widget\/sessions\/)/.exec(entry.name);
+        if (match && entry.responseEnd >= window.tti.inserted) {
+          window.tti.phases[match[1]] = entry.responseEnd - window.tti.inserted;
+        }
+      });
     } else {
       requestAnimationFrame(watchForButton);
     }

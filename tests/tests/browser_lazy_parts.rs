@@ -1,5 +1,6 @@
 //! Browser: the widget's lazily loaded parts. None is fetched before the widget is usable, and a
-//! part the network refuses is a problem the shopper can retry, not a dead widget.
+//! part the network refuses is a problem the shopper can retry, not a dead widget. The loader
+//! sends the first calls while the main part loads.
 
 use std::time::Duration;
 
@@ -99,4 +100,26 @@ fn wait_for_connection_advice(b: &Browser) {
          .includes('Check your connection');",
         WAIT,
     );
+}
+
+/// The loader sends the widget's first two calls itself, so they travel while the WebAssembly
+/// downloads and compiles: the token request leaves before the wasm is asked for, and each call is
+/// made once (the widget reads the loader's answers rather than asking again).
+#[test]
+fn the_loader_sends_the_first_calls_while_the_widget_loads_and_each_once() {
+    let worker = WorkerProcess::start(&temp_dir("lazy-first-calls"));
+    let browser = Browser::start(1280, 900);
+    browser.goto(&format!("{}/test/script-tag.html", worker.base_url));
+    browser.wait_for("[data-testid=pay-button]", WAIT);
+    let calls = browser.script(
+        "const all = performance.getEntriesByType('resource');\
+         const of = (part) => all.filter(e => e.name.includes(part));\
+         return {tokens: of('/v1/widget/token').length, reads: of('/v1/widget/sessions/').length,\
+                 tokenFirst: of('/v1/widget/token')[0].startTime\
+                   <= of('checkout_widget_bg.wasm')[0].startTime};",
+        vec![],
+    );
+    assert_eq!(calls["tokens"], json!(1), "{calls}");
+    assert_eq!(calls["reads"], json!(1), "{calls}");
+    assert_eq!(calls["tokenFirst"], json!(true), "{calls}");
 }

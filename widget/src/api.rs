@@ -13,7 +13,8 @@ use checkout_core::wire::{FromJson, ToJson};
 
 use crate::password_frame;
 use crate::state::Problem;
-use wasm_bindgen::JsCast;
+use js_sys::Promise;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestCredentials, RequestInit, RequestMode, Response};
 
@@ -37,7 +38,15 @@ impl Api {
     }
 
     /// `POST /v1/widget/token`. The browser adds the page's `Origin`, which the token is bound to.
-    pub async fn token(&self, client_secret: &str) -> Result<TokenResponse, Problem> {
+    /// `sent`: the same request, already sent by the loader ([`Sent`]).
+    pub async fn token(
+        &self,
+        client_secret: &str,
+        sent: Option<Promise>,
+    ) -> Result<TokenResponse, Problem> {
+        if let Some(sent) = sent {
+            return parse(answer(sent).await?);
+        }
         let body = TokenRequest {
             client_secret: client_secret.to_owned(),
         };
@@ -45,8 +54,17 @@ impl Api {
             .await
     }
 
-    /// `GET /v1/widget/sessions/{id}`.
-    pub async fn session(&self, session_id: &str, token: &str) -> Result<WidgetSession, Problem> {
+    /// `GET /v1/widget/sessions/{id}`. `sent`: the same request, already sent by the loader
+    /// ([`Sent`]).
+    pub async fn session(
+        &self,
+        session_id: &str,
+        token: &str,
+        sent: Option<Promise>,
+    ) -> Result<WidgetSession, Problem> {
+        if let Some(sent) = sent {
+            return parse(answer(sent).await?);
+        }
         let path = format!("/v1/widget/sessions/{session_id}");
         let bearer = format!("Bearer {token}");
         self.call("GET", &path, &[("Authorization", &bearer)], None)
@@ -139,8 +157,7 @@ impl Api {
         headers: &[(&str, &str)],
         body: Option<String>,
     ) -> Result<T, Problem> {
-        let text = self.fetch(method, path, headers, body).await?;
-        T::from_json_text(&text).ok_or(Problem::from_code(ErrorCode::InternalError))
+        parse(self.fetch(method, path, headers, body).await?)
     }
 
     /// The body of a successful answer. Not generic, so the shopper downloads it once, not once
@@ -155,24 +172,61 @@ impl Api {
         let request = build_request(&format!("{}{path}", self.base), method, headers, body)
             .ok_or(Problem::Unreachable)?;
         let window = web_sys::window().ok_or(Problem::Unreachable)?;
-        let response: Response = JsFuture::from(window.fetch_with_request(&request))
-            .await
-            .ok()
-            .and_then(|value| value.dyn_into().ok())
-            .ok_or(Problem::Unreachable)?;
-        // A body that cannot be read means the connection dropped after the status line: the
-        // outcome is as unknown as if no answer had come at all.
-        let text = match response.text() {
-            Ok(promise) => JsFuture::from(promise).await.ok(),
-            Err(_) => None,
-        }
-        .and_then(|value| value.as_string())
-        .ok_or(Problem::Unreachable)?;
-        if !response.ok() {
-            return Err(problem_from_body(&text));
-        }
-        Ok(text)
+        answer(window.fetch_with_request(&request)).await
     }
+}
+
+/// The widget's first two calls, when the loader (`www/checkout.js`) sent them itself while the
+/// widget's code was still loading (`options.sent = {token, session}`: promises of the `fetch`
+/// responses, exactly the requests [`Api::token`] and [`Api::session`] make; the session's is
+/// made with the token's answer). They would otherwise wait for the WebAssembly, one after the
+/// other; sent early they travel while it loads.
+pub struct Sent {
+    pub token: Promise,
+    pub session: Promise,
+}
+
+impl Sent {
+    /// From the mount options, if the loader put them there.
+    pub fn from_options(options: &JsValue) -> Option<Sent> {
+        let sent = js_sys::Reflect::get(options, &JsValue::from_str("sent")).ok()?;
+        let field = |name: &str| {
+            js_sys::Reflect::get(&sent, &JsValue::from_str(name))
+                .ok()?
+                .dyn_into::<Promise>()
+                .ok()
+        };
+        Some(Sent {
+            token: field("token")?,
+            session: field("session")?,
+        })
+    }
+}
+
+/// The body of a successful answer to `response` (a promise of a `fetch` response). Not
+/// generic, so the shopper downloads it once.
+async fn answer(response: Promise) -> Result<String, Problem> {
+    let response: Response = JsFuture::from(response)
+        .await
+        .ok()
+        .and_then(|value| value.dyn_into().ok())
+        .ok_or(Problem::Unreachable)?;
+    // A body that cannot be read means the connection dropped after the status line: the
+    // outcome is as unknown as if no answer had come at all.
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise).await.ok(),
+        Err(_) => None,
+    }
+    .and_then(|value| value.as_string())
+    .ok_or(Problem::Unreachable)?;
+    if !response.ok() {
+        return Err(problem_from_body(&text));
+    }
+    Ok(text)
+}
+
+fn parse<T: FromJson>(text: String) -> Result<T, Problem> {
+    T::from_json_text(&text).ok_or(Problem::from_code(ErrorCode::InternalError))
 }
 
 /// An error response. A code this build does not know keeps the server's code and message.

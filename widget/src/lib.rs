@@ -104,7 +104,8 @@ impl WidgetHandle {
 }
 
 /// Mounts the widget into `host`, replacing a widget already there. `options`: `{clientSecret,
-/// apiBase, locale?, appearance?, onReady?, onChange?, onComplete?, onError?}`.
+/// apiBase, locale?, appearance?, onReady?, onChange?, onComplete?, onError?, sent?}` (`sent`:
+/// [`api::Sent`], set by the loader).
 #[wasm_bindgen]
 pub fn mount(host: HtmlElement, options: JsValue) -> Result<WidgetHandle, JsValue> {
     let text = |name: &str| {
@@ -118,6 +119,7 @@ pub fn mount(host: HtmlElement, options: JsValue) -> Result<WidgetHandle, JsValu
     };
     let client_secret = text("clientSecret")?;
     let api = Api::new(&text("apiBase")?);
+    let sent = api::Sent::from_options(&options);
     unmount_from(&host);
     let root = shadow_container(&host)?;
     apply_appearance(&root, &options);
@@ -126,7 +128,7 @@ pub fn mount(host: HtmlElement, options: JsValue) -> Result<WidgetHandle, JsValu
     let signal = locale.clone();
     let handle = leptos::mount::mount_to(root.clone(), move || {
         let locale = RwSignal::from(signal);
-        view! { <Checkout api=api client_secret=client_secret events=events locale=locale /> }
+        view! { <Checkout api=api client_secret=client_secret events=events locale=locale sent=sent /> }
     });
     let id = NEXT_ID.with(|n| n.replace(n.get() + 1));
     let mounted = Mounted {

@@ -1,6 +1,7 @@
 //! The widget as a versioned, immutable release a merchant can pin with Subresource Integrity.
 //!
-//! `www/v/<version>/` holds `checkout.js` and its `pkg/` (wasm-bindgen's glue, the main wasm, the
+//! `www/checkout.js` is the loader (`widget/loader/checkout.js`) minified. `www/v/<version>/`
+//! holds a copy of it and its `pkg/` (wasm-bindgen's glue, the main wasm, the
 //! split link module and the lazy parts), where `<version>` is derived from all their contents, so
 //! a version never changes once served (`www/_headers` marks `/v/*` immutable). The versioned
 //! loader carries the SRI hashes of the glue, the main wasm and the link module, which carries
@@ -14,10 +15,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use sha2::{Digest, Sha256, Sha384};
 
-use crate::shell::{self, read, root, Result};
+use crate::shell::{self, node_bin, read, root, run_in, Result};
 
-/// The line in `www/checkout.js` the versioned copy replaces with the pinned hashes.
+/// The line in the loader's source the versioned copy replaces with the pinned hashes.
 const INTEGRITY_MARKER: &str = "var PINNED = null; // replaced in versioned releases";
+
+/// The loader's source, kept readable; shoppers download it minified (`www/checkout.js`, and the
+/// versioned copy), as it is part of the first view.
+const LOADER_SOURCE: &str = "widget/loader/checkout.js";
 
 /// A release: its path under `www/` and the loader's SRI hash.
 pub struct Release {
@@ -26,14 +31,17 @@ pub struct Release {
 }
 
 pub fn write() -> Result<Release> {
-    let www = root().join("www");
-    let loader = String::from_utf8(read(&www.join("checkout.js"))?)
-        .map_err(|_| "www/checkout.js is not UTF-8".to_owned())?;
+    let root = root();
+    let www = root.join("www");
+    let loader = String::from_utf8(read(&root.join(LOADER_SOURCE))?)
+        .map_err(|_| format!("{LOADER_SOURCE} is not UTF-8"))?;
     if !loader.contains(INTEGRITY_MARKER) {
         return Err(format!(
-            "www/checkout.js lacks the line `{INTEGRITY_MARKER}`"
+            "{LOADER_SOURCE} lacks the line `{INTEGRITY_MARKER}`"
         ));
     }
+    // `/checkout.js`, always the newest widget.
+    shell::write(&www.join("checkout.js"), minify_script(&root, &loader)?)?;
     let pkg = package(&www.join("pkg"))?;
     let hash_of = |name: &str| {
         pkg.iter()
@@ -48,7 +56,7 @@ pub fn write() -> Result<Release> {
         hash_of("checkout_widget_bg.wasm")?,
         hash_of(crate::split::LINK_MODULE)?,
     );
-    let versioned_loader = loader.replace(INTEGRITY_MARKER, &pinned);
+    let versioned_loader = minify_script(&root, &loader.replace(INTEGRITY_MARKER, &pinned))?;
     let mut digest = Sha256::new();
     digest.update(versioned_loader.as_bytes());
     for (name, bytes) in &pkg {
@@ -79,6 +87,27 @@ pub fn write() -> Result<Release> {
     });
     shell::write(&www.join("release.json"), latest.to_string().as_bytes())?;
     Ok(release)
+}
+
+/// `source` (a classic script, not a module) minified by the pinned esbuild.
+fn minify_script(root: &Path, source: &str) -> Result<String> {
+    let dir = root.join("target/tmp");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (input, output) = (dir.join("checkout.src.js"), dir.join("checkout.min.js"));
+    shell::write(&input, source)?;
+    let esbuild = node_bin().join("esbuild");
+    run_in(
+        root,
+        esbuild.to_str().unwrap_or_default(),
+        &[
+            input.to_str().unwrap_or_default(),
+            "--minify",
+            "--log-level=warning",
+            &format!("--outfile={}", output.display()),
+        ],
+        &[],
+    )?;
+    String::from_utf8(read(&output)?).map_err(|_| "esbuild's output is not UTF-8".to_owned())
 }
 
 /// Every file of the built widget, by name, in name order.

@@ -10,7 +10,7 @@
 //! (`cargo xtask build edge`; `BENCH_BASELINE=<a copy of edge/build>` runs that build too, in
 //! the same run); `cargo xtask bench wrangler` the `wrangler dev` one alone;
 //! `cargo xtask bench size` the first view's size alone, on the widget already built
-//! (`cargo xtask build widget`); `cargo xtask bench growth` (opt-in, minutes) whether a
+//! (`cargo xtask build widget`); `cargo xtask bench tti` its time to interactive alone; `cargo xtask bench growth` (opt-in, minutes) whether a
 //! payment's and a poll's cost grows with history.
 
 use std::sync::{Arc, Mutex};
@@ -55,13 +55,18 @@ pub fn run(args: &[String]) -> Result {
             print_machine();
             return routes::growth();
         }
+        // Time to interactive alone, on the widget and Worker already built.
+        Some("tti") => {
+            print_machine();
+            return time_to_interactive_alone();
+        }
         Some("wrangler") => {
             print_machine();
             return wrangler_dev();
         }
         Some(other) => {
             return Err(format!(
-                "cargo xtask bench [size|workerd|growth|wrangler]: not {other}"
+                "cargo xtask bench [size|tti|workerd|growth|wrangler]: not {other}"
             ))
         }
         None => {}
@@ -102,6 +107,23 @@ fn wrangler_dev() -> Result {
     wechat::notifications(&client, &key, &sim)?;
     stripe::webhooks(&client, &key, &stripe)?;
     Ok(())
+}
+
+/// `cargo xtask bench tti`: the widget's time to interactive against `wrangler dev`, alone.
+fn time_to_interactive_alone() -> Result {
+    let persist = checkout_tests::temp_dir("bench-tti");
+    let vars = DevVars::of_repo();
+    let options = WorkerOptions {
+        vars: checkout_tests::worker::rate_limits_off(),
+        ..WorkerOptions::default()
+    };
+    let worker = WorkerProcess::start_with(&persist, options);
+    let client = Client::new(&worker.base_url);
+    tti::time_to_interactive(
+        &client,
+        &worker.base_url,
+        vars.merchant("m_demo").test_key(),
+    )
 }
 
 /// The date, the machine, and what else is using its CPUs (figures on a shared machine are only

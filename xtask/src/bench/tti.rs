@@ -13,6 +13,19 @@ use crate::shell::Result;
 
 /// Page loads timed.
 const RUNS: usize = 15;
+/// The requests on the way to the first view, as `tests/pages/tti.js` names them, in the order
+/// the loader makes them.
+const PHASES: [(&str, &str); 6] = [
+    ("checkout.js", "loader checkout.js"),
+    ("checkout_widget.js", "glue checkout_widget.js"),
+    ("__wasm_split.js", "link module __wasm_split.js"),
+    (
+        "checkout_widget_bg.wasm",
+        "main part checkout_widget_bg.wasm",
+    ),
+    ("widget/token", "POST /v1/widget/token"),
+    ("widget/sessions/", "GET /v1/widget/sessions/{id}"),
+];
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Times [`RUNS`] loads of `tests/pages/tti.html` (served as `/test/tti.html`) and prints the median and p90.
@@ -26,6 +39,7 @@ pub fn time_to_interactive(client: &Client, base_url: &str, key: &str) -> Result
     )?;
     let mut interactive = Vec::with_capacity(RUNS);
     let mut ready = Vec::with_capacity(RUNS);
+    let mut phases: Vec<Vec<f64>> = vec![Vec::with_capacity(RUNS); PHASES.len()];
     for run in 0..RUNS {
         let times = one_load(base_url)?;
         if run == 0 {
@@ -34,10 +48,21 @@ pub fn time_to_interactive(client: &Client, base_url: &str, key: &str) -> Result
         let at = |name: &str| times[name].as_f64().unwrap_or(f64::NAN);
         interactive.push(at("interactive") - at("inserted"));
         ready.push(at("ready") - at("inserted"));
+        for (i, (key, _)) in PHASES.iter().enumerate() {
+            if let Some(ms) = times["phases"][key].as_f64() {
+                phases[i].push(ms);
+            }
+        }
     }
     println!("\ntime to interactive (script tag inserted → pay button enabled; headless Chromium, new browser each, {RUNS} runs)");
     println!("  interactive: {}", summary(&mut interactive));
     println!("  checkout:ready event: {}", summary(&mut ready));
+    println!("  answers on the way (from the tag's insertion, when each response ended):");
+    for ((_, label), values) in PHASES.iter().zip(phases.iter_mut()) {
+        if !values.is_empty() {
+            println!("    {label}: {}", summary(values));
+        }
+    }
     Ok(())
 }
 

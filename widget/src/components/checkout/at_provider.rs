@@ -76,7 +76,10 @@ async fn watch(model: Model) {
             break;
         }
         let api = model.api.get_value();
-        match api.session(&session.id, &model.token.get_untracked()).await {
+        match api
+            .session(&session.id, &model.token.get_untracked(), None)
+            .await
+        {
             Ok(updated) => show_session(model, updated),
             Err(problem) if problem.outcome_unknown() => {}
             Err(problem) => {

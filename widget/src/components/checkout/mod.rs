@@ -19,7 +19,7 @@ use super::fresh::Fresh;
 use super::parts::part_view;
 use super::result::paid_screen;
 use super::{ErrorNotice, MethodList, OrderSummary, SplitEditor};
-use crate::api::Api;
+use crate::api::{Api, Sent};
 use crate::events::Events;
 use crate::i18n::{format, Locale};
 use crate::password_frame;
@@ -93,6 +93,8 @@ pub fn Checkout(
     events: StoredValue<Events, LocalStorage>,
     /// The language to speak, resolved from the merchant's option and the browser.
     locale: RwSignal<Locale>,
+    /// The first two calls, if the loader already sent them.
+    sent: Option<Sent>,
 ) -> impl IntoView {
     let model = Model {
         screen: RwSignal::new(Screen::Loading),
@@ -113,7 +115,7 @@ pub fn Checkout(
         root: NodeRef::new(),
         frame_submit: StoredValue::new_local(None),
     };
-    model.spawn(load(model, client_secret, Owner::current()));
+    model.spawn(load(model, client_secret, sent, Owner::current()));
 
     // The one place status changes are announced (the error notice and the attempts left are
     // not live regions of their own, so nothing is read twice).
@@ -305,12 +307,16 @@ fn frame_element(model: Model) -> Option<web_sys::HtmlIFrameElement> {
 
 /// Trades the client secret for a token, loads the session, and starts reporting the shopper's
 /// changes (under `owner`, the widget's).
-async fn load(model: Model, client_secret: String, owner: Option<Owner>) {
+async fn load(model: Model, client_secret: String, sent: Option<Sent>, owner: Option<Owner>) {
     let api = model.api.get_value();
-    let loaded = match api.token(&client_secret).await {
+    let (token, session) = match sent {
+        Some(sent) => (Some(sent.token), Some(sent.session)),
+        None => (None, None),
+    };
+    let loaded = match api.token(&client_secret, token).await {
         Ok(grant) => {
             model.token.set(grant.token.clone());
-            api.session(&grant.session_id, &grant.token).await
+            api.session(&grant.session_id, &grant.token, session).await
         }
         Err(error) => Err(error),
     };

@@ -55,10 +55,13 @@
         var ready = PINNED
           ? Promise.all([preloadChecked(glue, PINNED.glue), preloadChecked(link, PINNED.link)])
           : Promise.resolve();
+        // The WebAssembly downloads beside the glue, not after it: the glue's init awaits the
+        // response it is given and compiles it as it streams.
+        var source = fetch(wasm, PINNED
+          ? { integrity: PINNED.wasm, mode: "cors", credentials: "omit" }
+          : { mode: "cors", credentials: "omit" });
+        source.catch(function () {}); // a failure is reported once, through `loading`
         loading = ready.then(function () { return import(glue); }).then(function (module) {
-          var source = PINNED
-            ? fetch(wasm, { integrity: PINNED.wasm, mode: "cors", credentials: "omit" })
-            : wasm;
           return module.default({ module_or_path: source }).then(function () {
             return module;
           });
@@ -67,10 +70,36 @@
       return loading;
     }
 
+    /** The widget's first two calls (the token grant, then the session read with its answer),
+        sent now so they travel while the widget's code loads. The widget reads their answers as
+        if it had made them (widget/src/api.rs, `Sent`): the same requests, in the same order. */
+    function send(base, clientSecret) {
+      base = String(base).replace(/\/+$/, "");
+      var init = { mode: "cors", credentials: "omit" };
+      var token = fetch(base + "/v1/widget/token", Object.assign({
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ client_secret: clientSecret }),
+      }, init));
+      var session = token.then(function (response) {
+        if (!response.ok) return null; // the widget reports the token's error; nothing to read
+        return response.clone().json().then(function (grant) {
+          return fetch(base + "/v1/widget/sessions/" + encodeURIComponent(grant.session_id),
+            Object.assign({ headers: { Authorization: "Bearer " + grant.token } }, init));
+        });
+      });
+      // Read only after a good token; a failure is the widget's to report, not an unhandled one.
+      session.catch(function () {});
+      return { token: token, session: session };
+    }
+
     function mount(element, options) {
       if (typeof element === "string") element = document.querySelector(element);
       if (!element) throw new Error("Checkout.mount: no element");
       var settings = Object.assign({ apiBase: apiBase }, options || {});
+      if (typeof settings.clientSecret === "string" && settings.clientSecret && !settings.sent) {
+        settings.sent = send(settings.apiBase, settings.clientSecret);
+      }
       var widget = null;
       var queued = [];
       var unmounted = false;
