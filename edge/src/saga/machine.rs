@@ -14,8 +14,8 @@ use super::record::{
     Review, SessionRecord,
 };
 use super::{
-    aborted, Alert, Answer, Call, CallbackOutcome, ConnectorError, CreateCall, Ctx, Input, Intent,
-    NotifiedEvent, PayInput, ProviderCall, ProviderPayment, ProviderRefund, ProviderState,
+    aborted, Alert, Answer, Call, CallbackOutcome, ConnectorError, CreateCall, Ctx, Decline, Input,
+    Intent, NotifiedEvent, PayInput, ProviderCall, ProviderPayment, ProviderRefund, ProviderState,
     RefundCall, RefundInput, RefundState, Stepped, WalletCall, WechatPayer, Why,
     CLOSE_CHECK_AFTER_S, HOLD_GRACE_S, RECOVERY_AFTER_S, REFUND_RETRY_FIRST_S, REFUND_RETRY_MAX_S,
     REFUND_REVIEW_AFTER_S,
@@ -639,6 +639,7 @@ impl Machine<'_> {
             }
             return;
         }
+        self.note_decline(payment_id, answer.decline.as_ref());
         let stage = payment.provider.as_ref().map(|l| l.stage);
         if stage == Some(LegStage::PostingHolds) {
             // The provider's success is already recorded; the holds are being posted.
@@ -663,16 +664,45 @@ impl Machine<'_> {
                 Err(reason) => self.hold_for_review(&payment, &answer, reason),
             },
             ProviderState::Failed => {
-                self.fail_leg(&payment, ErrorDetail::new(ErrorCode::PaymentDeclined))
+                let detail = self.unpaid_failure(payment_id, ErrorCode::PaymentDeclined);
+                self.fail_leg(&payment, detail)
             }
             ProviderState::Canceled => {
-                self.fail_leg(&payment, ErrorDetail::new(ErrorCode::PaymentCanceled))
+                let detail = self.unpaid_failure(payment_id, ErrorCode::PaymentCanceled);
+                self.fail_leg(&payment, detail)
             }
             ProviderState::Approved if why == Why::Reconcile => self.begin_completion(&payment),
             ProviderState::Pending | ProviderState::Approved => {
                 self.still_pending(&payment, why == Why::ExecuteRefused)
             }
         }
+    }
+
+    /// Writes the card's latest decline on the still-processing payment: the merchant sees it at
+    /// once, and it is the failure if the leg ends unpaid. An answer without one keeps the
+    /// decline already known (the gateway may clear it when its session is closed).
+    fn note_decline(&mut self, payment_id: &str, decline: Option<&Decline>) {
+        let Some(decline) = decline else {
+            return;
+        };
+        if let Ok(stored) = self.r.processing_mut(payment_id) {
+            if stored.decline.as_ref() != Some(decline) {
+                stored.decline = Some(decline.clone());
+            }
+        }
+    }
+
+    /// Why a leg that ended unpaid failed: the card's last decline, as the shopper is told it
+    /// (the gateway's raw code stays on the payment for the merchant), else `code`.
+    fn unpaid_failure(&self, payment_id: &str, code: ErrorCode) -> ErrorDetail {
+        let declined = self
+            .r
+            .payments
+            .iter()
+            .find(|p| p.id == payment_id)
+            .and_then(|p| p.decline.as_ref())
+            .map(|d| d.code);
+        ErrorDetail::new(declined.unwrap_or(code))
     }
 
     /// The provider has not completed the payment. A leg whose completion was sent and not
@@ -1512,8 +1542,10 @@ impl Machine<'_> {
                     _ => ErrorCode::PaymentCanceled,
                 };
                 match answer {
-                    Answer::Closed => {
-                        self.fail_leg(&payment, ErrorDetail::new(code));
+                    Answer::Closed { decline } => {
+                        self.note_decline(subject, decline.as_ref());
+                        let detail = self.unpaid_failure(subject, code);
+                        self.fail_leg(&payment, detail);
                         let check_at = self.now() + CLOSE_CHECK_AFTER_S;
                         if let Some(closed) = self.r.payments.iter_mut().find(|p| p.id == subject) {
                             closed.close_check_at_s = Some(check_at);
