@@ -639,7 +639,7 @@ impl Machine<'_> {
             }
             return;
         }
-        self.note_decline(payment_id, answer.decline.as_ref());
+        self.note_decline(payment_id, &answer);
         let stage = payment.provider.as_ref().map(|l| l.stage);
         if stage == Some(LegStage::PostingHolds) {
             // The provider's success is already recorded; the holds are being posted.
@@ -680,15 +680,29 @@ impl Machine<'_> {
 
     /// Writes the card's latest decline on the still-processing payment: the merchant sees it at
     /// once, and it is the failure if the leg ends unpaid. An answer without one keeps the
-    /// decline already known (the gateway may clear it when its session is closed).
-    fn note_decline(&mut self, payment_id: &str, decline: Option<&Decline>) {
-        let Some(decline) = decline else {
+    /// decline already known (the gateway may clear it when its session is closed); a card the
+    /// gateway took (paid or authorized) clears it.
+    fn note_decline(&mut self, payment_id: &str, answer: &ProviderPayment) {
+        let took = matches!(
+            answer.state,
+            ProviderState::Succeeded | ProviderState::Approved
+        );
+        let Ok(stored) = self.r.processing_mut(payment_id) else {
             return;
         };
-        if let Ok(stored) = self.r.processing_mut(payment_id) {
+        if took {
+            stored.decline = None;
+        } else if let Some(decline) = &answer.decline {
             if stored.decline.as_ref() != Some(decline) {
                 stored.decline = Some(decline.clone());
             }
+        }
+    }
+
+    /// Writes the decline a close read (before the gateway's session was expired).
+    fn note_close_decline(&mut self, payment_id: &str, decline: Option<Decline>) {
+        if let (Some(decline), Ok(stored)) = (decline, self.r.processing_mut(payment_id)) {
+            stored.decline = Some(decline);
         }
     }
 
@@ -1543,7 +1557,7 @@ impl Machine<'_> {
                 };
                 match answer {
                     Answer::Closed { decline } => {
-                        self.note_decline(subject, decline.as_ref());
+                        self.note_close_decline(subject, decline);
                         let detail = self.unpaid_failure(subject, code);
                         self.fail_leg(&payment, detail);
                         let check_at = self.now() + CLOSE_CHECK_AFTER_S;
