@@ -243,7 +243,10 @@ fn a_decline_then_leaving_the_gateway_returns_to_an_open_order_in_the_shoppers_l
             merchant["payments"][0]["failure_code"],
             "card_insufficient_funds"
         );
-        assert_eq!(merchant["payments"][0]["decline_code"], "insufficient_funds");
+        assert_eq!(
+            merchant["payments"][0]["decline_code"],
+            "insufficient_funds"
+        );
         shop.screenshot(&format!("card-declined-returned-{}", &languages[..2]));
     }
 }

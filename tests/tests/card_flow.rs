@@ -285,7 +285,10 @@ fn a_lost_card_is_a_plain_decline_to_the_shopper_and_lost_card_to_the_merchant()
     assert_eq!(failed.len(), 1, "{failed:#?}");
     let event = failed[0].to_string();
     assert!(event.contains(r#""decline_code":"lost_card""#), "{event}");
-    assert!(event.contains(r#""failure_code":"card_declined""#), "{event}");
+    assert!(
+        event.contains(r#""failure_code":"card_declined""#),
+        "{event}"
+    );
 }
 
 #[test]
@@ -294,13 +297,22 @@ fn insufficient_funds_then_leaving_fails_with_card_insufficient_funds() {
     let checkout = rig.checkout("card-insufficient", "20.00");
     let view = rig.declined_then_left(&checkout, "card-nsf-key", cards::INSUFFICIENT_FUNDS_CARD);
     let payment = &view["payments"][0];
-    assert_eq!(payment["failure_code"], "card_insufficient_funds", "{view:#}");
+    assert_eq!(
+        payment["failure_code"], "card_insufficient_funds",
+        "{view:#}"
+    );
     assert_eq!(payment["decline_code"], "insufficient_funds");
     let (_, widget) = rig.widget_view(&checkout);
-    assert_eq!(widget["payments"][0]["failure_code"], "card_insufficient_funds");
+    assert_eq!(
+        widget["payments"][0]["failure_code"],
+        "card_insufficient_funds"
+    );
     // Another decline, another code: an expired card.
     let view = rig.declined_then_left(&checkout, "card-nsf-key-2", cards::EXPIRED_CARD);
-    assert_eq!(view["payments"][1]["failure_code"], "card_expired", "{view:#}");
+    assert_eq!(
+        view["payments"][1]["failure_code"], "card_expired",
+        "{view:#}"
+    );
 }
 
 /// `payment_intent.payment_failed` is a hint: the session re-reads Stripe's session and keeps
