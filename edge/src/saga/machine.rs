@@ -115,6 +115,21 @@ impl Machine<'_> {
         self.r.intents.iter().any(|i| i.subject == subject)
     }
 
+    /// Whether an intent about `subject` other than a query is listed: a query only reads, so a
+    /// close may go out beside it (its answer, whenever it comes, is applied as any read).
+    fn busy_beyond_queries(&self, subject: &str) -> bool {
+        self.r.intents.iter().any(|i| {
+            i.subject == subject
+                && !matches!(
+                    i.call,
+                    Call::Provider {
+                        call: ProviderCall::Query { .. },
+                        ..
+                    }
+                )
+        })
+    }
+
     fn alert(&mut self, alert: &str, subject: &str, detail: String) {
         self.out.alerts.push(Alert {
             alert: alert.to_owned(),
@@ -468,10 +483,19 @@ impl Machine<'_> {
             .cloned()
             .ok_or_else(|| Error::api(ErrorCode::UnknownProviderPayment))?;
         let stage = payment.provider.as_ref().map(|l| l.stage);
+        // The shopper left Stripe's page: a read under way (a webhook's, the widget's poll) must
+        // not swallow it, or the shopper comes back to a payment still waiting on a page they
+        // left.
+        let leaving_card = provider == PaymentMethod::Card && outcome == CallbackOutcome::Cancel;
+        let busy = if leaving_card {
+            self.busy_beyond_queries(&payment.id)
+        } else {
+            self.listed(&payment.id)
+        };
         // A repeated callback, or one racing a completion under way, changes nothing.
         if payment.status != PaymentStatus::Processing
             || stage != Some(LegStage::AwaitingShopper)
-            || self.listed(&payment.id)
+            || busy
         {
             return Ok(());
         }
@@ -484,7 +508,7 @@ impl Machine<'_> {
             // The shopper left Stripe's page, which stays payable until expired: expire it
             // (a payment made meanwhile answers "already done" and is then observed).
             CallbackOutcome::Cancel if provider == PaymentMethod::Card => {
-                self.end_unpaid_leg(&payment, ErrorCode::PaymentCanceled)
+                self.close_leg(&payment, ErrorCode::PaymentCanceled)
             }
             CallbackOutcome::Failure | CallbackOutcome::Cancel | CallbackOutcome::Returned => {
                 self.query(&payment, Why::Observe)
@@ -614,6 +638,11 @@ impl Machine<'_> {
         if self.listed(&payment.id) {
             return;
         }
+        self.close_leg(payment, code);
+    }
+
+    /// Closes the leg even beside a query under way (the caller checked nothing else is).
+    fn close_leg(&mut self, payment: &PaymentRecord, code: ErrorCode) {
         let Some(reference) = reference_of(payment) else {
             return;
         };

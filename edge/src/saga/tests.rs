@@ -1072,3 +1072,40 @@ fn an_expired_gateway_session_with_a_decline_fails_with_it() {
         Some(ErrorCode::CardDeclined)
     );
 }
+
+#[test]
+fn leaving_the_gateways_page_closes_the_leg_even_while_a_webhooks_read_is_under_way() {
+    let mut s = Sim::new(&[PaymentMethod::Card]);
+    card_created(&mut s);
+    // `payment_intent.payment_failed` made the session ask Stripe; before the answer, the
+    // shopper leaves through the cancel link.
+    let query = s
+        .step(Input::Notification {
+            provider: PaymentMethod::Card,
+            event: NotifiedEvent::Changed {
+                payment_id: "pay_1".into(),
+            },
+        })
+        .unwrap();
+    let cancel = || Input::Callback {
+        provider: PaymentMethod::Card,
+        reference: "pay_1".into(),
+        outcome: CallbackOutcome::Cancel,
+    };
+    let close = s.step(cancel()).unwrap();
+    assert!(is_provider(&close[0], |c| matches!(
+        c,
+        ProviderCall::Close { .. }
+    )));
+    // A repeated cancel adds nothing; the read's answer keeps the leg open until the close.
+    assert!(s.step(cancel()).unwrap().is_empty());
+    assert!(s
+        .answer(&query[0], Answer::Payment(declined(lost_card())))
+        .is_empty());
+    assert_eq!(s.payment("pay_1").status, PaymentStatus::Processing);
+    s.answer(&close[0], Answer::Closed { decline: None });
+    assert_eq!(
+        s.payment("pay_1").failure.as_ref().map(|f| f.code),
+        Some(ErrorCode::CardDeclined)
+    );
+}
