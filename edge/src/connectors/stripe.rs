@@ -19,8 +19,10 @@
 //! - query = `GET /v1/checkout/sessions/{id}?expand[]=payment_intent`; Stripe has no completion
 //!   step, so complete is a query too: the redirect to `success_url` proves nothing, the
 //!   retrieved session and intent decide (amount, currency, `client_reference_id`);
-//! - cancel = `POST /v1/checkout/sessions/{id}/expire` (only an `open` session can be expired),
-//!   and for a session that already authorized a card, `POST /v1/payment_intents/{id}/cancel`;
+//! - cancel = the session read first (its intent's `last_payment_error`, the card's last decline,
+//!   which Stripe clears when the intent is later updated), then `POST
+//!   /v1/checkout/sessions/{id}/expire` (only an `open` session can be expired), and for a
+//!   session that already authorized a card, `POST /v1/payment_intents/{id}/cancel`;
 //! - capture = `POST /v1/payment_intents/{id}/capture` with an optional `amount_to_capture`
 //!   (docs.stripe.com/api/payment_intents/capture; an uncaptured intent is canceled by Stripe 7
 //!   days after creation). A capture is sent once: if its answer is lost, the intent is retrieved
