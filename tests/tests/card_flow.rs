@@ -172,7 +172,8 @@ impl Rig {
     }
 
     fn wait_for(&self, checkout: &Checkout, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Past the first refund back-off (30 s), which settles a refund whose answer was lost.
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let view = self.status(checkout);
             if done(&view) {
