@@ -471,6 +471,17 @@ pub struct Payment {
     /// A provider success that came after this attempt had ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_success: Option<LateSuccess>,
+    /// The card issuer's reason for the latest decline, in the gateway's words (Stripe's
+    /// `decline_code`: `lost_card`, `insufficient_funds`, `do_not_honor`, ...). Set as soon as
+    /// the gateway reports a decline, also while the shopper may still retry on its page. The
+    /// merchant's view only: the shopper is told `failure_code`, where a lost or stolen card is a
+    /// plain `card_declined`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
+    /// The gateway's error code for that decline (Stripe's `code`: `card_declined`,
+    /// `expired_card`, `incorrect_cvc`, ...). The merchant's view only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_code: Option<String>,
 }
 
 /// One method's part of a payment.

@@ -237,6 +237,9 @@ impl FromJson for Payment {
             // The merchant's view of a review; the widget shows only the status.
             review: None,
             late_success: None,
+            // The gateway's decline codes are the merchant's; the shopper sees `failure_code`.
+            decline_code: None,
+            gateway_code: None,
         })
     }
 }
@@ -408,6 +411,8 @@ mod tests {
             legs: Vec::new(),
             review: None,
             late_success: None,
+            decline_code: None,
+            gateway_code: None,
         }
     }
 

@@ -5,10 +5,13 @@
 //! as the merchant's index of attempts lists it (`objects::webhooks::attempts`, fed from the
 //! session objects' outboxes). For each:
 //! - *the provider* is asked: the payment query (bKash `payment/status`, WeChat Pay
-//!   `GET /v3/pay/transactions/out-trade-no/{no}`) gives what it took; the refund query gives
-//!   what it gave back (WeChat: `GET /v3/refund/domestic/refunds/{out_refund_no}` for each of our
-//!   refunds of the payment; bKash: the refund status, which reports only a payment's latest
-//!   refund, so earlier refunds recorded with their bKash ids are taken from the books);
+//!   `GET /v3/pay/transactions/out-trade-no/{no}`, Stripe `GET /v1/checkout/sessions/{id}` with
+//!   its PaymentIntent expanded: `amount_received` once succeeded) gives what it took; the refund
+//!   query gives what it gave back (WeChat: `GET /v3/refund/domestic/refunds/{out_refund_no}` for
+//!   each of our refunds of the payment; Stripe: the intent's refunds, `GET
+//!   /v1/refunds?payment_intent=`, matched to each of ours by `metadata[refund_id]`; bKash: the
+//!   refund status, which reports only a payment's latest refund, so earlier refunds recorded
+//!   with their bKash ids are taken from the books);
 //! - *the books* are the session's own record (`SessionCommand::Retrieve`): what was taken is the
 //!   external leg of a succeeded payment, the provider's amount of a payment held for (or
 //!   resolved after) review, or the leg of a late success; what was given back is the external
@@ -24,7 +27,10 @@
 //!
 //! **What cannot be compared.** A payment we never created cannot be asked about: the providers
 //! offer no listing of a merchant's transactions to these APIs (only settlement files, outside
-//! this report), so money taken under an order number we never issued is invisible here. An
+//! this report; Stripe could list charges, but a charge not made through one of our Checkout
+//! Sessions is not the checkout's), so money taken under an order number we never issued is
+//! invisible here. Cards settle in the session's currency: a card report is for one currency
+//! (`currency`, BDT unless asked), and attempts in another are left to that currency's report. An
 //! attempt whose provider did not answer is listed as `unchecked`, never as agreeing. Attempts
 //! written down before the index existed are not in it.
 //!
@@ -142,12 +148,18 @@ pub struct ReconciliationPage {
     pub next_starting_after: Option<String>,
 }
 
-/// The currency a provider settles in.
+/// The currency a provider settles in (a card gateway: the session's, BDT unless asked).
 pub fn currency_of(method: PaymentMethod) -> Currency {
     match method {
         PaymentMethod::WechatPay => Currency::CNY,
         _ => Currency::BDT,
     }
+}
+
+/// Whether a report of `method` may be in `currency`: cards in any, bKash and WeChat Pay only in
+/// the one they settle in.
+pub fn currency_allowed(method: PaymentMethod, currency: Currency) -> bool {
+    method == PaymentMethod::Card || currency == currency_of(method)
 }
 
 /// A signed amount in minor units as a decimal string (`-0.01`).
@@ -332,11 +344,11 @@ pub async fn ask_provider(
     })
 }
 
-/// The calls an attempt may need: its query, and a refund query per refund (WeChat) or one
-/// refund status (bKash).
+/// The calls an attempt may need: its query, and a refund query per refund (WeChat, Stripe) or
+/// one refund status (bKash).
 pub fn calls_needed(method: PaymentMethod, refunds: usize) -> usize {
     match method {
-        PaymentMethod::WechatPay => 1 + refunds,
+        PaymentMethod::WechatPay | PaymentMethod::Card => 1 + refunds,
         _ => 1 + usize::from(refunds > 0),
     }
 }
@@ -420,10 +432,10 @@ pub async fn page(
     merchant: &MerchantContext,
     date: &str,
     method: PaymentMethod,
+    currency: Currency,
     starting_after: Option<String>,
     limit: usize,
 ) -> Result<ReconciliationPage> {
-    let currency = currency_of(method);
     let command = WebhookCommand::Attempts {
         day: date.to_owned(),
         method,
@@ -441,6 +453,11 @@ pub async fn page(
     let mut last = None;
     let mut stopped_early = false;
     for attempt in &index.attempts {
+        if attempt.currency != currency {
+            // Another currency's report (cards) compares it.
+            last = Some(attempt.payment_id.clone());
+            continue;
+        }
         if !sessions.contains_key(&attempt.session_id) {
             let found = retrieve_session(env, merchant, &attempt.session_id)
                 .await
@@ -720,5 +737,8 @@ mod tests {
         assert_eq!(calls_needed(PaymentMethod::Bkash, 0), 1);
         assert_eq!(calls_needed(PaymentMethod::Bkash, 4), 2);
         assert_eq!(calls_needed(PaymentMethod::WechatPay, 2), 3);
+        assert_eq!(calls_needed(PaymentMethod::Card, 2), 3);
+        assert!(currency_allowed(PaymentMethod::Card, Currency::JPY));
+        assert!(!currency_allowed(PaymentMethod::Bkash, Currency::CNY));
     }
 }

@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use checkout_core::api::NextAction;
 use checkout_core::{ErrorCode, Money};
 use checkout_edge::connectors::{
-    ConnectorError, Created, ProviderPayment, ProviderRefund, ProviderState, RefundState,
+    ConnectorError, Created, Decline, ProviderPayment, ProviderRefund, ProviderState, RefundState,
 };
 
 /// The provider of a simulated payment.
@@ -146,6 +146,7 @@ impl SimPayment {
             } else {
                 self.invoice.clone()
             }),
+            decline: None,
         }
     }
 
@@ -177,7 +178,18 @@ impl SimPayment {
             transaction_id: self.transaction_id.clone(),
             amount,
             invoice: Some(self.invoice.clone()),
+            decline: self.decline(),
         }
+    }
+
+    /// Card: the last attempt's decline (the intent's `last_payment_error`), as the connector
+    /// reads it: a plain decline for the shopper, the issuer's reason for the merchant.
+    pub fn decline(&self) -> Option<Decline> {
+        (self.reference.starts_with("cs_test_") && self.declined).then(|| Decline {
+            code: ErrorCode::CardDeclined,
+            decline_code: Some("generic_decline".into()),
+            gateway_code: Some("card_declined".into()),
+        })
     }
 
     /// As the connector reads a PaymentIntent alone (after a capture or a cancel).
@@ -421,7 +433,6 @@ impl Provider {
                     p.transaction_id = Some(txn);
                     p.authorized_at_s = Some(provider_now);
                 } else {
-                    p.mismatch = None;
                     take(p, txn);
                 }
                 p.declined = false;
@@ -571,7 +582,8 @@ impl Provider {
                     return Err(refused("amount_too_large"));
                 }
                 p.state = PayState::Paid;
-                p.taken_minor = minor;
+                // A faulty gateway captures another amount than asked (reported as taken).
+                p.taken_minor = minor + p.mismatch.as_ref().map_or(0, |m| m.delta_minor);
                 p.captured = true;
                 if p.voided {
                     self.violations.push(format!(

@@ -351,6 +351,14 @@ impl World {
                 if p.late_success.is_some() {
                     *endings.entry("late success".into()).or_insert(0) += 1;
                 }
+                if p.method == PaymentMethod::Card && p.review.is_some() {
+                    *endings.entry("card held for review".into()).or_insert(0) += 1;
+                }
+                let failed_by_decline =
+                    p.failure.as_ref().map(|f| f.code) == Some(ErrorCode::CardDeclined);
+                if p.method == PaymentMethod::Card && failed_by_decline {
+                    *endings.entry("card failed as declined".into()).or_insert(0) += 1;
+                }
             }
             for refund in &r.refunds {
                 *endings

@@ -209,19 +209,19 @@ fn a_declined_card_says_why_and_a_retry_with_4242_pays() {
 }
 
 /// Stripe's page told the shopper why the card was declined; leaving it, they are back on an
-/// open order, told in their language that nothing was taken.
+/// open order, told in their language why (the decline's own message) and that nothing was taken.
 #[test]
 fn a_decline_then_leaving_the_gateway_returns_to_an_open_order_in_the_shoppers_language() {
     for (languages, label, expected) in [
         (
             "bn-BD,bn",
             "browser-card-decline-bn",
-            "পেমেন্টটি বাতিল করা হয়েছে। কোনো টাকা কাটা হয়নি।",
+            "এই পেমেন্টের জন্য আপনার কার্ডে যথেষ্ট টাকা নেই। কোনো টাকা কাটা হয়নি।",
         ),
         (
             "zh-CN,zh",
             "browser-card-decline-zh",
-            "付款已取消，未扣除任何款项。",
+            "您的银行卡余额不足以支付此笔款项，未扣除任何款项。",
         ),
     ] {
         let shop = Shop::start_in(label, Browser::start_in_language(1280, 900, languages));
@@ -237,7 +237,16 @@ fn a_decline_then_leaving_the_gateway_returns_to_an_open_order_in_the_shoppers_l
         b.click(&b.wait_for("#cancel", WAIT));
         let notice = shop.notice();
         assert!(notice.contains(expected), "{languages}: {notice}");
-        assert_eq!(shop.merchant_view(&shop.session_id())["status"], "open");
+        let merchant = shop.merchant_view(&shop.session_id());
+        assert_eq!(merchant["status"], "open");
+        assert_eq!(
+            merchant["payments"][0]["failure_code"],
+            "card_insufficient_funds"
+        );
+        assert_eq!(
+            merchant["payments"][0]["decline_code"],
+            "insufficient_funds"
+        );
         shop.screenshot(&format!("card-declined-returned-{}", &languages[..2]));
     }
 }

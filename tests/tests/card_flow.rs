@@ -5,6 +5,7 @@
 use std::ops::Deref;
 use std::time::{Duration, Instant};
 
+use checkout_simulators::stripe::cards;
 use checkout_simulators::stripe::control::PayRequest;
 use checkout_tests::api::{Client, Reply};
 use checkout_tests::fixtures;
@@ -125,8 +126,54 @@ impl Rig {
             .body
     }
 
+    /// The session as the widget gets it (the shopper's view), as raw text and JSON.
+    fn widget_view(&self, checkout: &Checkout) -> (String, Value) {
+        let reply = self
+            .client
+            .call("GET", format!("/v1/widget/sessions/{}", checkout.id))
+            .bearer(&checkout.token)
+            .header("Origin", ORIGIN)
+            .send()
+            .expect_status(200);
+        (reply.body.to_string(), reply.body)
+    }
+
+    /// The shopper declined with `card` leaves Stripe's page through its cancel link.
+    fn declined_then_left(&self, checkout: &Checkout, key: &str, card: &str) -> Value {
+        let cs = self.start(checkout, key);
+        let declined = self.pay_card(&cs, card, None);
+        assert_eq!(declined["outcome"], "declined", "{declined}");
+        let cancel_url = self.sim.session(&cs).unwrap()["cancel_url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(self.follow(&cancel_url).status, 303);
+        assert_eq!(self.sim.session(&cs).unwrap()["status"], "expired");
+        let view = self.status(checkout);
+        assert_eq!(view["status"], "open", "{view:#}");
+        view
+    }
+
+    /// The merchant's events of `kind`, as sent.
+    fn events_of(&self, kind: &str) -> Vec<Value> {
+        let list = self
+            .client
+            .call("GET", "/v1/events?limit=100")
+            .bearer(&self.key())
+            .send()
+            .expect_status(200);
+        list.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .cloned()
+            .collect()
+    }
+
     fn wait_for(&self, checkout: &Checkout, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Past the first refund back-off (30 s), which settles a refund whose answer was lost.
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let view = self.status(checkout);
             if done(&view) {
@@ -216,6 +263,81 @@ fn each_decline_leaves_the_leg_open_and_a_good_card_then_pays() {
     assert_eq!(paid["outcome"], "completed");
     assert_eq!(rig.follow(paid["redirect"].as_str().unwrap()).status, 303);
     assert_eq!(rig.status(&checkout)["status"], "paid");
+}
+
+/// A lost card is a plain decline to the shopper (Stripe's advice, so as not to tip off a thief);
+/// the merchant sees the issuer's real reason, in the API and in the payment-failed event.
+#[test]
+fn a_lost_card_is_a_plain_decline_to_the_shopper_and_lost_card_to_the_merchant() {
+    let rig = rig("card-lost", false);
+    let checkout = rig.checkout("card-lost", "20.00");
+    let view = rig.declined_then_left(&checkout, "card-lost-key", cards::LOST_CARD);
+    let payment = &view["payments"][0];
+    assert_eq!(payment["status"], "failed", "{view:#}");
+    assert_eq!(payment["failure_code"], "card_declined");
+    assert_eq!(payment["decline_code"], "lost_card");
+    assert_eq!(payment["gateway_code"], "card_declined");
+    let (text, widget) = rig.widget_view(&checkout);
+    assert_eq!(widget["payments"][0]["failure_code"], "card_declined");
+    assert!(!text.contains("lost_card"), "{text}");
+    assert!(!text.contains("decline_code"), "{text}");
+    assert!(!text.contains("gateway_code"), "{text}");
+    let failed = rig.events_of("checkout_session.payment_failed");
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    let event = failed[0].to_string();
+    assert!(event.contains(r#""decline_code":"lost_card""#), "{event}");
+    assert!(
+        event.contains(r#""failure_code":"card_declined""#),
+        "{event}"
+    );
+}
+
+#[test]
+fn insufficient_funds_then_leaving_fails_with_card_insufficient_funds() {
+    let rig = rig("card-insufficient", false);
+    let checkout = rig.checkout("card-insufficient", "20.00");
+    let view = rig.declined_then_left(&checkout, "card-nsf-key", cards::INSUFFICIENT_FUNDS_CARD);
+    let payment = &view["payments"][0];
+    assert_eq!(
+        payment["failure_code"], "card_insufficient_funds",
+        "{view:#}"
+    );
+    assert_eq!(payment["decline_code"], "insufficient_funds");
+    let (_, widget) = rig.widget_view(&checkout);
+    assert_eq!(
+        widget["payments"][0]["failure_code"],
+        "card_insufficient_funds"
+    );
+    // Another decline, another code: an expired card.
+    let view = rig.declined_then_left(&checkout, "card-nsf-key-2", cards::EXPIRED_CARD);
+    assert_eq!(
+        view["payments"][1]["failure_code"], "card_expired",
+        "{view:#}"
+    );
+}
+
+/// `payment_intent.payment_failed` is a hint: the session re-reads Stripe's session and keeps
+/// the decline on the payment, which stays open for the shopper's next card.
+#[test]
+fn a_payment_failed_webhook_records_the_decline_while_the_leg_stays_open() {
+    let rig = rig("card-decline-webhook", true);
+    let checkout = rig.checkout("card-decline-wh", "20.00");
+    let cs = rig.start(&checkout, "card-decline-wh-key");
+    let declined = rig.pay_card(&cs, cards::STOLEN_CARD, None);
+    assert_eq!(declined["outcome"], "declined", "{declined}");
+    let view = rig.wait_for(&checkout, "the decline", |v| {
+        v["payments"][0]["decline_code"] == "stolen_card"
+    });
+    assert_eq!(view["status"], "processing", "{view:#}");
+    assert_eq!(view["payments"][0]["status"], "processing");
+    assert!(view["payments"][0]["failure_code"].is_null(), "{view:#}");
+    let (text, _) = rig.widget_view(&checkout);
+    assert!(!text.contains("stolen_card"), "{text}");
+    // The shopper's next card pays; the decline is history.
+    let paid = rig.pay_card(&cs, cards::SUCCESS_CARD, None);
+    assert_eq!(paid["outcome"], "completed", "{paid}");
+    let view = rig.wait_for(&checkout, "paid", |v| v["status"] == "paid");
+    assert!(view["payments"][0]["decline_code"].is_null(), "{view:#}");
 }
 
 #[test]

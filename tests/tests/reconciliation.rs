@@ -1,10 +1,12 @@
-//! The reconciliation report over real HTTP: WeChat Pay attempts of the day, each asked of the
-//! simulator and compared with the books; a short payment at the provider is listed; bad
-//! parameters are refused; pages are bounded.
+//! The reconciliation report over real HTTP: WeChat Pay and card (Stripe) attempts of the day,
+//! each asked of the simulator and compared with the books; a short payment at the provider is
+//! listed; an unanswered one is unchecked; bad parameters are refused; pages are bounded.
 
 use std::ops::Deref;
 use std::time::{Duration, Instant};
 
+use checkout_simulators::stripe::cards;
+use checkout_simulators::stripe::control::PayRequest;
 use checkout_simulators::wechat::{Faults, RunningWechat};
 use checkout_tests::api::Reply;
 use checkout_tests::dev_vars::DevVars;
@@ -249,4 +251,116 @@ fn pages_are_bounded_and_bad_parameters_refused() {
         )
         .send();
     assert_eq!(anonymous.status, 401);
+}
+
+/// A Worker taking cards through a fresh Stripe simulator, which sends it its events.
+fn card_rig(label: &str) -> (providers::Stripe, fixtures::Rig) {
+    let sim = providers::start_stripe_with_retries(0, Duration::from_millis(500));
+    let options = WorkerOptions {
+        vars: providers::stripe_worker_vars(&sim),
+        ..WorkerOptions::default()
+    };
+    let rig = fixtures::Rig::start_with(label, options);
+    sim.send_webhooks_to(&rig.worker.base_url);
+    (sim, rig)
+}
+
+/// A card session of `amount` BDT, paid up to the redirect to Stripe's page; returns the session
+/// and the Checkout Session's id.
+fn card_started(rig: &fixtures::Rig, order: &str, amount: &str) -> (String, String) {
+    let session = rig.admin(
+        "POST",
+        "/v1/checkout_sessions",
+        json!({"order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
+               "customer_id": "cus_recon", "methods": ["card"],
+               "return_url": "https://shop.example/done"}),
+    );
+    let id = session.body["id"].as_str().unwrap().to_owned();
+    let token = rig.token(session.body["client_secret"].as_str().unwrap());
+    let reply = rig
+        .client
+        .call("POST", format!("/v1/widget/sessions/{id}/pay"))
+        .bearer(&token)
+        .header("Origin", ORIGIN)
+        .header("Idempotency-Key", &format!("{order}-key"))
+        .json(&json!({"method": "card"}))
+        .expect_status(200);
+    let url = reply.body["next_action"]["url"].as_str().unwrap();
+    (id, url.rsplit('/').next().unwrap().to_owned())
+}
+
+/// The shopper pays with 4242 on Stripe's page and comes back; the session is paid.
+fn card_paid(sim: &providers::Stripe, rig: &fixtures::Rig, order: &str, amount: &str) -> String {
+    let (id, cs) = card_started(rig, order, amount);
+    let request = PayRequest {
+        card: cards::SUCCESS_CARD.into(),
+        ..PayRequest::default()
+    };
+    let paid = sim.pay(&cs, &request).unwrap();
+    let back = paid["redirect"].as_str().unwrap();
+    let path = back.strip_prefix(&rig.worker.base_url).unwrap();
+    assert_eq!(rig.client.call("GET", path).send().status, 303);
+    assert_eq!(rig.merchant_view(&id)["status"], "paid");
+    id
+}
+
+fn card_report(rig: &fixtures::Rig, query: &str) -> Reply {
+    rig.client
+        .call("GET", format!("/v1/reports/reconciliation{query}"))
+        .bearer(&rig.key())
+        .send()
+}
+
+/// Each card attempt of the day is asked of Stripe (its Checkout Session with the PaymentIntent,
+/// and the intent's refunds): a paid one, a refunded one and an unpaid one agree with the books;
+/// when Stripe does not answer, every attempt is listed as unchecked, never as agreeing.
+#[test]
+fn card_attempts_are_compared_with_stripe_and_unanswered_ones_are_unchecked() {
+    let (sim, rig) = card_rig("reconciliation-card");
+    card_paid(&sim, &rig, "recon-card-paid", "25.00");
+    let refunded = card_paid(&sim, &rig, "recon-card-refunded", "40.00");
+    rig.refund(&refunded, "recon-card-refund", "15.00", "one cup broke")
+        .expect_status(200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rig.merchant_view(&refunded)["refunds"][0]["status"] != "succeeded" {
+        assert!(Instant::now() < deadline, "the refund never succeeded");
+        // Stripe's `refund.updated` makes the session ask again.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    card_started(&rig, "recon-card-open", "10.00");
+
+    let date = today();
+    let report = card_report(&rig, &format!("?date={date}&method=card")).expect_status(200);
+    let body = &report.body;
+    assert_eq!(body["method"], "card", "{body:#}");
+    assert_eq!(body["currency"], "BDT");
+    assert_eq!(body["checked"], 3, "{body:#}");
+    assert_eq!(body["differences"], json!([]), "{body:#}");
+    assert_eq!(body["unchecked"], json!([]), "{body:#}");
+    assert_eq!(body["totals"]["provider"], "50.00", "25.00 + 40.00 - 15.00");
+    assert_eq!(body["totals"]["books"], "50.00");
+    assert_eq!(body["totals"]["difference"], "0.00");
+    // The card attempts are in the card report only, and in their currency's.
+    let wechat = card_report(&rig, &format!("?date={date}&method=wechat_pay")).expect_status(200);
+    assert_eq!(wechat.body["checked"], 0, "{:#}", wechat.body);
+    let yen =
+        card_report(&rig, &format!("?date={date}&method=card&currency=JPY")).expect_status(200);
+    assert_eq!(yen.body["checked"], 0, "{:#}", yen.body);
+    assert_eq!(yen.body["currency"], "JPY");
+    let refused = card_report(&rig, &format!("?date={date}&method=bkash&currency=CNY"));
+    common::assert_refused(&refused, 400, "invalid_parameter");
+    assert_eq!(refused.body["error"]["param"], "currency");
+
+    let mut faults = sim.faults();
+    faults.fail_next_requests = 1_000;
+    sim.set_faults(faults);
+    let report = card_report(&rig, &format!("?date={date}&method=card")).expect_status(200);
+    let body = &report.body;
+    assert_eq!(body["checked"], 0, "{body:#}");
+    let unchecked = body["unchecked"].as_array().unwrap();
+    assert_eq!(unchecked.len(), 3, "{body:#}");
+    assert!(unchecked
+        .iter()
+        .all(|u| u["reason"] == "provider_unavailable"));
+    assert_eq!(body["totals"]["provider"], "0.00");
 }

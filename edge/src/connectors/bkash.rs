@@ -23,8 +23,8 @@ use worker::Env;
 
 use super::outbound::{self, OutboundError};
 use super::{
-    ConnectorError, CreatePayment, Created, PaymentConnector, ProviderPayment, ProviderRefund,
-    RefundRequest,
+    ConnectorError, CreatePayment, Created, Decline, PaymentConnector, ProviderPayment,
+    ProviderRefund, RefundRequest,
 };
 use crate::config::{Mode, Secret};
 use crate::error::{Error, Result};
@@ -268,8 +268,8 @@ impl PaymentConnector for Bkash {
 
     /// bKash offers no cancel: a created payment that is never executed takes nothing, and
     /// expires at bKash by itself.
-    async fn cancel(&self, _reference: &str) -> Result<(), ConnectorError> {
-        Ok(())
+    async fn cancel(&self, _reference: &str) -> Result<Option<Decline>, ConnectorError> {
+        Ok(None)
     }
 
     async fn refund(&self, request: &RefundRequest<'_>) -> Result<ProviderRefund, ConnectorError> {

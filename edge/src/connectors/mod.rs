@@ -15,7 +15,7 @@ use worker::Env;
 use crate::config::Mode;
 use crate::error::{Error, Result};
 pub use crate::saga::provider::{
-    ConnectorError, Created, OtherRefunds, ProviderPayment, ProviderRefund, ProviderState,
+    ConnectorError, Created, Decline, OtherRefunds, ProviderPayment, ProviderRefund, ProviderState,
     RefundState, WechatPayer,
 };
 
@@ -71,8 +71,9 @@ pub trait PaymentConnector {
     /// What the provider says now. Safe to repeat.
     async fn query(&self, reference: &str) -> Result<ProviderPayment, ConnectorError>;
     /// Makes an unpaid payment unpayable (the session expired or the shopper gave up). A payment
-    /// that was paid meanwhile answers [`ConnectorError::AlreadyDone`].
-    async fn cancel(&self, reference: &str) -> Result<(), ConnectorError>;
+    /// that was paid meanwhile answers [`ConnectorError::AlreadyDone`]. A card gateway answers
+    /// the card's last decline, read before the payment was closed (closing may clear it).
+    async fn cancel(&self, reference: &str) -> Result<Option<Decline>, ConnectorError>;
     /// Returns `amount` of a completed payment. Not idempotent at every provider: a lost answer
     /// is resolved with [`PaymentConnector::find_refund`], never by refunding again.
     async fn refund(&self, request: &RefundRequest<'_>) -> Result<ProviderRefund, ConnectorError>;
@@ -192,7 +193,7 @@ impl PaymentConnector for Connector {
         }
     }
 
-    async fn cancel(&self, reference: &str) -> Result<(), ConnectorError> {
+    async fn cancel(&self, reference: &str) -> Result<Option<Decline>, ConnectorError> {
         match self {
             Connector::Bkash(c) => c.cancel(reference).await,
             Connector::Wechat(c) => c.cancel(reference).await,

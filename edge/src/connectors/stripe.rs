@@ -19,8 +19,10 @@
 //! - query = `GET /v1/checkout/sessions/{id}?expand[]=payment_intent`; Stripe has no completion
 //!   step, so complete is a query too: the redirect to `success_url` proves nothing, the
 //!   retrieved session and intent decide (amount, currency, `client_reference_id`);
-//! - cancel = `POST /v1/checkout/sessions/{id}/expire` (only an `open` session can be expired),
-//!   and for a session that already authorized a card, `POST /v1/payment_intents/{id}/cancel`;
+//! - cancel = the session read first (its intent's `last_payment_error`, the card's last decline,
+//!   which Stripe clears when the intent is later updated), then `POST
+//!   /v1/checkout/sessions/{id}/expire` (only an `open` session can be expired), and for a
+//!   session that already authorized a card, `POST /v1/payment_intents/{id}/cancel`;
 //! - capture = `POST /v1/payment_intents/{id}/capture` with an optional `amount_to_capture`
 //!   (docs.stripe.com/api/payment_intents/capture; an uncaptured intent is canceled by Stripe 7
 //!   days after creation). A capture is sent once: if its answer is lost, the intent is retrieved
@@ -50,8 +52,8 @@ use worker::{Env, Method};
 
 use super::outbound;
 use super::{
-    ConnectorError, CreatePayment, Created, PaymentConnector, ProviderPayment, ProviderRefund,
-    ProviderState, RefundRequest,
+    ConnectorError, CreatePayment, Created, Decline, PaymentConnector, ProviderPayment,
+    ProviderRefund, ProviderState, RefundRequest,
 };
 use crate::config::{Mode, Secret};
 use crate::error::{Error, Result};
@@ -185,14 +187,6 @@ impl Stripe {
             .await
     }
 
-    /// The card's decline, if the session's last attempt was declined (for the shopper's message
-    /// once the session ends unpaid).
-    pub async fn decline(&self, session: &str) -> Result<Option<ConnectorError>, ConnectorError> {
-        Ok(wire::session_decline(
-            &self.retrieve_session(session).await?,
-        ))
-    }
-
     pub async fn retrieve_intent(&self, intent: &str) -> Result<PaymentIntent, ConnectorError> {
         self.send_retried(&StripeRequest::retrieve_intent(intent)?)
             .await
@@ -314,26 +308,40 @@ impl PaymentConnector for Stripe {
         ))
     }
 
-    /// Expires the session. One that can no longer be expired is read: paid answers
-    /// [`ConnectorError::AlreadyDone`]; an authorization is voided; an ended one is fine.
-    async fn cancel(&self, reference: &str) -> Result<(), ConnectorError> {
-        let expire = StripeRequest::expire_session(reference)?;
-        let refusal = match self.send_retried::<CheckoutSession>(&expire).await {
-            Ok(_) => return Ok(()),
-            Err(ConnectorError::Unknown(reason)) => return Err(ConnectorError::Unknown(reason)),
-            Err(other) => other,
+    /// Expires the session, answering the card's last decline. The session is read first, with
+    /// its intent: Stripe clears an intent's `last_payment_error` when the intent is later
+    /// updated "for any reason" (docs.stripe.com/api/payment_intents/object), and expiring the
+    /// session cancels its intent, so the decline is read before. One that can no longer be
+    /// expired is read again: paid answers [`ConnectorError::AlreadyDone`]; an authorization is
+    /// voided; an ended one is fine.
+    async fn cancel(&self, reference: &str) -> Result<Option<Decline>, ConnectorError> {
+        let before = self.retrieve_session(reference).await?;
+        let decline = wire::session_decline(&before);
+        let (session, refusal) = if before.status.as_deref() == Some("open") {
+            let expire = StripeRequest::expire_session(reference)?;
+            let refusal = match self.send_retried::<CheckoutSession>(&expire).await {
+                Ok(expired) => return Ok(wire::session_decline(&expired).or(decline)),
+                Err(ConnectorError::Unknown(reason)) => {
+                    return Err(ConnectorError::Unknown(reason))
+                }
+                Err(other) => other,
+            };
+            (self.retrieve_session(reference).await?, refusal)
+        } else {
+            let refusal = ConnectorError::InvalidState("checkout_session_not_open".into());
+            (before, refusal)
         };
-        let session = self.retrieve_session(reference).await?;
         let payment = wire::session_payment(&session);
+        let decline = payment.decline.clone().or(decline);
         match (payment.state, payment.transaction_id) {
             (ProviderState::Succeeded, _) => {
                 Err(ConnectorError::AlreadyDone(payment.provider_status))
             }
             (ProviderState::Approved, Some(intent)) => {
                 let payment_id = session.client_reference_id.as_deref().unwrap_or(reference);
-                self.void(payment_id, &intent).await.map(|_| ())
+                self.void(payment_id, &intent).await.map(|_| None)
             }
-            (ProviderState::Canceled | ProviderState::Failed, _) => Ok(()),
+            (ProviderState::Canceled | ProviderState::Failed, _) => Ok(decline),
             _ => Err(refusal),
         }
     }

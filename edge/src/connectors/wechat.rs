@@ -28,8 +28,8 @@ use worker::{Env, Method};
 
 use super::outbound::{self, HttpAnswer};
 use super::{
-    ConnectorError, CreatePayment, Created, PaymentConnector, ProviderPayment, ProviderRefund,
-    RefundRequest, RefundState,
+    ConnectorError, CreatePayment, Created, Decline, PaymentConnector, ProviderPayment,
+    ProviderRefund, RefundRequest, RefundState,
 };
 use crate::clock::now_s;
 use crate::config::{Mode, Secret};
@@ -454,15 +454,15 @@ impl PaymentConnector for Wechat {
 
     /// Closes the order so that it can no longer be paid. An order WeChat never created needs
     /// no closing; a paid one answers [`ConnectorError::AlreadyDone`].
-    async fn cancel(&self, reference: &str) -> Result<(), ConnectorError> {
+    async fn cancel(&self, reference: &str) -> Result<Option<Decline>, ConnectorError> {
         let path = format!("/v3/pay/transactions/out-trade-no/{reference}/close");
         let body = wire::CloseRequest {
             mchid: &self.config.mchid,
         };
         match self.post(&path, &body, true).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(None),
             Err(ConnectorError::InvalidState(reason)) if reason.starts_with("ORDER_NOT_EXIST") => {
-                Ok(())
+                Ok(None)
             }
             Err(other) => Err(other),
         }

@@ -1,6 +1,7 @@
 //! The merchant's reports: per day and per method, counts, gross, refunds and fees.
 
 use checkout_core::api::{FieldError, PaymentMethod};
+use checkout_core::Currency;
 use worker::{Env, Request, Response};
 
 use crate::auth;
@@ -42,9 +43,10 @@ pub async fn daily(req: Request, env: &Env) -> Result<Response> {
     )
 }
 
-/// `GET /v1/reports/reconciliation?date=YYYY-MM-DD&method=bkash|wechat_pay&limit=&starting_after=`:
+/// `GET /v1/reports/reconciliation?date=YYYY-MM-DD&method=bkash|wechat_pay|card&currency=&limit=&starting_after=`:
 /// a page of the day's provider attempts, each compared with what the provider says
-/// (`crate::reconciliation`).
+/// (`crate::reconciliation`). `currency` is the report's (cards: BDT unless given; bKash and
+/// WeChat Pay only in theirs).
 pub async fn reconciliation(req: Request, env: &Env) -> Result<Response> {
     let config = Config::from_env(env)?;
     let merchant = auth::merchant(&req, &config)?;
@@ -59,9 +61,23 @@ pub async fn reconciliation(req: Request, env: &Env) -> Result<Response> {
     let method = match query("method").as_deref() {
         Some("bkash") => PaymentMethod::Bkash,
         Some("wechat_pay") => PaymentMethod::WechatPay,
+        Some("card") => PaymentMethod::Card,
         _ => {
-            return Err(FieldError::invalid("method", "method must be bkash or wechat_pay.").into())
+            return Err(
+                FieldError::invalid("method", "method must be bkash, wechat_pay or card.").into(),
+            )
         }
+    };
+    let currency = match query("currency") {
+        None => crate::reconciliation::currency_of(method),
+        Some(code) => code
+            .to_ascii_uppercase()
+            .parse::<Currency>()
+            .ok()
+            .filter(|c| crate::reconciliation::currency_allowed(method, *c))
+            .ok_or_else(|| {
+                FieldError::invalid("currency", "currency is not one this method settles in.")
+            })?,
     };
     let limit = match query("limit") {
         None => 20,
@@ -75,8 +91,16 @@ pub async fn reconciliation(req: Request, env: &Env) -> Result<Response> {
     if let Some(id) = &starting_after {
         checkout_core::api::check_id("starting_after", id, 64)?;
     }
-    let page =
-        crate::reconciliation::page(env, &merchant, &date, method, starting_after, limit).await?;
+    let page = crate::reconciliation::page(
+        env,
+        &merchant,
+        &date,
+        method,
+        currency,
+        starting_after,
+        limit,
+    )
+    .await?;
     http::json(200, &page)
 }
 

@@ -14,8 +14,8 @@ use super::record::{
     Review, SessionRecord,
 };
 use super::{
-    aborted, Alert, Answer, Call, CallbackOutcome, ConnectorError, CreateCall, Ctx, Input, Intent,
-    NotifiedEvent, PayInput, ProviderCall, ProviderPayment, ProviderRefund, ProviderState,
+    aborted, Alert, Answer, Call, CallbackOutcome, ConnectorError, CreateCall, Ctx, Decline, Input,
+    Intent, NotifiedEvent, PayInput, ProviderCall, ProviderPayment, ProviderRefund, ProviderState,
     RefundCall, RefundInput, RefundState, Stepped, WalletCall, WechatPayer, Why,
     CLOSE_CHECK_AFTER_S, HOLD_GRACE_S, RECOVERY_AFTER_S, REFUND_RETRY_FIRST_S, REFUND_RETRY_MAX_S,
     REFUND_REVIEW_AFTER_S,
@@ -113,6 +113,21 @@ impl Machine<'_> {
     /// Whether an intent about `subject` is listed (in flight).
     fn listed(&self, subject: &str) -> bool {
         self.r.intents.iter().any(|i| i.subject == subject)
+    }
+
+    /// Whether an intent about `subject` other than a query is listed: a query only reads, so a
+    /// close may go out beside it (its answer, whenever it comes, is applied as any read).
+    fn busy_beyond_queries(&self, subject: &str) -> bool {
+        self.r.intents.iter().any(|i| {
+            i.subject == subject
+                && !matches!(
+                    i.call,
+                    Call::Provider {
+                        call: ProviderCall::Query { .. },
+                        ..
+                    }
+                )
+        })
     }
 
     fn alert(&mut self, alert: &str, subject: &str, detail: String) {
@@ -468,10 +483,19 @@ impl Machine<'_> {
             .cloned()
             .ok_or_else(|| Error::api(ErrorCode::UnknownProviderPayment))?;
         let stage = payment.provider.as_ref().map(|l| l.stage);
+        // The shopper left Stripe's page: a read under way (a webhook's, the widget's poll) must
+        // not swallow it, or the shopper comes back to a payment still waiting on a page they
+        // left.
+        let leaving_card = provider == PaymentMethod::Card && outcome == CallbackOutcome::Cancel;
+        let busy = if leaving_card {
+            self.busy_beyond_queries(&payment.id)
+        } else {
+            self.listed(&payment.id)
+        };
         // A repeated callback, or one racing a completion under way, changes nothing.
         if payment.status != PaymentStatus::Processing
             || stage != Some(LegStage::AwaitingShopper)
-            || self.listed(&payment.id)
+            || busy
         {
             return Ok(());
         }
@@ -484,7 +508,7 @@ impl Machine<'_> {
             // The shopper left Stripe's page, which stays payable until expired: expire it
             // (a payment made meanwhile answers "already done" and is then observed).
             CallbackOutcome::Cancel if provider == PaymentMethod::Card => {
-                self.end_unpaid_leg(&payment, ErrorCode::PaymentCanceled)
+                self.close_leg(&payment, ErrorCode::PaymentCanceled)
             }
             CallbackOutcome::Failure | CallbackOutcome::Cancel | CallbackOutcome::Returned => {
                 self.query(&payment, Why::Observe)
@@ -614,6 +638,11 @@ impl Machine<'_> {
         if self.listed(&payment.id) {
             return;
         }
+        self.close_leg(payment, code);
+    }
+
+    /// Closes the leg even beside a query under way (the caller checked nothing else is).
+    fn close_leg(&mut self, payment: &PaymentRecord, code: ErrorCode) {
         let Some(reference) = reference_of(payment) else {
             return;
         };
@@ -639,6 +668,7 @@ impl Machine<'_> {
             }
             return;
         }
+        self.note_decline(payment_id, &answer);
         let stage = payment.provider.as_ref().map(|l| l.stage);
         if stage == Some(LegStage::PostingHolds) {
             // The provider's success is already recorded; the holds are being posted.
@@ -663,16 +693,59 @@ impl Machine<'_> {
                 Err(reason) => self.hold_for_review(&payment, &answer, reason),
             },
             ProviderState::Failed => {
-                self.fail_leg(&payment, ErrorDetail::new(ErrorCode::PaymentDeclined))
+                let detail = self.unpaid_failure(payment_id, ErrorCode::PaymentDeclined);
+                self.fail_leg(&payment, detail)
             }
             ProviderState::Canceled => {
-                self.fail_leg(&payment, ErrorDetail::new(ErrorCode::PaymentCanceled))
+                let detail = self.unpaid_failure(payment_id, ErrorCode::PaymentCanceled);
+                self.fail_leg(&payment, detail)
             }
             ProviderState::Approved if why == Why::Reconcile => self.begin_completion(&payment),
             ProviderState::Pending | ProviderState::Approved => {
                 self.still_pending(&payment, why == Why::ExecuteRefused)
             }
         }
+    }
+
+    /// Writes the card's latest decline on the still-processing payment: the merchant sees it at
+    /// once, and it is the failure if the leg ends unpaid. An answer without one keeps the
+    /// decline already known (the gateway may clear it when its session is closed); a card the
+    /// gateway took (paid or authorized) clears it.
+    fn note_decline(&mut self, payment_id: &str, answer: &ProviderPayment) {
+        let took = matches!(
+            answer.state,
+            ProviderState::Succeeded | ProviderState::Approved
+        );
+        let Ok(stored) = self.r.processing_mut(payment_id) else {
+            return;
+        };
+        if took {
+            stored.decline = None;
+        } else if let Some(decline) = &answer.decline {
+            if stored.decline.as_ref() != Some(decline) {
+                stored.decline = Some(decline.clone());
+            }
+        }
+    }
+
+    /// Writes the decline a close read (before the gateway's session was expired).
+    fn note_close_decline(&mut self, payment_id: &str, decline: Option<Decline>) {
+        if let (Some(decline), Ok(stored)) = (decline, self.r.processing_mut(payment_id)) {
+            stored.decline = Some(decline);
+        }
+    }
+
+    /// Why a leg that ended unpaid failed: the card's last decline, as the shopper is told it
+    /// (the gateway's raw code stays on the payment for the merchant), else `code`.
+    fn unpaid_failure(&self, payment_id: &str, code: ErrorCode) -> ErrorDetail {
+        let declined = self
+            .r
+            .payments
+            .iter()
+            .find(|p| p.id == payment_id)
+            .and_then(|p| p.decline.as_ref())
+            .map(|d| d.code);
+        ErrorDetail::new(declined.unwrap_or(code))
     }
 
     /// The provider has not completed the payment. A leg whose completion was sent and not
@@ -1512,8 +1585,10 @@ impl Machine<'_> {
                     _ => ErrorCode::PaymentCanceled,
                 };
                 match answer {
-                    Answer::Closed => {
-                        self.fail_leg(&payment, ErrorDetail::new(code));
+                    Answer::Closed { decline } => {
+                        self.note_close_decline(subject, decline);
+                        let detail = self.unpaid_failure(subject, code);
+                        self.fail_leg(&payment, detail);
                         let check_at = self.now() + CLOSE_CHECK_AFTER_S;
                         if let Some(closed) = self.r.payments.iter_mut().find(|p| p.id == subject) {
                             closed.close_check_at_s = Some(check_at);

@@ -51,7 +51,7 @@ use serde::{Deserialize, Serialize};
 pub use invariants::check_invariants;
 pub use machine::{needs_tracking, next_alarm_at_s, step};
 pub use provider::{
-    ConnectorError, Created, OtherRefunds, ProviderPayment, ProviderRefund, ProviderState,
+    ConnectorError, Created, Decline, OtherRefunds, ProviderPayment, ProviderRefund, ProviderState,
     RefundState, WechatPayer,
 };
 pub use record::SessionRecord;
@@ -238,8 +238,12 @@ pub enum Answer {
     Created(Created),
     /// The provider's word on a payment (the answer to `Complete` and `Query`).
     Payment(ProviderPayment),
-    /// The provider closed the payment (the answer to `Close`).
-    Closed,
+    /// The provider closed the payment (the answer to `Close`), with the card's last decline if
+    /// the gateway reported one before closing (read before its session was expired).
+    Closed {
+        #[serde(default)]
+        decline: Option<Decline>,
+    },
     /// The provider's refund (the answer to `Refund`).
     Refund(ProviderRefund),
     /// The provider's refund matching ours, if it made one (the answer to `FindRefund`).

@@ -46,6 +46,25 @@ pub struct ProviderPayment {
     pub transaction_id: Option<String>,
     pub amount: Option<Money>,
     pub invoice: Option<String>,
+    /// The card's latest decline, when the gateway reports one (Stripe's `last_payment_error`).
+    /// A decline alone ends nothing: the shopper may retry on the gateway's page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decline: Option<Decline>,
+}
+
+/// A card declined at the gateway: what the shopper is told, and the gateway's own words, which
+/// only the merchant sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decline {
+    /// The shopper's code: a plain `card_declined` for a lost or stolen card, a fraud suspicion
+    /// and the like (as the gateway advises, so as not to tip off a fraudster).
+    pub code: ErrorCode,
+    /// The issuer's reason (Stripe's `decline_code`: `lost_card`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
+    /// The gateway's error code (Stripe's `code`: `card_declined`, `expired_card`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_code: Option<String>,
 }
 
 /// What we know of a payment's other refunds at the provider: bKash's refund status reports only

@@ -92,6 +92,10 @@ pub struct PaymentRecord {
     /// depend on one notification arriving. `None` once the provider has answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_check_at_s: Option<i64>,
+    /// The card's latest decline at the gateway (the shopper may retry on its page), kept for
+    /// the merchant's view and for the failure once the leg ends unpaid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decline: Option<crate::saga::Decline>,
 }
 
 /// A payment held for review: what the provider said it took.
@@ -273,6 +277,7 @@ impl SessionRecord {
             review: None,
             late_success: None,
             close_check_at_s: None,
+            decline: None,
             provider: external.then_some(ProviderLeg {
                 reference: None,
                 redirect_url: None,
@@ -404,6 +409,13 @@ impl SessionRecord {
         // Balance is shown only where it is offered; points ride on the same wallet read.
         let balance = balance.filter(|_| self.request.methods.contains(&PaymentMethod::Balance));
         let r = &self.request;
+        // The gateway's decline codes are the merchant's: the shopper is told `failure_code`
+        // only (a lost or stolen card is a plain decline to them).
+        let mut payments = self.payment_views();
+        for payment in &mut payments {
+            payment.decline_code = None;
+            payment.gateway_code = None;
+        }
         WidgetSession {
             id: self.id.clone(),
             merchant_name: self.merchant_name.clone(),
@@ -417,7 +429,7 @@ impl SessionRecord {
             expires_at: self.expires_at_s,
             balance,
             points,
-            payments: self.payment_views(),
+            payments,
             next_action: self.next_action(),
             method_limits: Vec::new(),
         }
@@ -535,6 +547,8 @@ impl PaymentRecord {
                     resolved_at: r.resolved_at_s,
                 }),
             late_success: self.late_success.clone(),
+            decline_code: self.decline.as_ref().and_then(|d| d.decline_code.clone()),
+            gateway_code: self.decline.as_ref().and_then(|d| d.gateway_code.clone()),
         }
     }
 }

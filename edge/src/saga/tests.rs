@@ -120,6 +120,7 @@ fn provider_payment(state: ProviderState, minor: i64, invoice: &str) -> Provider
         transaction_id: Some("TRX1".into()),
         amount: Some(bdt(minor)),
         invoice: Some(invoice.into()),
+        decline: None,
     }
 }
 
@@ -251,7 +252,7 @@ fn an_expired_awaiting_leg_is_closed_before_it_fails() {
         ProviderCall::Close { .. }
     )));
     assert_eq!(s.r.status, SessionStatus::Processing);
-    s.answer(&close[0], Answer::Closed);
+    s.answer(&close[0], Answer::Closed { decline: None });
     assert_eq!(s.payment("pay_1").status, PaymentStatus::Failed);
     assert_eq!(
         s.payment("pay_1").failure.as_ref().unwrap().code,
@@ -353,7 +354,7 @@ fn a_late_success_pays_an_open_session_or_is_refunded() {
     let mut s = Sim::new(&[PaymentMethod::Bkash]);
     s.bkash_created();
     let cancel = s.step(Input::Cancel).unwrap();
-    s.answer(&cancel[0], Answer::Closed);
+    s.answer(&cancel[0], Answer::Closed { decline: None });
     assert_eq!(s.r.status, SessionStatus::Open);
     let mut s2 = s.r.clone();
     let by_invoice = provider_payment(ProviderState::Succeeded, 3050, "pay_1");
@@ -789,7 +790,7 @@ fn a_closed_leg_is_asked_once_more_and_a_payment_that_got_through_is_not_lost() 
             c,
             ProviderCall::Close { .. }
         )));
-        s.answer(&close[0], Answer::Closed);
+        s.answer(&close[0], Answer::Closed { decline: None });
         assert_eq!(s.payment("pay_1").status, PaymentStatus::Failed);
         assert_eq!(s.r.status, SessionStatus::Open);
         assert!(
@@ -922,4 +923,189 @@ fn an_authorization_nobody_captured_is_voided_at_its_time() {
         ErrorCode::PaymentCanceled
     );
     assert!(s.step(Input::VoidAuthorization).is_err());
+}
+
+/// A card payment of an automatic-capture session, waiting on the gateway's page.
+fn card_created(s: &mut Sim) {
+    let intents = s.pay("k1", PaymentMethod::Card, "pay_1");
+    let created = Answer::Created(Created {
+        reference: "cs_test_1".into(),
+        next_action: NextAction::Redirect {
+            url: "https://stripe/pay".into(),
+        },
+    });
+    assert!(s.answer(&intents[0], created).is_empty());
+}
+
+fn lost_card() -> crate::saga::Decline {
+    crate::saga::Decline {
+        code: ErrorCode::CardDeclined,
+        decline_code: Some("lost_card".into()),
+        gateway_code: Some("card_declined".into()),
+    }
+}
+
+fn declined(decline: crate::saga::Decline) -> ProviderPayment {
+    ProviderPayment {
+        decline: Some(decline),
+        ..provider_payment(ProviderState::Pending, 3050, "pay_1")
+    }
+}
+
+#[test]
+fn a_decline_is_recorded_on_the_open_card_leg_for_the_merchant_only() {
+    let mut s = Sim::new(&[PaymentMethod::Card]);
+    card_created(&mut s);
+    let query = s
+        .step(Input::Notification {
+            provider: PaymentMethod::Card,
+            event: NotifiedEvent::Changed {
+                payment_id: "pay_1".into(),
+            },
+        })
+        .unwrap();
+    assert!(s
+        .answer(&query[0], Answer::Payment(declined(lost_card())))
+        .is_empty());
+    // The shopper may retry on the gateway's page: the leg stays open.
+    let payment = s.payment("pay_1");
+    assert_eq!(payment.status, PaymentStatus::Processing);
+    assert_eq!(
+        payment.provider.as_ref().map(|l| l.stage),
+        Some(record::LegStage::AwaitingShopper)
+    );
+    assert_eq!(payment.failure, None);
+    let merchant = s.r.merchant_view();
+    assert_eq!(
+        merchant.payments[0].decline_code.as_deref(),
+        Some("lost_card")
+    );
+    assert_eq!(
+        merchant.payments[0].gateway_code.as_deref(),
+        Some("card_declined")
+    );
+    let widget = serde_json::to_string(&s.r.widget_view(None)).unwrap();
+    assert!(!widget.contains("lost_card"), "{widget}");
+    assert!(!widget.contains("gateway_code"), "{widget}");
+    // An answer without a decline (the gateway cleared it) keeps the one known.
+    let poll = s.step(Input::StatusPoll).unwrap();
+    s.answer(
+        &poll[0],
+        Answer::Payment(provider_payment(ProviderState::Pending, 3050, "pay_1")),
+    );
+    assert_eq!(s.payment("pay_1").decline, Some(lost_card()));
+}
+
+#[test]
+fn a_card_leg_closed_after_a_decline_fails_with_the_declines_shopper_code() {
+    // The decline comes with the close's answer (read before the gateway's session expired).
+    let mut s = Sim::new(&[PaymentMethod::Card]);
+    card_created(&mut s);
+    let close = s.step(Input::Cancel).unwrap();
+    let insufficient = crate::saga::Decline {
+        code: ErrorCode::CardInsufficientFunds,
+        decline_code: Some("insufficient_funds".into()),
+        gateway_code: Some("card_declined".into()),
+    };
+    s.answer(
+        &close[0],
+        Answer::Closed {
+            decline: Some(insufficient.clone()),
+        },
+    );
+    let payment = s.payment("pay_1");
+    assert_eq!(payment.status, PaymentStatus::Failed);
+    assert_eq!(
+        payment.failure.as_ref().map(|f| f.code),
+        Some(ErrorCode::CardInsufficientFunds)
+    );
+    assert_eq!(payment.decline, Some(insufficient));
+
+    // A decline known before, and a close that reports none: the known one is the failure; a
+    // lost card is a plain decline to the shopper.
+    let mut s = Sim::new(&[PaymentMethod::Card]);
+    card_created(&mut s);
+    let poll = s.step(Input::StatusPoll).unwrap();
+    s.answer(&poll[0], Answer::Payment(declined(lost_card())));
+    s.now = s.r.expires_at_s;
+    // At expiry the alarm asks the gateway; still unpaid, the leg is closed.
+    let query = s.step(Input::Alarm).unwrap();
+    let close = s.answer(
+        &query[0],
+        Answer::Payment(provider_payment(ProviderState::Pending, 3050, "pay_1")),
+    );
+    assert!(is_provider(&close[0], |c| matches!(
+        c,
+        ProviderCall::Close { .. }
+    )));
+    s.answer(&close[0], Answer::Closed { decline: None });
+    let payment = s.payment("pay_1");
+    assert_eq!(
+        payment.failure.as_ref().map(|f| f.code),
+        Some(ErrorCode::CardDeclined)
+    );
+    assert_eq!(payment.view().decline_code.as_deref(), Some("lost_card"));
+
+    // No decline at all: the shopper's cancel stays `payment_canceled`.
+    let mut s = Sim::new(&[PaymentMethod::Card]);
+    card_created(&mut s);
+    let close = s.step(Input::Cancel).unwrap();
+    s.answer(&close[0], Answer::Closed { decline: None });
+    assert_eq!(
+        s.payment("pay_1").failure.as_ref().map(|f| f.code),
+        Some(ErrorCode::PaymentCanceled)
+    );
+}
+
+#[test]
+fn an_expired_gateway_session_with_a_decline_fails_with_it() {
+    let mut s = Sim::new(&[PaymentMethod::Card]);
+    card_created(&mut s);
+    let poll = s.step(Input::StatusPoll).unwrap();
+    let expired = ProviderPayment {
+        decline: Some(lost_card()),
+        ..provider_payment(ProviderState::Canceled, 3050, "pay_1")
+    };
+    s.answer(&poll[0], Answer::Payment(expired));
+    assert_eq!(
+        s.payment("pay_1").failure.as_ref().map(|f| f.code),
+        Some(ErrorCode::CardDeclined)
+    );
+}
+
+#[test]
+fn leaving_the_gateways_page_closes_the_leg_even_while_a_webhooks_read_is_under_way() {
+    let mut s = Sim::new(&[PaymentMethod::Card]);
+    card_created(&mut s);
+    // `payment_intent.payment_failed` made the session ask Stripe; before the answer, the
+    // shopper leaves through the cancel link.
+    let query = s
+        .step(Input::Notification {
+            provider: PaymentMethod::Card,
+            event: NotifiedEvent::Changed {
+                payment_id: "pay_1".into(),
+            },
+        })
+        .unwrap();
+    let cancel = || Input::Callback {
+        provider: PaymentMethod::Card,
+        reference: "pay_1".into(),
+        outcome: CallbackOutcome::Cancel,
+    };
+    let close = s.step(cancel()).unwrap();
+    assert!(is_provider(&close[0], |c| matches!(
+        c,
+        ProviderCall::Close { .. }
+    )));
+    // A repeated cancel adds nothing; the read's answer keeps the leg open until the close.
+    assert!(s.step(cancel()).unwrap().is_empty());
+    assert!(s
+        .answer(&query[0], Answer::Payment(declined(lost_card())))
+        .is_empty());
+    assert_eq!(s.payment("pay_1").status, PaymentStatus::Processing);
+    s.answer(&close[0], Answer::Closed { decline: None });
+    assert_eq!(
+        s.payment("pay_1").failure.as_ref().map(|f| f.code),
+        Some(ErrorCode::CardDeclined)
+    );
 }

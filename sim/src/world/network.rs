@@ -206,9 +206,7 @@ impl World {
     ) -> Answer {
         let which = which_of(method);
         let mismatch = match call {
-            ProviderCall::Create(_)
-                if which != Which::Card && self.dice.fault(Fault::ProviderMismatch, 40) =>
-            {
+            ProviderCall::Create(_) if self.dice.fault(Fault::ProviderMismatch, 40) => {
                 let other_order = which == Which::Bkash && self.dice.chance(300);
                 Some(Mismatch {
                     delta_minor: if other_order { 0 } else { -1 },
@@ -249,6 +247,8 @@ impl World {
             ProviderCall::Close { reference } => {
                 let leaky = which == Which::Wechat && self.dice.fault(Fault::PaidAfterClose, 60);
                 let provider = self.provider_mut(which);
+                // Read before the close, as the connector reads Stripe's session first.
+                let decline = provider.payments.get(reference).and_then(|p| p.decline());
                 let closed = match leaky {
                     true => provider.leaky_close(reference),
                     false => provider.cancel(reference),
@@ -266,7 +266,7 @@ impl World {
                     );
                 }
                 match closed {
-                    Ok(()) => Answer::Closed,
+                    Ok(()) => Answer::Closed { decline },
                     Err(e) => error(e),
                 }
             }

@@ -219,6 +219,7 @@ impl PaymentResponse {
             transaction_id: self.trx_id,
             amount: self.amount.as_deref().and_then(amount_from_wire),
             invoice: self.merchant_invoice_number,
+            decline: None,
         }
     }
 }

@@ -133,7 +133,7 @@ impl StripeRequest {
         let path = format!("/v1/checkout/sessions/{}/expire", path_id(session)?);
         Ok(StripeRequest::post(
             path,
-            String::new(),
+            wire::expand_payment_intent(),
             keys::expire(session),
             Operation::ExpireSession,
         ))

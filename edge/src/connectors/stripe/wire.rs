@@ -40,7 +40,7 @@ use serde::Deserialize;
 use url::form_urlencoded;
 
 use crate::connectors::{
-    ConnectorError, ProviderPayment, ProviderRefund, ProviderState, RefundState,
+    ConnectorError, Decline, ProviderPayment, ProviderRefund, ProviderState, RefundState,
 };
 
 /// A form body or query string, built pair by pair in bracket notation.
@@ -500,15 +500,33 @@ pub fn session_payment(session: &CheckoutSession) -> ProviderPayment {
         transaction_id: session.payment_intent.as_ref().map(|i| i.id().to_owned()),
         amount: money_from_wire(amount, currency),
         invoice: session.client_reference_id.clone(),
+        decline: session_decline(session),
     }
 }
 
-/// The card's decline, when the last attempt on the hosted page was declined: what to tell the
-/// shopper once the session ends unpaid.
-pub fn session_decline(session: &CheckoutSession) -> Option<ConnectorError> {
+/// The card's decline, when the last attempt on the hosted page was declined (the intent's
+/// `last_payment_error`, retrieved with the session): what to tell the shopper once the session
+/// ends unpaid, and the issuer's reason for the merchant.
+pub fn session_decline(session: &CheckoutSession) -> Option<Decline> {
     let intent = session.payment_intent.as_ref()?.object()?;
-    let error = intent.last_payment_error.clone()?;
-    Some(error.into_connector_error(402, Operation::RetrieveSession))
+    intent_decline(intent)
+}
+
+/// An intent's `last_payment_error`, when it is a card's decline (`type: card_error`; Stripe
+/// documents `code` and, for issuer declines, `decline_code` on it: docs.stripe.com/api/
+/// payment_intents/object#payment_intent_object-last_payment_error). A decline mapped to our
+/// code is `card_declined` for every reason the shopper must not be told (lost, stolen,
+/// fraudulent, ...); the raw codes travel on for the merchant.
+pub fn intent_decline(intent: &PaymentIntent) -> Option<Decline> {
+    let error = intent.last_payment_error.as_ref()?;
+    if error.kind != "card_error" && error.decline_code.is_none() {
+        return None;
+    }
+    Some(Decline {
+        code: card_error_code(error.decline_code.as_deref(), error.code.as_deref()),
+        decline_code: error.decline_code.clone(),
+        gateway_code: error.code.clone(),
+    })
 }
 
 /// What a PaymentIntent alone says (after a capture or a cancel, or when a capture's answer was
@@ -531,6 +549,7 @@ pub fn intent_payment(intent: &PaymentIntent) -> ProviderPayment {
         transaction_id: Some(intent.id.clone()),
         amount: money_from_wire(amount, intent.currency.as_deref()),
         invoice: intent.metadata.get("payment_id").cloned(),
+        decline: intent_decline(intent),
     }
 }
 

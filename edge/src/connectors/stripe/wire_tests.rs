@@ -213,16 +213,17 @@ fn an_authorized_intent_is_approved_for_its_capturable_amount() {
 fn a_decline_keeps_the_session_pending_until_it_ends() {
     let session = session_with_intent("open", &intent("requires_payment_method", 0, 0, DECLINE));
     assert_eq!(session_payment(&session).state, ProviderState::Pending);
-    let Some(ConnectorError::Refused {
-        code,
-        provider_code,
-        ..
-    }) = session_decline(&session)
-    else {
-        panic!("expected the decline");
+    let decline = Decline {
+        code: ErrorCode::CardInsufficientFunds,
+        decline_code: Some("insufficient_funds".into()),
+        gateway_code: Some("card_declined".into()),
     };
-    assert_eq!(code, ErrorCode::CardInsufficientFunds);
-    assert_eq!(provider_code, "insufficient_funds");
+    assert_eq!(session_decline(&session), Some(decline.clone()));
+    assert_eq!(session_payment(&session).decline, Some(decline.clone()));
+    // Stripe cancels the intent of an expired session; a decline still on it is kept.
+    let canceled = session_with_intent("expired", &intent("canceled", 0, 0, DECLINE));
+    assert_eq!(session_payment(&canceled).state, ProviderState::Canceled);
+    assert_eq!(session_payment(&canceled).decline, Some(decline));
     let expired = session_with_intent("expired", &intent("requires_payment_method", 0, 0, DECLINE));
     assert_eq!(session_payment(&expired).state, ProviderState::Failed);
     let abandoned: CheckoutSession = serde_json::from_str(
@@ -232,6 +233,26 @@ fn a_decline_keeps_the_session_pending_until_it_ends() {
     assert_eq!(session_payment(&abandoned).state, ProviderState::Canceled);
     let voided = session_with_intent("complete", &intent("canceled", 0, 0, "null"));
     assert_eq!(session_payment(&voided).state, ProviderState::Canceled);
+    assert_eq!(session_payment(&voided).decline, None);
+}
+
+#[test]
+fn a_lost_or_stolen_card_is_a_plain_decline_for_the_shopper_and_the_real_one_for_the_merchant() {
+    for reason in ["lost_card", "stolen_card", "fraudulent", "pickup_card"] {
+        let error = format!(
+            r#"{{"type":"card_error","code":"card_declined","decline_code":"{reason}",
+            "message":"Your card has been declined."}}"#
+        );
+        let session = session_with_intent("open", &intent("requires_payment_method", 0, 0, &error));
+        let decline = session_decline(&session).expect("a decline");
+        assert_eq!(decline.code, ErrorCode::CardDeclined, "{reason}");
+        assert_eq!(decline.decline_code.as_deref(), Some(reason));
+        assert_eq!(decline.gateway_code.as_deref(), Some("card_declined"));
+    }
+    // An error that is not the card's (a failed API call recorded on the intent) is no decline.
+    let api = r#"{"type":"invalid_request_error","code":"resource_missing","message":"x"}"#;
+    let session = session_with_intent("open", &intent("requires_payment_method", 0, 0, api));
+    assert_eq!(session_decline(&session), None);
 }
 
 #[test]

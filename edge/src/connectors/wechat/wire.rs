@@ -133,6 +133,7 @@ impl Transaction {
             transaction_id: self.transaction_id,
             amount,
             invoice: Some(self.out_trade_no),
+            decline: None,
         }
     }
 }

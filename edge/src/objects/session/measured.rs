@@ -11,7 +11,7 @@ use checkout_core::api::PaymentMethod;
 use super::CheckoutSession;
 use crate::clock::now_ms;
 use crate::connectors::{
-    Connector, ConnectorError, CreatePayment, Created, PaymentConnector, ProviderPayment,
+    Connector, ConnectorError, CreatePayment, Created, Decline, PaymentConnector, ProviderPayment,
     ProviderRefund, RefundRequest,
 };
 use crate::crypto::random_id;
@@ -108,7 +108,7 @@ impl PaymentConnector for MeasuredConnector<'_> {
         self.timed("query", self.inner.query(reference)).await
     }
 
-    async fn cancel(&self, reference: &str) -> Result<(), ConnectorError> {
+    async fn cancel(&self, reference: &str) -> Result<Option<Decline>, ConnectorError> {
         self.timed("cancel", self.inner.cancel(reference)).await
     }
 

@@ -199,7 +199,7 @@ impl CheckoutSession {
             ProviderCall::Close { reference } => connector
                 .cancel(reference)
                 .await
-                .map_or_else(error, |()| Answer::Closed),
+                .map_or_else(error, |decline| Answer::Closed { decline }),
             ProviderCall::Capture {
                 payment_id,
                 transaction_id,
