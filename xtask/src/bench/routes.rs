@@ -4,7 +4,8 @@
 //! second, p50 and p99 latency, workerd's CPU time per request (utime + stime from `/proc` over
 //! the run, all its threads), and that CPU as a multiple of the Rust hello world's.
 //!
-//! Each route runs with the rate limits at their defaults and off (`RATE_*` = 0). One load
+//! Each route runs with the rate limits at their defaults and off (`RATE_*` = 0); the coarse ones
+//! are `[[ratelimits]]` bindings, served by our `ratelimit.js` (see `workerd.rs`). One load
 //! generator is one machine, so requests carry a `CF-Connecting-IP` (as Cloudflare's edge sets
 //! it) that differs per request, and grants and payments are spread over sessions and wallets
 //! made in a set-up phase: the limits are checked on every request but none is reached, so the
@@ -80,20 +81,20 @@ fn calls(route: &str, limits: Limits) -> &'static str {
         }
         ("GET /v1/checkout_sessions/{id}", _) => "1: Worker: Session(Retrieve)",
         ("POST /v1/widget/token", Limits::On) => {
-            "2, sequential: Worker: RateLimiter(ip) -> RateLimiter(session) (the secret verifies by its MAC)"
+            "0 DO calls: two rate-limiting binding calls (address, session; the secret verifies by its MAC)"
         }
         ("POST /v1/widget/token", Limits::Off) => "0 DO calls (the secret verifies by its MAC)",
         ("POST /v1/widget/sessions/{id}/pay", Limits::On) => {
-            "7: Worker: [RateLimiter(session) + RateLimiter(ip) at once] -> RateLimiter(reserve wrong-password) -> Session(Pay) -> RateLimiter(release); in Session: Wallet(Debit, answering the balance) -> Webhooks(Enqueue)"
+            "3 sequential: Worker: RateLimiter(reserve wrong-password, beside the two binding calls) -> Session(Pay); in Session: Wallet(Debit, answering the balance). After the reply: Webhooks(Enqueue), RateLimiter(release)"
         }
         ("POST /v1/widget/sessions/{id}/pay", Limits::Off) => {
-            "3: Worker: Session(Pay); in Session: Wallet(Debit, answering the balance) -> Webhooks(Enqueue)"
+            "2 sequential: Worker: Session(Pay); in Session: Wallet(Debit, answering the balance). After the reply: Webhooks(Enqueue)"
         }
         ("POST .../pay (points + balance)", Limits::On) => {
-            "7: as balance pay; the wallet's one Debit takes both legs"
+            "3 sequential: as balance pay; the wallet's one Debit takes both legs"
         }
         ("POST .../pay (points + balance)", Limits::Off) => {
-            "3: as balance pay; the wallet's one Debit takes both legs"
+            "2 sequential: as balance pay; the wallet's one Debit takes both legs"
         }
         ("POST /v1/notifications/wechat/{id}", _) => {
             "1: Worker: Session(ProviderNotification) (RSA verify and AES-GCM decrypt in the Worker first)"
