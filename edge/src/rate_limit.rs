@@ -22,7 +22,7 @@
 //!   window counted in one turn. It fails closed, and a wrong password is counted before it is
 //!   checked ([`Limiter::reserve`]): the request takes a slot in the same turn as the limiter
 //!   checks for room, and gives it back ([`release`], after the reply) only if the password was
-//!   not wrong, so parallel guesses cannot pass it. Each wallet's own lockout (3 wrong, then 15
+//!   not wrong, so parallel guesses cannot pass it. Each wallet's own lockout (5 wrong, then 15
 //!   min, 1 h, 24 h, a hard lock) is exact too and lives with the wallet's state; this counter
 //!   is what stops one address spreading guesses across many wallets, which no wallet sees.
 //!

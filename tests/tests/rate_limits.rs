@@ -249,7 +249,7 @@ fn wrong_passwords_trip_per_address_then_recover() {
     assert_limited(&blocked, "incorrect pay passwords", WRONG_PASSWORD_WINDOW_S);
     let last_hit = Instant::now();
     let view = common::widget_read(&rig, &b, &b_token, ORIGIN).expect_status(200);
-    assert_eq!(view.body["balance"]["attempts_left"], 3, "{:#}", view.body);
+    assert_eq!(view.body["balance"]["attempts_left"], 5, "{:#}", view.body);
     // Another address pays.
     let (c, c_token) = open("order-rw-c", "cus_rw_c", "192.0.2.2");
     let paid = pay_from(&rig, "192.0.2.2", &c, &c_token, "rw-c-0001", PAY_PASSWORD);
