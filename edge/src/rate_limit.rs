@@ -17,9 +17,9 @@
 //!   equal); a Worker variable can only turn a limit off (`RATE_TOKEN_PER_IP = "0"`, ...).
 //!   A binding that fails lets the request through and logs an alert: an outage of a coarse
 //!   limit must not stop shoppers from paying.
-//! - **Exact** (wrong pay passwords per address, across wallets; money): the
-//!   [`RateLimiter`](crate::objects::rate_limiter::RateLimiter) object of the address, a sliding
-//!   window counted in one turn. It fails closed, and a wrong password is counted before it is
+//! - **Exact** (wrong pay passwords per address, across wallets; money): the address's bucket
+//!   in one of the [`RateLimiter`](crate::objects::rate_limiter::RateLimiter) shard objects, a
+//!   sliding window counted in one turn. It fails closed, and a wrong password is counted before it is
 //!   checked ([`Limiter::reserve`]): the request takes a slot in the same turn as the limiter
 //!   checks for room, and gives it back ([`release`], after the reply) only if the password was
 //!   not wrong, so parallel guesses cannot pass it. Each wallet's own lockout (5 wrong, then 15
@@ -36,7 +36,7 @@ use worker::{Env, Request};
 
 use crate::error::{Error, Result};
 use crate::log::{self, Level};
-use crate::objects::rate_limiter::{Decision, LimiterCommand};
+use crate::objects::rate_limiter::{self, Decision, LimiterCommand};
 use crate::objects::rpc;
 
 /// `max` hits in `window_s` seconds; `max == 0` means no limit.
@@ -305,6 +305,7 @@ impl<'a> Limiter<'a> {
         }
         let bucket = subject.bucket(action);
         let command = LimiterCommand::Reserve {
+            bucket: bucket.clone(),
             max: limit.max,
             window_ms: i64::from(limit.window_s.max(1)) * 1000,
         };
@@ -360,11 +361,14 @@ pub struct Reservation {
 /// request no hop. If the limiter cannot be reached the slot stays counted until its window
 /// passes: the safe side.
 pub async fn release(env: Env, request_id: String, reservation: Reservation) {
-    let command = LimiterCommand::Release {
-        slot: reservation.slot,
-    };
     let released: Result<()> = match limiter(&env, &reservation.bucket) {
-        Ok(stub) => rpc::call(&stub, &command).await,
+        Ok(stub) => {
+            let command = LimiterCommand::Release {
+                bucket: reservation.bucket,
+                slot: reservation.slot,
+            };
+            rpc::call(&stub, &command).await
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = released {
@@ -385,8 +389,11 @@ fn unavailable(request_id: &str, action: Action, error: &Error) {
     );
 }
 
+/// The shard object that counts `bucket`.
 fn limiter(env: &Env, bucket: &str) -> Result<worker::Stub> {
-    Ok(env.durable_object("RATE_LIMITER")?.get_by_name(bucket)?)
+    Ok(env
+        .durable_object("RATE_LIMITER")?
+        .get_by_name(&rate_limiter::shard_of(bucket))?)
 }
 
 /// The `429 rate_limited` answer, saying what was limited and when to try again.
