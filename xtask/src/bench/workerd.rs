@@ -415,8 +415,14 @@ impl Workerd {
             }
             None => Command::new(&workerd),
         };
+        // `BENCH_INSPECTOR=<port>`: open workerd's inspector there, for a CPU profile
+        // (`xtask/src/bench/profile.mjs`).
+        command.arg("serve");
+        if let Ok(port) = std::env::var("BENCH_INSPECTOR") {
+            command.arg(format!("--inspector-addr=127.0.0.1:{port}"));
+        }
         let child = command
-            .args(["serve", "config.capnp"])
+            .arg("config.capnp")
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
