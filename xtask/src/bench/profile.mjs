@@ -1,7 +1,9 @@
 // A CPU profile of a Worker under load, through workerd's inspector (the Chrome DevTools
 // Protocol's `Profiler` domain). Start the bench with `BENCH_INSPECTOR=<port>` (workerd.rs), then
 //   node xtask/src/bench/profile.mjs <port> <seconds>
-// while it runs: prints the functions with the most self time, wasm names demangled roughly.
+// while it runs: prints the functions with the most self time, wasm names demangled roughly, and
+// the storage calls by our nearest caller. `ws` comes with wrangler's dependencies (Node 20 has
+// no WebSocket client of its own without a flag).
 import WebSocket from "ws";
 
 const [port = "9230", seconds = "10"] = process.argv.slice(2);
