@@ -8,8 +8,8 @@
 //!   deterministic state machine without I/O; `CheckoutSession` is its thin shell.
 //! - [`auth`], [`config`], [`crypto`], [`http`], [`clock`]: plumbing the handlers share.
 //! - [`reconciliation`]: the reconciliation report, the provider's figures against the books.
-//! - [`rate_limit`]: per-address and per-session limits on token grants, payments and wrong pay
-//!   passwords, counted by the `RateLimiter` object.
+//! - [`rate_limit`]: per-address and per-session limits on token grants and payments (Workers'
+//!   rate-limiting binding) and on wrong pay passwords per address (the `RateLimiter` object).
 //! - [`log`]: structured JSON log lines, scrubbed of credentials and wallet numbers.
 //! - [`error`]: the one error type, turned into a response in exactly one place ([`respond`]),
 //!   which also adds the security headers, CORS and the request's log line.
@@ -41,7 +41,7 @@ use crate::handlers::{
 use crate::log::Level;
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let started_ms = clock::now_ms();
     // Before anything is logged: a credential in a request path is masked by value too.
     log::remember_env_secrets(&env);
@@ -54,7 +54,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .starts_with("/v1/widget/")
         .then(|| http::widget_cors_origin(&req, &env))
         .flatten();
-    let result = route(req, &env, &method, &path, &request_id).await;
+    let result = route(req, &env, &ctx, &method, &path, &request_id).await;
     let request = RequestLine {
         request_id: &request_id,
         method: &method,
@@ -150,6 +150,7 @@ async fn reconcile_pending(env: &Env) {
 async fn route(
     req: Request,
     env: &Env,
+    ctx: &Context,
     method: &Method,
     path: &str,
     request_id: &str,
@@ -240,7 +241,7 @@ async fn route(
             widget::session(req, env, id, request_id).await
         }
         (Method::Post, ["v1", "widget", "sessions", id, "pay"]) => {
-            widget::pay(req, env, id, request_id).await
+            widget::pay(req, env, ctx, id, request_id).await
         }
         (Method::Post, ["v1", "widget", "sessions", id, "cancel"]) => {
             widget::cancel(req, env, id, request_id).await

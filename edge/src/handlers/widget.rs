@@ -4,7 +4,7 @@ use checkout_core::api::{self, PayRequest, TokenRequest, TokenResponse, WidgetSe
 use checkout_core::client_secret;
 use checkout_core::token::{self, WidgetClaims, MAX_TOKEN_LIFETIME_S};
 use checkout_core::ErrorCode;
-use worker::{Env, Request, Response};
+use worker::{Context, Env, Request, Response};
 
 use crate::auth;
 use crate::clock::now_s;
@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::http;
 use crate::objects::session::SessionCommand;
 use crate::objects::{self, rpc};
-use crate::rate_limit::{Action, Limiter, Subject};
+use crate::rate_limit::{self, Action, Limiter, Subject};
 
 /// `OPTIONS /v1/widget/...`; the router's `respond` adds the origin when it is allowed.
 pub fn preflight() -> Result<Response> {
@@ -97,11 +97,14 @@ pub async fn session(
 }
 
 /// `POST /v1/widget/sessions/{id}/pay`, with an `Idempotency-Key` the widget chose. Counted per
-/// session and per client address; wrong pay passwords are counted per client address too, on top
-/// of each wallet's own lockout, so one address cannot try passwords across many wallets.
+/// session and per client address (coarse, the rate-limiting binding); wrong pay passwords are
+/// counted per client address too (exact, the address's `RateLimiter`), on top of each wallet's
+/// own lockout, so one address cannot try passwords across many wallets. The three checks run
+/// at once; a reserved slot is given back after the reply.
 pub async fn pay(
     mut req: Request,
     env: &Env,
+    ctx: &Context,
     session_id: &str,
     request_id: &str,
 ) -> Result<Response> {
@@ -110,11 +113,6 @@ pub async fn pay(
     let limiter = Limiter::new(env, request_id)?;
     let client = Subject::client(&req)?;
     let session = Subject::Session(session_id.to_owned());
-    futures_util::future::try_join(
-        limiter.hit(&session, Action::Pay),
-        limiter.hit(&client, Action::Pay),
-    )
-    .await?;
     let idempotency_key = req.headers().get("Idempotency-Key")?.unwrap_or_default();
     api::check_idempotency_key(&idempotency_key)?;
     let request: PayRequest = http::read_json(&mut req).await?;
@@ -124,10 +122,29 @@ pub async fn pay(
     }
     // A wrong password is counted before it is checked (a slot taken in the limiter's turn), so
     // parallel guesses cannot pass the limit; the slot is given back unless it was wrong.
-    let reservation = match request.pay_password {
-        Some(_) => limiter.reserve(&client, Action::WrongPassword).await?,
-        None => None,
+    let reserve = async {
+        match request.pay_password {
+            Some(_) => limiter.reserve(&client, Action::WrongPassword).await,
+            None => Ok(None),
+        }
     };
+    let (per_session, per_address, reservation) = futures_util::future::join3(
+        limiter.hit(&session, Action::Pay),
+        limiter.hit(&client, Action::Pay),
+        reserve,
+    )
+    .await;
+    let reservation = reservation?;
+    if let Err(refused) = per_session.and(per_address) {
+        if let Some(reservation) = reservation {
+            ctx.wait_until(rate_limit::release(
+                env.clone(),
+                request_id.to_owned(),
+                reservation,
+            ));
+        }
+        return Err(refused);
+    }
     let stub = objects::session_by_id(env, session_id)?;
     let command = SessionCommand::Pay {
         idempotency_key,
@@ -142,7 +159,11 @@ pub async fn pay(
     let result: Result<WidgetSession> = rpc::call_for(&stub, &command, Some(request_id)).await;
     if let Some(reservation) = reservation {
         if !counts_as_wrong_password(&result) {
-            limiter.release(reservation).await;
+            ctx.wait_until(rate_limit::release(
+                env.clone(),
+                request_id.to_owned(),
+                reservation,
+            ));
         }
     }
     http::json(200, &result?)

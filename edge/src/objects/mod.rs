@@ -5,7 +5,7 @@
 //!
 //! - [`bkash_token::BkashToken`]: the cache of bKash's id token, one per app key.
 //! - [`reconciler::Reconciler`]: the registry of unfinished external legs the cron walks.
-//! - [`rate_limiter::RateLimiter`]: one per rate-limit bucket, a sliding window of hits.
+//! - [`rate_limiter::RateLimiter`]: 64 shards of the exact wrong-password buckets, sliding windows.
 //! - [`webhooks::Webhooks`]: one per merchant and mode; the webhook endpoint, events, deliveries.
 //!
 //! All speak the internal [`rpc`] protocol: a JSON command in, a `Reply` out.

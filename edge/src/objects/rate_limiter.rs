@@ -1,16 +1,17 @@
-//! The `RateLimiter` Durable Object: one per bucket (`ip:<addr>:token`, `session:<id>:pay`, ...),
-//! counting the bucket's hits in a sliding window.
+//! The `RateLimiter` Durable Object: the exact limit on wrong pay passwords per client address
+//! (`crate::rate_limit`). One object is a **shard** holding many buckets
+//! (`ip:<addr>:wrong_password`), [`SHARDS`] in all, a bucket always in the same shard: an
+//! address's every guess meets the same single-threaded object, so the count stays exact, while
+//! the objects stay few and warm. (One object per bucket made each new address open a new
+//! SQLite file, the bulk of a payment's CPU with the limits on; docs/benchmarks.md.)
 //!
-//! The window is a log of hit times: a hit is allowed while fewer than `max` hits fall in the
-//! last `window_ms`, and a refused hit is not recorded, so a client that waits out the window is
-//! served again. Each check is one synchronous turn of the object (no `await`), so parallel hits
-//! cannot both take the last slot. An alarm clears the log once the window has passed, and
-//! deletes the object's storage when nothing is left.
-//!
-//! A reservation ([`LimiterCommand::Reserve`]) is a hit recorded before the outcome is known,
-//! for counting only failures (wrong pay passwords): it takes its slot in the same turn as the
-//! check, so parallel requests cannot all pass, and [`LimiterCommand::Release`] gives the slot
-//! back when the request turned out not to be a failure.
+//! A bucket is a sliding window of slots: a slot is reserved while fewer than `max` slots of the
+//! bucket fall in the last `window_ms`, in one synchronous turn (no `await`) with the check, so
+//! parallel requests cannot all pass; a refused reservation is not recorded, so a client that
+//! waits out the window is served again. The slot is taken before the outcome is known, for
+//! counting only failures (wrong pay passwords): [`LimiterCommand::Release`] gives it back when
+//! the request turned out not to be a failure. An alarm deletes the slots whose window has passed,
+//! and the object's storage once none is left.
 
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -21,46 +22,73 @@ use super::rpc;
 use crate::clock::now_ms;
 use crate::error::Result;
 
+/// How many shard objects the buckets spread over.
+pub const SHARDS: u64 = 64;
+
+/// The shard object's name for `bucket`: FNV-1a (64-bit) of the bucket, modulo [`SHARDS`].
+/// Stable across deployments, since a bucket must keep meeting the object that counts it.
+pub fn shard_of(bucket: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bucket.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("limiter-shard:{}", hash % SHARDS)
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum LimiterCommand {
-    /// Records a hit if the bucket has room.
-    Hit { max: u32, window_ms: i64 },
-    /// Records a hit if the bucket has room, answering its slot for a later release.
-    Reserve { max: u32, window_ms: i64 },
-    /// Removes a reserved hit: what it counted did not happen.
-    Release { slot: i64 },
+    /// Records a slot in `bucket` if it has room, answering the slot for a later release.
+    Reserve {
+        bucket: String,
+        max: u32,
+        window_ms: i64,
+    },
+    /// Removes a reserved slot: what it counted did not happen.
+    Release { bucket: String, slot: i64 },
 }
 
-/// The answer to a hit or a reservation.
+/// The answer to a reservation.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Decision {
     pub allowed: bool,
-    /// When refused: milliseconds until the oldest hit leaves the window.
+    /// When refused: milliseconds until the bucket's oldest slot leaves the window.
     pub retry_after_ms: i64,
-    /// The recorded hit, for a reservation that was allowed.
+    /// The recorded slot, when allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot: Option<i64>,
 }
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS hits (expires_ms INTEGER NOT NULL)";
+const SCHEMA: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS slots (bucket TEXT NOT NULL, expires_ms INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS slots_bucket ON slots (bucket, expires_ms)",
+];
 
 #[durable_object]
 pub struct RateLimiter {
     state: State,
     sql: SqlStorage,
+    /// Whether this instance has seen its alarm set (a reservation then skips asking).
+    alarm_set: std::cell::Cell<bool>,
 }
 
 impl DurableObject for RateLimiter {
     fn new(state: State, _env: Env) -> Self {
         let sql = state.storage().sql();
-        if let Err(e) = sql.exec(SCHEMA, None) {
-            crate::log::event(
-                crate::log::Level::Error,
-                serde_json::json!({"object": "rate_limiter", "schema": e.to_string()}),
-            );
+        for schema in SCHEMA {
+            if let Err(e) = sql.exec(schema, None) {
+                crate::log::event(
+                    crate::log::Level::Error,
+                    serde_json::json!({"object": "rate_limiter", "schema": e.to_string()}),
+                );
+            }
         }
-        RateLimiter { state, sql }
+        RateLimiter {
+            state,
+            sql,
+            alarm_set: std::cell::Cell::new(false),
+        }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -71,65 +99,106 @@ impl DurableObject for RateLimiter {
         rpc::reply("rate_limiter", result)
     }
 
-    /// Set for the latest expiry: by then every hit has left its window, and the bucket's storage
-    /// is deleted. Hits recorded since move the alarm on.
+    /// Deletes the slots whose window has passed; set again for the latest one left, or the
+    /// object's storage deleted when none is (an object from before the shards, keyed by one
+    /// bucket, ends the same way).
     async fn alarm(&self) -> worker::Result<Response> {
+        self.alarm_set.set(false);
         let now = now_ms();
-        let window = self
-            .window(now)
-            .map_err(|e| worker::Error::from(e.to_string()))?;
-        match window.latest_ms {
-            Some(latest) => self.state.storage().set_alarm(latest - now + 1).await?,
+        #[derive(Deserialize)]
+        struct Latest {
+            latest_ms: Option<i64>,
+        }
+        let latest = (|| -> Result<Option<i64>> {
+            self.sql
+                .exec("DELETE FROM slots WHERE expires_ms <= ?", vec![now.into()])?;
+            let rows: Vec<Latest> = self
+                .sql
+                .exec("SELECT MAX(expires_ms) AS latest_ms FROM slots", None)?
+                .to_array()?;
+            Ok(rows.into_iter().next().and_then(|r| r.latest_ms))
+        })()
+        .map_err(|e| worker::Error::from(e.to_string()))?;
+        match latest {
+            Some(latest) => {
+                self.state.storage().set_alarm(latest - now + 1).await?;
+                self.alarm_set.set(true);
+            }
             None => {
                 self.state.storage().delete_all().await?;
-                self.sql.exec(SCHEMA, None)?;
+                for schema in SCHEMA {
+                    self.sql.exec(schema, None)?;
+                }
             }
         }
         Response::ok("")
     }
 }
 
-/// The hits still in their window.
+/// A bucket's slots still in their window.
 #[derive(Deserialize)]
 struct Window {
     count: i64,
-    /// When the oldest hit leaves the window, freeing a slot.
+    /// When the oldest slot leaves the window, freeing room.
     earliest_ms: Option<i64>,
-    latest_ms: Option<i64>,
 }
 
 impl RateLimiter {
     async fn handle(&self, command: LimiterCommand) -> Result<serde_json::Value> {
-        let (max, window_ms) = match command {
-            LimiterCommand::Hit { max, window_ms } | LimiterCommand::Reserve { max, window_ms } => {
-                (max, window_ms.max(1))
+        match command {
+            LimiterCommand::Reserve {
+                bucket,
+                max,
+                window_ms,
+            } => {
+                let window_ms = window_ms.max(1);
+                let decision = self.reserve(&bucket, now_ms(), max, window_ms)?;
+                if decision.allowed && !self.alarm_set.get() {
+                    let storage = self.state.storage();
+                    if storage.get_alarm().await?.is_none() {
+                        storage.set_alarm(window_ms + 1).await?;
+                    }
+                    self.alarm_set.set(true);
+                }
+                Ok(serde_json::to_value(decision)?)
             }
-            LimiterCommand::Release { slot } => {
-                self.sql
-                    .exec("DELETE FROM hits WHERE rowid = ?", vec![slot.into()])?;
-                return Ok(serde_json::Value::Null);
+            LimiterCommand::Release { bucket, slot } => {
+                self.sql.exec(
+                    "DELETE FROM slots WHERE rowid = ? AND bucket = ?",
+                    vec![slot.into(), bucket.into()],
+                )?;
+                Ok(serde_json::Value::Null)
             }
-        };
-        let decision = self.decide(now_ms(), max, window_ms)?;
-        if decision.allowed && self.state.storage().get_alarm().await?.is_none() {
-            self.state.storage().set_alarm(window_ms + 1).await?;
         }
-        Ok(serde_json::to_value(decision)?)
     }
 
     /// The check and the record, in one synchronous turn.
-    fn decide(&self, now: i64, max: u32, window_ms: i64) -> Result<Decision> {
+    fn reserve(&self, bucket: &str, now: i64, max: u32, window_ms: i64) -> Result<Decision> {
         #[derive(Deserialize)]
         struct Inserted {
             slot: i64,
         }
-        let window = self.window(now)?;
+        self.sql.exec(
+            "DELETE FROM slots WHERE bucket = ? AND expires_ms <= ?",
+            vec![bucket.into(), now.into()],
+        )?;
+        let rows: Vec<Window> = self
+            .sql
+            .exec(
+                "SELECT COUNT(*) AS count, MIN(expires_ms) AS earliest_ms FROM slots WHERE bucket = ?",
+                vec![bucket.into()],
+            )?
+            .to_array()?;
+        let window = rows.into_iter().next().unwrap_or(Window {
+            count: 0,
+            earliest_ms: None,
+        });
         if window.count < i64::from(max) {
             let rows: Vec<Inserted> = self
                 .sql
                 .exec(
-                    "INSERT INTO hits (expires_ms) VALUES (?) RETURNING rowid AS slot",
-                    vec![(now + window_ms).into()],
+                    "INSERT INTO slots (bucket, expires_ms) VALUES (?, ?) RETURNING rowid AS slot",
+                    vec![bucket.into(), (now + window_ms).into()],
                 )?
                 .to_array()?;
             return Ok(Decision {
@@ -144,22 +213,32 @@ impl RateLimiter {
             slot: None,
         })
     }
+}
 
-    /// Drops the hits whose window has passed and describes the rest.
-    fn window(&self, now: i64) -> Result<Window> {
-        self.sql
-            .exec("DELETE FROM hits WHERE expires_ms <= ?", vec![now.into()])?;
-        let rows: Vec<Window> = self
-            .sql
-            .exec(
-                "SELECT COUNT(*) AS count, MIN(expires_ms) AS earliest_ms, MAX(expires_ms) AS latest_ms FROM hits",
-                None,
-            )?
-            .to_array()?;
-        Ok(rows.into_iter().next().unwrap_or(Window {
-            count: 0,
-            earliest_ms: None,
-            latest_ms: None,
-        }))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_always_meets_the_same_shard_and_buckets_spread() {
+        assert_eq!(
+            shard_of("ip:203.0.113.7:wrong_password"),
+            shard_of("ip:203.0.113.7:wrong_password")
+        );
+        // FNV-1a of the empty string is the offset basis.
+        assert_eq!(
+            shard_of(""),
+            format!("limiter-shard:{}", 0xcbf2_9ce4_8422_2325_u64 % SHARDS)
+        );
+        let shards: std::collections::HashSet<String> = (0..1000)
+            .map(|n| shard_of(&format!("ip:10.0.{}.{}:wrong_password", n / 256, n % 256)))
+            .collect();
+        assert!(shards.len() > SHARDS as usize / 2, "{}", shards.len());
+        assert!(shards.iter().all(|s| s
+            .strip_prefix("limiter-shard:")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            < SHARDS));
     }
 }

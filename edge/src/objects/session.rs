@@ -11,6 +11,10 @@
 //!
 //! The alarm feeds `Input::Alarm`: intents left listed by a request that ended (an evicted
 //! object, a lost answer) are recovered by the saga's rules, never repeated blindly.
+//!
+//! Merchant events are written to the session's outbox in the same write as the change, and
+//! handed to the merchant's `Webhooks` object after the reply (`session/outbox.rs`), so no
+//! command waits for that hop.
 
 mod audit_trail;
 mod measured;
@@ -174,6 +178,8 @@ pub struct CheckoutSession {
     /// payment's answer), so the pay path does not ask the wallet twice. Emptied as each command
     /// starts.
     debit_summary: std::cell::RefCell<Option<BalanceSummary>>,
+    /// The outbox's delivery to `Webhooks`, run after the reply (`outbox.rs`).
+    delivery: outbox::Delivery,
 }
 
 impl DurableObject for CheckoutSession {
@@ -201,6 +207,7 @@ impl DurableObject for CheckoutSession {
             tracked: std::cell::Cell::new(None),
             cached: std::cell::RefCell::new(None),
             debit_summary: std::cell::RefCell::new(None),
+            delivery: outbox::Delivery::default(),
         }
     }
 
@@ -226,7 +233,8 @@ impl DurableObject for CheckoutSession {
             }
             Err(e) => Err(e),
         };
-        self.flush_outbox().await;
+        // The events are stored with the change; the hand-over to `Webhooks` waits for no one.
+        self.deliver_after_reply();
         rpc::reply("session", result)
     }
 
@@ -504,6 +512,9 @@ impl CheckoutSession {
                 record.id,
             )
         };
+        // Events waiting for their hand-over: the alarm is their backstop should this instance
+        // die before `deliver_after_reply` is done, which then puts the saga's own time back.
+        let alarm_at = self.delivery.backstop(alarm_at, now_s());
         let storage = self.state.storage();
         match alarm_at {
             Some(at) => storage.set_alarm((at - now_s()).max(1) * 1000).await?,

@@ -4,7 +4,8 @@
 //! second, p50 and p99 latency, workerd's CPU time per request (utime + stime from `/proc` over
 //! the run, all its threads), and that CPU as a multiple of the Rust hello world's.
 //!
-//! Each route runs with the rate limits at their defaults and off (`RATE_*` = 0). One load
+//! Each route runs with the rate limits at their defaults and off (`RATE_*` = 0); the coarse ones
+//! are `[[ratelimits]]` bindings, served by our `ratelimit.js` (see `workerd.rs`). One load
 //! generator is one machine, so requests carry a `CF-Connecting-IP` (as Cloudflare's edge sets
 //! it) that differs per request, and grants and payments are spread over sessions and wallets
 //! made in a set-up phase: the limits are checked on every request but none is reached, so the
@@ -68,7 +69,11 @@ impl Row {
 /// routes fetches anything outside the Worker (external subrequests: 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Limits {
+    /// The defaults: the coarse limits on the binding, wrong passwords on the exact object.
     On,
+    /// The coarse limits on, the exact wrong-password limit off (`RATE_WRONG_PASSWORD_PER_IP=0`):
+    /// what a payment costs when each wallet's lockout is the only exact guard.
+    CoarseOnly,
     Off,
 }
 
@@ -79,21 +84,27 @@ fn calls(route: &str, limits: Limits) -> &'static str {
             "2: Worker: Session(WidgetView); in Session: Wallet(Summary)"
         }
         ("GET /v1/checkout_sessions/{id}", _) => "1: Worker: Session(Retrieve)",
-        ("POST /v1/widget/token", Limits::On) => {
-            "2, sequential: Worker: RateLimiter(ip) -> RateLimiter(session) (the secret verifies by its MAC)"
+        ("POST /v1/widget/token", Limits::On | Limits::CoarseOnly) => {
+            "0 DO calls: two rate-limiting binding calls (address, session; the secret verifies by its MAC)"
         }
         ("POST /v1/widget/token", Limits::Off) => "0 DO calls (the secret verifies by its MAC)",
         ("POST /v1/widget/sessions/{id}/pay", Limits::On) => {
-            "7: Worker: [RateLimiter(session) + RateLimiter(ip) at once] -> RateLimiter(reserve wrong-password) -> Session(Pay) -> RateLimiter(release); in Session: Wallet(Debit, answering the balance) -> Webhooks(Enqueue)"
+            "3 sequential: Worker: RateLimiter(reserve wrong-password, beside the two binding calls) -> Session(Pay); in Session: Wallet(Debit, answering the balance). After the reply: Webhooks(Enqueue), RateLimiter(release)"
+        }
+        ("POST /v1/widget/sessions/{id}/pay", Limits::CoarseOnly) => {
+            "2 sequential: Worker: Session(Pay) (after the two binding calls); in Session: Wallet(Debit, answering the balance). After the reply: Webhooks(Enqueue)"
         }
         ("POST /v1/widget/sessions/{id}/pay", Limits::Off) => {
-            "3: Worker: Session(Pay); in Session: Wallet(Debit, answering the balance) -> Webhooks(Enqueue)"
+            "2 sequential: Worker: Session(Pay); in Session: Wallet(Debit, answering the balance). After the reply: Webhooks(Enqueue)"
         }
         ("POST .../pay (points + balance)", Limits::On) => {
-            "7: as balance pay; the wallet's one Debit takes both legs"
+            "3 sequential: as balance pay; the wallet's one Debit takes both legs"
+        }
+        ("POST .../pay (points + balance)", Limits::CoarseOnly) => {
+            "2 sequential: as balance pay; the wallet's one Debit takes both legs"
         }
         ("POST .../pay (points + balance)", Limits::Off) => {
-            "3: as balance pay; the wallet's one Debit takes both legs"
+            "2 sequential: as balance pay; the wallet's one Debit takes both legs"
         }
         ("POST /v1/notifications/wechat/{id}", _) => {
             "1: Worker: Session(ProviderNotification) (RSA verify and AES-GCM decrypt in the Worker first)"
@@ -193,21 +204,43 @@ fn measure_all(server_core: Option<usize>) -> Result<Vec<Row>> {
     // `BENCH_BASELINE=<dir>`: also run another build of the Worker (a copy of `edge/build`
     // from before a change) in the same run, so a change is compared on the same neighbours.
     let baseline = std::env::var("BENCH_BASELINE").ok();
-    let builds: Vec<(Option<&str>, &'static [&'static str; 2])> = match &baseline {
+    // The coarse-only setting is this build's alone (a baseline may not have coarse limits).
+    type Settings = &'static [(&'static str, Limits)];
+    let builds: Vec<(Option<&str>, Settings)> = match &baseline {
         Some(dir) => vec![
             (
                 Some(dir.as_str()),
-                &["before, limits on", "before, limits off"],
+                &[
+                    ("before, limits on", Limits::On),
+                    ("before, limits off", Limits::Off),
+                ],
             ),
-            (None, &["after, limits on", "after, limits off"]),
+            (
+                None,
+                &[
+                    ("after, limits on", Limits::On),
+                    ("after, coarse only", Limits::CoarseOnly),
+                    ("after, limits off", Limits::Off),
+                ],
+            ),
         ],
-        None => vec![(None, &["checkout, limits on", "checkout, limits off"])],
+        None => vec![(
+            None,
+            &[
+                ("checkout, limits on", Limits::On),
+                ("checkout, coarse only", Limits::CoarseOnly),
+                ("checkout, limits off", Limits::Off),
+            ],
+        )],
     };
-    for (build, labels) in builds {
-        for limits in [Limits::On, Limits::Off] {
-            let (worker, mut extra) = match limits {
-                Limits::On => (labels[0], Vec::new()),
-                Limits::Off => (labels[1], rate_limits_off()),
+    for (build, settings) in builds {
+        for &(worker, limits) in settings {
+            let mut extra = match limits {
+                Limits::On => Vec::new(),
+                Limits::CoarseOnly => {
+                    vec![("RATE_WRONG_PASSWORD_PER_IP".to_owned(), "0".to_owned())]
+                }
+                Limits::Off => rate_limits_off(),
             };
             extra.extend(providers::wechat_worker_vars(&wechat));
             let mut bundle = edge(&extra)?;
@@ -766,7 +799,7 @@ mod tests {
             "POST .../pay (points + balance)",
             "POST /v1/notifications/wechat/{id}",
         ] {
-            for limits in [Limits::On, Limits::Off] {
+            for limits in [Limits::On, Limits::CoarseOnly, Limits::Off] {
                 assert!(!calls(route, limits).is_empty());
             }
         }

@@ -11,6 +11,11 @@
 //! `samples/helloworld_esm/config.capnp`) for the text form. `embed` paths are relative to the
 //! config file (an absolute one is looked up in the import path), so the modules are copied
 //! beside it. Static assets are left out: the measured routes are API routes.
+//!
+//! workerd has no rate-limiting binding type (Cloudflare serves `[[ratelimits]]`, and `wrangler
+//! dev` emulates it in Miniflare), so each `[[ratelimits]]` entry becomes a wrapped binding
+//! (`Worker.Binding.wrapped`, whose module must come from an `Extension` and be `internal`) over
+//! our own module, `ratelimit.js`, with the same contract: a fixed window per key.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -49,7 +54,28 @@ pub struct Bundle {
     pub durable_objects: Vec<(String, String)>,
     /// Variables and secrets, by name; a later one of the same name replaces an earlier one.
     pub text: Vec<(String, String)>,
+    /// `[[ratelimits]]`: the binding's name, its namespace, limit and period (s).
+    pub ratelimits: Vec<RateLimitBinding>,
 }
+
+/// One `[[ratelimits]]` entry of `wrangler.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RateLimitBinding {
+    pub name: String,
+    pub namespace_id: String,
+    pub simple: SimpleLimit,
+}
+
+/// `simple = { limit, period }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct SimpleLimit {
+    pub limit: u32,
+    pub period: u32,
+}
+
+/// Our module behind the `[[ratelimits]]` bindings, under the name the config gives it.
+const RATELIMIT_MODULE: (&str, &str) = ("checkout-bench:ratelimit", include_str!("ratelimit.js"));
+const RATELIMIT_FILE: &str = "ratelimit.js";
 
 /// The parts of `wrangler.toml` the bundle needs.
 #[derive(Debug, Deserialize)]
@@ -62,6 +88,8 @@ struct Wrangler {
     vars: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     durable_objects: DurableObjects,
+    #[serde(default)]
+    ratelimits: Vec<RateLimitBinding>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,6 +130,7 @@ impl Bundle {
                 .map(|b| (b.name, b.class_name))
                 .collect(),
             text: last_of_each_name(text),
+            ratelimits: config.ratelimits,
         })
     }
 
@@ -167,6 +196,27 @@ impl Bundle {
                 capnp_text(value)
             )
         }));
+        bindings.extend(self.ratelimits.iter().map(|r| {
+            format!(
+                "    (name = {}, wrapped = (moduleName = {}, innerBindings = [\
+                 (name = \"namespace\", text = {}), (name = \"limit\", json = \"{}\"), \
+                 (name = \"period\", json = \"{}\")])),\n",
+                capnp_text(&r.name),
+                capnp_text(RATELIMIT_MODULE.0),
+                capnp_text(&r.namespace_id),
+                r.simple.limit,
+                r.simple.period
+            )
+        }));
+        let extensions = if self.ratelimits.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "  extensions = [(modules = [(name = {}, internal = true, esModule = embed {})])],\n",
+                capnp_text(RATELIMIT_MODULE.0),
+                capnp_text(RATELIMIT_FILE)
+            )
+        };
         let namespaces: Vec<String> = self
             .durable_objects
             .iter()
@@ -205,6 +255,7 @@ impl Bundle {
              {storage_service}\
              \x20 ],\n\
              \x20 sockets = [(name = \"http\", address = \"127.0.0.1:{port}\", http = (), service = \"main\")],\n\
+             {extensions}\
              );\n\n\
              const worker :Workerd.Worker = (\n\
              \x20 compatibilityDate = {date},\n\
@@ -347,6 +398,9 @@ impl Workerd {
             std::fs::copy(&m.file, dir.join(&m.name))
                 .map_err(|e| format!("copy {}: {e}", m.file.display()))?;
         }
+        if !bundle.ratelimits.is_empty() {
+            crate::shell::write(&dir.join(RATELIMIT_FILE), RATELIMIT_MODULE.1)?;
+        }
         let port = checkout_tests::free_port();
         let config = dir.join("config.capnp");
         crate::shell::write(&config, bundle.config(port, &storage))?;
@@ -361,8 +415,14 @@ impl Workerd {
             }
             None => Command::new(&workerd),
         };
+        // `BENCH_INSPECTOR=<port>`: open workerd's inspector there, for a CPU profile
+        // (`xtask/src/bench/profile.mjs`).
+        command.arg("serve");
+        if let Ok(port) = std::env::var("BENCH_INSPECTOR") {
+            command.arg(format!("--inspector-addr=127.0.0.1:{port}"));
+        }
         let child = command
-            .args(["serve", "config.capnp"])
+            .arg("config.capnp")
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
@@ -456,6 +516,10 @@ RATE_PAY_PER_IP = "60"
 [[durable_objects.bindings]]
 name = "SESSIONS"
 class_name = "CheckoutSession"
+[[ratelimits]]
+name = "PER_ADDRESS"
+namespace_id = "1001"
+simple = { limit = 60, period = 10 }
 "#;
 
     fn built_worker() -> PathBuf {
@@ -494,6 +558,11 @@ class_name = "CheckoutSession"
             "(name = \"KEY\", text = \"a\\nb\")",
             "(name = \"M\", text = \"{\\\"x\\\":1}\")",
             "(name = \"RATE_PAY_PER_IP\", text = \"0\")",
+            "(name = \"PER_ADDRESS\", wrapped = (moduleName = \"checkout-bench:ratelimit\", \
+             innerBindings = [(name = \"namespace\", text = \"1001\"), \
+             (name = \"limit\", json = \"60\"), (name = \"period\", json = \"10\")]))",
+            "extensions = [(modules = [(name = \"checkout-bench:ratelimit\", internal = true, \
+             esModule = embed \"ratelimit.js\")])]",
         ] {
             assert!(config.contains(expected), "{expected} missing from\n{config}");
         }

@@ -1,10 +1,24 @@
-//! The session's outbox of merchant events (and the metric samples that travel with them). An event is written in the same synchronous turn as
-//! the record change that caused it (`CheckoutSession::save`), so a change can never happen
-//! without its event; it is then handed to the merchant's `Webhooks` object, which delivers it,
-//! and kept here until that object has it.
+//! The session's outbox of merchant events (and the metric samples and provider attempts that
+//! travel with them). An item is written in the same synchronous turn as the record change that
+//! caused it (`CheckoutSession::save`), so a change can never happen without its event. It is
+//! then handed to the merchant's `Webhooks` object **after the reply** (`State::wait_until`), so
+//! no command waits for that hop, and deleted once that object has it.
+//!
+//! Every step is written down before its side effect: the item before the hand-over, the
+//! hand-over before the delete. A hand-over that fails leaves the items and sets the alarm; an
+//! instance that dies before its hand-over is done is covered by the alarm too, which
+//! `after_commit` moves to at most `RECOVERY_AFTER_S` away while items wait ([`Delivery::backstop`])
+//! and the delivery puts back to the saga's own time once done. The alarm hands the outbox over
+//! first. A repeat (an alarm and a delivery at once, a delete that failed) is harmless: `Webhooks`
+//! keeps an event once by its id, a metric sample once by its id, an attempt once by its payment.
 
 use checkout_core::webhook::Event;
 use serde::{Deserialize, Serialize};
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use worker::{Env, SqlStorage, Storage};
 
 use super::{CheckoutSession, RECOVERY_AFTER_S};
 use crate::clock::{now_ms, now_s};
@@ -71,44 +85,148 @@ impl CheckoutSession {
             "INSERT INTO outbox (event) VALUES (?)",
             vec![serde_json::to_string(item)?.into()],
         )?;
+        self.delivery.pending.set(true);
         Ok(())
     }
 
-    /// Hands the outbox to the merchant's `Webhooks` object. On failure the events stay, and the
-    /// alarm tries again.
-    pub(super) async fn flush_outbox(&self) {
-        if let Err(e) = self.try_flush_outbox().await {
-            crate::log::event(
-                crate::log::Level::Error,
-                serde_json::json!({"level": "error", "object": "session", "outbox": e.to_string()}),
-            );
-            crate::objects::alarm_within(&self.state.storage(), RECOVERY_AFTER_S * 1000).await;
+    /// Hands the outbox to the merchant's `Webhooks` object after the reply: the object stays
+    /// alive for it (`State::wait_until`). One delivery at a time; it also takes what later
+    /// commands write while it runs.
+    pub(super) fn deliver_after_reply(&self) {
+        if let Some(job) = self.delivery_job() {
+            self.state.wait_until(job.run());
         }
     }
 
-    async fn try_flush_outbox(&self) -> Result<()> {
-        let Some((items, last)) = crate::objects::read_outbox::<OutboxItem>(&self.sql)? else {
-            return Ok(());
-        };
-        let (mut events, mut samples, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
-        for item in items {
-            match item {
-                OutboxItem::Event(event) => events.push(event),
-                OutboxItem::Sample(sample) => samples.push(sample),
-                OutboxItem::Attempt(attempt) => attempts.push(attempt),
+    /// Hands the outbox over now (the alarm: nothing waits for it).
+    pub(super) async fn flush_outbox(&self) {
+        if let Some(job) = self.delivery_job() {
+            job.run().await;
+        }
+    }
+
+    /// A delivery, if items may be waiting and none is running.
+    fn delivery_job(&self) -> Option<DeliveryJob> {
+        if self.delivery.running.get() || !self.delivery.pending.get() {
+            return None;
+        }
+        // No record, no merchant to hand anything to (and nothing was written).
+        let scope = self.current().ok()?.merchant_scope;
+        self.delivery.running.set(true);
+        Some(DeliveryJob {
+            sql: self.sql.clone(),
+            env: self.env.clone(),
+            storage: self.state.storage(),
+            scope,
+            shared: self.delivery.clone(),
+        })
+    }
+}
+
+/// What the object and its deliveries share (one object runs one event at a time, so `Cell`s).
+#[derive(Clone)]
+pub(super) struct Delivery {
+    /// A delivery is running.
+    running: Rc<Cell<bool>>,
+    /// Items may be waiting: set by every write to the outbox, and at start (not known yet).
+    pending: Rc<Cell<bool>>,
+    /// The saga's own alarm time (`None`: no alarm), when [`Delivery::backstop`] moved the alarm
+    /// before it; put back once the outbox is delivered.
+    restore: Rc<Cell<Option<Option<i64>>>>,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            running: Rc::new(Cell::new(false)),
+            pending: Rc::new(Cell::new(true)),
+            restore: Rc::new(Cell::new(None)),
+        }
+    }
+}
+
+impl Delivery {
+    /// The alarm time for the saga's `due` while items may wait for their hand-over: at most
+    /// `RECOVERY_AFTER_S` away, so an instance that dies before delivering cannot strand them.
+    pub(super) fn backstop(&self, due: Option<i64>, now_s: i64) -> Option<i64> {
+        self.restore.set(None);
+        if !self.pending.get() {
+            return due;
+        }
+        let backstop = now_s + RECOVERY_AFTER_S;
+        match due {
+            Some(at) if at <= backstop => due,
+            _ => {
+                self.restore.set(Some(due));
+                Some(backstop)
             }
         }
-        let scope = self.current()?.merchant_scope;
-        let stub = webhooks::stub(&self.env, &scope)?;
-        rpc::call::<_, ()>(
-            &stub,
-            &WebhookCommand::Enqueue {
-                events,
-                samples,
-                attempts,
-            },
-        )
-        .await?;
-        crate::objects::clear_outbox(&self.sql, last)
+    }
+}
+
+/// One hand-over of the outbox, owning what it needs (it outlives the request).
+struct DeliveryJob {
+    sql: SqlStorage,
+    env: Env,
+    storage: Storage,
+    scope: String,
+    shared: Delivery,
+}
+
+impl DeliveryJob {
+    async fn run(self) {
+        let outcome = self.deliver_all().await;
+        self.shared.running.set(false);
+        match outcome {
+            Ok(()) => {
+                // Emptied in the same turn as the last read found nothing.
+                self.shared.pending.set(false);
+                if let Some(due) = self.shared.restore.take() {
+                    let restored = match due {
+                        Some(at) => self.storage.set_alarm((at - now_s()).max(1) * 1000).await,
+                        None => self.storage.delete_alarm().await,
+                    };
+                    if let Err(e) = restored {
+                        crate::log::event(
+                            crate::log::Level::Warn,
+                            serde_json::json!({"object": "session", "outbox_alarm": e.to_string()}),
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                crate::log::event(
+                    crate::log::Level::Error,
+                    serde_json::json!({"level": "error", "object": "session", "outbox": e.to_string()}),
+                );
+                crate::objects::alarm_within(&self.storage, RECOVERY_AFTER_S * 1000).await;
+            }
+        }
+    }
+
+    /// Hands over and deletes batches until the outbox is empty.
+    async fn deliver_all(&self) -> Result<()> {
+        while let Some((items, last)) = crate::objects::read_outbox::<OutboxItem>(&self.sql)? {
+            let (mut events, mut samples, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
+            for item in items {
+                match item {
+                    OutboxItem::Event(event) => events.push(event),
+                    OutboxItem::Sample(sample) => samples.push(sample),
+                    OutboxItem::Attempt(attempt) => attempts.push(attempt),
+                }
+            }
+            let stub = webhooks::stub(&self.env, &self.scope)?;
+            rpc::call::<_, ()>(
+                &stub,
+                &WebhookCommand::Enqueue {
+                    events,
+                    samples,
+                    attempts,
+                },
+            )
+            .await?;
+            crate::objects::clear_outbox(&self.sql, last)?;
+        }
+        Ok(())
     }
 }
