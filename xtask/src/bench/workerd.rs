@@ -340,6 +340,17 @@ impl Workerd {
     /// Writes `bundle`'s config and modules into `dir` and serves it on a free port, on `core`
     /// alone when given (`taskset` execs workerd, so the child is workerd itself).
     pub fn start(bundle: &Bundle, dir: &Path, core: Option<usize>) -> Result<Workerd> {
+        Workerd::start_inspected(bundle, dir, core, None)
+    }
+
+    /// [`Workerd::start`], with the V8 inspector (Chrome DevTools Protocol) on
+    /// `127.0.0.1:{inspector}` when given (`workerd serve --inspector-addr`).
+    pub fn start_inspected(
+        bundle: &Bundle,
+        dir: &Path,
+        core: Option<usize>,
+        inspector: Option<u16>,
+    ) -> Result<Workerd> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let storage = dir.join("do");
         std::fs::create_dir_all(&storage).map_err(|e| format!("{}: {e}", storage.display()))?;
@@ -361,8 +372,11 @@ impl Workerd {
             }
             None => Command::new(&workerd),
         };
+        command.args(["serve", "config.capnp"]);
+        if let Some(port) = inspector {
+            command.arg(format!("--inspector-addr=127.0.0.1:{port}"));
+        }
         let child = command
-            .args(["serve", "config.capnp"])
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
