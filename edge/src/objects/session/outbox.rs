@@ -67,6 +67,7 @@ impl CheckoutSession {
     }
 
     fn push_outbox(&self, item: &OutboxItem) -> Result<()> {
+        self.outbox_empty.set(false);
         self.sql.exec(
             "INSERT INTO outbox (event) VALUES (?)",
             vec![serde_json::to_string(item)?.into()],
@@ -87,7 +88,12 @@ impl CheckoutSession {
     }
 
     async fn try_flush_outbox(&self) -> Result<()> {
+        // Every write goes through `push_outbox`, which clears the flag first.
+        if self.outbox_empty.get() {
+            return Ok(());
+        }
         let Some((items, last)) = crate::objects::read_outbox::<OutboxItem>(&self.sql)? else {
+            self.outbox_empty.set(true);
             return Ok(());
         };
         let (mut events, mut samples, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
