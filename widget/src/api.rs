@@ -45,9 +45,17 @@ impl Api {
             .await
     }
 
-    /// `GET /v1/widget/sessions/{id}`.
-    pub async fn session(&self, session_id: &str, token: &str) -> Result<WidgetSession, Problem> {
-        let path = format!("/v1/widget/sessions/{session_id}");
+    /// `GET /v1/widget/sessions/{id}`; with `omit_wallet`, `?wallet=omit`: the status without
+    /// the wallet's balance and points (one object call at the edge instead of two), for the
+    /// polls while a payment waits at a provider.
+    pub async fn session(
+        &self,
+        session_id: &str,
+        token: &str,
+        omit_wallet: bool,
+    ) -> Result<WidgetSession, Problem> {
+        let query = if omit_wallet { "?wallet=omit" } else { "" };
+        let path = format!("/v1/widget/sessions/{session_id}{query}");
         let bearer = format!("Bearer {token}");
         self.call("GET", &path, &[("Authorization", &bearer)], None)
             .await

@@ -52,6 +52,8 @@ pub struct Profile {
 pub struct Node {
     pub id: u64,
     pub call_frame: CallFrame,
+    #[serde(default)]
+    pub children: Vec<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,12 +98,18 @@ impl Kind {
 }
 
 /// Self time per function, by name and kind, largest first; `(idle)` left out. Each sample is
-/// charged the time until the next one (`timeDeltas[i + 1]`), the last one the interval.
+/// charged the time until the next one (`timeDeltas[i + 1]`), the last one the interval. A
+/// function without a name (the runtime's own, mostly) is named after its caller.
 pub fn self_times(profile: &Profile) -> Vec<((String, Kind), f64)> {
     let frames: HashMap<u64, &CallFrame> = profile
         .nodes
         .iter()
         .map(|n| (n.id, &n.call_frame))
+        .collect();
+    let parents: HashMap<u64, u64> = profile
+        .nodes
+        .iter()
+        .flat_map(|n| n.children.iter().map(move |child| (*child, n.id)))
         .collect();
     let mut totals: HashMap<(String, Kind), f64> = HashMap::new();
     for (i, node) in profile.samples.iter().enumerate() {
@@ -118,7 +126,11 @@ pub fn self_times(profile: &Profile) -> Vec<((String, Kind), f64)> {
             .unwrap_or(i64::from(INTERVAL_US))
             .max(0) as f64;
         let name = if frame.function_name.is_empty() {
-            format!("(anonymous {})", short_url(&frame.url))
+            let caller = parents
+                .get(node)
+                .and_then(|p| frames.get(p))
+                .map_or("?", |f| f.function_name.as_str());
+            format!("(anonymous {}, called by {caller})", short_url(&frame.url))
         } else {
             frame.function_name.clone()
         };

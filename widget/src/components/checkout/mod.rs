@@ -310,7 +310,7 @@ async fn load(model: Model, client_secret: String, owner: Option<Owner>) {
     let loaded = match api.token(&client_secret).await {
         Ok(grant) => {
             model.token.set(grant.token.clone());
-            api.session(&grant.session_id, &grant.token).await
+            api.session(&grant.session_id, &grant.token, false).await
         }
         Err(error) => Err(error),
     };
