@@ -80,10 +80,7 @@ fn the_status_poll_leaves_the_wallet_out_only_when_asked() {
     let checkout = rig.checkout("order-poll", "30.55", "cus_poll");
     let read = |query: &str| {
         rig.client
-            .call(
-                "GET",
-                format!("/v1/widget/sessions/{}{query}", checkout.id),
-            )
+            .call("GET", format!("/v1/widget/sessions/{}{query}", checkout.id))
             .bearer(&checkout.token)
             .header("Origin", ORIGIN)
             .send()
@@ -97,7 +94,9 @@ fn the_status_poll_leaves_the_wallet_out_only_when_asked() {
     without.as_object_mut().unwrap().remove("balance");
     assert_eq!(status.body, without, "the same view, less the wallet");
     assert_eq!(
-        status.header("Content-Type").map(|t| t.starts_with("application/json")),
+        status
+            .header("Content-Type")
+            .map(|t| t.starts_with("application/json")),
         Some(true)
     );
     assert_refused(&read("?wallet=yes"), 400, "invalid_parameter");

@@ -543,7 +543,12 @@ mod tests {
 
     #[test]
     fn a_status_read_without_the_wallet_keeps_the_summary_shown() {
-        let shown = session("50.00", 700, "30.00", [PaymentMethod::Points, PaymentMethod::Balance]);
+        let shown = session(
+            "50.00",
+            700,
+            "30.00",
+            [PaymentMethod::Points, PaymentMethod::Balance],
+        );
         let mut update = shown.clone();
         update.status = SessionStatus::Processing;
         update.balance = None;
@@ -553,7 +558,12 @@ mod tests {
         assert_eq!(update.points, shown.points);
         assert_eq!(update.status, SessionStatus::Processing);
         // A read that carries a summary keeps its own.
-        let mut fresh = session("50.00", 10, "1.00", [PaymentMethod::Points, PaymentMethod::Balance]);
+        let mut fresh = session(
+            "50.00",
+            10,
+            "1.00",
+            [PaymentMethod::Points, PaymentMethod::Balance],
+        );
         keep_wallet(&mut fresh, &shown);
         assert_eq!(fresh.points.map(|p| p.available), Some(10));
     }

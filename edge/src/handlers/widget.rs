@@ -253,6 +253,7 @@ async fn widget_command(
 #[cfg(test)]
 mod tests {
     use super::{omits_wallet, password_origin_allowed};
+    use checkout_core::ErrorCode;
 
     #[test]
     fn only_wallet_omit_leaves_the_wallet_out() {

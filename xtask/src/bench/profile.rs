@@ -293,11 +293,7 @@ fn profile_routes(chosen: &[&str], server_core: Option<usize>) -> Result {
 }
 
 /// Runs `work` while the profiler samples the Worker's isolate; the profile goes to `out`.
-fn sample<T>(
-    inspector: u16,
-    out: &std::path::Path,
-    work: impl FnOnce() -> Result<T>,
-) -> Result<T> {
+fn sample<T>(inspector: u16, out: &std::path::Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
     let script = root().join("xtask/bench-profile/profile.mjs");
     let mut child = Command::new(node_bin().join("node"))
         .arg(&script)

@@ -599,7 +599,11 @@ fn warm_up(server: &Workerd, make: impl Fn() -> Request + Sync) -> Result {
 }
 
 /// [`warm_up`] over requests `0..count` (each session once or more).
-pub(super) fn warm_up_each(server: &Workerd, count: usize, make: impl Fn(usize) -> Request + Sync) -> Result {
+pub(super) fn warm_up_each(
+    server: &Workerd,
+    count: usize,
+    make: impl Fn(usize) -> Request + Sync,
+) -> Result {
     let run = load::run(
         &server.base_url,
         count.max(4 * load::CONNECTIONS),
@@ -641,7 +645,13 @@ pub(super) struct Payable {
     pub(super) token: String,
 }
 
-pub(super) fn checkout(client: &Client, key: &str, order: &str, customer: &str, ip: usize) -> Result<Payable> {
+pub(super) fn checkout(
+    client: &Client,
+    key: &str,
+    order: &str,
+    customer: &str,
+    ip: usize,
+) -> Result<Payable> {
     let session = create_session(client, key, order, customer)?;
     let grant = expect_ok(
         client
@@ -656,7 +666,12 @@ pub(super) fn checkout(client: &Client, key: &str, order: &str, customer: &str, 
     })
 }
 
-pub(super) fn create_session(client: &Client, key: &str, order: &str, customer: &str) -> Result<Reply> {
+pub(super) fn create_session(
+    client: &Client,
+    key: &str,
+    order: &str,
+    customer: &str,
+) -> Result<Reply> {
     expect_ok(client.call("POST", "/v1/checkout_sessions").bearer(key).json(&json!({
         "order_id": order, "amount": "10.00", "currency": "BDT", "description": "bench",
         "customer_id": customer, "methods": ["balance"], "return_url": "https://shop.example/done"
