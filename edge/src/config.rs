@@ -122,8 +122,25 @@ pub struct Config {
 /// The variable that turns the demo shop's routes on; only `1` does.
 pub const DEMO_FLAG: &str = "CHECKOUT_DEMO";
 
+thread_local! {
+    /// The configuration as first read in this isolate: a deployment's bindings do not change
+    /// under a running isolate, so it is read (and `MERCHANTS` parsed) once, not per request.
+    static CONFIG: RefCell<Option<std::rc::Rc<Config>>> = const { RefCell::new(None) };
+}
+
 impl Config {
-    pub fn from_env(env: &Env) -> Result<Config> {
+    /// The Worker's configuration, read once per isolate (a failed read is not kept, so the
+    /// error is reported on every request).
+    pub fn from_env(env: &Env) -> Result<std::rc::Rc<Config>> {
+        if let Some(config) = CONFIG.with(|c| c.borrow().clone()) {
+            return Ok(config);
+        }
+        let config = std::rc::Rc::new(Config::read_env(env)?);
+        CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));
+        Ok(config)
+    }
+
+    fn read_env(env: &Env) -> Result<Config> {
         crate::log::remember_env_secrets(env);
         let token_signing_key = read(env, "TOKEN_SIGNING_KEY")?
             .ok_or_else(|| Error::Config("TOKEN_SIGNING_KEY is not set".into()))?;

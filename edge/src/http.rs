@@ -144,6 +144,15 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
     Ok(Response::from_json(value)?.with_status(status))
 }
 
+/// A JSON answer whose body is already JSON text (an object's answer passed through).
+pub fn json_text(status: u16, json: String) -> Result<Response> {
+    let headers = worker::Headers::new();
+    headers.set("Content-Type", "application/json")?;
+    Ok(Response::ok(json)?
+        .with_status(status)
+        .with_headers(headers))
+}
+
 /// The error as the client sees it. Internal details were logged by the caller.
 pub fn error_response(error: &Error) -> Result<Response> {
     let detail = error.detail();

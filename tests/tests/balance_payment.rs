@@ -71,6 +71,45 @@ fn a_balance_payment_debits_exactly_the_amount_and_the_merchant_sees_it_paid() {
     assert_eq!(bdt(&rig, "cus_pay"), "0.00");
 }
 
+/// The widget's status poll (`?wallet=omit`) reads the session alone: the same view without the
+/// wallet's summary, which the first view and every later plain read still carry, fresh.
+#[test]
+fn the_status_poll_leaves_the_wallet_out_only_when_asked() {
+    let rig = Rig::start("balance-status-poll");
+    rig.fund("cus_poll", "100.00", "seed-1");
+    let checkout = rig.checkout("order-poll", "30.55", "cus_poll");
+    let read = |query: &str| {
+        rig.client
+            .call("GET", format!("/v1/widget/sessions/{}{query}", checkout.id))
+            .bearer(&checkout.token)
+            .header("Origin", ORIGIN)
+            .send()
+    };
+    let full = read("").expect_status(200);
+    let status = read("?wallet=omit").expect_status(200);
+    assert_eq!(full.body["balance"]["available_minor"], 10_000);
+    assert!(status.body.get("balance").is_none(), "{}", status.body);
+    assert!(status.body.get("points").is_none(), "{}", status.body);
+    let mut without = full.body.clone();
+    without.as_object_mut().unwrap().remove("balance");
+    assert_eq!(status.body, without, "the same view, less the wallet");
+    assert_eq!(
+        status
+            .header("Content-Type")
+            .map(|t| t.starts_with("application/json")),
+        Some(true)
+    );
+    assert_refused(&read("?wallet=yes"), 400, "invalid_parameter");
+
+    rig.pay(&checkout, "pay-key-0001", PAY_PASSWORD)
+        .expect_status(200);
+    let paid = read("?wallet=omit").expect_status(200);
+    assert_eq!(paid.body["status"], "paid");
+    assert!(paid.body.get("balance").is_none());
+    let after = read("").expect_status(200);
+    assert_eq!(after.body["balance"]["available_minor"], 6_945);
+}
+
 #[test]
 fn refused_payments_move_nothing_and_leave_the_session_open() {
     let rig = Rig::start("balance-refused");

@@ -54,18 +54,22 @@ impl Api {
             .await
     }
 
-    /// `GET /v1/widget/sessions/{id}`. `sent`: the same request, already sent by the loader
-    /// ([`Sent`]).
+    /// `GET /v1/widget/sessions/{id}`; with `omit_wallet`, `?wallet=omit`: the status without
+    /// the wallet's balance and points (one object call at the edge instead of two), for the
+    /// polls while a payment waits at a provider. `sent`: the same request, already sent by the
+    /// loader ([`Sent`]).
     pub async fn session(
         &self,
         session_id: &str,
         token: &str,
+        omit_wallet: bool,
         sent: Option<Promise>,
     ) -> Result<WidgetSession, Problem> {
         if let Some(sent) = sent {
             return parse(answer(sent).await?);
         }
-        let path = format!("/v1/widget/sessions/{session_id}");
+        let query = if omit_wallet { "?wallet=omit" } else { "" };
+        let path = format!("/v1/widget/sessions/{session_id}{query}");
         let bearer = format!("Bearer {token}");
         self.call("GET", &path, &[("Authorization", &bearer)], None)
             .await

@@ -217,6 +217,18 @@ pub fn wechat_flow(user_agent: &str) -> WechatFlow {
     }
 }
 
+/// Gives a status read without the wallet's summary (`?wallet=omit`) the balance and points
+/// `shown` carries, so the pay form's figures do not change under the shopper while a payment
+/// waits.
+pub fn keep_wallet(update: &mut WidgetSession, shown: &WidgetSession) {
+    if update.balance.is_none() {
+        update.balance = shown.balance.clone();
+    }
+    if update.points.is_none() {
+        update.points = shown.points;
+    }
+}
+
 /// How long to wait before the next status check while waiting at a provider: soon at first,
 /// then backing off to every five seconds.
 pub fn poll_delay_ms(checks_done: u32) -> u32 {
@@ -527,6 +539,33 @@ mod tests {
             screen_of(&mut s, SessionStatus::Expired),
             Screen::Closed(Problem::from_code(ErrorCode::SessionExpired))
         );
+    }
+
+    #[test]
+    fn a_status_read_without_the_wallet_keeps_the_summary_shown() {
+        let shown = session(
+            "50.00",
+            700,
+            "30.00",
+            [PaymentMethod::Points, PaymentMethod::Balance],
+        );
+        let mut update = shown.clone();
+        update.status = SessionStatus::Processing;
+        update.balance = None;
+        update.points = None;
+        keep_wallet(&mut update, &shown);
+        assert_eq!(update.balance, shown.balance);
+        assert_eq!(update.points, shown.points);
+        assert_eq!(update.status, SessionStatus::Processing);
+        // A read that carries a summary keeps its own.
+        let mut fresh = session(
+            "50.00",
+            10,
+            "1.00",
+            [PaymentMethod::Points, PaymentMethod::Balance],
+        );
+        keep_wallet(&mut fresh, &shown);
+        assert_eq!(fresh.points.map(|p| p.available), Some(10));
     }
 
     #[test]

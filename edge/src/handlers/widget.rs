@@ -86,14 +86,38 @@ async fn authorize_with_session(
     Ok((session_id, merchant_id))
 }
 
-/// `GET /v1/widget/sessions/{id}`.
+/// `GET /v1/widget/sessions/{id}`: the shopper's view, with the wallet summary (`balance`,
+/// `points`); `?wallet=omit` leaves it out, so the widget's status poll while a payment waits at
+/// a provider is one object call (the session's) instead of two (the session's, then the
+/// wallet's).
 pub async fn session(
     req: Request,
     env: &Env,
     session_id: &str,
     request_id: &str,
 ) -> Result<Response> {
-    widget_command(req, env, session_id, request_id, SessionCommand::WidgetView).await
+    let omit_wallet = omits_wallet(req.url()?.query())?;
+    let command = SessionCommand::WidgetView { omit_wallet };
+    widget_command(req, env, session_id, request_id, command).await
+}
+
+/// Whether a widget read's query asks to leave the wallet summary out: `wallet=omit`, the only
+/// value `wallet` takes; other parameters are ignored, as before it existed.
+fn omits_wallet(query: Option<&str>) -> Result<bool> {
+    let mut omit = false;
+    for pair in query.unwrap_or_default().split('&') {
+        match pair.split_once('=').unwrap_or((pair, "")) {
+            ("wallet", "omit") => omit = true,
+            ("wallet", _) => {
+                return Err(Error::api_with(
+                    ErrorCode::InvalidParameter,
+                    "wallet: only `omit` (leave the balance and points out) is accepted",
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(omit)
 }
 
 /// `POST /v1/widget/sessions/{id}/pay`, with an `Idempotency-Key` the widget chose. Counted per
@@ -242,13 +266,26 @@ async fn widget_command(
     let config = Config::from_env(env)?;
     auth::widget(&req, &config, session_id, now_s())?;
     let stub = objects::session_by_id(env, session_id)?;
-    let view: WidgetSession = rpc::call_for(&stub, &command, Some(request_id)).await?;
-    http::json(200, &view)
+    // The object's JSON goes out as it came (a `WidgetSession`), not parsed and written again.
+    let view = rpc::call_raw(&stub, &command, Some(request_id)).await?;
+    http::json_text(200, view)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::password_origin_allowed;
+    use super::{omits_wallet, password_origin_allowed};
+    use checkout_core::ErrorCode;
+
+    #[test]
+    fn only_wallet_omit_leaves_the_wallet_out() {
+        assert!(!omits_wallet(None).unwrap());
+        assert!(!omits_wallet(Some("")).unwrap());
+        assert!(!omits_wallet(Some("x=1")).unwrap());
+        assert!(omits_wallet(Some("wallet=omit")).unwrap());
+        assert!(omits_wallet(Some("x=1&wallet=omit")).unwrap());
+        let refused = omits_wallet(Some("wallet=yes")).unwrap_err();
+        assert_eq!(refused.detail().code, ErrorCode::InvalidParameter);
+    }
 
     const OWN: &str = "https://checkout.example";
 

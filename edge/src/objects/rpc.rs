@@ -37,6 +37,33 @@ pub async fn call_for<C: Serialize, R: DeserializeOwned>(
     command: &C,
     request_id: Option<&str>,
 ) -> Result<R> {
+    match serde_json::from_str::<Reply<R>>(&answer(stub, command, request_id).await?)? {
+        Reply::Ok(value) => Ok(value),
+        Reply::Err(detail) => Err(detail.into()),
+    }
+}
+
+/// As [`call_for`], with the answer's value as the JSON text the object wrote, unparsed: for a
+/// Worker that passes it on as it is (the widget's view), so it is not parsed and serialised
+/// again.
+pub async fn call_raw<C: Serialize>(
+    stub: &Stub,
+    command: &C,
+    request_id: Option<&str>,
+) -> Result<String> {
+    let text = answer(stub, command, request_id).await?;
+    match serde_json::from_str::<Reply<&serde_json::value::RawValue>>(&text)? {
+        Reply::Ok(value) => Ok(value.get().to_owned()),
+        Reply::Err(detail) => Err(detail.into()),
+    }
+}
+
+/// The object's answer to `command`, as text; an error unless it answered 200.
+async fn answer<C: Serialize>(
+    stub: &Stub,
+    command: &C,
+    request_id: Option<&str>,
+) -> Result<String> {
     let mut init = RequestInit::new();
     let headers = worker::Headers::new();
     if let Some(id) = request_id {
@@ -54,10 +81,7 @@ pub async fn call_for<C: Serialize, R: DeserializeOwned>(
             "object answered {status}: {text}"
         )));
     }
-    match serde_json::from_str::<Reply<R>>(&text)? {
-        Reply::Ok(value) => Ok(value),
-        Reply::Err(detail) => Err(detail.into()),
-    }
+    Ok(text)
 }
 
 /// Parses the command an object received.

@@ -59,8 +59,13 @@ pub enum SessionCommand {
     Retrieve { merchant_scope: String },
     /// Checks a client secret before a widget token is granted.
     AuthorizeClient { client_secret: String },
-    /// The shopper's view, with the wallet balance when balance is offered.
-    WidgetView,
+    /// The shopper's view, with the wallet balance when balance or points are offered, unless
+    /// `omit_wallet`: the widget's status poll while a payment waits at a provider, which shows
+    /// no balance and so costs no wallet call (`?wallet=omit`).
+    WidgetView {
+        #[serde(default)]
+        omit_wallet: bool,
+    },
     /// The merchant id of the session, so the Worker can check a page's origin against that
     /// merchant's list (the pay-password frame's `frame-ancestors`). Nothing else is revealed.
     MerchantId,
@@ -280,8 +285,12 @@ impl CheckoutSession {
                     .ok_or_else(|| Error::Invariant("a session scope without a mode".into()))?;
                 Ok(SessionReply::Text(merchant_id.to_owned()))
             }
-            SessionCommand::WidgetView => {
+            SessionCommand::WidgetView { omit_wallet } => {
                 self.refresh_from_provider().await?;
+                if omit_wallet {
+                    let record = self.current()?;
+                    return Ok(SessionReply::Widget(Box::new(self.view_of(record, None)?)));
+                }
                 self.widget_reply().await
             }
             SessionCommand::Pay {
@@ -595,12 +604,19 @@ impl CheckoutSession {
 
     async fn widget_view(&self, record: SessionRecord) -> Result<WidgetSession> {
         let balance = self.balance_summary(&record).await?;
+        self.view_of(record, balance)
+    }
+
+    /// The shopper's view of `record`, with the wallet's `balance` summary when given.
+    fn view_of(
+        &self,
+        record: SessionRecord,
+        balance: Option<BalanceSummary>,
+    ) -> Result<WidgetSession> {
         let mut view = record.widget_view(balance);
+        let (mode, currency) = (Mode::of(record.livemode), record.amount.currency());
         for method in &record.request.methods {
-            if let Some(connector) =
-                connectors::Connector::for_method(*method, &self.env, Mode::of(record.livemode))?
-            {
-                let (min, max) = connector.amount_limits(record.amount.currency());
+            if let Some((min, max)) = method_limits(&self.env, *method, mode, currency)? {
                 view.method_limits.push(checkout_core::api::MethodLimit {
                     method: *method,
                     min_minor: min.amount_minor(),
@@ -694,6 +710,37 @@ impl CheckoutSession {
         )?;
         Ok(())
     }
+}
+
+/// What an external method takes per payment (`None` for the wallet's methods and for a provider
+/// without an account in `mode`). Read from the provider's configuration once per isolate, whose
+/// bindings do not change while it runs, so a widget's status poll does not read a dozen
+/// variables (a private key among them) on every call.
+fn method_limits(
+    env: &Env,
+    method: PaymentMethod,
+    mode: Mode,
+    currency: checkout_core::Currency,
+) -> Result<Option<(checkout_core::Money, checkout_core::Money)>> {
+    type Limits = Option<(checkout_core::Money, checkout_core::Money)>;
+    type Key = (PaymentMethod, Mode, checkout_core::Currency);
+    thread_local! {
+        static KNOWN: std::cell::RefCell<Vec<(Key, Limits)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let key = (method, mode, currency);
+    if let Some(limits) = KNOWN.with(|known| {
+        known
+            .borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, limits)| *limits)
+    }) {
+        return Ok(limits);
+    }
+    let limits = connectors::Connector::for_method(method, env, mode)?
+        .map(|connector| connector.amount_limits(currency));
+    KNOWN.with(|known| known.borrow_mut().push((key, limits)));
+    Ok(limits)
 }
 
 fn session_reply(view: SessionView) -> SessionReply {

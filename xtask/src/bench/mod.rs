@@ -26,6 +26,7 @@ use crate::shell::{root, Result};
 use crate::{build, setup};
 
 mod load;
+mod profile;
 mod routes;
 mod size;
 mod stripe;
@@ -51,6 +52,10 @@ pub fn run(args: &[String]) -> Result {
         }
         // The first view's size alone, from the widget as last built (`cargo xtask build widget`).
         Some("size") => return size::first_view(),
+        Some("profile") => {
+            print_machine();
+            return profile::run(&args[1..]);
+        }
         Some("growth") => {
             print_machine();
             return routes::growth();
@@ -66,7 +71,7 @@ pub fn run(args: &[String]) -> Result {
         }
         Some(other) => {
             return Err(format!(
-                "cargo xtask bench [size|tti|workerd|growth|wrangler]: not {other}"
+                "cargo xtask bench [size|tti|workerd|profile|growth|wrangler]: not {other}"
             ))
         }
         None => {}

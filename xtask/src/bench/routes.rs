@@ -25,8 +25,8 @@ use super::workerd::{Bundle, Workerd};
 use crate::shell::{read_text, root, run_in, Result};
 
 /// The page origin the sessions' tokens are granted to (the demo merchant allows it).
-const ORIGIN: &str = checkout_tests::dev_vars::DEMO_ALLOWED_ORIGIN;
-const PAY_PASSWORD: &str = "135790";
+pub(super) const ORIGIN: &str = checkout_tests::dev_vars::DEMO_ALLOWED_ORIGIN;
+pub(super) const PAY_PASSWORD: &str = "135790";
 
 /// Requests per run: bounded, a few seconds each on this machine.
 const HELLO_REQUESTS: usize = 4_000;
@@ -80,6 +80,9 @@ enum Limits {
 fn calls(route: &str, limits: Limits) -> &'static str {
     match (route, limits) {
         ("GET /healthz", _) => "0 DO calls",
+        ("GET /v1/widget/sessions/{id}?wallet=omit", _) => {
+            "1: Worker: Session(WidgetView, without the wallet summary)"
+        }
         ("GET /v1/widget/sessions/{id}", _) => {
             "2: Worker: Session(WidgetView); in Session: Wallet(Summary)"
         }
@@ -299,17 +302,17 @@ fn edge_routes(
             n,
         )?);
     }
-    let poll = |n: usize| {
-        let read = &reads[n % READ_SESSIONS];
-        Request::get(format!("/v1/widget/sessions/{}", read.id))
-            .header("Authorization", &format!("Bearer {}", read.token))
-            .header("Origin", ORIGIN)
-            .header("CF-Connecting-IP", &client_ip(n))
-    };
+    let poll = |n: usize| poll_request(&reads[n % READ_SESSIONS], n, true);
     warm_up_each(server, READ_SESSIONS, poll)?;
     push(
-        "GET /v1/widget/sessions/{id}",
+        "GET /v1/widget/sessions/{id}?wallet=omit",
         measure(server, READ_REQUESTS, 200, poll)?,
+    );
+    let first_view = |n: usize| poll_request(&reads[n % READ_SESSIONS], n, false);
+    warm_up_each(server, READ_SESSIONS, first_view)?;
+    push(
+        "GET /v1/widget/sessions/{id}",
+        measure(server, READ_REQUESTS, 200, first_view)?,
     );
 
     let merchant_read = |n: usize| {
@@ -435,7 +438,7 @@ fn edge_routes(
 /// success notifications for it (signed in advance, so the load generator's RSA does not share
 /// the run's CPU), as `(path, [(headers, body)])`.
 #[allow(clippy::type_complexity)]
-fn wechat_notifications(
+pub(super) fn wechat_notifications(
     client: &Client,
     key: &str,
     worker: &str,
@@ -496,7 +499,7 @@ fn wechat_notifications(
 }
 
 /// A session's widget token, granted for `session` (a create reply).
-fn grant(client: &Client, session: &Reply, ip: usize) -> Result<Payable> {
+pub(super) fn grant(client: &Client, session: &Reply, ip: usize) -> Result<Payable> {
     let reply = expect_ok(
         client
             .call("POST", "/v1/widget/token")
@@ -586,10 +589,9 @@ fn growth_runs(server_core: Option<usize>) -> Result {
     println!("|---|---:|---:|---:|---:|");
     let mut done = 0;
     while done < GROWTH_POLLS {
-        let (run, cpu) = measure(&server, GROWTH_BATCH_POLLS, 200, |_| {
-            Request::get(format!("/v1/widget/sessions/{}", polled.id))
-                .header("Authorization", &format!("Bearer {}", polled.token))
-                .header("Origin", ORIGIN)
+        // The widget's status poll, as it polls while a payment waits.
+        let (run, cpu) = measure(&server, GROWTH_BATCH_POLLS, 200, |n| {
+            poll_request(&polled, n, true)
         })?;
         print_growth_row(done, GROWTH_BATCH_POLLS, &run, cpu);
         done += GROWTH_BATCH_POLLS;
@@ -615,7 +617,7 @@ fn print_growth_row(done: usize, batch: usize, run: &Run, cpu: Duration) {
 }
 
 /// A distinct client address per request number (`10.x.y.z`).
-fn client_ip(n: usize) -> String {
+pub(super) fn client_ip(n: usize) -> String {
     format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255)
 }
 
@@ -629,7 +631,11 @@ fn warm_up(server: &Workerd, make: impl Fn() -> Request + Sync) -> Result {
 }
 
 /// [`warm_up`] over requests `0..count` (each session once or more).
-fn warm_up_each(server: &Workerd, count: usize, make: impl Fn(usize) -> Request + Sync) -> Result {
+pub(super) fn warm_up_each(
+    server: &Workerd,
+    count: usize,
+    make: impl Fn(usize) -> Request + Sync,
+) -> Result {
     let run = load::run(
         &server.base_url,
         count.max(4 * load::CONNECTIONS),
@@ -655,13 +661,29 @@ fn measure(
     Ok((run, after.saturating_sub(before)))
 }
 
-/// A session and its widget token.
-struct Payable {
-    id: String,
-    token: String,
+/// The widget's read of its session: the status poll while a payment waits at a provider
+/// (`status_only`: `?wallet=omit`, without the wallet summary), or the first view (with it).
+pub(super) fn poll_request(read: &Payable, n: usize, status_only: bool) -> Request {
+    let query = if status_only { "?wallet=omit" } else { "" };
+    Request::get(format!("/v1/widget/sessions/{}{query}", read.id))
+        .header("Authorization", &format!("Bearer {}", read.token))
+        .header("Origin", ORIGIN)
+        .header("CF-Connecting-IP", &client_ip(n))
 }
 
-fn checkout(client: &Client, key: &str, order: &str, customer: &str, ip: usize) -> Result<Payable> {
+/// A session and its widget token.
+pub(super) struct Payable {
+    pub(super) id: String,
+    pub(super) token: String,
+}
+
+pub(super) fn checkout(
+    client: &Client,
+    key: &str,
+    order: &str,
+    customer: &str,
+    ip: usize,
+) -> Result<Payable> {
     let session = create_session(client, key, order, customer)?;
     let grant = expect_ok(
         client
@@ -676,14 +698,19 @@ fn checkout(client: &Client, key: &str, order: &str, customer: &str, ip: usize) 
     })
 }
 
-fn create_session(client: &Client, key: &str, order: &str, customer: &str) -> Result<Reply> {
+pub(super) fn create_session(
+    client: &Client,
+    key: &str,
+    order: &str,
+    customer: &str,
+) -> Result<Reply> {
     expect_ok(client.call("POST", "/v1/checkout_sessions").bearer(key).json(&json!({
         "order_id": order, "amount": "10.00", "currency": "BDT", "description": "bench",
         "customer_id": customer, "methods": ["balance"], "return_url": "https://shop.example/done"
     })))
 }
 
-fn fund(client: &Client, key: &str, customer: &str) -> Result {
+pub(super) fn fund(client: &Client, key: &str, customer: &str) -> Result {
     expect_ok(
         client
             .call("POST", format!("/v1/customers/{customer}/balance_credits"))
@@ -699,7 +726,7 @@ fn fund(client: &Client, key: &str, customer: &str) -> Result {
     Ok(())
 }
 
-fn text(reply: &Reply, field: &str) -> String {
+pub(super) fn text(reply: &Reply, field: &str) -> String {
     reply.body[field].as_str().unwrap_or_default().to_owned()
 }
 
@@ -714,7 +741,7 @@ fn expect_ok(reply: Reply) -> Result<Reply> {
     }
 }
 
-fn tail(log: &str) -> String {
+pub(super) fn tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
@@ -792,6 +819,7 @@ mod tests {
     fn every_route_has_its_calls_for_both_limit_settings() {
         for route in [
             "GET /healthz",
+            "GET /v1/widget/sessions/{id}?wallet=omit",
             "GET /v1/widget/sessions/{id}",
             "GET /v1/checkout_sessions/{id}",
             "POST /v1/widget/token",

@@ -391,6 +391,17 @@ impl Workerd {
     /// Writes `bundle`'s config and modules into `dir` and serves it on a free port, on `core`
     /// alone when given (`taskset` execs workerd, so the child is workerd itself).
     pub fn start(bundle: &Bundle, dir: &Path, core: Option<usize>) -> Result<Workerd> {
+        Workerd::start_inspected(bundle, dir, core, None)
+    }
+
+    /// [`Workerd::start`], with the V8 inspector (Chrome DevTools Protocol) on
+    /// `127.0.0.1:{inspector}` when given (`workerd serve --inspector-addr`).
+    pub fn start_inspected(
+        bundle: &Bundle,
+        dir: &Path,
+        core: Option<usize>,
+        inspector: Option<u16>,
+    ) -> Result<Workerd> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let storage = dir.join("do");
         std::fs::create_dir_all(&storage).map_err(|e| format!("{}: {e}", storage.display()))?;
@@ -415,14 +426,18 @@ impl Workerd {
             }
             None => Command::new(&workerd),
         };
-        // `BENCH_INSPECTOR=<port>`: open workerd's inspector there, for a CPU profile
-        // (`xtask/src/bench/profile.mjs`).
-        command.arg("serve");
-        if let Ok(port) = std::env::var("BENCH_INSPECTOR") {
+        // The inspector, for a CPU profile: `cargo xtask bench profile`, or `BENCH_INSPECTOR=<port>`
+        // for `xtask/src/bench/profile.mjs` by hand.
+        let inspector = inspector.or_else(|| {
+            std::env::var("BENCH_INSPECTOR")
+                .ok()
+                .and_then(|p| p.parse().ok())
+        });
+        command.args(["serve", "config.capnp"]);
+        if let Some(port) = inspector {
             command.arg(format!("--inspector-addr=127.0.0.1:{port}"));
         }
         let child = command
-            .arg("config.capnp")
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)

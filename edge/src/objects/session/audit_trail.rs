@@ -100,7 +100,7 @@ pub fn op_of(command: &SessionCommand) -> (String, AuditRule) {
         | SessionCommand::AuthorizeClient { .. }
         | SessionCommand::ProviderStatus { .. }
         | SessionCommand::Audit { .. } => AuditRule::Never,
-        SessionCommand::WidgetView => AuditRule::IfChanged,
+        SessionCommand::WidgetView { .. } => AuditRule::IfChanged,
         _ => AuditRule::Always,
     };
     (op, rule)

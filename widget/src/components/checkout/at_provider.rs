@@ -1,7 +1,7 @@
 //! While a payment waits at the provider: polling the session's real status with back-off,
 //! the shopper's cancel, and WeChat's in-app pay sheet.
 
-use checkout_core::api::NextAction;
+use checkout_core::api::{NextAction, WidgetSession};
 use checkout_core::wire::ToJson;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::{Closure, JsCast, JsValue};
@@ -10,7 +10,7 @@ use super::{show_problem, show_session, Model};
 use crate::components::parts::PartTask;
 use crate::components::waiting::Waiting;
 use crate::i18n::Locale;
-use crate::state::{poll_delay_ms, Problem, Screen, Session};
+use crate::state::{keep_wallet, poll_delay_ms, Problem, Screen, Session};
 
 lazy_part! {
     waiting_screen, preload_waiting_screen,
@@ -75,11 +75,7 @@ async fn watch(model: Model) {
         if model.screen.get_untracked() != Screen::Waiting {
             break;
         }
-        let api = model.api.get_value();
-        match api
-            .session(&session.id, &model.token.get_untracked(), None)
-            .await
-        {
+        match poll(model, &session).await {
             Ok(updated) => show_session(model, updated),
             Err(problem) if problem.outcome_unknown() => {}
             Err(problem) => {
@@ -89,6 +85,22 @@ async fn watch(model: Model) {
         }
     }
     model.watching.set(false);
+}
+
+/// One status check. While the payment waits, the wallet's summary is neither shown nor asked
+/// for (`?wallet=omit`: one object call at the edge, not two): the one shown stays, so the
+/// shopper's choice reads the same. Once the session is open again (the payment failed or was
+/// cancelled at the provider, and its holds were given back) the pay form shows the balance and
+/// points again, so they are read fresh. The paid and closed screens show none.
+async fn poll(model: Model, shown: &Session) -> Result<WidgetSession, Problem> {
+    let api = model.api.get_value();
+    let token = model.token.get_untracked();
+    let mut updated = api.session(&shown.id, &token, true, None).await?;
+    if Screen::for_session(&updated) == Screen::Ready {
+        return api.session(&shown.id, &token, false, None).await;
+    }
+    keep_wallet(&mut updated, shown);
+    Ok(updated)
 }
 
 /// Gives up on the payment under way; the edge closes it at the provider first.

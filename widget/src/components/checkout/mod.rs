@@ -316,7 +316,8 @@ async fn load(model: Model, client_secret: String, sent: Option<Sent>, owner: Op
     let loaded = match api.token(&client_secret, token).await {
         Ok(grant) => {
             model.token.set(grant.token.clone());
-            api.session(&grant.session_id, &grant.token, session).await
+            api.session(&grant.session_id, &grant.token, false, session)
+                .await
         }
         Err(error) => Err(error),
     };
