@@ -10,7 +10,8 @@
 //! (`cargo xtask build edge`; `BENCH_BASELINE=<a copy of edge/build>` runs that build too, in
 //! the same run); `cargo xtask bench wrangler` the `wrangler dev` one alone;
 //! `cargo xtask bench size` the first view's size alone, on the widget already built
-//! (`cargo xtask build widget`); `cargo xtask bench growth` (opt-in, minutes) whether a
+//! (`cargo xtask build widget`); `cargo xtask bench crypto` the WeChat Pay and Stripe webhook
+//! cryptography alone; `cargo xtask bench growth` (opt-in, minutes) whether a
 //! payment's and a poll's cost grows with history.
 
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,7 @@ use crate::shell::{root, Result};
 use crate::{build, setup};
 
 mod load;
+mod money;
 mod routes;
 mod size;
 mod stripe;
@@ -51,6 +53,8 @@ pub fn run(args: &[String]) -> Result {
         }
         // The first view's size alone, from the widget as last built (`cargo xtask build widget`).
         Some("size") => return size::first_view(),
+        // The WeChat Pay and Stripe webhook cryptography alone (wasm beside WebCrypto, in Node).
+        Some("crypto") => return wechat::crypto(),
         Some("growth") => {
             print_machine();
             return routes::growth();
@@ -61,7 +65,7 @@ pub fn run(args: &[String]) -> Result {
         }
         Some(other) => {
             return Err(format!(
-                "cargo xtask bench [size|workerd|growth|wrangler]: not {other}"
+                "cargo xtask bench [size|workerd|crypto|growth|wrangler]: not {other}"
             ))
         }
         None => {}
