@@ -114,7 +114,7 @@ pub fn stripe_signature_verify(
     }
     let mut valid = false;
     for _ in 0..times {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
             .map_err(|_| JsError::new("an HMAC key of any length is accepted"))?;
         mac.update(timestamp.as_bytes());
         mac.update(b".");
