@@ -63,9 +63,8 @@ pub fn calls(route: &str) -> Option<&'static str> {
 /// A card webhook signed and ready to post: `(Stripe-Signature, body)`.
 pub type Webhook = (String, String);
 
-/// `sessions` card sessions paid on the Stripe simulator, and their `checkout.session.completed`
-/// events, each re-signed under a fresh id `evt_bench_{tag}_{n}`: the session ids and the
-/// events (one per session, in session order).
+/// `sessions` card sessions paid on the Stripe simulator: their `checkout.session.completed`
+/// events (one per session, in session order), to sign with [`signed`].
 pub fn card_webhooks(
     client: &Client,
     key: &str,
@@ -73,7 +72,7 @@ pub fn card_webhooks(
     tag: &str,
     sessions: usize,
 ) -> Result<Vec<Value>> {
-    let mut events = Vec::with_capacity(sessions);
+    let mut paid = Vec::with_capacity(sessions);
     for n in 0..sessions {
         let session = expect_ok(client.call("POST", "/v1/checkout_sessions").bearer(key).json(
             &json!({
@@ -99,15 +98,20 @@ pub fn card_webhooks(
         stripe
             .pay(&checkout_session, &PayRequest::default())
             .map_err(|e| format!("the Stripe simulator's page refused the card: {e}"))?;
-        let event = stripe
-            .events()
-            .into_iter()
-            .rev()
-            .find(|e| {
-                e["type"] == "checkout.session.completed"
-                    && e["data"]["object"]["id"] == checkout_session.as_str()
-            })
-            .ok_or("the Stripe simulator made no checkout.session.completed event")?;
+        paid.push(checkout_session);
+    }
+    // The simulator's events, read once (each read copies them all).
+    let mut completed: std::collections::HashMap<String, Value> = stripe
+        .events()
+        .into_iter()
+        .filter(|e| e["type"] == "checkout.session.completed")
+        .filter_map(|e| Some((e["data"]["object"]["id"].as_str()?.to_owned(), e)))
+        .collect();
+    let mut events = Vec::with_capacity(sessions);
+    for checkout_session in paid {
+        let event = completed.remove(&checkout_session).ok_or_else(|| {
+            format!("the Stripe simulator made no checkout.session.completed event for {checkout_session}")
+        })?;
         events.push(event);
     }
     Ok(events)
