@@ -48,13 +48,13 @@ pub const SEQUENTIAL: usize = 100;
 pub fn calls(route: &str) -> Option<&'static str> {
     Some(match route {
         "POST /v1/notifications/stripe (settles)" => {
-            "1 from the Worker: Session(ProviderNotification) (HMAC checked in the Worker first); in Session: 1 subrequest (GET the Checkout Session at Stripe) -> Webhooks(Enqueue) -> Reconciler(Track)"
+            "1 from the Worker: Session(ProviderNotification) (HMAC checked in the Worker first); in Session: 1 subrequest (GET the Checkout Session at Stripe) -> Reconciler(Track: no longer pending) -> Webhooks(Enqueue)"
         }
         "POST /v1/notifications/stripe (repeat)" => {
-            "1: Worker: Session(ProviderNotification); nothing else (the settled leg is not asked again)"
+            "1: Worker: Session(ProviderNotification); nothing else, no subrequest (the settled leg is not asked again)"
         }
         "GET /v1/callbacks/bkash/{id}" => {
-            "1 from the Worker: Session(ProviderCallback); in Session: BkashToken(token) -> 1 subrequest (execute at bKash) -> Webhooks(Enqueue) -> Reconciler(Track)"
+            "1 from the Worker: Session(ProviderCallback); in Session: BkashToken(token) -> 1 subrequest (execute at bKash) -> Reconciler(Track: no longer pending) -> Webhooks(Enqueue)"
         }
         _ => return None,
     })

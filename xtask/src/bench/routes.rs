@@ -227,7 +227,11 @@ fn measure_all(server_core: Option<usize>) -> Result<Vec<Row>> {
             extra.extend(providers::bkash_worker_vars(&bkash));
             // The simulators share the load generator's core on a busy machine: a slow answer
             // must not turn into a set-up failure (the tests' 3 s is for fault injection).
-            for timeout in ["BKASH_TIMEOUT_MS", "STRIPE_TIMEOUT_MS", "WECHATPAY_TIMEOUT_MS"] {
+            for timeout in [
+                "BKASH_TIMEOUT_MS",
+                "STRIPE_TIMEOUT_MS",
+                "WECHATPAY_TIMEOUT_MS",
+            ] {
                 extra.push((timeout.to_owned(), "20000".to_owned()));
             }
             let mut bundle = edge(&extra)?;
@@ -436,7 +440,21 @@ fn edge_routes(
         |i| mixed_pay(PAYMENTS + i),
     )?;
 
-    let (path, notifications) = wechat_notifications(&client, key, worker)?;
+    money_routes(server, key, worker, sims, &mut push)
+}
+
+/// The notification routes: the WeChat notification, the card webhook and the bKash callback
+/// (`money.rs`), each with its sequential pass (`BENCH_ONLY=money` runs these alone).
+fn money_routes(
+    server: &Workerd,
+    key: &str,
+    worker: &'static str,
+    sims: &Sims<'_>,
+    push: &mut impl FnMut(&'static str, (Run, Duration)),
+) -> Result {
+    let client = Client::new(&server.base_url);
+    let client = &client;
+    let (path, notifications) = wechat_notifications(client, key, worker)?;
     let notify = |n: usize| {
         let (headers, body) = &notifications[n];
         let mut request = Request::post_json(path.as_str(), &json!(null));
@@ -457,19 +475,6 @@ fn edge_routes(
         |i| notify(NOTIFICATIONS + i),
     )?;
 
-    money_routes(server, key, worker, sims, &mut push)
-}
-
-/// The card webhook and the bKash callback (`money.rs`), each with its sequential pass.
-fn money_routes(
-    server: &Workerd,
-    key: &str,
-    worker: &'static str,
-    sims: &Sims<'_>,
-    push: &mut impl FnMut(&'static str, (Run, Duration)),
-) -> Result {
-    let client = Client::new(&server.base_url);
-    let client = &client;
     // The card webhook: one settling event per session, then repeats about settled sessions.
     let tag = worker.replace([',', ' '], "-");
     let events = money::card_webhooks(&client, key, sims.stripe, &tag, CARD_SESSIONS + SEQUENTIAL)?;
