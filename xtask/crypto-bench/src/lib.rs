@@ -8,16 +8,16 @@
 //! `edge/src/connectors/stripe/signature.rs`), timed beside WebCrypto's HMAC.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
-use hmac::{Hmac, Mac};
-use subtle::ConstantTimeEq;
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 use wasm_bindgen::prelude::*;
 
 /// Signs `message` `times` times with the PKCS#8 PEM key; returns the last signature (base64).
@@ -108,7 +108,10 @@ pub fn stripe_signature_verify(
         return Err(JsError::new("a v1 signature has 64 hex digits"));
     }
     let mut expected = [0_u8; 32];
-    for (byte, pair) in expected.iter_mut().zip(signature_hex.as_bytes().chunks_exact(2)) {
+    for (byte, pair) in expected
+        .iter_mut()
+        .zip(signature_hex.as_bytes().chunks_exact(2))
+    {
         let text = std::str::from_utf8(pair).map_err(|_| JsError::new("not hex"))?;
         *byte = u8::from_str_radix(text, 16).map_err(|_| JsError::new("not hex"))?;
     }

@@ -477,7 +477,7 @@ fn money_routes(
 
     // The card webhook: one settling event per session, then repeats about settled sessions.
     let tag = worker.replace([',', ' '], "-");
-    let events = money::card_webhooks(&client, key, sims.stripe, &tag, CARD_SESSIONS + SEQUENTIAL)?;
+    let events = money::card_webhooks(client, key, sims.stripe, &tag, CARD_SESSIONS + SEQUENTIAL)?;
     let settling = money::signed(sims.stripe, &events, &format!("{tag}-first"), 1);
     push(
         "POST /v1/notifications/stripe (settles)",
