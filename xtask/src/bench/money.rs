@@ -47,6 +47,9 @@ pub const SEQUENTIAL: usize = 100;
 /// `routes::calls` does for the others; `None` for another route.
 pub fn calls(route: &str) -> Option<&'static str> {
     Some(match route {
+        "POST /v1/notifications/wechat/{id} (settles)" => {
+            "1 from the Worker: Session(ProviderNotification) (RSA verify and AES-GCM decrypt in the Worker first); in Session: no subrequest (the notification carries the transaction) -> Reconciler(Track: no longer pending) -> Webhooks(Enqueue)"
+        }
         "POST /v1/notifications/stripe (settles)" => {
             "1 from the Worker: Session(ProviderNotification) (HMAC checked in the Worker first); in Session: 1 subrequest (GET the Checkout Session at Stripe) -> Reconciler(Track: no longer pending) -> Webhooks(Enqueue)"
         }
@@ -58,6 +61,86 @@ pub fn calls(route: &str) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+/// A WeChat notification ready to post: its path, headers and body.
+pub type WechatNotification = (String, Vec<(String, String)>, String);
+
+/// `sessions` WeChat Pay sessions with a payment under way (prepay at the WeChat simulator
+/// through the Worker), and one signed, encrypted `TRANSACTION.SUCCESS` notification each, built
+/// by the simulator's own `build_notification` with the platform key and the APIv3 key, in
+/// advance (so the load generator's RSA does not share the run). Each settles its session.
+pub fn wechat_settling(
+    client: &Client,
+    key: &str,
+    tag: &str,
+    sessions: usize,
+) -> Result<Vec<WechatNotification>> {
+    let keys = checkout_tests::dev_vars::DevVars::of_repo().wechat;
+    let mut prepared = Vec::with_capacity(sessions);
+    for n in 0..sessions {
+        let session = expect_ok(
+            client
+                .call("POST", "/v1/checkout_sessions")
+                .bearer(key)
+                .json(&json!({
+                    "order_id": format!("bench-wechat-{tag}-{n}"), "amount": "88.00",
+                    "currency": "CNY", "description": "bench", "customer_id": "cus_bench_wechat",
+                    "methods": ["wechat_pay"], "return_url": "https://shop.example/done"
+                })),
+        )?;
+        let (id, token) = grant(client, &session, 40_000 + n)?;
+        expect_ok(
+            client
+                .call("POST", format!("/v1/widget/sessions/{id}/pay"))
+                .bearer(&token)
+                .header("Origin", ORIGIN)
+                .header("CF-Connecting-IP", &client_ip(41_000 + n))
+                .header("Idempotency-Key", &format!("bench-wechat-{tag}-{n}"))
+                .json(&json!({"method": "wechat_pay"})),
+        )?;
+        let view = expect_ok(
+            client
+                .call("GET", format!("/v1/checkout_sessions/{id}"))
+                .bearer(key)
+                .send(),
+        )?;
+        let out_trade_no = view.body["payments"][0]["id"].as_str().unwrap_or_default();
+        let transaction = json!({
+            "mchid": keys.mchid, "appid": keys.appid, "out_trade_no": out_trade_no,
+            "transaction_id": format!("42000009852026112358{n:08}"), "trade_type": "NATIVE",
+            "trade_state": "SUCCESS", "success_time": "2026-11-23T18:00:00+08:00",
+            "payer": {"openid": "oBench"},
+            "amount": {"total": 8800, "payer_total": 8800, "currency": "CNY"}
+        });
+        let notification = checkout_simulators::wechat::build_notification(
+            &keys.platform_private_key_pem,
+            &keys.platform_public_key_id,
+            &keys.api_v3_key,
+            "TRANSACTION.SUCCESS",
+            "transaction",
+            &transaction,
+            unix_now(),
+        );
+        prepared.push((
+            format!("/v1/notifications/wechat/{id}"),
+            notification.headers.clone(),
+            notification.body.clone(),
+        ));
+    }
+    Ok(prepared)
+}
+
+/// The request posting a prepared WeChat notification.
+pub fn wechat_request((path, headers, body): &WechatNotification, ip: usize) -> Request {
+    let mut headers = headers.clone();
+    headers.push(("CF-Connecting-IP".to_owned(), client_ip(50_000 + ip)));
+    Request {
+        method: "POST",
+        path: path.clone(),
+        headers,
+        body: Some(body.clone()),
+    }
 }
 
 /// A card webhook signed and ready to post: `(Stripe-Signature, body)`.
@@ -387,6 +470,7 @@ mod tests {
     #[test]
     fn the_added_routes_have_their_calls() {
         for route in [
+            "POST /v1/notifications/wechat/{id} (settles)",
             "POST /v1/notifications/stripe (settles)",
             "POST /v1/notifications/stripe (repeat)",
             "GET /v1/callbacks/bkash/{id}",

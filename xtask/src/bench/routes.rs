@@ -50,6 +50,8 @@ const NOTIFICATIONS: usize = 300;
 /// [`CARD_REPEATS`] repeats of each (under new event ids) about the settled sessions.
 const CARD_SESSIONS: usize = 96;
 const CARD_REPEATS: usize = 3;
+/// WeChat Pay sessions settled by one notification each.
+const WECHAT_SESSIONS: usize = 96;
 /// bKash sessions called back once each (the callback executes and settles).
 const BKASH_SESSIONS: usize = 96;
 
@@ -475,8 +477,25 @@ fn money_routes(
         |i| notify(NOTIFICATIONS + i),
     )?;
 
-    // The card webhook: one settling event per session, then repeats about settled sessions.
+    // WeChat notifications that settle: one per session.
     let tag = worker.replace([',', ' '], "-");
+    let settling = money::wechat_settling(client, key, &tag, WECHAT_SESSIONS + SEQUENTIAL)?;
+    push(
+        "POST /v1/notifications/wechat/{id} (settles)",
+        measure(server, WECHAT_SESSIONS, 204, |n| {
+            money::wechat_request(&settling[n], n)
+        })?,
+    );
+    money::sequential(
+        server,
+        worker,
+        "POST /v1/notifications/wechat/{id} (settles)",
+        SEQUENTIAL,
+        204,
+        |i| money::wechat_request(&settling[WECHAT_SESSIONS + i], WECHAT_SESSIONS + i),
+    )?;
+
+    // The card webhook: one settling event per session, then repeats about settled sessions.
     let events = money::card_webhooks(client, key, sims.stripe, &tag, CARD_SESSIONS + SEQUENTIAL)?;
     let settling = money::signed(sims.stripe, &events, &format!("{tag}-first"), 1);
     push(
