@@ -8,7 +8,8 @@
 //! secondary section, through `wrangler dev` (Node and Miniflare's proxy in front).
 //! `cargo xtask bench workerd` runs the workerd section alone, on the Worker already built
 //! (`cargo xtask build edge`; `BENCH_BASELINE=<a copy of edge/build>` runs that build too, in
-//! the same run); `cargo xtask bench wrangler` the `wrangler dev` one alone;
+//! the same run; `BENCH_ONLY=money` runs only the notification routes: the WeChat notification,
+//! the card webhook and the bKash callback); `cargo xtask bench wrangler` the `wrangler dev` one alone;
 //! `cargo xtask bench size` the first view's size alone, on the widget already built
 //! (`cargo xtask build widget`); `cargo xtask bench crypto` the WeChat Pay and Stripe webhook
 //! cryptography alone; `cargo xtask bench growth` (opt-in, minutes) whether a
