@@ -1,10 +1,10 @@
-// Times WeChat Pay's per-request cryptography two ways in Node's V8 (the engine under workerd):
+// Times WeChat Pay's and Stripe webhooks' per-request cryptography two ways in Node's V8 (the engine under workerd):
 // RustCrypto compiled to wasm (this crate) and WebCrypto (native code; workerd's is BoringSSL,
 // Node's OpenSSL). Run by `cargo xtask bench` as: node bench.mjs <pkg dir> <keys json>.
 // Prints one line per operation: "<name> <microseconds per op>".
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { webcrypto } from "node:crypto";
+import { createHmac, webcrypto } from "node:crypto";
 
 const [pkgDir, keysPath] = process.argv.slice(2);
 const wasm = createRequire(import.meta.url)(`${pkgDir}/crypto_bench.js`);
@@ -71,3 +71,36 @@ await perOpAsync("webcrypto_aes256gcm_decrypt", 2000, () =>
     aesKey, sealedBytes));
 await perOpAsync("webcrypto_rsa_import_pkcs8", 200, () =>
   subtle.importKey("pkcs8", der(keys.merchant_private_key_pem), rsa, false, ["sign"]));
+
+// Stripe's webhook signature: HMAC-SHA256 over "{t}.{body}" with the endpoint secret
+// (docs.stripe.com/webhooks/signatures), on a checkout.session.completed-sized body (~2 KB).
+const stripeSecret = "whsec_" + "b".repeat(32);
+const stripeBody = JSON.stringify({
+  id: "evt_1QbenchEventId000000000000", object: "event", api_version: "2025-08-27.basil",
+  created: 1795431600, livemode: false, pending_webhooks: 1, type: "checkout.session.completed",
+  request: { id: null, idempotency_key: null },
+  data: { object: {
+    id: "cs_test_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9t0u1v2w3x4y5z6", object: "checkout.session",
+    amount_subtotal: 8800, amount_total: 8800, currency: "bdt", mode: "payment",
+    client_reference_id: "pay_0123456789abcdefghijklmn", customer: null, customer_email: null,
+    expires_at: 1795433400, livemode: false, locale: null,
+    metadata: { session_id: "cs_0123456789abcdefghijklmn", payment_id: "pay_0123456789abcdefghijklmn" },
+    payment_intent: "pi_3QbenchIntent0000000000000", payment_status: "paid", status: "complete",
+    success_url: "https://checkout.example/v1/callbacks/card/cs_0123456789abcdefghijklmn?checkout_session_id={CHECKOUT_SESSION_ID}",
+    cancel_url: "https://checkout.example/v1/callbacks/card/cs_0123456789abcdefghijklmn?cancelled=1",
+    payment_method_types: ["card"], submit_type: null, total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+  } },
+});
+const stripeT = "1795431600";
+const stripeSig = createHmac("sha256", stripeSecret).update(`${stripeT}.${stripeBody}`).digest("hex");
+perOp("wasm_stripe_hmac_sha256_verify", 20000, () =>
+  wasm.stripe_signature_verify(stripeSecret, stripeT, stripeBody, stripeSig, 1));
+const hmacAlgorithm = { name: "HMAC", hash: "SHA-256" };
+const hmacKey = await subtle.importKey("raw", encoder.encode(stripeSecret), hmacAlgorithm, false, ["verify"]);
+const stripeSigBytes = Buffer.from(stripeSig, "hex");
+await perOpAsync("webcrypto_hmac_sha256_verify", 5000, () =>
+  subtle.verify("HMAC", hmacKey, stripeSigBytes, encoder.encode(`${stripeT}.${stripeBody}`)));
+await perOpAsync("webcrypto_hmac_import_raw", 5000, () =>
+  subtle.importKey("raw", encoder.encode(stripeSecret), hmacAlgorithm, false, ["verify"]));
+await perOpAsync("webcrypto_aes256gcm_import_raw", 5000, () =>
+  subtle.importKey("raw", encoder.encode(keys.api_v3_key), "AES-GCM", false, ["decrypt"]));

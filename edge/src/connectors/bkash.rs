@@ -51,8 +51,15 @@ pub struct BkashConfig {
 impl BkashConfig {
     /// The `mode` account (`BKASH_TEST_*` or `BKASH_LIVE_*`); `None` when it is not configured
     /// (the method is then unavailable to sessions of that mode). Limits and the timeout are
-    /// shared by both accounts.
+    /// shared by both accounts. Read once per isolate ([`super::cached_config`]).
     pub fn from_env(env: &Env, mode: Mode) -> Result<Option<BkashConfig>> {
+        thread_local! {
+            static CONFIGS: super::ConfigSlots<BkashConfig> = const { std::cell::RefCell::new([None, None]) };
+        }
+        super::cached_config(&CONFIGS, mode, || BkashConfig::read_env(env, mode))
+    }
+
+    fn read_env(env: &Env, mode: Mode) -> Result<Option<BkashConfig>> {
         let read = |name: &str| crate::config::read(env, name);
         crate::log::remember_env_secrets(env);
         super::refuse_unmoded(env, "BKASH")?;

@@ -231,6 +231,34 @@ pub fn is_available(method: PaymentMethod, env: &Env, mode: Mode) -> Result<bool
 
 /// The provider variable names from before test and live accounts were separate
 /// (`BKASH_BASE_URL`): a Worker still configured so refuses to guess which account they are.
+/// One isolate's provider configurations, per mode: `[test, live]`, each `None` until read, then
+/// the account (or `Some(None)`: that mode's account is not configured).
+pub(crate) type ConfigSlots<T> = std::cell::RefCell<[Option<Option<T>>; 2]>;
+
+/// A provider account's configuration, read from the environment the first time this isolate
+/// needs it (`read`) and kept for the isolate's life.
+///
+/// A deployment's variables and secrets do not change under a running isolate (a new version of
+/// the Worker, or a changed secret, starts new isolates), so reading a dozen bindings through
+/// the JS boundary on every notification and in every session step was pure cost. An error is
+/// not kept: it is answered, and read again, each time.
+pub(crate) fn cached_config<T: Clone + 'static>(
+    slots: &'static std::thread::LocalKey<ConfigSlots<T>>,
+    mode: Mode,
+    read: impl FnOnce() -> Result<Option<T>>,
+) -> Result<Option<T>> {
+    let slot = match mode {
+        Mode::Test => 0,
+        Mode::Live => 1,
+    };
+    if let Some(known) = slots.with(|slots| slots.borrow()[slot].clone()) {
+        return Ok(known);
+    }
+    let config = read()?;
+    slots.with(|slots| slots.borrow_mut()[slot] = Some(config.clone()));
+    Ok(config)
+}
+
 fn refuse_unmoded(env: &Env, provider: &str) -> Result<()> {
     let old = format!("{provider}_BASE_URL");
     if crate::config::read(env, &old)?.is_some() {

@@ -79,7 +79,15 @@ pub struct StripeConfig {
 
 impl StripeConfig {
     /// The `mode` account (`STRIPE_TEST_*` or `STRIPE_LIVE_*`); `None` when not configured.
+    /// Read once per isolate ([`super::cached_config`]).
     pub fn from_env(env: &Env, mode: Mode) -> Result<Option<StripeConfig>> {
+        thread_local! {
+            static CONFIGS: super::ConfigSlots<StripeConfig> = const { std::cell::RefCell::new([None, None]) };
+        }
+        super::cached_config(&CONFIGS, mode, || StripeConfig::read_env(env, mode))
+    }
+
+    fn read_env(env: &Env, mode: Mode) -> Result<Option<StripeConfig>> {
         crate::log::remember_env_secrets(env);
         super::refuse_unmoded(env, "STRIPE")?;
         let read = |name: &str| crate::config::read(env, &mode.var("STRIPE", name));

@@ -55,6 +55,8 @@ pub struct WechatConfig {
     pub api_v3_key: Secret,
     /// WeChat Pay's platform public key (SPKI PEM) and its id, `PUB_KEY_ID_...`.
     pub platform_public_key: String,
+    /// The same key's DER, decoded once when the configuration is read.
+    pub platform_public_key_der: Vec<u8>,
     pub platform_public_key_id: String,
     pub min_amount: Money,
     pub max_amount: Money,
@@ -63,8 +65,16 @@ pub struct WechatConfig {
 
 impl WechatConfig {
     /// The `mode` account (`WECHATPAY_TEST_*` or `WECHATPAY_LIVE_*`); `None` when it is not
-    /// configured. Limits and the timeout are shared by both accounts.
+    /// configured. Limits and the timeout are shared by both accounts. Read once per isolate
+    /// ([`super::cached_config`]).
     pub fn from_env(env: &Env, mode: Mode) -> Result<Option<WechatConfig>> {
+        thread_local! {
+            static CONFIGS: super::ConfigSlots<WechatConfig> = const { std::cell::RefCell::new([None, None]) };
+        }
+        super::cached_config(&CONFIGS, mode, || WechatConfig::read_env(env, mode))
+    }
+
+    fn read_env(env: &Env, mode: Mode) -> Result<Option<WechatConfig>> {
         let read = |name: &str| crate::config::read(env, name);
         crate::log::remember_env_secrets(env);
         super::refuse_unmoded(env, "WECHATPAY")?;
@@ -94,6 +104,8 @@ impl WechatConfig {
                 mode.var("WECHATPAY", "APIV3_KEY")
             )));
         }
+        let platform_public_key = plain("PLATFORM_PUBLIC_KEY")?;
+        let platform_public_key_der = rsa::pem_to_der(&platform_public_key)?;
         let timeout_ms = read("WECHATPAY_TIMEOUT_MS")?
             .and_then(|s| s.expose().parse::<u64>().ok())
             .unwrap_or(10_000);
@@ -104,7 +116,8 @@ impl WechatConfig {
             merchant_serial_no: plain("MERCHANT_SERIAL_NO")?,
             merchant_private_key: required("MERCHANT_PRIVATE_KEY")?,
             api_v3_key,
-            platform_public_key: plain("PLATFORM_PUBLIC_KEY")?,
+            platform_public_key,
+            platform_public_key_der,
             platform_public_key_id: plain("PLATFORM_PUBLIC_KEY_ID")?,
             min_amount: amount("WECHATPAY_MIN_AMOUNT", "0.01")?,
             // WeChat's ceiling depends on the merchant's category and the payer's own limits.
@@ -184,12 +197,11 @@ impl Wechat {
         headers: &SignedHeaders,
         body: &str,
     ) -> Result<std::result::Result<OpenedNotification, NotificationError>> {
-        let platform_key = rsa::pem_to_der(&self.config.platform_public_key)?;
         let verified = signature::verify(
             headers,
             body,
             &self.config.platform_public_key_id,
-            &platform_key,
+            &self.config.platform_public_key_der,
             now_s(),
         )
         .await?;
@@ -383,13 +395,12 @@ impl Wechat {
     /// An answer that does not verify is no answer: the outcome stays unknown.
     async fn verify_answer(&self, path: &str, answer: &HttpAnswer) -> Result<(), ConnectorError> {
         let headers = SignedHeaders::read(|name| answer.header(name).map(str::to_owned));
-        let platform_key = rsa::pem_to_der(&self.config.platform_public_key).map_err(unknown)?;
         let verified = match headers {
             Ok(headers) => signature::verify(
                 &headers,
                 &answer.body,
                 &self.config.platform_public_key_id,
-                &platform_key,
+                &self.config.platform_public_key_der,
                 now_s(),
             )
             .await

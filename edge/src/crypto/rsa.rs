@@ -13,12 +13,15 @@ use js_sys::{Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use super::{js_error, set, sha256_hex, web_crypto};
+use sha2::{Digest, Sha256};
+
+use super::{js_error, set, web_crypto};
 use crate::error::{Error, Result};
 
 thread_local! {
-    /// Imported keys by a hash of their DER and use; Workers run one thread per isolate.
-    static KEYS: RefCell<HashMap<String, web_sys::CryptoKey>> = RefCell::new(HashMap::new());
+    /// Imported keys by their use and the SHA-256 of their DER; Workers run one thread per
+    /// isolate.
+    static KEYS: RefCell<HashMap<(&'static str, [u8; 32]), web_sys::CryptoKey>> = RefCell::new(HashMap::new());
 }
 
 const ALGORITHM: &str = "RSASSA-PKCS1-v1_5";
@@ -63,8 +66,8 @@ pub async fn verify(spki_der: &[u8], message: &str, signature_b64: &str) -> Resu
     Ok(valid.as_bool().unwrap_or(false))
 }
 
-async fn import(der: &[u8], format: &str, usage: &str) -> Result<web_sys::CryptoKey> {
-    let cache_key = format!("{usage}:{}", sha256_hex(der));
+async fn import(der: &[u8], format: &str, usage: &'static str) -> Result<web_sys::CryptoKey> {
+    let cache_key = (usage, <[u8; 32]>::from(Sha256::digest(der)));
     if let Some(key) = KEYS.with(|keys| keys.borrow().get(&cache_key).cloned()) {
         return Ok(key);
     }

@@ -330,8 +330,7 @@ impl CheckoutSession {
                 if self.nonce_seen(&nonce)? {
                     return Err(Error::api(ErrorCode::NotificationReplayed));
                 }
-                self.drive(Input::Notification { provider, event }, None)
-                    .await?;
+                self.apply_notification(provider, event).await?;
                 // Remembered only once applied: a notification that failed half-way is retried.
                 self.remember_nonce(&nonce)?;
                 Ok(SessionReply::Done(()))

@@ -2,17 +2,22 @@
 //! `aes-gcm`), exported to JavaScript so `cargo xtask bench` can time it in V8's wasm, the
 //! engine that runs the Worker, beside the runtime's WebCrypto doing the same work.
 //!
-//! The edge does not use this path: the figures it prints are why (docs/benchmarks.md).
+//! The edge does not use this path for RSA and AES-GCM: the figures it prints are why
+//! (docs/benchmarks.md). For Stripe's webhook signature it does ([`stripe_signature_verify`]
+//! is the same HMAC-SHA256 with RustCrypto's `hmac` and a `subtle` comparison as
+//! `edge/src/connectors/stripe/signature.rs`), timed beside WebCrypto's HMAC.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 use wasm_bindgen::prelude::*;
 
 /// Signs `message` `times` times with the PKCS#8 PEM key; returns the last signature (base64).
@@ -86,4 +91,38 @@ pub fn aes_gcm_decrypt(
             .len();
     }
     Ok(length)
+}
+
+/// Verifies a Stripe `v1` signature (`signature_hex`, 64 hex digits) over `"{timestamp}.{body}"`
+/// with the endpoint secret, `times` times, as the edge does: HMAC-SHA256 in wasm, compared in
+/// constant time. Returns whether it matched.
+#[wasm_bindgen]
+pub fn stripe_signature_verify(
+    secret: &str,
+    timestamp: &str,
+    body: &str,
+    signature_hex: &str,
+    times: u32,
+) -> Result<bool, JsError> {
+    if signature_hex.len() != 64 {
+        return Err(JsError::new("a v1 signature has 64 hex digits"));
+    }
+    let mut expected = [0_u8; 32];
+    for (byte, pair) in expected
+        .iter_mut()
+        .zip(signature_hex.as_bytes().chunks_exact(2))
+    {
+        let text = std::str::from_utf8(pair).map_err(|_| JsError::new("not hex"))?;
+        *byte = u8::from_str_radix(text, 16).map_err(|_| JsError::new("not hex"))?;
+    }
+    let mut valid = false;
+    for _ in 0..times {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+            .map_err(|_| JsError::new("an HMAC key of any length is accepted"))?;
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(body.as_bytes());
+        valid = bool::from(mac.finalize().into_bytes().ct_eq(&expected));
+    }
+    Ok(valid)
 }

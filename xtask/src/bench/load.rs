@@ -123,7 +123,7 @@ pub fn run(
 
 /// Sends one request and reads the whole answer (so the connection goes back to the pool);
 /// its status, 0 when none came.
-fn send(agent: &ureq::Agent, base_url: &str, request: &Request) -> u16 {
+pub fn send(agent: &ureq::Agent, base_url: &str, request: &Request) -> u16 {
     let mut call = agent.request(request.method, &format!("{base_url}{}", request.path));
     for (name, value) in &request.headers {
         call = call.set(name, value);

@@ -8,9 +8,13 @@
 //! secondary section, through `wrangler dev` (Node and Miniflare's proxy in front).
 //! `cargo xtask bench workerd` runs the workerd section alone, on the Worker already built
 //! (`cargo xtask build edge`; `BENCH_BASELINE=<a copy of edge/build>` runs that build too, in
-//! the same run); `cargo xtask bench wrangler` the `wrangler dev` one alone;
+//! the same run; `BENCH_ONLY=money` runs only the notification routes: the WeChat notification,
+//! the card webhook and the bKash callback); `cargo xtask bench wrangler` the `wrangler dev` one alone;
 //! `cargo xtask bench size` the first view's size alone, on the widget already built
-//! (`cargo xtask build widget`); `cargo xtask bench tti` its time to interactive alone; `cargo xtask bench growth` (opt-in, minutes) whether a
+//! (`cargo xtask build widget`); `cargo xtask bench tti` its time to interactive alone;
+//! `cargo xtask bench crypto` the WeChat Pay and Stripe webhook cryptography alone;
+//! `cargo xtask bench profile` CPU profiles of the hot routes; `cargo xtask bench growth`
+//! (opt-in, minutes) whether a
 //! payment's and a poll's cost grows with history.
 
 use std::sync::{Arc, Mutex};
@@ -26,6 +30,7 @@ use crate::shell::{root, Result};
 use crate::{build, setup};
 
 mod load;
+mod money;
 mod profile;
 mod routes;
 mod size;
@@ -56,6 +61,8 @@ pub fn run(args: &[String]) -> Result {
             print_machine();
             return profile::run(&args[1..]);
         }
+        // The WeChat Pay and Stripe webhook cryptography alone (wasm beside WebCrypto, in Node).
+        Some("crypto") => return wechat::crypto(),
         Some("growth") => {
             print_machine();
             return routes::growth();
@@ -71,7 +78,7 @@ pub fn run(args: &[String]) -> Result {
         }
         Some(other) => {
             return Err(format!(
-                "cargo xtask bench [size|tti|workerd|profile|growth|wrangler]: not {other}"
+                "cargo xtask bench [size|tti|workerd|profile|crypto|growth|wrangler]: not {other}"
             ))
         }
         None => {}

@@ -21,6 +21,7 @@ use checkout_tests::worker::rate_limits_off;
 use serde_json::json;
 
 use super::load::{self, Request, Run};
+use super::money::{self, SEQUENTIAL};
 use super::workerd::{Bundle, Workerd};
 use crate::shell::{read_text, root, run_in, Result};
 
@@ -46,6 +47,14 @@ const WALLETS: usize = 16;
 /// Signed, encrypted WeChat notifications posted per run (one session, applied once, then
 /// acknowledged as repeats: each is still verified and decrypted in full).
 const NOTIFICATIONS: usize = 300;
+/// Card sessions whose `checkout.session.completed` webhook settles them, one each; then
+/// [`CARD_REPEATS`] repeats of each (under new event ids) about the settled sessions.
+const CARD_SESSIONS: usize = 96;
+const CARD_REPEATS: usize = 3;
+/// WeChat Pay sessions settled by one notification each.
+const WECHAT_SESSIONS: usize = 96;
+/// bKash sessions called back once each (the callback executes and settles).
+const BKASH_SESSIONS: usize = 96;
 
 /// One measured route.
 struct Row {
@@ -112,7 +121,8 @@ fn calls(route: &str, limits: Limits) -> &'static str {
         ("POST /v1/notifications/wechat/{id}", _) => {
             "1: Worker: Session(ProviderNotification) (RSA verify and AES-GCM decrypt in the Worker first)"
         }
-        _ => "0 DO calls",
+        // The card webhook and the bKash callback (xtask/src/bench/money.rs).
+        (other, _) => money::calls(other).unwrap_or("0 DO calls"),
     }
 }
 
@@ -164,6 +174,7 @@ pub fn run() -> Result {
     }
     let rows = result?;
     print_table(&rows, pinned);
+    money::print();
     Ok(())
 }
 
@@ -204,6 +215,10 @@ fn measure_all(server_core: Option<usize>) -> Result<Vec<Row>> {
         withhold_notifications: true,
         ..Faults::default()
     });
+    // The Stripe simulator holds the Checkout Sessions (the bench posts their webhooks itself:
+    // no endpoint is set); the bKash simulator takes the payments the callbacks execute.
+    let stripe = providers::start_stripe(0);
+    let bkash = providers::start_bkash(&vars, 0);
     // `BENCH_BASELINE=<dir>`: also run another build of the Worker (a copy of `edge/build`
     // from before a change) in the same run, so a change is compared on the same neighbours.
     let baseline = std::env::var("BENCH_BASELINE").ok();
@@ -246,13 +261,28 @@ fn measure_all(server_core: Option<usize>) -> Result<Vec<Row>> {
                 Limits::Off => rate_limits_off(),
             };
             extra.extend(providers::wechat_worker_vars(&wechat));
+            extra.extend(providers::stripe_worker_vars(&stripe));
+            extra.extend(providers::bkash_worker_vars(&bkash));
+            // The simulators share the load generator's core on a busy machine: a slow answer
+            // must not turn into a set-up failure (the tests' 3 s is for fault injection).
+            for timeout in [
+                "BKASH_TIMEOUT_MS",
+                "STRIPE_TIMEOUT_MS",
+                "WECHATPAY_TIMEOUT_MS",
+            ] {
+                extra.push((timeout.to_owned(), "20000".to_owned()));
+            }
             let mut bundle = edge(&extra)?;
             if let Some(dir) = build {
                 bundle = bundle.with_main(&std::path::Path::new(dir).join("index.js"))?;
             }
             let dir = worker.replace([',', ' '], "-");
             let server = Workerd::start(&bundle, &scratch.join(dir), server_core)?;
-            let result = edge_routes(&server, &key, worker, limits, &mut rows);
+            let sims = Sims {
+                stripe: &stripe,
+                bkash: &bkash,
+            };
+            let result = edge_routes(&server, &key, worker, limits, &sims, &mut rows);
             if let Err(e) = result {
                 return Err(format!("{e}\nworkerd log:\n{}", tail(&server.log())));
             }
@@ -261,11 +291,18 @@ fn measure_all(server_core: Option<usize>) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// The provider simulators the money routes reach.
+struct Sims<'a> {
+    stripe: &'a providers::Stripe,
+    bkash: &'a checkout_simulators::bkash::RunningBkash,
+}
+
 fn edge_routes(
     server: &Workerd,
     key: &str,
     worker: &'static str,
     limits: Limits,
+    sims: &Sims<'_>,
     rows: &mut Vec<Row>,
 ) -> Result {
     let client = Client::new(&server.base_url);
@@ -284,6 +321,9 @@ fn edge_routes(
         });
     };
 
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("money") {
+        return money_routes(server, key, worker, sims, &mut push);
+    }
     let health = || Request::get("/healthz");
     warm_up(server, health)?;
     push(
@@ -348,8 +388,8 @@ fn edge_routes(
     for wallet in 0..WALLETS {
         fund(&client, key, &format!("cus_bench_{wallet}"))?;
     }
-    let mut payable = Vec::with_capacity(PAYMENTS);
-    for n in 0..PAYMENTS {
+    let mut payable = Vec::with_capacity(PAYMENTS + SEQUENTIAL);
+    for n in 0..PAYMENTS + SEQUENTIAL {
         let customer = format!("cus_bench_{}", n % WALLETS);
         payable.push(checkout(
             &client,
@@ -360,22 +400,31 @@ fn edge_routes(
         )?);
     }
     let own_origin = server.base_url.clone();
+    let pay = |n: usize| {
+        let session = &payable[n];
+        // As the pay-password frame sends it: from the Worker's own origin, for the page.
+        Request::post_json(
+            format!("/v1/widget/sessions/{}/pay", session.id),
+            &json!({"method": "balance", "pay_password": PAY_PASSWORD}),
+        )
+        .header("Authorization", &format!("Bearer {}", session.token))
+        .header("Origin", &own_origin)
+        .header("Checkout-Parent-Origin", ORIGIN)
+        .header("Idempotency-Key", &format!("bench-pay-{n:06}"))
+        .header("CF-Connecting-IP", &client_ip(5_000 + n))
+    };
     push(
         "POST /v1/widget/sessions/{id}/pay",
-        measure(server, PAYMENTS, 200, |n| {
-            let session = &payable[n];
-            // As the pay-password frame sends it: from the Worker's own origin, for the page.
-            Request::post_json(
-                format!("/v1/widget/sessions/{}/pay", session.id),
-                &json!({"method": "balance", "pay_password": PAY_PASSWORD}),
-            )
-            .header("Authorization", &format!("Bearer {}", session.token))
-            .header("Origin", &own_origin)
-            .header("Checkout-Parent-Origin", ORIGIN)
-            .header("Idempotency-Key", &format!("bench-pay-{n:06}"))
-            .header("CF-Connecting-IP", &client_ip(5_000 + n))
-        })?,
+        measure(server, PAYMENTS, 200, pay)?,
     );
+    money::sequential(
+        server,
+        worker,
+        "POST /v1/widget/sessions/{id}/pay",
+        SEQUENTIAL,
+        200,
+        |i| pay(PAYMENTS + i),
+    )?;
 
     for wallet in 0..WALLETS {
         let customer = format!("cus_bench_mix_{wallet}");
@@ -387,8 +436,8 @@ fn edge_routes(
                 .json(&json!({"points": 1_000_000, "reference": "bench-points"})),
         )?;
     }
-    let mut mixed = Vec::with_capacity(PAYMENTS);
-    for n in 0..PAYMENTS {
+    let mut mixed = Vec::with_capacity(PAYMENTS + SEQUENTIAL);
+    for n in 0..PAYMENTS + SEQUENTIAL {
         let order = format!("bench-mix-{n}");
         let customer = format!("cus_bench_mix_{}", n % WALLETS);
         let session = expect_ok(
@@ -403,34 +452,135 @@ fn edge_routes(
         )?;
         mixed.push(grant(&client, &session, 3_000 + n)?);
     }
+    let mixed_pay = |n: usize| {
+        let session = &mixed[n];
+        Request::post_json(
+            format!("/v1/widget/sessions/{}/pay", session.id),
+            &json!({"method": "balance", "pay_password": PAY_PASSWORD,
+                    "allocation": {"points": 300, "balance": "20.00"}}),
+        )
+        .header("Authorization", &format!("Bearer {}", session.token))
+        .header("Origin", &own_origin)
+        .header("Checkout-Parent-Origin", ORIGIN)
+        .header("Idempotency-Key", &format!("bench-mix-{n:06}"))
+        .header("CF-Connecting-IP", &client_ip(7_000 + n))
+    };
     push(
         "POST .../pay (points + balance)",
-        measure(server, PAYMENTS, 200, |n| {
-            let session = &mixed[n];
-            Request::post_json(
-                format!("/v1/widget/sessions/{}/pay", session.id),
-                &json!({"method": "balance", "pay_password": PAY_PASSWORD,
-                    "allocation": {"points": 300, "balance": "20.00"}}),
-            )
-            .header("Authorization", &format!("Bearer {}", session.token))
-            .header("Origin", &own_origin)
-            .header("Checkout-Parent-Origin", ORIGIN)
-            .header("Idempotency-Key", &format!("bench-mix-{n:06}"))
-            .header("CF-Connecting-IP", &client_ip(7_000 + n))
-        })?,
+        measure(server, PAYMENTS, 200, mixed_pay)?,
     );
+    money::sequential(
+        server,
+        worker,
+        "POST .../pay (points + balance)",
+        SEQUENTIAL,
+        200,
+        |i| mixed_pay(PAYMENTS + i),
+    )?;
 
-    let (path, notifications) = wechat_notifications(&client, key, worker)?;
+    money_routes(server, key, worker, sims, &mut push)
+}
+
+/// The notification routes: the WeChat notification, the card webhook and the bKash callback
+/// (`money.rs`), each with its sequential pass (`BENCH_ONLY=money` runs these alone).
+fn money_routes(
+    server: &Workerd,
+    key: &str,
+    worker: &'static str,
+    sims: &Sims<'_>,
+    push: &mut impl FnMut(&'static str, (Run, Duration)),
+) -> Result {
+    let client = Client::new(&server.base_url);
+    let client = &client;
+    let (path, notifications) = wechat_notifications(client, key, worker)?;
+    let notify = |n: usize| {
+        let (headers, body) = &notifications[n];
+        let mut request = Request::post_json(path.as_str(), &json!(null));
+        request.headers = headers.clone();
+        request.body = Some(body.clone());
+        request.header("CF-Connecting-IP", &client_ip(9_000 + n))
+    };
     push(
         "POST /v1/notifications/wechat/{id}",
-        measure(server, NOTIFICATIONS, 204, |n| {
-            let (headers, body) = &notifications[n];
-            let mut request = Request::post_json(path.as_str(), &json!(null));
-            request.headers = headers.clone();
-            request.body = Some(body.clone());
-            request.header("CF-Connecting-IP", &client_ip(9_000 + n))
+        measure(server, NOTIFICATIONS, 204, notify)?,
+    );
+    money::sequential(
+        server,
+        worker,
+        "POST /v1/notifications/wechat/{id}",
+        SEQUENTIAL,
+        204,
+        |i| notify(NOTIFICATIONS + i),
+    )?;
+
+    // WeChat notifications that settle: one per session.
+    let tag = worker.replace([',', ' '], "-");
+    let settling = money::wechat_settling(client, key, &tag, WECHAT_SESSIONS + SEQUENTIAL)?;
+    push(
+        "POST /v1/notifications/wechat/{id} (settles)",
+        measure(server, WECHAT_SESSIONS, 204, |n| {
+            money::wechat_request(&settling[n], n)
         })?,
     );
+    money::sequential(
+        server,
+        worker,
+        "POST /v1/notifications/wechat/{id} (settles)",
+        SEQUENTIAL,
+        204,
+        |i| money::wechat_request(&settling[WECHAT_SESSIONS + i], WECHAT_SESSIONS + i),
+    )?;
+
+    // The card webhook: one settling event per session, then repeats about settled sessions.
+    let events = money::card_webhooks(client, key, sims.stripe, &tag, CARD_SESSIONS + SEQUENTIAL)?;
+    let settling = money::signed(sims.stripe, &events, &format!("{tag}-first"), 1);
+    push(
+        "POST /v1/notifications/stripe (settles)",
+        measure(server, CARD_SESSIONS, 200, |n| {
+            money::webhook_request(&settling[n], n)
+        })?,
+    );
+    money::sequential(
+        server,
+        worker,
+        "POST /v1/notifications/stripe (settles)",
+        SEQUENTIAL,
+        200,
+        |i| money::webhook_request(&settling[CARD_SESSIONS + i], CARD_SESSIONS + i),
+    )?;
+    let repeats = money::signed(sims.stripe, &events, &format!("{tag}-again"), CARD_REPEATS);
+    push(
+        "POST /v1/notifications/stripe (repeat)",
+        measure(server, repeats.len() - SEQUENTIAL, 200, |n| {
+            money::webhook_request(&repeats[n], 1_000 + n)
+        })?,
+    );
+    let last = repeats.len() - SEQUENTIAL;
+    money::sequential(
+        server,
+        worker,
+        "POST /v1/notifications/stripe (repeat)",
+        SEQUENTIAL,
+        200,
+        |i| money::webhook_request(&repeats[last + i], 1_000 + last + i),
+    )?;
+
+    // The bKash callback: one per session, each executing and settling its payment.
+    let callbacks =
+        money::bkash_callbacks(client, key, sims.bkash, &tag, BKASH_SESSIONS + SEQUENTIAL)?;
+    let callback = |n: usize| Request::get(callbacks[n].as_str());
+    push(
+        "GET /v1/callbacks/bkash/{id}",
+        measure(server, BKASH_SESSIONS, 303, callback)?,
+    );
+    money::sequential(
+        server,
+        worker,
+        "GET /v1/callbacks/bkash/{id}",
+        SEQUENTIAL,
+        303,
+        |i| callback(BKASH_SESSIONS + i),
+    )?;
     Ok(())
 }
 
@@ -481,7 +631,7 @@ pub(super) fn wechat_notifications(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let prepared = (0..NOTIFICATIONS)
+    let prepared = (0..NOTIFICATIONS + SEQUENTIAL)
         .map(|_| {
             let n = build_notification(
                 &keys.platform_private_key_pem,

@@ -63,7 +63,7 @@ pub fn crypto() -> Result {
         .filter_map(|l| l.split_once(' '))
         .map(|(name, micros)| (name.to_owned(), micros.to_owned()))
         .collect();
-    println!("\nWeChat Pay cryptography, CPU per operation in V8 (µs; 10 ms is the free plan's budget per request)");
+    println!("\nWeChat Pay and Stripe webhook cryptography, CPU per operation in V8 (µs; 10 ms is the free plan's budget per request; stripe_hmac = Stripe-Signature verification, the edge's own Rust path in wasm beside WebCrypto)");
     println!("  {:<34} {:>12}", "operation", "µs/op");
     for (name, micros) in figures {
         println!("  {name:<34} {micros:>12}");

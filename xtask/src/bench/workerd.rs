@@ -470,6 +470,11 @@ impl Workerd {
         Err(format!("workerd did not answer\n{}", self.log()))
     }
 
+    /// workerd's process id (`taskset` execs it, so it is the child's).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }

@@ -4,11 +4,13 @@
 //! session refuses a nonce it has seen (a replay), and the saga checks the transaction against the
 //! leg it names (amount and order number) and applies it once.
 
+use checkout_core::api::PaymentMethod;
 use serde::Deserialize;
 
 use super::CheckoutSession;
 use crate::clock::now_s;
 use crate::error::Result;
+use crate::saga::{self, Input, NotifiedEvent};
 
 /// Nonces of acknowledged notifications. WeChat refuses a timestamp more than five minutes off,
 /// so a nonce older than that can be forgotten; ten minutes leaves room for clock skew.
@@ -19,6 +21,28 @@ const NONCE_MEMORY_S: i64 = 10 * 60;
 pub const STATUS_QUERY_EVERY_S: i64 = 3;
 
 impl CheckoutSession {
+    /// Applies a verified notification. One that would change nothing (a duplicate, or a
+    /// repeat about a leg already settled: the saga issues no intent, raises no alert and leaves
+    /// the record as it is) is answered from a dry step on a copy of the record, with no write
+    /// and no alarm call: the alarm was set from this same record when it last changed (and an
+    /// alarm that fired re-arms itself in its own step). Anything else is driven as before.
+    pub(super) async fn apply_notification(
+        &self,
+        provider: PaymentMethod,
+        event: NotifiedEvent,
+    ) -> Result<()> {
+        let input = Input::Notification { provider, event };
+        let record = self.current()?;
+        let ctx = self.ctx(&record)?;
+        let mut stepped_record = record.clone();
+        let stepped = saga::step(&mut stepped_record, input.clone(), &ctx)?;
+        if stepped.intents.is_empty() && stepped.alerts.is_empty() && stepped_record == record {
+            return Ok(());
+        }
+        self.drive(input, None).await?;
+        Ok(())
+    }
+
     pub(super) fn nonce_seen(&self, nonce: &str) -> Result<bool> {
         #[derive(Deserialize)]
         struct Row {
