@@ -27,13 +27,13 @@
   // loaded checked.
   var PINNED = null; // replaced in versioned releases
 
-  /** Resolves once `url` is in the module map, fetched with its integrity checked. */
+  /** Resolves once `url` is in the module map, fetched with its integrity checked if given. */
   function preloadChecked(url, integrity) {
     return new Promise(function (resolve, reject) {
       var link = document.createElement("link");
       link.rel = "modulepreload";
       link.href = url;
-      link.integrity = integrity;
+      if (integrity) link.integrity = integrity;
       link.crossOrigin = "anonymous";
       link.onload = resolve;
       link.onerror = function () { reject(new Error("checkout: " + url + " failed its integrity check")); };
@@ -52,9 +52,14 @@
         // The glue imports the link module that loads the widget's lazy parts (and checks them
         // against the hashes it carries); pinned, both enter the module map checked.
         var link = base + "/pkg/__wasm_split.js";
-        var ready = PINNED
-          ? Promise.all([preloadChecked(glue, PINNED.glue), preloadChecked(link, PINNED.link)])
-          : Promise.resolve();
+        // Both modules are asked for at once (the glue would find the link module only once
+        // parsed). Pinned, they enter the module map checked before anything imports them.
+        var preloads = Promise.all([
+          preloadChecked(glue, PINNED && PINNED.glue),
+          preloadChecked(link, PINNED && PINNED.link),
+        ]);
+        var ready = PINNED ? preloads : Promise.resolve();
+        if (!PINNED) preloads.catch(function () {}); // the import reports a failure
         // The WebAssembly downloads beside the glue, not after it: the glue's init awaits the
         // response it is given and compiles it as it streams.
         var source = fetch(wasm, PINNED
