@@ -250,6 +250,25 @@ impl Browser {
         }
     }
 
+    /// Waits for `selector` to be visible with some text, and returns the text. A widget notice
+    /// is on screen before its words: they come with the error messages' part, which may still
+    /// be on its way.
+    #[track_caller]
+    pub fn wait_for_text(&self, selector: &str, timeout: Duration) -> String {
+        let started = Instant::now();
+        let element = self.wait_for(selector, timeout);
+        loop {
+            let text = self.text(&element);
+            if !text.trim().is_empty() {
+                return text;
+            }
+            if started.elapsed() > timeout {
+                panic!("{selector} had no text within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until `predicate` (a script returning a boolean) is true.
     #[track_caller]
     pub fn wait_until(&self, what: &str, predicate: &str, timeout: Duration) {

@@ -98,12 +98,10 @@ fn a_cancel_at_bkash_returns_to_an_open_order_with_the_reason() {
     let shop = at_bkash_page("browser-bkash-cancel", 1280);
     shop.browser
         .click(&shop.browser.wait_for("[data-testid=cancel]", WAIT));
-    let notice = shop.browser.wait_for("[data-testid=error-message]", WAIT);
-    assert!(
-        shop.browser.text(&notice).contains("canceled"),
-        "{}",
-        shop.browser.text(&notice)
-    );
+    let notice = shop
+        .browser
+        .wait_for_text("[data-testid=error-message]", WAIT);
+    assert!(notice.contains("canceled"), "{notice}");
     assert!(shop.browser.find("[data-testid=result-success]").is_none());
     assert_eq!(shop.merchant_status(), "open");
     shop.screenshot("bkash-returned-canceled-1280");
@@ -113,12 +111,10 @@ fn a_cancel_at_bkash_returns_to_an_open_order_with_the_reason() {
 fn a_wallet_with_too_little_money_fails_and_nothing_is_paid() {
     let shop = at_bkash_page("browser-bkash-low-balance", 1280);
     shop.approve_with(LOW_BALANCE_WALLET, SANDBOX_PIN);
-    let notice = shop.browser.wait_for("[data-testid=error-message]", WAIT);
-    assert!(
-        shop.browser.text(&notice).contains("declined"),
-        "{}",
-        shop.browser.text(&notice)
-    );
+    let notice = shop
+        .browser
+        .wait_for_text("[data-testid=error-message]", WAIT);
+    assert!(notice.contains("declined"), "{notice}");
     assert_eq!(shop.merchant_status(), "open");
     // The shopper can still pay another way: the pay button is there again.
     shop.browser.wait_for("[data-testid=pay-button]", WAIT);

@@ -118,8 +118,8 @@ impl Shop {
 
     /// The widget's problem notice, once shown.
     fn notice(&self) -> String {
-        let notice = self.browser.wait_for("[data-testid=error-message]", WAIT);
-        self.browser.text(&notice)
+        self.browser
+            .wait_for_text("[data-testid=error-message]", WAIT)
     }
 
     fn screenshot(&self, name: &str) {
@@ -165,12 +165,18 @@ fn pays_by_card_at(width: u32) {
 
 #[test]
 fn a_3ds_challenge_failed_stays_at_the_gateway_and_one_passed_pays() {
-    let shop = Shop::start("browser-card-3ds", 1280);
+    for width in [375, 1280] {
+        three_d_secure_at(width);
+    }
+}
+
+fn three_d_secure_at(width: u32) {
+    let shop = Shop::start(&format!("browser-card-3ds-{width}"), width);
     shop.choose_card();
     shop.continue_to_gateway();
     shop.pay_with(cards::THREE_DS_CARD);
     shop.browser.wait_for("#test-source-fail-3ds", WAIT);
-    shop.screenshot("card-3ds-challenge-1280");
+    shop.screenshot(&format!("card-3ds-challenge-{width}"));
     providers::answer_stripe_challenge(&shop.browser, false);
     // As on Stripe Checkout, a failed challenge comes back to the card form with the reason;
     // nothing went back to the shop and the order is still open.
@@ -187,7 +193,13 @@ fn a_3ds_challenge_failed_stays_at_the_gateway_and_one_passed_pays() {
 
 #[test]
 fn a_declined_card_says_why_and_a_retry_with_4242_pays() {
-    let shop = Shop::start("browser-card-decline", 375);
+    for width in [375, 1280] {
+        decline_then_retry_at(width);
+    }
+}
+
+fn decline_then_retry_at(width: u32) {
+    let shop = Shop::start(&format!("browser-card-decline-{width}"), width);
     shop.choose_card();
     shop.continue_to_gateway();
     shop.pay_with(cards::INSUFFICIENT_FUNDS_CARD);
@@ -198,7 +210,7 @@ fn a_declined_card_says_why_and_a_retry_with_4242_pays() {
         "return document.getElementById('card-errors')?.textContent.trim().length > 0;",
         WAIT,
     );
-    shop.screenshot("card-declined-at-gateway-375");
+    shop.screenshot(&format!("card-declined-at-gateway-{width}"));
     let text = b.text(&b.wait_for("#card-errors", WAIT));
     assert!(text.to_lowercase().contains("insufficient"), "{text}");
     assert!(b.find("[data-testid=result-success]").is_none());
@@ -268,7 +280,13 @@ fn a_cancel_at_the_gateway_returns_to_an_open_order_that_a_second_card_then_pays
 
 #[test]
 fn points_balance_and_a_card_pay_one_order_in_the_demo_shop() {
-    let shop = Shop::start("browser-card-split", 1280);
+    for width in [375, 1280] {
+        split_with_card_at(width);
+    }
+}
+
+fn split_with_card_at(width: u32) {
+    let shop = Shop::start(&format!("browser-card-split-{width}"), width);
     shop.admin(
         "POST",
         "/v1/customers/cus_demo/balance_credits",
@@ -300,7 +318,7 @@ fn points_balance_and_a_card_pay_one_order_in_the_demo_shop() {
         &b.wait_for("[data-testid=pay-password-frame]", WAIT),
         "123456",
     );
-    shop.screenshot("card-split-1280");
+    shop.screenshot(&format!("card-split-{width}"));
     shop.continue_to_gateway();
     shop.pay_with(cards::SUCCESS_CARD);
     shop.shows_paid();

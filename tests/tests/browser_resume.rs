@@ -123,8 +123,7 @@ fn a_reload_after_a_canceled_attempt_shows_the_open_session_and_a_stale_tab_catc
     shop.buy_with_bkash();
     b.click(&b.wait_for("[data-testid=cancel]", WAIT));
     let canceled = |b: &Browser| {
-        let notice = b.wait_for("[data-testid=error-message]", WAIT);
-        let text = b.text(&notice);
+        let text = b.wait_for_text("[data-testid=error-message]", WAIT);
         assert!(text.contains("canceled"), "{text}");
         b.wait_for("[data-testid=pay-button]", WAIT);
         assert!(b.find("[data-testid=result-success]").is_none());
