@@ -42,7 +42,10 @@ CREATE TABLE IF NOT EXISTS pay_password (
     salt TEXT NOT NULL,
     iterations INTEGER NOT NULL,
     failed_attempts INTEGER NOT NULL,
-    locked_until_ms INTEGER NOT NULL
+    locked_until_ms INTEGER NOT NULL,
+    pepper_kid TEXT,
+    lockouts INTEGER NOT NULL DEFAULT 0,
+    hard_locked INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS owner (
     k INTEGER PRIMARY KEY CHECK (k = 1),
@@ -51,7 +54,8 @@ CREATE TABLE IF NOT EXISTS owner (
 );
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);";
 
-/// Columns added to `pay_password` since it was first created, with their definitions. Rows from
+/// Columns added to `pay_password` since it was first created, with their definitions (a new
+/// wallet's table has them from the start; an older one gets them on its next start). Rows from
 /// before have no pepper (`pepper_kid` NULL) and no escalation.
 const PASSWORD_COLUMNS: [(&str, &str); 3] = [
     ("pepper_kid", "TEXT"),
@@ -156,9 +160,9 @@ pub fn balance_account(currency: Currency) -> String {
 
 impl WalletStore {
     pub fn open(sql: SqlStorage) -> Result<WalletStore> {
-        for statement in SCHEMA.split(';').filter(|s| !s.trim().is_empty()) {
-            sql.exec(statement, None)?;
-        }
+        // One `exec` of every statement (Cloudflare, "SQL Storage": `exec` runs several
+        // statements separated by semicolons), not one call each.
+        sql.exec(SCHEMA, None)?;
         #[derive(Deserialize)]
         struct Column {
             name: String,

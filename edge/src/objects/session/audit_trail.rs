@@ -90,11 +90,7 @@ impl AuditRule {
 }
 
 /// The command's name, and when it is audited.
-pub fn op_of(command: &SessionCommand) -> (String, AuditRule) {
-    let op = serde_json::to_value(command)
-        .ok()
-        .and_then(|v| v["op"].as_str().map(str::to_owned))
-        .unwrap_or_default();
+pub fn op_of(command: &SessionCommand) -> (&'static str, AuditRule) {
     let rule = match command {
         SessionCommand::Retrieve { .. }
         | SessionCommand::AuthorizeClient { .. }
@@ -103,7 +99,7 @@ pub fn op_of(command: &SessionCommand) -> (String, AuditRule) {
         SessionCommand::WidgetView { .. } => AuditRule::IfChanged,
         _ => AuditRule::Always,
     };
-    (op, rule)
+    (command.name(), rule)
 }
 
 impl CheckoutSession {
