@@ -211,6 +211,8 @@ pub struct CheckoutSession {
     side_tables: std::cell::Cell<bool>,
     /// When this instance last deleted old notification nonces (`notification.rs`).
     nonces_pruned_s: std::cell::Cell<i64>,
+    /// `CARD_AUTHORIZATION_VOID_AFTER_S` as first read by this instance.
+    void_after_s: std::cell::Cell<Option<i64>>,
     /// The stored record as last read or written (write-through; storage stays the source of
     /// truth). An object runs one event at a time, so no other writer can change the row behind
     /// it; a failed write empties it, and a restart starts empty.
@@ -243,6 +245,7 @@ impl DurableObject for CheckoutSession {
             tracked: std::cell::Cell::new(None),
             side_tables: std::cell::Cell::new(false),
             nonces_pruned_s: std::cell::Cell::new(0),
+            void_after_s: std::cell::Cell::new(None),
             cached: std::cell::RefCell::new(None),
             debit_summary: std::cell::RefCell::new(None),
             delivery: outbox::Delivery::default(),
@@ -520,14 +523,22 @@ impl CheckoutSession {
             available,
             limits,
             stranger_call_allowed: !stranger || self.provider_call_fits()?,
-            authorization_void_after_s: crate::config::read(
-                &self.env,
-                "CARD_AUTHORIZATION_VOID_AFTER_S",
-            )?
+            authorization_void_after_s: self.authorization_void_after_s()?,
+        })
+    }
+
+    /// `CARD_AUTHORIZATION_VOID_AFTER_S`, or the saga's default; read once per instance (it was
+    /// looked up, as a secret and then as a var, at every step).
+    fn authorization_void_after_s(&self) -> Result<i64> {
+        if let Some(seconds) = self.void_after_s.get() {
+            return Ok(seconds);
+        }
+        let seconds = crate::config::read(&self.env, "CARD_AUTHORIZATION_VOID_AFTER_S")?
             .and_then(|s| s.expose().parse::<i64>().ok())
             .filter(|s| *s > 0)
-            .unwrap_or(saga::AUTHORIZATION_VOID_AFTER_S),
-        })
+            .unwrap_or(saga::AUTHORIZATION_VOID_AFTER_S);
+        self.void_after_s.set(Some(seconds));
+        Ok(seconds)
     }
 
     /// Saves a stepped record with its intents, and logs the step's alerts (same turn).
