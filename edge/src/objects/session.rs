@@ -714,23 +714,28 @@ impl CheckoutSession {
     }
 
     fn load(&self) -> Result<Option<SessionRecord>> {
-        if let Some(record) = self.cached.borrow().as_ref() {
-            return Ok(Some(record.clone()));
+        self.with_stored(|record| record.cloned())
+    }
+
+    /// `f` of the stored record (`None`: no session), borrowed from the cache, read into it
+    /// first if it is empty: no copy of the record for a look at it.
+    fn with_stored<R>(&self, f: impl FnOnce(Option<&SessionRecord>) -> R) -> Result<R> {
+        if self.cached.borrow().is_none() {
+            #[derive(Deserialize)]
+            struct Row {
+                record: String,
+            }
+            let rows: Vec<Row> = self
+                .sql
+                .exec("SELECT record FROM session WHERE k = 1", None)?
+                .to_array()?;
+            let record: Option<SessionRecord> = rows
+                .first()
+                .map(|row| serde_json::from_str(&row.record))
+                .transpose()?;
+            self.cached.replace(record);
         }
-        #[derive(Deserialize)]
-        struct Row {
-            record: String,
-        }
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT record FROM session WHERE k = 1", None)?
-            .to_array()?;
-        let record: Option<SessionRecord> = rows
-            .first()
-            .map(|row| serde_json::from_str(&row.record))
-            .transpose()?;
-        self.cached.replace(record.clone());
-        Ok(record)
+        Ok(f(self.cached.borrow().as_ref()))
     }
 
     /// Writes the record (with its intents), and in the same turn the merchant events and the
@@ -742,18 +747,22 @@ impl CheckoutSession {
     }
 
     fn write(&self, record: &SessionRecord) -> Result<()> {
-        let before = self.load()?;
-        if before.as_ref() == Some(record) {
-            return Ok(());
+        let changed = self.with_stored(|before| -> Result<bool> {
+            if before == Some(record) {
+                return Ok(false);
+            }
+            if let Some(before) = before {
+                self.record_events(before, record)?;
+            }
+            self.audit_changes(before, record)?;
+            Ok(true)
+        })??;
+        if changed {
+            self.sql.exec(
+                "INSERT INTO session (k, record) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET record = excluded.record",
+                vec![serde_json::to_string(record)?.into()],
+            )?;
         }
-        if let Some(before) = &before {
-            self.record_events(before, record)?;
-        }
-        self.audit_changes(before.as_ref(), record)?;
-        self.sql.exec(
-            "INSERT INTO session (k, record) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET record = excluded.record",
-            vec![serde_json::to_string(record)?.into()],
-        )?;
         Ok(())
     }
 }

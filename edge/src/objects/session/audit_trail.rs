@@ -130,7 +130,7 @@ impl CheckoutSession {
         };
         let entry = json!({"what": "command", "op": op, "outcome": outcome});
         // Only a session that exists has a trail; a failed create leaves none.
-        let exists = self.load().ok().flatten().is_some();
+        let exists = self.with_stored(|record| record.is_some()).unwrap_or(false);
         if exists {
             if let Err(e) =
                 self.append_audit(json!({"kind": "request"}), entry, vec![source.to_owned()])
