@@ -151,6 +151,13 @@ pub struct WalletOwner {
 
 pub struct WalletStore {
     sql: SqlStorage,
+    /// The owner row as last read or written (write-through; `None`: not read yet). An object
+    /// runs one event at a time, so nothing changes the row behind it.
+    owner: std::cell::RefCell<Option<Option<WalletOwner>>>,
+    /// Whether the outbox may hold events: set at start and by every [`WalletStore::push_event`],
+    /// cleared only when a read finds it empty, so a call with nothing to hand over (nearly
+    /// all) reads no outbox.
+    outbox_pending: std::cell::Cell<bool>,
 }
 
 /// The account that holds store balance in `currency`.
@@ -178,7 +185,11 @@ impl WalletStore {
                 )?;
             }
         }
-        Ok(WalletStore { sql })
+        Ok(WalletStore {
+            sql,
+            owner: std::cell::RefCell::new(None),
+            outbox_pending: std::cell::Cell::new(true),
+        })
     }
 
     pub fn account(&self, account: &str) -> Result<Account> {
@@ -366,6 +377,9 @@ impl WalletStore {
     }
 
     pub fn owner(&self) -> Result<Option<WalletOwner>> {
+        if let Some(owner) = self.owner.borrow().as_ref() {
+            return Ok(owner.clone());
+        }
         let rows: Vec<WalletOwner> = self
             .sql
             .exec(
@@ -373,11 +387,13 @@ impl WalletStore {
                 None,
             )?
             .to_array()?;
-        Ok(rows.into_iter().next())
+        let owner = rows.into_iter().next();
+        self.owner.replace(Some(owner.clone()));
+        Ok(owner)
     }
 
     pub fn set_owner(&self, owner: &WalletOwner) -> Result<()> {
-        self.sql.exec(
+        let written = self.sql.exec(
             "INSERT INTO owner (k, merchant_scope, customer_id) VALUES (1, ?, ?)
              ON CONFLICT (k) DO UPDATE SET merchant_scope = excluded.merchant_scope,
              customer_id = excluded.customer_id",
@@ -385,7 +401,11 @@ impl WalletStore {
                 owner.merchant_scope.as_str().into(),
                 owner.customer_id.as_str().into(),
             ],
-        )?;
+        );
+        // Read again next time unless written: a failed write leaves the row as it was.
+        self.owner
+            .replace(written.is_ok().then(|| Some(owner.clone())));
+        written?;
         Ok(())
     }
 
@@ -395,12 +415,20 @@ impl WalletStore {
             "INSERT INTO outbox (event) VALUES (?)",
             vec![serde_json::to_string(event)?.into()],
         )?;
+        self.outbox_pending.set(true);
         Ok(())
     }
 
     /// The events not yet handed over, with the last sequence number.
     pub fn outbox<E: serde::de::DeserializeOwned>(&self) -> Result<(Vec<E>, i64)> {
-        Ok(super::read_outbox(&self.sql)?.unwrap_or((Vec::new(), 0)))
+        if !self.outbox_pending.get() {
+            return Ok((Vec::new(), 0));
+        }
+        let outbox = super::read_outbox(&self.sql)?;
+        if outbox.as_ref().is_none_or(|(events, _)| events.is_empty()) {
+            self.outbox_pending.set(false);
+        }
+        Ok(outbox.unwrap_or((Vec::new(), 0)))
     }
 
     /// Drops the events up to `last`: the `Webhooks` object has them.
