@@ -834,7 +834,7 @@ mod tests {
                 client_ip: None,
             },
             SessionCommand::ProviderNotification {
-                provider: PaymentMethod::Wechat,
+                provider: PaymentMethod::WechatPay,
                 nonce: "n".into(),
                 livemode: false,
                 event: NotifiedEvent::Changed {
