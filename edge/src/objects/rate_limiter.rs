@@ -62,7 +62,8 @@ pub struct Decision {
 
 /// Both statements in one `exec` (Cloudflare, "SQL Storage": several statements separated by
 /// semicolons run in one call).
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS slots (bucket TEXT NOT NULL, expires_ms INTEGER NOT NULL); \
+const SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS slots (bucket TEXT NOT NULL, expires_ms INTEGER NOT NULL); \
      CREATE INDEX IF NOT EXISTS slots_bucket ON slots (bucket, expires_ms)";
 
 #[durable_object]

@@ -234,7 +234,10 @@ impl DurableObject for CheckoutSession {
         // (`side_tables`): most sessions never touch them.
         if let Err(e) = sql.exec(&SCHEMA.join(";"), None) {
             let message = format!("session schema: {e}");
-            crate::log::event(crate::log::Level::Error, serde_json::json!({ "message": message }));
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({ "message": message }),
+            );
         }
         CheckoutSession {
             state,

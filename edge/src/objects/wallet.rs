@@ -155,13 +155,9 @@ impl Wallet {
                 // The balance after the debit, so the paying session need not ask again.
                 to_raw_value(&self.summary(amount.currency())?)?
             }
-            WalletCommand::Resolve { transfer_id } => {
-                to_raw_value(&self.resolve(&transfer_id)?)?
-            }
+            WalletCommand::Resolve { transfer_id } => to_raw_value(&self.resolve(&transfer_id)?)?,
             WalletCommand::Summary { currency } => to_raw_value(&self.summary(currency)?)?,
-            WalletCommand::View { customer_id, .. } => {
-                to_raw_value(&self.view(customer_id)?)?
-            }
+            WalletCommand::View { customer_id, .. } => to_raw_value(&self.view(customer_id)?)?,
             WalletCommand::PlaceHolds {
                 group,
                 amount,
