@@ -98,6 +98,21 @@ impl Limits {
         },
     };
 
+    /// [`Limits::from_env`], read once per isolate (six bindings, each looked up as a secret and
+    /// then as a var, were read on every token grant and payment); a failed read is not kept, so
+    /// its error is reported on every request, as `Config::from_env` does.
+    pub fn of_isolate(env: &Env) -> Result<Limits> {
+        thread_local! {
+            static LIMITS: std::cell::Cell<Option<Limits>> = const { std::cell::Cell::new(None) };
+        }
+        if let Some(limits) = LIMITS.with(std::cell::Cell::get) {
+            return Ok(limits);
+        }
+        let limits = Limits::from_env(env)?;
+        LIMITS.with(|cell| cell.set(Some(limits)));
+        Ok(limits)
+    }
+
     /// The defaults, with `RATE_TOKEN_PER_IP`, `RATE_TOKEN_PER_SESSION`, `RATE_PAY_PER_IP` or
     /// `RATE_PAY_PER_SESSION` set to `0` turning that coarse limit off (its number is the
     /// binding's, in `wrangler.toml`), and `RATE_WRONG_PASSWORD_PER_IP` with
@@ -266,7 +281,7 @@ impl<'a> Limiter<'a> {
         Ok(Limiter {
             env,
             request_id,
-            limits: Limits::from_env(env)?,
+            limits: Limits::of_isolate(env)?,
         })
     }
 

@@ -238,3 +238,51 @@ fn other_content_types_and_oversized_bodies_are_refused() {
         assert_eq!(reply.status, 200, "{content_type}: {}", reply.body);
     }
 }
+
+/// Sends one HTTP/1.1 request over a bare socket: a new session whose `Content-Length` claims one
+/// byte fewer than the body sent, which a client library would never send. Returns the first
+/// answer's status line and JSON body.
+fn post_with_short_length(rig: &Rig, body: &str) -> (String, Value) {
+    use std::io::{Read as _, Write as _};
+    let address = rig.client.base_url.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(address).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/checkout_sessions HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        rig.key(),
+        body.len() - 1
+    );
+    socket.write_all(head.as_bytes()).unwrap();
+    socket.write_all(body.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    // The server may close, or time out on the extra byte: what came before is enough.
+    let _ = socket.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    let json_at = answer.find("\r\n\r\n").map(|at| at + 4).unwrap_or(0);
+    let json_at = json_at + answer[json_at..].find('{').unwrap_or(0);
+    let json = serde_json::Deserializer::from_str(&answer[json_at..])
+        .into_iter::<Value>()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or(Value::Null);
+    (status, json)
+}
+
+#[test]
+fn a_body_longer_than_its_declared_length_is_read_only_to_that_length() {
+    // The body is read whole when its length is declared: the bytes past the declared length are
+    // not this request's (HTTP/1.1 frames the body by Content-Length), so the Worker sees the
+    // JSON without its closing brace, and refuses it; the session is not created.
+    let rig = Rig::start("bad-short-length");
+    let body = session_body("o-short", "1.00", "c").to_string();
+    assert!(body.ends_with('}'));
+    let (status, answer) = post_with_short_length(&rig, &body);
+    assert!(status.starts_with("HTTP/1.1 400"), "{status}: {answer}");
+    assert_eq!(answer["error"]["code"], "malformed_json", "{answer}");
+    rig.create_session(&session_body("o-short", "2.00", "c"))
+        .expect_status(200);
+}

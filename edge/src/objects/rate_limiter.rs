@@ -60,10 +60,11 @@ pub struct Decision {
     pub slot: Option<i64>,
 }
 
-const SCHEMA: [&str; 2] = [
-    "CREATE TABLE IF NOT EXISTS slots (bucket TEXT NOT NULL, expires_ms INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS slots_bucket ON slots (bucket, expires_ms)",
-];
+/// Both statements in one `exec` (Cloudflare, "SQL Storage": several statements separated by
+/// semicolons run in one call).
+const SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS slots (bucket TEXT NOT NULL, expires_ms INTEGER NOT NULL); \
+     CREATE INDEX IF NOT EXISTS slots_bucket ON slots (bucket, expires_ms)";
 
 #[durable_object]
 pub struct RateLimiter {
@@ -76,13 +77,11 @@ pub struct RateLimiter {
 impl DurableObject for RateLimiter {
     fn new(state: State, _env: Env) -> Self {
         let sql = state.storage().sql();
-        for schema in SCHEMA {
-            if let Err(e) = sql.exec(schema, None) {
-                crate::log::event(
-                    crate::log::Level::Error,
-                    serde_json::json!({"object": "rate_limiter", "schema": e.to_string()}),
-                );
-            }
+        if let Err(e) = sql.exec(SCHEMA, None) {
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({"object": "rate_limiter", "schema": e.to_string()}),
+            );
         }
         RateLimiter {
             state,
@@ -126,9 +125,7 @@ impl DurableObject for RateLimiter {
             }
             None => {
                 self.state.storage().delete_all().await?;
-                for schema in SCHEMA {
-                    self.sql.exec(schema, None)?;
-                }
+                self.sql.exec(SCHEMA, None)?;
             }
         }
         Response::ok("")

@@ -45,6 +45,13 @@ use crate::crypto::{random_id, secrets_equal};
 use crate::error::{Error, Result};
 use crate::saga::{self, replies, Ctx, Input, MethodLimits, PayInput, RefundInput};
 
+/// The tables every session uses: its record, the outbox and the audit trail.
+const SCHEMA: [&str; 3] = [
+    "CREATE TABLE IF NOT EXISTS session (k INTEGER PRIMARY KEY CHECK (k = 1), record TEXT NOT NULL)",
+    outbox::OUTBOX_SCHEMA,
+    audit_trail::AUDIT_SCHEMA,
+];
+
 /// How soon a failed alarm tries again.
 const RECOVERY_AFTER_S: i64 = saga::RECOVERY_AFTER_S;
 /// The most answers one request feeds back before leaving the rest to the alarm.
@@ -144,6 +151,31 @@ pub enum SessionCommand {
     },
 }
 
+impl SessionCommand {
+    /// The command's `op`, as serde writes its tag (a test holds the two together): the audit
+    /// trail's name for it, without serialising the command (and its record) to read it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SessionCommand::Create { .. } => "create",
+            SessionCommand::Retrieve { .. } => "retrieve",
+            SessionCommand::AuthorizeClient { .. } => "authorize_client",
+            SessionCommand::WidgetView { .. } => "widget_view",
+            SessionCommand::MerchantId => "merchant_id",
+            SessionCommand::Pay { .. } => "pay",
+            SessionCommand::ProviderNotification { .. } => "provider_notification",
+            SessionCommand::CancelPayment => "cancel_payment",
+            SessionCommand::ProviderCallback { .. } => "provider_callback",
+            SessionCommand::Reconcile => "reconcile",
+            SessionCommand::Refund { .. } => "refund",
+            SessionCommand::Audit { .. } => "audit",
+            SessionCommand::ProviderStatus { .. } => "provider_status",
+            SessionCommand::Capture { .. } => "capture",
+            SessionCommand::VoidAuthorization { .. } => "void_authorization",
+            SessionCommand::ResolvePayment { .. } => "resolve_payment",
+        }
+    }
+}
+
 /// What the session object answers, per command. Serialized as the bare value, so the Worker
 /// reads each command's reply as its own type.
 #[derive(Debug, Serialize)]
@@ -175,6 +207,12 @@ pub struct CheckoutSession {
     in_flight: audit_trail::InFlight,
     /// What this instance last told the reconciliation registry (unknown after a restart).
     tracked: std::cell::Cell<Option<bool>>,
+    /// Whether this instance has made sure of the notification-nonce and provider-call tables.
+    side_tables: std::cell::Cell<bool>,
+    /// When this instance last deleted old notification nonces (`notification.rs`).
+    nonces_pruned_s: std::cell::Cell<i64>,
+    /// `CARD_AUTHORIZATION_VOID_AFTER_S` as first read by this instance.
+    void_after_s: std::cell::Cell<Option<i64>>,
     /// The stored record as last read or written (write-through; storage stays the source of
     /// truth). An object runs one event at a time, so no other writer can change the row behind
     /// it; a failed write empties it, and a restart starts empty.
@@ -190,18 +228,16 @@ pub struct CheckoutSession {
 impl DurableObject for CheckoutSession {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
-        // One row holds the whole record, so every change is a single atomic write.
-        for schema in [
-            "CREATE TABLE IF NOT EXISTS session (k INTEGER PRIMARY KEY CHECK (k = 1), record TEXT NOT NULL)",
-            notification::NONCE_SCHEMA,
-            outbox::OUTBOX_SCHEMA,
-            audit_trail::AUDIT_SCHEMA,
-            throttle::THROTTLE_SCHEMA,
-        ] {
-            if let Err(e) = sql.exec(schema, None) {
-                let message = format!("session schema: {e}");
-                crate::log::event(crate::log::Level::Error, serde_json::json!({ "message": message }));
-            }
+        // One row holds the whole record, so every change is a single atomic write. The tables
+        // every session uses are created in one `exec` (several statements: Cloudflare, "SQL
+        // Storage", `exec`); those only provider notifications and callbacks use, on first use
+        // (`side_tables`): most sessions never touch them.
+        if let Err(e) = sql.exec(&SCHEMA.join(";"), None) {
+            let message = format!("session schema: {e}");
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({ "message": message }),
+            );
         }
         CheckoutSession {
             state,
@@ -210,6 +246,9 @@ impl DurableObject for CheckoutSession {
             last_status_query_s: std::cell::Cell::new(0),
             in_flight: audit_trail::InFlight::default(),
             tracked: std::cell::Cell::new(None),
+            side_tables: std::cell::Cell::new(false),
+            nonces_pruned_s: std::cell::Cell::new(0),
+            void_after_s: std::cell::Cell::new(None),
             cached: std::cell::RefCell::new(None),
             debit_summary: std::cell::RefCell::new(None),
             delivery: outbox::Delivery::default(),
@@ -232,7 +271,7 @@ impl DurableObject for CheckoutSession {
                 let result = self.handle(command).await;
                 self.in_flight.leave(&source);
                 if rule.audits(self.in_flight.changes() != changes) {
-                    self.audit_command(&op, &source, &result);
+                    self.audit_command(op, &source, &result);
                 }
                 result
             }
@@ -436,7 +475,7 @@ impl CheckoutSession {
         let intents = {
             // One synchronous turn: load, step, save.
             let mut record = self.current()?;
-            let ctx = self.ctx(&record)?;
+            let ctx = self.ctx(&record, &input)?;
             let stepped = saga::step(&mut record, input, &ctx)?;
             let calls_provider = stepped
                 .intents
@@ -454,7 +493,10 @@ impl CheckoutSession {
     }
 
     /// What the saga needs to know besides the record: the time, the methods and their limits.
-    fn ctx(&self, record: &SessionRecord) -> Result<Ctx> {
+    /// The stranger-call budget is read (two queries) only for the inputs the saga consults it
+    /// for, callbacks and notifications; for any other input its value is never looked at.
+    fn ctx(&self, record: &SessionRecord, input: &Input) -> Result<Ctx> {
+        let stranger = matches!(input, Input::Callback { .. } | Input::Notification { .. });
         let mode = Mode::of(record.livemode);
         let mut available = Vec::new();
         let mut limits = Vec::new();
@@ -483,15 +525,23 @@ impl CheckoutSession {
             now_s: now_s(),
             available,
             limits,
-            stranger_call_allowed: self.provider_call_fits()?,
-            authorization_void_after_s: crate::config::read(
-                &self.env,
-                "CARD_AUTHORIZATION_VOID_AFTER_S",
-            )?
+            stranger_call_allowed: !stranger || self.provider_call_fits()?,
+            authorization_void_after_s: self.authorization_void_after_s()?,
+        })
+    }
+
+    /// `CARD_AUTHORIZATION_VOID_AFTER_S`, or the saga's default; read once per instance (it was
+    /// looked up, as a secret and then as a var, at every step).
+    fn authorization_void_after_s(&self) -> Result<i64> {
+        if let Some(seconds) = self.void_after_s.get() {
+            return Ok(seconds);
+        }
+        let seconds = crate::config::read(&self.env, "CARD_AUTHORIZATION_VOID_AFTER_S")?
             .and_then(|s| s.expose().parse::<i64>().ok())
             .filter(|s| *s > 0)
-            .unwrap_or(saga::AUTHORIZATION_VOID_AFTER_S),
-        })
+            .unwrap_or(saga::AUTHORIZATION_VOID_AFTER_S);
+        self.void_after_s.set(Some(seconds));
+        Ok(seconds)
     }
 
     /// Saves a stepped record with its intents, and logs the step's alerts (same turn).
@@ -667,23 +717,28 @@ impl CheckoutSession {
     }
 
     fn load(&self) -> Result<Option<SessionRecord>> {
-        if let Some(record) = self.cached.borrow().as_ref() {
-            return Ok(Some(record.clone()));
+        self.with_stored(|record| record.cloned())
+    }
+
+    /// `f` of the stored record (`None`: no session), borrowed from the cache, read into it
+    /// first if it is empty: no copy of the record for a look at it.
+    fn with_stored<R>(&self, f: impl FnOnce(Option<&SessionRecord>) -> R) -> Result<R> {
+        if self.cached.borrow().is_none() {
+            #[derive(Deserialize)]
+            struct Row {
+                record: String,
+            }
+            let rows: Vec<Row> = self
+                .sql
+                .exec("SELECT record FROM session WHERE k = 1", None)?
+                .to_array()?;
+            let record: Option<SessionRecord> = rows
+                .first()
+                .map(|row| serde_json::from_str(&row.record))
+                .transpose()?;
+            self.cached.replace(record);
         }
-        #[derive(Deserialize)]
-        struct Row {
-            record: String,
-        }
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT record FROM session WHERE k = 1", None)?
-            .to_array()?;
-        let record: Option<SessionRecord> = rows
-            .first()
-            .map(|row| serde_json::from_str(&row.record))
-            .transpose()?;
-        self.cached.replace(record.clone());
-        Ok(record)
+        Ok(f(self.cached.borrow().as_ref()))
     }
 
     /// Writes the record (with its intents), and in the same turn the merchant events and the
@@ -695,18 +750,22 @@ impl CheckoutSession {
     }
 
     fn write(&self, record: &SessionRecord) -> Result<()> {
-        let before = self.load()?;
-        if before.as_ref() == Some(record) {
-            return Ok(());
+        let changed = self.with_stored(|before| -> Result<bool> {
+            if before == Some(record) {
+                return Ok(false);
+            }
+            if let Some(before) = before {
+                self.record_events(before, record)?;
+            }
+            self.audit_changes(before, record)?;
+            Ok(true)
+        })??;
+        if changed {
+            self.sql.exec(
+                "INSERT INTO session (k, record) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET record = excluded.record",
+                vec![serde_json::to_string(record)?.into()],
+            )?;
         }
-        if let Some(before) = &before {
-            self.record_events(before, record)?;
-        }
-        self.audit_changes(before.as_ref(), record)?;
-        self.sql.exec(
-            "INSERT INTO session (k, record) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET record = excluded.record",
-            vec![serde_json::to_string(record)?.into()],
-        )?;
         Ok(())
     }
 }
@@ -744,4 +803,97 @@ fn method_limits(
 
 fn session_reply(view: SessionView) -> SessionReply {
     SessionReply::Session(Box::new(view))
+}
+
+#[cfg(test)]
+mod tests {
+    use checkout_core::api::{CreateRefundRequest, ListPage, PaymentMethod, ResolveAction};
+
+    use super::{CallbackOutcome, NotifiedEvent, SessionCommand};
+
+    /// Every command, for the name check (the record of `Create` from the saga's test fixture).
+    fn every_command() -> Vec<SessionCommand> {
+        let scope = || "test:m".to_owned();
+        vec![
+            SessionCommand::Create {
+                record: Box::new(crate::saga::record::tests::record()),
+            },
+            SessionCommand::Retrieve {
+                merchant_scope: scope(),
+            },
+            SessionCommand::AuthorizeClient {
+                client_secret: "s".into(),
+            },
+            SessionCommand::WidgetView { omit_wallet: true },
+            SessionCommand::MerchantId,
+            SessionCommand::Pay {
+                idempotency_key: "k".into(),
+                method: PaymentMethod::Balance,
+                pay_password: None,
+                callback_url: "https://shop.example/back".into(),
+                allocation: None,
+                notify_url: String::new(),
+                wechat_flow: None,
+                client_ip: None,
+            },
+            SessionCommand::ProviderNotification {
+                provider: PaymentMethod::WechatPay,
+                nonce: "n".into(),
+                livemode: false,
+                event: NotifiedEvent::Changed {
+                    payment_id: "pay_1".into(),
+                },
+            },
+            SessionCommand::CancelPayment,
+            SessionCommand::ProviderCallback {
+                provider: PaymentMethod::Bkash,
+                reference: "r".into(),
+                outcome: CallbackOutcome::Success,
+            },
+            SessionCommand::Reconcile,
+            SessionCommand::Refund {
+                merchant_scope: scope(),
+                idempotency_key: "k".into(),
+                request: CreateRefundRequest {
+                    amount: "1.00".into(),
+                    reason: "r".into(),
+                },
+                notify_url: None,
+            },
+            SessionCommand::Audit {
+                merchant_scope: scope(),
+                page: ListPage::default(),
+            },
+            SessionCommand::ProviderStatus {
+                merchant_scope: scope(),
+                payment_id: "pay_1".into(),
+            },
+            SessionCommand::Capture {
+                merchant_scope: scope(),
+                amount: None,
+            },
+            SessionCommand::VoidAuthorization {
+                merchant_scope: scope(),
+            },
+            SessionCommand::ResolvePayment {
+                merchant_scope: scope(),
+                payment_id: "pay_1".into(),
+                action: ResolveAction::Accept,
+            },
+        ]
+    }
+
+    #[test]
+    fn a_commands_name_is_the_op_serde_writes_for_it() {
+        let commands = every_command();
+        for command in &commands {
+            let value = serde_json::to_value(command).unwrap();
+            assert_eq!(value["op"], command.name(), "{command:?}");
+        }
+        // Every variant is in the list: serde names them all when refusing an unknown one.
+        let refused = serde_json::from_str::<SessionCommand>(r#"{"op":"?"}"#).unwrap_err();
+        let expected = refused.to_string();
+        let variants = expected.matches('`').count() / 2 - 1;
+        assert_eq!(variants, commands.len(), "{expected}");
+    }
 }

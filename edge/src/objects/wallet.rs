@@ -11,6 +11,7 @@ use checkout_core::ledger::{Account, LedgerError};
 use checkout_core::pay_password::{AttemptGuard, Lock};
 use checkout_core::{Currency, ErrorCode, Money};
 use serde::{Deserialize, Serialize};
+use serde_json::value::{to_raw_value, RawValue};
 use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, State};
 
 mod events;
@@ -135,11 +136,13 @@ impl DurableObject for Wallet {
 }
 
 impl Wallet {
-    async fn handle(&self, command: WalletCommand) -> Result<serde_json::Value> {
+    /// Runs a command; the answer is serialised once, straight to its JSON text (a `Value` in
+    /// between was built and then serialised again on every call).
+    async fn handle(&self, command: WalletCommand) -> Result<Box<RawValue>> {
         self.learn_owner(command.owner())?;
         let value = match command {
             WalletCommand::Credit { reference, amount } => {
-                serde_json::to_value(self.credit(&reference, amount)?)?
+                to_raw_value(&self.credit(&reference, amount)?)?
             }
             WalletCommand::Debit {
                 transfer_id,
@@ -150,15 +153,11 @@ impl Wallet {
                 let legs = DebitLegs { amount, points };
                 self.debit(&transfer_id, legs, pay_password).await?;
                 // The balance after the debit, so the paying session need not ask again.
-                serde_json::to_value(self.summary(amount.currency())?)?
+                to_raw_value(&self.summary(amount.currency())?)?
             }
-            WalletCommand::Resolve { transfer_id } => {
-                serde_json::to_value(self.resolve(&transfer_id)?)?
-            }
-            WalletCommand::Summary { currency } => serde_json::to_value(self.summary(currency)?)?,
-            WalletCommand::View { customer_id, .. } => {
-                serde_json::to_value(self.view(customer_id)?)?
-            }
+            WalletCommand::Resolve { transfer_id } => to_raw_value(&self.resolve(&transfer_id)?)?,
+            WalletCommand::Summary { currency } => to_raw_value(&self.summary(currency)?)?,
+            WalletCommand::View { customer_id, .. } => to_raw_value(&self.view(customer_id)?)?,
             WalletCommand::PlaceHolds {
                 group,
                 amount,
@@ -168,28 +167,28 @@ impl Wallet {
             } => {
                 self.place_holds(&group, amount, points, expires_at_ms, pay_password)
                     .await?;
-                serde_json::Value::Null
+                to_raw_value(&())?
             }
             WalletCommand::PostHolds { group } => {
                 self.post_holds(&group)?;
-                serde_json::Value::Null
+                to_raw_value(&())?
             }
             WalletCommand::VoidHolds { group } => {
                 self.void_holds(&group)?;
-                serde_json::Value::Null
+                to_raw_value(&())?
             }
             WalletCommand::AdjustPoints {
                 reference,
                 points,
                 kind,
-            } => serde_json::to_value(self.adjust_points(&reference, points, kind)?)?,
+            } => to_raw_value(&self.adjust_points(&reference, points, kind)?)?,
             WalletCommand::SetPayPassword { pay_password, .. } => {
                 self.set_pay_password(&pay_password).await?;
-                serde_json::Value::Null
+                to_raw_value(&())?
             }
             WalletCommand::UnlockPayPassword { owner } => {
                 self.unlock_pay_password()?;
-                serde_json::to_value(self.view(owner.customer_id)?)?
+                to_raw_value(&self.view(owner.customer_id)?)?
             }
         };
         Ok(value)

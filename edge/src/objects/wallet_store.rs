@@ -42,7 +42,10 @@ CREATE TABLE IF NOT EXISTS pay_password (
     salt TEXT NOT NULL,
     iterations INTEGER NOT NULL,
     failed_attempts INTEGER NOT NULL,
-    locked_until_ms INTEGER NOT NULL
+    locked_until_ms INTEGER NOT NULL,
+    pepper_kid TEXT,
+    lockouts INTEGER NOT NULL DEFAULT 0,
+    hard_locked INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS owner (
     k INTEGER PRIMARY KEY CHECK (k = 1),
@@ -51,7 +54,8 @@ CREATE TABLE IF NOT EXISTS owner (
 );
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);";
 
-/// Columns added to `pay_password` since it was first created, with their definitions. Rows from
+/// Columns added to `pay_password` since it was first created, with their definitions (a new
+/// wallet's table has them from the start; an older one gets them on its next start). Rows from
 /// before have no pepper (`pepper_kid` NULL) and no escalation.
 const PASSWORD_COLUMNS: [(&str, &str); 3] = [
     ("pepper_kid", "TEXT"),
@@ -147,6 +151,13 @@ pub struct WalletOwner {
 
 pub struct WalletStore {
     sql: SqlStorage,
+    /// The owner row as last read or written (write-through; `None`: not read yet). An object
+    /// runs one event at a time, so nothing changes the row behind it.
+    owner: std::cell::RefCell<Option<Option<WalletOwner>>>,
+    /// Whether the outbox may hold events: set at start and by every [`WalletStore::push_event`],
+    /// cleared only when a read finds it empty, so a call with nothing to hand over (nearly
+    /// all) reads no outbox.
+    outbox_pending: std::cell::Cell<bool>,
 }
 
 /// The account that holds store balance in `currency`.
@@ -156,9 +167,9 @@ pub fn balance_account(currency: Currency) -> String {
 
 impl WalletStore {
     pub fn open(sql: SqlStorage) -> Result<WalletStore> {
-        for statement in SCHEMA.split(';').filter(|s| !s.trim().is_empty()) {
-            sql.exec(statement, None)?;
-        }
+        // One `exec` of every statement (Cloudflare, "SQL Storage": `exec` runs several
+        // statements separated by semicolons), not one call each.
+        sql.exec(SCHEMA, None)?;
         #[derive(Deserialize)]
         struct Column {
             name: String,
@@ -174,7 +185,11 @@ impl WalletStore {
                 )?;
             }
         }
-        Ok(WalletStore { sql })
+        Ok(WalletStore {
+            sql,
+            owner: std::cell::RefCell::new(None),
+            outbox_pending: std::cell::Cell::new(true),
+        })
     }
 
     pub fn account(&self, account: &str) -> Result<Account> {
@@ -362,6 +377,9 @@ impl WalletStore {
     }
 
     pub fn owner(&self) -> Result<Option<WalletOwner>> {
+        if let Some(owner) = self.owner.borrow().as_ref() {
+            return Ok(owner.clone());
+        }
         let rows: Vec<WalletOwner> = self
             .sql
             .exec(
@@ -369,11 +387,13 @@ impl WalletStore {
                 None,
             )?
             .to_array()?;
-        Ok(rows.into_iter().next())
+        let owner = rows.into_iter().next();
+        self.owner.replace(Some(owner.clone()));
+        Ok(owner)
     }
 
     pub fn set_owner(&self, owner: &WalletOwner) -> Result<()> {
-        self.sql.exec(
+        let written = self.sql.exec(
             "INSERT INTO owner (k, merchant_scope, customer_id) VALUES (1, ?, ?)
              ON CONFLICT (k) DO UPDATE SET merchant_scope = excluded.merchant_scope,
              customer_id = excluded.customer_id",
@@ -381,7 +401,11 @@ impl WalletStore {
                 owner.merchant_scope.as_str().into(),
                 owner.customer_id.as_str().into(),
             ],
-        )?;
+        );
+        // Read again next time unless written: a failed write leaves the row as it was.
+        self.owner
+            .replace(written.is_ok().then(|| Some(owner.clone())));
+        written?;
         Ok(())
     }
 
@@ -391,12 +415,20 @@ impl WalletStore {
             "INSERT INTO outbox (event) VALUES (?)",
             vec![serde_json::to_string(event)?.into()],
         )?;
+        self.outbox_pending.set(true);
         Ok(())
     }
 
     /// The events not yet handed over, with the last sequence number.
     pub fn outbox<E: serde::de::DeserializeOwned>(&self) -> Result<(Vec<E>, i64)> {
-        Ok(super::read_outbox(&self.sql)?.unwrap_or((Vec::new(), 0)))
+        if !self.outbox_pending.get() {
+            return Ok((Vec::new(), 0));
+        }
+        let outbox = super::read_outbox(&self.sql)?;
+        if outbox.as_ref().is_none_or(|(events, _)| events.is_empty()) {
+            self.outbox_pending.set(false);
+        }
+        Ok(outbox.unwrap_or((Vec::new(), 0)))
     }
 
     /// Drops the events up to `last`: the `Webhooks` object has them.

@@ -84,7 +84,8 @@ pub struct Ctx {
     pub limits: Vec<MethodLimits>,
     /// Whether a provider call caused by an unauthenticated request (a callback, a notification)
     /// still fits the session's budget (`objects/session/throttle.rs`). When it does not, a
-    /// callback is answered from the record and a refund notification is refused.
+    /// callback is answered from the record and a refund notification is refused. Consulted
+    /// only for `Callback` and `Notification` inputs (the shell reads the budget only for those).
     pub stranger_call_allowed: bool,
     /// How long a card authorization may wait for the merchant's capture before it is voided
     /// (before the gateway's own limit: Stripe cancels after 7 days).

@@ -10,7 +10,8 @@
 //!
 //! The profiler slows what it samples (the inspector is on, and every 100 µs a stack is walked):
 //! read shares, not absolute times. Routes: `poll`, `read` (the first view, with the wallet
-//! summary), `token`, `pay` (balance), `wechat` (the notification); none named, all.
+//! summary), `token`, `pay` (balance), `wechat` (the notification), `create` (a new session,
+//! so a new session object, per request); none named, all.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -36,7 +37,7 @@ use crate::shell::{node_bin, read_text, root, Result};
 const INTERVAL_US: u32 = 100;
 /// Frames printed per route.
 const TOP: usize = 20;
-const ROUTES: [&str; 5] = ["poll", "read", "token", "pay", "wechat"];
+const ROUTES: [&str; 6] = ["poll", "read", "token", "pay", "wechat", "create"];
 
 /// One profile as `Profiler.stop` answers it (the parts used here).
 #[derive(Debug, Deserialize)]
@@ -257,6 +258,21 @@ fn profile_routes(chosen: &[&str], server_core: Option<usize>) -> Result {
                 }
                 requests
             }
+            // Each a new order, so a new session object: its start and first write.
+            "create" => (0..300)
+                .map(|n| {
+                    Request::post_json(
+                        "/v1/checkout_sessions",
+                        &json!({
+                            "order_id": format!("profile-create-{n}"), "amount": "10.00",
+                            "currency": "BDT", "description": "bench",
+                            "customer_id": "cus_profile_create", "methods": ["balance"],
+                            "return_url": "https://shop.example/done"
+                        }),
+                    )
+                    .header("Authorization", &format!("Bearer {key}"))
+                })
+                .collect(),
             _ => {
                 let (path, notifications) = wechat_notifications(&client, &key, "profile")?;
                 notifications
@@ -273,7 +289,7 @@ fn profile_routes(chosen: &[&str], server_core: Option<usize>) -> Result {
         };
         let expected = if *route == "wechat" { 204 } else { 200 };
         // Warm: compiled wasm, open objects (a payment cannot be repeated, so not for `pay`).
-        if *route != "pay" && *route != "wechat" {
+        if !matches!(*route, "pay" | "wechat" | "create") {
             warm_up_each(&server, 64, |n| requests[n % requests.len()].clone())?;
         }
         let out = scratch.join(format!("{route}.cpuprofile"));

@@ -33,6 +33,8 @@ pub(super) const PAY_PASSWORD: &str = "135790";
 const HELLO_REQUESTS: usize = 4_000;
 const HEALTH_REQUESTS: usize = 4_000;
 const READ_REQUESTS: usize = 1_500;
+/// New sessions (each a new session object) in the creation row.
+const CREATES: usize = 300;
 /// Polls and merchant reads go round this many sessions (shoppers poll their own session each;
 /// one session for all would measure one object's queue).
 const READ_SESSIONS: usize = 16;
@@ -96,6 +98,9 @@ fn calls(route: &str, limits: Limits) -> &'static str {
             "2: Worker: Session(WidgetView); in Session: Wallet(Summary)"
         }
         ("GET /v1/checkout_sessions/{id}", _) => "1: Worker: Session(Retrieve)",
+        ("POST /v1/checkout_sessions", _) => {
+            "2 sequential: Worker: Session(Create: a new object, its SQLite file and tables) -> Reconciler(file the expiry)"
+        }
         ("POST /v1/widget/token", Limits::On | Limits::CoarseOnly) => {
             "0 DO calls: two rate-limiting binding calls (address, session; the secret verifies by its MAC)"
         }
@@ -366,6 +371,23 @@ fn edge_routes(
     push(
         "GET /v1/checkout_sessions/{id}",
         measure(server, READ_REQUESTS, 200, merchant_read)?,
+    );
+
+    // Each request a new order, so a new session object: its start (schema) and first write.
+    let create = |n: usize| {
+        Request::post_json(
+            "/v1/checkout_sessions",
+            &json!({
+                "order_id": format!("bench-create-{n}"), "amount": "10.00", "currency": "BDT",
+                "description": "bench", "customer_id": "cus_bench_create", "methods": ["balance"],
+                "return_url": "https://shop.example/done"
+            }),
+        )
+        .header("Authorization", &format!("Bearer {key}"))
+    };
+    push(
+        "POST /v1/checkout_sessions",
+        measure(server, CREATES, 200, create)?,
     );
 
     let mut secrets = Vec::with_capacity(TOKEN_SESSIONS);

@@ -90,11 +90,7 @@ impl AuditRule {
 }
 
 /// The command's name, and when it is audited.
-pub fn op_of(command: &SessionCommand) -> (String, AuditRule) {
-    let op = serde_json::to_value(command)
-        .ok()
-        .and_then(|v| v["op"].as_str().map(str::to_owned))
-        .unwrap_or_default();
+pub fn op_of(command: &SessionCommand) -> (&'static str, AuditRule) {
     let rule = match command {
         SessionCommand::Retrieve { .. }
         | SessionCommand::AuthorizeClient { .. }
@@ -103,7 +99,7 @@ pub fn op_of(command: &SessionCommand) -> (String, AuditRule) {
         SessionCommand::WidgetView { .. } => AuditRule::IfChanged,
         _ => AuditRule::Always,
     };
-    (op, rule)
+    (command.name(), rule)
 }
 
 impl CheckoutSession {
@@ -134,7 +130,7 @@ impl CheckoutSession {
         };
         let entry = json!({"what": "command", "op": op, "outcome": outcome});
         // Only a session that exists has a trail; a failed create leaves none.
-        let exists = self.load().ok().flatten().is_some();
+        let exists = self.with_stored(|record| record.is_some()).unwrap_or(false);
         if exists {
             if let Err(e) =
                 self.append_audit(json!({"kind": "request"}), entry, vec![source.to_owned()])

@@ -17,10 +17,27 @@ use crate::saga::{self, Input, NotifiedEvent};
 pub const NONCE_SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS notification_nonce (nonce TEXT PRIMARY KEY, seen_at_s INTEGER NOT NULL)";
 const NONCE_MEMORY_S: i64 = 10 * 60;
+/// Nonces past [`NONCE_MEMORY_S`] are deleted at most this often per instance (on the first
+/// notification after a start, then on the first one this long after the last clean-up), not on
+/// every notification: the table holds at most the nonces of the last 11 minutes, and a nonce
+/// kept a little longer only refuses a replay WeChat would refuse anyway.
+const NONCE_PRUNE_EVERY_S: i64 = 60;
 /// The widget's status view asks the provider at most this often.
 pub const STATUS_QUERY_EVERY_S: i64 = 3;
 
 impl CheckoutSession {
+    /// Creates the tables only provider notifications and callbacks use (nonces, the provider
+    /// call budget), once per instance, before their first use: most sessions never need them,
+    /// and every table made at start costs each new session object its SQLite work.
+    pub(super) fn ensure_side_tables(&self) -> Result<()> {
+        if !self.side_tables.get() {
+            let schema = [NONCE_SCHEMA, super::throttle::THROTTLE_SCHEMA].join(";");
+            self.sql.exec(&schema, None)?;
+            self.side_tables.set(true);
+        }
+        Ok(())
+    }
+
     /// Applies a verified notification. One that would change nothing (a duplicate, or a
     /// repeat about a leg already settled: the saga issues no intent, raises no alert and leaves
     /// the record as it is) is answered from a dry step on a copy of the record, with no write
@@ -33,7 +50,7 @@ impl CheckoutSession {
     ) -> Result<()> {
         let input = Input::Notification { provider, event };
         let record = self.current()?;
-        let ctx = self.ctx(&record)?;
+        let ctx = self.ctx(&record, &input)?;
         let mut stepped_record = record.clone();
         let stepped = saga::step(&mut stepped_record, input.clone(), &ctx)?;
         if stepped.intents.is_empty() && stepped.alerts.is_empty() && stepped_record == record {
@@ -49,6 +66,7 @@ impl CheckoutSession {
             #[allow(dead_code)]
             seen_at_s: i64,
         }
+        self.ensure_side_tables()?;
         let rows: Vec<Row> = self
             .sql
             .exec(
@@ -61,10 +79,13 @@ impl CheckoutSession {
 
     pub(super) fn remember_nonce(&self, nonce: &str) -> Result<()> {
         let now = now_s();
-        self.sql.exec(
-            "DELETE FROM notification_nonce WHERE seen_at_s < ?",
-            vec![(now - NONCE_MEMORY_S).into()],
-        )?;
+        if now - self.nonces_pruned_s.get() >= NONCE_PRUNE_EVERY_S {
+            self.sql.exec(
+                "DELETE FROM notification_nonce WHERE seen_at_s < ?",
+                vec![(now - NONCE_MEMORY_S).into()],
+            )?;
+            self.nonces_pruned_s.set(now);
+        }
         self.sql.exec(
             "INSERT OR IGNORE INTO notification_nonce (nonce, seen_at_s) VALUES (?, ?)",
             vec![nonce.into(), now.into()],

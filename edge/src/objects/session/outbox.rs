@@ -111,7 +111,9 @@ impl CheckoutSession {
             return None;
         }
         // No record, no merchant to hand anything to (and nothing was written).
-        let scope = self.current().ok()?.merchant_scope;
+        let scope = self
+            .with_stored(|record| record.map(|r| r.merchant_scope.clone()))
+            .ok()??;
         self.delivery.running.set(true);
         Some(DeliveryJob {
             sql: self.sql.clone(),

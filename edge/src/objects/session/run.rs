@@ -47,11 +47,11 @@ impl CheckoutSession {
             let answer = self.perform(&record, &intent, password).await;
             let intents = {
                 let mut record = self.current()?;
-                let ctx = self.ctx(&record)?;
                 let input = Input::Answer {
                     intent_id: intent.id.clone(),
                     answer,
                 };
+                let ctx = self.ctx(&record, &input)?;
                 let stepped = saga::step(&mut record, input, &ctx)?;
                 self.commit(&record, &stepped)?;
                 stepped.intents

@@ -37,6 +37,7 @@ impl CheckoutSession {
         struct Row {
             at_s: i64,
         }
+        self.ensure_side_tables()?;
         self.sql.exec(
             "DELETE FROM provider_call WHERE at_s <= ?",
             vec![(now - WINDOW_S).into()],
@@ -58,6 +59,7 @@ impl CheckoutSession {
 
     /// Takes one provider call from the budget.
     pub(super) fn take_provider_call(&self) -> Result<()> {
+        self.ensure_side_tables()?;
         self.sql.exec(
             "INSERT INTO provider_call (at_s) VALUES (?)",
             vec![now_s().into()],

@@ -74,15 +74,17 @@ pub struct Store {
 
 impl Store {
     pub fn open(sql: SqlStorage) -> Store {
-        let statements = SCHEMA
+        // One `exec` of every statement (Cloudflare, "SQL Storage": several statements separated
+        // by semicolons run in one call), not one call each.
+        let statements: Vec<&str> = SCHEMA
             .iter()
             .chain(super::report::SCHEMA)
             .chain(super::metrics::SCHEMA)
-            .chain(super::attempts::SCHEMA);
-        for statement in statements {
-            if let Err(e) = sql.exec(statement, None) {
-                schema_error(&e.to_string());
-            }
+            .chain(super::attempts::SCHEMA)
+            .copied()
+            .collect();
+        if let Err(e) = sql.exec(&statements.join(";"), None) {
+            schema_error(&e.to_string());
         }
         for (table, schema, backfill) in DERIVED {
             if let Err(e) = create_derived(&sql, table, schema, backfill) {
