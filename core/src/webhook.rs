@@ -25,6 +25,11 @@ pub enum EventType {
     /// A payment attempt failed; the session stays open for another attempt.
     #[serde(rename = "checkout_session.payment_failed")]
     PaymentFailed,
+    /// A card was declined at the gateway while the payment stays open: the shopper may try
+    /// another card on the gateway's page. The payment's `decline_code` and `gateway_code` say
+    /// why; `checkout_session.payment_failed` follows only if the shopper gives up.
+    #[serde(rename = "checkout_session.payment_declined")]
+    PaymentDeclined,
     #[serde(rename = "checkout_session.expired")]
     SessionExpired,
     /// A card payment was authorized (manual capture); the merchant captures or cancels it.

@@ -154,6 +154,20 @@ impl Rig {
         view
     }
 
+    /// The merchant's events of `kind` once there are `count` of them (they are handed to the
+    /// merchant's object after the reply that caused them).
+    fn events_eventually(&self, kind: &str, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let events = self.events_of(kind);
+            if events.len() >= count {
+                return events;
+            }
+            assert!(Instant::now() < deadline, "waiting for {count} {kind}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The merchant's events of `kind`, as sent.
     fn events_of(&self, kind: &str) -> Vec<Value> {
         let list = self
@@ -333,11 +347,22 @@ fn a_payment_failed_webhook_records_the_decline_while_the_leg_stays_open() {
     assert!(view["payments"][0]["failure_code"].is_null(), "{view:#}");
     let (text, _) = rig.widget_view(&checkout);
     assert!(!text.contains("stolen_card"), "{text}");
+    // The merchant hears of it as it happens, as Stripe's own webhook would tell them.
+    let declined = rig.events_eventually("checkout_session.payment_declined", 1);
+    let event = declined[0].to_string();
+    assert!(event.contains(r#""decline_code":"stolen_card""#), "{event}");
+    assert!(rig.events_of("checkout_session.payment_failed").is_empty());
     // The shopper's next card pays; the decline is history.
     let paid = rig.pay_card(&cs, cards::SUCCESS_CARD, None);
     assert_eq!(paid["outcome"], "completed", "{paid}");
     let view = rig.wait_for(&checkout, "paid", |v| v["status"] == "paid");
     assert!(view["payments"][0]["decline_code"].is_null(), "{view:#}");
+    rig.events_eventually("checkout_session.paid", 1);
+    assert_eq!(
+        rig.events_of("checkout_session.payment_declined").len(),
+        1,
+        "one event per decline"
+    );
 }
 
 #[test]

@@ -34,6 +34,13 @@ pub fn changes(
         } else if newly_failed {
             events.push((EventType::PaymentFailed, session_object(after)));
         }
+        // A decline at the gateway on a leg that stays open (a later failure is told above).
+        let newly_declined = payment.status == PaymentStatus::Processing
+            && payment.decline.is_some()
+            && was.is_none_or(|p| p.decline != payment.decline);
+        if newly_declined {
+            events.push((EventType::PaymentDeclined, session_object(after)));
+        }
         let newly_held = payment.status == PaymentStatus::RequiresReview
             && was.is_none_or(|p| p.status != PaymentStatus::RequiresReview);
         if newly_held {
