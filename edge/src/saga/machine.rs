@@ -115,6 +115,20 @@ impl Machine<'_> {
         self.r.intents.iter().any(|i| i.subject == subject)
     }
 
+    /// Whether a capture of `subject` is listed.
+    fn capture_listed(&self, subject: &str) -> bool {
+        self.r.intents.iter().any(|i| {
+            i.subject == subject
+                && matches!(
+                    i.call,
+                    Call::Provider {
+                        call: ProviderCall::Capture { .. },
+                        ..
+                    }
+                )
+        })
+    }
+
     /// Whether an intent about `subject` other than a query is listed: a query only reads, so a
     /// close may go out beside it (its answer, whenever it comes, is applied as any read).
     fn busy_beyond_queries(&self, subject: &str) -> bool {
@@ -344,7 +358,13 @@ impl Machine<'_> {
             }
         }
         if self.listed(&payment.id) {
-            return Ok(());
+            // The capture already on its way: a repeat is the same call. Any other call about
+            // the payment (a query, a void) must end first; nothing changes, and the merchant
+            // retries (answering 200 here would drop the capture unseen).
+            return match self.capture_listed(&payment.id) {
+                true => Ok(()),
+                false => Err(Error::api(ErrorCode::PaymentInProgress)),
+            };
         }
         let capture = amount.unwrap_or(authorized);
         if let Ok(leg) = self.r.processing_mut(&payment.id) {
