@@ -18,7 +18,7 @@ use checkout_tests::api::{Client, Reply};
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::providers;
 use checkout_tests::worker::rate_limits_off;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::load::{self, Request, Run};
 use super::money::{self, SEQUENTIAL};
@@ -423,16 +423,12 @@ fn edge_routes(
     }
     let own_origin = server.base_url.clone();
     let pay = |n: usize| {
-        let session = &payable[n];
-        // As the pay-password frame sends it: from the Worker's own origin, for the page.
-        Request::post_json(
-            format!("/v1/widget/sessions/{}/pay", session.id),
+        pay_request(
+            &payable[n],
             &json!({"method": "balance", "pay_password": PAY_PASSWORD}),
+            &own_origin,
+            &format!("bench-pay-{n:06}"),
         )
-        .header("Authorization", &format!("Bearer {}", session.token))
-        .header("Origin", &own_origin)
-        .header("Checkout-Parent-Origin", ORIGIN)
-        .header("Idempotency-Key", &format!("bench-pay-{n:06}"))
         .header("CF-Connecting-IP", &client_ip(5_000 + n))
     };
     push(
@@ -475,16 +471,13 @@ fn edge_routes(
         mixed.push(grant(&client, &session, 3_000 + n)?);
     }
     let mixed_pay = |n: usize| {
-        let session = &mixed[n];
-        Request::post_json(
-            format!("/v1/widget/sessions/{}/pay", session.id),
+        pay_request(
+            &mixed[n],
             &json!({"method": "balance", "pay_password": PAY_PASSWORD,
                     "allocation": {"points": 300, "balance": "20.00"}}),
+            &own_origin,
+            &format!("bench-mix-{n:06}"),
         )
-        .header("Authorization", &format!("Bearer {}", session.token))
-        .header("Origin", &own_origin)
-        .header("Checkout-Parent-Origin", ORIGIN)
-        .header("Idempotency-Key", &format!("bench-mix-{n:06}"))
         .header("CF-Connecting-IP", &client_ip(7_000 + n))
     };
     push(
@@ -670,6 +663,21 @@ pub(super) fn wechat_notifications(
     Ok((format!("/v1/notifications/wechat/{}", payable.id), prepared))
 }
 
+/// `POST /v1/widget/sessions/{id}/pay` as the pay-password frame sends it: from the Worker's own
+/// origin (`own_origin`), for the merchant's page.
+fn pay_request(
+    session: &Payable,
+    body: &Value,
+    own_origin: &str,
+    idempotency_key: &str,
+) -> Request {
+    Request::post_json(format!("/v1/widget/sessions/{}/pay", session.id), body)
+        .header("Authorization", &format!("Bearer {}", session.token))
+        .header("Origin", own_origin)
+        .header("Checkout-Parent-Origin", ORIGIN)
+        .header("Idempotency-Key", idempotency_key)
+}
+
 /// A session's widget token, granted for `session` (a create reply).
 pub(super) fn grant(client: &Client, session: &Reply, ip: usize) -> Result<Payable> {
     let reply = expect_ok(
@@ -740,15 +748,12 @@ fn growth_runs(server_core: Option<usize>) -> Result {
             )?);
         }
         let (run, cpu) = measure(&server, GROWTH_BATCH_PAYMENTS, 200, |i| {
-            let session = &batch[i];
-            Request::post_json(
-                format!("/v1/widget/sessions/{}/pay", session.id),
+            pay_request(
+                &batch[i],
                 &json!({"method": "balance", "pay_password": PAY_PASSWORD}),
+                &own_origin,
+                &format!("growth-{:06}", done + i),
             )
-            .header("Authorization", &format!("Bearer {}", session.token))
-            .header("Origin", &own_origin)
-            .header("Checkout-Parent-Origin", ORIGIN)
-            .header("Idempotency-Key", &format!("growth-{:06}", done + i))
         })
         .map_err(|e| format!("{e}\nworkerd log:\n{}", tail(&server.log())))?;
         print_growth_row(done, GROWTH_BATCH_PAYMENTS, &run, cpu);
