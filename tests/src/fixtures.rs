@@ -31,6 +31,23 @@ impl Rig {
         Rig::start_with(label, WorkerOptions::default())
     }
 
+    /// A Worker with a provider's variables (`vars`, from `providers::*_worker_vars`) and
+    /// `extra` ones after them, so an extra one overrides.
+    pub fn start_with_vars(
+        label: &str,
+        mut vars: Vec<(String, String)>,
+        extra: &[(&str, &str)],
+    ) -> Rig {
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Rig::start_with(
+            label,
+            WorkerOptions {
+                vars,
+                ..WorkerOptions::default()
+            },
+        )
+    }
+
     /// A Worker with `options` (extra variables, a port).
     pub fn start_with(label: &str, options: WorkerOptions) -> Rig {
         let worker = WorkerProcess::start_with(&temp_dir(label), options);
@@ -83,9 +100,12 @@ impl Rig {
 
     /// A balance session for `customer`, with a widget token from [`ORIGIN`].
     pub fn checkout(&self, order_id: &str, amount: &str, customer: &str) -> Checkout {
-        let session = self
-            .create_session(&session_body(order_id, amount, customer))
-            .expect_status(200);
+        self.checkout_from(&session_body(order_id, amount, customer))
+    }
+
+    /// A session made from `body` (which must be accepted), with a widget token from [`ORIGIN`].
+    pub fn checkout_from(&self, body: &Value) -> Checkout {
+        let session = self.create_session(body).expect_status(200);
         let client_secret = session.body["client_secret"].as_str().unwrap().to_owned();
         Checkout {
             id: session.body["id"].as_str().unwrap().to_owned(),
@@ -116,6 +136,27 @@ impl Rig {
             .bearer(&self.key())
             .json(&json!({ "pay_password": PAY_PASSWORD }))
             .expect_status(200);
+    }
+
+    /// Gives `customer` `balance` in `currency` and `points` points (once each) and sets
+    /// [`PAY_PASSWORD`]: the customer of a split payment.
+    pub fn seed(&self, customer: &str, balance: &str, currency: &str, points: u64) {
+        let reference = "seed";
+        self.admin(
+            "POST",
+            &format!("/v1/customers/{customer}/balance_credits"),
+            json!({"amount": balance, "currency": currency, "reference": reference}),
+        );
+        self.admin(
+            "PUT",
+            &format!("/v1/customers/{customer}/pay_password"),
+            json!({ "pay_password": PAY_PASSWORD }),
+        );
+        self.admin(
+            "POST",
+            &format!("/v1/customers/{customer}/points_credits"),
+            json!({"points": points, "reference": reference}),
+        );
     }
 
     pub fn pay(&self, checkout: &Checkout, idempotency_key: &str, password: &str) -> Reply {

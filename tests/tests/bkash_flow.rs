@@ -5,12 +5,11 @@ use std::ops::Deref;
 use checkout_simulators::bkash::{Faults, RunningBkash};
 use checkout_tests::api::{Client, Reply};
 use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures;
+use checkout_tests::fixtures::{self, Checkout, ORIGIN};
 use checkout_tests::worker::{WorkerOptions, WorkerProcess};
 use checkout_tests::{providers, temp_dir};
 use serde_json::{json, Value};
 
-const ORIGIN: &str = "https://shop.example";
 const RICH_WALLET: &str = "01770618575";
 
 struct Rig {
@@ -27,49 +26,19 @@ impl Deref for Rig {
 }
 
 fn rig(label: &str) -> Rig {
-    let vars = DevVars::of_repo();
-    let sim = providers::start_bkash(&vars, 0);
-    let mut worker_vars = providers::bkash_worker_vars(&sim);
-    worker_vars.push(("RECONCILE_AFTER_S".into(), "0".into()));
-    let options = WorkerOptions {
-        vars: worker_vars,
-        ..WorkerOptions::default()
-    };
-    Rig {
-        sim,
-        base: fixtures::Rig::start_with(label, options),
-    }
-}
-
-/// A session paid with bKash, with its widget token.
-struct Checkout {
-    id: String,
-    token: String,
+    let sim = providers::start_bkash(&DevVars::of_repo(), 0);
+    let vars = providers::bkash_worker_vars(&sim);
+    let base = fixtures::Rig::start_with_vars(label, vars, &[("RECONCILE_AFTER_S", "0")]);
+    Rig { sim, base }
 }
 
 impl Rig {
     fn session(&self, order: &str, amount: &str) -> Checkout {
-        let session = self
-            .client
-            .call("POST", "/v1/checkout_sessions")
-            .bearer(&self.key())
-            .json(&json!({
-                "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
-                "customer_id": "cus_bkash", "methods": ["bkash"],
-                "return_url": "https://shop.example/done"
-            }))
-            .expect_status(200);
-        let secret = session.body["client_secret"].as_str().unwrap();
-        let token = self
-            .client
-            .call("POST", "/v1/widget/token")
-            .header("Origin", ORIGIN)
-            .json(&json!({ "client_secret": secret }))
-            .expect_status(200);
-        Checkout {
-            id: session.body["id"].as_str().unwrap().to_owned(),
-            token: token.body["token"].as_str().unwrap().to_owned(),
-        }
+        self.checkout_from(&json!({
+            "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
+            "customer_id": "cus_bkash", "methods": ["bkash"],
+            "return_url": "https://shop.example/done"
+        }))
     }
 
     fn pay(&self, checkout: &Checkout, key: &str) -> Reply {

@@ -10,7 +10,6 @@ use checkout_simulators::stripe::control::PayRequest;
 use checkout_tests::api::Reply;
 use checkout_tests::fixtures::{self, Checkout, ORIGIN, PAY_PASSWORD};
 use checkout_tests::providers::{self, Stripe};
-use checkout_tests::worker::WorkerOptions;
 use serde_json::{json, Value};
 
 const CUSTOMER: &str = "cus_card_split";
@@ -32,58 +31,19 @@ impl Deref for Rig {
 /// the customer funded with 100.00 of balance and 1,000 points.
 fn rig(label: &str, extra: &[(&str, &str)]) -> Rig {
     let sim = providers::start_stripe_with_retries(0, Duration::from_millis(500));
-    let mut vars = providers::stripe_worker_vars(&sim);
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let base = fixtures::Rig::start_with(
-        label,
-        WorkerOptions {
-            vars,
-            ..WorkerOptions::default()
-        },
-    );
+    let base = fixtures::Rig::start_with_vars(label, providers::stripe_worker_vars(&sim), extra);
     sim.send_webhooks_to(&base.worker.base_url);
-    let rig = Rig { sim, base };
-    rig.admin(
-        "POST",
-        &format!("/v1/customers/{CUSTOMER}/balance_credits"),
-        json!({"amount": "100.00", "currency": "BDT", "reference": "seed"}),
-    );
-    rig.admin(
-        "PUT",
-        &format!("/v1/customers/{CUSTOMER}/pay_password"),
-        json!({"pay_password": PAY_PASSWORD}),
-    );
-    rig.admin(
-        "POST",
-        &format!("/v1/customers/{CUSTOMER}/points_credits"),
-        json!({"points": 1000, "reference": "seed"}),
-    );
-    rig
+    base.seed(CUSTOMER, "100.00", "BDT", 1000);
+    Rig { sim, base }
 }
 
 impl Rig {
     fn checkout(&self, order: &str, amount: &str, capture: &str) -> Checkout {
-        let session = self.admin(
-            "POST",
-            "/v1/checkout_sessions",
-            json!({
-                "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
-                "customer_id": CUSTOMER, "methods": ["points", "balance", "card"],
-                "return_url": "https://shop.example/done", "capture": capture
-            }),
-        );
-        let secret = session.body["client_secret"].as_str().unwrap().to_owned();
-        let token = self
-            .client
-            .call("POST", "/v1/widget/token")
-            .header("Origin", ORIGIN)
-            .json(&json!({ "client_secret": secret }))
-            .expect_status(200);
-        Checkout {
-            id: session.body["id"].as_str().unwrap().to_owned(),
-            token: token.body["token"].as_str().unwrap().to_owned(),
-            client_secret: secret,
-        }
+        self.checkout_from(&json!({
+            "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
+            "customer_id": CUSTOMER, "methods": ["points", "balance", "card"],
+            "return_url": "https://shop.example/done", "capture": capture
+        }))
     }
 
     /// Starts the card payment (with a split when `split`); returns Stripe's session id.

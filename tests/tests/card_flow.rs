@@ -8,12 +8,9 @@ use std::time::{Duration, Instant};
 use checkout_simulators::stripe::cards;
 use checkout_simulators::stripe::control::PayRequest;
 use checkout_tests::api::{Client, Reply};
-use checkout_tests::fixtures;
+use checkout_tests::fixtures::{self, Checkout, ORIGIN};
 use checkout_tests::providers::{self, Stripe};
-use checkout_tests::worker::WorkerOptions;
 use serde_json::{json, Value};
-
-const ORIGIN: &str = "https://shop.example";
 
 struct Rig {
     sim: Stripe,
@@ -32,49 +29,21 @@ impl Deref for Rig {
 /// the Worker.
 fn rig(label: &str, webhooks: bool) -> Rig {
     let sim = providers::start_stripe_with_retries(0, Duration::from_millis(500));
-    let mut vars = providers::stripe_worker_vars(&sim);
-    vars.push(("RECONCILE_AFTER_S".into(), "0".into()));
-    let base = fixtures::Rig::start_with(
-        label,
-        WorkerOptions {
-            vars,
-            ..WorkerOptions::default()
-        },
-    );
+    let vars = providers::stripe_worker_vars(&sim);
+    let base = fixtures::Rig::start_with_vars(label, vars, &[("RECONCILE_AFTER_S", "0")]);
     if webhooks {
         sim.send_webhooks_to(&base.worker.base_url);
     }
     Rig { sim, base }
 }
 
-struct Checkout {
-    id: String,
-    token: String,
-}
-
 impl Rig {
     fn checkout(&self, order: &str, amount: &str) -> Checkout {
-        let session = self
-            .client
-            .call("POST", "/v1/checkout_sessions")
-            .bearer(&self.key())
-            .json(&json!({
-                "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
-                "customer_id": "cus_card", "methods": ["card"],
-                "return_url": "https://shop.example/done"
-            }))
-            .expect_status(200);
-        let secret = session.body["client_secret"].as_str().unwrap();
-        let token = self
-            .client
-            .call("POST", "/v1/widget/token")
-            .header("Origin", ORIGIN)
-            .json(&json!({ "client_secret": secret }))
-            .expect_status(200);
-        Checkout {
-            id: session.body["id"].as_str().unwrap().to_owned(),
-            token: token.body["token"].as_str().unwrap().to_owned(),
-        }
+        self.checkout_from(&json!({
+            "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
+            "customer_id": "cus_card", "methods": ["card"],
+            "return_url": "https://shop.example/done"
+        }))
     }
 
     fn pay(&self, checkout: &Checkout, key: &str) -> Reply {

@@ -8,7 +8,6 @@ use checkout_tests::api::{Client, Reply};
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::fixtures::{self, Checkout, ORIGIN, PAY_PASSWORD};
 use checkout_tests::providers;
-use checkout_tests::worker::WorkerOptions;
 use serde_json::{json, Value};
 
 const CUSTOMER: &str = "cus_split";
@@ -34,59 +33,19 @@ fn rig(label: &str) -> Rig {
 /// A Worker with bKash (plus `extra` variables), and the customer funded with 100.00 of balance
 /// and 1,000 points.
 fn rig_with(label: &str, extra: &[(&str, &str)]) -> Rig {
-    let vars = DevVars::of_repo();
-    let sim = providers::start_bkash(&vars, 0);
-    let mut worker_vars = providers::bkash_worker_vars(&sim);
-    worker_vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let options = WorkerOptions {
-        vars: worker_vars,
-        ..WorkerOptions::default()
-    };
-    let rig = Rig {
-        sim,
-        base: fixtures::Rig::start_with(label, options),
-    };
-    rig.admin(
-        "POST",
-        &format!("/v1/customers/{CUSTOMER}/balance_credits"),
-        json!({"amount": "100.00", "currency": "BDT", "reference": "seed"}),
-    );
-    rig.admin(
-        "PUT",
-        &format!("/v1/customers/{CUSTOMER}/pay_password"),
-        json!({"pay_password": PAY_PASSWORD}),
-    );
-    rig.admin(
-        "POST",
-        &format!("/v1/customers/{CUSTOMER}/points_credits"),
-        json!({"points": 1000, "reference": "seed"}),
-    );
-    rig
+    let sim = providers::start_bkash(&DevVars::of_repo(), 0);
+    let base = fixtures::Rig::start_with_vars(label, providers::bkash_worker_vars(&sim), extra);
+    base.seed(CUSTOMER, "100.00", "BDT", 1000);
+    Rig { sim, base }
 }
 
 impl Rig {
     fn checkout(&self, order: &str) -> Checkout {
-        let session = self.admin(
-            "POST",
-            "/v1/checkout_sessions",
-            json!({
-                "order_id": order, "amount": "100.00", "currency": "BDT", "description": "Tea set",
-                "customer_id": CUSTOMER, "methods": ["points", "balance", "bkash"],
-                "return_url": "https://shop.example/done"
-            }),
-        );
-        let secret = session.body["client_secret"].as_str().unwrap().to_owned();
-        let token = self
-            .client
-            .call("POST", "/v1/widget/token")
-            .header("Origin", ORIGIN)
-            .json(&json!({ "client_secret": secret }))
-            .expect_status(200);
-        Checkout {
-            id: session.body["id"].as_str().unwrap().to_owned(),
-            token: token.body["token"].as_str().unwrap().to_owned(),
-            client_secret: secret,
-        }
+        self.checkout_from(&json!({
+            "order_id": order, "amount": "100.00", "currency": "BDT", "description": "Tea set",
+            "customer_id": CUSTOMER, "methods": ["points", "balance", "bkash"],
+            "return_url": "https://shop.example/done"
+        }))
     }
 
     /// Points 300 (30.00) + balance 20.00 held; bKash asked for 50.00.

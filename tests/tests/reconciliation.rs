@@ -31,33 +31,19 @@ impl Deref for Rig {
 }
 
 fn rig(label: &str) -> Rig {
-    let vars = DevVars::of_repo();
-    let sim = providers::start_wechat_with_retries(&vars, 0, Duration::from_millis(500));
-    let options = WorkerOptions {
-        vars: providers::wechat_worker_vars(&sim),
-        ..WorkerOptions::default()
-    };
-    Rig {
-        sim,
-        base: fixtures::Rig::start_with(label, options),
-    }
+    let sim =
+        providers::start_wechat_with_retries(&DevVars::of_repo(), 0, Duration::from_millis(500));
+    let base = fixtures::Rig::start_with_vars(label, providers::wechat_worker_vars(&sim), &[]);
+    Rig { sim, base }
 }
 
 impl Rig {
     fn checkout(&self, order: &str, amount: &str) -> Checkout {
-        let session = self.admin(
-            "POST",
-            "/v1/checkout_sessions",
-            json!({"order_id": order, "amount": amount, "currency": "CNY", "description": "茶",
-                   "customer_id": "cus_recon", "methods": ["wechat_pay"],
-                   "return_url": "https://shop.example/done"}),
-        );
-        let secret = session.body["client_secret"].as_str().unwrap().to_owned();
-        Checkout {
-            id: session.body["id"].as_str().unwrap().to_owned(),
-            token: self.token(&secret),
-            client_secret: secret,
-        }
+        self.checkout_from(
+            &json!({"order_id": order, "amount": amount, "currency": "CNY",
+            "description": "茶", "customer_id": "cus_recon", "methods": ["wechat_pay"],
+            "return_url": "https://shop.example/done"}),
+        )
     }
 
     /// A Native payment; returns its id (WeChat's out_trade_no).

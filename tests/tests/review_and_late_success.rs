@@ -38,18 +38,11 @@ impl Deref for Rig {
 /// A Worker with WeChat Pay, sessions as short as a second, and a simulator that retries its
 /// notifications quickly.
 fn rig(label: &str) -> Rig {
-    let vars = DevVars::of_repo();
-    let sim = providers::start_wechat_with_retries(&vars, 0, Duration::from_millis(500));
-    let mut worker_vars = providers::wechat_worker_vars(&sim);
-    worker_vars.push(("SESSION_MIN_TTL_S".into(), "1".into()));
-    let options = WorkerOptions {
-        vars: worker_vars,
-        ..WorkerOptions::default()
-    };
-    Rig {
-        sim,
-        base: fixtures::Rig::start_with(label, options),
-    }
+    let sim =
+        providers::start_wechat_with_retries(&DevVars::of_repo(), 0, Duration::from_millis(500));
+    let vars = providers::wechat_worker_vars(&sim);
+    let base = fixtures::Rig::start_with_vars(label, vars, &[("SESSION_MIN_TTL_S", "1")]);
+    Rig { sim, base }
 }
 
 /// Polls `read` until `done`, failing with the last value after [`WAIT`].
@@ -80,13 +73,7 @@ impl Rig {
         for (field, value) in extra.as_object().unwrap() {
             body[field] = value.clone();
         }
-        let session = self.admin("POST", "/v1/checkout_sessions", body);
-        let secret = session.body["client_secret"].as_str().unwrap().to_owned();
-        Checkout {
-            id: session.body["id"].as_str().unwrap().to_owned(),
-            token: self.token(&secret),
-            client_secret: secret,
-        }
+        self.checkout_from(&body)
     }
 
     fn checkout(&self, order: &str, amount: &str) -> Checkout {

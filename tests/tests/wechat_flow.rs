@@ -13,7 +13,6 @@ use checkout_tests::api::Reply;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::fixtures::{self, Checkout, ORIGIN, PAY_PASSWORD};
 use checkout_tests::providers;
-use checkout_tests::worker::WorkerOptions;
 use common::now_s;
 use serde_json::{json, Value};
 
@@ -42,18 +41,10 @@ fn rig(label: &str) -> Rig {
 
 /// A Worker with WeChat Pay (plus `extra` variables) and a simulator that retries quickly.
 fn rig_with(label: &str, extra: &[(&str, &str)]) -> Rig {
-    let vars = DevVars::of_repo();
-    let sim = providers::start_wechat_with_retries(&vars, 0, Duration::from_millis(500));
-    let mut worker_vars = providers::wechat_worker_vars(&sim);
-    worker_vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let options = WorkerOptions {
-        vars: worker_vars,
-        ..WorkerOptions::default()
-    };
-    Rig {
-        sim,
-        base: fixtures::Rig::start_with(label, options),
-    }
+    let sim =
+        providers::start_wechat_with_retries(&DevVars::of_repo(), 0, Duration::from_millis(500));
+    let base = fixtures::Rig::start_with_vars(label, providers::wechat_worker_vars(&sim), extra);
+    Rig { sim, base }
 }
 
 impl Rig {
@@ -66,19 +57,7 @@ impl Rig {
         for (field, value) in extra.as_object().unwrap() {
             body[field] = value.clone();
         }
-        let session = self.admin("POST", "/v1/checkout_sessions", body);
-        let secret = session.body["client_secret"].as_str().unwrap();
-        let token = self
-            .client
-            .call("POST", "/v1/widget/token")
-            .header("Origin", ORIGIN)
-            .json(&json!({ "client_secret": secret }))
-            .expect_status(200);
-        Checkout {
-            id: session.body["id"].as_str().unwrap().to_owned(),
-            token: token.body["token"].as_str().unwrap().to_owned(),
-            client_secret: secret.to_owned(),
-        }
+        self.checkout_from(&body)
     }
 
     fn checkout(&self, order: &str, amount: &str) -> Checkout {
@@ -570,21 +549,7 @@ fn a_partial_refund_completes_by_refund_notification() {
 #[test]
 fn a_mixed_payment_holds_points_and_balance_while_wechat_pays_the_rest() {
     let rig = rig("wechat-mixed");
-    rig.admin(
-        "POST",
-        &format!("/v1/customers/{CUSTOMER}/balance_credits"),
-        json!({"amount": "50.00", "currency": "CNY", "reference": "seed"}),
-    );
-    rig.admin(
-        "PUT",
-        &format!("/v1/customers/{CUSTOMER}/pay_password"),
-        json!({"pay_password": PAY_PASSWORD}),
-    );
-    rig.admin(
-        "POST",
-        &format!("/v1/customers/{CUSTOMER}/points_credits"),
-        json!({"points": 1000, "reference": "seed"}),
-    );
+    rig.seed(CUSTOMER, "50.00", "CNY", 1000);
     let order = rig.checkout_with(
         "wx-mixed-1",
         "100.00",
