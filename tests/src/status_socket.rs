@@ -2,13 +2,13 @@
 //! `Upgrade: websocket`), over a plain TCP connection to the Worker, as a browser would open it:
 //! with an `Origin` and the offered subprotocols.
 
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tungstenite::client::IntoClientRequest;
-use tungstenite::http::HeaderValue;
 use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::Role;
 use tungstenite::{Message, WebSocket};
 
 use crate::api::Reply;
@@ -38,7 +38,8 @@ pub enum Event {
 
 /// Opens the status socket of `session_id` at `base_url` (`http://127.0.0.1:port`), offering
 /// `protocols` (none: no header) from `origin` (none: no header). A refused handshake is its
-/// HTTP answer.
+/// HTTP answer, read whole (the handshake is written and read here, so a refusal's body is never
+/// cut short; tungstenite takes the stream over once the server switched protocols).
 pub fn open(
     base_url: &str,
     session_id: &str,
@@ -48,46 +49,81 @@ pub fn open(
     let host = base_url
         .strip_prefix("http://")
         .expect("the Worker listens on plain HTTP");
-    let url = format!("ws://{host}/v1/widget/sessions/{session_id}/status");
-    let mut request = url.into_client_request().expect("a WebSocket request");
-    let headers = request.headers_mut();
+    let key = tungstenite::handshake::client::generate_key();
+    let mut request = format!(
+        "GET /v1/widget/sessions/{session_id}/status HTTP/1.1\r\nHost: {host}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: {key}\r\n"
+    );
     if let Some(protocols) = protocols {
-        headers.insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_str(protocols).unwrap(),
-        );
+        request.push_str(&format!("Sec-WebSocket-Protocol: {protocols}\r\n"));
     }
     if let Some(origin) = origin {
-        headers.insert("Origin", HeaderValue::from_str(origin).unwrap());
+        request.push_str(&format!("Origin: {origin}\r\n"));
     }
-    let stream = TcpStream::connect(host).expect("connect to the Worker");
+    request.push_str("\r\n");
+    let mut stream = TcpStream::connect(host).expect("connect to the Worker");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    match tungstenite::client(request, stream) {
-        Ok((ws, response)) => {
-            let protocol = response
-                .headers()
-                .get("Sec-WebSocket-Protocol")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            Ok(StatusSocket { ws, protocol })
-        }
-        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_owned()))
-                .collect();
-            let body = response.body().clone().unwrap_or_default();
-            Err(Reply {
-                status: response.status().as_u16(),
-                body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-                headers,
-            })
-        }
-        Err(e) => panic!("status socket handshake: {e}"),
+    stream
+        .write_all(request.as_bytes())
+        .expect("send the handshake");
+    let (status, headers) = read_head(&mut stream);
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    if status == 101 {
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        assert_eq!(header("Sec-WebSocket-Accept"), Some(accept), "{headers:?}");
+        let ws = WebSocket::from_raw_socket(stream, Role::Client, None);
+        let protocol = header("Sec-WebSocket-Protocol");
+        return Ok(StatusSocket { ws, protocol });
     }
+    let length = header("Content-Length").and_then(|l| l.parse::<usize>().ok());
+    let mut body = Vec::new();
+    match length {
+        Some(length) => {
+            body.resize(length, 0);
+            stream.read_exact(&mut body).expect("the refusal's body");
+        }
+        None => {
+            let _ = stream.read_to_end(&mut body);
+        }
+    }
+    Err(Reply {
+        status,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        headers,
+    })
+}
+
+/// The status line's code and the headers, read a byte at a time so nothing after them (the
+/// first WebSocket frame) is taken from the stream.
+fn read_head(stream: &mut TcpStream) -> (u16, Vec<(String, String)>) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream
+            .read_exact(&mut byte)
+            .expect("the handshake's answer");
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head);
+    let mut lines = text.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    (status, headers)
 }
 
 impl StatusSocket {

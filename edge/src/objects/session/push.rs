@@ -13,9 +13,9 @@
 //! What is sent and when is decided by [`plan`] (pure): the view at once, then after every save
 //! that changes it ([`CheckoutSession::push_status`], called by `save`, the one writer of the
 //! record), the last view (no longer `processing`) followed by a normal close. While a socket is
-//! open and a leg awaits the shopper, the alarm comes every few seconds and asks the provider
-//! (`refresh_from_provider`), as the polls did; the saga's own alarm time is never lost
-//! ([`plan::alarm_at`]). Messages from the client are ignored.
+//! open and a leg awaits the shopper, the alarm comes every 3 s, then every 5 s, and asks the
+//! provider (`refresh_from_provider`), as the polls did; the saga's own alarm time is never
+//! lost ([`plan::alarm_at`]). Messages from the client are ignored.
 
 pub mod plan;
 
@@ -131,7 +131,7 @@ impl CheckoutSession {
             let record = self.current()?;
             let saga_at = crate::saga::next_alarm_at_s(&record, now);
             let sockets = !self.open_sockets().is_empty();
-            plan::alarm_at(saga_at, sockets, awaits_shopper(&record), now)
+            plan::alarm_at(saga_at, sockets, awaiting_since_s(&record), now)
         };
         // Events waiting for their hand-over: the alarm is their backstop should this instance
         // die before `deliver_after_reply` is done, which then puts this time back.
@@ -167,7 +167,11 @@ impl CheckoutSession {
 /// Whether the session's payment under way waits for the shopper at its provider (a QR code
 /// shown, a redirect or pay sheet open): the only time asking the provider can find news.
 pub(super) fn awaits_shopper(record: &SessionRecord) -> bool {
-    record
-        .processing_payment()
-        .is_some_and(|p| p.provider.as_ref().map(|l| l.stage) == Some(LegStage::AwaitingShopper))
+    awaiting_since_s(record).is_some()
+}
+
+/// Since when the payment under way has waited for the shopper at its provider, if it does.
+fn awaiting_since_s(record: &SessionRecord) -> Option<i64> {
+    let leg = record.processing_payment()?.provider.as_ref()?;
+    (leg.stage == LegStage::AwaitingShopper).then_some(leg.stage_since_s)
 }

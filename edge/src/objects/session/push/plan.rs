@@ -8,8 +8,9 @@
 //!   the view if it differs from the last one it got; a view whose status is no longer
 //!   `processing` is the last: it is sent, then the socket is closed normally (1000). A socket
 //!   whose token has expired is closed (1008) without being sent anything more ([`plan`]).
-//! - While a socket is open and a leg awaits the shopper, the session asks the provider every
-//!   [`STATUS_QUERY_EVERY_S`] by its alarm, as the widget's polls did ([`alarm_at`]).
+//! - While a socket is open and a leg awaits the shopper, the session asks the provider by its
+//!   alarm at the pace the widget's polls did: every [`STATUS_QUERY_EVERY_S`] for the first
+//!   [`BRISK_FOR_S`] of the wait, then every [`TICK_EVERY_S`] ([`alarm_at`]).
 
 use checkout_core::api::{SessionStatus, WidgetSession, MAX_STATUS_SOCKETS_PER_SESSION};
 use checkout_core::ErrorCode;
@@ -21,6 +22,14 @@ use super::super::notification::STATUS_QUERY_EVERY_S;
 pub const CLOSE_SETTLED: u16 = 1000;
 /// The close code when the socket's token has expired: a policy violation (RFC 6455, 7.4.1).
 pub const CLOSE_TOKEN_EXPIRED: u16 = 1008;
+
+/// For this long after a leg started waiting for the shopper, the provider is asked every
+/// [`STATUS_QUERY_EVERY_S`] (the polls asked at 1, 2.5, 4.75 and 8.1 s, at most every 3 s)...
+pub const BRISK_FOR_S: i64 = 10;
+/// ...then every 5 s, the polls' own pace once they had backed off: a longer wait asks the
+/// provider no more often than polling did (each ask is a signed provider call, several ms of
+/// CPU, and counts against the provider's rate limits).
+pub const TICK_EVERY_S: i64 = 5;
 
 /// What a socket carries across hibernation (its attachment; Cloudflare keeps at most 2 KB).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,15 +109,22 @@ pub fn plan(note: &SocketNote, view: &View, now_s: i64) -> Action {
 }
 
 /// The object's alarm time: the saga's own (`saga_at`), or sooner while a socket is open and a
-/// leg awaits the shopper, so the provider is asked every [`STATUS_QUERY_EVERY_S`] as the polls
-/// did. The earlier of the two wins; the saga's is recomputed at every arming, never lost.
+/// leg has awaited the shopper since `awaiting_since_s`, so the provider is asked as the polls
+/// did ([`BRISK_FOR_S`], [`TICK_EVERY_S`]). The earlier of the two wins; the saga's is
+/// recomputed at every arming, never lost.
 pub fn alarm_at(
     saga_at: Option<i64>,
     sockets_open: bool,
-    awaits_shopper: bool,
+    awaiting_since_s: Option<i64>,
     now_s: i64,
 ) -> Option<i64> {
-    let tick = (sockets_open && awaits_shopper).then_some(now_s + STATUS_QUERY_EVERY_S);
+    let tick = awaiting_since_s.filter(|_| sockets_open).map(|since| {
+        let every = match now_s - since < BRISK_FOR_S {
+            true => STATUS_QUERY_EVERY_S,
+            false => TICK_EVERY_S,
+        };
+        now_s + every
+    });
     match (saga_at, tick) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -246,13 +262,17 @@ mod tests {
     #[test]
     fn the_provider_tick_runs_only_with_a_socket_and_a_leg_awaiting_the_shopper() {
         let now = 100;
-        assert_eq!(alarm_at(None, true, true, now), Some(103));
-        assert_eq!(alarm_at(None, false, true, now), None);
-        assert_eq!(alarm_at(None, true, false, now), None);
+        let since = Some(95);
+        assert_eq!(alarm_at(None, true, since, now), Some(103));
+        assert_eq!(alarm_at(None, false, since, now), None);
+        assert_eq!(alarm_at(None, true, None, now), None);
         // The earlier of the two, and the saga's own time is kept when it is sooner.
-        assert_eq!(alarm_at(Some(500), true, true, now), Some(103));
-        assert_eq!(alarm_at(Some(101), true, true, now), Some(101));
-        assert_eq!(alarm_at(Some(500), false, true, now), Some(500));
+        assert_eq!(alarm_at(Some(500), true, since, now), Some(103));
+        assert_eq!(alarm_at(Some(101), true, since, now), Some(101));
+        assert_eq!(alarm_at(Some(500), false, since, now), Some(500));
+        // After the first seconds of the wait, at the polls' slower pace.
+        assert_eq!(alarm_at(None, true, Some(90), now), Some(105));
+        assert_eq!(alarm_at(Some(104), true, Some(20), now), Some(104));
         assert!(saga_due(Some(100), now));
         assert!(!saga_due(Some(101), now));
         assert!(!saga_due(None, now));
