@@ -155,7 +155,7 @@ fn tick(
         orders
             .iter()
             .filter_map(|o| wechat.order(o))
-            .map(|o| o.query_calls as u64)
+            .map(|o| o.query_calls)
             .sum()
     };
     let (queries_before, before) = (queries(&orders), cpu_ns(pid)?);
