@@ -119,3 +119,64 @@ impl Drop for StatusSocket {
         let _ = self.ws.close();
     }
 }
+
+#[cfg(all(test, target_family = "wasm"))]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::{SocketEvent, StatusSocket};
+
+    /// Puts a stand-in `WebSocket` on the window that records how it was opened and lets the
+    /// test play the server; returns what puts the real one back.
+    fn fake_websocket() -> impl Drop {
+        let script = "window.__realWebSocket = window.__realWebSocket || window.WebSocket;\
+            window.WebSocket = function (url, protocols) {\
+              window.__socket = this; this.url = url; this.protocols = protocols;\
+              this.closed = false; this.close = function () { this.closed = true; };\
+            };";
+        js_sys::eval(script).unwrap();
+        struct Restore;
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let _ = js_sys::eval("window.WebSocket = window.__realWebSocket;");
+            }
+        }
+        Restore
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_token_is_offered_as_a_subprotocol_never_in_the_url() {
+        let _restore = fake_websocket();
+        let socket = StatusSocket::open("https://checkout.example", "cs_1", "wt1.a.b").unwrap();
+        let url = js_sys::eval("window.__socket.url")
+            .unwrap()
+            .as_string()
+            .unwrap();
+        assert_eq!(url, "wss://checkout.example/v1/widget/sessions/cs_1/status");
+        let offered = js_sys::eval("window.__socket.protocols.join(' ')").unwrap();
+        assert_eq!(
+            offered.as_string().unwrap(),
+            "checkout.status.v1 bearer.wt1.a.b"
+        );
+        drop(socket);
+        assert_eq!(js_sys::eval("window.__socket.closed").unwrap(), true);
+    }
+
+    #[wasm_bindgen_test]
+    async fn views_then_the_close_come_out_in_order_and_silence_is_quiet() {
+        let _restore = fake_websocket();
+        let socket = StatusSocket::open("http://127.0.0.1:9", "cs_1", "t").unwrap();
+        assert_eq!(socket.next(10).await, SocketEvent::Quiet);
+        js_sys::eval(
+            "window.__socket.onmessage({data: '{\"status\":\"processing\"}'});\
+             setTimeout(function () { window.__socket.onmessage({data: '{\"status\":\"paid\"}'});\
+               window.__socket.onclose({code: 1000}); }, 5);",
+        )
+        .unwrap();
+        let first = SocketEvent::View(r#"{"status":"processing"}"#.into());
+        assert_eq!(socket.next(1_000).await, first);
+        let paid = SocketEvent::View(r#"{"status":"paid"}"#.into());
+        assert_eq!(socket.next(1_000).await, paid);
+        assert_eq!(socket.next(1_000).await, SocketEvent::Closed);
+    }
+}
