@@ -15,6 +15,10 @@
 //! Merchant events are written to the session's outbox in the same write as the change, and
 //! handed to the merchant's `Webhooks` object after the reply (`session/outbox.rs`), so no
 //! command waits for that hop.
+//!
+//! The widget's status sockets (`session/push.rs`, WebSocket Hibernation) are sent the view
+//! after every save that changes it; while one waits on a leg the shopper is approving, the
+//! alarm also asks the provider, as the widget's polls did.
 
 mod audit_trail;
 mod measured;
@@ -771,8 +775,8 @@ impl CheckoutSession {
     }
 
     /// Writes the record (with its intents), and in the same turn the merchant events and the
-    /// audit entries its change causes.
-    /// A change the widget's view shows goes to the status sockets at once (`push.rs`).
+    /// audit entries its change causes; a change of the widget's view goes to its status
+    /// sockets at once (`push.rs`).
     fn save(&self, record: &SessionRecord) -> Result<()> {
         let written = self.write(record);
         self.cached.replace(written.is_ok().then(|| record.clone()));
