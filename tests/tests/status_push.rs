@@ -263,3 +263,30 @@ fn handshakes_without_an_upgrade_a_protocol_a_valid_token_or_the_tokens_origin_a
     expect_view(socket.next(WAIT), "open");
     assert_eq!(socket.next(WAIT), Event::Closed(1000, "settled".into()));
 }
+
+#[test]
+fn a_socket_whose_token_expired_is_closed_and_sent_nothing_more() {
+    let rig = wechat_rig("push-expiry");
+    let (checkout, out_trade_no) = rig.waiting_payment("push-expiry-1");
+    // A token that lives two seconds (the edge grants 15 minutes; signed here with the dev key).
+    let now = common::now_s();
+    let claims = checkout_core::token::WidgetClaims::new(&checkout.id, ORIGIN, now, 2);
+    let key = rig.base.vars.token_signing_key.as_bytes();
+    let short = Checkout {
+        token: checkout_core::token::sign(&claims, key).unwrap(),
+        ..checkout.clone()
+    };
+    let mut socket = rig.open(&short);
+    expect_view(socket.next(WAIT), "processing");
+    std::thread::sleep(Duration::from_secs(3));
+    // The payment is made; the socket, its token expired, gets no more views, only the close
+    // (at the session's next change: its own query, or WeChat's notification).
+    rig.sim.approve(&out_trade_no).unwrap();
+    assert_eq!(
+        socket.next(WAIT),
+        Event::Closed(1008, "token expired".into())
+    );
+    // A socket opened with a valid token hears the payment.
+    let mut valid = rig.open(&checkout);
+    valid.until_status("paid", WAIT);
+}
