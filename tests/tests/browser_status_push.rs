@@ -105,14 +105,7 @@ fn reads_after_socket(requests: &[Value], session_id: &str) -> (Option<u64>, usi
 fn the_widget_shows_paid_from_the_pushed_status_without_polling() {
     let shop = at_checkout("browser-push");
     let session_id = shop.pay_and_show_the_qr_code();
-    let deadline = std::time::Instant::now() + WAIT;
-    while reads_after_socket(&shop.requests(), &session_id)
-        .0
-        .is_none()
-    {
-        assert!(std::time::Instant::now() < deadline, "no status socket");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_socket(&shop, &session_id);
     // Wait long enough that polling would have asked several times (1, 1.5, 2.25 s...).
     std::thread::sleep(Duration::from_secs(5));
     shop.approve_at_wechat(&session_id);
@@ -138,4 +131,38 @@ fn a_refused_status_socket_falls_back_to_polling_and_still_shows_paid() {
     let (handshake, reads) = reads_after_socket(&shop.requests(), &session_id);
     assert_eq!(handshake, Some(401), "the handshake was refused");
     assert!(reads >= 1, "the widget polled");
+}
+
+#[test]
+fn a_dropped_status_socket_is_reopened_and_the_widget_still_hears_paid() {
+    let shop = at_checkout("browser-push-drop");
+    let session_id = shop.pay_and_show_the_qr_code();
+    wait_for_socket(&shop, &session_id);
+    // The edge restarts under the open socket (a deploy, a lost connection): the socket drops.
+    let Shop {
+        sim,
+        worker,
+        browser,
+    } = shop;
+    let shop = Shop {
+        sim,
+        worker: worker.restart(),
+        browser,
+    };
+    // The widget opens a new one (the restarted Worker's log starts empty).
+    wait_for_socket(&shop, &session_id);
+    shop.approve_at_wechat(&session_id);
+    shop.browser.wait_for("[data-testid=result-success]", WAIT);
+    let (handshake, reads) = reads_after_socket(&shop.requests(), &session_id);
+    assert_eq!(handshake, Some(101));
+    assert!(reads <= 1, "{reads} status reads after the socket reopened");
+}
+
+/// Waits until the Worker's log shows a status socket handshake for `session_id`.
+fn wait_for_socket(shop: &Shop, session_id: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while reads_after_socket(&shop.requests(), session_id).0.is_none() {
+        assert!(std::time::Instant::now() < deadline, "no status socket");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

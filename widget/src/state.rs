@@ -237,16 +237,16 @@ pub fn poll_delay_ms(checks_done: u32) -> u32 {
         .min(5_000)
 }
 
-/// The most times one wait reopens a status socket that closed before the wait was over.
+/// The most times in a row one wait reopens its status socket without hearing from it.
 pub const MAX_SOCKET_RECONNECTS: u32 = 3;
 
 /// What to do when the status socket closed while the payment still waits: reopen it after a
-/// back-off (1 s, 2 s, 4 s) if it had worked (`heard`: it delivered a view), at most
-/// [`MAX_SOCKET_RECONNECTS`] times; otherwise (`None`) poll instead. A socket that never
-/// delivered anything was refused, or is blocked on the way (some proxies, in-app browsers),
-/// and would be again.
-pub fn socket_reconnect_delay_ms(heard: bool, reconnects_done: u32) -> Option<u32> {
-    (heard && reconnects_done < MAX_SOCKET_RECONNECTS).then(|| 1_000 << reconnects_done)
+/// back-off (1 s, 2 s, 4 s) if a socket has `worked` in this wait (delivered a view), at most
+/// [`MAX_SOCKET_RECONNECTS`] times in a row without a view; otherwise (`None`) poll instead. A
+/// wait whose sockets never delivered anything is refused, or blocked on the way (some proxies,
+/// in-app browsers), and would be again.
+pub fn socket_reconnect_delay_ms(worked: bool, reconnects_in_a_row: u32) -> Option<u32> {
+    (worked && reconnects_in_a_row < MAX_SOCKET_RECONNECTS).then(|| 1_000 << reconnects_in_a_row)
 }
 
 /// The failure of the most recent attempt, to show after a return from a provider.

@@ -80,10 +80,11 @@ const SOCKET_LOOK_EVERY_MS: u32 = 5_000;
 
 /// Applies the session's status as the edge pushes it (`api::StatusSocket`; the edge asks the
 /// provider meanwhile), each view as a poll's answer. A socket that closes while the payment
-/// still waits is reopened with back-off if it had worked; one that was refused or gave up
-/// returns, and the polls take over.
+/// still waits is reopened with back-off once one has worked in this wait (a dropped connection,
+/// a restarted edge); if none ever did (refused, blocked on the way), or three reopenings in a
+/// row hear nothing, this returns and the polls take over.
 async fn follow_pushed(model: Model) {
-    let mut reconnects = 0;
+    let (mut worked, mut reconnects) = (false, 0);
     loop {
         let (Some(shown), true) = (model.session.get_untracked(), waiting(model)) else {
             return;
@@ -92,11 +93,10 @@ async fn follow_pushed(model: Model) {
         let Some(socket) = api.status_socket(&shown.id, &model.token.get_untracked()) else {
             return;
         };
-        let mut heard = false;
         loop {
             match socket.next(SOCKET_LOOK_EVERY_MS).await {
                 SocketEvent::View(text) => {
-                    heard = true;
+                    (worked, reconnects) = (true, 0);
                     let Some(updated) = WidgetSession::from_json_text(&text) else {
                         continue;
                     };
@@ -119,7 +119,7 @@ async fn follow_pushed(model: Model) {
                 return;
             }
         }
-        match socket_reconnect_delay_ms(heard, reconnects) {
+        match socket_reconnect_delay_ms(worked, reconnects) {
             Some(delay_ms) => {
                 reconnects += 1;
                 sleep_ms(delay_ms).await;
