@@ -14,6 +14,19 @@ pub const DEFAULT_SESSION_TTL_S: i64 = 30 * 60;
 pub const MIN_SESSION_TTL_S: i64 = 5 * 60;
 pub const MAX_SESSION_TTL_S: i64 = 24 * 60 * 60;
 
+/// The WebSocket subprotocol of the widget's pushed status (`GET /v1/widget/sessions/{id}/status`
+/// with `Upgrade: websocket`): each text message is the session's widget view without the wallet
+/// (a [`WidgetSession`], the `?wallet=omit` read's JSON), the first at once, then after every
+/// change of it; the server closes with 1000 after a view whose status is no longer `processing`.
+pub const STATUS_SOCKET_PROTOCOL: &str = "checkout.status.v1";
+/// A browser cannot set `Authorization` on a WebSocket, and a URL lands in logs: the widget token
+/// travels as a second offered subprotocol, this prefix then the token (a token's characters,
+/// base64url and `.`, are all allowed in a subprotocol). The server never answers with it.
+pub const STATUS_SOCKET_BEARER_PREFIX: &str = "bearer.";
+/// The most status sockets one session keeps open at once; another is refused
+/// (`429 too_many_status_sockets`).
+pub const MAX_STATUS_SOCKETS_PER_SESSION: usize = 4;
+
 /// A way to pay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -57,6 +57,11 @@ error_codes! {
     OriginNotAllowed = ("origin_not_allowed", 403, "This page is not allowed to open this checkout. The shop must add its web address to the checkout's allowed origins."),
     /// Too many requests of one kind from one client or for one session; `retry_after_s` says when to try again.
     RateLimited = ("rate_limited", 429, "Too many attempts in a short time. Please wait a moment and try again."),
+    /// A route that only takes a WebSocket (the widget's pushed status) was called without
+    /// `Upgrade: websocket`.
+    UpgradeRequired = ("upgrade_required", 426, "This address only takes a WebSocket connection."),
+    /// The session already has as many open status sockets as it allows.
+    TooManyStatusSockets = ("too_many_status_sockets", 429, "Too many open connections for this checkout. Close another tab or wait a moment."),
     /// The client secret does not match the session.
     InvalidClientSecret = ("invalid_client_secret", 401, "The checkout link is not valid."),
     /// The route or object does not exist (or belongs to someone else).

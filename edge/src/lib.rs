@@ -36,7 +36,7 @@ use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, Sc
 use crate::error::{Error, Result};
 use crate::handlers::{
     callbacks, demo, frame, merchant_metrics, merchant_reports, merchant_sessions,
-    merchant_wallets, merchant_webhooks, notifications, widget,
+    merchant_wallets, merchant_webhooks, notifications, widget, widget_status,
 };
 use crate::log::Level;
 
@@ -239,6 +239,9 @@ async fn route(
         }
         (Method::Get, ["v1", "widget", "sessions", id]) => {
             widget::session(req, env, id, request_id).await
+        }
+        (Method::Get, ["v1", "widget", "sessions", id, "status"]) => {
+            widget_status::status(req, env, id, request_id).await
         }
         (Method::Post, ["v1", "widget", "sessions", id, "pay"]) => {
             widget::pay(req, env, ctx, id, request_id).await

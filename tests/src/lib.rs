@@ -10,6 +10,7 @@
 //!   variables that point the Worker at them.
 //! - [`recorder`]: a recording proxy in front of a Worker, and the search for a card number in
 //!   what it recorded, the Worker's log and its storage.
+//! - [`status_socket`]: a WebSocket client for the widget's pushed status.
 //!
 //! The tests themselves live in `tests/tests/`, one file per area.
 
@@ -18,6 +19,7 @@ pub mod dev_vars;
 pub mod fixtures;
 pub mod providers;
 pub mod recorder;
+pub mod status_socket;
 pub mod webdriver;
 pub mod worker;
 

@@ -11,6 +11,10 @@ use checkout_core::ErrorCode;
 use checkout_core::json::Json;
 use checkout_core::wire::{FromJson, ToJson};
 
+mod status_socket;
+
+pub use status_socket::{SocketEvent, StatusSocket};
+
 use crate::password_frame;
 use crate::state::Problem;
 use js_sys::Promise;
@@ -139,6 +143,12 @@ impl Api {
                     .ok_or(Problem::from_code(ErrorCode::InternalError))
             }
         }
+    }
+
+    /// The session's pushed status (`GET /v1/widget/sessions/{id}/status`, a WebSocket): its
+    /// view at once and after every change, until the wait is over ([`StatusSocket`]).
+    pub fn status_socket(&self, session_id: &str, token: &str) -> Option<StatusSocket> {
+        StatusSocket::open(&self.base, session_id, token)
     }
 
     /// `POST /v1/widget/sessions/{id}/cancel`: gives up on the payment under way.

@@ -237,6 +237,18 @@ pub fn poll_delay_ms(checks_done: u32) -> u32 {
         .min(5_000)
 }
 
+/// The most times in a row one wait reopens its status socket without hearing from it.
+pub const MAX_SOCKET_RECONNECTS: u32 = 3;
+
+/// What to do when the status socket closed while the payment still waits: reopen it after a
+/// back-off (1 s, 2 s, 4 s) if a socket has `worked` in this wait (delivered a view), at most
+/// [`MAX_SOCKET_RECONNECTS`] times in a row without a view; otherwise (`None`) poll instead. A
+/// wait whose sockets never delivered anything is refused, or blocked on the way (some proxies,
+/// in-app browsers), and would be again.
+pub fn socket_reconnect_delay_ms(worked: bool, reconnects_in_a_row: u32) -> Option<u32> {
+    (worked && reconnects_in_a_row < MAX_SOCKET_RECONNECTS).then(|| 1_000 << reconnects_in_a_row)
+}
+
 /// The failure of the most recent attempt, to show after a return from a provider.
 pub fn last_failure(session: &WidgetSession) -> Option<Problem> {
     let last = session.payments.last()?;
@@ -472,6 +484,16 @@ pub fn choice(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_socket_that_worked_is_reopened_with_back_off_then_polling_takes_over() {
+        assert_eq!(socket_reconnect_delay_ms(true, 0), Some(1_000));
+        assert_eq!(socket_reconnect_delay_ms(true, 1), Some(2_000));
+        assert_eq!(socket_reconnect_delay_ms(true, 2), Some(4_000));
+        assert_eq!(socket_reconnect_delay_ms(true, 3), None);
+        // Refused or blocked: straight to polling.
+        assert_eq!(socket_reconnect_delay_ms(false, 0), None);
+    }
 
     #[test]
     fn the_wechat_product_follows_the_browser() {

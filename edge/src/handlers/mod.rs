@@ -2,7 +2,8 @@
 //!
 //! - [`merchant_sessions`], [`merchant_wallets`], [`merchant_webhooks`]: the server-to-server
 //!   merchant API (secret key).
-//! - [`widget`]: the browser's API (client secret, then a short-lived token).
+//! - [`widget`]: the browser's API (client secret, then a short-lived token);
+//!   [`widget_status`]: its pushed status, a WebSocket to the session object.
 //! - [`frame`]: the pay-password frame, the only page the Worker itself serves.
 //! - [`callbacks`]: where providers send the shopper's browser back.
 //! - [`notifications`]: where providers post signed server-to-server notifications.
@@ -18,6 +19,7 @@ pub mod merchant_wallets;
 pub mod merchant_webhooks;
 pub mod notifications;
 pub mod widget;
+pub mod widget_status;
 
 use worker::Response;
 

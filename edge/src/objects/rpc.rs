@@ -84,6 +84,34 @@ async fn answer<C: Serialize>(
     Ok(text)
 }
 
+/// Forwards a WebSocket upgrade to the object behind `stub` at `path`, with `headers`, and
+/// returns the client end of the socket it accepted; the object's refusal (an `{"err": ...}`
+/// answer) as that error.
+pub async fn upgrade(
+    stub: &Stub,
+    path: &str,
+    headers: worker::Headers,
+) -> Result<worker::WebSocket> {
+    headers.set("Upgrade", "websocket")?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let request = Request::new_with_init(&format!("https://object.internal{path}"), &init)?;
+    let response = stub.fetch_with_request(request).await?;
+    let status = response.status_code();
+    if status == 101 {
+        return response
+            .websocket()
+            .ok_or_else(|| Error::Invariant("an object answered 101 without a socket".into()));
+    }
+    let text = whole_text(web_sys::Response::from(response).text()).await?;
+    match (status, serde_json::from_str::<Reply<()>>(&text)) {
+        (200, Ok(Reply::Err(detail))) => Err(detail.into()),
+        _ => Err(Error::Invariant(format!(
+            "object answered {status} to an upgrade: {text}"
+        ))),
+    }
+}
+
 /// Parses the command an object received.
 pub async fn command<C: DeserializeOwned>(req: Request) -> Result<C> {
     Ok(serde_json::from_str(

@@ -15,15 +15,21 @@
 //! Merchant events are written to the session's outbox in the same write as the change, and
 //! handed to the merchant's `Webhooks` object after the reply (`session/outbox.rs`), so no
 //! command waits for that hop.
+//!
+//! The widget's status sockets (`session/push.rs`, WebSocket Hibernation) are sent the view
+//! after every save that changes it; while one waits on a leg the shopper is approving, the
+//! alarm also asks the provider, as the widget's polls did.
 
 mod audit_trail;
 mod measured;
 mod notification;
 mod outbox;
+mod push;
 mod run;
 mod throttle;
 
 pub use crate::saga::{CallbackOutcome, NotifiedEvent};
+pub use push::TOKEN_EXP_HEADER as STATUS_TOKEN_EXP_HEADER;
 
 use checkout_core::api::{
     AllocationRequest, BalanceSummary, CheckoutSession as SessionView, CreateRefundRequest, List,
@@ -33,6 +39,7 @@ use checkout_core::ErrorCode;
 use serde::{Deserialize, Serialize};
 use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Request, Response, SqlStorage, State,
+    WebSocket, WebSocketIncomingMessage,
 };
 
 use super::session_record::SessionRecord;
@@ -256,6 +263,13 @@ impl DurableObject for CheckoutSession {
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        // The widget's status socket (`push.rs`): a WebSocket upgrade, not a command.
+        if req.path() == STATUS_SOCKET_PATH {
+            return match self.open_status_socket(&req).await {
+                Ok(response) => Ok(response),
+                Err(e) => rpc::reply::<()>("session", Err(e)),
+            };
+        }
         let source = req
             .headers()
             .get(rpc::REQUEST_ID_HEADER)
@@ -284,7 +298,12 @@ impl DurableObject for CheckoutSession {
 
     async fn alarm(&self) -> worker::Result<Response> {
         self.in_flight.enter("alarm");
-        let outcome = self.on_alarm().await;
+        // With status sockets open, the alarm may be their provider tick (`push.rs`).
+        let outcome = match self.status_tick().await {
+            Ok(true) => Ok(()),
+            Ok(false) => self.on_alarm().await,
+            Err(e) => Err(e),
+        };
         self.in_flight.leave("alarm");
         self.flush_outbox().await;
         if let Err(e) = outcome {
@@ -300,7 +319,37 @@ impl DurableObject for CheckoutSession {
         }
         Response::ok("")
     }
+
+    /// A status socket only listens; whatever the page sends is ignored.
+    async fn websocket_message(
+        &self,
+        _ws: WebSocket,
+        _message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        Ok(())
+    }
+
+    /// The page closed its status socket: the close is answered (a no-op where the runtime
+    /// answers it itself), and the provider tick stops with the last socket at its next alarm.
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> worker::Result<()> {
+        let _ = ws.close(Some(1000), Some("closed"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        let _ = ws.close(Some(1011), Some("error"));
+        Ok(())
+    }
 }
+
+/// The path on which the Worker forwards a status socket's upgrade to the session.
+pub const STATUS_SOCKET_PATH: &str = "/status";
 
 impl CheckoutSession {
     async fn handle(&self, command: SessionCommand) -> Result<SessionReply> {
@@ -560,24 +609,12 @@ impl CheckoutSession {
     /// After a write: the alarm set to the record's next due time, and the reconciliation
     /// registry told whether to watch the session.
     async fn after_commit(&self) -> Result<()> {
-        let (alarm_at, tracking, changed, id) = {
+        let (tracking, changed, id) = {
             let record = self.current()?;
             let changed = self.tracking_changed(&record);
-            (
-                saga::next_alarm_at_s(&record, now_s()),
-                saga::needs_tracking(&record),
-                changed,
-                record.id,
-            )
+            (saga::needs_tracking(&record), changed, record.id)
         };
-        // Events waiting for their hand-over: the alarm is their backstop should this instance
-        // die before `deliver_after_reply` is done, which then puts the saga's own time back.
-        let alarm_at = self.delivery.backstop(alarm_at, now_s());
-        let storage = self.state.storage();
-        match alarm_at {
-            Some(at) => storage.set_alarm((at - now_s()).max(1) * 1000).await?,
-            None => storage.delete_alarm().await?,
-        }
+        self.arm_alarm().await?;
         if changed {
             reconciler::track(&self.env, &id, tracking).await?;
             self.tracked.set(Some(tracking));
@@ -607,11 +644,7 @@ impl CheckoutSession {
         if now - self.last_status_query_s.get() < notification::STATUS_QUERY_EVERY_S {
             return Ok(());
         }
-        let awaiting = self.current()?.processing_payment().is_some_and(|p| {
-            p.provider.as_ref().map(|l| l.stage)
-                == Some(crate::saga::record::LegStage::AwaitingShopper)
-        });
-        if !awaiting {
+        if !push::awaits_shopper(&self.current()?) {
             return Ok(());
         }
         self.last_status_query_s.set(now);
@@ -742,14 +775,19 @@ impl CheckoutSession {
     }
 
     /// Writes the record (with its intents), and in the same turn the merchant events and the
-    /// audit entries its change causes.
+    /// audit entries its change causes; a change of the widget's view goes to its status
+    /// sockets at once (`push.rs`).
     fn save(&self, record: &SessionRecord) -> Result<()> {
         let written = self.write(record);
         self.cached.replace(written.is_ok().then(|| record.clone()));
-        written
+        if written? {
+            self.push_status(record);
+        }
+        Ok(())
     }
 
-    fn write(&self, record: &SessionRecord) -> Result<()> {
+    /// Writes the record if it changed; whether it did.
+    fn write(&self, record: &SessionRecord) -> Result<bool> {
         let changed = self.with_stored(|before| -> Result<bool> {
             if before == Some(record) {
                 return Ok(false);
@@ -766,7 +804,7 @@ impl CheckoutSession {
                 vec![serde_json::to_string(record)?.into()],
             )?;
         }
-        Ok(())
+        Ok(changed)
     }
 }
 

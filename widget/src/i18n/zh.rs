@@ -100,6 +100,8 @@ pub fn error(code: ErrorCode) -> Option<&'static str> {
             "此页面无权打开该收银台。商家需将本网站地址加入收银台允许的来源列表。"
         }
         E::RateLimited => "短时间内尝试次数过多，请稍后再试。",
+        E::UpgradeRequired => "此地址只接受 WebSocket 连接。",
+        E::TooManyStatusSockets => "此收银台打开的连接过多。请关闭其他标签页或稍候再试。",
         E::InvalidClientSecret => "结账链接无效。",
         E::NotFound => "此地址下没有找到任何内容。",
         E::MethodNotAllowed => "此处不支持该 HTTP 方法。",

@@ -180,6 +180,7 @@ pub fn run() -> Result {
     let rows = result?;
     print_table(&rows, pinned);
     money::print();
+    super::push::print();
     Ok(())
 }
 
@@ -286,6 +287,7 @@ fn measure_all(server_core: Option<usize>) -> Result<Vec<Row>> {
             let sims = Sims {
                 stripe: &stripe,
                 bkash: &bkash,
+                wechat: &wechat,
             };
             let result = edge_routes(&server, &key, worker, limits, &sims, &mut rows);
             if let Err(e) = result {
@@ -300,6 +302,7 @@ fn measure_all(server_core: Option<usize>) -> Result<Vec<Row>> {
 struct Sims<'a> {
     stripe: &'a providers::Stripe,
     bkash: &'a checkout_simulators::bkash::RunningBkash,
+    wechat: &'a checkout_simulators::wechat::RunningWechat,
 }
 
 fn edge_routes(
@@ -328,6 +331,15 @@ fn edge_routes(
 
     if std::env::var("BENCH_ONLY").as_deref() == Ok("money") {
         return money_routes(server, key, worker, sims, &mut push);
+    }
+    // The pushed status beside the poll, with the limits off only (its set-up grants a token
+    // per socket from one address), and not on a baseline build (which may not have the
+    // route). `BENCH_ONLY=push` runs it alone.
+    if limits == Limits::Off && !worker.starts_with("before") {
+        super::push::measure(server, key, worker, sims.wechat)?;
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("push") {
+        return Ok(());
     }
     let health = || Request::get("/healthz");
     warm_up(server, health)?;
