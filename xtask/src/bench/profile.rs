@@ -37,7 +37,9 @@ use crate::shell::{node_bin, read_text, root, Result};
 const INTERVAL_US: u32 = 100;
 /// Frames printed per route.
 const TOP: usize = 20;
-const ROUTES: [&str; 6] = ["poll", "read", "token", "pay", "wechat", "create"];
+const ROUTES: [&str; 7] = [
+    "healthz", "poll", "read", "token", "pay", "wechat", "create",
+];
 
 /// One profile as `Profiler.stop` answers it (the parts used here).
 #[derive(Debug, Deserialize)]
@@ -196,6 +198,8 @@ fn profile_routes(chosen: &[&str], server_core: Option<usize>) -> Result {
     );
     for route in chosen {
         let requests: Vec<Request> = match *route {
+            // No object, no body: what every request pays around its route.
+            "healthz" => (0..3_000).map(|_| Request::get("/healthz")).collect(),
             "poll" | "read" => {
                 let mut reads = Vec::new();
                 for n in 0..16 {
