@@ -16,6 +16,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_split::SplitLoaderError;
 use send_wrapper::SendWrapper;
+use wasm_bindgen::JsCast;
 
 use super::balance_pay::preload_wallet_form;
 use super::checkout::{preload_pay, preload_status_polling, preload_waiting_screen};
@@ -48,6 +49,7 @@ pub fn part_view(part: PartView, locale: Locale) -> AnyView {
     // The task touches no signal of the widget: if the widget is gone when the part lands, the
     // view is dropped unseen.
     spawn_local(async move {
+        first_frame().await;
         let view = match part.await {
             Ok(view) => view,
             Err(error) => view! { <ErrorNotice error=error locale=locale /> }.into_any(),
@@ -62,6 +64,47 @@ pub fn part_view(part: PartView, locale: Locale) -> AnyView {
         slot.borrow_mut().take()
     })
     .into_any()
+}
+
+thread_local! {
+    /// Resolves once the frame after the first view's render has run ([`hold_parts_for_a_frame`]).
+    static FIRST_FRAME: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
+}
+
+/// Holds back the parts the next render asks for (the first view's wallet form, when the store
+/// balance is the method chosen first) until that render's frame has been laid out: their fetches,
+/// and the pay-password frame's navigation that follows, would otherwise start in the middle of
+/// it. Chromium asks its browser process, synchronously, for the rendering settings of every font
+/// size and weight the first layout meets, and those requests keep that process busy (a trace of
+/// `cargo xtask bench tti`: four such calls of 4-11 ms each in the first view's layout, with the
+/// part's seven requests just sent). Parts shown later wait for nothing: the promise has resolved.
+pub fn hold_parts_for_a_frame() {
+    let frame = js_sys::Promise::new(&mut |resolve, _| {
+        let Some(window) = web_sys::window() else {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
+            return;
+        };
+        // The animation callbacks run before the frame's style and layout; a timer set from one
+        // runs after them. A page in a background tab draws no frames: then a timer alone.
+        let _ = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, FRAME_FALLBACK_MS);
+        let after = wasm_bindgen::closure::Closure::once_into_js(move || {
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback(&resolve);
+            }
+        });
+        let _ = window.request_animation_frame(after.unchecked_ref());
+    });
+    FIRST_FRAME.with(|slot| *slot.borrow_mut() = Some(frame));
+}
+
+/// When a page draws no frames (a background tab), how long parts wait at most.
+const FRAME_FALLBACK_MS: i32 = 200;
+
+async fn first_frame() {
+    if let Some(frame) = FIRST_FRAME.with(|slot| slot.borrow().clone()) {
+        let _ = wasm_bindgen_futures::JsFuture::from(frame).await;
+    }
 }
 
 /// Fetches every part in the background, once the first view is up. A failure is left for the
