@@ -1,4 +1,4 @@
-// Bench page driver (`cargo xtask bench`): creates a demo session as a merchant's server would,
+// Bench page driver (`cargo xtask bench`; also `browser_lazy_parts`): creates a demo session as a merchant's server would,
 // then writes the one script tag and records, in `window.tti` (milliseconds of
 // `performance.now()`): `inserted` when the tag goes into the page, `ready` when the widget says
 // `checkout:ready`, and `interactive` at the first frame where its pay button is on screen and
