@@ -50,6 +50,9 @@ pub fn time_to_interactive(client: &Client, base_url: &str, key: &str) -> Result
     let mut interactive = Vec::with_capacity(RUNS);
     let mut ready = Vec::with_capacity(RUNS);
     let mut after_ready = Vec::with_capacity(RUNS);
+    // From the later of the main part's and the session's answers to `checkout:ready`: the
+    // widget's own work once the network has brought everything.
+    let mut after_network = Vec::with_capacity(RUNS);
     let mut phases: Vec<Vec<f64>> = vec![Vec::with_capacity(RUNS); PHASES.len()];
     let mut starts: Vec<Vec<f64>> = vec![Vec::with_capacity(RUNS); PHASES.len()];
     // The last stretch: `checkout:ready` → the pay button in the DOM → the first frame with it →
@@ -64,6 +67,11 @@ pub fn time_to_interactive(client: &Client, base_url: &str, key: &str) -> Result
         interactive.push(at("interactive") - at("inserted"));
         ready.push(at("ready") - at("inserted"));
         after_ready.push(at("interactive") - at("ready"));
+        let answer = |key: &str| times["phases"][key].as_f64().unwrap_or(f64::NAN);
+        let last_answer = answer("checkout_widget_bg.wasm").max(answer("widget/sessions/"));
+        if last_answer.is_finite() {
+            after_network.push(at("ready") - at("inserted") - last_answer);
+        }
         for (i, (key, _)) in PHASES.iter().enumerate() {
             if let Some(ms) = times["phases"][key].as_f64() {
                 phases[i].push(ms);
@@ -94,6 +102,12 @@ pub fn time_to_interactive(client: &Client, base_url: &str, key: &str) -> Result
         if !values.is_empty() {
             println!("    {label}: {}", summary(values));
         }
+    }
+    if !after_network.is_empty() {
+        println!(
+            "  last of the main part and the session answered → checkout:ready: {}",
+            summary(&mut after_network)
+        );
     }
     println!(
         "  checkout:ready → interactive: {}",
