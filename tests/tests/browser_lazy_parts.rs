@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::webdriver::Browser;
 use checkout_tests::worker::{WorkerOptions, WorkerProcess};
@@ -31,6 +32,38 @@ fn the_first_view_fetches_no_lazy_part() {
          .filter(e => e.name.includes('/pkg/split_pay')).length === 1",
         WAIT,
     );
+}
+
+/// A part the first view shows at once (the wallet form, when the store balance is the method
+/// chosen first) is asked for once the first frame with the pay button has been laid out, not
+/// during the render: its requests would keep the browser busy while that layout waits on it.
+#[test]
+fn a_part_the_first_view_shows_is_fetched_after_its_first_frame() {
+    let worker = WorkerProcess::start(&temp_dir("lazy-after-frame"));
+    let key = DevVars::of_repo().merchant("m_demo").test_key().to_owned();
+    // The demo customer needs a pay password, or the store balance is not the method chosen.
+    Client::new(&worker.base_url)
+        .call("PUT", "/v1/customers/cus_demo/pay_password")
+        .bearer(&key)
+        .json(&json!({"pay_password": "123456"}))
+        .expect_status(200);
+    let browser = Browser::start(1280, 900);
+    // The bench page: it notes when the pay button was first laid out, enabled (`tti.interactive`).
+    browser.goto(&format!("{}/test/tti.html", worker.base_url));
+    browser.wait_until(
+        "the wallet form's part is fetched",
+        "return !!(window.tti && window.tti.interactive) && performance.getEntriesByType('resource')\
+         .some(e => e.name.includes('/pkg/split_wallet_form'))",
+        WAIT,
+    );
+    let times = browser.script(
+        "const form = performance.getEntriesByType('resource')\
+           .find(e => e.name.includes('/pkg/split_wallet_form'));\
+         return {asked: form.startTime, laidOut: window.tti.interactive};",
+        vec![],
+    );
+    let at = |name: &str| times[name].as_f64().unwrap_or(f64::NAN);
+    assert!(at("asked") >= at("laidOut"), "{times}");
 }
 
 #[test]

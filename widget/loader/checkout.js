@@ -77,23 +77,33 @@
 
     /** The widget's first two calls (the token grant, then the session read with its answer),
         sent now so they travel while the widget's code loads. The widget reads their answers as
-        if it had made them (widget/src/api.rs, `Sent`): the same requests, in the same order. */
+        if it had made them (widget/src/api.rs, `Sent`): the same requests, in the same order.
+        Each answer is read to its end here too: the promise resolves with the body of a
+        successful answer and rejects with the body (a string) of an error answer, or with an
+        error object when the request failed or its body was cut off. The widget then has both
+        at once, in the task that mounts it, not one task (and perhaps a frame of its loading
+        screen) later for each body. */
     function send(base, clientSecret) {
       base = String(base).replace(/\/+$/, "");
       var init = { mode: "cors", credentials: "omit" };
+      var read = function (response) {
+        return response.text().then(function (text) {
+          return response.ok ? text : Promise.reject(text);
+        });
+      };
       var token = fetch(base + "/v1/widget/token", Object.assign({
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ client_secret: clientSecret }),
-      }, init));
-      var session = token.then(function (response) {
-        if (!response.ok) return null; // the widget reports the token's error; nothing to read
-        return response.clone().json().then(function (grant) {
-          return fetch(base + "/v1/widget/sessions/" + encodeURIComponent(grant.session_id),
-            Object.assign({ headers: { Authorization: "Bearer " + grant.token } }, init));
-        });
+      }, init)).then(read);
+      // After an error answer to the token, nothing to read: the widget reports the token's.
+      var session = token.then(function (text) {
+        var grant = JSON.parse(text);
+        return fetch(base + "/v1/widget/sessions/" + encodeURIComponent(grant.session_id),
+          Object.assign({ headers: { Authorization: "Bearer " + grant.token } }, init)).then(read);
       });
-      // Read only after a good token; a failure is the widget's to report, not an unhandled one.
+      // A failure is the widget's to report, not an unhandled one.
+      token.catch(function () {});
       session.catch(function () {});
       return { token: token, session: session };
     }

@@ -49,7 +49,7 @@ impl Api {
         sent: Option<Promise>,
     ) -> Result<TokenResponse, Problem> {
         if let Some(sent) = sent {
-            return parse(answer(sent).await?);
+            return parse(read_sent(sent).await?);
         }
         let body = TokenRequest {
             client_secret: client_secret.to_owned(),
@@ -70,7 +70,7 @@ impl Api {
         sent: Option<Promise>,
     ) -> Result<WidgetSession, Problem> {
         if let Some(sent) = sent {
-            return parse(answer(sent).await?);
+            return parse(read_sent(sent).await?);
         }
         let query = if omit_wallet { "?wallet=omit" } else { "" };
         let path = format!("/v1/widget/sessions/{session_id}{query}");
@@ -191,10 +191,12 @@ impl Api {
 }
 
 /// The widget's first two calls, when the loader (`www/checkout.js`) sent them itself while the
-/// widget's code was still loading (`options.sent = {token, session}`: promises of the `fetch`
-/// responses, exactly the requests [`Api::token`] and [`Api::session`] make; the session's is
-/// made with the token's answer). They would otherwise wait for the WebAssembly, one after the
-/// other; sent early they travel while it loads.
+/// widget's code was still loading (`options.sent = {token, session}`: promises of the answers to
+/// exactly the requests [`Api::token`] and [`Api::session`] make, the session's made with the
+/// token's answer, each read to its end: the body of a successful answer, or a rejection with the
+/// body of an error answer). They would otherwise wait for the
+/// WebAssembly, one after the other; sent early they travel while it loads. Read by the loader,
+/// their bodies are here in the task that mounts the widget, not a task later each.
 pub struct Sent {
     pub token: Promise,
     pub session: Promise,
@@ -214,6 +216,17 @@ impl Sent {
             token: field("token")?,
             session: field("session")?,
         })
+    }
+}
+
+/// The body of a successful answer the loader sent and read (see [`Sent`]): the promise resolves
+/// with it; an error answer rejects with its body, a request that failed with an error object.
+async fn read_sent(sent: Promise) -> Result<String, Problem> {
+    match JsFuture::from(sent).await {
+        Ok(text) => text.as_string().ok_or(Problem::Unreachable),
+        Err(error) => Err(error
+            .as_string()
+            .map_or(Problem::Unreachable, |body| problem_from_body(&body))),
     }
 }
 

@@ -12,7 +12,8 @@
 //! the card webhook and the bKash callback; `BENCH_ONLY=push` only the pushed status beside the
 //! poll it replaces, `push.rs`); `cargo xtask bench wrangler` the `wrangler dev` one alone;
 //! `cargo xtask bench size` the first view's size alone, on the widget already built
-//! (`cargo xtask build widget`); `cargo xtask bench tti` its time to interactive alone;
+//! (`cargo xtask build widget`); `cargo xtask bench tti` its time to interactive alone (`BENCH_TTI_HOLD_S=<s>`: no timing, the
+//! Worker kept up that long for a browser traced by hand);
 //! `cargo xtask bench crypto` the WeChat Pay and Stripe webhook cryptography alone;
 //! `cargo xtask bench profile` CPU profiles of the hot routes; `cargo xtask bench growth`
 //! (opt-in, minutes) whether a

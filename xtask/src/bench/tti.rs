@@ -37,9 +37,27 @@ pub fn time_to_interactive(client: &Client, base_url: &str, key: &str) -> Result
             .bearer(key)
             .json(&json!({"pay_password": "123456"})),
     )?;
+    // `BENCH_TTI_HOLD_S=<seconds>`: no timing; the Worker stays up that long for a browser
+    // driven by hand (a trace of the page: `{base_url}/test/tti.html`).
+    if let Some(hold_s) = std::env::var("BENCH_TTI_HOLD_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        println!("holding {base_url}/test/tti.html for {hold_s} s");
+        std::thread::sleep(Duration::from_secs(hold_s));
+        return Ok(());
+    }
     let mut interactive = Vec::with_capacity(RUNS);
     let mut ready = Vec::with_capacity(RUNS);
+    let mut after_ready = Vec::with_capacity(RUNS);
+    // From the later of the main part's and the session's answers to `checkout:ready`: the
+    // widget's own work once the network has brought everything.
+    let mut after_network = Vec::with_capacity(RUNS);
     let mut phases: Vec<Vec<f64>> = vec![Vec::with_capacity(RUNS); PHASES.len()];
+    let mut starts: Vec<Vec<f64>> = vec![Vec::with_capacity(RUNS); PHASES.len()];
+    // The last stretch: `checkout:ready` → the pay button in the DOM → the first frame with it →
+    // laid out and enabled.
+    let mut last: [Vec<f64>; 4] = Default::default();
     for run in 0..RUNS {
         let times = one_load(base_url)?;
         if run == 0 {
@@ -48,9 +66,25 @@ pub fn time_to_interactive(client: &Client, base_url: &str, key: &str) -> Result
         let at = |name: &str| times[name].as_f64().unwrap_or(f64::NAN);
         interactive.push(at("interactive") - at("inserted"));
         ready.push(at("ready") - at("inserted"));
+        after_ready.push(at("interactive") - at("ready"));
+        let answer = |key: &str| times["phases"][key].as_f64().unwrap_or(f64::NAN);
+        let last_answer = answer("checkout_widget_bg.wasm").max(answer("widget/sessions/"));
+        if last_answer.is_finite() {
+            after_network.push(at("ready") - at("inserted") - last_answer);
+        }
         for (i, (key, _)) in PHASES.iter().enumerate() {
             if let Some(ms) = times["phases"][key].as_f64() {
                 phases[i].push(ms);
+            }
+            if let Some(ms) = times["starts"][key].as_f64() {
+                starts[i].push(ms);
+            }
+        }
+        let marks = ["ready", "rendered", "frame", "frameRuns", "interactive"];
+        for (i, pair) in marks.windows(2).enumerate() {
+            let span = at(pair[1]) - at(pair[0]);
+            if span.is_finite() {
+                last[i].push(span);
             }
         }
     }
@@ -59,6 +93,34 @@ pub fn time_to_interactive(client: &Client, base_url: &str, key: &str) -> Result
     println!("  checkout:ready event: {}", summary(&mut ready));
     println!("  answers on the way (from the tag's insertion, when each response ended):");
     for ((_, label), values) in PHASES.iter().zip(phases.iter_mut()) {
+        if !values.is_empty() {
+            println!("    {label}: {}", summary(values));
+        }
+    }
+    println!("  requests on the way (from the tag's insertion, when each was asked for):");
+    for ((_, label), values) in PHASES.iter().zip(starts.iter_mut()) {
+        if !values.is_empty() {
+            println!("    {label}: {}", summary(values));
+        }
+    }
+    if !after_network.is_empty() {
+        println!(
+            "  last of the main part and the session answered → checkout:ready: {}",
+            summary(&mut after_network)
+        );
+    }
+    println!(
+        "  checkout:ready → interactive: {}",
+        summary(&mut after_ready)
+    );
+    println!("  after checkout:ready:");
+    let labels = [
+        "ready → pay button in the DOM",
+        "in the DOM → start of the first frame with it",
+        "frame start → its animation callbacks",
+        "callbacks → laid out, enabled (style and layout)",
+    ];
+    for (label, values) in labels.iter().zip(last.iter_mut()) {
         if !values.is_empty() {
             println!("    {label}: {}", summary(values));
         }

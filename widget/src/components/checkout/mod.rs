@@ -324,6 +324,7 @@ async fn load(model: Model, client_secret: String, sent: Option<Sent>, owner: Op
     match loaded {
         Ok(session) => {
             let id = session.id.clone();
+            super::parts::hold_parts_for_a_frame();
             show_session(model, session);
             model.events.with_value(|e| e.ready(&id));
             spawn_local(super::parts::prefetch_all());
