@@ -13,7 +13,9 @@
 //! `cargo xtask bench size` the first view's size alone, on the widget already built
 //! (`cargo xtask build widget`); `cargo xtask bench tti` its time to interactive alone;
 //! `cargo xtask bench crypto` the WeChat Pay and Stripe webhook cryptography alone;
-//! `cargo xtask bench profile` CPU profiles of the hot routes; `cargo xtask bench growth`
+//! `cargo xtask bench profile` CPU profiles of the hot routes; `cargo xtask bench count` the
+//! storage calls (SQL statements, alarm calls) of a payment and a settling notification, counted
+//! (`count.rs`); `cargo xtask bench growth`
 //! (opt-in, minutes) whether a
 //! payment's and a poll's cost grows with history.
 
@@ -29,6 +31,7 @@ use serde_json::json;
 use crate::shell::{root, Result};
 use crate::{build, setup};
 
+mod count;
 mod load;
 mod money;
 mod profile;
@@ -63,6 +66,8 @@ pub fn run(args: &[String]) -> Result {
         }
         // The WeChat Pay and Stripe webhook cryptography alone (wasm beside WebCrypto, in Node).
         Some("crypto") => return wechat::crypto(),
+        // The storage calls of a balance payment and a settling WeChat notification, counted.
+        Some("count") => return count::run(),
         Some("growth") => {
             print_machine();
             return routes::growth();
@@ -78,7 +83,7 @@ pub fn run(args: &[String]) -> Result {
         }
         Some(other) => {
             return Err(format!(
-                "cargo xtask bench [size|tti|workerd|profile|crypto|growth|wrangler]: not {other}"
+                "cargo xtask bench [size|tti|workerd|profile|count|crypto|growth|wrangler]: not {other}"
             ))
         }
         None => {}
