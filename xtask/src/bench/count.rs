@@ -82,17 +82,15 @@ fn count_build(label: &str, tag: &str, main: &Path, dir: &Path) -> Result {
     let pays: Vec<Request> = (0..2)
         .map(|n| {
             let session = checkout(&client, &key, &format!("count-{tag}-{n}"), &customer, n)?;
-            Ok(
-                Request::post_json(
-                    format!("/v1/widget/sessions/{}/pay", session.id),
-                    &json!({"method": "balance", "pay_password": PAY_PASSWORD}),
-                )
-                .header("Authorization", &format!("Bearer {}", session.token))
-                .header("Origin", &server.base_url)
-                .header("Checkout-Parent-Origin", ORIGIN)
-                .header("Idempotency-Key", &format!("count-{tag}-{n}"))
-                .header("CF-Connecting-IP", &client_ip(70_000 + n)),
+            Ok(Request::post_json(
+                format!("/v1/widget/sessions/{}/pay", session.id),
+                &json!({"method": "balance", "pay_password": PAY_PASSWORD}),
             )
+            .header("Authorization", &format!("Bearer {}", session.token))
+            .header("Origin", &server.base_url)
+            .header("Checkout-Parent-Origin", ORIGIN)
+            .header("Idempotency-Key", &format!("count-{tag}-{n}"))
+            .header("CF-Connecting-IP", &client_ip(70_000 + n)))
         })
         .collect::<Result<_>>()?;
     let counted = counted_request(&server, &agent, &pays, 200)?;
@@ -154,9 +152,7 @@ fn print_counts(what: &str, lines: &[(String, String, String)]) {
         let slot = per_object.entry(object).or_default();
         if call == "exec" {
             slot.0 += 1;
-            *statements
-                .entry((object, shorten(statement)))
-                .or_default() += 1;
+            *statements.entry((object, shorten(statement))).or_default() += 1;
         } else {
             slot.1 += 1;
             *statements.entry((object, call.clone())).or_default() += 1;
