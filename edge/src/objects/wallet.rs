@@ -275,20 +275,22 @@ impl Wallet {
         Ok(())
     }
 
-    /// The outcome of an earlier debit with this transfer id, if there was one.
+    /// The outcome of an earlier debit with this transfer id, if there was one. Both legs' rows
+    /// are read in one statement.
     fn earlier_debit(&self, transfer_id: &str, legs: DebitLegs) -> Result<Option<Result<()>>> {
-        if let Some(done) = self.store.transfer(transfer_id)? {
-            return Ok(Some(earlier_debit(&done, legs.amount)));
+        let points_id = points_leg_id(transfer_id);
+        let rows = self.store.transfers_of(transfer_id, &points_id)?;
+        if let Some(done) = rows.iter().find(|t| t.id == transfer_id) {
+            return Ok(Some(earlier_debit(done, legs.amount)));
         }
-        Ok(self
-            .store
-            .transfer(&points_leg_id(transfer_id))?
-            .map(|done| match done.amount_minor == legs.points {
+        Ok(rows.iter().find(|t| t.id == points_id).map(|done| {
+            match done.amount_minor == legs.points {
                 true => Ok(()),
                 false => Err(Error::Invariant(format!(
                     "transfer {transfer_id} reused with other points"
                 ))),
-            }))
+            }
+        }))
     }
 
     fn resolve(&self, transfer_id: &str) -> Result<TransferOutcome> {
