@@ -56,7 +56,9 @@ impl CheckoutSession {
         if stepped.intents.is_empty() && stepped.alerts.is_empty() && stepped_record == record {
             return Ok(());
         }
-        self.drive(input, None).await?;
+        // The same turn as the look above (no await in between): its context still holds, and
+        // the stranger-call budget is not read twice.
+        self.drive_with(input, None, Some(ctx)).await?;
         Ok(())
     }
 
