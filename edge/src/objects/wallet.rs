@@ -230,13 +230,18 @@ impl Wallet {
         legs: DebitLegs,
         password: Option<String>,
     ) -> Result<()> {
+        let written = self.store.transfers_written();
         if let Some(outcome) = self.earlier_debit(transfer_id, legs)? {
             return outcome;
         }
         self.authorize(password).await?;
         // Everything below runs in one synchronous turn: no await until the transfers are written.
-        if let Some(outcome) = self.earlier_debit(transfer_id, legs)? {
-            return outcome;
+        // A request with the same id can have written it during the password's check only if
+        // this object wrote a transfer meanwhile: then it is looked up again.
+        if self.store.transfers_written() != written {
+            if let Some(outcome) = self.earlier_debit(transfer_id, legs)? {
+                return outcome;
+            }
         }
         let balance_name = balance_account(legs.amount.currency());
         let mut balance = self.store.account(&balance_name)?;

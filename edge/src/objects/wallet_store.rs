@@ -168,6 +168,9 @@ pub struct WalletStore {
     accounts: std::cell::RefCell<std::collections::HashMap<String, Account>>,
     /// The pay-password row as last read (`None`: not read since the last write to it).
     password: std::cell::RefCell<Option<Option<PasswordRow>>>,
+    /// Transfers this instance has begun to write: an id looked up before an `await` is still
+    /// absent after it if this has not moved (only this object writes `transfers`).
+    transfers_written: std::cell::Cell<u64>,
 }
 
 /// The account that holds store balance in `currency`.
@@ -201,6 +204,7 @@ impl WalletStore {
             outbox_pending: std::cell::Cell::new(true),
             accounts: std::cell::RefCell::new(std::collections::HashMap::new()),
             password: std::cell::RefCell::new(None),
+            transfers_written: std::cell::Cell::new(0),
         })
     }
 
@@ -255,6 +259,11 @@ impl WalletStore {
         Ok(rows.into_iter().next())
     }
 
+    /// How many transfers this instance has begun to write (see `transfers_written`).
+    pub fn transfers_written(&self) -> u64 {
+        self.transfers_written.get()
+    }
+
     /// The transfers with either id, in one statement (a payment's balance and points legs).
     pub fn transfers_of(&self, id: &str, other: &str) -> Result<Vec<TransferRow>> {
         Ok(self
@@ -269,6 +278,7 @@ impl WalletStore {
     /// Appends a transfer and the account totals it produced. Call with no `await` between this
     /// and the checks that allowed it: the runtime commits one synchronous turn atomically.
     pub fn record(&self, transfer: &TransferRow, totals: Option<&Account>) -> Result<()> {
+        self.transfers_written.set(self.transfers_written.get() + 1);
         self.sql.exec(
             "INSERT INTO transfers (id, kind, account, amount_minor, created_at_ms) VALUES (?, ?, ?, ?, ?)",
             vec![
