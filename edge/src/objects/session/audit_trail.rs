@@ -180,32 +180,23 @@ impl CheckoutSession {
     }
 
     fn try_append(&self, texts: Vec<String>, request_ids: &[String]) -> Result<()> {
-        let (mut rows, mut last) = self.audit_tail()?;
+        let (rows, last) = self.audit_tail()?;
         let ids = serde_json::to_string(request_ids)?;
         let now = now_ms();
-        let mut new_rows: Vec<String> = Vec::new();
-        for text in texts {
-            let text = if rows >= MAX_ROWS - 1 {
-                json!({"kind": "truncated", "what": "audit_truncated"}).to_string()
-            } else {
-                text
-            };
-            if last.as_deref() == Some(text.as_str()) {
-                // The rows before it first, so the repeat is counted on the row it repeats.
-                self.insert_audit_rows(&std::mem::take(&mut new_rows), &ids, now)?;
-                self.sql.exec(
-                    "UPDATE audit SET repeats = repeats + 1, last_at_ms = ?, last_request_ids = ? \
-                     WHERE seq = (SELECT MAX(seq) FROM audit)",
-                    vec![now.into(), ids.as_str().into()],
-                )?;
-            } else {
-                new_rows.push(text.clone());
-                rows += 1;
+        let (writes, tail) = plan(rows, last, texts);
+        for write in writes {
+            match write {
+                Write::Insert(texts) => self.insert_audit_rows(&texts, &ids, now)?,
+                Write::Repeat => {
+                    self.sql.exec(
+                        "UPDATE audit SET repeats = repeats + 1, last_at_ms = ?, \
+                         last_request_ids = ? WHERE seq = (SELECT MAX(seq) FROM audit)",
+                        vec![now.into(), ids.as_str().into()],
+                    )?;
+                }
             }
-            last = Some(text);
         }
-        self.insert_audit_rows(&new_rows, &ids, now)?;
-        self.audit_tail.0.replace(Some((rows, last)));
+        self.audit_tail.0.replace(Some(tail));
         Ok(())
     }
 
@@ -297,10 +288,98 @@ impl CheckoutSession {
     }
 }
 
+/// One write to the trail: new rows, or one more repeat of the last row.
+#[derive(Debug, PartialEq, Eq)]
+enum Write {
+    Insert(Vec<String>),
+    Repeat,
+}
+
+/// The writes that append `texts` to a trail of `rows` rows whose last entry is `last`, in
+/// order, and the trail's tail after them: an entry equal to the one before it is a repeat of
+/// that row, and once the trail holds `MAX_ROWS - 1` rows every entry becomes the `truncated`
+/// one (one last row, then its repeats).
+fn plan(
+    mut rows: i64,
+    mut last: Option<String>,
+    texts: Vec<String>,
+) -> (Vec<Write>, (i64, Option<String>)) {
+    let mut writes = Vec::new();
+    let mut new_rows: Vec<String> = Vec::new();
+    for text in texts {
+        let text = if rows >= MAX_ROWS - 1 {
+            json!({"kind": "truncated", "what": "audit_truncated"}).to_string()
+        } else {
+            text
+        };
+        if last.as_deref() == Some(text.as_str()) {
+            // The rows before it first, so the repeat is counted on the row it repeats.
+            if !new_rows.is_empty() {
+                writes.push(Write::Insert(std::mem::take(&mut new_rows)));
+            }
+            writes.push(Write::Repeat);
+        } else {
+            new_rows.push(text.clone());
+            rows += 1;
+        }
+        last = Some(text);
+    }
+    if !new_rows.is_empty() {
+        writes.push(Write::Insert(new_rows));
+    }
+    (writes, (rows, last))
+}
+
 /// An entry as stored: `head` (its kind) with the entry's fields after it.
 fn entry_text(mut head: Value, entry: Value) -> String {
     if let (Value::Object(head), Value::Object(entry)) = (&mut head, entry) {
         head.extend(entry);
     }
     head.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{plan, Write, MAX_ROWS};
+
+    fn texts(entries: &[&str]) -> Vec<String> {
+        entries.iter().map(|e| (*e).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_changes_entries_are_one_insert_and_a_repeat_counts_on_its_row() {
+        let (writes, tail) = plan(3, Some("a".into()), texts(&["b", "c"]));
+        assert_eq!(writes, [Write::Insert(texts(&["b", "c"]))]);
+        assert_eq!(tail, (5, Some("c".into())));
+        // The same callback again: counted on the last row, no new row.
+        let (writes, tail) = plan(5, Some("c".into()), texts(&["c"]));
+        assert_eq!(writes, [Write::Repeat]);
+        assert_eq!(tail, (5, Some("c".into())));
+        // A repeat within one batch: the rows before it are written first.
+        let (writes, tail) = plan(0, None, texts(&["x", "x", "y"]));
+        assert_eq!(
+            writes,
+            [
+                Write::Insert(texts(&["x"])),
+                Write::Repeat,
+                Write::Insert(texts(&["y"]))
+            ]
+        );
+        assert_eq!(tail, (2, Some("y".into())));
+    }
+
+    #[test]
+    fn a_full_trail_ends_in_one_truncated_row_that_counts_the_rest() {
+        let (writes, tail) = plan(MAX_ROWS - 2, Some("a".into()), texts(&["b", "c", "d"]));
+        let truncated =
+            serde_json::json!({"kind": "truncated", "what": "audit_truncated"}).to_string();
+        assert_eq!(
+            writes,
+            [
+                Write::Insert(vec!["b".to_owned(), truncated.clone()]),
+                Write::Repeat
+            ]
+        );
+        assert_eq!(tail, (MAX_ROWS, Some(truncated)));
+    }
 }
