@@ -138,13 +138,14 @@ impl Store {
     }
 
     /// Stores an event once: due now with an endpoint, kept for a later resend without one.
-    pub fn insert_event(&self, event: &Event, has_endpoint: bool, now_ms: i64) -> Result<()> {
+    /// Whether it was new (an id seen before is ignored, in the same statement).
+    pub fn insert_event(&self, event: &Event, has_endpoint: bool, now_ms: i64) -> Result<bool> {
         let (status, next): (&str, Option<i64>) = if has_endpoint {
             ("pending", Some(now_ms))
         } else {
             ("no_endpoint", None)
         };
-        self.sql.exec(
+        let cursor = self.sql.exec(
             "INSERT OR IGNORE INTO events (id, created_ms, body, status, next_attempt_ms) VALUES (?, ?, ?, ?, ?)",
             vec![
                 event.id.as_str().into(),
@@ -154,7 +155,8 @@ impl Store {
                 next.into(),
             ],
         )?;
-        Ok(())
+        // Cloudflare, "SQL Storage": a cursor's `rowsWritten`; an ignored insert writes none.
+        Ok(cursor.rows_written() > 0)
     }
 
     pub fn event(&self, id: &str) -> Result<Option<EventRow>> {
