@@ -9,7 +9,8 @@
 //! `cargo xtask bench workerd` runs the workerd section alone, on the Worker already built
 //! (`cargo xtask build edge`; `BENCH_BASELINE=<a copy of edge/build>` runs that build too, in
 //! the same run; `BENCH_ONLY=money` runs only the notification routes: the WeChat notification,
-//! the card webhook and the bKash callback); `cargo xtask bench wrangler` the `wrangler dev` one alone;
+//! the card webhook and the bKash callback; `BENCH_ONLY=pay` the payments (balance; points + balance)
+//! and then those); `cargo xtask bench wrangler` the `wrangler dev` one alone;
 //! `cargo xtask bench size` the first view's size alone, on the widget already built
 //! (`cargo xtask build widget`); `cargo xtask bench tti` its time to interactive alone;
 //! `cargo xtask bench crypto` the WeChat Pay and Stripe webhook cryptography alone;
