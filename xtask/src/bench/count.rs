@@ -9,7 +9,10 @@
 //!
 //! Requests counted: a balance payment with the pay password (a session created and its widget
 //! token granted before), and a WeChat notification that settles its payment. With
-//! `BENCH_BASELINE=<a copy of edge/build>` the same is counted for that build too.
+//! `BENCH_BASELINE=<a copy of edge/build>` the same is counted for that build too, and then the
+//! two builds' CPU per request is compared in pairs ([`paired`]): on a machine shared with other
+//! work, a run of one build and then of the other measures the neighbours' changes as much as the
+//! builds'.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,6 +51,136 @@ pub fn run() -> Result {
         let tag = label.replace(' ', "-");
         let main = instrumented_copy(dir, &scratch.join(format!("{tag}-build")))?;
         count_build(label, &tag, &main, &scratch.join(&tag))?;
+    }
+    if builds.len() == 2 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let pinned = cores >= 2;
+        if pinned {
+            load::pin_self(1)?;
+        }
+        let result = paired(&builds, &scratch.join("paired"), pinned.then_some(0));
+        if pinned {
+            load::unpin_self(cores)?;
+        }
+        result?;
+    }
+    Ok(())
+}
+
+/// Requests per build and route in the paired pass.
+const PAIRS: usize = 200;
+/// How long after an answer the CPU is read: the session's hand-over to `Webhooks` and its
+/// alarm writes happen after the reply.
+const AFTER_REPLY: Duration = Duration::from_millis(10);
+
+/// Both builds in workerd at once (both on `core`, the load generator on the other), the same
+/// requests sent to each in turn (baseline first, then this build, then the other way round),
+/// each request's CPU read around it (workerd's on-CPU time, all threads, from its start to
+/// [`AFTER_REPLY`] after its answer): each pair saw the same neighbours.
+fn paired(builds: &[(String, PathBuf)], dir: &Path, core: Option<usize>) -> Result {
+    let root = root();
+    let vars = DevVars::of_repo();
+    let key = vars.merchant("m_demo").test_key().to_owned();
+    let wechat = providers::start_wechat(&vars, 0);
+    wechat.set_faults(Faults {
+        withhold_notifications: true,
+        ..Faults::default()
+    });
+    let mut extra = rate_limits_off();
+    extra.extend(providers::wechat_worker_vars(&wechat));
+    let mut servers = Vec::new();
+    for (label, build) in builds {
+        let bundle = Bundle::from_wrangler(
+            &root,
+            &read_text(&root.join("wrangler.toml"))?,
+            &read_text(&root.join(".dev.vars"))?,
+            &extra,
+        )?
+        .with_main(&build.join("index.js"))?;
+        let tag = label.replace(' ', "-");
+        servers.push(Workerd::start(&bundle, &dir.join(&tag), core)?);
+    }
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(20))
+        .build();
+    // Per build: its requests (sessions made on that build).
+    let mut pays: Vec<Vec<Request>> = Vec::new();
+    let mut notifications: Vec<Vec<Request>> = Vec::new();
+    for server in &servers {
+        let client = Client::new(&server.base_url);
+        let mut requests = Vec::new();
+        for wallet in 0..4 {
+            fund(&client, &key, &format!("cus_paired_{wallet}"))?;
+        }
+        for n in 0..PAIRS + 4 {
+            let customer = format!("cus_paired_{}", n % 4);
+            let session = checkout(&client, &key, &format!("paired-{n}"), &customer, n)?;
+            requests.push(
+                Request::post_json(
+                    format!("/v1/widget/sessions/{}/pay", session.id),
+                    &json!({"method": "balance", "pay_password": PAY_PASSWORD}),
+                )
+                .header("Authorization", &format!("Bearer {}", session.token))
+                .header("Origin", &server.base_url)
+                .header("Checkout-Parent-Origin", ORIGIN)
+                .header("Idempotency-Key", &format!("paired-{n}"))
+                .header("CF-Connecting-IP", &client_ip(80_000 + n)),
+            );
+        }
+        pays.push(requests);
+        let settling = money::wechat_settling(&client, &key, "paired", PAIRS + 4)?;
+        notifications.push(
+            settling
+                .iter()
+                .enumerate()
+                .map(|(n, prepared)| money::wechat_request(prepared, 90_000 + n))
+                .collect(),
+        );
+    }
+    println!(
+        "\nCPU per request, the two builds in turn (workerd on core 0 each, {PAIRS} requests per build and route after 4 warm-ups; ms, on-CPU until {} ms after the answer)",
+        AFTER_REPLY.as_millis()
+    );
+    println!("| route | build | p50 | p90 | mean |");
+    println!("|---|---|---:|---:|---:|");
+    for (route, requests, expected) in [
+        ("balance pay", &pays, 200),
+        ("WeChat notification (settles)", &notifications, 204),
+    ] {
+        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+        #[allow(clippy::needless_range_loop)] // `n` picks the n-th request of each build.
+        for n in 0..PAIRS + 4 {
+            let order: Vec<usize> = match n % 2 {
+                0 => (0..servers.len()).collect(),
+                _ => (0..servers.len()).rev().collect(),
+            };
+            for i in order {
+                let server = &servers[i];
+                let before = money::cpu_ns(server.pid())?;
+                let status = load::send(&agent, &server.base_url, &requests[i][n]);
+                if status != expected {
+                    return Err(format!("{route}: answered {status}"));
+                }
+                std::thread::sleep(AFTER_REPLY);
+                let after = money::cpu_ns(server.pid())?;
+                if n >= 4 {
+                    samples[i].push(after.saturating_sub(before) as f64 / 1e6);
+                }
+            }
+        }
+        for (i, (label, _)) in builds.iter().enumerate() {
+            let values = &mut samples[i];
+            values.sort_by(f64::total_cmp);
+            let at = |p: f64| {
+                values[((values.len() as f64 * p).ceil() as usize).clamp(1, values.len()) - 1]
+            };
+            let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+            println!(
+                "| {route} | {label} | {:.3} | {:.3} | {mean:.3} |",
+                at(0.5),
+                at(0.9)
+            );
+        }
     }
     Ok(())
 }

@@ -351,7 +351,7 @@ pub fn sequential(
 }
 
 /// workerd's CPU so far, in nanoseconds: every thread's time on CPU.
-fn cpu_ns(pid: u32) -> Result<u64> {
+pub fn cpu_ns(pid: u32) -> Result<u64> {
     let dir = format!("/proc/{pid}/task");
     let tasks = std::fs::read_dir(&dir).map_err(|e| format!("{dir}: {e}"))?;
     let mut total = 0;

@@ -203,7 +203,8 @@ impl DeliveryJob {
         self.shared.running.set(false);
         match outcome {
             Ok(()) => {
-                // Emptied in the same turn as the last read found nothing.
+                // Emptied in the same turn as the last read found nothing, or as the last delete
+                // after which nothing had been written.
                 self.shared.pending.set(false);
                 if let Some(due) = self.shared.restore.take() {
                     if let Err(e) = self.alarm.write(&self.storage, due).await {
