@@ -208,7 +208,11 @@ fn count_build(label: &str, tag: &str, main: &Path, dir: &Path) -> Result {
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(20))
         .build();
-    println!("\nstorage calls per request, {label} (limits off; warm objects)");
+    let idle = match std::env::var("BENCH_COUNT_IDLE_S") {
+        Ok(s) => format!("objects idle {s} s before the counted request"),
+        Err(_) => "warm objects".to_owned(),
+    };
+    println!("\nstorage calls per request, {label} (limits off; {idle})");
 
     let customer = format!("cus_count_{tag}");
     fund(&client, &key, &customer)?;
