@@ -20,6 +20,7 @@
 //! after every save that changes it; while one waits on a leg the shopper is approving, the
 //! alarm also asks the provider, as the widget's polls did.
 
+mod alarm;
 mod audit_trail;
 mod measured;
 mod notification;
@@ -212,6 +213,8 @@ pub struct CheckoutSession {
     last_status_query_s: std::cell::Cell<i64>,
     /// The requests being served, for the audit trail.
     in_flight: audit_trail::InFlight,
+    /// The audit trail's row count and last entry (`audit_trail.rs`).
+    audit_tail: audit_trail::Tail,
     /// What this instance last told the reconciliation registry (unknown after a restart).
     tracked: std::cell::Cell<Option<bool>>,
     /// Whether this instance has made sure of the notification-nonce and provider-call tables.
@@ -230,6 +233,8 @@ pub struct CheckoutSession {
     debit_summary: std::cell::RefCell<Option<BalanceSummary>>,
     /// The outbox's delivery to `Webhooks`, run after the reply (`outbox.rs`).
     delivery: outbox::Delivery,
+    /// The alarm as this instance last wrote it, so an unchanged one is not written again.
+    alarm: alarm::Alarm,
 }
 
 impl DurableObject for CheckoutSession {
@@ -252,6 +257,7 @@ impl DurableObject for CheckoutSession {
             sql,
             last_status_query_s: std::cell::Cell::new(0),
             in_flight: audit_trail::InFlight::default(),
+            audit_tail: audit_trail::Tail::default(),
             tracked: std::cell::Cell::new(None),
             side_tables: std::cell::Cell::new(false),
             nonces_pruned_s: std::cell::Cell::new(0),
@@ -259,6 +265,7 @@ impl DurableObject for CheckoutSession {
             cached: std::cell::RefCell::new(None),
             debit_summary: std::cell::RefCell::new(None),
             delivery: outbox::Delivery::default(),
+            alarm: alarm::Alarm::default(),
         }
     }
 
@@ -297,6 +304,8 @@ impl DurableObject for CheckoutSession {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
+        // The runtime deletes a fired alarm once this handler ends, unless the handler sets one.
+        self.alarm.forget();
         self.in_flight.enter("alarm");
         // With status sockets open, the alarm may be their provider tick (`push.rs`).
         let outcome = match self.status_tick().await {
@@ -312,10 +321,10 @@ impl DurableObject for CheckoutSession {
                 serde_json::json!({"level": "error", "object": "session", "alarm": e.to_string()}),
             );
             // Try again soon rather than leave an attempt unresolved.
-            self.state
-                .storage()
-                .set_alarm(RECOVERY_AFTER_S * 1000)
-                .await?;
+            self.alarm
+                .write(&self.state.storage(), Some(now_s() + RECOVERY_AFTER_S))
+                .await
+                .map_err(|e| worker::Error::RustError(e.to_string()))?;
         }
         Response::ok("")
     }
@@ -520,11 +529,25 @@ impl CheckoutSession {
     /// request, and returns the record as it ends up. `pay_password` is attached to the intents
     /// that need it; it is never stored.
     async fn drive(&self, input: Input, pay_password: Option<String>) -> Result<SessionRecord> {
+        self.drive_with(input, pay_password, None).await
+    }
+
+    /// [`CheckoutSession::drive`], with the step's context when the caller made it in this same
+    /// synchronous turn (nothing can have changed since).
+    async fn drive_with(
+        &self,
+        input: Input,
+        pay_password: Option<String>,
+        ctx: Option<Ctx>,
+    ) -> Result<SessionRecord> {
         let stranger = matches!(input, Input::Callback { .. } | Input::Notification { .. });
         let intents = {
             // One synchronous turn: load, step, save.
             let mut record = self.current()?;
-            let ctx = self.ctx(&record, &input)?;
+            let ctx = match ctx {
+                Some(ctx) => ctx,
+                None => self.ctx(&record, &input)?,
+            };
             let stepped = saga::step(&mut record, input, &ctx)?;
             let calls_provider = stepped
                 .intents

@@ -230,13 +230,18 @@ impl Wallet {
         legs: DebitLegs,
         password: Option<String>,
     ) -> Result<()> {
+        let written = self.store.transfers_written();
         if let Some(outcome) = self.earlier_debit(transfer_id, legs)? {
             return outcome;
         }
         self.authorize(password).await?;
         // Everything below runs in one synchronous turn: no await until the transfers are written.
-        if let Some(outcome) = self.earlier_debit(transfer_id, legs)? {
-            return outcome;
+        // A request with the same id can have written it during the password's check only if
+        // this object wrote a transfer meanwhile: then it is looked up again.
+        if self.store.transfers_written() != written {
+            if let Some(outcome) = self.earlier_debit(transfer_id, legs)? {
+                return outcome;
+            }
         }
         let balance_name = balance_account(legs.amount.currency());
         let mut balance = self.store.account(&balance_name)?;
@@ -275,20 +280,22 @@ impl Wallet {
         Ok(())
     }
 
-    /// The outcome of an earlier debit with this transfer id, if there was one.
+    /// The outcome of an earlier debit with this transfer id, if there was one. Both legs' rows
+    /// are read in one statement.
     fn earlier_debit(&self, transfer_id: &str, legs: DebitLegs) -> Result<Option<Result<()>>> {
-        if let Some(done) = self.store.transfer(transfer_id)? {
-            return Ok(Some(earlier_debit(&done, legs.amount)));
+        let points_id = points_leg_id(transfer_id);
+        let rows = self.store.transfers_of(transfer_id, &points_id)?;
+        if let Some(done) = rows.iter().find(|t| t.id == transfer_id) {
+            return Ok(Some(earlier_debit(done, legs.amount)));
         }
-        Ok(self
-            .store
-            .transfer(&points_leg_id(transfer_id))?
-            .map(|done| match done.amount_minor == legs.points {
+        Ok(rows.iter().find(|t| t.id == points_id).map(|done| {
+            match done.amount_minor == legs.points {
                 true => Ok(()),
                 false => Err(Error::Invariant(format!(
                     "transfer {transfer_id} reused with other points"
                 ))),
-            }))
+            }
+        }))
     }
 
     fn resolve(&self, transfer_id: &str) -> Result<TransferOutcome> {

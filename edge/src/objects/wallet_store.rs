@@ -3,6 +3,12 @@
 //! `transfers` is append-only: a row is never updated or deleted. Its primary key is the id the
 //! caller chose (a payment id, `credit:<reference>`), which is what makes every operation
 //! idempotent. `accounts` holds the running totals the ledger rules check against.
+//!
+//! The account rows and the pay-password row are kept in memory once read (write-through: every
+//! write to them goes through this file, which updates or forgets the copy; a failed write forgets
+//! it; a restart starts empty). An object runs one event at a time, so nothing else can change a
+//! row behind its copy, and a warm wallet's payment reads neither table: its statements are the
+//! two idempotency lookups (before and after the password's check) and its two writes.
 
 use checkout_core::ledger::Account;
 use checkout_core::pay_password::AttemptGuard;
@@ -158,6 +164,13 @@ pub struct WalletStore {
     /// cleared only when a read finds it empty, so a call with nothing to hand over (nearly
     /// all) reads no outbox.
     outbox_pending: std::cell::Cell<bool>,
+    /// The account rows as last read or written (a missing row is the empty account).
+    accounts: std::cell::RefCell<std::collections::HashMap<String, Account>>,
+    /// The pay-password row as last read (`None`: not read since the last write to it).
+    password: std::cell::RefCell<Option<Option<PasswordRow>>>,
+    /// Transfers this instance has begun to write: an id looked up before an `await` is still
+    /// absent after it if this has not moved (only this object writes `transfers`).
+    transfers_written: std::cell::Cell<u64>,
 }
 
 /// The account that holds store balance in `currency`.
@@ -189,10 +202,16 @@ impl WalletStore {
             sql,
             owner: std::cell::RefCell::new(None),
             outbox_pending: std::cell::Cell::new(true),
+            accounts: std::cell::RefCell::new(std::collections::HashMap::new()),
+            password: std::cell::RefCell::new(None),
+            transfers_written: std::cell::Cell::new(0),
         })
     }
 
     pub fn account(&self, account: &str) -> Result<Account> {
+        if let Some(known) = self.accounts.borrow().get(account) {
+            return Ok(*known);
+        }
         let rows: Vec<Account> = self
             .sql
             .exec(
@@ -200,7 +219,11 @@ impl WalletStore {
                 vec![account.into()],
             )?
             .to_array()?;
-        Ok(rows.into_iter().next().unwrap_or_default())
+        let totals = rows.into_iter().next().unwrap_or_default();
+        self.accounts
+            .borrow_mut()
+            .insert(account.to_owned(), totals);
+        Ok(totals)
     }
 
     pub fn accounts(&self) -> Result<Vec<(String, Account)>> {
@@ -236,9 +259,26 @@ impl WalletStore {
         Ok(rows.into_iter().next())
     }
 
+    /// How many transfers this instance has begun to write (see `transfers_written`).
+    pub fn transfers_written(&self) -> u64 {
+        self.transfers_written.get()
+    }
+
+    /// The transfers with either id, in one statement (a payment's balance and points legs).
+    pub fn transfers_of(&self, id: &str, other: &str) -> Result<Vec<TransferRow>> {
+        Ok(self
+            .sql
+            .exec(
+                "SELECT * FROM transfers WHERE id IN (?, ?)",
+                vec![id.into(), other.into()],
+            )?
+            .to_array()?)
+    }
+
     /// Appends a transfer and the account totals it produced. Call with no `await` between this
     /// and the checks that allowed it: the runtime commits one synchronous turn atomically.
     pub fn record(&self, transfer: &TransferRow, totals: Option<&Account>) -> Result<()> {
+        self.transfers_written.set(self.transfers_written.get() + 1);
         self.sql.exec(
             "INSERT INTO transfers (id, kind, account, amount_minor, created_at_ms) VALUES (?, ?, ?, ?, ?)",
             vec![
@@ -250,6 +290,8 @@ impl WalletStore {
             ],
         )?;
         if let Some(totals) = totals {
+            // Forgotten first: a failed write leaves the stored row as it was, read again later.
+            self.accounts.borrow_mut().remove(&transfer.account);
             self.sql.exec(
                 "INSERT INTO accounts (account, credits_posted, debits_posted, debits_pending) VALUES (?, ?, ?, ?)
                  ON CONFLICT (account) DO UPDATE SET credits_posted = excluded.credits_posted,
@@ -261,6 +303,9 @@ impl WalletStore {
                     totals.debits_pending.into(),
                 ],
             )?;
+            self.accounts
+                .borrow_mut()
+                .insert(transfer.account.clone(), *totals);
         }
         Ok(())
     }
@@ -320,15 +365,27 @@ impl WalletStore {
     }
 
     pub fn password(&self) -> Result<Option<PasswordRow>> {
+        if let Some(known) = self.password.borrow().as_ref() {
+            return Ok(known.clone());
+        }
         let rows: Vec<PasswordRow> = self
             .sql
             .exec("SELECT * FROM pay_password WHERE k = 1", None)?
             .to_array()?;
-        Ok(rows.into_iter().next())
+        let row = rows.into_iter().next();
+        self.password.replace(Some(row.clone()));
+        Ok(row)
+    }
+
+    /// Forgets the in-memory password row: called before every write to it (the write may change
+    /// it, or, for a conditional update, not), so the next read is of the stored row.
+    fn forget_password(&self) {
+        self.password.replace(None);
     }
 
     /// Sets or replaces the password, clearing the count and any lockout.
     pub fn set_password(&self, hash: &PasswordHash) -> Result<()> {
+        self.forget_password();
         self.sql.exec(
             "INSERT INTO pay_password (k, hash, salt, iterations, pepper_kid, failed_attempts,
              locked_until_ms, lockouts, hard_locked) VALUES (1, ?, ?, ?, ?, 0, 0, 0, 0)
@@ -348,6 +405,7 @@ impl WalletStore {
     /// Replaces the hash of the same password (an upgrade), keeping the lockout state. Only the
     /// row whose hash is still `old_hash` changes, so a password set meanwhile is never undone.
     pub fn rehash_password(&self, old_hash: &str, hash: &PasswordHash) -> Result<()> {
+        self.forget_password();
         self.sql.exec(
             "UPDATE pay_password SET hash = ?, salt = ?, iterations = ?, pepper_kid = ?
              WHERE k = 1 AND hash = ?",
@@ -363,6 +421,7 @@ impl WalletStore {
     }
 
     pub fn save_guard(&self, guard: &AttemptGuard) -> Result<()> {
+        self.forget_password();
         self.sql.exec(
             "UPDATE pay_password SET failed_attempts = ?, locked_until_ms = ?, lockouts = ?,
              hard_locked = ? WHERE k = 1",

@@ -120,12 +120,19 @@ pub struct Webhooks {
     state: State,
     env: Env,
     store: Store,
+    /// When this instance next prunes old metric samples and rollups (`metrics::record`).
+    prune_at_ms: std::cell::Cell<i64>,
 }
 
 impl DurableObject for Webhooks {
     fn new(state: State, env: Env) -> Self {
         let store = Store::open(state.storage().sql());
-        Webhooks { state, env, store }
+        Webhooks {
+            state,
+            env,
+            store,
+            prune_at_ms: std::cell::Cell::new(0),
+        }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
@@ -166,15 +173,20 @@ impl Webhooks {
                 attempts: provider_attempts,
             } => {
                 let thresholds = metrics::Thresholds::from_env(&self.env);
-                metrics::record(self.store.sql(), &samples, thresholds, now_ms())?;
+                metrics::record(
+                    self.store.sql(),
+                    &samples,
+                    thresholds,
+                    now_ms(),
+                    &self.prune_at_ms,
+                )?;
                 attempts::record(self.store.sql(), &provider_attempts)?;
                 let has_endpoint = self.store.endpoint()?.is_some();
                 let fees = crate::config::read(&self.env, "FEE_SCHEDULE")?;
                 let schedules = report::Schedules::parse(fees.as_ref().map(|s| s.expose()))?;
                 for event in &events {
                     // A repeat of a handed-over event changes nothing, report included.
-                    if self.store.event(&event.id)?.is_none() {
-                        self.store.insert_event(event, has_endpoint, now_ms())?;
+                    if self.store.insert_event(event, has_endpoint, now_ms())? {
                         report::record(self.store.sql(), event, &schedules)?;
                     }
                 }

@@ -9,13 +9,16 @@
 //! `cargo xtask bench workerd` runs the workerd section alone, on the Worker already built
 //! (`cargo xtask build edge`; `BENCH_BASELINE=<a copy of edge/build>` runs that build too, in
 //! the same run; `BENCH_ONLY=money` runs only the notification routes: the WeChat notification,
-//! the card webhook and the bKash callback; `BENCH_ONLY=push` only the pushed status beside the
-//! poll it replaces, `push.rs`); `cargo xtask bench wrangler` the `wrangler dev` one alone;
+//! the card webhook and the bKash callback; `BENCH_ONLY=pay` the payments (balance; points +
+//! balance) and then those; `BENCH_ONLY=push` only the pushed status beside the poll it replaces,
+//! `push.rs`); `cargo xtask bench wrangler` the `wrangler dev` one alone;
 //! `cargo xtask bench size` the first view's size alone, on the widget already built
 //! (`cargo xtask build widget`); `cargo xtask bench tti` its time to interactive alone (`BENCH_TTI_HOLD_S=<s>`: no timing, the
 //! Worker kept up that long for a browser traced by hand);
 //! `cargo xtask bench crypto` the WeChat Pay and Stripe webhook cryptography alone;
-//! `cargo xtask bench profile` CPU profiles of the hot routes; `cargo xtask bench growth`
+//! `cargo xtask bench profile` CPU profiles of the hot routes; `cargo xtask bench count` the
+//! storage calls (SQL statements, alarm calls) of a payment and a settling notification, counted
+//! (`count.rs`); `cargo xtask bench growth`
 //! (opt-in, minutes) whether a
 //! payment's and a poll's cost grows with history.
 
@@ -31,6 +34,7 @@ use serde_json::json;
 use crate::shell::{root, Result};
 use crate::{build, setup};
 
+mod count;
 mod load;
 mod money;
 mod profile;
@@ -66,6 +70,8 @@ pub fn run(args: &[String]) -> Result {
         }
         // The WeChat Pay and Stripe webhook cryptography alone (wasm beside WebCrypto, in Node).
         Some("crypto") => return wechat::crypto(),
+        // The storage calls of a balance payment and a settling WeChat notification, counted.
+        Some("count") => return count::run(),
         Some("growth") => {
             print_machine();
             return routes::growth();
@@ -81,7 +87,7 @@ pub fn run(args: &[String]) -> Result {
         }
         Some(other) => {
             return Err(format!(
-                "cargo xtask bench [size|tti|workerd|profile|crypto|growth|wrangler]: not {other}"
+                "cargo xtask bench [size|tti|workerd|profile|count|crypto|growth|wrangler]: not {other}"
             ))
         }
         None => {}

@@ -335,89 +335,95 @@ fn edge_routes(
     // The pushed status beside the poll, with the limits off only (its set-up grants a token
     // per socket from one address), and not on a baseline build (which may not have the
     // route). `BENCH_ONLY=push` runs it alone.
-    if limits == Limits::Off && !worker.starts_with("before") {
+    if limits == Limits::Off
+        && !worker.starts_with("before")
+        && std::env::var("BENCH_ONLY").as_deref() != Ok("pay")
+    {
         super::push::measure(server, key, worker, sims.wechat)?;
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("push") {
         return Ok(());
     }
-    let health = || Request::get("/healthz");
-    warm_up(server, health)?;
-    push(
-        "GET /healthz",
-        measure(server, HEALTH_REQUESTS, 200, |_| health())?,
-    );
+    // `BENCH_ONLY=pay`: the money path alone, the payments and then the notification routes.
+    if std::env::var("BENCH_ONLY").as_deref() != Ok("pay") {
+        let health = || Request::get("/healthz");
+        warm_up(server, health)?;
+        push(
+            "GET /healthz",
+            measure(server, HEALTH_REQUESTS, 200, |_| health())?,
+        );
 
-    let mut reads = Vec::with_capacity(READ_SESSIONS);
-    for n in 0..READ_SESSIONS {
-        let customer = format!("cus_bench_read_{n}");
-        reads.push(checkout(
-            &client,
-            key,
-            &format!("bench-read-{n}"),
-            &customer,
-            n,
-        )?);
-    }
-    let poll = |n: usize| poll_request(&reads[n % READ_SESSIONS], n, true);
-    warm_up_each(server, READ_SESSIONS, poll)?;
-    push(
-        "GET /v1/widget/sessions/{id}?wallet=omit",
-        measure(server, READ_REQUESTS, 200, poll)?,
-    );
-    let first_view = |n: usize| poll_request(&reads[n % READ_SESSIONS], n, false);
-    warm_up_each(server, READ_SESSIONS, first_view)?;
-    push(
-        "GET /v1/widget/sessions/{id}",
-        measure(server, READ_REQUESTS, 200, first_view)?,
-    );
+        let mut reads = Vec::with_capacity(READ_SESSIONS);
+        for n in 0..READ_SESSIONS {
+            let customer = format!("cus_bench_read_{n}");
+            reads.push(checkout(
+                &client,
+                key,
+                &format!("bench-read-{n}"),
+                &customer,
+                n,
+            )?);
+        }
+        let poll = |n: usize| poll_request(&reads[n % READ_SESSIONS], n, true);
+        warm_up_each(server, READ_SESSIONS, poll)?;
+        push(
+            "GET /v1/widget/sessions/{id}?wallet=omit",
+            measure(server, READ_REQUESTS, 200, poll)?,
+        );
+        let first_view = |n: usize| poll_request(&reads[n % READ_SESSIONS], n, false);
+        warm_up_each(server, READ_SESSIONS, first_view)?;
+        push(
+            "GET /v1/widget/sessions/{id}",
+            measure(server, READ_REQUESTS, 200, first_view)?,
+        );
 
-    let merchant_read = |n: usize| {
-        Request::get(format!(
-            "/v1/checkout_sessions/{}",
-            reads[n % READ_SESSIONS].id
-        ))
-        .header("Authorization", &format!("Bearer {key}"))
-    };
-    warm_up_each(server, READ_SESSIONS, merchant_read)?;
-    push(
-        "GET /v1/checkout_sessions/{id}",
-        measure(server, READ_REQUESTS, 200, merchant_read)?,
-    );
+        let merchant_read = |n: usize| {
+            Request::get(format!(
+                "/v1/checkout_sessions/{}",
+                reads[n % READ_SESSIONS].id
+            ))
+            .header("Authorization", &format!("Bearer {key}"))
+        };
+        warm_up_each(server, READ_SESSIONS, merchant_read)?;
+        push(
+            "GET /v1/checkout_sessions/{id}",
+            measure(server, READ_REQUESTS, 200, merchant_read)?,
+        );
 
-    // Each request a new order, so a new session object: its start (schema) and first write.
-    let create = |n: usize| {
-        Request::post_json(
-            "/v1/checkout_sessions",
-            &json!({
-                "order_id": format!("bench-create-{n}"), "amount": "10.00", "currency": "BDT",
-                "description": "bench", "customer_id": "cus_bench_create", "methods": ["balance"],
-                "return_url": "https://shop.example/done"
-            }),
-        )
-        .header("Authorization", &format!("Bearer {key}"))
-    };
-    push(
-        "POST /v1/checkout_sessions",
-        measure(server, CREATES, 200, create)?,
-    );
-
-    let mut secrets = Vec::with_capacity(TOKEN_SESSIONS);
-    for n in 0..TOKEN_SESSIONS {
-        let session = create_session(&client, key, &format!("bench-token-{n}"), "cus_bench_t")?;
-        secrets.push(text(&session, "client_secret"));
-    }
-    push(
-        "POST /v1/widget/token",
-        measure(server, TOKEN_SESSIONS * GRANTS_PER_SESSION, 200, |n| {
+        // Each request a new order, so a new session object: its start (schema) and first write.
+        let create = |n: usize| {
             Request::post_json(
-                "/v1/widget/token",
-                &json!({ "client_secret": secrets[n % TOKEN_SESSIONS] }),
+                "/v1/checkout_sessions",
+                &json!({
+                    "order_id": format!("bench-create-{n}"), "amount": "10.00", "currency": "BDT",
+                    "description": "bench", "customer_id": "cus_bench_create", "methods": ["balance"],
+                    "return_url": "https://shop.example/done"
+                }),
             )
-            .header("Origin", ORIGIN)
-            .header("CF-Connecting-IP", &client_ip(1_000 + n))
-        })?,
-    );
+            .header("Authorization", &format!("Bearer {key}"))
+        };
+        push(
+            "POST /v1/checkout_sessions",
+            measure(server, CREATES, 200, create)?,
+        );
+
+        let mut secrets = Vec::with_capacity(TOKEN_SESSIONS);
+        for n in 0..TOKEN_SESSIONS {
+            let session = create_session(&client, key, &format!("bench-token-{n}"), "cus_bench_t")?;
+            secrets.push(text(&session, "client_secret"));
+        }
+        push(
+            "POST /v1/widget/token",
+            measure(server, TOKEN_SESSIONS * GRANTS_PER_SESSION, 200, |n| {
+                Request::post_json(
+                    "/v1/widget/token",
+                    &json!({ "client_secret": secrets[n % TOKEN_SESSIONS] }),
+                )
+                .header("Origin", ORIGIN)
+                .header("CF-Connecting-IP", &client_ip(1_000 + n))
+            })?,
+        );
+    }
 
     for wallet in 0..WALLETS {
         fund(&client, key, &format!("cus_bench_{wallet}"))?;

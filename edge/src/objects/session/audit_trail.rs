@@ -14,6 +14,13 @@
 //! Reads write nothing: the widget's status poll (`widget_view`) is on the trail only when it
 //! changed the session (a WeChat query that settled the payment), and then with the changes it
 //! made; a poll that changed nothing appends no row and bumps no counter.
+//!
+//! Writing costs one statement per record write and one per command: the entries of one change
+//! go in one multi-row `INSERT` (SQL storage binds parameters to one statement only, Cloudflare
+//! "SQL Storage", `exec`, so several statements in one `exec` could not carry them), and the
+//! row count and last entry that the bound and the repeat rule need are kept in memory
+//! ([`Tail`], write-through, read once per instance in one statement), where each append used to
+//! read both first (three statements per entry).
 
 use std::cell::{Cell, RefCell};
 
@@ -34,6 +41,15 @@ pub const AUDIT_SCHEMA: &str =
 /// The most rows a session's trail keeps, the `truncated` row included. An honest session
 /// writes a few dozen.
 pub const MAX_ROWS: i64 = 500;
+
+/// The rows in the trail and the last row's entry, as this instance last read or wrote them
+/// (`None`: not read yet, or a write failed). Only this object writes its trail, one event at a
+/// time, so the copy stays the stored tail.
+#[derive(Debug, Default)]
+pub struct Tail(RefCell<Option<(i64, Option<String>)>>);
+
+/// Rows per `INSERT` (three bound parameters each; SQL storage binds at most 100 per statement).
+const ROWS_PER_INSERT: usize = 30;
 
 /// The requests this object is serving right now, and how many record changes it has put on the
 /// trail (so a read can tell whether it changed anything).
@@ -109,16 +125,21 @@ impl CheckoutSession {
         before: Option<&SessionRecord>,
         after: &SessionRecord,
     ) -> Result<()> {
-        for entry in audit::changes(before, after) {
-            self.append_audit(json!({"kind": "change"}), entry, self.in_flight.ids())?;
+        let entries = audit::changes(before, after);
+        let texts: Vec<String> = entries
+            .into_iter()
+            .map(|entry| entry_text(json!({"kind": "change"}), entry))
+            .collect();
+        for _ in &texts {
             self.in_flight.changed();
         }
-        Ok(())
+        self.append_entries(texts, &self.in_flight.ids())
     }
 
     /// Appends a finding (`kind: "finding"`), e.g. reconciliation's disagreement with a provider.
     pub(super) fn audit_finding(&self, entry: Value) -> Result<()> {
-        self.append_audit(json!({"kind": "finding"}), entry, self.in_flight.ids())
+        let text = entry_text(json!({"kind": "finding"}), entry);
+        self.append_entries(vec![text], &self.in_flight.ids())
     }
 
     /// Appends a command's outcome: `ok`, or the error code it answered.
@@ -132,9 +153,8 @@ impl CheckoutSession {
         // Only a session that exists has a trail; a failed create leaves none.
         let exists = self.with_stored(|record| record.is_some()).unwrap_or(false);
         if exists {
-            if let Err(e) =
-                self.append_audit(json!({"kind": "request"}), entry, vec![source.to_owned()])
-            {
+            let text = entry_text(json!({"kind": "request"}), entry);
+            if let Err(e) = self.append_entries(vec![text], &[source.to_owned()]) {
                 crate::log::event(
                     crate::log::Level::Error,
                     json!({"object": "session", "audit": e.to_string()}),
@@ -143,51 +163,83 @@ impl CheckoutSession {
         }
     }
 
-    fn append_audit(&self, mut head: Value, entry: Value, request_ids: Vec<String>) -> Result<()> {
-        #[derive(Deserialize)]
-        struct Last {
-            seq: i64,
-            entry: String,
+    /// Appends `texts` (entries as JSON text), in order, for `request_ids`: an entry equal to the
+    /// one before it (the last row, or the previous one here) is counted on that row instead;
+    /// past [`MAX_ROWS`] the rest is counted on one `truncated` row. One statement per run of new
+    /// rows (usually all of them), one per repeat.
+    fn append_entries(&self, texts: Vec<String>, request_ids: &[String]) -> Result<()> {
+        if texts.is_empty() {
+            return Ok(());
+        }
+        let appended = self.try_append(texts, request_ids);
+        if appended.is_err() {
+            // Whatever was written, the next append reads the stored tail again.
+            self.audit_tail.0.replace(None);
+        }
+        appended
+    }
+
+    fn try_append(&self, texts: Vec<String>, request_ids: &[String]) -> Result<()> {
+        let (rows, last) = self.audit_tail()?;
+        let ids = serde_json::to_string(request_ids)?;
+        let now = now_ms();
+        let (writes, tail) = plan(rows, last, texts);
+        for write in writes {
+            match write {
+                Write::Insert(texts) => self.insert_audit_rows(&texts, &ids, now)?,
+                Write::Repeat => {
+                    self.sql.exec(
+                        "UPDATE audit SET repeats = repeats + 1, last_at_ms = ?, \
+                         last_request_ids = ? WHERE seq = (SELECT MAX(seq) FROM audit)",
+                        vec![now.into(), ids.as_str().into()],
+                    )?;
+                }
+            }
+        }
+        self.audit_tail.0.replace(Some(tail));
+        Ok(())
+    }
+
+    /// The row count and the last entry, from memory or (once per instance) one statement.
+    fn audit_tail(&self) -> Result<(i64, Option<String>)> {
+        if let Some(tail) = self.audit_tail.0.borrow().clone() {
+            return Ok(tail);
         }
         #[derive(Deserialize)]
-        struct Count {
+        struct Row {
             n: i64,
+            entry: Option<String>,
         }
-        if let (Value::Object(head), Value::Object(entry)) = (&mut head, entry) {
-            head.extend(entry);
-        }
-        let rows: Vec<Count> = self
-            .sql
-            .exec("SELECT COUNT(*) AS n FROM audit", None)?
-            .to_array()?;
-        let full = rows.first().is_some_and(|c| c.n >= MAX_ROWS - 1);
-        let text = if full {
-            json!({"kind": "truncated", "what": "audit_truncated"}).to_string()
-        } else {
-            head.to_string()
-        };
-        let ids = serde_json::to_string(&request_ids)?;
-        let last: Vec<Last> = self
+        let rows: Vec<Row> = self
             .sql
             .exec(
-                "SELECT seq, entry FROM audit ORDER BY seq DESC LIMIT 1",
+                "SELECT (SELECT COUNT(*) FROM audit) AS n, \
+                 (SELECT entry FROM audit ORDER BY seq DESC LIMIT 1) AS entry",
                 None,
             )?
             .to_array()?;
-        match last.first() {
-            Some(last) if last.entry == text => {
-                self.sql.exec(
-                    "UPDATE audit SET repeats = repeats + 1, last_at_ms = ?, last_request_ids = ? \
-                     WHERE seq = ?",
-                    vec![now_ms().into(), ids.into(), last.seq.into()],
-                )?;
+        let tail = rows
+            .into_iter()
+            .next()
+            .map_or((0, None), |r| (r.n, r.entry));
+        self.audit_tail.0.replace(Some(tail.clone()));
+        Ok(tail)
+    }
+
+    /// Inserts `texts` as new rows, in order, in as few statements as the binding limit allows.
+    fn insert_audit_rows(&self, texts: &[String], ids: &str, now: i64) -> Result<()> {
+        for chunk in texts.chunks(ROWS_PER_INSERT) {
+            let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+            let mut bindings = Vec::with_capacity(3 * chunk.len());
+            for text in chunk {
+                bindings.push(now.into());
+                bindings.push(ids.into());
+                bindings.push(text.as_str().into());
             }
-            _ => {
-                self.sql.exec(
-                    "INSERT INTO audit (at_ms, request_ids, entry) VALUES (?, ?, ?)",
-                    vec![now_ms().into(), ids.into(), text.into()],
-                )?;
-            }
+            self.sql.exec(
+                &format!("INSERT INTO audit (at_ms, request_ids, entry) VALUES {values}"),
+                bindings,
+            )?;
         }
         Ok(())
     }
@@ -233,5 +285,101 @@ impl CheckoutSession {
             })
             .collect::<Result<Vec<Value>>>()?;
         Ok(List::new(data, has_more))
+    }
+}
+
+/// One write to the trail: new rows, or one more repeat of the last row.
+#[derive(Debug, PartialEq, Eq)]
+enum Write {
+    Insert(Vec<String>),
+    Repeat,
+}
+
+/// The writes that append `texts` to a trail of `rows` rows whose last entry is `last`, in
+/// order, and the trail's tail after them: an entry equal to the one before it is a repeat of
+/// that row, and once the trail holds `MAX_ROWS - 1` rows every entry becomes the `truncated`
+/// one (one last row, then its repeats).
+fn plan(
+    mut rows: i64,
+    mut last: Option<String>,
+    texts: Vec<String>,
+) -> (Vec<Write>, (i64, Option<String>)) {
+    let mut writes = Vec::new();
+    let mut new_rows: Vec<String> = Vec::new();
+    for text in texts {
+        let text = if rows >= MAX_ROWS - 1 {
+            json!({"kind": "truncated", "what": "audit_truncated"}).to_string()
+        } else {
+            text
+        };
+        if last.as_deref() == Some(text.as_str()) {
+            // The rows before it first, so the repeat is counted on the row it repeats.
+            if !new_rows.is_empty() {
+                writes.push(Write::Insert(std::mem::take(&mut new_rows)));
+            }
+            writes.push(Write::Repeat);
+        } else {
+            new_rows.push(text.clone());
+            rows += 1;
+        }
+        last = Some(text);
+    }
+    if !new_rows.is_empty() {
+        writes.push(Write::Insert(new_rows));
+    }
+    (writes, (rows, last))
+}
+
+/// An entry as stored: `head` (its kind) with the entry's fields after it.
+fn entry_text(mut head: Value, entry: Value) -> String {
+    if let (Value::Object(head), Value::Object(entry)) = (&mut head, entry) {
+        head.extend(entry);
+    }
+    head.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{plan, Write, MAX_ROWS};
+
+    fn texts(entries: &[&str]) -> Vec<String> {
+        entries.iter().map(|e| (*e).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_changes_entries_are_one_insert_and_a_repeat_counts_on_its_row() {
+        let (writes, tail) = plan(3, Some("a".into()), texts(&["b", "c"]));
+        assert_eq!(writes, [Write::Insert(texts(&["b", "c"]))]);
+        assert_eq!(tail, (5, Some("c".into())));
+        // The same callback again: counted on the last row, no new row.
+        let (writes, tail) = plan(5, Some("c".into()), texts(&["c"]));
+        assert_eq!(writes, [Write::Repeat]);
+        assert_eq!(tail, (5, Some("c".into())));
+        // A repeat within one batch: the rows before it are written first.
+        let (writes, tail) = plan(0, None, texts(&["x", "x", "y"]));
+        assert_eq!(
+            writes,
+            [
+                Write::Insert(texts(&["x"])),
+                Write::Repeat,
+                Write::Insert(texts(&["y"]))
+            ]
+        );
+        assert_eq!(tail, (2, Some("y".into())));
+    }
+
+    #[test]
+    fn a_full_trail_ends_in_one_truncated_row_that_counts_the_rest() {
+        let (writes, tail) = plan(MAX_ROWS - 2, Some("a".into()), texts(&["b", "c", "d"]));
+        let truncated =
+            serde_json::json!({"kind": "truncated", "what": "audit_truncated"}).to_string();
+        assert_eq!(
+            writes,
+            [
+                Write::Insert(vec!["b".to_owned(), truncated.clone()]),
+                Write::Repeat
+            ]
+        );
+        assert_eq!(tail, (MAX_ROWS, Some(truncated)));
     }
 }

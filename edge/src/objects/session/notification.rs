@@ -29,11 +29,20 @@ impl CheckoutSession {
     /// Creates the tables only provider notifications and callbacks use (nonces, the provider
     /// call budget), once per instance, before their first use: most sessions never need them,
     /// and every table made at start costs each new session object its SQLite work.
+    /// The same call deletes the nonces past their memory (the instance's first clean-up): no
+    /// bound parameter, the cutoff is a number this code formats, so the statements can share one
+    /// `exec` (Cloudflare, "SQL Storage": parameters bind to the last statement only).
     pub(super) fn ensure_side_tables(&self) -> Result<()> {
         if !self.side_tables.get() {
-            let schema = [NONCE_SCHEMA, super::throttle::THROTTLE_SCHEMA].join(";");
+            let now = now_s();
+            let prune = format!(
+                "DELETE FROM notification_nonce WHERE seen_at_s < {}",
+                now - NONCE_MEMORY_S
+            );
+            let schema = [NONCE_SCHEMA, super::throttle::THROTTLE_SCHEMA, &prune].join(";");
             self.sql.exec(&schema, None)?;
             self.side_tables.set(true);
+            self.nonces_pruned_s.set(now);
         }
         Ok(())
     }
@@ -56,7 +65,9 @@ impl CheckoutSession {
         if stepped.intents.is_empty() && stepped.alerts.is_empty() && stepped_record == record {
             return Ok(());
         }
-        self.drive(input, None).await?;
+        // The same turn as the look above (no await in between): its context still holds, and
+        // the stranger-call budget is not read twice.
+        self.drive_with(input, None, Some(ctx)).await?;
         Ok(())
     }
 

@@ -11,6 +11,9 @@
 //! and the delivery puts back to the saga's own time once done. The alarm hands the outbox over
 //! first. A repeat (an alarm and a delivery at once, a delete that failed) is harmless: `Webhooks`
 //! keeps an event once by its id, a metric sample once by its id, an attempt once by its payment.
+//!
+//! The items of one change go in one multi-row `INSERT`; a delivery reads the outbox again after
+//! its delete only if something was written meanwhile ([`Delivery`] counts the writes).
 
 use checkout_core::webhook::Event;
 use serde::{Deserialize, Serialize};
@@ -39,6 +42,9 @@ enum OutboxItem {
     Attempt(ProviderAttempt),
 }
 
+/// Items per `INSERT` (one bound parameter each; SQL storage binds at most 100 per statement).
+const ITEMS_PER_INSERT: usize = 50;
+
 pub const OUTBOX_SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)";
 
@@ -49,6 +55,7 @@ impl CheckoutSession {
         before: &SessionRecord,
         after: &SessionRecord,
     ) -> Result<()> {
+        let mut items = Vec::new();
         for (kind, data) in events::changes(before, after) {
             let event = Event {
                 id: format!("evt_{}", random_id(24)?),
@@ -58,34 +65,44 @@ impl CheckoutSession {
                 session_id: after.id.clone(),
                 data,
             };
-            self.push_outbox(&OutboxItem::Event(event))?;
+            items.push(OutboxItem::Event(event));
         }
         for attempt in attempts::changes(before, after) {
-            self.push_outbox(&OutboxItem::Attempt(attempt))?;
+            items.push(OutboxItem::Attempt(attempt));
         }
         for (method, succeeded, code) in events::outcomes(before, after) {
-            self.record_sample(MetricSample::PaymentOutcome {
+            items.push(OutboxItem::Sample(MetricSample::PaymentOutcome {
                 id: format!("ms_{}", random_id(20)?),
                 method,
                 succeeded,
                 code,
                 at_ms: now_ms(),
-            })?;
+            }));
         }
-        Ok(())
+        self.push_outbox(&items)
     }
 
     /// Writes a metric sample; it travels to the merchant's object with the events.
     pub(super) fn record_sample(&self, sample: MetricSample) -> Result<()> {
-        self.push_outbox(&OutboxItem::Sample(sample))
+        self.push_outbox(&[OutboxItem::Sample(sample)])
     }
 
-    fn push_outbox(&self, item: &OutboxItem) -> Result<()> {
-        self.sql.exec(
-            "INSERT INTO outbox (event) VALUES (?)",
-            vec![serde_json::to_string(item)?.into()],
-        )?;
-        self.delivery.pending.set(true);
+    /// Writes `items` in order, in one statement per [`ITEMS_PER_INSERT`].
+    fn push_outbox(&self, items: &[OutboxItem]) -> Result<()> {
+        for chunk in items.chunks(ITEMS_PER_INSERT) {
+            let values = vec!["(?)"; chunk.len()].join(", ");
+            let bindings = chunk
+                .iter()
+                .map(|item| Ok(serde_json::to_string(item)?.into()))
+                .collect::<Result<Vec<_>>>()?;
+            // Counted before the write: a delivery under way must read again whatever happens.
+            self.delivery.written.set(self.delivery.written.get() + 1);
+            self.delivery.pending.set(true);
+            self.sql.exec(
+                &format!("INSERT INTO outbox (event) VALUES {values}"),
+                bindings,
+            )?;
+        }
         Ok(())
     }
 
@@ -119,6 +136,7 @@ impl CheckoutSession {
             sql: self.sql.clone(),
             env: self.env.clone(),
             storage: self.state.storage(),
+            alarm: self.alarm.clone(),
             scope,
             shared: self.delivery.clone(),
         })
@@ -132,6 +150,8 @@ pub(super) struct Delivery {
     running: Rc<Cell<bool>>,
     /// Items may be waiting: set by every write to the outbox, and at start (not known yet).
     pending: Rc<Cell<bool>>,
+    /// Writes to the outbox so far: a delivery that saw no new one since its read has emptied it.
+    written: Rc<Cell<u64>>,
     /// The saga's own alarm time (`None`: no alarm), when [`Delivery::backstop`] moved the alarm
     /// before it; put back once the outbox is delivered.
     restore: Rc<Cell<Option<Option<i64>>>>,
@@ -142,6 +162,7 @@ impl Default for Delivery {
         Delivery {
             running: Rc::new(Cell::new(false)),
             pending: Rc::new(Cell::new(true)),
+            written: Rc::new(Cell::new(0)),
             restore: Rc::new(Cell::new(None)),
         }
     }
@@ -171,6 +192,7 @@ struct DeliveryJob {
     sql: SqlStorage,
     env: Env,
     storage: Storage,
+    alarm: super::alarm::Alarm,
     scope: String,
     shared: Delivery,
 }
@@ -181,14 +203,11 @@ impl DeliveryJob {
         self.shared.running.set(false);
         match outcome {
             Ok(()) => {
-                // Emptied in the same turn as the last read found nothing.
+                // Emptied in the same turn as the last read found nothing, or as the last delete
+                // after which nothing had been written.
                 self.shared.pending.set(false);
                 if let Some(due) = self.shared.restore.take() {
-                    let restored = match due {
-                        Some(at) => self.storage.set_alarm((at - now_s()).max(1) * 1000).await,
-                        None => self.storage.delete_alarm().await,
-                    };
-                    if let Err(e) = restored {
+                    if let Err(e) = self.alarm.write(&self.storage, due).await {
                         crate::log::event(
                             crate::log::Level::Warn,
                             serde_json::json!({"object": "session", "outbox_alarm": e.to_string()}),
@@ -201,14 +220,21 @@ impl DeliveryJob {
                     crate::log::Level::Error,
                     serde_json::json!({"level": "error", "object": "session", "outbox": e.to_string()}),
                 );
+                // Moved without `Alarm::write`: what it was is no longer known.
+                self.alarm.forget();
                 crate::objects::alarm_within(&self.storage, RECOVERY_AFTER_S * 1000).await;
             }
         }
     }
 
-    /// Hands over and deletes batches until the outbox is empty.
+    /// Hands over and deletes batches until the outbox is empty: after a delete, it is read again
+    /// only if something was written since the read (the delete and this check are one turn).
     async fn deliver_all(&self) -> Result<()> {
-        while let Some((items, last)) = crate::objects::read_outbox::<OutboxItem>(&self.sql)? {
+        loop {
+            let seen = self.shared.written.get();
+            let Some((items, last)) = crate::objects::read_outbox::<OutboxItem>(&self.sql)? else {
+                return Ok(());
+            };
             let (mut events, mut samples, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
             for item in items {
                 match item {
@@ -228,7 +254,9 @@ impl DeliveryJob {
             )
             .await?;
             crate::objects::clear_outbox(&self.sql, last)?;
+            if self.shared.written.get() == seen {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 }

@@ -136,12 +136,8 @@ impl CheckoutSession {
         // Events waiting for their hand-over: the alarm is their backstop should this instance
         // die before `deliver_after_reply` is done, which then puts this time back.
         let alarm_at = self.delivery.backstop(alarm_at, now);
-        let storage = self.state.storage();
-        match alarm_at {
-            Some(at) => storage.set_alarm((at - now).max(1) * 1000).await?,
-            None => storage.delete_alarm().await?,
-        }
-        Ok(())
+        // Written only when it changes (`alarm.rs`).
+        self.alarm.write(&self.state.storage(), alarm_at).await
     }
 
     /// The alarm while sockets may be open: the provider asked if a socket waits on a leg the

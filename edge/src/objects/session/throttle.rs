@@ -9,7 +9,9 @@
 //! The widget's own polling has its separate, older limit (`STATUS_QUERY_EVERY_S`); the alarm,
 //! the cron and the merchant's calls are not counted here.
 //!
-//! The window is stored in the object's SQLite, so it survives the object being evicted.
+//! The window is stored in the object's SQLite, so it survives the object being evicted. A
+//! check is one `SELECT` of the window's calls; calls that have left the window are deleted when
+//! a call is taken (the only time the table grows), not at every check.
 
 use serde::Deserialize;
 
@@ -38,13 +40,12 @@ impl CheckoutSession {
             at_s: i64,
         }
         self.ensure_side_tables()?;
-        self.sql.exec(
-            "DELETE FROM provider_call WHERE at_s <= ?",
-            vec![(now - WINDOW_S).into()],
-        )?;
         let rows: Vec<Row> = self
             .sql
-            .exec("SELECT at_s FROM provider_call", None)?
+            .exec(
+                "SELECT at_s FROM provider_call WHERE at_s > ?",
+                vec![(now - WINDOW_S).into()],
+            )?
             .to_array()?;
         Ok(rows.into_iter().map(|r| r.at_s).collect())
     }
@@ -60,9 +61,14 @@ impl CheckoutSession {
     /// Takes one provider call from the budget.
     pub(super) fn take_provider_call(&self) -> Result<()> {
         self.ensure_side_tables()?;
+        let now = now_s();
+        self.sql.exec(
+            "DELETE FROM provider_call WHERE at_s <= ?",
+            vec![(now - WINDOW_S).into()],
+        )?;
         self.sql.exec(
             "INSERT INTO provider_call (at_s) VALUES (?)",
-            vec![now_s().into()],
+            vec![now.into()],
         )?;
         Ok(())
     }

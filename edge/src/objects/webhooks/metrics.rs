@@ -158,6 +158,7 @@ pub fn record(
     samples: &[MetricSample],
     thresholds: Thresholds,
     now_ms: i64,
+    prune_at_ms: &std::cell::Cell<i64>,
 ) -> Result<()> {
     if samples.is_empty() {
         return Ok(());
@@ -168,7 +169,17 @@ pub fn record(
             add_to_rollup(sql, sample)?;
         }
     }
-    prune(sql, now_ms)?;
+    if now_ms >= prune_at_ms.get() {
+        // A batch that came back full may have left more behind: the next hand-over prunes
+        // again. Otherwise nothing was past its retention, and what passes it within a minute is
+        // taken then (at most a batch of each a minute while that keeps up; more, batch by batch).
+        let full = prune(sql, now_ms)?;
+        prune_at_ms.set(if full {
+            now_ms
+        } else {
+            now_ms + PRUNE_EVERY_MS
+        });
+    }
     let counts = window_from_rollups(&rollups_since(sql, minute_of(now_ms - ALERT_WINDOW_MS))?);
     for alert in &alerts_of(&counts, thresholds)? {
         if samples.iter().any(|s| trips(s, alert, thresholds)) {
@@ -336,14 +347,18 @@ fn rollups_since(sql: &SqlStorage, minute: i64) -> Result<Vec<Rollup>> {
         .to_array()?)
 }
 
-/// Deletes a bounded batch of samples and of rollups past their retention (by index).
-fn prune(sql: &SqlStorage, now_ms: i64) -> Result<()> {
-    sql.exec(
+/// How often an instance prunes when its last batches were not full.
+const PRUNE_EVERY_MS: i64 = 60_000;
+
+/// Deletes a bounded batch of samples and of rollups past their retention (by index); whether
+/// either batch was full (more may be left).
+fn prune(sql: &SqlStorage, now_ms: i64) -> Result<bool> {
+    let samples = sql.exec(
         "DELETE FROM metric_samples WHERE id IN \
          (SELECT id FROM metric_samples WHERE at_ms < ? ORDER BY at_ms LIMIT ?)",
         vec![(now_ms - SAMPLE_KEEP_MS).into(), PRUNE_BATCH.into()],
     )?;
-    sql.exec(
+    let rollups = sql.exec(
         "DELETE FROM metric_rollups WHERE rowid IN \
          (SELECT rowid FROM metric_rollups WHERE minute < ? LIMIT ?)",
         vec![
@@ -351,7 +366,8 @@ fn prune(sql: &SqlStorage, now_ms: i64) -> Result<()> {
             PRUNE_BATCH.into(),
         ],
     )?;
-    Ok(())
+    let batch = PRUNE_BATCH as usize;
+    Ok(samples.rows_written() >= batch || rollups.rows_written() >= batch)
 }
 
 /// One method's counts over a window: what the alerts are decided on.

@@ -70,6 +70,10 @@ pub struct EventRow {
 
 pub struct Store {
     sql: SqlStorage,
+    /// The endpoint row as last read or written (`None`: not read yet; write-through, only
+    /// [`Store::set_endpoint`] writes it, and a failed write forgets it). Every hand-over of a
+    /// session's outbox asked for it twice.
+    endpoint: std::cell::RefCell<Option<Option<Endpoint>>>,
 }
 
 impl Store {
@@ -91,7 +95,10 @@ impl Store {
                 schema_error(&e.to_string());
             }
         }
-        Store { sql }
+        Store {
+            sql,
+            endpoint: std::cell::RefCell::new(None),
+        }
     }
 
     pub fn sql(&self) -> &SqlStorage {
@@ -99,6 +106,9 @@ impl Store {
     }
 
     pub fn endpoint(&self) -> Result<Option<Endpoint>> {
+        if let Some(known) = self.endpoint.borrow().as_ref() {
+            return Ok(known.clone());
+        }
         let rows: Vec<Endpoint> = self
             .sql
             .exec(
@@ -106,11 +116,13 @@ impl Store {
                 None,
             )?
             .to_array()?;
-        Ok(rows.into_iter().next())
+        let endpoint = rows.into_iter().next();
+        self.endpoint.replace(Some(endpoint.clone()));
+        Ok(endpoint)
     }
 
     pub fn set_endpoint(&self, endpoint: &Endpoint) -> Result<()> {
-        self.sql.exec(
+        let written = self.sql.exec(
             "INSERT INTO endpoint (k, url, secret, created_at) VALUES (1, ?, ?, ?) \
              ON CONFLICT (k) DO UPDATE SET url = excluded.url, secret = excluded.secret, created_at = excluded.created_at",
             vec![
@@ -118,18 +130,22 @@ impl Store {
                 endpoint.secret.as_str().into(),
                 endpoint.created_at.into(),
             ],
-        )?;
+        );
+        self.endpoint
+            .replace(written.is_ok().then(|| Some(endpoint.clone())));
+        written?;
         Ok(())
     }
 
     /// Stores an event once: due now with an endpoint, kept for a later resend without one.
-    pub fn insert_event(&self, event: &Event, has_endpoint: bool, now_ms: i64) -> Result<()> {
+    /// Whether it was new (an id seen before is ignored, in the same statement).
+    pub fn insert_event(&self, event: &Event, has_endpoint: bool, now_ms: i64) -> Result<bool> {
         let (status, next): (&str, Option<i64>) = if has_endpoint {
             ("pending", Some(now_ms))
         } else {
             ("no_endpoint", None)
         };
-        self.sql.exec(
+        let cursor = self.sql.exec(
             "INSERT OR IGNORE INTO events (id, created_ms, body, status, next_attempt_ms) VALUES (?, ?, ?, ?, ?)",
             vec![
                 event.id.as_str().into(),
@@ -139,7 +155,8 @@ impl Store {
                 next.into(),
             ],
         )?;
-        Ok(())
+        // Cloudflare, "SQL Storage": a cursor's `rowsWritten`; an ignored insert writes none.
+        Ok(cursor.rows_written() > 0)
     }
 
     pub fn event(&self, id: &str) -> Result<Option<EventRow>> {
