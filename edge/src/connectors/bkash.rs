@@ -4,8 +4,9 @@
 //! Protocol as published by bKash (developer.bka.sh, "Tokenized Checkout"): every call is a JSON
 //! POST under `/tokenized/checkout/`; the grant and refresh calls carry `username` and `password`
 //! headers, the others `Authorization: <id_token>` and `X-APP-Key`. The id token is cached in the
-//! `BkashToken` Durable Object, one per app key. A call answered 401 refreshes the token once and
-//! is retried once.
+//! `BkashToken` Durable Object, one per app key, and each isolate keeps a copy until the object's
+//! refresh time (`bkash_token::Copies`). A call answered 401 refreshes the token once and is
+//! retried once.
 //!
 //! Retries: only calls that are safe to repeat (grant, refresh, query, search) are retried on a
 //! timeout or 5xx, with exponential back-off. Execute and refund are never repeated blindly: a lost
@@ -177,17 +178,34 @@ impl Bkash {
         Ok(answer)
     }
 
-    /// An id token from the cache object; `stale` names one the provider just refused.
+    /// An id token: this isolate's copy while it is fresh, else the cache object's; `stale`
+    /// names one the provider just refused.
     async fn token(&self, stale: Option<String>) -> Result<String, ConnectorError> {
+        thread_local! {
+            static COPIES: std::cell::RefCell<bkash_token::Copies> =
+                std::cell::RefCell::new(bkash_token::Copies::default());
+        }
+        let mode = self.config.mode;
+        match &stale {
+            None => {
+                let now = crate::clock::now_ms();
+                if let Some(copy) = COPIES.with(|c| c.borrow().fresh(mode, now)) {
+                    return Ok(copy);
+                }
+            }
+            Some(refused) => COPIES.with(|c| c.borrow_mut().drop_refused(mode, refused)),
+        }
         let stub = bkash_token::stub(&self.env, self.config.mode, self.config.app_key.expose())
             .map_err(|e| ConnectorError::Unknown(e.to_string()))?;
         let command = TokenCommand::Get {
             mode: self.config.mode,
             stale,
         };
-        rpc::call(&stub, &command)
+        let answer: bkash_token::IdToken = rpc::call(&stub, &command)
             .await
-            .map_err(|e| ConnectorError::Unknown(format!("token cache: {e}")))
+            .map_err(|e| ConnectorError::Unknown(format!("token cache: {e}")))?;
+        COPIES.with(|c| c.borrow_mut().keep(mode, answer.clone()));
+        Ok(answer.id_token)
     }
 
     /// An authorised call; a 401 refreshes the token once and retries once.

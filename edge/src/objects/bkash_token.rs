@@ -3,6 +3,12 @@
 //! bKash asks integrators to reuse an id token for its lifetime (an hour) instead of granting one
 //! per call. This object grants once, refreshes shortly before expiry with the refresh token, and
 //! refreshes early when a caller reports that bKash refused the current token.
+//!
+//! Each isolate keeps a copy of the answer ([`Copies`]) until the time this object will refresh
+//! it, so a bKash call costs no object hop while the token is fresh (the object was one
+//! sequential call before every create, execute, query and refund). bKash still sees one grant
+//! per lifetime per app key: only this object grants and refreshes. A copy that bKash refuses is
+//! reported as `stale` and replaced by the object's answer.
 
 use std::cell::RefCell;
 
@@ -24,6 +30,51 @@ pub enum TokenCommand {
     /// A valid id token. `stale` is a token bKash just refused; if it is still the cached one, it
     /// is replaced first.
     Get { mode: Mode, stale: Option<String> },
+}
+
+/// The object's answer: a valid id token, and when the object will refresh it (until then an
+/// isolate may reuse it without asking).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdToken {
+    pub id_token: String,
+    pub refresh_at_ms: i64,
+}
+
+/// An isolate's copies of the object's answers, one per account (test, live). Pure: the caller
+/// gives the time.
+#[derive(Debug, Default)]
+pub struct Copies {
+    slots: [Option<IdToken>; 2],
+}
+
+impl Copies {
+    fn slot(mode: Mode) -> usize {
+        match mode {
+            Mode::Test => 0,
+            Mode::Live => 1,
+        }
+    }
+
+    /// The copy for `mode`, if the object would still hand out the same token at `now_ms`.
+    pub fn fresh(&self, mode: Mode, now_ms: i64) -> Option<String> {
+        self.slots[Self::slot(mode)]
+            .as_ref()
+            .filter(|copy| now_ms < copy.refresh_at_ms)
+            .map(|copy| copy.id_token.clone())
+    }
+
+    /// Keeps the object's latest answer for `mode`.
+    pub fn keep(&mut self, mode: Mode, answer: IdToken) {
+        self.slots[Self::slot(mode)] = Some(answer);
+    }
+
+    /// Drops the copy for `mode` if it is `refused` (bKash answered 401 to it).
+    pub fn drop_refused(&mut self, mode: Mode, refused: &str) {
+        let slot = &mut self.slots[Self::slot(mode)];
+        if slot.as_ref().is_some_and(|copy| copy.id_token == refused) {
+            *slot = None;
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -65,14 +116,17 @@ impl DurableObject for BkashToken {
 }
 
 impl BkashToken {
-    async fn token(&self, mode: Mode, stale: Option<String>) -> Result<String> {
+    async fn token(&self, mode: Mode, stale: Option<String>) -> Result<IdToken> {
         let config = BkashConfig::from_env(&self.env, mode)?
             .ok_or_else(|| Error::Config("bKash is not configured".into()))?;
         let current = self.cached.borrow().clone();
         let refused = |c: &Cached| stale.as_deref() == Some(c.id_token.as_str());
         let issued = match current {
             Some(c) if !refused(&c) && now_ms() < c.refresh_at_ms => {
-                return Ok(c.id_token);
+                return Ok(IdToken {
+                    id_token: c.id_token,
+                    refresh_at_ms: c.refresh_at_ms,
+                });
             }
             Some(c) => match bkash::refresh(&config, &c.refresh_token).await {
                 Ok(issued) => issued,
@@ -84,14 +138,60 @@ impl BkashToken {
         Ok(self.store(issued))
     }
 
-    fn store(&self, issued: IssuedToken) -> String {
-        let id_token = issued.id_token.clone();
+    fn store(&self, issued: IssuedToken) -> IdToken {
         let lifetime_ms = issued.expires_in_s.max(1) * 1000;
-        *self.cached.borrow_mut() = Some(Cached {
+        let answer = IdToken {
             id_token: issued.id_token,
-            refresh_token: issued.refresh_token,
             refresh_at_ms: now_ms() + lifetime_ms - REFRESH_MARGIN_MS.min(lifetime_ms / 4),
+        };
+        *self.cached.borrow_mut() = Some(Cached {
+            id_token: answer.id_token.clone(),
+            refresh_token: issued.refresh_token,
+            refresh_at_ms: answer.refresh_at_ms,
         });
-        id_token
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Copies, IdToken};
+    use crate::config::Mode;
+
+    fn answer(id: &str, refresh_at_ms: i64) -> IdToken {
+        IdToken {
+            id_token: id.into(),
+            refresh_at_ms,
+        }
+    }
+
+    #[test]
+    fn a_copy_serves_until_the_objects_refresh_time_and_per_account() {
+        let mut copies = Copies::default();
+        assert_eq!(copies.fresh(Mode::Test, 0), None);
+        copies.keep(Mode::Test, answer("t1", 1_000));
+        assert_eq!(copies.fresh(Mode::Test, 999).as_deref(), Some("t1"));
+        assert_eq!(
+            copies.fresh(Mode::Test, 1_000),
+            None,
+            "the object refreshes then"
+        );
+        assert_eq!(
+            copies.fresh(Mode::Live, 0),
+            None,
+            "a test token never serves live"
+        );
+    }
+
+    #[test]
+    fn a_refused_copy_is_dropped_and_another_is_kept() {
+        let mut copies = Copies::default();
+        copies.keep(Mode::Live, answer("old", 1_000));
+        copies.drop_refused(Mode::Live, "other");
+        assert_eq!(copies.fresh(Mode::Live, 0).as_deref(), Some("old"));
+        copies.drop_refused(Mode::Live, "old");
+        assert_eq!(copies.fresh(Mode::Live, 0), None);
+        copies.keep(Mode::Live, answer("new", 2_000));
+        assert_eq!(copies.fresh(Mode::Live, 0).as_deref(), Some("new"));
     }
 }
