@@ -18,7 +18,7 @@
 //! `cargo xtask bench crypto` the WeChat Pay and Stripe webhook cryptography alone;
 //! `cargo xtask bench profile` CPU profiles of the hot routes; `cargo xtask bench count` the
 //! storage calls (SQL statements, alarm calls) of a payment and a settling notification, counted
-//! (`count.rs`); `cargo xtask bench growth`
+//! (`count.rs`); `cargo xtask bench growth` (`BENCH_GROWTH=polls`: the polls alone)
 //! (opt-in, minutes) whether a
 //! payment's and a poll's cost grows with history.
 

@@ -57,7 +57,7 @@ pub fn calls(route: &str) -> Option<&'static str> {
             "1: Worker: Session(ProviderNotification); nothing else, no subrequest (the settled leg is not asked again)"
         }
         "GET /v1/callbacks/bkash/{id}" => {
-            "1 from the Worker: Session(ProviderCallback); in Session: BkashToken(token) -> 1 subrequest (execute at bKash) -> Reconciler(Track: no longer pending) -> Webhooks(Enqueue)"
+            "1 from the Worker: Session(ProviderCallback); in Session: 1 subrequest (execute at bKash; BkashToken(token) first only without a fresh copy in the isolate) -> Reconciler(Track: no longer pending) -> Webhooks(Enqueue)"
         }
         _ => return None,
     })

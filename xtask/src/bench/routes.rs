@@ -752,8 +752,15 @@ fn growth_runs(server_core: Option<usize>) -> Result {
     println!("\ngrowth: {GROWTH_PAYMENTS} balance payments of one merchant (limits off), CPU ms per payment per batch");
     println!("| payments | req/s | p50 ms | p99 ms | CPU ms/payment |");
     println!("|---|---:|---:|---:|---:|");
+    // `BENCH_GROWTH=polls`: the polls alone, on fresh storage with nothing running after
+    // earlier payments (separates a poll's own history from the payments' after-work).
+    let payments = if std::env::var("BENCH_GROWTH").as_deref() == Ok("polls") {
+        0
+    } else {
+        GROWTH_PAYMENTS
+    };
     let mut done = 0;
-    while done < GROWTH_PAYMENTS {
+    while done < payments {
         let mut batch = Vec::with_capacity(GROWTH_BATCH_PAYMENTS);
         for n in done..done + GROWTH_BATCH_PAYMENTS {
             let customer = format!("cus_growth_{}", n % WALLETS);
