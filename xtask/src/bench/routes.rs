@@ -721,6 +721,10 @@ const GROWTH_BATCH_POLLS: usize = 1_000;
 /// of one merchant (over [`WALLETS`] wallets), CPU per payment printed every 500; then 10,000
 /// polls of one session, CPU per poll every 1,000. Rate limits off (they are measured by
 /// [`run`]); the target is the last batch within 10% of the first.
+/// The growth run's look at the idle process between payments and polls: windows and length.
+const GROWTH_IDLE_WINDOWS: usize = 3;
+const GROWTH_IDLE_WINDOW_S: u64 = 5;
+
 pub fn growth() -> Result {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let server_core = if cores >= 2 {
@@ -785,6 +789,20 @@ fn growth_runs(server_core: Option<usize>) -> Result {
         done += GROWTH_BATCH_PAYMENTS;
     }
 
+    // What the process does on its own after the payments (their sessions' alarms and
+    // hand-overs, `Webhooks`' writes): the polls below are measured with it, by process CPU.
+    if payments > 0 {
+        for _ in 0..GROWTH_IDLE_WINDOWS {
+            let before = server.cpu_time()?;
+            std::thread::sleep(Duration::from_secs(GROWTH_IDLE_WINDOW_S));
+            let busy = server.cpu_time()?.saturating_sub(before);
+            println!(
+                "idle after the payments: {:.0} ms of CPU in {GROWTH_IDLE_WINDOW_S} s ({:.1}% of a core)",
+                busy.as_secs_f64() * 1000.0,
+                busy.as_secs_f64() * 100.0 / GROWTH_IDLE_WINDOW_S as f64,
+            );
+        }
+    }
     let polled = checkout(&client, &key, "growth-poll", "cus_growth_0", 0)?;
     println!("\ngrowth: {GROWTH_POLLS} polls of one session, CPU ms per poll per batch");
     println!("| polls | req/s | p50 ms | p99 ms | CPU ms/poll |");
