@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use checkout_simulators::wechat::Faults;
 use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::providers;
@@ -81,11 +80,7 @@ fn paired(builds: &[(String, PathBuf)], dir: &Path, core: Option<usize>) -> Resu
     let root = root();
     let vars = DevVars::of_repo();
     let key = vars.merchant("m_demo").test_key().to_owned();
-    let wechat = providers::start_wechat(&vars, 0);
-    wechat.set_faults(Faults {
-        withhold_notifications: true,
-        ..Faults::default()
-    });
+    let wechat = super::withheld_wechat(&vars);
     let mut extra = rate_limits_off();
     extra.extend(providers::wechat_worker_vars(&wechat));
     let mut servers = Vec::new();
@@ -189,11 +184,7 @@ fn count_build(label: &str, tag: &str, main: &Path, dir: &Path) -> Result {
     let root = root();
     let vars = DevVars::of_repo();
     let key = vars.merchant("m_demo").test_key().to_owned();
-    let wechat = providers::start_wechat(&vars, 0);
-    wechat.set_faults(Faults {
-        withhold_notifications: true,
-        ..Faults::default()
-    });
+    let wechat = super::withheld_wechat(&vars);
     let mut extra = rate_limits_off();
     extra.extend(providers::wechat_worker_vars(&wechat));
     let bundle = Bundle::from_wrangler(

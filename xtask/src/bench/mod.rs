@@ -339,3 +339,14 @@ fn expect_ok(reply: Reply) -> Result<Reply> {
         ))
     }
 }
+
+/// A WeChat Pay simulator that answers the Worker's orders but withholds its own notifications:
+/// the bench posts them, signed, when it means to.
+pub(super) fn withheld_wechat(vars: &DevVars) -> checkout_simulators::wechat::RunningWechat {
+    let wechat = providers::start_wechat(vars, 0);
+    wechat.set_faults(checkout_simulators::wechat::Faults {
+        withhold_notifications: true,
+        ..Default::default()
+    });
+    wechat
+}

@@ -17,7 +17,6 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use checkout_simulators::wechat::Faults;
 use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::providers;
@@ -180,11 +179,7 @@ fn profile_routes(chosen: &[&str], server_core: Option<usize>) -> Result {
     let dev_vars = read_text(&root.join(".dev.vars"))?;
     let vars = DevVars::of_repo();
     let key = vars.merchant("m_demo").test_key().to_owned();
-    let wechat = providers::start_wechat(&vars, 0);
-    wechat.set_faults(Faults {
-        withhold_notifications: true,
-        ..Faults::default()
-    });
+    let wechat = super::withheld_wechat(&vars);
     let mut extra = rate_limits_off();
     extra.extend(providers::wechat_worker_vars(&wechat));
     let bundle = Bundle::from_wrangler(&root, &wrangler, &dev_vars, &extra)?;

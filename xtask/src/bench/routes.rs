@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use checkout_simulators::wechat::{build_notification, Faults};
+use checkout_simulators::wechat::build_notification;
 use checkout_tests::api::{Client, Reply};
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::providers;
@@ -216,11 +216,7 @@ fn measure_all(server_core: Option<usize>) -> Result<Vec<Row>> {
 
     // The WeChat simulator answers the Worker's orders; its own notifications are withheld, the
     // bench posts them.
-    let wechat = providers::start_wechat(&vars, 0);
-    wechat.set_faults(Faults {
-        withhold_notifications: true,
-        ..Faults::default()
-    });
+    let wechat = super::withheld_wechat(&vars);
     // The Stripe simulator holds the Checkout Sessions (the bench posts their webhooks itself:
     // no endpoint is set); the bKash simulator takes the payments the callbacks execute.
     let stripe = providers::start_stripe(0);
