@@ -405,10 +405,11 @@ fn unavailable(request_id: &str, action: Action, error: &Error) {
 }
 
 /// The shard object that counts `bucket`.
-fn limiter(env: &Env, bucket: &str) -> Result<worker::Stub> {
+fn limiter(env: &Env, bucket: &str) -> Result<rpc::Stub> {
     Ok(env
         .durable_object("RATE_LIMITER")?
-        .get_by_name(&rate_limiter::shard_of(bucket))?)
+        .get_by_name(&rate_limiter::shard_of(bucket))?
+        .into())
 }
 
 /// The `429 rate_limited` answer, saying what was limited and when to try again.

@@ -89,7 +89,7 @@ impl WorkerProcess {
     ) -> Result<WorkerProcess, String> {
         let root = repo_root();
         assert!(
-            root.join("edge/build/index.js").exists(),
+            root.join("edge/build/entry.mjs").exists(),
             "the Worker is not built: run `cargo xtask build` (or `cargo xtask test`)"
         );
         let dev_vars = root.join(".dev.vars");

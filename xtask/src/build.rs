@@ -130,5 +130,10 @@ pub fn edge() -> Result {
             ("WASM_OPT_BIN", wasm_opt.to_str().unwrap_or_default()),
             ("ESBUILD_BIN", esbuild.to_str().unwrap_or_default()),
         ],
-    )
+    )?;
+    // The entry module (`main` in wrangler.toml) beside the glue it imports: see its comment.
+    let entry = root().join("edge/entry.mjs");
+    std::fs::copy(&entry, root().join("edge/build/entry.mjs"))
+        .map_err(|e| format!("{}: {e}", entry.display()))?;
+    Ok(())
 }

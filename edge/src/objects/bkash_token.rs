@@ -13,7 +13,7 @@
 use std::cell::RefCell;
 
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, State, Stub};
+use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, State};
 
 use super::rpc;
 use crate::clock::now_ms;
@@ -86,9 +86,12 @@ struct Cached {
 }
 
 /// The cache object for `app_key` of the `mode` account: a test token never serves a live call.
-pub fn stub(env: &Env, mode: Mode, app_key: &str) -> Result<Stub> {
+pub fn stub(env: &Env, mode: Mode, app_key: &str) -> Result<rpc::Stub> {
     let name = format!("{}:{app_key}", mode.as_str());
-    Ok(env.durable_object("BKASH_TOKENS")?.get_by_name(&name)?)
+    Ok(env
+        .durable_object("BKASH_TOKENS")?
+        .get_by_name(&name)?
+        .into())
 }
 
 #[durable_object]
@@ -106,12 +109,21 @@ impl DurableObject for BkashToken {
         }
     }
 
-    async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        let result = match rpc::command::<TokenCommand>(req).await {
-            Ok(TokenCommand::Get { mode, stale }) => self.token(mode, stale).await,
-            Err(e) => Err(e),
-        };
-        rpc::reply("bkash_token", result)
+    async fn fetch(&self, _req: Request) -> worker::Result<Response> {
+        rpc::fetch_refused()
+    }
+}
+
+crate::serve_commands!(BkashToken);
+
+impl rpc::Commands for BkashToken {
+    const NAME: &'static str = "bkash_token";
+    type Command = TokenCommand;
+    type Answer = IdToken;
+
+    async fn run(&self, command: TokenCommand, _source: Option<&str>) -> Result<IdToken> {
+        let TokenCommand::Get { mode, stale } = command;
+        self.token(mode, stale).await
     }
 }
 

@@ -21,7 +21,9 @@ mod wallet_store;
 pub mod webhooks;
 
 use checkout_core::ErrorCode;
-use worker::{Env, Stub};
+use worker::Env;
+
+use self::rpc::Stub;
 
 use crate::auth::MerchantContext;
 use crate::error::{Error, Result};
@@ -100,7 +102,7 @@ pub fn session_for_order(
     };
     let object_id = namespace.id_from_name(&key.name())?;
     let session_id = format!("{SESSION_ID_PREFIX}{object_id}");
-    Ok((session_id, object_id.get_stub()?))
+    Ok((session_id, object_id.get_stub()?.into()))
 }
 
 /// The session object for a public session id, or `not_found` for anything malformed.
@@ -113,7 +115,7 @@ pub fn session_by_id(env: &Env, session_id: &str) -> Result<Stub> {
     let object_id = namespace
         .id_from_string(hex)
         .map_err(|_| Error::api(ErrorCode::NotFound))?;
-    Ok(object_id.get_stub()?)
+    Ok(object_id.get_stub()?.into())
 }
 
 /// The wallet of one customer of one merchant, in the merchant's mode.
@@ -122,13 +124,19 @@ pub fn wallet_stub(env: &Env, merchant_scope: &str, customer_id: &str) -> Result
         merchant_scope,
         customer_id,
     };
-    Ok(env.durable_object(WALLETS)?.get_by_name(&key.name())?)
+    Ok(env
+        .durable_object(WALLETS)?
+        .get_by_name(&key.name())?
+        .into())
 }
 
 /// The merchant's webhooks object, in the merchant's mode.
 pub fn webhooks_stub(env: &Env, merchant_scope: &str) -> Result<Stub> {
     let key = ObjectKey::Webhooks { merchant_scope };
-    Ok(env.durable_object(WEBHOOKS)?.get_by_name(&key.name())?)
+    Ok(env
+        .durable_object(WEBHOOKS)?
+        .get_by_name(&key.name())?
+        .into())
 }
 
 /// The items of an object's `outbox` table (`seq`, `event` as JSON) not yet handed over, with the

@@ -90,12 +90,8 @@ impl DurableObject for RateLimiter {
         }
     }
 
-    async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        let result = match rpc::command::<LimiterCommand>(req).await {
-            Ok(command) => self.handle(command).await,
-            Err(e) => Err(e),
-        };
-        rpc::reply("rate_limiter", result)
+    async fn fetch(&self, _req: Request) -> worker::Result<Response> {
+        rpc::fetch_refused()
     }
 
     /// Deletes the slots whose window has passed; set again for the latest one left, or the
@@ -138,6 +134,18 @@ struct Window {
     count: i64,
     /// When the oldest slot leaves the window, freeing room.
     earliest_ms: Option<i64>,
+}
+
+crate::serve_commands!(RateLimiter);
+
+impl rpc::Commands for RateLimiter {
+    const NAME: &'static str = "rate_limiter";
+    type Command = LimiterCommand;
+    type Answer = serde_json::Value;
+
+    async fn run(&self, command: LimiterCommand, _source: Option<&str>) -> Result<Self::Answer> {
+        self.handle(command).await
+    }
 }
 
 impl RateLimiter {

@@ -38,11 +38,12 @@ pub enum ReconcilerCommand {
 
 /// Sessions are also filed by the hour they expire in, one registry object per hour, so the cron
 /// can expire any whose own alarm did not (a safety net) without one object holding them all.
-fn expiry_bucket(env: &Env, expires_at_ms: i64) -> Result<worker::Stub> {
+fn expiry_bucket(env: &Env, expires_at_ms: i64) -> Result<rpc::Stub> {
     let hour = expires_at_ms.div_euclid(3_600_000);
     Ok(env
         .durable_object("RECONCILER")?
-        .get_by_name(&format!("expiring:{hour}"))?)
+        .get_by_name(&format!("expiring:{hour}"))?
+        .into())
 }
 
 /// Files a new session under the hour it expires in.
@@ -74,11 +75,17 @@ pub async fn forget_expired(env: &Env, bucket_ms: i64, session_id: &str) -> Resu
     rpc::call::<_, ()>(&expiry_bucket(env, bucket_ms)?, &command).await
 }
 
+/// The one registry of sessions with a leg pending.
+fn registry(env: &Env) -> Result<rpc::Stub> {
+    Ok(env
+        .durable_object("RECONCILER")?
+        .get_by_name(REGISTRY_NAME)?
+        .into())
+}
+
 /// Records whether `session_id` has something the cron must watch.
 pub async fn track(env: &Env, session_id: &str, pending: bool) -> Result<()> {
-    let stub = env
-        .durable_object("RECONCILER")?
-        .get_by_name(REGISTRY_NAME)?;
+    let stub = registry(env)?;
     let command = ReconcilerCommand::Track {
         session_id: session_id.to_owned(),
         pending,
@@ -88,9 +95,7 @@ pub async fn track(env: &Env, session_id: &str, pending: bool) -> Result<()> {
 
 /// Sessions pending for at least `older_than_ms`.
 pub async fn due(env: &Env, older_than_ms: i64) -> Result<Vec<String>> {
-    let stub = env
-        .durable_object("RECONCILER")?
-        .get_by_name(REGISTRY_NAME)?;
+    let stub = registry(env)?;
     rpc::call(&stub, &ReconcilerCommand::Due { older_than_ms }).await
 }
 
@@ -116,12 +121,20 @@ impl DurableObject for Reconciler {
         Reconciler { sql }
     }
 
-    async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        let result = match rpc::command::<ReconcilerCommand>(req).await {
-            Ok(command) => self.handle(command),
-            Err(e) => Err(e),
-        };
-        rpc::reply("reconciler", result)
+    async fn fetch(&self, _req: Request) -> worker::Result<Response> {
+        rpc::fetch_refused()
+    }
+}
+
+crate::serve_commands!(Reconciler);
+
+impl rpc::Commands for Reconciler {
+    const NAME: &'static str = "reconciler";
+    type Command = ReconcilerCommand;
+    type Answer = serde_json::Value;
+
+    async fn run(&self, command: ReconcilerCommand, _source: Option<&str>) -> Result<Self::Answer> {
+        self.handle(command)
     }
 }
 

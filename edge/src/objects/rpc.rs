@@ -1,18 +1,31 @@
-//! The internal protocol between the Worker and its Durable Objects: a JSON command is POSTed to
-//! the object, which answers `{"ok": value}` or `{"err": ErrorDetail}` with status 200. Any other
-//! status means the object failed internally and the outcome is unknown to the caller.
+//! The internal protocol between the Worker and its Durable Objects: a command, as JSON text, is
+//! sent to the object's `command` method over the runtime's JS RPC, and the object answers
+//! `{"ok": value}` or `{"err": ErrorDetail}` as JSON text. A rejected call means the object failed
+//! internally and the outcome is unknown to the caller.
 //!
-//! Both ends read a body with one `text()` on the runtime's own `Request`/`Response` (one promise,
-//! one string across the wasm boundary) rather than workers-rs' `text()`/`bytes()`, which pull a
-//! `ReadableStream` chunk by chunk through `wasm-streams` (14% of the widget poll's CPU in the
-//! profile issue 17 quotes).
+//! Why RPC and not `fetch`: a `fetch` to an object builds a `Request` (a URL, headers, a body
+//! stream) on the caller and a `Response` on the object, and each end reads a body; an RPC call
+//! passes two strings and returns one, with no HTTP objects on either side. workers-rs 0.8 has no
+//! RPC for `#[durable_object]` classes of its own, so this module supplies both ends:
+//! - the caller's binding, [`Stub`] (`worker::Stub::into_rpc`, workers-rs README, "RPC Support":
+//!   RPC clients are hand-written `wasm-bindgen` bindings);
+//! - the object's method, [`serve_commands!`], an exported `wasm-bindgen` method beside the ones
+//!   `#[durable_object]` generates;
+//! - the runtime only offers RPC on classes that extend `DurableObject` (Cloudflare, "Durable
+//!   Objects: invoke methods": "the Durable Object class must extend `DurableObject`"), which
+//!   wasm-bindgen's classes cannot declare: `edge/entry.mjs`, the Worker's entry module, sets
+//!   their prototypes, as worker-build itself does for its emscripten output.
+//!
+//! The status socket's upgrade (`upgrade`) still goes by `fetch`: a WebSocket is an HTTP upgrade.
+//! Measured gain: `docs/benchmarks.md`, "JS RPC to the objects".
 
 use checkout_core::error::ErrorDetail;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{Method, Request, RequestInit, Response, Stub};
+use worker::{Method, Request, RequestInit};
 
 use crate::error::{Error, Result};
 
@@ -23,15 +36,46 @@ enum Reply<T> {
     Err(ErrorDetail),
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's stub of one object, with the methods this protocol calls on it.
+    #[wasm_bindgen(extends = js_sys::Object)]
+    #[derive(Debug, Clone)]
+    type ObjectStub;
+
+    /// The object's [`serve_commands!`] method: a command's JSON and the Worker request it
+    /// serves; the promise of the reply's JSON.
+    #[wasm_bindgen(method, catch, js_name = command)]
+    fn command(
+        this: &ObjectStub,
+        body: &str,
+        request_id: Option<&str>,
+    ) -> std::result::Result<js_sys::Promise, JsValue>;
+
+    /// The object's `fetch` (only the status socket's upgrade uses it).
+    #[wasm_bindgen(method, catch, js_name = fetch)]
+    fn fetch(
+        this: &ObjectStub,
+        request: &web_sys::Request,
+    ) -> std::result::Result<js_sys::Promise, JsValue>;
+}
+
+/// A Durable Object to send commands to.
+#[derive(Debug, Clone)]
+pub struct Stub(ObjectStub);
+
+impl From<worker::Stub> for Stub {
+    fn from(stub: worker::Stub) -> Self {
+        Stub(stub.into_rpc())
+    }
+}
+
 /// Sends `command` to the object behind `stub` and returns its answer.
 pub async fn call<C: Serialize, R: DeserializeOwned>(stub: &Stub, command: &C) -> Result<R> {
     call_for(stub, command, None).await
 }
 
-/// The header that carries the id of the request a command serves, for the object's audit trail.
-pub const REQUEST_ID_HEADER: &str = "Checkout-Request-Id";
-
-/// As [`call`], on behalf of the Worker request `request_id`.
+/// As [`call`], on behalf of the Worker request `request_id` (for the object's audit trail).
 pub async fn call_for<C: Serialize, R: DeserializeOwned>(
     stub: &Stub,
     command: &C,
@@ -58,30 +102,27 @@ pub async fn call_raw<C: Serialize>(
     }
 }
 
-/// The object's answer to `command`, as text; an error unless it answered 200.
+/// The object's answer to `command`, as JSON text; an error when the call was rejected.
 async fn answer<C: Serialize>(
     stub: &Stub,
     command: &C,
     request_id: Option<&str>,
 ) -> Result<String> {
-    let mut init = RequestInit::new();
-    let headers = worker::Headers::new();
-    if let Some(id) = request_id {
-        headers.set(REQUEST_ID_HEADER, id)?;
-    }
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(JsValue::from_str(&serde_json::to_string(command)?)));
-    let request = Request::new_with_init("https://object.internal/rpc", &init)?;
-    let response = stub.fetch_with_request(request).await?;
-    let status = response.status_code();
-    let text = whole_text(web_sys::Response::from(response).text()).await?;
-    if status != 200 {
-        return Err(Error::Invariant(format!(
-            "object answered {status}: {text}"
-        )));
-    }
-    Ok(text)
+    let body = serde_json::to_string(command)?;
+    let promise = stub.0.command(&body, request_id).map_err(rejected)?;
+    let text = JsFuture::from(promise).await.map_err(rejected)?;
+    text.as_string()
+        .ok_or_else(|| Error::Invariant("an object's reply was not text".to_owned()))
+}
+
+/// A rejected call: the object failed (its own error is in its log line) or could not be reached.
+fn rejected(error: JsValue) -> Error {
+    let message = error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"));
+    Error::Invariant(format!("object call failed: {message}"))
 }
 
 /// Forwards a WebSocket upgrade to the object behind `stub` at `path`, with `headers`, and
@@ -96,7 +137,13 @@ pub async fn upgrade(
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
     let request = Request::new_with_init(&format!("https://object.internal{path}"), &init)?;
-    let response = stub.fetch_with_request(request).await?;
+    let promise = stub.0.fetch(request.inner()).map_err(rejected)?;
+    let response: web_sys::Response = JsFuture::from(promise)
+        .await
+        .map_err(rejected)?
+        .dyn_into()
+        .map_err(|_| Error::Invariant("an object's upgrade answer was no Response".into()))?;
+    let response = worker::Response::from(response);
     let status = response.status_code();
     if status == 101 {
         return response
@@ -112,11 +159,31 @@ pub async fn upgrade(
     }
 }
 
-/// Parses the command an object received.
-pub async fn command<C: DeserializeOwned>(req: Request) -> Result<C> {
-    Ok(serde_json::from_str(
-        &whole_text(req.inner().text()).await?,
-    )?)
+/// The header that carries the id of the request an upgrade serves, for the object's audit trail
+/// (a command carries it as the call's second argument).
+pub const REQUEST_ID_HEADER: &str = "Checkout-Request-Id";
+
+/// An object's `fetch` answer to an upgrade it refuses or fails: `{"err": ...}` with 200, read by
+/// [`upgrade`]; an internal error is logged here and answers 500.
+pub fn upgrade_refused(object: &str, error: Error) -> worker::Result<worker::Response> {
+    match error {
+        Error::Api(detail) => worker::Response::from_json(&Reply::<()>::Err(*detail)),
+        internal => {
+            crate::log::event(
+                crate::log::Level::Error,
+                serde_json::json!({"object": object, "error": internal.to_string()}),
+            );
+            worker::Response::error("internal error", 500)
+        }
+    }
+}
+
+/// The `fetch` answer of an object that takes no upgrades: its commands come by RPC.
+pub fn fetch_refused() -> worker::Result<worker::Response> {
+    worker::Response::error(
+        "this object takes its commands over RPC (objects/rpc.rs)",
+        404,
+    )
 }
 
 /// Awaits a body's `text()` promise as one string.
@@ -128,18 +195,66 @@ async fn whole_text(promise: std::result::Result<js_sys::Promise, JsValue>) -> R
         .ok_or_else(|| Error::Invariant("a body's text() gave no string".to_owned()))
 }
 
-/// Encodes an object's result for [`call`]. Internal errors are logged here, by the object.
-pub fn reply<T: Serialize>(object: &str, result: Result<T>) -> worker::Result<Response> {
+/// What an object does with the commands [`serve_commands!`] hands it.
+// The objects run on one thread (a Worker isolate), so the futures need not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait Commands {
+    /// The object's name in log lines.
+    const NAME: &'static str;
+    type Command: DeserializeOwned;
+    type Answer: Serialize;
+    /// Runs `command` for the Worker request `source` (`None` for the Worker's own calls).
+    async fn run(&self, command: Self::Command, source: Option<&str>) -> Result<Self::Answer>;
+}
+
+/// One command's JSON `body`, run by `object`, as the reply's JSON text; an internal error is
+/// logged here, by the object, and rejects the call with no detail.
+pub async fn serve<O: Commands>(
+    object: &O,
+    body: &str,
+    source: Option<&str>,
+) -> std::result::Result<String, JsValue> {
+    let result = match serde_json::from_str::<O::Command>(body) {
+        Ok(command) => object.run(command, source).await,
+        Err(e) => Err(e.into()),
+    };
     let reply = match result {
         Ok(value) => Reply::Ok(value),
         Err(Error::Api(detail)) => Reply::Err(*detail),
         Err(internal) => {
             crate::log::event(
                 crate::log::Level::Error,
-                serde_json::json!({"object": object, "error": internal.to_string()}),
+                serde_json::json!({"object": O::NAME, "error": internal.to_string()}),
             );
-            return Response::error("internal error", 500);
+            return Err(js_sys::Error::new("internal error").into());
         }
     };
-    Response::from_json(&reply)
+    serde_json::to_string(&reply).map_err(|e| js_sys::Error::new(&e.to_string()).into())
+}
+
+/// Exports an object's `command` method (what [`Stub`] calls), run by its [`Commands`].
+#[macro_export]
+macro_rules! serve_commands {
+    ($object:ty) => {
+        const _: () = {
+            use ::worker::wasm_bindgen::prelude::wasm_bindgen;
+            #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+            impl $object {
+                /// The Worker's commands over JS RPC (`objects/rpc.rs`).
+                #[wasm_bindgen(js_name = command)]
+                pub async fn rpc_command(
+                    &self,
+                    body: String,
+                    request_id: Option<String>,
+                ) -> ::std::result::Result<
+                    ::worker::wasm_bindgen::JsValue,
+                    ::worker::wasm_bindgen::JsValue,
+                > {
+                    $crate::objects::rpc::serve(self, &body, request_id.as_deref())
+                        .await
+                        .map(|text| ::worker::wasm_bindgen::JsValue::from_str(&text))
+                }
+            }
+        };
+    };
 }

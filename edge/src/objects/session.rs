@@ -269,38 +269,16 @@ impl DurableObject for CheckoutSession {
         }
     }
 
+    /// Only the widget's status socket (`push.rs`), a WebSocket upgrade, comes by `fetch`; the
+    /// Worker's commands come over RPC ([`rpc::Commands`] below).
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        // The widget's status socket (`push.rs`): a WebSocket upgrade, not a command.
-        if req.path() == STATUS_SOCKET_PATH {
-            return match self.open_status_socket(&req).await {
-                Ok(response) => Ok(response),
-                Err(e) => rpc::reply::<()>("session", Err(e)),
-            };
+        if req.path() != STATUS_SOCKET_PATH {
+            return rpc::fetch_refused();
         }
-        let source = req
-            .headers()
-            .get(rpc::REQUEST_ID_HEADER)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| "internal".to_owned());
-        let result = match rpc::command::<SessionCommand>(req).await {
-            Ok(command) => {
-                self.debit_summary.replace(None);
-                let (op, rule) = audit_trail::op_of(&command);
-                let changes = self.in_flight.changes();
-                self.in_flight.enter(&source);
-                let result = self.handle(command).await;
-                self.in_flight.leave(&source);
-                if rule.audits(self.in_flight.changes() != changes) {
-                    self.audit_command(op, &source, &result);
-                }
-                result
-            }
-            Err(e) => Err(e),
-        };
-        // The events are stored with the change; the hand-over to `Webhooks` waits for no one.
-        self.deliver_after_reply();
-        rpc::reply("session", result)
+        match self.open_status_socket(&req).await {
+            Ok(response) => Ok(response),
+            Err(e) => rpc::upgrade_refused("session", e),
+        }
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
@@ -359,6 +337,30 @@ impl DurableObject for CheckoutSession {
 
 /// The path on which the Worker forwards a status socket's upgrade to the session.
 pub const STATUS_SOCKET_PATH: &str = "/status";
+
+crate::serve_commands!(CheckoutSession);
+
+impl rpc::Commands for CheckoutSession {
+    const NAME: &'static str = "session";
+    type Command = SessionCommand;
+    type Answer = SessionReply;
+
+    async fn run(&self, command: SessionCommand, source: Option<&str>) -> Result<SessionReply> {
+        let source = source.unwrap_or("internal");
+        self.debit_summary.replace(None);
+        let (op, rule) = audit_trail::op_of(&command);
+        let changes = self.in_flight.changes();
+        self.in_flight.enter(source);
+        let result = self.handle(command).await;
+        self.in_flight.leave(source);
+        if rule.audits(self.in_flight.changes() != changes) {
+            self.audit_command(op, source, &result);
+        }
+        // The events are stored with the change; the hand-over to `Webhooks` waits for no one.
+        self.deliver_after_reply();
+        result
+    }
+}
 
 impl CheckoutSession {
     async fn handle(&self, command: SessionCommand) -> Result<SessionReply> {
@@ -745,7 +747,7 @@ impl CheckoutSession {
         Ok(Some(rpc::call(&self.wallet(record)?, &command).await?))
     }
 
-    fn wallet(&self, record: &SessionRecord) -> Result<worker::Stub> {
+    fn wallet(&self, record: &SessionRecord) -> Result<rpc::Stub> {
         wallet_stub(
             &self.env,
             &record.merchant_scope,

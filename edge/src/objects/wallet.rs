@@ -124,14 +124,23 @@ impl DurableObject for Wallet {
         Response::ok("")
     }
 
-    async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        let result = match rpc::command::<WalletCommand>(req).await {
-            Ok(command) => self.handle(command).await,
-            Err(e) => Err(e),
-        };
+    async fn fetch(&self, _req: Request) -> worker::Result<Response> {
+        rpc::fetch_refused()
+    }
+}
+
+crate::serve_commands!(Wallet);
+
+impl rpc::Commands for Wallet {
+    const NAME: &'static str = "wallet";
+    type Command = WalletCommand;
+    type Answer = Box<RawValue>;
+
+    async fn run(&self, command: WalletCommand, _source: Option<&str>) -> Result<Box<RawValue>> {
+        let result = self.handle(command).await;
         // Whatever the answer (a lockout is a refusal), events written by it go out now.
         self.flush_outbox().await;
-        rpc::reply("wallet", result)
+        result
     }
 }
 

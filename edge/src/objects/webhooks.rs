@@ -111,7 +111,7 @@ pub struct Attempt {
 }
 
 /// The object for `merchant_scope` (`mode:merchant`), named by [`super::ObjectKey`].
-pub fn stub(env: &Env, merchant_scope: &str) -> Result<worker::Stub> {
+pub fn stub(env: &Env, merchant_scope: &str) -> Result<rpc::Stub> {
     super::webhooks_stub(env, merchant_scope)
 }
 
@@ -135,12 +135,8 @@ impl DurableObject for Webhooks {
         }
     }
 
-    async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        let result = match rpc::command::<WebhookCommand>(req).await {
-            Ok(command) => self.handle(command).await,
-            Err(e) => Err(e),
-        };
-        rpc::reply("webhooks", result)
+    async fn fetch(&self, _req: Request) -> worker::Result<Response> {
+        rpc::fetch_refused()
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
@@ -152,6 +148,18 @@ impl DurableObject for Webhooks {
             self.state.storage().set_alarm(30_000).await?;
         }
         Response::ok("")
+    }
+}
+
+crate::serve_commands!(Webhooks);
+
+impl rpc::Commands for Webhooks {
+    const NAME: &'static str = "webhooks";
+    type Command = WebhookCommand;
+    type Answer = serde_json::Value;
+
+    async fn run(&self, command: WebhookCommand, _source: Option<&str>) -> Result<Self::Answer> {
+        self.handle(command).await
     }
 }
 

@@ -91,7 +91,7 @@ fn paired(builds: &[(String, PathBuf)], dir: &Path, core: Option<usize>) -> Resu
             &read_text(&root.join(".dev.vars"))?,
             &extra,
         )?
-        .with_main(&build.join("index.js"))?;
+        .with_main(&super::workerd::main_of(build))?;
         let tag = label.replace(' ', "-");
         servers.push(Workerd::start(&bundle, &dir.join(&tag), core)?);
     }
@@ -101,8 +101,25 @@ fn paired(builds: &[(String, PathBuf)], dir: &Path, core: Option<usize>) -> Resu
     // Per build: its requests (sessions made on that build).
     let mut pays: Vec<Vec<Request>> = Vec::new();
     let mut notifications: Vec<Vec<Request>> = Vec::new();
+    let mut polls: Vec<Vec<Request>> = Vec::new();
+    let mut reads: Vec<Vec<Request>> = Vec::new();
     for server in &servers {
         let client = Client::new(&server.base_url);
+        // One open session, polled and read over and over (one object call each).
+        let open = checkout(&client, &key, "paired-open", "cus_paired_open", 70_000)?;
+        polls.push(
+            (0..PAIRS + 4)
+                .map(|n| super::routes::poll_request(&open, 70_000 + n, true))
+                .collect(),
+        );
+        reads.push(
+            (0..PAIRS + 4)
+                .map(|_| {
+                    Request::get(format!("/v1/checkout_sessions/{}", open.id))
+                        .header("Authorization", &format!("Bearer {key}"))
+                })
+                .collect(),
+        );
         let mut requests = Vec::new();
         for wallet in 0..4 {
             fund(&client, &key, &format!("cus_paired_{wallet}"))?;
@@ -139,6 +156,8 @@ fn paired(builds: &[(String, PathBuf)], dir: &Path, core: Option<usize>) -> Resu
     println!("| route | build | p50 | p90 | mean |");
     println!("|---|---|---:|---:|---:|");
     for (route, requests, expected) in [
+        ("widget poll `?wallet=omit`", &polls, 200),
+        ("merchant read", &reads, 200),
         ("balance pay", &pays, 200),
         ("WeChat notification (settles)", &notifications, 204),
     ] {
@@ -329,10 +348,9 @@ fn instrumented_copy(dir: &Path, into: &Path) -> Result<PathBuf> {
             std::fs::copy(&path, into.join(name)).map_err(|e| format!("copy: {e}"))?;
         }
     }
-    let main = into.join("index.js");
-    let glue = read_text(&main)?;
-    crate::shell::write(&main, &instrument(&glue)?)?;
-    Ok(main)
+    let glue = into.join("index.js");
+    crate::shell::write(&glue, &instrument(&read_text(&glue)?)?)?;
+    Ok(super::workerd::main_of(into))
 }
 
 /// The glue with a log line in front of every storage binding's call.

@@ -276,7 +276,7 @@ fn measure_all(server_core: Option<usize>) -> Result<Vec<Row>> {
             }
             let mut bundle = edge(&extra)?;
             if let Some(dir) = build {
-                bundle = bundle.with_main(&std::path::Path::new(dir).join("index.js"))?;
+                bundle = bundle.with_main(&super::workerd::main_of(std::path::Path::new(dir)))?;
             }
             let dir = worker.replace([',', ' '], "-");
             let server = Workerd::start(&bundle, &scratch.join(dir), server_core)?;

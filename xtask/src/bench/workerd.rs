@@ -274,6 +274,17 @@ impl Bundle {
     }
 }
 
+/// The main module of the Worker's build in `dir`: its entry module (`edge/entry.mjs`, copied
+/// there), or the glue itself in a build from before there was one (a `BENCH_BASELINE`).
+pub fn main_of(dir: &Path) -> PathBuf {
+    let entry = dir.join("entry.mjs");
+    if entry.exists() {
+        entry
+    } else {
+        dir.join("index.js")
+    }
+}
+
 /// `main` first, then every `.js`/`.mjs` and `.wasm` file beside it (worker-build's output: the
 /// glue and its wasm; its `worker/shim.mjs` sits in a subfolder and is left out).
 fn modules_of(main: &Path) -> Result<Vec<Module>> {
