@@ -306,24 +306,35 @@ fn respond(
     Ok(response)
 }
 
-/// One JSON line per request. Paths carry ids but never secrets; errors are logged by code, and
-/// internal details (scrubbed) only for internal errors.
+/// One JSON line per request. Paths carry ids but never secrets (scrubbed all the same); errors
+/// are logged by code, and internal details (scrubbed) only for internal errors.
 fn log_request(request: &RequestLine<'_>, status: u16, error: Option<&Error>) {
-    let level = if error.is_some_and(Error::is_internal) {
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        request_id: &'a str,
+        method: &'a str,
+        path: String,
+        status: u16,
+        duration_ms: i64,
+        code: Option<&'a str>,
+        internal: Option<String>,
+    }
+    let internal = error.filter(|e| e.is_internal());
+    let level = if internal.is_some() {
         Level::Error
     } else {
         Level::Info
     };
-    log::event(
+    log::typed(
         level,
-        serde_json::json!({
-            "request_id": request.request_id,
-            "method": request.method.to_string(),
-            "path": request.path,
-            "status": status,
-            "duration_ms": clock::now_ms() - request.started_ms,
-            "code": error.map(|e| e.detail().code.as_str()),
-            "internal": error.filter(|e| e.is_internal()).map(|e| e.to_string()),
-        }),
+        &Line {
+            request_id: request.request_id,
+            method: request.method.as_ref(),
+            path: log::scrub(request.path),
+            status,
+            duration_ms: clock::now_ms() - request.started_ms,
+            code: error.map(|e| e.detail().code.as_str()),
+            internal: internal.map(|e| log::scrub(&e.to_string())),
+        },
     );
 }
