@@ -38,6 +38,7 @@
 //! ```
 
 pub mod bkash;
+pub mod common;
 pub mod http;
 pub mod stripe;
 pub mod util;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{BkashSimulator, RunningBkash, SimConfig, SANDBOX_PASSWORD, SANDBOX_USERNAME};
+use crate::common::testing;
 
 /// An HTTP answer: status and body (JSON when it parses, else a string).
 #[derive(Debug)]
@@ -18,14 +19,6 @@ pub struct Answer {
     pub status: u16,
     pub body: Value,
     pub location: Option<String>,
-}
-
-/// A client that does not follow redirects, so tests see the hosted page's 303s.
-pub fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .redirects(0)
-        .timeout(timeout)
-        .build()
 }
 
 /// One request; `Err` describes a transport failure (timeout, closed connection).
@@ -36,26 +29,11 @@ pub fn send(
     body: Option<&str>,
     timeout: Duration,
 ) -> Result<Answer, String> {
-    let mut request = agent(timeout).request(method, url);
-    for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let result = match body {
-        Some(body) => request.send_string(body),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(ureq::Error::Transport(transport)) => return Err(transport.to_string()),
-    };
-    let status = response.status();
-    let location = response.header("Location").map(str::to_owned);
-    let text = response.into_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    let answer = testing::try_send(method, url, headers, body, timeout)?;
     Ok(Answer {
-        status,
-        body,
-        location,
+        status: answer.status,
+        location: answer.header("Location").map(str::to_owned),
+        body: serde_json::from_str(&answer.text).unwrap_or(Value::String(answer.text)),
     })
 }
 

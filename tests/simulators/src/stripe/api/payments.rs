@@ -1,7 +1,6 @@
 //! PaymentIntent endpoints (retrieve, capture, cancel) and refunds (create, retrieve, list).
 
 use std::sync::Arc;
-use std::thread;
 
 use serde_json::{json, Value};
 
@@ -259,16 +258,12 @@ fn refund_amount(amount: Option<i64>, left: i64) -> Result<i64, ApiError> {
 
 /// After `refund_delay` the refund succeeds (`refund.updated`).
 fn settle_later(shared: &Arc<Shared>, refund_id: String) {
+    let (stop, delay) = (shared.stop.clone(), shared.config.refund_delay);
     let shared = shared.clone();
-    let _ = thread::Builder::new()
-        .name("stripe-refund".into())
-        .spawn(move || {
-            if !shared.sleep(shared.config.refund_delay) {
-                return;
-            }
-            let emits = shared.lock().settle_refund(&refund_id);
-            publish(&shared, emits, None);
-        });
+    stop.after("stripe-refund", delay, move || {
+        let emits = shared.lock().settle_refund(&refund_id);
+        publish(&shared, emits, None);
+    });
 }
 
 pub(super) fn retrieve_refund(shared: &Shared, id: &str, p: &Params) -> Result<Value, ApiError> {
