@@ -11,8 +11,6 @@
 //! Delivery uses a plain HTTP/1.1 client on a `TcpStream` (the edge runs on `http://` locally);
 //! an `https://` notify URL is recorded as a transport error.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -23,6 +21,7 @@ use super::control::DeliverySnapshot;
 use super::crypto::{self, encrypt_resource, signing_key};
 use super::wire::{beijing_time, new_uuid};
 use super::Shared;
+use crate::common::delivery;
 use crate::util::{random_string, unix_millis, ALNUM};
 
 /// How long the merchant has to answer one delivery.
@@ -142,35 +141,35 @@ impl Job {
 /// Starts delivering `job`: the first attempt right here when `now` (the caller waits for it),
 /// else after `delay` on a background thread; retries always run in the background.
 pub(crate) fn dispatch(shared: &Arc<Shared>, job: Job, now: bool, delay: Duration) {
-    let (first_attempt, first_delay) = if now {
-        if attempt(shared, &job, 1) {
-            return;
-        }
-        match shared.config.retry_schedule.first() {
-            Some(gap) => (2, *gap),
-            None => return,
-        }
-    } else {
-        (1, delay)
-    };
+    if now && attempt(shared, &job, 1) {
+        return;
+    }
     let shared = shared.clone();
     let _ = thread::Builder::new()
         .name("wechat-notify".into())
-        .spawn(move || retry_loop(&shared, &job, first_attempt, first_delay));
+        .spawn(move || match now {
+            true => retry(&shared, &job),
+            false => deliver(&shared, &job, delay),
+        });
+}
+
+/// The first attempt after `delay`, then the retries; returns when acknowledged, out of
+/// retries, or stopped.
+pub(crate) fn deliver(shared: &Shared, job: &Job, delay: Duration) {
+    if shared.stop.sleep(delay) && !attempt(shared, job, 1) {
+        retry(shared, job);
+    }
 }
 
 /// Attempt `n` is followed, if unacknowledged, by `retry_schedule[n - 1]` of waiting.
-pub(crate) fn retry_loop(shared: &Shared, job: &Job, mut number: u32, mut delay: Duration) {
-    loop {
-        if !shared.sleep(delay) || attempt(shared, job, number) {
-            return;
-        }
-        match shared.config.retry_schedule.get(number as usize - 1) {
-            Some(gap) => delay = *gap,
-            None => return,
-        }
-        number += 1;
-    }
+fn retry(shared: &Shared, job: &Job) {
+    let schedule = &shared.config.retry_schedule;
+    delivery::retry(
+        &shared.stop,
+        1,
+        |done| schedule.get(done as usize - 1).copied(),
+        |number| attempt(shared, job, number),
+    );
 }
 
 /// One delivery (twice under `duplicate_notifications`); true once acknowledged.
@@ -181,11 +180,16 @@ fn attempt(shared: &Shared, job: &Job, number: u32) -> bool {
     }
     let mut headers = shared.signed_headers(&job.body, &faults);
     headers.push(("Content-Type".into(), "application/json".into()));
+    headers.insert(0, ("User-Agent".into(), "Mozilla/4.0".into()));
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let copies = if faults.duplicate_notifications { 2 } else { 1 };
     let mut acknowledged = false;
     for copy in 1..=copies {
         let sent_at_ms = unix_millis();
-        let outcome = post(&job.url, &headers, &job.body);
+        let outcome = delivery::post(&job.url, &headers, &job.body, DELIVERY_TIMEOUT);
         let ok = matches!(outcome, Ok(200 | 204));
         acknowledged |= ok;
         shared.lock().deliveries.push(DeliverySnapshot {
@@ -203,55 +207,4 @@ fn attempt(shared: &Shared, job: &Job, number: u32) -> bool {
         });
     }
     acknowledged
-}
-
-/// POSTs `body` to an `http://` URL and returns the status code the server answered with.
-fn post(url: &str, headers: &[(String, String)], body: &str) -> Result<u16, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or("the simulator delivers to http:// notify URLs only")?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let with_port = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let addr = with_port
-        .to_socket_addrs()
-        .map_err(|e| format!("resolve {authority}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("resolve {authority}: no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, DELIVERY_TIMEOUT)
-        .map_err(|e| format!("connect {authority}: {e}"))?;
-    let _ = stream.set_read_timeout(Some(DELIVERY_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(DELIVERY_TIMEOUT));
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: Mozilla/4.0\r\n\
-         Content-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(body.as_bytes()))
-        .and_then(|()| stream.flush())
-        .map_err(|e| format!("send: {e}"))?;
-    let mut status_line = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut status_line)
-        .map_err(|e| format!("no answer: {e}"))?;
-    status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {:?}", status_line.trim_end()))
 }
