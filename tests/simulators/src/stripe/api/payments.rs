@@ -76,14 +76,7 @@ pub(super) fn capture(shared: &Shared, id: &str, p: &Params) -> Outcome {
             lose,
         ))
     })();
-    match result {
-        Ok((value, emits, lose)) => Outcome {
-            result: Ok(value),
-            emits,
-            lose_answer: lose,
-        },
-        Err(e) => Err(e).into(),
-    }
+    Outcome::with_events(result)
 }
 
 pub(super) fn cancel(shared: &Shared, id: &str, p: &Params) -> Outcome {
@@ -141,14 +134,7 @@ pub(super) fn cancel(shared: &Shared, id: &str, p: &Params) -> Outcome {
             emits,
         ))
     })();
-    match result {
-        Ok((value, emits)) => Outcome {
-            result: Ok(value),
-            emits,
-            lose_answer: false,
-        },
-        Err(e) => Err(e).into(),
-    }
+    Outcome::with_events(result.map(|(value, emits)| (value, emits, false)))
 }
 
 pub(super) fn create_refund(shared: &Arc<Shared>, p: &Params) -> Outcome {
@@ -189,17 +175,10 @@ pub(super) fn create_refund(shared: &Arc<Shared>, p: &Params) -> Outcome {
         let value = wire::refund(&state.refunds[&refund_id]);
         Ok((value, refund_id, emits, lose))
     })();
-    match result {
-        Ok((value, refund_id, emits, lose)) => {
-            settle_later(shared, refund_id);
-            Outcome {
-                result: Ok(value),
-                emits,
-                lose_answer: lose,
-            }
-        }
-        Err(e) => Err(e).into(),
-    }
+    Outcome::with_events(result.map(|(value, refund_id, emits, lose)| {
+        settle_later(shared, refund_id);
+        (value, emits, lose)
+    }))
 }
 
 fn refund_reason(p: &Params) -> Result<Option<String>, ApiError> {
