@@ -62,22 +62,28 @@ pub fn api_url(sim: &RunningBkash, endpoint: &str) -> String {
 
 /// `token/grant` with the simulator's own credentials.
 pub fn grant(sim: &RunningBkash) -> Value {
+    let answer = token_call(sim, "token/grant", None);
+    assert_eq!(answer.status, 200);
+    answer.body
+}
+
+/// `token/refresh` of `refresh_token` with the simulator's own credentials.
+pub fn refresh(sim: &RunningBkash, refresh_token: &Value) -> Answer {
+    token_call(sim, "token/refresh", Some(refresh_token))
+}
+
+fn token_call(sim: &RunningBkash, endpoint: &str, refresh_token: Option<&Value>) -> Answer {
     let c = sim.config();
-    let body = json!({"app_key": c.app_key, "app_secret": c.app_secret}).to_string();
+    let mut body = json!({"app_key": c.app_key, "app_secret": c.app_secret});
+    if let Some(refresh_token) = refresh_token {
+        body["refresh_token"] = refresh_token.clone();
+    }
     let headers = [
         ("username", SANDBOX_USERNAME),
         ("password", SANDBOX_PASSWORD),
     ];
-    let answer = send(
-        "POST",
-        &api_url(sim, "token/grant"),
-        &headers,
-        Some(&body),
-        secs(5),
-    );
-    let answer = answer.expect("grant answered");
-    assert_eq!(answer.status, 200);
-    answer.body
+    let url = api_url(sim, endpoint);
+    send("POST", &url, &headers, Some(&body.to_string()), secs(5)).expect("the token call answered")
 }
 
 pub fn secs(s: u64) -> Duration {
@@ -85,6 +91,19 @@ pub fn secs(s: u64) -> Duration {
 }
 
 impl Rig {
+    /// The same simulator, calling with another id token.
+    pub fn with_token(self, id_token: &Value) -> Rig {
+        Rig {
+            token: id_token.as_str().expect("an id token").to_owned(),
+            sim: self.sim,
+        }
+    }
+
+    /// Whether the rig's token is accepted (a status query gets through the gateway).
+    pub fn token_accepted(&self) -> bool {
+        self.call("payment/status", json!({"paymentID": "x"})).status == 200
+    }
+
     /// An authorised API call with the rig's token; panics on a transport failure.
     pub fn call(&self, endpoint: &str, body: Value) -> Answer {
         self.try_call(endpoint, body, secs(5))
