@@ -11,31 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{BkashSimulator, RunningBkash, SimConfig, SANDBOX_PASSWORD, SANDBOX_USERNAME};
-use crate::common::testing;
-
-/// An HTTP answer: status and body (JSON when it parses, else a string).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-    pub location: Option<String>,
-}
-
-/// One request; `Err` describes a transport failure (timeout, closed connection).
-pub fn send(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-    timeout: Duration,
-) -> Result<Answer, String> {
-    let answer = testing::try_send(method, url, headers, body, timeout)?;
-    Ok(Answer {
-        status: answer.status,
-        location: answer.header("Location").map(str::to_owned),
-        body: serde_json::from_str(&answer.text).unwrap_or(Value::String(answer.text)),
-    })
-}
+pub use crate::common::testing::{try_send as send, Answer};
 
 /// A simulator and the calls tests make to it.
 pub struct Rig {
