@@ -112,7 +112,10 @@ impl State {
 
 /// Serves `/__sim/...`.
 pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
-    match (request.method.as_str(), control::segments(request).as_slice()) {
+    match (
+        request.method.as_str(),
+        control::segments(request).as_slice(),
+    ) {
         (_, ["faults"]) => {
             let mut state = shared.lock();
             let current = state.faults.clone();

@@ -37,12 +37,7 @@ impl StopFlag {
     }
 
     /// Runs `work` on a thread named `name` after `delay`, unless the simulator stops first.
-    pub(crate) fn after(
-        &self,
-        name: &str,
-        delay: Duration,
-        work: impl FnOnce() + Send + 'static,
-    ) {
+    pub(crate) fn after(&self, name: &str, delay: Duration, work: impl FnOnce() + Send + 'static) {
         let stop = self.clone();
         let _ = thread::Builder::new().name(name.into()).spawn(move || {
             if stop.sleep(delay) {

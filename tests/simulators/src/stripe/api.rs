@@ -43,7 +43,9 @@ impl From<Result<Value, ApiError>> for Outcome {
 
 impl Outcome {
     /// An answer with the events it caused, and whether the answer is then lost.
-    pub(super) fn with_events(result: Result<(Value, Vec<super::state::Emit>, bool), ApiError>) -> Outcome {
+    pub(super) fn with_events(
+        result: Result<(Value, Vec<super::state::Emit>, bool), ApiError>,
+    ) -> Outcome {
         match result {
             Ok((value, emits, lose_answer)) => Outcome {
                 result: Ok(value),

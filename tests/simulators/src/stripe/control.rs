@@ -224,7 +224,10 @@ pub(crate) fn intent_snapshot(shared: &Shared, id: &str) -> Option<Value> {
 /// Serves `/__sim/...`.
 pub(super) fn handle(shared: &Arc<Shared>, request: &Request) -> Response {
     let body = control::body(request);
-    match (request.method.as_str(), control::segments(request).as_slice()) {
+    match (
+        request.method.as_str(),
+        control::segments(request).as_slice(),
+    ) {
         (_, ["faults"]) => {
             let mut state = shared.lock();
             let current = state.faults.clone();
@@ -310,4 +313,3 @@ pub(super) fn handle(shared: &Arc<Shared>, request: &Request) -> Response {
         _ => error(404, "no such control"),
     }
 }
-

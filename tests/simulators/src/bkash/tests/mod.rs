@@ -77,7 +77,9 @@ impl Rig {
 
     /// Whether the rig's token is accepted (a status query gets through the gateway).
     pub fn token_accepted(&self) -> bool {
-        self.call("payment/status", json!({"paymentID": "x"})).status == 200
+        self.call("payment/status", json!({"paymentID": "x"}))
+            .status
+            == 200
     }
 
     /// An authorised API call with the rig's token; panics on a transport failure.

@@ -87,7 +87,10 @@ fn cancel_and_too_little_money_redirect_with_their_status() {
     let cancelled = rig.create("20.00");
     let answer = submit(&rig, &cancelled, "", "", "", "cancel");
     assert_eq!(answer.status, 303);
-    assert!(answer.header("Location").unwrap().contains("&status=cancel&"));
+    assert!(answer
+        .header("Location")
+        .unwrap()
+        .contains("&status=cancel&"));
     assert_eq!(
         rig.sim.payment(&cancelled).unwrap().state,
         PaymentState::Cancelled
@@ -103,6 +106,9 @@ fn cancel_and_too_little_money_redirect_with_their_status() {
         "confirm",
     );
     assert_eq!(answer.status, 303);
-    assert!(answer.header("Location").unwrap().contains("&status=failure&"));
+    assert!(answer
+        .header("Location")
+        .unwrap()
+        .contains("&status=failure&"));
     assert_eq!(rig.sim.payment(&poor).unwrap().state, PaymentState::Failed);
 }

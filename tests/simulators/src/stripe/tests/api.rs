@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{StripeError, rig, session_form};
+use super::{rig, session_form, StripeError};
 use crate::stripe::DEFAULT_SECRET_KEY;
 
 #[test]

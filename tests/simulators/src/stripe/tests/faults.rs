@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::webhooks::verifies;
-use super::{StripeError, eventually, rig, types, merchant};
+use super::{eventually, merchant, rig, types, StripeError};
 use crate::stripe::{Faults, DEFAULT_WEBHOOK_SECRET};
 
 #[test]

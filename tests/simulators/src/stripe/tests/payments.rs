@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{StripeError, eventually, rig, types, merchant};
+use super::{eventually, merchant, rig, types, StripeError};
 
 #[test]
 fn a_manual_session_authorizes_and_captures_part() {

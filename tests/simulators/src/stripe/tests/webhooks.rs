@@ -6,7 +6,7 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{eventually, rig, rig_with, types, merchant};
+use super::{eventually, merchant, rig, rig_with, types};
 use crate::http::Request;
 use crate::stripe::DEFAULT_WEBHOOK_SECRET;
 

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{eventually, rig, merchant, MCHID};
+use super::{eventually, merchant, rig, MCHID};
 use crate::wechat::Faults;
 
 fn close(rig: &super::Rig, no: &str) -> super::Answer {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{eventually, rig, merchant, API_V3_KEY, PLATFORM_PRIVATE, PLATFORM_PUBLIC, PUB_KEY_ID};
+use super::{eventually, merchant, rig, API_V3_KEY, PLATFORM_PRIVATE, PLATFORM_PUBLIC, PUB_KEY_ID};
 use crate::http::Request;
 use crate::util::unix_millis;
 use crate::wechat::crypto::{decrypt_resource, response_message, verify_sha256_rsa, SCHEME};

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{native_body, rig, send, trade_no, merchant, Rig};
+use super::{merchant, native_body, rig, send, trade_no, Rig};
 use crate::util::percent_encode;
 use crate::wechat::{Faults, TradeState};
 

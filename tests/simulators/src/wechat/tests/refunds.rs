@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{WechatAnswer, eventually, rig, Answer, merchant, Rig, API_V3_KEY};
+use super::{eventually, merchant, rig, Answer, Rig, WechatAnswer, API_V3_KEY};
 use crate::wechat::crypto::decrypt_resource;
 use crate::wechat::{RefundStatus, TradeState};
 

@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::{WechatAnswer, native_body, rig, trade_no, MCHID, MERCHANT_PRIVATE, MERCHANT_SERIAL, PUB_KEY_ID};
+use super::{
+    native_body, rig, trade_no, WechatAnswer, MCHID, MERCHANT_PRIVATE, MERCHANT_SERIAL, PUB_KEY_ID,
+};
 use crate::util::unix_millis;
 use crate::wechat::crypto::{authorization_value, request_message, sign_sha256_rsa, SCHEME};
 use crate::wechat::Faults;
