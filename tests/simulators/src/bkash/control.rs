@@ -119,7 +119,7 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
         (_, ["faults"]) => {
             let mut state = shared.lock();
             let current = state.faults.clone();
-            control::faults(request, current, |faults| {
+            control::faults_with(request, current, |faults| {
                 state.set_faults(faults);
                 state.faults.clone()
             })

@@ -28,10 +28,22 @@ pub(crate) fn error(status: u16, message: &str) -> Response {
     Response::json(status, &json!({ "error": message }))
 }
 
+/// `GET|POST|DELETE /__sim/faults` over plain `switches`: read, merge in, or reset them.
+pub(crate) fn faults<F>(request: &Request, switches: &mut F) -> Response
+where
+    F: Serialize + DeserializeOwned + Default + Clone,
+{
+    let current = switches.clone();
+    faults_with(request, current, |new| {
+        *switches = new;
+        switches.clone()
+    })
+}
+
 /// `GET|POST|DELETE /__sim/faults`: read `current`, merge in a JSON object of fault fields, or
 /// reset to the defaults. `store` keeps the new switches (acting on any one-shot ones) and
 /// returns what they now read back as.
-pub(crate) fn faults<F>(request: &Request, current: F, store: impl FnOnce(F) -> F) -> Response
+pub(crate) fn faults_with<F>(request: &Request, current: F, store: impl FnOnce(F) -> F) -> Response
 where
     F: Serialize + DeserializeOwned + Default,
 {

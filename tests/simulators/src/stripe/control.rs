@@ -228,14 +228,7 @@ pub(super) fn handle(shared: &Arc<Shared>, request: &Request) -> Response {
         request.method.as_str(),
         control::segments(request).as_slice(),
     ) {
-        (_, ["faults"]) => {
-            let mut state = shared.lock();
-            let current = state.faults.clone();
-            control::faults(request, current, |faults| {
-                state.faults = faults;
-                state.faults.clone()
-            })
-        }
+        (_, ["faults"]) => control::faults(request, &mut shared.lock().faults),
         ("GET", ["webhook_endpoint"]) => {
             Response::json(200, &json!({"url": shared.lock().webhook_endpoint}))
         }
