@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::http::{Handler, Reply, Request, Response, Server};
+use crate::http::{find_header, Handler, Reply, Request, Response, Server};
 
 /// An HTTP answer: status, headers, raw text and JSON (`Null` when it is not JSON).
 #[derive(Debug)]
@@ -22,10 +22,7 @@ pub struct Answer {
 impl Answer {
     /// A header's value; names compare case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 }
 

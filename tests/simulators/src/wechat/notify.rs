@@ -22,6 +22,7 @@ use super::crypto::{self, encrypt_resource, signing_key};
 use super::wire::{beijing_time, new_uuid};
 use super::Shared;
 use crate::common::delivery;
+use crate::http::find_header;
 use crate::util::{random_string, unix_millis, ALNUM};
 
 /// How long the merchant has to answer one delivery.
@@ -39,10 +40,7 @@ pub struct SignedNotification {
 
 impl SignedNotification {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 }
 
