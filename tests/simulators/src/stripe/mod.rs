@@ -91,7 +91,6 @@ pub use state::PayError;
 
 use crate::common::serve::{lock, Instance, StopFlag};
 use crate::http::{Reply, Request, Response};
-use crate::util::unix_millis;
 use state::{Emit, State};
 
 /// The simulator's default secret key (test mode).
@@ -160,9 +159,7 @@ impl Shared {
     }
 }
 
-pub(crate) fn now_s() -> i64 {
-    (unix_millis() / 1000) as i64
-}
+pub(crate) use crate::util::unix_seconds as now_s;
 
 /// Renders `emits` as events now and hands them to delivery.
 pub(crate) fn publish(

@@ -73,7 +73,6 @@ pub use state::{ApproveError, RefundStatus, TradeState, TradeType};
 
 use crate::common::serve::{lock, Instance, StopFlag};
 use crate::http::{Reply, Request, Response};
-use crate::util::unix_millis;
 use notify::Job;
 use state::State;
 
@@ -230,9 +229,7 @@ impl Shared {
     }
 }
 
-fn now_s() -> i64 {
-    (unix_millis() / 1000) as i64
-}
+use crate::util::unix_seconds as now_s;
 
 /// The shopper pays `out_trade_no` (page, JSAPI sheet, control route or [`RunningWechat::approve`]);
 /// the TRANSACTION.SUCCESS notification follows, first attempt inline under

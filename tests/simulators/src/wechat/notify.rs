@@ -23,7 +23,7 @@ use super::wire::{beijing_time, new_uuid};
 use super::Shared;
 use crate::common::delivery;
 use crate::http::find_header;
-use crate::util::{random_string, unix_millis, ALNUM};
+use crate::util::{random_string, unix_millis, unix_seconds, ALNUM};
 
 /// How long the merchant has to answer one delivery.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -117,13 +117,12 @@ impl Job {
         } else {
             "transaction"
         };
-        let now_s = (unix_millis() / 1000) as i64;
         let (id, body) = envelope(
             &shared.config.api_v3_key,
             event_type,
             original_type,
             plaintext,
-            now_s,
+            unix_seconds(),
         );
         Job {
             id,

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{eventually, merchant, rig, API_V3_KEY, PLATFORM_PRIVATE, PLATFORM_PUBLIC, PUB_KEY_ID};
 use crate::http::Request;
-use crate::util::unix_millis;
+use crate::util::unix_seconds;
 use crate::wechat::crypto::{decrypt_resource, response_message, verify_sha256_rsa, SCHEME};
 use crate::wechat::{build_notification, Faults};
 
@@ -230,7 +230,7 @@ fn faulty_notifications_carry_bad_or_stale_signatures() {
         .unwrap()
         .parse()
         .unwrap();
-    let now = (unix_millis() / 1000) as i64;
+    let now = unix_seconds();
     assert!((now - ts - 600).abs() <= 2);
 }
 
