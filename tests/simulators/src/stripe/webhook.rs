@@ -13,6 +13,10 @@
 //! `extra_v1_signature` puts a second, non-matching `v1` first (as during a secret roll);
 //! `signature_offset_s` signs with a stale or future `t`; `tamper_body` changes the body after
 //! signing.
+//!
+//! The POST itself and the waiting between retries are the common `common::delivery`;
+//! the signing, the headers, the doubling gaps and what counts as acknowledged are Stripe's and
+//! stay here.
 
 use std::sync::Arc;
 use std::thread;

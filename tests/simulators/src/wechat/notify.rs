@@ -8,8 +8,9 @@
 //! 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h), with the same `id` and body and fresh
 //! `Wechatpay-*` headers (new timestamp and nonce) each time.
 //!
-//! Delivery uses a plain HTTP/1.1 client on a `TcpStream` (the edge runs on `http://` locally);
-//! an `https://` notify URL is recorded as a transport error.
+//! Delivery (a plain HTTP/1.1 POST, and the waiting between retries) is the common
+//! [`crate::common::delivery`]; what is sent, what counts as acknowledged and the schedule are
+//! WeChat's and stay here. An `https://` notify URL is recorded as a transport error.
 
 use std::sync::Arc;
 use std::thread;
@@ -144,9 +145,12 @@ pub(crate) fn dispatch(shared: &Arc<Shared>, job: Job, now: bool, delay: Duratio
     let shared = shared.clone();
     let _ = thread::Builder::new()
         .name("wechat-notify".into())
-        .spawn(move || match now {
-            true => retry(&shared, &job),
-            false => deliver(&shared, &job, delay),
+        .spawn(move || {
+            if now {
+                retry(&shared, &job);
+            } else {
+                deliver(&shared, &job, delay);
+            }
         });
 }
 
