@@ -204,7 +204,11 @@ fn attempt(shared: &Shared, event: &Value, number: u32) -> bool {
             ("Cache-Control", "no-cache"),
         ];
         let sent_at_ms = unix_millis();
-        let outcome = delivery::post(&url, &headers, &body, shared.config.delivery_timeout);
+        let headers = delivery::Headers {
+            lead: &[],
+            rest: &headers,
+        };
+        let outcome = delivery::post(&url, headers, &body, shared.config.delivery_timeout);
         let ok = matches!(outcome, Ok(200..=299));
         acknowledged |= ok;
         shared.lock().deliveries.push(DeliverySnapshot {

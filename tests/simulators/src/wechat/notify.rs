@@ -181,8 +181,7 @@ fn attempt(shared: &Shared, job: &Job, number: u32) -> bool {
     }
     let mut headers = shared.signed_headers(&job.body, &faults);
     headers.push(("Content-Type".into(), "application/json".into()));
-    headers.insert(0, ("User-Agent".into(), "Mozilla/4.0".into()));
-    let headers: Vec<(&str, &str)> = headers
+    let rest: Vec<(&str, &str)> = headers
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
@@ -190,7 +189,11 @@ fn attempt(shared: &Shared, job: &Job, number: u32) -> bool {
     let mut acknowledged = false;
     for copy in 1..=copies {
         let sent_at_ms = unix_millis();
-        let outcome = delivery::post(&job.url, &headers, &job.body, DELIVERY_TIMEOUT);
+        let headers = delivery::Headers {
+            lead: &[("User-Agent", "Mozilla/4.0")],
+            rest: &rest,
+        };
+        let outcome = delivery::post(&job.url, headers, &job.body, DELIVERY_TIMEOUT);
         let ok = matches!(outcome, Ok(200 | 204));
         acknowledged |= ok;
         shared.lock().deliveries.push(DeliverySnapshot {
