@@ -32,13 +32,19 @@ pub struct Request {
     pub body: Vec<u8>,
 }
 
+/// The value of header `name` among `headers`; names compare case-insensitively, as HTTP
+/// requires.
+pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 impl Request {
     /// A header's value; names compare case-insensitively, as HTTP requires.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 
     /// A decoded query-string parameter.

@@ -25,6 +25,10 @@
 //!   standalone.
 //! - [`http`]: the small HTTP/1.1 server underneath, which can also hang or drop a connection
 //!   without answering (the failures a payment connector has to survive).
+//! - [`common`]: the plumbing the three simulators share (start-up and stopping, the `/__sim/`
+//!   faults control, delivery with back-off, the hosted pages' frame, the binaries' start-up
+//!   in [`common::cli`], the unit tests' client and receiver); each provider's protocol stays in
+//!   its own module.
 //! - [`util`]: random identifiers and calendar time, shared by the simulators.
 //!
 //! ```no_run
@@ -38,6 +42,7 @@
 //! ```
 
 pub mod bkash;
+pub mod common;
 pub mod http;
 pub mod stripe;
 pub mod util;

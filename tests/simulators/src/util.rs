@@ -46,6 +46,11 @@ pub fn unix_millis() -> u64 {
         .unwrap_or(0)
 }
 
+/// Seconds since the Unix epoch (the providers' timestamps).
+pub fn unix_seconds() -> i64 {
+    (unix_millis() / 1000) as i64
+}
+
 /// Calendar fields of a Unix time shifted by `offset_s`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Civil {

@@ -5,51 +5,27 @@
 
 use std::process::ExitCode;
 
-use checkout_simulators::bkash::{self, BkashSimulator, SimConfig};
+use checkout_simulators::bkash::{self, BkashSimulator, RunningBkash, SimConfig};
+use checkout_simulators::common::cli::{self, Standalone};
 
 fn parse_args(args: &[String]) -> Result<SimConfig, String> {
     let mut config = SimConfig::default();
-    let mut i = 0;
-    while i < args.len() {
-        let value = args
-            .get(i + 1)
-            .ok_or(format!("{} needs a value", args[i]))?;
-        match args[i].as_str() {
-            "--port" => config.port = value.parse().map_err(|_| "--port: not a port")?,
+    for (name, value) in cli::options(args)? {
+        match name {
+            "--port" => config.port = cli::port(value)?,
             "--token-lifetime-s" => {
                 config.token_lifetime_s = value
                     .parse()
                     .map_err(|_| "--token-lifetime-s: not a number")?
             }
-            "--public-origin" => config.public_origin = Some(value.clone()),
+            "--public-origin" => config.public_origin = Some(value.to_owned()),
             other => return Err(format!("unknown option {other}")),
         }
-        i += 2;
     }
     Ok(config)
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: bkash-sim [--port P] [--token-lifetime-s N] [--public-origin URL]");
-        return ExitCode::SUCCESS;
-    }
-    let config = match parse_args(&args) {
-        Ok(config) => config,
-        Err(message) => {
-            eprintln!("bkash-sim: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let sim = match BkashSimulator::try_start(config) {
-        Ok(sim) => sim,
-        Err(e) => {
-            eprintln!("bkash-sim: cannot listen: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("listening on http://127.0.0.1:{}", sim.port());
+fn announce(sim: &RunningBkash) {
     println!("base url: {}", sim.base_url());
     println!(
         "username={} password={} app_key={} app_secret={}",
@@ -64,7 +40,17 @@ fn main() -> ExitCode {
         bkash::SANDBOX_OTP,
         bkash::SANDBOX_PIN
     );
-    loop {
-        std::thread::park();
+}
+
+fn main() -> ExitCode {
+    Standalone {
+        name: "bkash-sim",
+        usage: "usage: bkash-sim [--port P] [--token-lifetime-s N] [--public-origin URL]",
     }
+    .main(
+        parse_args,
+        BkashSimulator::try_start,
+        RunningBkash::port,
+        announce,
+    )
 }

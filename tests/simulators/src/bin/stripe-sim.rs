@@ -7,7 +7,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use checkout_simulators::stripe::{cards, StripeSimConfig, StripeSimulator};
+use checkout_simulators::common::cli::{self, Standalone};
+use checkout_simulators::stripe::{cards, RunningStripe, StripeSimConfig, StripeSimulator};
 
 const USAGE: &str = "usage: stripe-sim [--port P] [--secret-key sk_test_...] \
                      [--webhook-secret whsec_...] [--webhook-endpoint URL] [--public-origin URL] \
@@ -15,58 +16,33 @@ const USAGE: &str = "usage: stripe-sim [--port P] [--secret-key sk_test_...] \
 
 fn parse_args(args: &[String]) -> Result<StripeSimConfig, String> {
     let mut config = StripeSimConfig::default();
-    let mut i = 0;
-    while i < args.len() {
-        let value = args
-            .get(i + 1)
-            .ok_or(format!("{} needs a value", args[i]))?;
+    for (name, value) in cli::options(args)? {
         let number = |name: &str| {
             value
                 .parse::<u64>()
                 .map_err(|_| format!("{name}: not a number"))
         };
-        match args[i].as_str() {
-            "--port" => config.port = value.parse().map_err(|_| "--port: not a port")?,
-            "--secret-key" if value.starts_with("sk_test_") => config.secret_key = value.clone(),
+        match name {
+            "--port" => config.port = cli::port(value)?,
+            "--secret-key" if value.starts_with("sk_test_") => config.secret_key = value.into(),
             "--secret-key" => return Err("--secret-key must be a test key (sk_test_...)".into()),
             "--webhook-secret" if value.starts_with("whsec_") => {
-                config.webhook_secret = value.clone()
+                config.webhook_secret = value.into()
             }
             "--webhook-secret" => return Err("--webhook-secret must start with whsec_".into()),
-            "--webhook-endpoint" => config.webhook_endpoint = Some(value.clone()),
-            "--public-origin" => config.public_origin = Some(value.clone()),
+            "--webhook-endpoint" => config.webhook_endpoint = Some(value.into()),
+            "--public-origin" => config.public_origin = Some(value.into()),
             "--retry-base-ms" => {
                 config.retry_base = Duration::from_millis(number("--retry-base-ms")?)
             }
             "--max-attempts" => config.max_attempts = number("--max-attempts")?.clamp(1, 20) as u32,
             other => return Err(format!("unknown option {other}")),
         }
-        i += 2;
     }
     Ok(config)
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let config = match parse_args(&args) {
-        Ok(config) => config,
-        Err(message) => {
-            eprintln!("stripe-sim: {message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let sim = match StripeSimulator::try_start(config) {
-        Ok(sim) => sim,
-        Err(e) => {
-            eprintln!("stripe-sim: cannot listen: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("listening on http://127.0.0.1:{}", sim.port());
+fn announce(sim: &RunningStripe) {
     println!("base url: {}", sim.base_url());
     println!(
         "secret key {}  webhook secret {}",
@@ -83,7 +59,17 @@ fn main() -> ExitCode {
         cards::GENERIC_DECLINE_CARD,
         cards::THREE_DS_CARD
     );
-    loop {
-        std::thread::park();
+}
+
+fn main() -> ExitCode {
+    Standalone {
+        name: "stripe-sim",
+        usage: USAGE,
     }
+    .main(
+        parse_args,
+        StripeSimulator::try_start,
+        RunningStripe::port,
+        announce,
+    )
 }

@@ -11,11 +11,12 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::state::{ApproveError, Payment, PaymentState, State};
 use super::wire::format_amount;
 use super::Shared;
+use crate::common::control::{self, error};
 use crate::http::{Request, Response};
 
 /// Fault switches, per simulator instance. Counters count down as API calls consume them.
@@ -111,22 +112,24 @@ impl State {
 
 /// Serves `/__sim/...`.
 pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
-    let path = request.path.trim_end_matches('/');
-    let segments: Vec<&str> = path.split('/').skip(2).collect();
-    match (request.method.as_str(), segments.as_slice()) {
-        ("GET", ["faults"]) => faults_answer(&shared.lock().faults),
-        ("DELETE", ["faults"]) => {
+    match (
+        request.method.as_str(),
+        control::segments(request).as_slice(),
+    ) {
+        (_, ["faults"]) => {
             let mut state = shared.lock();
-            state.set_faults(Faults::default());
-            faults_answer(&state.faults)
+            let current = state.faults.clone();
+            control::faults_with(request, current, |faults| {
+                state.set_faults(faults);
+                state.faults.clone()
+            })
         }
-        ("POST", ["faults"]) => merge_faults(shared, request),
         ("GET", ["payments", id]) => match shared.lock().payments.get(*id) {
             Some(p) => Response::json(200, &json!(PaymentSnapshot::from(p))),
             None => error(404, "unknown payment"),
         },
         ("POST", ["payments", id, "approve"]) => {
-            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            let body = control::body(request);
             let Some(wallet) = body["wallet"].as_str() else {
                 return error(400, "send {\"wallet\": \"01770618575\"}");
             };
@@ -144,39 +147,12 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
     }
 }
 
-fn merge_faults(shared: &Shared, request: &Request) -> Response {
-    let patch: Value = match serde_json::from_slice(&request.body) {
-        Ok(Value::Object(patch)) => Value::Object(patch),
-        _ => return error(400, "send a JSON object of fault fields"),
-    };
-    let mut state = shared.lock();
-    let mut merged = serde_json::to_value(&state.faults).unwrap_or_default();
-    if let (Some(merged), Some(patch)) = (merged.as_object_mut(), patch.as_object()) {
-        merged.extend(patch.clone());
-    }
-    match serde_json::from_value::<Faults>(merged) {
-        Ok(faults) => {
-            state.set_faults(faults);
-            faults_answer(&state.faults)
-        }
-        Err(e) => error(400, &format!("bad fault fields: {e}")),
-    }
-}
-
 fn decision(result: Result<String, ApproveError>) -> Response {
     match result {
         Ok(url) => Response::json(200, &json!({ "callback_url": url })),
         Err(ApproveError::UnknownPayment) => error(404, "unknown payment"),
         Err(e) => error(409, &e.to_string()),
     }
-}
-
-fn faults_answer(faults: &Faults) -> Response {
-    Response::json(200, &json!(faults))
-}
-
-fn error(status: u16, message: &str) -> Response {
-    Response::json(status, &json!({ "error": message }))
 }
 
 /// A payment as tests see it (`RunningBkash::payment`, `GET /__sim/payments/{id}`).

@@ -57,7 +57,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub use control::{Faults, PaymentSnapshot};
 pub use state::{ApproveError, PaymentState};
 
-use crate::http::{Reply, Request, Response, Server};
+use crate::common::serve::{lock, Instance};
+use crate::http::{Reply, Request, Response};
 use state::State;
 
 /// The API version prefix, part of the base URL as on bKash's hosts.
@@ -130,9 +131,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The state, even if a handler panicked while holding it (tests should still see it).
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.state)
     }
 
     fn origin(&self) -> &str {
@@ -150,31 +149,18 @@ impl BkashSimulator {
     }
 
     pub fn try_start(config: SimConfig) -> std::io::Result<RunningBkash> {
-        // The origin depends on the port, which is known only once bound; the handler reads it
-        // through this cell, filled in before the first request can be accepted and served.
-        let cell: Arc<std::sync::OnceLock<Arc<Shared>>> = Arc::new(std::sync::OnceLock::new());
-        let reader = cell.clone();
-        let handler = Arc::new(move |request: Request| match reader.get() {
-            Some(shared) => route(shared, request),
-            None => Reply::Respond(Response::empty(503)),
-        });
-        let server = Server::start(config.port, handler)?;
-        let origin = config
-            .public_origin
-            .clone()
-            .map(|o| o.trim_end_matches('/').to_owned())
-            .unwrap_or_else(|| format!("http://127.0.0.1:{}", server.port()));
-        let shared = Arc::new(Shared {
+        let (port, public_origin) = (config.port, config.public_origin.clone());
+        let build = |origin, _| Shared {
             config,
             origin,
             state: Mutex::new(State::default()),
-        });
-        let _ = cell.set(shared.clone());
-        Ok(RunningBkash { server, shared })
+        };
+        let (instance, shared) = Instance::start(port, public_origin.as_deref(), build, route)?;
+        Ok(RunningBkash { instance, shared })
     }
 }
 
-fn route(shared: &Shared, request: Request) -> Reply {
+fn route(shared: &Arc<Shared>, request: Request) -> Reply {
     let path = request.path.clone();
     if let Some(endpoint) = path.strip_prefix(&format!("{API_PREFIX}/tokenized/checkout/")) {
         return api::handle(shared, &request, endpoint);
@@ -196,14 +182,14 @@ fn route(shared: &Shared, request: Request) -> Reply {
 
 /// A running simulator; dropping it stops the server.
 pub struct RunningBkash {
-    server: Server,
+    instance: Instance,
     shared: Arc<Shared>,
 }
 
 impl RunningBkash {
     /// `http://127.0.0.1:PORT/v1.2.0-beta`: what a client puts where bKash's host would go.
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}{API_PREFIX}", self.port())
+        format!("{}{API_PREFIX}", self.instance.local_url())
     }
 
     /// Where the hosted page and `/__sim/` live.
@@ -212,7 +198,7 @@ impl RunningBkash {
     }
 
     pub fn port(&self) -> u16 {
-        self.server.port()
+        self.instance.port()
     }
 
     pub fn config(&self) -> &SimConfig {

@@ -9,6 +9,7 @@
 use super::state::{Payment, PaymentState};
 use super::wire::format_amount;
 use super::{Shared, SANDBOX_OTP, SANDBOX_PIN, SANDBOX_WALLETS};
+use crate::common::html::{escape, Frame};
 use crate::http::{Request, Response};
 use crate::util::form_value;
 
@@ -82,14 +83,6 @@ fn check_credentials(shared: &Shared, wallet: &str, otp: &str, pin: &str) -> Res
     Ok(())
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 /// `1,250.00`: grouped for reading (the Taka sign is left out: not every phone has the glyph).
 fn display_amount(paisa: i64) -> String {
     let plain = format_amount(paisa);
@@ -161,28 +154,14 @@ fn form(payment: &Payment, wallet: &str, error: Option<&str>) -> String {
 
 /// The page frame: bKash pink, no external assets, laid out for phones first (375 px).
 fn page(title: &str, body: &str) -> String {
-    format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-{STYLE}</style>
-</head>
-<body>
-<main>
-<header><span class="logo">bKash</span><span class="sandbox">Sandbox simulator</span></header>
-<div class="content">
-{body}
-</div>
-<footer>Helpline 16247</footer>
-</main>
-</body>
-</html>
-"#
-    )
+    Frame {
+        title,
+        style: STYLE,
+        logo: "bKash",
+        badge: "Sandbox simulator",
+        footer: "<footer>Helpline 16247</footer>\n",
+    }
+    .page(body)
 }
 
 /// bKash pink on white; a single column that fits a 375 px phone.

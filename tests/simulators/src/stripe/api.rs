@@ -41,6 +41,22 @@ impl From<Result<Value, ApiError>> for Outcome {
     }
 }
 
+impl Outcome {
+    /// An answer with the events it caused, and whether the answer is then lost.
+    pub(super) fn with_events(
+        result: Result<(Value, Vec<super::state::Emit>, bool), ApiError>,
+    ) -> Outcome {
+        match result {
+            Ok((value, emits, lose_answer)) => Outcome {
+                result: Ok(value),
+                emits,
+                lose_answer,
+            },
+            Err(e) => Err(e).into(),
+        }
+    }
+}
+
 /// What serving a request came to.
 enum Served {
     /// Status, body and extra headers.

@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 use super::cards;
 use super::state::{Attempt, PayError, PiStatus};
 use super::{now_s, publish, webhook, wire, Shared};
+use crate::common::control::{self, error};
 use crate::http::{Request, Response};
 use crate::util::Civil;
 
@@ -222,17 +223,12 @@ pub(crate) fn intent_snapshot(shared: &Shared, id: &str) -> Option<Value> {
 
 /// Serves `/__sim/...`.
 pub(super) fn handle(shared: &Arc<Shared>, request: &Request) -> Response {
-    let path = request.path.trim_end_matches('/');
-    let segments: Vec<&str> = path.split('/').skip(2).collect();
-    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-    match (request.method.as_str(), segments.as_slice()) {
-        ("GET", ["faults"]) => Response::json(200, &json!(shared.lock().faults)),
-        ("DELETE", ["faults"]) => {
-            let mut state = shared.lock();
-            state.faults = Faults::default();
-            Response::json(200, &json!(state.faults))
-        }
-        ("POST", ["faults"]) => merge_faults(shared, body),
+    let body = control::body(request);
+    match (
+        request.method.as_str(),
+        control::segments(request).as_slice(),
+    ) {
+        (_, ["faults"]) => control::faults(request, &mut shared.lock().faults),
         ("GET", ["webhook_endpoint"]) => {
             Response::json(200, &json!({"url": shared.lock().webhook_endpoint}))
         }
@@ -309,26 +305,4 @@ pub(super) fn handle(shared: &Arc<Shared>, request: &Request) -> Response {
         ("GET", ["deliveries"]) => Response::json(200, &json!(shared.lock().deliveries)),
         _ => error(404, "no such control"),
     }
-}
-
-fn merge_faults(shared: &Shared, patch: Value) -> Response {
-    let Value::Object(patch) = patch else {
-        return error(400, "send a JSON object of fault fields");
-    };
-    let mut state = shared.lock();
-    let mut merged = serde_json::to_value(&state.faults).unwrap_or_default();
-    if let Some(merged) = merged.as_object_mut() {
-        merged.extend(patch);
-    }
-    match serde_json::from_value::<Faults>(merged) {
-        Ok(faults) => {
-            state.faults = faults;
-            Response::json(200, &json!(state.faults))
-        }
-        Err(e) => error(400, &format!("bad fault fields: {e}")),
-    }
-}
-
-fn error(status: u16, message: &str) -> Response {
-    Response::json(status, &json!({ "error": message }))
 }

@@ -80,18 +80,17 @@ pub mod wire;
 mod tests;
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 pub use control::{DeliverySnapshot, Faults};
 pub use state::PayError;
 
-use crate::http::{Reply, Request, Response, Server};
-use crate::util::unix_millis;
+use crate::common::serve::{lock, Instance, StopFlag};
+use crate::http::{Reply, Request, Response};
 use state::{Emit, State};
 
 /// The simulator's default secret key (test mode).
@@ -150,34 +149,17 @@ pub(crate) struct Shared {
     config: StripeSimConfig,
     origin: String,
     state: Mutex<State>,
-    stopping: AtomicBool,
+    stop: StopFlag,
 }
 
 impl Shared {
     /// The state, even if a handler panicked while holding it.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Sleeps in short slices; false if the simulator stopped meanwhile.
-    fn sleep(&self, duration: Duration) -> bool {
-        let until = Instant::now() + duration;
-        while !self.stopping.load(Ordering::SeqCst) {
-            let now = Instant::now();
-            if now >= until {
-                return true;
-            }
-            thread::sleep(Duration::from_millis(10).min(until - now));
-        }
-        false
+        lock(&self.state)
     }
 }
 
-pub(crate) fn now_s() -> i64 {
-    (unix_millis() / 1000) as i64
-}
+pub(crate) use crate::util::unix_seconds as now_s;
 
 /// Renders `emits` as events now and hands them to delivery.
 pub(crate) fn publish(
@@ -220,43 +202,28 @@ impl StripeSimulator {
     }
 
     pub fn try_start(config: StripeSimConfig) -> io::Result<RunningStripe> {
-        let cell: Arc<OnceLock<Arc<Shared>>> = Arc::new(OnceLock::new());
-        let reader = cell.clone();
-        let handler = Arc::new(move |request: Request| match reader.get() {
-            Some(shared) => route(shared, request),
-            None => Reply::Respond(Response::empty(503)),
-        });
-        let server = Server::start(config.port, handler)?;
-        let origin = config
-            .public_origin
-            .clone()
-            .map(|o| o.trim_end_matches('/').to_owned())
-            .unwrap_or_else(|| format!("http://127.0.0.1:{}", server.port()));
-        let state = State {
-            webhook_endpoint: config.webhook_endpoint.clone(),
-            ..State::default()
-        };
-        let shared = Arc::new(Shared {
+        let (port, public_origin) = (config.port, config.public_origin.clone());
+        let build = |origin, stop| Shared {
+            state: Mutex::new(State {
+                webhook_endpoint: config.webhook_endpoint.clone(),
+                ..State::default()
+            }),
             config,
             origin,
-            state: Mutex::new(state),
-            stopping: AtomicBool::new(false),
-        });
-        let _ = cell.set(shared.clone());
+            stop,
+        };
+        let (instance, shared) = Instance::start(port, public_origin.as_deref(), build, route)?;
         let ticker = shared.clone();
         thread::Builder::new()
             .name("stripe-ticker".into())
             .spawn(move || tick_loop(&ticker))?;
-        Ok(RunningStripe {
-            server: Some(server),
-            shared,
-        })
+        Ok(RunningStripe { instance, shared })
     }
 }
 
 /// Expires sessions past `expires_at` and flushes events held back for reordering.
 fn tick_loop(shared: &Arc<Shared>) {
-    while shared.sleep(Duration::from_millis(50)) {
+    while shared.stop.sleep(Duration::from_millis(50)) {
         let emits = shared.lock().expire_due(now_s());
         publish(shared, emits, None);
         webhook::flush_reordered(shared, false);
@@ -277,25 +244,18 @@ fn route(shared: &Arc<Shared>, request: Request) -> Reply {
 
 /// A running simulator; dropping it stops the server, its ticker and any webhook retries.
 pub struct RunningStripe {
-    server: Option<Server>,
+    instance: Instance,
     shared: Arc<Shared>,
-}
-
-impl Drop for RunningStripe {
-    fn drop(&mut self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        self.server.take();
-    }
 }
 
 impl RunningStripe {
     pub fn port(&self) -> u16 {
-        self.server.as_ref().map_or(0, Server::port)
+        self.instance.port()
     }
 
     /// `http://127.0.0.1:PORT`: what replaces `https://api.stripe.com` (paths are `/v1/...`).
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port())
+        self.instance.local_url()
     }
 
     /// Where the hosted page and `/__sim/` live (`public_origin`, else the base URL).

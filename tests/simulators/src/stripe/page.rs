@@ -26,6 +26,7 @@ use super::cards;
 use super::control::{self, PayRequest};
 use super::state::{Attempt, PiStatus, Session, SessionStatus};
 use super::Shared;
+use crate::common::html::{escape, notice, Frame};
 use crate::http::{Request, Response};
 use crate::util::form_value;
 
@@ -241,21 +242,6 @@ pub fn display_amount(amount: i64, currency: &str) -> String {
     }
 }
 
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-fn notice(message: &str) -> String {
-    format!(
-        r#"<p class="notice" id="notice" data-testid="notice">{}</p>"#,
-        escape(message)
-    )
-}
-
 fn summary(session: &Session) -> String {
     let items: String = session
         .line_items
@@ -312,28 +298,14 @@ fn page(body: &str, cancel_url: Option<&str>) -> String {
             )
         })
         .unwrap_or_default();
-    format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Checkout · Stripe simulator</title>
-<style>
-{STYLE}</style>
-</head>
-<body>
-<main>
-<header><span class="logo">Checkout</span><span class="sandbox">Test mode · simulator</span></header>
-<div class="content">
-{cancel}
-{body}
-</div>
-</main>
-</body>
-</html>
-"#
-    )
+    Frame {
+        title: "Checkout · Stripe simulator",
+        style: STYLE,
+        logo: "Checkout",
+        badge: "Test mode · simulator",
+        footer: "",
+    }
+    .page(&format!("{cancel}\n{body}"))
 }
 
 const STYLE: &str = r#"  * { box-sizing: border-box; }

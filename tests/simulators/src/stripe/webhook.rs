@@ -13,9 +13,11 @@
 //! `extra_v1_signature` puts a second, non-matching `v1` first (as during a secret roll);
 //! `signature_offset_s` signs with a stale or future `t`; `tamper_body` changes the body after
 //! signing.
+//!
+//! The POST itself and the waiting between retries are the common `common::delivery`;
+//! the signing, the headers, the doubling gaps and what counts as acknowledged are Stripe's and
+//! stay here.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -26,6 +28,7 @@ use sha2::Sha256;
 
 use super::control::DeliverySnapshot;
 use super::{now_s, Shared};
+use crate::common::delivery;
 use crate::util::unix_millis;
 
 /// The secret behind the test-mode `v0` signature and the `bad_signature` fault.
@@ -118,23 +121,18 @@ fn spawn(shared: &Arc<Shared>, events: Vec<Value>, delay: Duration) {
         return;
     }
     let shared = shared.clone();
-    let _ = thread::Builder::new()
-        .name("stripe-webhook".into())
-        .spawn(move || {
-            if !shared.sleep(delay) {
+    shared.stop.clone().after("stripe-webhook", delay, move || {
+        for event in events {
+            if !attempt_once_then_retry(&shared, event) {
                 return;
             }
-            for event in events {
-                if !attempt_once_then_retry(&shared, event) {
-                    return;
-                }
-            }
-        });
+        }
+    });
 }
 
 /// The first attempt now, then retries in the background; false if the simulator stopped.
 fn attempt_once_then_retry(shared: &Arc<Shared>, event: Value) -> bool {
-    if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+    if shared.stop.stopped() {
         return false;
     }
     if attempt(shared, &event, 1) {
@@ -144,15 +142,21 @@ fn attempt_once_then_retry(shared: &Arc<Shared>, event: Value) -> bool {
     let _ = thread::Builder::new()
         .name("stripe-webhook-retry".into())
         .spawn(move || {
-            let mut gap = shared.config.retry_base;
-            for number in 2..=shared.config.max_attempts {
-                if !shared.sleep(gap) || attempt(&shared, &event, number) {
-                    return;
-                }
-                gap = gap.saturating_mul(2);
-            }
+            let (base, max_attempts) = (shared.config.retry_base, shared.config.max_attempts);
+            delivery::retry(
+                &shared.stop,
+                1,
+                |done| gap_after(base, max_attempts, done),
+                |number| attempt(&shared, &event, number),
+            );
         });
     true
+}
+
+/// The gap after attempt `done` (1 or more) of a delivery that went unacknowledged: the base,
+/// doubling per attempt, while attempts are left.
+fn gap_after(base: Duration, max_attempts: u32, done: u32) -> Option<Duration> {
+    (done < max_attempts).then(|| base.saturating_mul(2u32.saturating_pow(done - 1)))
 }
 
 /// One delivery attempt (twice under `duplicate_events`); true once a copy got a 2xx, or when
@@ -200,7 +204,11 @@ fn attempt(shared: &Shared, event: &Value, number: u32) -> bool {
             ("Cache-Control", "no-cache"),
         ];
         let sent_at_ms = unix_millis();
-        let outcome = post(&url, &headers, &body, shared.config.delivery_timeout);
+        let headers = delivery::Headers {
+            lead: &[],
+            rest: &headers,
+        };
+        let outcome = delivery::post(&url, headers, &body, shared.config.delivery_timeout);
         let ok = matches!(outcome, Ok(200..=299));
         acknowledged |= ok;
         shared.lock().deliveries.push(DeliverySnapshot {
@@ -219,59 +227,18 @@ fn attempt(shared: &Shared, event: &Value, number: u32) -> bool {
     acknowledged
 }
 
-/// POSTs `body` to an `http://` URL and returns the status the server answered with.
-fn post(url: &str, headers: &[(&str, &str)], body: &str, timeout: Duration) -> Result<u16, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or("the simulator delivers to http:// endpoints only")?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let with_port = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let addr = with_port
-        .to_socket_addrs()
-        .map_err(|e| format!("resolve {authority}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("resolve {authority}: no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| format!("connect {authority}: {e}"))?;
-    let _ = stream.set_read_timeout(Some(timeout));
-    let _ = stream.set_write_timeout(Some(timeout));
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(body.as_bytes()))
-        .and_then(|()| stream.flush())
-        .map_err(|e| format!("send: {e}"))?;
-    let mut status_line = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut status_line)
-        .map_err(|e| format!("no answer: {e}"))?;
-    status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {:?}", status_line.trim_end()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_double_the_gap_until_the_attempts_run_out() {
+        let base = Duration::from_millis(40);
+        let gaps: Vec<_> = (1..=4).map(|done| gap_after(base, 4, done)).collect();
+        let ms = |n| Some(Duration::from_millis(n));
+        assert_eq!(gaps, [ms(40), ms(80), ms(160), None]);
+        assert_eq!(gap_after(base, 1, 1), None);
+    }
 
     #[test]
     fn the_signature_is_hmac_sha256_over_t_dot_body() {

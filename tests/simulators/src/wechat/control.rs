@@ -15,10 +15,11 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::state::{ApproveError, Order, Refund, RefundStatus, TradeState, TradeType};
 use super::{jsapi, Shared};
+use crate::common::control::{self, error};
 use crate::http::{Request, Response};
 
 /// Fault switches, per simulator instance.
@@ -150,16 +151,11 @@ pub struct DeliverySnapshot {
 
 /// Serves `/__sim/...`.
 pub(super) fn handle(shared: &Arc<Shared>, request: &Request) -> Response {
-    let path = request.path.trim_end_matches('/');
-    let segments: Vec<&str> = path.split('/').skip(2).collect();
-    match (request.method.as_str(), segments.as_slice()) {
-        ("GET", ["faults"]) => Response::json(200, &json!(shared.lock().faults)),
-        ("DELETE", ["faults"]) => {
-            let mut state = shared.lock();
-            state.faults = Faults::default();
-            Response::json(200, &json!(state.faults))
-        }
-        ("POST", ["faults"]) => merge_faults(shared, request),
+    match (
+        request.method.as_str(),
+        control::segments(request).as_slice(),
+    ) {
+        (_, ["faults"]) => control::faults(request, &mut shared.lock().faults),
         ("GET", ["orders", no]) => match shared.snapshot(no) {
             Some(snapshot) => Response::json(200, &json!(snapshot)),
             None => error(404, "unknown order"),
@@ -176,33 +172,10 @@ pub(super) fn handle(shared: &Arc<Shared>, request: &Request) -> Response {
     }
 }
 
-fn merge_faults(shared: &Shared, request: &Request) -> Response {
-    let patch = match serde_json::from_slice(&request.body) {
-        Ok(Value::Object(patch)) => patch,
-        _ => return error(400, "send a JSON object of fault fields"),
-    };
-    let mut state = shared.lock();
-    let mut merged = serde_json::to_value(&state.faults).unwrap_or_default();
-    if let Some(merged) = merged.as_object_mut() {
-        merged.extend(patch);
-    }
-    match serde_json::from_value::<Faults>(merged) {
-        Ok(faults) => {
-            state.faults = faults;
-            Response::json(200, &json!(state.faults))
-        }
-        Err(e) => error(400, &format!("bad fault fields: {e}")),
-    }
-}
-
 fn decision(shared: &Shared, no: &str, result: Result<(), ApproveError>) -> Response {
     match result {
         Ok(()) => Response::json(200, &json!(shared.snapshot(no))),
         Err(ApproveError::UnknownOrder) => error(404, "unknown order"),
         Err(e) => error(409, &e.to_string()),
     }
-}
-
-fn error(status: u16, message: &str) -> Response {
-    Response::json(status, &json!({ "error": message }))
 }

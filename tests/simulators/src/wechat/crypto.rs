@@ -163,7 +163,7 @@ pub fn authorization_header(
     path_with_query: &str,
     body: &str,
 ) -> String {
-    let timestamp = (crate::util::unix_millis() / 1000).to_string();
+    let timestamp = crate::util::unix_seconds().to_string();
     let nonce = random_string(32, ALNUM);
     let message = request_message(method, path_with_query, &timestamp, &nonce, body);
     let signature = sign_sha256_rsa(private_key_pem, &message);

@@ -59,8 +59,7 @@ pub mod wire;
 mod tests;
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -72,8 +71,8 @@ pub use control::{DeliverySnapshot, Faults, OrderSnapshot, RefundSnapshot};
 pub use notify::{build_notification, SignedNotification};
 pub use state::{ApproveError, RefundStatus, TradeState, TradeType};
 
-use crate::http::{Reply, Request, Response, Server};
-use crate::util::unix_millis;
+use crate::common::serve::{lock, Instance, StopFlag};
+use crate::http::{Reply, Request, Response};
 use notify::Job;
 use state::State;
 
@@ -195,34 +194,19 @@ pub(crate) struct Shared {
     origin: String,
     keys: Keys,
     state: Mutex<State>,
-    stopping: AtomicBool,
+    stop: StopFlag,
 }
 
 impl Shared {
     /// The state, even if a handler panicked while holding it (tests should still see it).
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.state)
     }
 
     fn snapshot(&self, out_trade_no: &str) -> Option<OrderSnapshot> {
         let state = self.lock();
         let order = state.orders.get(out_trade_no)?;
         Some(OrderSnapshot::new(order, order.refunded(&state.refunds)))
-    }
-
-    /// Sleeps in short slices; false if the simulator stopped meanwhile.
-    fn sleep(&self, duration: Duration) -> bool {
-        let until = Instant::now() + duration;
-        while !self.stopping.load(Ordering::SeqCst) {
-            let now = Instant::now();
-            if now >= until {
-                return true;
-            }
-            thread::sleep(Duration::from_millis(10).min(until - now));
-        }
-        false
     }
 
     /// The `Wechatpay-*` headers for `body`, as the fault switches would have them.
@@ -245,9 +229,7 @@ impl Shared {
     }
 }
 
-fn now_s() -> i64 {
-    (unix_millis() / 1000) as i64
-}
+use crate::util::unix_seconds as now_s;
 
 /// The shopper pays `out_trade_no` (page, JSAPI sheet, control route or [`RunningWechat::approve`]);
 /// the TRANSACTION.SUCCESS notification follows, first attempt inline under
@@ -277,30 +259,26 @@ pub(crate) fn approve(shared: &Arc<Shared>, out_trade_no: &str) -> Result<(), Ap
 
 /// After `refund_delay` the refund succeeds; then its notification goes out if it asked for one.
 pub(crate) fn settle_later(shared: &Arc<Shared>, out_refund_no: String) {
+    let (stop, delay) = (shared.stop.clone(), shared.config.refund_delay);
     let shared = shared.clone();
-    let _ = thread::Builder::new()
-        .name("wechat-refund".into())
-        .spawn(move || {
-            if !shared.sleep(shared.config.refund_delay) {
-                return;
-            }
-            let Some(refund) = shared.lock().settle_refund(&out_refund_no, now_s()) else {
-                return;
-            };
-            let Some(url) = refund.notify_url.clone() else {
-                return;
-            };
-            let plaintext = wire::refund_notification_json(&refund, &shared.config.mchid);
-            let job = Job::new(
-                &shared,
-                "REFUND.SUCCESS",
-                &plaintext,
-                &url,
-                &refund.out_trade_no,
-                Some(&out_refund_no),
-            );
-            notify::retry_loop(&shared, &job, 1, shared.config.notify_delay);
-        });
+    stop.after("wechat-refund", delay, move || {
+        let Some(refund) = shared.lock().settle_refund(&out_refund_no, now_s()) else {
+            return;
+        };
+        let Some(url) = refund.notify_url.clone() else {
+            return;
+        };
+        let plaintext = wire::refund_notification_json(&refund, &shared.config.mchid);
+        let job = Job::new(
+            &shared,
+            "REFUND.SUCCESS",
+            &plaintext,
+            &url,
+            &refund.out_trade_no,
+            Some(&out_refund_no),
+        );
+        notify::deliver(&shared, &job, shared.config.notify_delay);
+    });
 }
 
 /// Starts simulators.
@@ -315,32 +293,16 @@ impl WechatSimulator {
     pub fn try_start(config: WechatSimConfig) -> io::Result<RunningWechat> {
         let keys =
             Keys::check(&config).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        // The origin depends on the port, known only once bound; the handler reads the shared
-        // state through this cell, filled in before the first request can be served.
-        let cell: Arc<OnceLock<Arc<Shared>>> = Arc::new(OnceLock::new());
-        let reader = cell.clone();
-        let handler = Arc::new(move |request: Request| match reader.get() {
-            Some(shared) => route(shared, request),
-            None => Reply::Respond(Response::empty(503)),
-        });
-        let server = Server::start(config.port, handler)?;
-        let origin = config
-            .public_origin
-            .clone()
-            .map(|o| o.trim_end_matches('/').to_owned())
-            .unwrap_or_else(|| format!("http://127.0.0.1:{}", server.port()));
-        let shared = Arc::new(Shared {
+        let (port, public_origin) = (config.port, config.public_origin.clone());
+        let build = |origin, stop| Shared {
             config,
             origin,
             keys,
             state: Mutex::new(State::default()),
-            stopping: AtomicBool::new(false),
-        });
-        let _ = cell.set(shared.clone());
-        Ok(RunningWechat {
-            server: Some(server),
-            shared,
-        })
+            stop,
+        };
+        let (instance, shared) = Instance::start(port, public_origin.as_deref(), build, route)?;
+        Ok(RunningWechat { instance, shared })
     }
 }
 
@@ -358,25 +320,18 @@ fn route(shared: &Arc<Shared>, request: Request) -> Reply {
 
 /// A running simulator; dropping it stops the server and any notification retries.
 pub struct RunningWechat {
-    server: Option<Server>,
+    instance: Instance,
     shared: Arc<Shared>,
-}
-
-impl Drop for RunningWechat {
-    fn drop(&mut self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        self.server.take();
-    }
 }
 
 impl RunningWechat {
     pub fn port(&self) -> u16 {
-        self.server.as_ref().map_or(0, Server::port)
+        self.instance.port()
     }
 
     /// `http://127.0.0.1:PORT`: what replaces `https://api.mch.weixin.qq.com` (paths are `/v3/...`).
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port())
+        self.instance.local_url()
     }
 
     /// Where the shopper's pages and `/__sim/` live (`public_origin`, else the base URL).

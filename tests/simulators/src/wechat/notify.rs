@@ -8,11 +8,10 @@
 //! 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h), with the same `id` and body and fresh
 //! `Wechatpay-*` headers (new timestamp and nonce) each time.
 //!
-//! Delivery uses a plain HTTP/1.1 client on a `TcpStream` (the edge runs on `http://` locally);
-//! an `https://` notify URL is recorded as a transport error.
+//! Delivery (a plain HTTP/1.1 POST, and the waiting between retries) is the common
+//! [`crate::common::delivery`]; what is sent, what counts as acknowledged and the schedule are
+//! WeChat's and stay here. An `https://` notify URL is recorded as a transport error.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -23,7 +22,9 @@ use super::control::DeliverySnapshot;
 use super::crypto::{self, encrypt_resource, signing_key};
 use super::wire::{beijing_time, new_uuid};
 use super::Shared;
-use crate::util::{random_string, unix_millis, ALNUM};
+use crate::common::delivery;
+use crate::http::find_header;
+use crate::util::{random_string, unix_millis, unix_seconds, ALNUM};
 
 /// How long the merchant has to answer one delivery.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -40,10 +41,7 @@ pub struct SignedNotification {
 
 impl SignedNotification {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 }
 
@@ -120,13 +118,12 @@ impl Job {
         } else {
             "transaction"
         };
-        let now_s = (unix_millis() / 1000) as i64;
         let (id, body) = envelope(
             &shared.config.api_v3_key,
             event_type,
             original_type,
             plaintext,
-            now_s,
+            unix_seconds(),
         );
         Job {
             id,
@@ -142,35 +139,38 @@ impl Job {
 /// Starts delivering `job`: the first attempt right here when `now` (the caller waits for it),
 /// else after `delay` on a background thread; retries always run in the background.
 pub(crate) fn dispatch(shared: &Arc<Shared>, job: Job, now: bool, delay: Duration) {
-    let (first_attempt, first_delay) = if now {
-        if attempt(shared, &job, 1) {
-            return;
-        }
-        match shared.config.retry_schedule.first() {
-            Some(gap) => (2, *gap),
-            None => return,
-        }
-    } else {
-        (1, delay)
-    };
+    if now && attempt(shared, &job, 1) {
+        return;
+    }
     let shared = shared.clone();
     let _ = thread::Builder::new()
         .name("wechat-notify".into())
-        .spawn(move || retry_loop(&shared, &job, first_attempt, first_delay));
+        .spawn(move || {
+            if now {
+                retry(&shared, &job);
+            } else {
+                deliver(&shared, &job, delay);
+            }
+        });
+}
+
+/// The first attempt after `delay`, then the retries; returns when acknowledged, out of
+/// retries, or stopped.
+pub(crate) fn deliver(shared: &Shared, job: &Job, delay: Duration) {
+    if shared.stop.sleep(delay) && !attempt(shared, job, 1) {
+        retry(shared, job);
+    }
 }
 
 /// Attempt `n` is followed, if unacknowledged, by `retry_schedule[n - 1]` of waiting.
-pub(crate) fn retry_loop(shared: &Shared, job: &Job, mut number: u32, mut delay: Duration) {
-    loop {
-        if !shared.sleep(delay) || attempt(shared, job, number) {
-            return;
-        }
-        match shared.config.retry_schedule.get(number as usize - 1) {
-            Some(gap) => delay = *gap,
-            None => return,
-        }
-        number += 1;
-    }
+fn retry(shared: &Shared, job: &Job) {
+    let schedule = &shared.config.retry_schedule;
+    delivery::retry(
+        &shared.stop,
+        1,
+        |done| schedule.get(done as usize - 1).copied(),
+        |number| attempt(shared, job, number),
+    );
 }
 
 /// One delivery (twice under `duplicate_notifications`); true once acknowledged.
@@ -181,11 +181,19 @@ fn attempt(shared: &Shared, job: &Job, number: u32) -> bool {
     }
     let mut headers = shared.signed_headers(&job.body, &faults);
     headers.push(("Content-Type".into(), "application/json".into()));
+    let rest: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let copies = if faults.duplicate_notifications { 2 } else { 1 };
     let mut acknowledged = false;
     for copy in 1..=copies {
         let sent_at_ms = unix_millis();
-        let outcome = post(&job.url, &headers, &job.body);
+        let headers = delivery::Headers {
+            lead: &[("User-Agent", "Mozilla/4.0")],
+            rest: &rest,
+        };
+        let outcome = delivery::post(&job.url, headers, &job.body, DELIVERY_TIMEOUT);
         let ok = matches!(outcome, Ok(200 | 204));
         acknowledged |= ok;
         shared.lock().deliveries.push(DeliverySnapshot {
@@ -203,55 +211,4 @@ fn attempt(shared: &Shared, job: &Job, number: u32) -> bool {
         });
     }
     acknowledged
-}
-
-/// POSTs `body` to an `http://` URL and returns the status code the server answered with.
-fn post(url: &str, headers: &[(String, String)], body: &str) -> Result<u16, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or("the simulator delivers to http:// notify URLs only")?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let with_port = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let addr = with_port
-        .to_socket_addrs()
-        .map_err(|e| format!("resolve {authority}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("resolve {authority}: no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, DELIVERY_TIMEOUT)
-        .map_err(|e| format!("connect {authority}: {e}"))?;
-    let _ = stream.set_read_timeout(Some(DELIVERY_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(DELIVERY_TIMEOUT));
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: Mozilla/4.0\r\n\
-         Content-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(body.as_bytes()))
-        .and_then(|()| stream.flush())
-        .map_err(|e| format!("send: {e}"))?;
-    let mut status_line = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut status_line)
-        .map_err(|e| format!("no answer: {e}"))?;
-    status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {:?}", status_line.trim_end()))
 }

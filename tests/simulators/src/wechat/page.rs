@@ -18,6 +18,7 @@ use std::sync::Arc;
 use super::state::{ApproveError, Order, TradeType};
 use super::wire::display_yuan;
 use super::{now_s, Shared};
+use crate::common::html::{escape, notice, Frame};
 use crate::http::{Request, Response};
 use crate::util::form_value;
 
@@ -85,21 +86,6 @@ fn submit(shared: &Arc<Shared>, h5: bool, form: &str) -> Response {
     Response::html(200, page(&body))
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-fn notice(message: &str) -> String {
-    format!(
-        r#"<p class="notice" id="notice" data-testid="notice">{}</p>"#,
-        escape(message)
-    )
-}
-
 fn explain(reason: &ApproveError) -> String {
     let text = match reason {
         ApproveError::AlreadyPaid => "This order has already been paid.",
@@ -145,27 +131,14 @@ fn form(order: &Order, h5: bool, key: &str, redirect: &str) -> String {
 
 /// The page frame: WeChat green, no external assets, laid out for phones first.
 fn page(body: &str) -> String {
-    format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>WeChat Pay</title>
-<style>
-{STYLE}</style>
-</head>
-<body>
-<main>
-<header><span class="logo">WeChat Pay</span><span class="sandbox">Simulator</span></header>
-<div class="content">
-{body}
-</div>
-</main>
-</body>
-</html>
-"#
-    )
+    Frame {
+        title: "WeChat Pay",
+        style: STYLE,
+        logo: "WeChat Pay",
+        badge: "Simulator",
+        footer: "",
+    }
+    .page(body)
 }
 
 const STYLE: &str = r#"  :root { --green: #07c160; --dark: #06ad56; }

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{grant, rig, secs, Rig};
+use super::{grant, refresh, rig, secs, Rig};
 use crate::bkash::{Faults, PaymentState, RICH_WALLET};
 
 #[test]
@@ -107,25 +107,8 @@ fn expire_tokens_now_expires_issued_tokens_but_refresh_still_works() {
     assert_eq!(refused.status, 401);
     assert_eq!(refused.body["message"], "The incoming token has expired");
 
-    let c = rig.sim.config();
-    let body = json!({"app_key": c.app_key, "app_secret": c.app_secret,
-        "refresh_token": grant_answer["refresh_token"]});
-    let headers = [
-        ("username", c.username.as_str()),
-        ("password", c.password.as_str()),
-    ];
-    let url = super::api_url(&rig.sim, "token/refresh");
-    let refreshed = super::send("POST", &url, &headers, Some(&body.to_string()), secs(5)).unwrap();
-    let fresh = Rig {
-        token: refreshed.body["id_token"].as_str().unwrap().to_owned(),
-        sim: rig.sim,
-    };
-    assert_eq!(
-        fresh
-            .call("payment/status", json!({"paymentID": "x"}))
-            .status,
-        200
-    );
+    let refreshed = refresh(&rig.sim, &grant_answer["refresh_token"]);
+    assert!(rig.with_token(&refreshed.body["id_token"]).token_accepted());
 }
 
 #[test]

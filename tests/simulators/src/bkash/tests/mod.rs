@@ -11,53 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::{BkashSimulator, RunningBkash, SimConfig, SANDBOX_PASSWORD, SANDBOX_USERNAME};
-
-/// An HTTP answer: status and body (JSON when it parses, else a string).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-    pub location: Option<String>,
-}
-
-/// A client that does not follow redirects, so tests see the hosted page's 303s.
-pub fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .redirects(0)
-        .timeout(timeout)
-        .build()
-}
-
-/// One request; `Err` describes a transport failure (timeout, closed connection).
-pub fn send(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-    timeout: Duration,
-) -> Result<Answer, String> {
-    let mut request = agent(timeout).request(method, url);
-    for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let result = match body {
-        Some(body) => request.send_string(body),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(ureq::Error::Transport(transport)) => return Err(transport.to_string()),
-    };
-    let status = response.status();
-    let location = response.header("Location").map(str::to_owned);
-    let text = response.into_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Ok(Answer {
-        status,
-        body,
-        location,
-    })
-}
+pub use crate::common::testing::{try_send as send, Answer};
 
 /// A simulator and the calls tests make to it.
 pub struct Rig {
@@ -84,22 +38,28 @@ pub fn api_url(sim: &RunningBkash, endpoint: &str) -> String {
 
 /// `token/grant` with the simulator's own credentials.
 pub fn grant(sim: &RunningBkash) -> Value {
+    let answer = token_call(sim, "token/grant", None);
+    assert_eq!(answer.status, 200);
+    answer.body
+}
+
+/// `token/refresh` of `refresh_token` with the simulator's own credentials.
+pub fn refresh(sim: &RunningBkash, refresh_token: &Value) -> Answer {
+    token_call(sim, "token/refresh", Some(refresh_token))
+}
+
+fn token_call(sim: &RunningBkash, endpoint: &str, refresh_token: Option<&Value>) -> Answer {
     let c = sim.config();
-    let body = json!({"app_key": c.app_key, "app_secret": c.app_secret}).to_string();
+    let mut body = json!({"app_key": c.app_key, "app_secret": c.app_secret});
+    if let Some(refresh_token) = refresh_token {
+        body["refresh_token"] = refresh_token.clone();
+    }
     let headers = [
         ("username", SANDBOX_USERNAME),
         ("password", SANDBOX_PASSWORD),
     ];
-    let answer = send(
-        "POST",
-        &api_url(sim, "token/grant"),
-        &headers,
-        Some(&body),
-        secs(5),
-    );
-    let answer = answer.expect("grant answered");
-    assert_eq!(answer.status, 200);
-    answer.body
+    let url = api_url(sim, endpoint);
+    send("POST", &url, &headers, Some(&body.to_string()), secs(5)).expect("the token call answered")
 }
 
 pub fn secs(s: u64) -> Duration {
@@ -107,6 +67,21 @@ pub fn secs(s: u64) -> Duration {
 }
 
 impl Rig {
+    /// The same simulator, calling with another id token.
+    pub fn with_token(self, id_token: &Value) -> Rig {
+        Rig {
+            token: id_token.as_str().expect("an id token").to_owned(),
+            sim: self.sim,
+        }
+    }
+
+    /// Whether the rig's token is accepted (a status query gets through the gateway).
+    pub fn token_accepted(&self) -> bool {
+        self.call("payment/status", json!({"paymentID": "x"}))
+            .status
+            == 200
+    }
+
     /// An authorised API call with the rig's token; panics on a transport failure.
     pub fn call(&self, endpoint: &str, body: Value) -> Answer {
         self.try_call(endpoint, body, secs(5))

@@ -1,7 +1,6 @@
 //! PaymentIntent endpoints (retrieve, capture, cancel) and refunds (create, retrieve, list).
 
 use std::sync::Arc;
-use std::thread;
 
 use serde_json::{json, Value};
 
@@ -77,14 +76,7 @@ pub(super) fn capture(shared: &Shared, id: &str, p: &Params) -> Outcome {
             lose,
         ))
     })();
-    match result {
-        Ok((value, emits, lose)) => Outcome {
-            result: Ok(value),
-            emits,
-            lose_answer: lose,
-        },
-        Err(e) => Err(e).into(),
-    }
+    Outcome::with_events(result)
 }
 
 pub(super) fn cancel(shared: &Shared, id: &str, p: &Params) -> Outcome {
@@ -142,14 +134,7 @@ pub(super) fn cancel(shared: &Shared, id: &str, p: &Params) -> Outcome {
             emits,
         ))
     })();
-    match result {
-        Ok((value, emits)) => Outcome {
-            result: Ok(value),
-            emits,
-            lose_answer: false,
-        },
-        Err(e) => Err(e).into(),
-    }
+    Outcome::with_events(result.map(|(value, emits)| (value, emits, false)))
 }
 
 pub(super) fn create_refund(shared: &Arc<Shared>, p: &Params) -> Outcome {
@@ -190,17 +175,10 @@ pub(super) fn create_refund(shared: &Arc<Shared>, p: &Params) -> Outcome {
         let value = wire::refund(&state.refunds[&refund_id]);
         Ok((value, refund_id, emits, lose))
     })();
-    match result {
-        Ok((value, refund_id, emits, lose)) => {
-            settle_later(shared, refund_id);
-            Outcome {
-                result: Ok(value),
-                emits,
-                lose_answer: lose,
-            }
-        }
-        Err(e) => Err(e).into(),
-    }
+    Outcome::with_events(result.map(|(value, refund_id, emits, lose)| {
+        settle_later(shared, refund_id);
+        (value, emits, lose)
+    }))
 }
 
 fn refund_reason(p: &Params) -> Result<Option<String>, ApiError> {
@@ -259,16 +237,12 @@ fn refund_amount(amount: Option<i64>, left: i64) -> Result<i64, ApiError> {
 
 /// After `refund_delay` the refund succeeds (`refund.updated`).
 fn settle_later(shared: &Arc<Shared>, refund_id: String) {
+    let (stop, delay) = (shared.stop.clone(), shared.config.refund_delay);
     let shared = shared.clone();
-    let _ = thread::Builder::new()
-        .name("stripe-refund".into())
-        .spawn(move || {
-            if !shared.sleep(shared.config.refund_delay) {
-                return;
-            }
-            let emits = shared.lock().settle_refund(&refund_id);
-            publish(&shared, emits, None);
-        });
+    stop.after("stripe-refund", delay, move || {
+        let emits = shared.lock().settle_refund(&refund_id);
+        publish(&shared, emits, None);
+    });
 }
 
 pub(super) fn retrieve_refund(shared: &Shared, id: &str, p: &Params) -> Result<Value, ApiError> {

@@ -318,12 +318,5 @@ pub(super) fn expire_session(shared: &Shared, id: &str, p: &Params) -> Outcome {
             emits,
         ))
     })();
-    match result {
-        Ok((value, emits)) => Outcome {
-            result: Ok(value),
-            emits,
-            lose_answer: false,
-        },
-        Err(e) => Err(e).into(),
-    }
+    Outcome::with_events(result.map(|(value, emits)| (value, emits, false)))
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{rig, session_form};
+use super::{rig, session_form, StripeError};
 use crate::stripe::DEFAULT_SECRET_KEY;
 
 #[test]
@@ -174,7 +174,7 @@ fn unknown_objects_are_resource_missing() {
 #[test]
 fn an_open_session_can_be_expired_once() {
     let rig = rig();
-    let receiver = super::Receiver::start(&[200]);
+    let receiver = super::merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     let id = rig.session(900, "");
     let answer = rig.call("POST", &format!("/v1/checkout/sessions/{id}/expire"), "");
@@ -196,7 +196,7 @@ fn an_open_session_can_be_expired_once() {
 #[test]
 fn a_session_expires_by_itself_when_due() {
     let rig = rig();
-    let receiver = super::Receiver::start(&[200]);
+    let receiver = super::merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     let id = rig.session(900, "");
     assert_eq!(

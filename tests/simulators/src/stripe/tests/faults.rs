@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::webhooks::verifies;
-use super::{eventually, rig, types, Receiver};
+use super::{eventually, merchant, rig, types, StripeError};
 use crate::stripe::{Faults, DEFAULT_WEBHOOK_SECRET};
 
 #[test]
@@ -42,7 +42,7 @@ fn faults_are_set_and_reset_over_http() {
 #[test]
 fn duplicate_events_arrive_twice() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     rig.sim.set_faults(Faults {
         duplicate_events: true,
@@ -57,7 +57,7 @@ fn duplicate_events_arrive_twice() {
 #[test]
 fn out_of_order_events_arrive_newest_first() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     rig.sim.set_faults(Faults {
         out_of_order_events: true,
@@ -79,7 +79,7 @@ fn out_of_order_events_arrive_newest_first() {
 #[test]
 fn withheld_events_wait_until_released() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     rig.sim.set_faults(Faults {
         withhold_events: true,
@@ -102,7 +102,7 @@ fn withheld_events_wait_until_released() {
 #[test]
 fn delayed_events_arrive_after_the_delay() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     rig.sim.set_faults(Faults {
         delay_events_ms: 300,
@@ -119,7 +119,7 @@ fn delayed_events_arrive_after_the_delay() {
 #[test]
 fn a_bad_signature_does_not_verify_and_an_extra_v1_still_does() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     rig.sim.set_faults(Faults {
         bad_signature: true,
@@ -240,7 +240,7 @@ fn a_lost_refund_answer_still_refunded_once() {
 #[test]
 fn stale_future_and_tampered_webhooks_can_be_sent() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     for (n, offset) in [(1, -600i64), (2, 600)] {
         rig.sim.set_faults(Faults {

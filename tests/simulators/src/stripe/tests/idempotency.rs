@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{rig, rig_with, session_form};
+use super::{rig, rig_with, session_form, StripeError};
 
 #[test]
 fn a_retried_post_replays_the_first_answer() {

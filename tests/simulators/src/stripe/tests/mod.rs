@@ -8,13 +8,16 @@ mod page;
 mod payments;
 mod webhooks;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use super::{RunningStripe, StripeSimConfig, StripeSimulator, DEFAULT_SECRET_KEY};
-use crate::http::{Handler, Reply, Request, Response, Server};
+pub use crate::common::testing::{eventually, send, try_send, Answer, Receiver};
+use crate::http::Response;
+
+/// How long a test's call waits for the simulator.
+const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Fast timings: retries 40 ms apart (doubling), 4 attempts, refunds settle after 100 ms.
 pub fn config() -> StripeSimConfig {
@@ -27,73 +30,20 @@ pub fn config() -> StripeSimConfig {
     }
 }
 
-/// An HTTP answer: status, headers, raw text and JSON (`Null` when it is not JSON).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub text: String,
-    pub body: Value,
+/// Stripe's error envelope `{"error": {"type", "code", ...}}` in an answer.
+pub trait StripeError {
+    fn error_type(&self) -> &str;
+    fn error_code(&self) -> &str;
 }
 
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn error_type(&self) -> &str {
+impl StripeError for Answer {
+    fn error_type(&self) -> &str {
         self.body["error"]["type"].as_str().unwrap_or("")
     }
 
-    pub fn error_code(&self) -> &str {
+    fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
-}
-
-/// One request; `Err` on a transport failure (a dropped connection).
-pub fn try_send(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> Result<Answer, String> {
-    let agent = ureq::AgentBuilder::new()
-        .redirects(0)
-        .timeout(Duration::from_secs(5))
-        .build();
-    let mut request = agent.request(method, url);
-    for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let result = match body {
-        Some(body) => request.send_string(body),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(ureq::Error::Transport(t)) => return Err(t.to_string()),
-    };
-    let status = response.status();
-    let headers = response
-        .headers_names()
-        .into_iter()
-        .filter_map(|n| response.header(&n).map(|v| (n.clone(), v.to_owned())))
-        .collect();
-    let text = response.into_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Ok(Answer {
-        status,
-        headers,
-        text,
-        body,
-    })
-}
-
-pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
-    try_send(method, url, headers, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
 }
 
 pub struct Rig {
@@ -165,7 +115,7 @@ impl Rig {
             } else {
                 format!("{}{path}?{form}", self.sim.base_url())
             };
-            return try_send(method, &url, &headers, None);
+            return try_send(method, &url, &headers, None, TIMEOUT);
         }
         headers.push(("Content-Type", "application/x-www-form-urlencoded"));
         try_send(
@@ -173,6 +123,7 @@ impl Rig {
             &format!("{}{path}", self.sim.base_url()),
             &headers,
             Some(form),
+            TIMEOUT,
         )
     }
 
@@ -235,73 +186,11 @@ impl Rig {
     }
 }
 
-/// A merchant's webhook endpoint: records every request and answers `statuses` in turn (the
-/// last one repeats).
-pub struct Receiver {
-    pub server: Server,
-    pub received: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Receiver {
-    pub fn start(statuses: &[u16]) -> Receiver {
-        let received: Arc<Mutex<Vec<Request>>> = Arc::default();
-        let (log, statuses) = (received.clone(), statuses.to_vec());
-        let handler: Handler = Arc::new(move |request: Request| {
-            let mut log = log.lock().unwrap();
-            let status = statuses[log.len().min(statuses.len() - 1)];
-            log.push(request);
-            Reply::Respond(Response::json(status, &json!({"received": status < 300})))
-        });
-        Receiver {
-            server: Server::start(0, handler).unwrap(),
-            received,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!(
-            "http://127.0.0.1:{}/v1/notifications/stripe",
-            self.server.port()
-        )
-    }
-
-    pub fn requests(&self) -> Vec<Request> {
-        self.received.lock().unwrap().clone()
-    }
-
-    /// The event bodies received so far.
-    pub fn events(&self) -> Vec<Value> {
-        self.requests()
-            .iter()
-            .map(|r| serde_json::from_slice(&r.body).unwrap())
-            .collect()
-    }
-
-    /// Waits until `n` requests arrived; panics after 3 s.
-    pub fn wait_for(&self, n: usize) -> Vec<Request> {
-        let until = Instant::now() + Duration::from_secs(3);
-        loop {
-            let requests = self.requests();
-            if requests.len() >= n {
-                return requests;
-            }
-            assert!(
-                Instant::now() < until,
-                "only {} of {n} webhooks arrived",
-                requests.len()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-/// Polls `check` for up to 3 s.
-pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(3);
-    while !check() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+/// A merchant's webhook endpoint answering `statuses` in turn (the last one repeats).
+pub fn merchant(statuses: &[u16]) -> Receiver {
+    Receiver::start("/v1/notifications/stripe", statuses, |status| {
+        Response::json(status, &json!({"received": status < 300}))
+    })
 }
 
 /// The event types in `events`, in order.

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{eventually, rig, types, Receiver};
+use super::{eventually, merchant, rig, types, StripeError};
 
 #[test]
 fn a_manual_session_authorizes_and_captures_part() {
@@ -50,7 +50,7 @@ fn a_manual_session_authorizes_and_captures_part() {
 #[test]
 fn an_authorization_is_voided_by_cancel_or_by_expiry() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     let (_, pi) = rig.paid(5000, true);
     let canceled = rig.call(
@@ -114,7 +114,7 @@ fn an_open_sessions_payment_intent_cannot_be_canceled() {
 #[test]
 fn refunds_are_pending_then_succeeded_and_cannot_exceed_the_charge() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     let (_, pi) = rig.paid(1000, false);
     let first = rig.call(
@@ -191,7 +191,7 @@ fn an_unpaid_payment_cannot_be_refunded() {
 #[test]
 fn an_async_payment_settles_later_with_its_event() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     for succeeded in [true, false] {
         let id = rig.session(1200, "");
@@ -223,7 +223,7 @@ fn an_async_payment_settles_later_with_its_event() {
 #[test]
 fn the_control_api_pays_and_reports_without_a_browser() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     let origin = rig.sim.origin();
     let json_type = [("Content-Type", "application/json")];
     let endpoint = serde_json::json!({ "url": receiver.url() }).to_string();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{eventually, rig, rig_with, types, Receiver};
+use super::{eventually, merchant, rig, rig_with, types};
 use crate::http::Request;
 use crate::stripe::DEFAULT_WEBHOOK_SECRET;
 
@@ -42,7 +42,7 @@ pub fn verifies(request: &Request, secret: &str) -> bool {
 #[test]
 fn a_completed_checkout_is_announced_with_a_verifiable_signature() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     let (session, pi) = rig.paid(4200, false);
     let requests = receiver.wait_for(1);
@@ -86,7 +86,7 @@ fn a_completed_checkout_is_announced_with_a_verifiable_signature() {
 #[test]
 fn a_decline_is_announced_as_payment_failed() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     let id = rig.session(700, "");
     rig.post_card(&id, crate::stripe::cards::INSUFFICIENT_FUNDS_CARD);
@@ -102,7 +102,7 @@ fn a_decline_is_announced_as_payment_failed() {
 #[test]
 fn deliveries_are_retried_with_back_off_until_a_2xx() {
     let rig = rig();
-    let receiver = Receiver::start(&[500, 503, 200]);
+    let receiver = merchant(&[500, 503, 200]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     rig.paid(100, false);
     let requests = receiver.wait_for(3);
@@ -129,7 +129,7 @@ fn deliveries_are_retried_with_back_off_until_a_2xx() {
 #[test]
 fn retries_stop_after_max_attempts() {
     let rig = rig_with(super::config());
-    let receiver = Receiver::start(&[500]);
+    let receiver = merchant(&[500]);
     rig.sim.set_webhook_endpoint(Some(&receiver.url()));
     rig.paid(100, false);
     receiver.wait_for(4);

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{native_body, rig, send, trade_no, Rig, APPID, MERCHANT_PRIVATE, PLATFORM_PRIVATE};
-use crate::util::unix_millis;
+use crate::util::unix_seconds as now;
 use crate::wechat::crypto::{pay_sign_message, sign_sha256_rsa};
 use crate::wechat::{Faults, TradeState};
 
@@ -25,10 +25,6 @@ fn params(prepay_id: &str, time_stamp: i64, key: &str) -> Value {
     );
     let pay_sign = sign_sha256_rsa(key, &pay_sign_message(APPID, &ts, nonce, &package));
     json!({"appId": APPID, "timeStamp": ts, "nonceStr": nonce, "package": package, "signType": "RSA", "paySign": pay_sign})
-}
-
-fn now() -> i64 {
-    (unix_millis() / 1000) as i64
 }
 
 fn pay_over_http(rig: &Rig, params: &Value) -> super::Answer {

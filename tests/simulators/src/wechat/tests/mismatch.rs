@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{eventually, rig, Receiver, MCHID};
+use super::{eventually, merchant, rig, MCHID};
 use crate::wechat::Faults;
 
 fn close(rig: &super::Rig, no: &str) -> super::Answer {
@@ -18,7 +18,7 @@ fn a_short_payment_is_reported_by_query_and_notification_and_bounds_refunds() {
         pay_short_fen: 1,
         ..Faults::default()
     });
-    let receiver = Receiver::start(&[204]);
+    let receiver = merchant(&[204]);
     let no = rig.native_to(2000, &receiver.url());
     rig.sim.approve(&no).unwrap();
     let queried = rig.query(&no).body;
@@ -72,7 +72,7 @@ fn a_close_that_lets_the_payment_through_answers_204_and_the_shopper_pays_later(
         close_lets_payment_through: true,
         ..Faults::default()
     });
-    let receiver = Receiver::start(&[204]);
+    let receiver = merchant(&[204]);
     let no = rig.native_to(800, &receiver.url());
     let closed = close(&rig, &no);
     assert_eq!(closed.status, 204);

@@ -10,14 +10,14 @@ mod refunds;
 mod signing;
 mod vectors;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use super::crypto::{authorization_header, response_message, verify_sha256_rsa};
 use super::{RunningWechat, WechatSimConfig, WechatSimulator};
-use crate::http::{Handler, Reply, Request, Response, Server};
+pub use crate::common::testing::{eventually, send, Answer, Receiver};
+use crate::http::Response;
 
 pub const MCHID: &str = "1900009191";
 pub const APPID: &str = "wxd678efh567hg6787";
@@ -47,25 +47,15 @@ pub fn config() -> WechatSimConfig {
     config
 }
 
-/// An HTTP answer: status, headers, raw text and JSON (`Null` when it is not JSON).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub text: String,
-    pub body: Value,
+/// What WeChat's answers carry beyond HTTP: the `Wechatpay-*` signature and the `code`.
+pub trait WechatAnswer {
+    /// Whether the `Wechatpay-*` headers verify over this body with the test platform key.
+    fn signature_verifies(&self) -> bool;
+    fn code(&self) -> &str;
 }
 
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Whether the `Wechatpay-*` headers verify over this body with the test platform key.
-    pub fn signature_verifies(&self) -> bool {
+impl WechatAnswer for Answer {
+    fn signature_verifies(&self) -> bool {
         let (Some(ts), Some(nonce), Some(signature)) = (
             self.header("Wechatpay-Timestamp"),
             self.header("Wechatpay-Nonce"),
@@ -80,42 +70,8 @@ impl Answer {
         )
     }
 
-    pub fn code(&self) -> &str {
+    fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
-    }
-}
-
-/// One request; panics on a transport failure.
-pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
-    let agent = ureq::AgentBuilder::new()
-        .redirects(0)
-        .timeout(Duration::from_secs(5))
-        .build();
-    let mut request = agent.request(method, url);
-    for (name, value) in headers {
-        request = request.set(name, value);
-    }
-    let result = match body {
-        Some(body) => request.send_string(body),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(ureq::Error::Transport(t)) => panic!("{method} {url}: {t}"),
-    };
-    let status = response.status();
-    let headers = response
-        .headers_names()
-        .into_iter()
-        .filter_map(|n| response.header(&n).map(|v| (n.clone(), v.to_owned())))
-        .collect();
-    let text = response.into_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        text,
-        body,
     }
 }
 
@@ -217,69 +173,12 @@ impl Rig {
     }
 }
 
-/// A merchant's notify endpoint: records every request and answers with `statuses` in turn
-/// (the last one repeats).
-pub struct Receiver {
-    pub server: Server,
-    pub received: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Receiver {
-    pub fn start(statuses: &[u16]) -> Receiver {
-        let received: Arc<Mutex<Vec<Request>>> = Arc::default();
-        let (log, statuses) = (received.clone(), statuses.to_vec());
-        let handler: Handler = Arc::new(move |request: Request| {
-            let mut log = log.lock().unwrap();
-            let status = statuses[log.len().min(statuses.len() - 1)];
-            log.push(request);
-            let body = if status < 300 {
-                json!({})
-            } else {
-                json!({"code": "FAIL", "message": "失败"})
-            };
-            Reply::Respond(if status == 204 {
-                Response::empty(204)
-            } else {
-                Response::json(status, &body)
-            })
-        });
-        Receiver {
-            server: Server::start(0, handler).unwrap(),
-            received,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hooks/wechat", self.server.port())
-    }
-
-    pub fn requests(&self) -> Vec<Request> {
-        self.received.lock().unwrap().clone()
-    }
-
-    /// Waits until `n` requests arrived; panics after 3 s.
-    pub fn wait_for(&self, n: usize) -> Vec<Request> {
-        let until = Instant::now() + Duration::from_secs(3);
-        loop {
-            let requests = self.requests();
-            if requests.len() >= n {
-                return requests;
-            }
-            assert!(
-                Instant::now() < until,
-                "only {} of {n} notifications arrived",
-                requests.len()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-/// Polls `check` for up to 3 s.
-pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(3);
-    while !check() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+/// A merchant's notify endpoint answering `statuses` in turn (the last one repeats): 204
+/// empty, another 2xx `{}`, else WeChat's `{"code": "FAIL", "message"}`.
+pub fn merchant(statuses: &[u16]) -> Receiver {
+    Receiver::start("/hooks/wechat", statuses, |status| match status {
+        204 => Response::empty(204),
+        _ if status < 300 => Response::json(status, &json!({})),
+        _ => Response::json(status, &json!({"code": "FAIL", "message": "失败"})),
+    })
 }

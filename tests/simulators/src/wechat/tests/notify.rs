@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{eventually, rig, Receiver, API_V3_KEY, PLATFORM_PRIVATE, PLATFORM_PUBLIC, PUB_KEY_ID};
+use super::{eventually, merchant, rig, API_V3_KEY, PLATFORM_PRIVATE, PLATFORM_PUBLIC, PUB_KEY_ID};
 use crate::http::Request;
-use crate::util::unix_millis;
+use crate::util::unix_seconds;
 use crate::wechat::crypto::{decrypt_resource, response_message, verify_sha256_rsa, SCHEME};
 use crate::wechat::{build_notification, Faults};
 
@@ -46,7 +46,7 @@ fn open(request: &Request) -> (Value, Value) {
 #[test]
 fn a_payment_notification_decrypts_to_the_transaction() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     let no = rig.native_to(1234, &receiver.url());
     rig.sim.approve(&no).unwrap();
     assert!(rig.sim.wait_acknowledged(&no, Duration::from_secs(3)));
@@ -87,7 +87,7 @@ fn a_payment_notification_decrypts_to_the_transaction() {
 #[test]
 fn unacknowledged_notifications_are_retried_with_the_same_id_and_body() {
     let rig = rig();
-    let receiver = Receiver::start(&[500, 404, 204]);
+    let receiver = merchant(&[500, 404, 204]);
     let no = rig.native_to(100, &receiver.url());
     rig.sim.approve(&no).unwrap();
     assert!(rig.sim.wait_acknowledged(&no, Duration::from_secs(3)));
@@ -149,7 +149,7 @@ fn duplicate_notifications_are_byte_identical() {
         duplicate_notifications: true,
         ..Faults::default()
     });
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     let no = rig.native_to(100, &receiver.url());
     rig.sim.approve(&no).unwrap();
     let requests = receiver.wait_for(2);
@@ -169,7 +169,7 @@ fn withheld_notifications_never_arrive() {
         withhold_notifications: true,
         ..Faults::default()
     });
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     let no = rig.native_to(100, &receiver.url());
     rig.sim.approve(&no).unwrap();
     std::thread::sleep(Duration::from_millis(400));
@@ -190,7 +190,7 @@ fn notify_before_return_delivers_before_approve_returns() {
         notify_before_return: true,
         ..Faults::default()
     });
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     let no = rig.native_to(100, &receiver.url());
     rig.sim.approve(&no).unwrap();
     assert_eq!(receiver.requests().len(), 1);
@@ -204,7 +204,7 @@ fn faulty_notifications_carry_bad_or_stale_signatures() {
         bad_response_signature: true,
         ..Faults::default()
     });
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     let no = rig.native_to(100, &receiver.url());
     rig.sim.approve(&no).unwrap();
     let request = receiver.wait_for(1).remove(0);
@@ -230,7 +230,7 @@ fn faulty_notifications_carry_bad_or_stale_signatures() {
         .unwrap()
         .parse()
         .unwrap();
-    let now = (unix_millis() / 1000) as i64;
+    let now = unix_seconds();
     assert!((now - ts - 600).abs() <= 2);
 }
 

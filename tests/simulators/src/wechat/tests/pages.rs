@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{native_body, rig, send, trade_no, Receiver, Rig};
+use super::{merchant, native_body, rig, send, trade_no, Rig};
 use crate::util::percent_encode;
 use crate::wechat::{Faults, TradeState};
 
@@ -131,7 +131,7 @@ fn the_h5_page_returns_the_shopper_to_redirect_url_after_notifying() {
         notify_before_return: true,
         ..Faults::default()
     });
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     let (no, h5_url) = h5_order(&rig, &receiver.url());
     let back = "https://shop.example/return?order=1";
     let page = send(

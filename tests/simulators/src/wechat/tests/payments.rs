@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{native_body, rig, trade_no, APPID, MCHID};
+use super::{native_body, rig, trade_no, WechatAnswer, APPID, MCHID};
 use crate::wechat::{ApproveError, TradeState, TradeType};
 
 const NATIVE: &str = "/v3/pay/transactions/native";

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{eventually, rig, Answer, Receiver, Rig, API_V3_KEY};
+use super::{eventually, merchant, rig, Answer, Rig, WechatAnswer, API_V3_KEY};
 use crate::wechat::crypto::decrypt_resource;
 use crate::wechat::{RefundStatus, TradeState};
 
@@ -154,7 +154,7 @@ fn only_paid_orders_refund_and_unknown_refunds_are_not_found() {
 #[test]
 fn a_refund_with_a_notify_url_sends_refund_success() {
     let rig = rig();
-    let receiver = Receiver::start(&[200]);
+    let receiver = merchant(&[200]);
     let (no, transaction_id) = rig.paid(1000);
     // The payment's own notification went to shop.example (unreachable); refunds go here.
     let mut body = refund_body(&no, "rf_n", 250, 1000);

@@ -5,8 +5,10 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::{native_body, rig, trade_no, MCHID, MERCHANT_PRIVATE, MERCHANT_SERIAL, PUB_KEY_ID};
-use crate::util::unix_millis;
+use super::{
+    native_body, rig, trade_no, WechatAnswer, MCHID, MERCHANT_PRIVATE, MERCHANT_SERIAL, PUB_KEY_ID,
+};
+use crate::util::unix_seconds as now;
 use crate::wechat::crypto::{authorization_value, request_message, sign_sha256_rsa, SCHEME};
 use crate::wechat::Faults;
 
@@ -17,10 +19,6 @@ fn auth(serial: &str, timestamp: i64, key: &str, body: &str) -> String {
     let (ts, nonce) = (timestamp.to_string(), "593BEC0C930BF1AFEB40B4A08C8FB242");
     let signature = sign_sha256_rsa(key, &request_message("POST", NATIVE, &ts, nonce, body));
     authorization_value(MCHID, serial, nonce, &ts, &signature)
-}
-
-fn now() -> i64 {
-    (unix_millis() / 1000) as i64
 }
 
 #[test]
