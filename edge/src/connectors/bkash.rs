@@ -28,7 +28,7 @@ use super::{
     ProviderRefund, RefundRequest,
 };
 use crate::config::{Mode, Secret};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::objects::bkash_token::{self, TokenCommand};
 use crate::objects::rpc;
 use wire::{PaymentIdRequest, PaymentResponse};
@@ -61,40 +61,19 @@ impl BkashConfig {
     }
 
     fn read_env(env: &Env, mode: Mode) -> Result<Option<BkashConfig>> {
-        let read = |name: &str| crate::config::read(env, name);
-        crate::log::remember_env_secrets(env);
-        super::refuse_unmoded(env, "BKASH")?;
-        let credential = |name: &str| read(&mode.var("BKASH", name));
-        let Some(base_url) = credential("BASE_URL")? else {
+        let Some((vars, base_url)) = super::AccountVars::open(env, mode, "BKASH")? else {
             return Ok(None);
         };
-        let required = |name: &str| {
-            credential(name)?.ok_or_else(|| {
-                Error::Config(format!(
-                    "{} is required with {}",
-                    mode.var("BKASH", name),
-                    mode.var("BKASH", "BASE_URL")
-                ))
-            })
-        };
-        let amount = |name: &str, default: &str| -> Result<Money> {
-            let text = read(name)?.map(|s| s.expose().to_owned());
-            Money::parse_positive(text.as_deref().unwrap_or(default), Currency::BDT)
-                .map_err(|e| Error::Config(format!("{name}: {e}")))
-        };
-        let timeout_ms = read("BKASH_TIMEOUT_MS")?
-            .and_then(|s| s.expose().parse::<u64>().ok())
-            .unwrap_or(10_000);
         Ok(Some(BkashConfig {
             mode,
-            base_url: base_url.expose().trim_end_matches('/').to_owned(),
-            username: required("USERNAME")?,
-            password: required("PASSWORD")?,
-            app_key: required("APP_KEY")?,
-            app_secret: required("APP_SECRET")?,
-            min_amount: amount("BKASH_MIN_AMOUNT", "1.00")?,
-            max_amount: amount("BKASH_MAX_AMOUNT", "25000.00")?,
-            timeout: Duration::from_millis(timeout_ms),
+            base_url,
+            username: vars.required("USERNAME")?,
+            password: vars.required("PASSWORD")?,
+            app_key: vars.required("APP_KEY")?,
+            app_secret: vars.required("APP_SECRET")?,
+            min_amount: vars.amount("MIN_AMOUNT", "1.00", Currency::BDT)?,
+            max_amount: vars.amount("MAX_AMOUNT", "25000.00", Currency::BDT)?,
+            timeout: vars.timeout()?,
         }))
     }
 

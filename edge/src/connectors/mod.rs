@@ -12,7 +12,7 @@ use checkout_core::api::PaymentMethod;
 use checkout_core::{Currency, Money};
 use worker::Env;
 
-use crate::config::Mode;
+use crate::config::{Mode, Secret};
 use crate::error::{Error, Result};
 pub use crate::saga::provider::{
     ConnectorError, Created, Decline, OtherRefunds, ProviderPayment, ProviderRefund, ProviderState,
@@ -229,8 +229,6 @@ pub fn is_available(method: PaymentMethod, env: &Env, mode: Mode) -> Result<bool
     })
 }
 
-/// The provider variable names from before test and live accounts were separate
-/// (`BKASH_BASE_URL`): a Worker still configured so refuses to guess which account they are.
 /// One isolate's provider configurations, per mode: `[test, live]`, each `None` until read, then
 /// the account (or `Some(None)`: that mode's account is not configured).
 pub(crate) type ConfigSlots<T> = std::cell::RefCell<[Option<Option<T>>; 2]>;
@@ -259,6 +257,84 @@ pub(crate) fn cached_config<T: Clone + 'static>(
     Ok(config)
 }
 
+/// One provider account's variables in the environment: `{PROVIDER}_{MODE}_{NAME}` for the
+/// account's own (`BKASH_TEST_APP_KEY`), `{PROVIDER}_{NAME}` for what both modes share (limits,
+/// the timeout). What each provider's `read_env` reads through.
+pub(crate) struct AccountVars<'a> {
+    env: &'a Env,
+    mode: Mode,
+    provider: &'static str,
+}
+
+impl<'a> AccountVars<'a> {
+    /// The `mode` account of `provider` and its base URL (without a trailing `/`); `None` when
+    /// the account has no base URL, that is, it is not configured. Refuses the variable names
+    /// from before test and live accounts were separate. Remembers the Worker's credentials for
+    /// the logs' scrubbing first.
+    pub(crate) fn open(
+        env: &'a Env,
+        mode: Mode,
+        provider: &'static str,
+    ) -> Result<Option<(AccountVars<'a>, String)>> {
+        crate::log::remember_env_secrets(env);
+        refuse_unmoded(env, provider)?;
+        let vars = AccountVars {
+            env,
+            mode,
+            provider,
+        };
+        Ok(vars
+            .credential("BASE_URL")?
+            .map(|url| url.expose().trim_end_matches('/').to_owned())
+            .map(|url| (vars, url)))
+    }
+
+    /// The account's `name`, if set.
+    pub(crate) fn credential(&self, name: &str) -> Result<Option<Secret>> {
+        crate::config::read(self.env, &self.mode.var(self.provider, name))
+    }
+
+    /// The account's `name`, which a configured account must have.
+    pub(crate) fn required(&self, name: &str) -> Result<Secret> {
+        self.credential(name)?.ok_or_else(|| {
+            Error::Config(format!(
+                "{} is required with {}",
+                self.var(name),
+                self.var("BASE_URL")
+            ))
+        })
+    }
+
+    /// As [`Self::required`], for a value that is no secret (an id, a public key).
+    pub(crate) fn plain(&self, name: &str) -> Result<String> {
+        self.required(name).map(|s| s.expose().to_owned())
+    }
+
+    /// The full name of the account's `name` (`WECHATPAY_LIVE_APIV3_KEY`), for messages.
+    pub(crate) fn var(&self, name: &str) -> String {
+        self.mode.var(self.provider, name)
+    }
+
+    /// The shared `{PROVIDER}_{name}` amount in `currency`, `default` when unset.
+    pub(crate) fn amount(&self, name: &str, default: &str, currency: Currency) -> Result<Money> {
+        let name = format!("{}_{name}", self.provider);
+        let text = crate::config::read(self.env, &name)?.map(|s| s.expose().to_owned());
+        Money::parse_positive(text.as_deref().unwrap_or(default), currency)
+            .map_err(|e| Error::Config(format!("{name}: {e}")))
+    }
+
+    /// The shared `{PROVIDER}_TIMEOUT_MS` for each call to the provider; 10 s when unset.
+    pub(crate) fn timeout(&self) -> Result<std::time::Duration> {
+        let name = format!("{}_TIMEOUT_MS", self.provider);
+        let ms = crate::config::read(self.env, &name)?
+            .and_then(|s| s.expose().parse::<u64>().ok())
+            .unwrap_or(10_000);
+        Ok(std::time::Duration::from_millis(ms))
+    }
+}
+
+/// The provider variable names from before test and live accounts were separate
+/// (`BKASH_BASE_URL`): a Worker still configured so refuses to guess which account they are.
 fn refuse_unmoded(env: &Env, provider: &str) -> Result<()> {
     let old = format!("{provider}_BASE_URL");
     if crate::config::read(env, &old)?.is_some() {

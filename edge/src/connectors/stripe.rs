@@ -88,33 +88,18 @@ impl StripeConfig {
     }
 
     fn read_env(env: &Env, mode: Mode) -> Result<Option<StripeConfig>> {
-        crate::log::remember_env_secrets(env);
-        super::refuse_unmoded(env, "STRIPE")?;
-        let read = |name: &str| crate::config::read(env, &mode.var("STRIPE", name));
-        let Some(base_url) = read("BASE_URL")? else {
+        let Some((vars, base_url)) = super::AccountVars::open(env, mode, "STRIPE")? else {
             return Ok(None);
         };
-        let required = |name: &str| {
-            read(name)?.ok_or_else(|| {
-                Error::Config(format!(
-                    "{} is required with {}",
-                    mode.var("STRIPE", name),
-                    mode.var("STRIPE", "BASE_URL")
-                ))
-            })
-        };
-        let secret_key = required("SECRET_KEY")?;
+        let secret_key = vars.required("SECRET_KEY")?;
         check_key_mode(secret_key.expose(), mode)
-            .map_err(|e| Error::Config(format!("{}: {e}", mode.var("STRIPE", "SECRET_KEY"))))?;
-        let timeout_ms = crate::config::read(env, "STRIPE_TIMEOUT_MS")?
-            .and_then(|s| s.expose().parse::<u64>().ok())
-            .unwrap_or(10_000);
+            .map_err(|e| Error::Config(format!("{}: {e}", vars.var("SECRET_KEY"))))?;
         Ok(Some(StripeConfig {
             mode,
-            base_url: base_url.expose().trim_end_matches('/').to_owned(),
+            base_url,
             secret_key,
-            webhook_secret: required("WEBHOOK_SECRET")?,
-            timeout: Duration::from_millis(timeout_ms),
+            webhook_secret: vars.required("WEBHOOK_SECRET")?,
+            timeout: vars.timeout()?,
         }))
     }
 }

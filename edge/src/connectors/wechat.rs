@@ -75,54 +75,32 @@ impl WechatConfig {
     }
 
     fn read_env(env: &Env, mode: Mode) -> Result<Option<WechatConfig>> {
-        let read = |name: &str| crate::config::read(env, name);
-        crate::log::remember_env_secrets(env);
-        super::refuse_unmoded(env, "WECHATPAY")?;
-        let credential = |name: &str| read(&mode.var("WECHATPAY", name));
-        let Some(base_url) = credential("BASE_URL")? else {
+        let Some((vars, base_url)) = super::AccountVars::open(env, mode, "WECHATPAY")? else {
             return Ok(None);
         };
-        let required = |name: &str| {
-            credential(name)?.ok_or_else(|| {
-                Error::Config(format!(
-                    "{} is required with {}",
-                    mode.var("WECHATPAY", name),
-                    mode.var("WECHATPAY", "BASE_URL")
-                ))
-            })
-        };
-        let plain = |name: &str| required(name).map(|s| s.expose().to_owned());
-        let amount = |name: &str, default: &str| -> Result<Money> {
-            let text = read(name)?.map(|s| s.expose().to_owned());
-            Money::parse_positive(text.as_deref().unwrap_or(default), Currency::CNY)
-                .map_err(|e| Error::Config(format!("{name}: {e}")))
-        };
-        let api_v3_key = required("APIV3_KEY")?;
+        let api_v3_key = vars.required("APIV3_KEY")?;
         if api_v3_key.expose().len() != 32 {
             return Err(Error::Config(format!(
                 "{} must be the 32-character APIv3 key",
-                mode.var("WECHATPAY", "APIV3_KEY")
+                vars.var("APIV3_KEY")
             )));
         }
-        let platform_public_key = plain("PLATFORM_PUBLIC_KEY")?;
+        let platform_public_key = vars.plain("PLATFORM_PUBLIC_KEY")?;
         let platform_public_key_der = rsa::pem_to_der(&platform_public_key)?;
-        let timeout_ms = read("WECHATPAY_TIMEOUT_MS")?
-            .and_then(|s| s.expose().parse::<u64>().ok())
-            .unwrap_or(10_000);
         Ok(Some(WechatConfig {
-            base_url: base_url.expose().trim_end_matches('/').to_owned(),
-            mchid: plain("MCHID")?,
-            appid: plain("APPID")?,
-            merchant_serial_no: plain("MERCHANT_SERIAL_NO")?,
-            merchant_private_key: required("MERCHANT_PRIVATE_KEY")?,
+            base_url,
+            mchid: vars.plain("MCHID")?,
+            appid: vars.plain("APPID")?,
+            merchant_serial_no: vars.plain("MERCHANT_SERIAL_NO")?,
+            merchant_private_key: vars.required("MERCHANT_PRIVATE_KEY")?,
             api_v3_key,
             platform_public_key,
             platform_public_key_der,
-            platform_public_key_id: plain("PLATFORM_PUBLIC_KEY_ID")?,
-            min_amount: amount("WECHATPAY_MIN_AMOUNT", "0.01")?,
+            platform_public_key_id: vars.plain("PLATFORM_PUBLIC_KEY_ID")?,
+            min_amount: vars.amount("MIN_AMOUNT", "0.01", Currency::CNY)?,
             // WeChat's ceiling depends on the merchant's category and the payer's own limits.
-            max_amount: amount("WECHATPAY_MAX_AMOUNT", "50000.00")?,
-            timeout: Duration::from_millis(timeout_ms),
+            max_amount: vars.amount("MAX_AMOUNT", "50000.00", Currency::CNY)?,
+            timeout: vars.timeout()?,
         }))
     }
 }
