@@ -1,5 +1,7 @@
 //! A Worker with the demo merchant's keys at hand, and the calls most tests make on it.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{json, Value};
 
 use crate::api::{Client, Reply};
@@ -160,12 +162,42 @@ impl Rig {
     }
 
     pub fn pay(&self, checkout: &Checkout, idempotency_key: &str, password: &str) -> Reply {
+        self.pay_from_frame(
+            checkout,
+            idempotency_key,
+            &json!({"method": "balance", "pay_password": password}),
+        )
+    }
+
+    /// `POST /v1/widget/sessions/{id}/pay` with `body`, as the pay-password frame sends it
+    /// for the page at [`ORIGIN`] (the only way a pay password is taken).
+    pub fn pay_from_frame(&self, checkout: &Checkout, idempotency_key: &str, body: &Value) -> Reply {
         self.client
             .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
             .bearer(&checkout.token)
             .from_frame_of(ORIGIN)
             .header("Idempotency-Key", idempotency_key)
-            .json(&json!({"method": "balance", "pay_password": password}))
+            .json(body)
+    }
+
+    /// `POST /v1/widget/sessions/{id}/pay` with `{"method": method}` and no pay password, as the
+    /// widget sends it from the shop's page at [`ORIGIN`].
+    pub fn pay_from_page(&self, checkout: &Checkout, idempotency_key: &str, method: &str) -> Reply {
+        self.client
+            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
+            .bearer(&checkout.token)
+            .header("Origin", ORIGIN)
+            .header("Idempotency-Key", idempotency_key)
+            .json(&json!({ "method": method }))
+    }
+
+    /// Follows `url`, a provider's redirect or callback to this Worker, as the shopper's browser
+    /// would (without following the Worker's own redirect further).
+    pub fn follow(&self, url: &str) -> Reply {
+        let path = url
+            .strip_prefix(&self.worker.base_url)
+            .unwrap_or_else(|| panic!("{url} goes to the Worker"));
+        self.client.call("GET", path).send()
     }
 
     /// The customer's available BDT balance, as the API formats it.
@@ -189,6 +221,49 @@ impl Rig {
             .send()
             .expect_status(200)
             .body
+    }
+
+    /// Polls the merchant's view of `session_id` until `done` holds, failing with the last view
+    /// (and `what` was awaited) after `within`.
+    pub fn wait_for_view(
+        &self,
+        session_id: &str,
+        what: &str,
+        within: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let view = self.merchant_view(session_id);
+            if done(&view) {
+                return view;
+            }
+            assert!(Instant::now() < deadline, "waiting for {what}: {view:#}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The id of the session's payment that is `processing` (waiting for the provider).
+    pub fn processing_payment(&self, session_id: &str) -> String {
+        let view = self.merchant_view(session_id);
+        let payment = view["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["status"] == "processing")
+            .unwrap_or_else(|| panic!("no processing payment: {view:#}"));
+        payment["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The demo merchant's latest 100 events (`GET /v1/events?limit=100`), as sent.
+    pub fn latest_events(&self) -> Vec<Value> {
+        let list = self
+            .client
+            .call("GET", "/v1/events?limit=100")
+            .bearer(&self.key())
+            .send()
+            .expect_status(200);
+        list.body["data"].as_array().unwrap().clone()
     }
 }
 

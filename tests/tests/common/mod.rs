@@ -1,6 +1,8 @@
 //! Helpers shared by the integration test files: credits, wallet lines, widget calls, checks.
 #![allow(dead_code)] // Each test file uses its own subset.
 
+pub mod rigs;
+
 use checkout_tests::api::Reply;
 use checkout_tests::fixtures::{session_body, Checkout, Rig, PAY_PASSWORD};
 use serde_json::{json, Value};
@@ -158,4 +160,20 @@ pub fn outcome(reply: &Reply) -> String {
         (status, "") => format!("status {status}"),
         (_, code) => code.to_owned(),
     }
+}
+
+/// Today's UTC date as `YYYY-MM-DD` (the day a report of today asks for).
+pub fn today() -> String {
+    let days = now_s().div_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
