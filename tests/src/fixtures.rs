@@ -191,6 +191,16 @@ impl Rig {
             .json(&json!({ "method": method }))
     }
 
+    /// `POST /v1/widget/sessions/{id}/cancel`: the shopper cancels the attempt under way, from the
+    /// shop's page at [`ORIGIN`].
+    pub fn cancel_from_page(&self, checkout: &Checkout) -> Reply {
+        self.client
+            .call("POST", format!("/v1/widget/sessions/{}/cancel", checkout.id))
+            .bearer(&checkout.token)
+            .header("Origin", ORIGIN)
+            .json(&json!({}))
+    }
+
     /// Follows `url`, a provider's redirect or callback to this Worker, as the shopper's browser
     /// would (without following the Worker's own redirect further).
     pub fn follow(&self, url: &str) -> Reply {
@@ -267,10 +277,21 @@ impl Rig {
     }
 }
 
-/// A valid create-session body.
+/// A valid create-session body: a balance payment in BDT.
 pub fn session_body(order_id: &str, amount: &str, customer: &str) -> Value {
+    session_body_in(order_id, amount, "BDT", customer, &["balance"])
+}
+
+/// A valid create-session body for tea, in `currency`, payable by `methods`.
+pub fn session_body_in(
+    order_id: &str,
+    amount: &str,
+    currency: &str,
+    customer: &str,
+    methods: &[&str],
+) -> Value {
     json!({
-        "order_id": order_id, "amount": amount, "currency": "BDT", "description": "Tea",
-        "customer_id": customer, "methods": ["balance"], "return_url": "https://shop.example/done"
+        "order_id": order_id, "amount": amount, "currency": currency, "description": "Tea",
+        "customer_id": customer, "methods": methods, "return_url": "https://shop.example/done"
     })
 }

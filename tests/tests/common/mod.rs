@@ -177,3 +177,27 @@ pub fn today() -> String {
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}")
 }
+
+/// Asserts the merchant's view of a 100.00 session paid by the split the split tests make:
+/// 300 points (30.00) and 20.00 of balance, with `external` paying the other 50.00.
+#[track_caller]
+pub fn assert_paid_by_split(view: &Value, external: &str) {
+    assert_eq!(view["status"], "paid", "{view:#}");
+    assert_eq!(view["amount_paid"], "100.00");
+    assert_eq!(
+        view["payments"][0]["legs"],
+        json!([
+            {"method": "points", "amount": "30.00", "status": "succeeded", "points": 300},
+            {"method": "balance", "amount": "20.00", "status": "succeeded"},
+            {"method": external, "amount": "50.00", "status": "succeeded"}
+        ])
+    );
+}
+
+/// Asserts the wallet of a customer seeded with 100.00 and 1,000 points once that split is
+/// posted: 700 points and 80.00 left, no points held.
+#[track_caller]
+pub fn assert_split_posted(wallet: &Value) {
+    assert_eq!(wallet["points"], json!({"available": 700, "held": 0}));
+    assert_eq!(wallet["balances"][0]["available"], "80.00");
+}
