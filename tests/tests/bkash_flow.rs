@@ -3,7 +3,7 @@
 use checkout_simulators::bkash::{Faults, RunningBkash};
 use checkout_tests::api::Reply;
 use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures::{Checkout, ORIGIN};
+use checkout_tests::fixtures::{session_body_in, Checkout, ORIGIN};
 use common::rigs::{bkash_rig, SimRig};
 use serde_json::json;
 
@@ -20,11 +20,7 @@ fn rig(label: &str) -> Rig {
 
 impl Rig {
     fn session(&self, order: &str, amount: &str) -> Checkout {
-        self.checkout_from(&json!({
-            "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
-            "customer_id": "cus_bkash", "methods": ["bkash"],
-            "return_url": "https://shop.example/done"
-        }))
+        self.checkout_from(&session_body_in(order, amount, "BDT", "cus_bkash", &["bkash"]))
     }
 
     fn pay(&self, checkout: &Checkout, key: &str) -> Reply {

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use checkout_simulators::stripe::cards;
 use checkout_simulators::stripe::control::PayRequest;
 use checkout_tests::api::{Client, Reply};
-use checkout_tests::fixtures::{Checkout, ORIGIN};
+use checkout_tests::fixtures::{session_body_in, Checkout, ORIGIN};
 use checkout_tests::providers::Stripe;
 use common::rigs::{stripe_rig, SimRig};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 mod common;
 
@@ -29,11 +29,7 @@ fn rig(label: &str, webhooks: bool) -> Rig {
 
 impl Rig {
     fn checkout(&self, order: &str, amount: &str) -> Checkout {
-        self.checkout_from(&json!({
-            "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
-            "customer_id": "cus_card", "methods": ["card"],
-            "return_url": "https://shop.example/done"
-        }))
+        self.checkout_from(&session_body_in(order, amount, "BDT", "cus_card", &["card"]))
     }
 
     fn pay(&self, checkout: &Checkout, key: &str) -> Reply {

@@ -8,7 +8,7 @@ use checkout_simulators::stripe::cards;
 use checkout_simulators::stripe::control::PayRequest;
 use checkout_simulators::wechat::{Faults, RunningWechat};
 use checkout_tests::api::Reply;
-use checkout_tests::fixtures::{self, Checkout, ORIGIN};
+use checkout_tests::fixtures::{self, session_body_in, Checkout};
 use checkout_tests::providers::Stripe;
 use common::rigs::{stripe_rig, wechat_rig, SimRig};
 use serde_json::{json, Value};
@@ -69,14 +69,7 @@ fn a_short_payment_at_wechat_is_listed_and_paid_ones_agree() {
 
     let canceled = rig.checkout("recon-cancel-1", "7.00");
     rig.pay_native(&canceled, "recon-key-cancel-1");
-    rig.client
-        .call(
-            "POST",
-            format!("/v1/widget/sessions/{}/cancel", canceled.id),
-        )
-        .bearer(&canceled.token)
-        .header("Origin", ORIGIN)
-        .json(&json!({}))
+    rig.cancel_from_page(&canceled)
         .expect_status(200);
 
     rig.sim.set_faults(Faults {
@@ -198,9 +191,7 @@ fn card_rig(label: &str) -> SimRig<Stripe> {
 /// A card session of `amount` BDT, paid up to the redirect to Stripe's page; returns the session
 /// and the Checkout Session's id.
 fn card_started(rig: &fixtures::Rig, order: &str, amount: &str) -> (String, String) {
-    let checkout = rig.checkout_from(&json!({"order_id": order, "amount": amount,
-        "currency": "BDT", "description": "Tea", "customer_id": "cus_recon", "methods": ["card"],
-        "return_url": "https://shop.example/done"}));
+    let checkout = rig.checkout_from(&session_body_in(order, amount, "BDT", "cus_recon", &["card"]));
     let reply = rig
         .pay_from_page(&checkout, &format!("{order}-key"), "card")
         .expect_status(200);
