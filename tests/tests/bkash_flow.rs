@@ -27,6 +27,13 @@ impl Rig {
         self.pay_from_page(checkout, key, "bkash")
     }
 
+    /// A session paid up to the redirect to bKash's page: the session and bKash's paymentID.
+    fn started(&self, order: &str, amount: &str) -> (Checkout, String) {
+        let checkout = self.session(order, amount);
+        let payment_id = self.start_payment(&checkout);
+        (checkout, payment_id)
+    }
+
     /// Pays up to the redirect; returns bKash's paymentID.
     fn start_payment(&self, checkout: &Checkout) -> String {
         let reply = self.pay(checkout, "bkash-key-0001").expect_status(200);
@@ -54,8 +61,7 @@ impl Rig {
 
     /// A session paid with bKash: created, approved at the simulator, and called back.
     fn paid_checkout(&self, order: &str, amount: &str) -> (Checkout, String) {
-        let checkout = self.session(order, amount);
-        let payment_id = self.start_payment(&checkout);
+        let (checkout, payment_id) = self.started(order, amount);
         let callback = self
             .sim
             .approve(&payment_id, RICH_WALLET)
@@ -75,17 +81,11 @@ impl Rig {
 #[test]
 fn an_approved_bkash_payment_is_executed_once_and_the_session_is_paid() {
     let rig = rig("bkash-success");
-    let checkout = rig.session("bk-1", "150.50");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-1", "150.50");
     let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
 
     let back = rig.follow(&callback);
-    assert_eq!(back.status, 303, "{}", back.body);
-    let location = back.header("Location").unwrap();
-    assert!(
-        location.starts_with("https://shop.example/done?checkout_session=cs_"),
-        "{location}"
-    );
+    common::assert_back_to_shop(&back);
 
     let view = rig.merchant_view(&checkout.id);
     assert_eq!(view["status"], "paid");
@@ -104,8 +104,7 @@ fn an_approved_bkash_payment_is_executed_once_and_the_session_is_paid() {
 #[test]
 fn a_forged_success_callback_never_marks_an_unpaid_payment_paid() {
     let rig = rig("bkash-forged");
-    let checkout = rig.session("bk-forged", "99.00");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-forged", "99.00");
 
     assert_eq!(
         rig.forged_callback(&checkout, &payment_id, "success")
@@ -140,8 +139,7 @@ fn callbacks_for_unknown_or_foreign_payments_are_refused() {
 #[test]
 fn a_cancel_or_failure_at_bkash_fails_the_attempt_and_the_shopper_can_try_again() {
     let rig = rig("bkash-cancel");
-    let checkout = rig.session("bk-cancel", "20.00");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-cancel", "20.00");
     // The shopper cancels on bKash's page; the redirect's `cancel` is checked with bKash.
     let canceled = rig.sim.cancel(&payment_id).expect("cancel at bKash");
     assert_eq!(rig.follow(&canceled).status, 303);
@@ -190,8 +188,7 @@ fn amounts_at_the_limits_are_accepted_and_past_them_refused() {
 #[test]
 fn a_token_that_expires_mid_flow_is_refreshed_and_the_payment_completes() {
     let rig = rig("bkash-token-expiry");
-    let checkout = rig.session("bk-expiry", "75.00");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-expiry", "75.00");
     rig.sim.set_faults(Faults {
         expire_tokens_now: true,
         ..Faults::default()
@@ -205,8 +202,7 @@ fn a_token_that_expires_mid_flow_is_refreshed_and_the_payment_completes() {
 #[test]
 fn a_lost_execute_answer_is_recovered_by_query_without_a_second_execute() {
     let rig = rig("bkash-lost-execute");
-    let checkout = rig.session("bk-lost", "310.00");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-lost", "310.00");
     let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
     rig.sim.set_faults(Faults {
         drop_execute_response: 1,
@@ -249,8 +245,7 @@ fn a_partial_then_a_full_refund_never_exceed_the_payment() {
 #[test]
 fn the_reconciliation_cron_settles_a_leg_whose_callback_never_came() {
     let rig = rig("bkash-reconcile");
-    let checkout = rig.session("bk-reconcile", "42.00");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-reconcile", "42.00");
     // The shopper approves, but the browser never comes back to the callback.
     rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
     assert_eq!(rig.merchant_view(&checkout.id)["status"], "processing");

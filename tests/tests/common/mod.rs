@@ -201,3 +201,15 @@ pub fn assert_split_posted(wallet: &Value) {
     assert_eq!(wallet["points"], json!({"available": 700, "held": 0}));
     assert_eq!(wallet["balances"][0]["available"], "80.00");
 }
+
+/// Asserts the Worker's answer to a shopper sent back by a provider: a redirect to the shop's
+/// return URL naming the session.
+#[track_caller]
+pub fn assert_back_to_shop(back: &Reply) {
+    assert_eq!(back.status, 303, "{}", back.body);
+    let location = back.header("Location").unwrap();
+    assert!(
+        location.starts_with("https://shop.example/done?checkout_session=cs_"),
+        "{location}"
+    );
+}
