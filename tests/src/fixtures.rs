@@ -108,6 +108,12 @@ impl Rig {
     /// A session made from `body` (which must be accepted), with a widget token from [`ORIGIN`].
     pub fn checkout_from(&self, body: &Value) -> Checkout {
         let session = self.create_session(body).expect_status(200);
+        self.checkout_of(&session)
+    }
+
+    /// The session an accepted create-session answer describes, with a widget token for it
+    /// from [`ORIGIN`].
+    pub fn checkout_of(&self, session: &Reply) -> Checkout {
         let client_secret = session.body["client_secret"].as_str().unwrap().to_owned();
         Checkout {
             id: session.body["id"].as_str().unwrap().to_owned(),

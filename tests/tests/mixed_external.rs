@@ -218,27 +218,11 @@ fn refunds_of_a_split_go_back_to_bkash_then_balance_then_points() {
 #[test]
 fn holds_are_released_by_the_alarm_when_the_session_expires_unpaid() {
     let rig = rig_with("split-expiry", &[("SESSION_MIN_TTL_S", "1")]);
-    let session = rig.admin(
-        "POST",
-        "/v1/checkout_sessions",
-        json!({
-            "order_id": "split-expiry", "amount": "100.00", "currency": "BDT", "description": "Tea",
-            "customer_id": CUSTOMER, "methods": ["points", "balance", "bkash"],
-            "return_url": "https://shop.example/done", "expires_in_s": 2
-        }),
-    );
-    let secret = session.body["client_secret"].as_str().unwrap();
-    let token = rig
-        .client
-        .call("POST", "/v1/widget/token")
-        .header("Origin", ORIGIN)
-        .json(&json!({ "client_secret": secret }))
-        .expect_status(200);
-    let order = Checkout {
-        id: session.body["id"].as_str().unwrap().to_owned(),
-        token: token.body["token"].as_str().unwrap().to_owned(),
-        client_secret: secret.to_owned(),
-    };
+    let order = rig.checkout_from(&json!({
+        "order_id": "split-expiry", "amount": "100.00", "currency": "BDT", "description": "Tea",
+        "customer_id": CUSTOMER, "methods": ["points", "balance", "bkash"],
+        "return_url": "https://shop.example/done", "expires_in_s": 2
+    }));
     rig.pay_split(&order, "split-key-0006", "20.00")
         .expect_status(200);
     assert_eq!(rig.wallet()["points"]["held"], 300);
