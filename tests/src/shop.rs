@@ -87,12 +87,7 @@ impl<S> BrowserShop<S> {
 
     /// The demo merchant's view of `session_id`.
     pub fn merchant_view(&self, session_id: &str) -> Value {
-        Client::new(&self.worker.base_url)
-            .call("GET", format!("/v1/checkout_sessions/{session_id}"))
-            .bearer(&DevVars::of_repo().demo_merchant_key)
-            .send()
-            .expect_status(200)
-            .body
+        merchant_view(&self.worker.base_url, session_id)
     }
 
     /// The Worker's request lines (method, path, status), in order.
@@ -116,4 +111,15 @@ pub fn returned_session_id(browser: &Browser) -> String {
     id.as_str()
         .expect("back on the shop with the session id")
         .to_owned()
+}
+
+/// The demo merchant's view of `session_id`, asked of the Worker (or a proxy in front of it) at
+/// `base_url`.
+pub fn merchant_view(base_url: &str, session_id: &str) -> Value {
+    Client::new(base_url)
+        .call("GET", format!("/v1/checkout_sessions/{session_id}"))
+        .bearer(&DevVars::of_repo().demo_merchant_key)
+        .send()
+        .expect_status(200)
+        .body
 }

@@ -70,6 +70,15 @@ impl Rig {
         (checkout, payment_id)
     }
 
+    /// What bKash says of our payment `payment` of the session, asked with `key`.
+    fn provider_status(&self, checkout: &Checkout, payment: &str, key: &str) -> Reply {
+        let path = format!(
+            "/v1/checkout_sessions/{}/payments/{payment}/provider_status",
+            checkout.id
+        );
+        self.client.call("GET", path).bearer(key).send()
+    }
+
     fn execute_calls(&self, payment_id: &str) -> u64 {
         self.sim
             .payment(payment_id)
@@ -163,13 +172,8 @@ fn amounts_at_the_limits_are_accepted_and_past_them_refused() {
     ] {
         let checkout = rig.session(order, amount);
         // The widget learns the limits up front, so it can say so before the shopper tries.
-        let view = rig
-            .client
-            .call("GET", format!("/v1/widget/sessions/{}", checkout.id))
-            .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
-            .send()
-            .expect_status(200);
+        let view =
+            common::widget_read(&rig, &checkout.id, &checkout.token, ORIGIN).expect_status(200);
         assert_eq!(
             view.body["method_limits"],
             json!([{"method": "bkash", "min_minor": 100, "max_minor": 2_500_000}])
@@ -326,16 +330,7 @@ fn the_merchant_can_ask_bkash_about_a_payment_and_its_transaction() {
     let trx_id = view["payments"][0]["provider_transaction_id"].clone();
 
     let status = rig
-        .client
-        .call(
-            "GET",
-            format!(
-                "/v1/checkout_sessions/{}/payments/{our_payment}/provider_status",
-                checkout.id
-            ),
-        )
-        .bearer(&rig.key())
-        .send()
+        .provider_status(&checkout, &our_payment, &rig.key())
         .expect_status(200);
     assert_eq!(status.body["provider_reference"], payment_id.as_str());
     assert_eq!(status.body["provider_status"], "Completed");
@@ -344,17 +339,7 @@ fn the_merchant_can_ask_bkash_about_a_payment_and_its_transaction() {
     assert_eq!(status.body["transaction"]["trxID"], trx_id);
 
     let other = rig.vars_other_key();
-    let foreign = rig
-        .client
-        .call(
-            "GET",
-            format!(
-                "/v1/checkout_sessions/{}/payments/{our_payment}/provider_status",
-                checkout.id
-            ),
-        )
-        .bearer(&other)
-        .send();
+    let foreign = rig.provider_status(&checkout, &our_payment, &other);
     assert_eq!(foreign.status, 404);
 }
 

@@ -13,7 +13,7 @@ use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::providers::{self, Stripe};
 use checkout_tests::recorder::{files_under, find_card_number, Recorder};
-use checkout_tests::shop::returned_session_id;
+use checkout_tests::shop::{self, returned_session_id};
 use checkout_tests::webdriver::Browser;
 use checkout_tests::worker::{WorkerOptions, WorkerProcess};
 use checkout_tests::{repo_root, temp_dir};
@@ -103,12 +103,7 @@ impl Shop {
     }
 
     fn merchant_view(&self, id: &str) -> Value {
-        self.client()
-            .call("GET", format!("/v1/checkout_sessions/{id}"))
-            .bearer(&DevVars::of_repo().demo_merchant_key)
-            .send()
-            .expect_status(200)
-            .body
+        shop::merchant_view(&self.proxy.base_url, id)
     }
 
     fn shows_paid(&self) {

@@ -61,13 +61,8 @@ impl Rig {
 
     /// The session as the widget gets it (the shopper's view), as raw text and JSON.
     fn widget_view(&self, checkout: &Checkout) -> (String, Value) {
-        let reply = self
-            .client
-            .call("GET", format!("/v1/widget/sessions/{}", checkout.id))
-            .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
-            .send()
-            .expect_status(200);
+        let reply =
+            common::widget_read(self, &checkout.id, &checkout.token, ORIGIN).expect_status(200);
         (reply.body.to_string(), reply.body)
     }
 
