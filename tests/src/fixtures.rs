@@ -177,7 +177,12 @@ impl Rig {
 
     /// `POST /v1/widget/sessions/{id}/pay` with `body`, as the pay-password frame sends it
     /// for the page at [`ORIGIN`] (the only way a pay password is taken).
-    pub fn pay_from_frame(&self, checkout: &Checkout, idempotency_key: &str, body: &Value) -> Reply {
+    pub fn pay_from_frame(
+        &self,
+        checkout: &Checkout,
+        idempotency_key: &str,
+        body: &Value,
+    ) -> Reply {
         self.client
             .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
             .bearer(&checkout.token)
@@ -201,7 +206,10 @@ impl Rig {
     /// shop's page at [`ORIGIN`].
     pub fn cancel_from_page(&self, checkout: &Checkout) -> Reply {
         self.client
-            .call("POST", format!("/v1/widget/sessions/{}/cancel", checkout.id))
+            .call(
+                "POST",
+                format!("/v1/widget/sessions/{}/cancel", checkout.id),
+            )
             .bearer(&checkout.token)
             .header("Origin", ORIGIN)
             .json(&json!({}))

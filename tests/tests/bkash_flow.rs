@@ -20,7 +20,13 @@ fn rig(label: &str) -> Rig {
 
 impl Rig {
     fn session(&self, order: &str, amount: &str) -> Checkout {
-        self.checkout_from(&session_body_in(order, amount, "BDT", "cus_bkash", &["bkash"]))
+        self.checkout_from(&session_body_in(
+            order,
+            amount,
+            "BDT",
+            "cus_bkash",
+            &["bkash"],
+        ))
     }
 
     fn pay(&self, checkout: &Checkout, key: &str) -> Reply {

@@ -43,9 +43,7 @@ impl Rig {
             body["allocation"] = allocation;
             body["pay_password"] = json!(PAY_PASSWORD);
         }
-        let reply = self
-            .pay_from_frame(checkout, key, &body)
-            .expect_status(200);
+        let reply = self.pay_from_frame(checkout, key, &body).expect_status(200);
         let url = reply.body["next_action"]["url"]
             .as_str()
             .expect("a redirect to Stripe's page");

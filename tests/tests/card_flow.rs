@@ -29,7 +29,13 @@ fn rig(label: &str, webhooks: bool) -> Rig {
 
 impl Rig {
     fn checkout(&self, order: &str, amount: &str) -> Checkout {
-        self.checkout_from(&session_body_in(order, amount, "BDT", "cus_card", &["card"]))
+        self.checkout_from(&session_body_in(
+            order,
+            amount,
+            "BDT",
+            "cus_card",
+            &["card"],
+        ))
     }
 
     fn pay(&self, checkout: &Checkout, key: &str) -> Reply {

@@ -69,8 +69,7 @@ fn a_short_payment_at_wechat_is_listed_and_paid_ones_agree() {
 
     let canceled = rig.checkout("recon-cancel-1", "7.00");
     rig.pay_native(&canceled, "recon-key-cancel-1");
-    rig.cancel_from_page(&canceled)
-        .expect_status(200);
+    rig.cancel_from_page(&canceled).expect_status(200);
 
     rig.sim.set_faults(Faults {
         pay_short_fen: 1,
@@ -191,7 +190,13 @@ fn card_rig(label: &str) -> SimRig<Stripe> {
 /// A card session of `amount` BDT, paid up to the redirect to Stripe's page; returns the session
 /// and the Checkout Session's id.
 fn card_started(rig: &fixtures::Rig, order: &str, amount: &str) -> (String, String) {
-    let checkout = rig.checkout_from(&session_body_in(order, amount, "BDT", "cus_recon", &["card"]));
+    let checkout = rig.checkout_from(&session_body_in(
+        order,
+        amount,
+        "BDT",
+        "cus_recon",
+        &["card"],
+    ));
     let reply = rig
         .pay_from_page(&checkout, &format!("{order}-key"), "card")
         .expect_status(200);
@@ -232,7 +237,9 @@ fn card_attempts_are_compared_with_stripe_and_unanswered_ones_are_unchecked() {
     card_started(&rig, "recon-card-open", "10.00");
 
     let date = common::today();
-    let report = rig.report(&format!("?date={date}&method=card")).expect_status(200);
+    let report = rig
+        .report(&format!("?date={date}&method=card"))
+        .expect_status(200);
     let body = &report.body;
     assert_eq!(body["method"], "card", "{body:#}");
     assert_eq!(body["currency"], "BDT");
@@ -243,10 +250,13 @@ fn card_attempts_are_compared_with_stripe_and_unanswered_ones_are_unchecked() {
     assert_eq!(body["totals"]["books"], "50.00");
     assert_eq!(body["totals"]["difference"], "0.00");
     // The card attempts are in the card report only, and in their currency's.
-    let wechat = rig.report(&format!("?date={date}&method=wechat_pay")).expect_status(200);
+    let wechat = rig
+        .report(&format!("?date={date}&method=wechat_pay"))
+        .expect_status(200);
     assert_eq!(wechat.body["checked"], 0, "{:#}", wechat.body);
-    let yen =
-        rig.report(&format!("?date={date}&method=card&currency=JPY")).expect_status(200);
+    let yen = rig
+        .report(&format!("?date={date}&method=card&currency=JPY"))
+        .expect_status(200);
     assert_eq!(yen.body["checked"], 0, "{:#}", yen.body);
     assert_eq!(yen.body["currency"], "JPY");
     let refused = rig.report(&format!("?date={date}&method=bkash&currency=CNY"));
@@ -256,7 +266,9 @@ fn card_attempts_are_compared_with_stripe_and_unanswered_ones_are_unchecked() {
     let mut faults = rig.sim.faults();
     faults.fail_next_requests = 1_000;
     rig.sim.set_faults(faults);
-    let report = rig.report(&format!("?date={date}&method=card")).expect_status(200);
+    let report = rig
+        .report(&format!("?date={date}&method=card"))
+        .expect_status(200);
     let body = &report.body;
     assert_eq!(body["checked"], 0, "{body:#}");
     let unchecked = body["unchecked"].as_array().unwrap();

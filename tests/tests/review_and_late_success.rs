@@ -427,8 +427,7 @@ fn a_success_after_a_cancel_pays_the_still_open_session() {
     });
     let order = rig.checkout("late-open-1", "12.00");
     let id = rig.pay_native(&order, "late-open-key-1");
-    let canceled = rig.cancel_from_page(&order)
-        .expect_status(200);
+    let canceled = rig.cancel_from_page(&order).expect_status(200);
     assert_eq!(canceled.body["status"], "open");
     rig.sim.approve(&id).unwrap();
     let view = rig.wait_view(&order, "paid", |v| v["status"] == "paid");

@@ -26,7 +26,13 @@ fn rig(label: &str) -> Rig {
 
 impl Rig {
     fn checkout_for(&self, order: &str, amount: &str, currency: &str, method: &str) -> Checkout {
-        self.checkout_from(&session_body_in(order, amount, currency, "cus_callbacks", &[method]))
+        self.checkout_from(&session_body_in(
+            order,
+            amount,
+            currency,
+            "cus_callbacks",
+            &[method],
+        ))
     }
 
     fn pay(&self, checkout: &Checkout, key: &str, method: &str) -> Reply {
@@ -122,7 +128,8 @@ fn a_bkash_callback_naming_a_wechat_payment_cannot_touch_it() {
 
     rig.sim.wechat.approve(&out_trade_no).unwrap();
     assert!(
-        rig.sim.wechat
+        rig.sim
+            .wechat
             .wait_acknowledged(&out_trade_no, Duration::from_secs(15)),
         "the Worker acknowledges WeChat's notification"
     );
@@ -152,7 +159,10 @@ fn a_bkash_cancel_or_failure_is_believed_only_when_bkash_says_so() {
         rig.bkash_callback(&order, &payment_id, "cancel").status,
         303
     );
-    assert_eq!(rig.merchant_view(&order.id)["payments"][0]["status"], "processing");
+    assert_eq!(
+        rig.merchant_view(&order.id)["payments"][0]["status"],
+        "processing"
+    );
     assert_eq!(rig.follow(&callback).status, 303);
     let view = rig.merchant_view(&order.id);
     assert_eq!(view["status"], "paid", "{view:#}");
@@ -192,7 +202,10 @@ fn a_payment_whose_execute_went_unanswered_is_not_failed_by_a_cancel() {
         rig.bkash_callback(&order, &payment_id, "cancel").status,
         303
     );
-    assert_eq!(rig.merchant_view(&order.id)["payments"][0]["status"], "processing");
+    assert_eq!(
+        rig.merchant_view(&order.id)["payments"][0]["status"],
+        "processing"
+    );
 
     rig.run_cron();
     let view = rig.merchant_view(&order.id);
@@ -229,7 +242,10 @@ fn a_callback_flood_is_throttled_and_summarised_in_the_audit_trail() {
     assert_eq!(callbacks[0]["repeats"], flood);
     assert!(entries.len() < 15, "{entries:#?}");
     // Still the stored state: the payment waits for the shopper.
-    assert_eq!(rig.merchant_view(&order.id)["payments"][0]["status"], "processing");
+    assert_eq!(
+        rig.merchant_view(&order.id)["payments"][0]["status"],
+        "processing"
+    );
 }
 
 /// L1: the audit trail is a Stripe-style list, read a page at a time by `seq`.
@@ -332,7 +348,12 @@ fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
     );
 
     let never_view = rig.merchant_view(&never.id);
-    let at_bkash = rig.sim.bkash.payment(&never_payment).unwrap().refund_trx_ids;
+    let at_bkash = rig
+        .sim
+        .bkash
+        .payment(&never_payment)
+        .unwrap()
+        .refund_trx_ids;
     assert_eq!(at_bkash.len(), 1, "bKash made only the first refund");
     assert_eq!(never_view["refunds"][0]["provider_refund_id"], at_bkash[0]);
     assert_eq!(

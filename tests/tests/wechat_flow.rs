@@ -420,8 +420,7 @@ fn the_shopper_can_cancel_and_the_order_is_closed_at_wechat() {
     let rig = rig("wechat-cancel");
     let order = rig.checkout("wx-cancel-1", "30.00");
     let out_trade_no = rig.pay_native(&order, "wx-cancel-key-1");
-    let canceled = rig.cancel_from_page(&order)
-        .expect_status(200);
+    let canceled = rig.cancel_from_page(&order).expect_status(200);
     assert_eq!(canceled.body["status"], "open");
     let at_wechat = rig.sim.order(&out_trade_no).unwrap();
     assert_eq!(
