@@ -39,6 +39,14 @@ impl Rig {
         self.pay_from_page(checkout, key, method)
     }
 
+    /// A bKash session of `amount` BDT paid up to bKash's page: the session and bKash's
+    /// paymentID.
+    fn bkash_started(&self, order: &str, amount: &str) -> (Checkout, String) {
+        let checkout = self.checkout_for(order, amount, "BDT", "bkash");
+        let payment_id = self.start_bkash(&checkout);
+        (checkout, payment_id)
+    }
+
     /// A bKash payment up to the redirect; returns bKash's paymentID.
     fn start_bkash(&self, checkout: &Checkout) -> String {
         let reply = self
@@ -143,8 +151,7 @@ fn a_bkash_callback_naming_a_wechat_payment_cannot_touch_it() {
 #[test]
 fn a_bkash_cancel_or_failure_is_believed_only_when_bkash_says_so() {
     let rig = rig("sec-bkash-hint");
-    let order = rig.checkout_for("sec-hint-1", "30.00", "BDT", "bkash");
-    let payment_id = rig.start_bkash(&order);
+    let (order, payment_id) = rig.bkash_started("sec-hint-1", "30.00");
 
     // Initiated at bKash: still payable, so the hint is not believed.
     for status in ["cancel", "failure"] {
@@ -169,8 +176,7 @@ fn a_bkash_cancel_or_failure_is_believed_only_when_bkash_says_so() {
     assert_eq!(rig.sim.bkash.payment(&payment_id).unwrap().execute_calls, 1);
 
     // A cancel the shopper really made at bKash fails the attempt.
-    let second = rig.checkout_for("sec-hint-2", "30.00", "BDT", "bkash");
-    let second_payment = rig.start_bkash(&second);
+    let (second, second_payment) = rig.bkash_started("sec-hint-2", "30.00");
     let canceled = rig.sim.bkash.cancel(&second_payment).unwrap();
     assert_eq!(rig.follow(&canceled).status, 303);
     let view = rig.merchant_view(&second.id);
@@ -184,8 +190,7 @@ fn a_bkash_cancel_or_failure_is_believed_only_when_bkash_says_so() {
 #[test]
 fn a_payment_whose_execute_went_unanswered_is_not_failed_by_a_cancel() {
     let rig = rig("sec-lost-execute");
-    let order = rig.checkout_for("sec-lost-exec-1", "40.00", "BDT", "bkash");
-    let payment_id = rig.start_bkash(&order);
+    let (order, payment_id) = rig.bkash_started("sec-lost-exec-1", "40.00");
     let callback = rig.sim.bkash.approve(&payment_id, RICH_WALLET).unwrap();
     rig.sim.bkash.set_faults(Faults {
         timeout_next: 1,
@@ -218,8 +223,7 @@ fn a_payment_whose_execute_went_unanswered_is_not_failed_by_a_cancel() {
 #[test]
 fn a_callback_flood_is_throttled_and_summarised_in_the_audit_trail() {
     let rig = rig("sec-callback-flood");
-    let order = rig.checkout_for("sec-flood-1", "12.00", "BDT", "bkash");
-    let payment_id = rig.start_bkash(&order);
+    let (order, payment_id) = rig.bkash_started("sec-flood-1", "12.00");
     let flood = 30;
     for _ in 0..flood {
         assert_eq!(
@@ -252,8 +256,7 @@ fn a_callback_flood_is_throttled_and_summarised_in_the_audit_trail() {
 #[test]
 fn the_audit_trail_pages_by_seq() {
     let rig = rig("sec-audit-pages");
-    let order = rig.checkout_for("sec-pages-1", "12.00", "BDT", "bkash");
-    let payment_id = rig.start_bkash(&order);
+    let (order, payment_id) = rig.bkash_started("sec-pages-1", "12.00");
     // Alternating outcomes, so each callback is its own entry.
     for _ in 0..3 {
         rig.bkash_callback(&order, &payment_id, "cancel");
@@ -296,8 +299,7 @@ fn the_audit_trail_pages_by_seq() {
 fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
     let rig = rig("sec-refund-match");
     let paid = |order: &str| {
-        let checkout = rig.checkout_for(order, "100.00", "BDT", "bkash");
-        let payment_id = rig.start_bkash(&checkout);
+        let (checkout, payment_id) = rig.bkash_started(order, "100.00");
         let callback = rig.sim.bkash.approve(&payment_id, RICH_WALLET).unwrap();
         assert_eq!(rig.follow(&callback).status, 303);
         assert_eq!(rig.merchant_view(&checkout.id)["status"], "paid");
@@ -369,8 +371,7 @@ fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
 #[test]
 fn the_audit_trail_stops_at_its_cap_with_a_truncated_marker() {
     let rig = rig("sec-audit-cap");
-    let order = rig.checkout_for("sec-cap-1", "12.00", "BDT", "bkash");
-    let payment_id = rig.start_bkash(&order);
+    let (order, payment_id) = rig.bkash_started("sec-cap-1", "12.00");
     // Alternating outcomes defeat the summary of repeats: each callback is a new entry.
     let pairs = 260;
     for _ in 0..pairs {
