@@ -82,6 +82,14 @@ impl Rig {
             .send()
     }
 
+    /// Asserts the merchant sees the session paid, `amount_paid` in all.
+    #[track_caller]
+    fn assert_paid(&self, checkout: &Checkout, amount_paid: &str) {
+        let view = self.merchant_view(&checkout.id);
+        assert_eq!(view["status"], "paid", "{view:#}");
+        assert_eq!(view["amount_paid"], amount_paid);
+    }
+
     fn run_cron(&self) {
         let cron = self
             .client
@@ -141,9 +149,7 @@ fn a_bkash_callback_naming_a_wechat_payment_cannot_touch_it() {
             .wait_acknowledged(&out_trade_no, Duration::from_secs(15)),
         "the Worker acknowledges WeChat's notification"
     );
-    let view = rig.merchant_view(&order.id);
-    assert_eq!(view["status"], "paid", "{view:#}");
-    assert_eq!(view["amount_paid"], "25.00");
+    rig.assert_paid(&order, "25.00");
 }
 
 /// M2: a forged `cancel` for a bKash payment bKash still holds open (Initiated, then Authorized)
@@ -213,9 +219,7 @@ fn a_payment_whose_execute_went_unanswered_is_not_failed_by_a_cancel() {
     );
 
     rig.run_cron();
-    let view = rig.merchant_view(&order.id);
-    assert_eq!(view["status"], "paid", "{view:#}");
-    assert_eq!(view["amount_paid"], "40.00");
+    rig.assert_paid(&order, "40.00");
 }
 
 /// L1: a flood of callbacks causes at most the session's budget of provider calls, and the
