@@ -1,5 +1,7 @@
 //! A Worker with the demo merchant's keys at hand, and the calls most tests make on it.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{json, Value};
 
 use crate::api::{Client, Reply};
@@ -106,6 +108,12 @@ impl Rig {
     /// A session made from `body` (which must be accepted), with a widget token from [`ORIGIN`].
     pub fn checkout_from(&self, body: &Value) -> Checkout {
         let session = self.create_session(body).expect_status(200);
+        self.checkout_of(&session)
+    }
+
+    /// The session an accepted create-session answer describes, with a widget token for it
+    /// from [`ORIGIN`].
+    pub fn checkout_of(&self, session: &Reply) -> Checkout {
         let client_secret = session.body["client_secret"].as_str().unwrap().to_owned();
         Checkout {
             id: session.body["id"].as_str().unwrap().to_owned(),
@@ -160,12 +168,60 @@ impl Rig {
     }
 
     pub fn pay(&self, checkout: &Checkout, idempotency_key: &str, password: &str) -> Reply {
+        self.pay_from_frame(
+            checkout,
+            idempotency_key,
+            &json!({"method": "balance", "pay_password": password}),
+        )
+    }
+
+    /// `POST /v1/widget/sessions/{id}/pay` with `body`, as the pay-password frame sends it
+    /// for the page at [`ORIGIN`] (the only way a pay password is taken).
+    pub fn pay_from_frame(
+        &self,
+        checkout: &Checkout,
+        idempotency_key: &str,
+        body: &Value,
+    ) -> Reply {
         self.client
             .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
             .bearer(&checkout.token)
             .from_frame_of(ORIGIN)
             .header("Idempotency-Key", idempotency_key)
-            .json(&json!({"method": "balance", "pay_password": password}))
+            .json(body)
+    }
+
+    /// `POST /v1/widget/sessions/{id}/pay` with `{"method": method}` and no pay password, as the
+    /// widget sends it from the shop's page at [`ORIGIN`].
+    pub fn pay_from_page(&self, checkout: &Checkout, idempotency_key: &str, method: &str) -> Reply {
+        self.client
+            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
+            .bearer(&checkout.token)
+            .header("Origin", ORIGIN)
+            .header("Idempotency-Key", idempotency_key)
+            .json(&json!({ "method": method }))
+    }
+
+    /// `POST /v1/widget/sessions/{id}/cancel`: the shopper cancels the attempt under way, from the
+    /// shop's page at [`ORIGIN`].
+    pub fn cancel_from_page(&self, checkout: &Checkout) -> Reply {
+        self.client
+            .call(
+                "POST",
+                format!("/v1/widget/sessions/{}/cancel", checkout.id),
+            )
+            .bearer(&checkout.token)
+            .header("Origin", ORIGIN)
+            .json(&json!({}))
+    }
+
+    /// Follows `url`, a provider's redirect or callback to this Worker, as the shopper's browser
+    /// would (without following the Worker's own redirect further).
+    pub fn follow(&self, url: &str) -> Reply {
+        let path = url
+            .strip_prefix(&self.worker.base_url)
+            .unwrap_or_else(|| panic!("{url} goes to the Worker"));
+        self.client.call("GET", path).send()
     }
 
     /// The customer's available BDT balance, as the API formats it.
@@ -190,12 +246,66 @@ impl Rig {
             .expect_status(200)
             .body
     }
+
+    /// Polls the merchant's view of `session_id` until `done` holds, failing with the last view
+    /// (and `what` was awaited) after `within`.
+    pub fn wait_for_view(
+        &self,
+        session_id: &str,
+        what: &str,
+        within: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let view = self.merchant_view(session_id);
+            if done(&view) {
+                return view;
+            }
+            assert!(Instant::now() < deadline, "waiting for {what}: {view:#}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The id of the session's payment that is `processing` (waiting for the provider).
+    pub fn processing_payment(&self, session_id: &str) -> String {
+        let view = self.merchant_view(session_id);
+        let payment = view["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["status"] == "processing")
+            .unwrap_or_else(|| panic!("no processing payment: {view:#}"));
+        payment["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The demo merchant's latest 100 events (`GET /v1/events?limit=100`), as sent.
+    pub fn latest_events(&self) -> Vec<Value> {
+        let list = self
+            .client
+            .call("GET", "/v1/events?limit=100")
+            .bearer(&self.key())
+            .send()
+            .expect_status(200);
+        list.body["data"].as_array().unwrap().clone()
+    }
 }
 
-/// A valid create-session body.
+/// A valid create-session body: a balance payment in BDT.
 pub fn session_body(order_id: &str, amount: &str, customer: &str) -> Value {
+    session_body_in(order_id, amount, "BDT", customer, &["balance"])
+}
+
+/// A valid create-session body for tea, in `currency`, payable by `methods`.
+pub fn session_body_in(
+    order_id: &str,
+    amount: &str,
+    currency: &str,
+    customer: &str,
+    methods: &[&str],
+) -> Value {
     json!({
-        "order_id": order_id, "amount": amount, "currency": "BDT", "description": "Tea",
-        "customer_id": customer, "methods": ["balance"], "return_url": "https://shop.example/done"
+        "order_id": order_id, "amount": amount, "currency": currency, "description": "Tea",
+        "customer_id": customer, "methods": methods, "return_url": "https://shop.example/done"
     })
 }

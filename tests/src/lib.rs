@@ -11,6 +11,7 @@
 //! - [`recorder`]: a recording proxy in front of a Worker, and the search for a card number in
 //!   what it recorded, the Worker's log and its storage.
 //! - [`status_socket`]: a WebSocket client for the widget's pushed status.
+//! - [`shop`]: the demo shop in Chromium with a provider simulator beside the Worker.
 //!
 //! The tests themselves live in `tests/tests/`, one file per area.
 
@@ -19,6 +20,7 @@ pub mod dev_vars;
 pub mod fixtures;
 pub mod providers;
 pub mod recorder;
+pub mod shop;
 pub mod status_socket;
 pub mod webdriver;
 pub mod worker;

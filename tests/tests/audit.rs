@@ -44,12 +44,8 @@ fn every_command_and_change_is_on_the_trail_with_its_request_id() {
             "cus_audit",
         ))
         .expect_status(200);
-    let session_id = created.body["id"].as_str().unwrap().to_owned();
-    let checkout = checkout_tests::fixtures::Checkout {
-        id: session_id.clone(),
-        token: rig.token(created.body["client_secret"].as_str().unwrap()),
-        client_secret: created.body["client_secret"].as_str().unwrap().to_owned(),
-    };
+    let checkout = rig.checkout_of(&created);
+    let session_id = checkout.id.clone();
     let wrong = rig.pay(&checkout, "audit-key-1", "000000");
     assert_eq!(wrong.code(), "incorrect_pay_password");
     let right = rig

@@ -244,12 +244,7 @@ fn each_currency_is_a_balance_of_its_own() {
     let in_currency = |order: &str, amount: &str, currency: &str| {
         let mut body = session_body(order, amount, "cus_fx");
         body["currency"] = json!(currency);
-        let session = rig.create_session(&body).expect_status(200);
-        checkout_tests::fixtures::Checkout {
-            id: session.body["id"].as_str().unwrap().to_owned(),
-            token: rig.token(session.body["client_secret"].as_str().unwrap()),
-            client_secret: session.body["client_secret"].as_str().unwrap().to_owned(),
-        }
+        rig.checkout_from(&body)
     };
     let cny = in_currency("order-cny", "5.50", "CNY");
     let shown = widget_read(&rig, &cny.id, &cny.token, ORIGIN).expect_status(200);

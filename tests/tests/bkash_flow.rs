@@ -1,53 +1,43 @@
 //! bKash over real HTTP: the Worker in workerd against the bKash simulator.
 
-use std::ops::Deref;
-
 use checkout_simulators::bkash::{Faults, RunningBkash};
-use checkout_tests::api::{Client, Reply};
+use checkout_tests::api::Reply;
 use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures::{self, Checkout, ORIGIN};
-use checkout_tests::worker::{WorkerOptions, WorkerProcess};
-use checkout_tests::{providers, temp_dir};
-use serde_json::{json, Value};
+use checkout_tests::fixtures::{session_body_in, Checkout, ORIGIN};
+use common::rigs::{bkash_rig, SimRig};
+use serde_json::json;
+
+mod common;
 
 const RICH_WALLET: &str = "01770618575";
 
-struct Rig {
-    sim: RunningBkash,
-    base: fixtures::Rig,
-}
-
-impl Deref for Rig {
-    type Target = fixtures::Rig;
-
-    fn deref(&self) -> &fixtures::Rig {
-        &self.base
-    }
-}
+/// The shared rig with the bKash simulator beside it.
+type Rig = SimRig<RunningBkash>;
 
 fn rig(label: &str) -> Rig {
-    let sim = providers::start_bkash(&DevVars::of_repo(), 0);
-    let vars = providers::bkash_worker_vars(&sim);
-    let base = fixtures::Rig::start_with_vars(label, vars, &[("RECONCILE_AFTER_S", "0")]);
-    Rig { sim, base }
+    bkash_rig(label, &[("RECONCILE_AFTER_S", "0")])
 }
 
 impl Rig {
     fn session(&self, order: &str, amount: &str) -> Checkout {
-        self.checkout_from(&json!({
-            "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
-            "customer_id": "cus_bkash", "methods": ["bkash"],
-            "return_url": "https://shop.example/done"
-        }))
+        self.checkout_from(&session_body_in(
+            order,
+            amount,
+            "BDT",
+            "cus_bkash",
+            &["bkash"],
+        ))
     }
 
     fn pay(&self, checkout: &Checkout, key: &str) -> Reply {
-        self.client
-            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
-            .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
-            .header("Idempotency-Key", key)
-            .json(&json!({"method": "bkash"}))
+        self.pay_from_page(checkout, key, "bkash")
+    }
+
+    /// A session paid up to the redirect to bKash's page: the session and bKash's paymentID.
+    fn started(&self, order: &str, amount: &str) -> (Checkout, String) {
+        let checkout = self.session(order, amount);
+        let payment_id = self.start_payment(&checkout);
+        (checkout, payment_id)
     }
 
     /// Pays up to the redirect; returns bKash's paymentID.
@@ -61,23 +51,6 @@ impl Rig {
             .nth(1)
             .expect("paymentID in bkashURL")
             .to_owned()
-    }
-
-    /// Follows a callback URL the way the shopper's browser would, without following on.
-    fn callback(&self, callback_url: &str) -> Reply {
-        let path = callback_url
-            .strip_prefix(&self.worker.base_url)
-            .expect("the callback goes to the Worker");
-        self.client.call("GET", path).send()
-    }
-
-    fn merchant_view(&self, checkout: &Checkout) -> Value {
-        self.client
-            .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
-            .bearer(&self.key())
-            .send()
-            .expect_status(200)
-            .body
     }
 
     fn forged_callback(&self, checkout: &Checkout, payment_id: &str, status: &str) -> Reply {
@@ -94,14 +67,22 @@ impl Rig {
 
     /// A session paid with bKash: created, approved at the simulator, and called back.
     fn paid_checkout(&self, order: &str, amount: &str) -> (Checkout, String) {
-        let checkout = self.session(order, amount);
-        let payment_id = self.start_payment(&checkout);
+        let (checkout, payment_id) = self.started(order, amount);
         let callback = self
             .sim
             .approve(&payment_id, RICH_WALLET)
             .expect("approval");
-        assert_eq!(self.callback(&callback).status, 303);
+        assert_eq!(self.follow(&callback).status, 303);
         (checkout, payment_id)
+    }
+
+    /// What bKash says of our payment `payment` of the session, asked with `key`.
+    fn provider_status(&self, checkout: &Checkout, payment: &str, key: &str) -> Reply {
+        let path = format!(
+            "/v1/checkout_sessions/{}/payments/{payment}/provider_status",
+            checkout.id
+        );
+        self.client.call("GET", path).bearer(key).send()
     }
 
     fn execute_calls(&self, payment_id: &str) -> u64 {
@@ -115,19 +96,13 @@ impl Rig {
 #[test]
 fn an_approved_bkash_payment_is_executed_once_and_the_session_is_paid() {
     let rig = rig("bkash-success");
-    let checkout = rig.session("bk-1", "150.50");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-1", "150.50");
     let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
 
-    let back = rig.callback(&callback);
-    assert_eq!(back.status, 303, "{}", back.body);
-    let location = back.header("Location").unwrap();
-    assert!(
-        location.starts_with("https://shop.example/done?checkout_session=cs_"),
-        "{location}"
-    );
+    let back = rig.follow(&callback);
+    common::assert_back_to_shop(&back);
 
-    let view = rig.merchant_view(&checkout);
+    let view = rig.merchant_view(&checkout.id);
     assert_eq!(view["status"], "paid");
     assert_eq!(view["amount_paid"], "150.50");
     assert!(view["payments"][0]["provider_transaction_id"]
@@ -136,30 +111,29 @@ fn an_approved_bkash_payment_is_executed_once_and_the_session_is_paid() {
     assert_eq!(rig.execute_calls(&payment_id), 1);
 
     // The shopper's browser replays the callback (back button, double redirect): no second execute.
-    assert_eq!(rig.callback(&callback).status, 303);
+    assert_eq!(rig.follow(&callback).status, 303);
     assert_eq!(rig.execute_calls(&payment_id), 1);
-    assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "paid");
 }
 
 #[test]
 fn a_forged_success_callback_never_marks_an_unpaid_payment_paid() {
     let rig = rig("bkash-forged");
-    let checkout = rig.session("bk-forged", "99.00");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-forged", "99.00");
 
     assert_eq!(
         rig.forged_callback(&checkout, &payment_id, "success")
             .status,
         303
     );
-    let view = rig.merchant_view(&checkout);
+    let view = rig.merchant_view(&checkout.id);
     assert_ne!(view["status"], "paid");
     assert_eq!(view["amount_paid"], "0.00");
 
     // The real shopper can still approve afterwards and pay.
     let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
-    assert_eq!(rig.callback(&callback).status, 303);
-    assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
+    assert_eq!(rig.follow(&callback).status, 303);
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "paid");
 }
 
 #[test]
@@ -180,12 +154,11 @@ fn callbacks_for_unknown_or_foreign_payments_are_refused() {
 #[test]
 fn a_cancel_or_failure_at_bkash_fails_the_attempt_and_the_shopper_can_try_again() {
     let rig = rig("bkash-cancel");
-    let checkout = rig.session("bk-cancel", "20.00");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-cancel", "20.00");
     // The shopper cancels on bKash's page; the redirect's `cancel` is checked with bKash.
     let canceled = rig.sim.cancel(&payment_id).expect("cancel at bKash");
-    assert_eq!(rig.callback(&canceled).status, 303);
-    let view = rig.merchant_view(&checkout);
+    assert_eq!(rig.follow(&canceled).status, 303);
+    let view = rig.merchant_view(&checkout.id);
     assert_eq!(view["status"], "open");
     assert_eq!(view["payments"][0]["failure_code"], "payment_canceled");
     assert_eq!(rig.execute_calls(&payment_id), 0);
@@ -205,13 +178,8 @@ fn amounts_at_the_limits_are_accepted_and_past_them_refused() {
     ] {
         let checkout = rig.session(order, amount);
         // The widget learns the limits up front, so it can say so before the shopper tries.
-        let view = rig
-            .client
-            .call("GET", format!("/v1/widget/sessions/{}", checkout.id))
-            .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
-            .send()
-            .expect_status(200);
+        let view =
+            common::widget_read(&rig, &checkout.id, &checkout.token, ORIGIN).expect_status(200);
         assert_eq!(
             view.body["method_limits"],
             json!([{"method": "bkash", "min_minor": 100, "max_minor": 2_500_000}])
@@ -222,7 +190,7 @@ fn amounts_at_the_limits_are_accepted_and_past_them_refused() {
         } else {
             assert_eq!(reply.status, 400, "{amount}: {}", reply.body);
             assert_eq!(reply.code(), "amount_out_of_range");
-            assert_eq!(rig.merchant_view(&checkout)["payments"], json!([]));
+            assert_eq!(rig.merchant_view(&checkout.id)["payments"], json!([]));
         }
     }
 }
@@ -230,30 +198,28 @@ fn amounts_at_the_limits_are_accepted_and_past_them_refused() {
 #[test]
 fn a_token_that_expires_mid_flow_is_refreshed_and_the_payment_completes() {
     let rig = rig("bkash-token-expiry");
-    let checkout = rig.session("bk-expiry", "75.00");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-expiry", "75.00");
     rig.sim.set_faults(Faults {
         expire_tokens_now: true,
         ..Faults::default()
     });
     let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
-    assert_eq!(rig.callback(&callback).status, 303);
-    assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
+    assert_eq!(rig.follow(&callback).status, 303);
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "paid");
     assert_eq!(rig.execute_calls(&payment_id), 1);
 }
 
 #[test]
 fn a_lost_execute_answer_is_recovered_by_query_without_a_second_execute() {
     let rig = rig("bkash-lost-execute");
-    let checkout = rig.session("bk-lost", "310.00");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-lost", "310.00");
     let callback = rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
     rig.sim.set_faults(Faults {
         drop_execute_response: 1,
         ..Faults::default()
     });
-    assert_eq!(rig.callback(&callback).status, 303);
-    let view = rig.merchant_view(&checkout);
+    assert_eq!(rig.follow(&callback).status, 303);
+    let view = rig.merchant_view(&checkout.id);
     assert_eq!(view["status"], "paid");
     assert_eq!(rig.execute_calls(&payment_id), 1);
 }
@@ -262,7 +228,7 @@ fn a_lost_execute_answer_is_recovered_by_query_without_a_second_execute() {
 fn a_partial_then_a_full_refund_never_exceed_the_payment() {
     let rig = rig("bkash-refund");
     let (checkout, payment_id) = rig.paid_checkout("bk-refund", "500.00");
-    assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "paid");
 
     let refund =
         |key: &str, amount: &str| rig.refund(&checkout.id, key, amount, "customer request");
@@ -277,7 +243,7 @@ fn a_partial_then_a_full_refund_never_exceed_the_payment() {
     assert_eq!(too_much.status, 400);
     assert_eq!(too_much.code(), "refund_exceeds_payment");
     refund("refund-key-3", "380.00").expect_status(200);
-    let view = rig.merchant_view(&checkout);
+    let view = rig.merchant_view(&checkout.id);
     assert_eq!(view["amount_refunded"], "500.00");
     assert_eq!(view["refunds"].as_array().unwrap().len(), 2);
     // bKash's own books agree: two refunds, 500.00 in all.
@@ -289,18 +255,17 @@ fn a_partial_then_a_full_refund_never_exceed_the_payment() {
 #[test]
 fn the_reconciliation_cron_settles_a_leg_whose_callback_never_came() {
     let rig = rig("bkash-reconcile");
-    let checkout = rig.session("bk-reconcile", "42.00");
-    let payment_id = rig.start_payment(&checkout);
+    let (checkout, payment_id) = rig.started("bk-reconcile", "42.00");
     // The shopper approves, but the browser never comes back to the callback.
     rig.sim.approve(&payment_id, RICH_WALLET).expect("approval");
-    assert_eq!(rig.merchant_view(&checkout)["status"], "processing");
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "processing");
 
     let cron = rig
         .client
         .call("GET", "/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*")
         .send();
     assert!(cron.status < 400, "the cron did not run: {}", cron.status);
-    assert_eq!(rig.merchant_view(&checkout)["status"], "paid");
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "paid");
     assert_eq!(rig.execute_calls(&payment_id), 1);
 
     // The disagreement (bKash approved, the session still waiting) is on the session's trail,
@@ -327,17 +292,9 @@ fn the_reconciliation_cron_settles_a_leg_whose_callback_never_came() {
 
 #[test]
 fn the_cron_expires_sessions_past_their_time() {
-    let vars = DevVars::of_repo();
-    let sim = providers::start_bkash(&vars, 0);
-    let mut worker_vars = providers::bkash_worker_vars(&sim);
-    worker_vars.push(("SESSION_MIN_TTL_S".into(), "1".into()));
-    let options = WorkerOptions {
-        vars: worker_vars,
-        ..WorkerOptions::default()
-    };
-    let worker = WorkerProcess::start_with(&temp_dir("bkash-cron-expiry"), options);
-    let client = Client::new(&worker.base_url);
-    let key = vars.merchant("m_demo").test_key().to_owned();
+    let rig = bkash_rig("bkash-cron-expiry", &[("SESSION_MIN_TTL_S", "1")]);
+    let client = &rig.client;
+    let key = rig.key();
     let session = client
         .call("POST", "/v1/checkout_sessions")
         .bearer(&key)
@@ -374,21 +331,12 @@ fn the_cron_expires_sessions_past_their_time() {
 fn the_merchant_can_ask_bkash_about_a_payment_and_its_transaction() {
     let rig = rig("bkash-provider-status");
     let (checkout, payment_id) = rig.paid_checkout("bk-status", "64.00");
-    let view = rig.merchant_view(&checkout);
+    let view = rig.merchant_view(&checkout.id);
     let our_payment = view["payments"][0]["id"].as_str().unwrap().to_owned();
     let trx_id = view["payments"][0]["provider_transaction_id"].clone();
 
     let status = rig
-        .client
-        .call(
-            "GET",
-            format!(
-                "/v1/checkout_sessions/{}/payments/{our_payment}/provider_status",
-                checkout.id
-            ),
-        )
-        .bearer(&rig.key())
-        .send()
+        .provider_status(&checkout, &our_payment, &rig.key())
         .expect_status(200);
     assert_eq!(status.body["provider_reference"], payment_id.as_str());
     assert_eq!(status.body["provider_status"], "Completed");
@@ -397,17 +345,7 @@ fn the_merchant_can_ask_bkash_about_a_payment_and_its_transaction() {
     assert_eq!(status.body["transaction"]["trxID"], trx_id);
 
     let other = rig.vars_other_key();
-    let foreign = rig
-        .client
-        .call(
-            "GET",
-            format!(
-                "/v1/checkout_sessions/{}/payments/{our_payment}/provider_status",
-                checkout.id
-            ),
-        )
-        .bearer(&other)
-        .send();
+    let foreign = rig.provider_status(&checkout, &our_payment, &other);
     assert_eq!(foreign.status, 404);
 }
 

@@ -13,6 +13,7 @@ use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::providers::{self, Stripe};
 use checkout_tests::recorder::{files_under, find_card_number, Recorder};
+use checkout_tests::shop::{self, returned_session_id};
 use checkout_tests::webdriver::Browser;
 use checkout_tests::worker::{WorkerOptions, WorkerProcess};
 use checkout_tests::{repo_root, temp_dir};
@@ -38,6 +39,14 @@ impl Shop {
             browser.emulate_phone(width, 800);
         }
         Shop::start_in(label, browser)
+    }
+
+    /// At `width` CSS pixels, the card chosen and the shopper sent on to the gateway's card page.
+    fn at_gateway(label: &str, width: u32) -> Shop {
+        let shop = Shop::start(label, width);
+        shop.choose_card();
+        shop.continue_to_gateway();
+        shop
     }
 
     fn start_in(label: &str, browser: Browser) -> Shop {
@@ -90,22 +99,11 @@ impl Shop {
 
     /// The session id the shop got back in its return URL.
     fn session_id(&self) -> String {
-        let id = self.browser.script(
-            "return new URLSearchParams(location.search).get('checkout_session')",
-            vec![],
-        );
-        id.as_str()
-            .expect("back on the shop with the session id")
-            .to_owned()
+        returned_session_id(&self.browser)
     }
 
     fn merchant_view(&self, id: &str) -> Value {
-        self.client()
-            .call("GET", format!("/v1/checkout_sessions/{id}"))
-            .bearer(&DevVars::of_repo().demo_merchant_key)
-            .send()
-            .expect_status(200)
-            .body
+        shop::merchant_view(&self.proxy.base_url, id)
     }
 
     fn shows_paid(&self) {
@@ -130,9 +128,7 @@ impl Shop {
 
 #[test]
 fn a_shopper_pays_by_card_in_the_demo_shop_and_returns_to_a_paid_order() {
-    for width in [375, 1280] {
-        pays_by_card_at(width);
-    }
+    at_each_width(pays_by_card_at);
 }
 
 fn pays_by_card_at(width: u32) {
@@ -165,15 +161,11 @@ fn pays_by_card_at(width: u32) {
 
 #[test]
 fn a_3ds_challenge_failed_stays_at_the_gateway_and_one_passed_pays() {
-    for width in [375, 1280] {
-        three_d_secure_at(width);
-    }
+    at_each_width(three_d_secure_at);
 }
 
 fn three_d_secure_at(width: u32) {
-    let shop = Shop::start(&format!("browser-card-3ds-{width}"), width);
-    shop.choose_card();
-    shop.continue_to_gateway();
+    let shop = Shop::at_gateway(&format!("browser-card-3ds-{width}"), width);
     shop.pay_with(cards::THREE_DS_CARD);
     shop.browser.wait_for("#test-source-fail-3ds", WAIT);
     shop.screenshot(&format!("card-3ds-challenge-{width}"));
@@ -193,15 +185,11 @@ fn three_d_secure_at(width: u32) {
 
 #[test]
 fn a_declined_card_says_why_and_a_retry_with_4242_pays() {
-    for width in [375, 1280] {
-        decline_then_retry_at(width);
-    }
+    at_each_width(decline_then_retry_at);
 }
 
 fn decline_then_retry_at(width: u32) {
-    let shop = Shop::start(&format!("browser-card-decline-{width}"), width);
-    shop.choose_card();
-    shop.continue_to_gateway();
+    let shop = Shop::at_gateway(&format!("browser-card-decline-{width}"), width);
     shop.pay_with(cards::INSUFFICIENT_FUNDS_CARD);
     // As on Stripe Checkout, a decline keeps the shopper on the card form with the reason.
     let b = &shop.browser;
@@ -265,9 +253,7 @@ fn a_decline_then_leaving_the_gateway_returns_to_an_open_order_in_the_shoppers_l
 
 #[test]
 fn a_cancel_at_the_gateway_returns_to_an_open_order_that_a_second_card_then_pays() {
-    let shop = Shop::start("browser-card-cancel", 1280);
-    shop.choose_card();
-    shop.continue_to_gateway();
+    let shop = Shop::at_gateway("browser-card-cancel", 1280);
     let b = &shop.browser;
     b.click(&b.wait_for("#cancel", WAIT));
     let notice = shop.notice();
@@ -280,9 +266,7 @@ fn a_cancel_at_the_gateway_returns_to_an_open_order_that_a_second_card_then_pays
 
 #[test]
 fn points_balance_and_a_card_pay_one_order_in_the_demo_shop() {
-    for width in [375, 1280] {
-        split_with_card_at(width);
-    }
+    at_each_width(split_with_card_at);
 }
 
 fn split_with_card_at(width: u32) {
@@ -412,9 +396,7 @@ const PLANTED_IN_STORAGE: &str = "5555555555554444";
 
 #[test]
 fn the_card_number_typed_at_the_gateway_never_reaches_the_worker_its_log_or_its_storage() {
-    let shop = Shop::start("browser-card-pci", 1280);
-    shop.choose_card();
-    shop.continue_to_gateway();
+    let shop = Shop::at_gateway("browser-card-pci", 1280);
     // Typed with the spaces a shopper types, then 3-D Secure passed: the whole flow, return and
     // webhooks included.
     shop.pay_with(TYPED);
@@ -503,6 +485,13 @@ fn the_card_number_typed_at_the_gateway_never_reaches_the_worker_its_log_or_its_
 }
 
 /// Empties the gateway's card form (it may keep what was typed, as Stripe's does).
+/// Runs `flow` at a phone's width (375 CSS pixels) and at a desktop's (1280).
+fn at_each_width(flow: fn(u32)) {
+    for width in [375, 1280] {
+        flow(width);
+    }
+}
+
 fn clear_card_form(b: &Browser) {
     for field in ["#cardNumber", "#cardExpiry", "#cardCvc", "#billingName"] {
         b.clear(&b.wait_for(field, WAIT));

@@ -13,6 +13,7 @@ use std::time::Duration;
 use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::fixtures::{session_body, PAY_PASSWORD};
+use checkout_tests::shop::merchant_view;
 use checkout_tests::webdriver::{Browser, Element};
 use checkout_tests::worker::{WorkerOptions, WorkerProcess};
 use checkout_tests::{free_port, repo_root, temp_dir};
@@ -97,16 +98,8 @@ impl HostilePage {
             .wait_in(HOST, "[data-testid=pay-password-frame]", WAIT)
     }
 
-    fn status(&self, session_id: &str) -> String {
-        let session = Client::new(&self.worker.base_url)
-            .call("GET", format!("/v1/checkout_sessions/{session_id}"))
-            .bearer(&self.key)
-            .send()
-            .expect_status(200);
-        session.body["status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+    fn status(&self, session_id: &str) -> Value {
+        merchant_view(&self.worker.base_url, session_id)["status"].clone()
     }
 
     /// The uncaught errors on the page (`tests/pages/pay-frame.js` records them).

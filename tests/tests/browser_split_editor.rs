@@ -84,15 +84,6 @@ impl Rig {
         (id, page)
     }
 
-    fn merchant_view(&self, id: &str) -> Value {
-        self.client
-            .call("GET", format!("/v1/checkout_sessions/{id}"))
-            .bearer(&self.key())
-            .send()
-            .expect_status(200)
-            .body
-    }
-
     /// Replaces the points field's figure with `points`.
     fn type_points(&self, points: &str) {
         let b = &self.browser;

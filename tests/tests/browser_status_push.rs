@@ -6,80 +6,40 @@
 use std::time::Duration;
 
 use checkout_simulators::wechat::RunningWechat;
-use checkout_tests::api::Client;
-use checkout_tests::dev_vars::DevVars;
-use checkout_tests::providers;
-use checkout_tests::temp_dir;
-use checkout_tests::webdriver::Browser;
-use checkout_tests::worker::{WorkerOptions, WorkerProcess};
+use checkout_tests::shop::BrowserShop;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(25);
 
-struct Shop {
-    sim: RunningWechat,
-    worker: WorkerProcess,
-    browser: Browser,
-}
+type Shop = BrowserShop<RunningWechat>;
 
 /// The demo shop with WeChat Pay, the shopper at the checkout of the yuan-priced gift box with
 /// WeChat Pay chosen, on a desktop (the QR code).
 fn at_checkout(label: &str) -> Shop {
-    let sim = providers::start_wechat(&DevVars::of_repo(), 0);
-    let options = WorkerOptions {
-        vars: providers::wechat_worker_vars(&sim),
-        ..WorkerOptions::default()
-    };
-    let worker = WorkerProcess::start_with(&temp_dir(label), options);
-    let browser = Browser::start(1280, 900);
-    browser.goto(&format!("{}/", worker.base_url));
-    browser.click(&browser.wait_for("[data-testid=buy-cny-button]", WAIT));
-    browser.click(&browser.wait_for("[data-testid=method-wechat_pay]", WAIT));
-    Shop {
-        sim,
-        worker,
-        browser,
-    }
+    Shop::at_wechat_checkout(label, 1280, None)
 }
 
-impl Shop {
-    /// Pays by QR code and waits for it; returns the session id from the Worker's log.
-    fn pay_and_show_the_qr_code(&self) -> String {
-        let b = &self.browser;
-        b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
-        b.wait_for("[data-testid=wechat-qr]", WAIT);
-        let pay = self
-            .requests()
-            .into_iter()
-            .find(|r| r["method"] == "POST" && path(r).ends_with("/pay"))
-            .expect("the pay request in the log");
-        let path = path(&pay);
-        path.trim_start_matches("/v1/widget/sessions/")
-            .trim_end_matches("/pay")
-            .to_owned()
-    }
+/// Pays by QR code and waits for it; returns the session id from the Worker's log.
+fn pay_and_show_the_qr_code(shop: &Shop) -> String {
+    let b = &shop.browser;
+    b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
+    b.wait_for("[data-testid=wechat-qr]", WAIT);
+    let pay = shop
+        .requests()
+        .into_iter()
+        .find(|r| r["method"] == "POST" && path(r).ends_with("/pay"))
+        .expect("the pay request in the log");
+    let path = path(&pay);
+    path.trim_start_matches("/v1/widget/sessions/")
+        .trim_end_matches("/pay")
+        .to_owned()
+}
 
-    /// The shopper approves on their phone: the simulator pays WeChat's order for the session.
-    fn approve_at_wechat(&self, session_id: &str) {
-        let key = DevVars::of_repo().demo_merchant_key;
-        let view = Client::new(&self.worker.base_url)
-            .call("GET", format!("/v1/checkout_sessions/{session_id}"))
-            .bearer(&key)
-            .send()
-            .expect_status(200);
-        let out_trade_no = view.body["payments"][0]["id"].as_str().unwrap().to_owned();
-        self.sim.approve(&out_trade_no).unwrap();
-    }
-
-    /// The Worker's request lines, in order.
-    fn requests(&self) -> Vec<Value> {
-        self.worker
-            .log()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|line| line.get("path").is_some() && line.get("status").is_some())
-            .collect()
-    }
+/// The shopper approves on their phone: the simulator pays WeChat's order for the session.
+fn approve_at_wechat(shop: &Shop, session_id: &str) {
+    let view = shop.merchant_view(session_id);
+    let out_trade_no = view["payments"][0]["id"].as_str().unwrap().to_owned();
+    shop.sim.approve(&out_trade_no).unwrap();
 }
 
 fn path(line: &Value) -> &str {
@@ -104,11 +64,11 @@ fn reads_after_socket(requests: &[Value], session_id: &str) -> (Option<u64>, usi
 #[test]
 fn the_widget_shows_paid_from_the_pushed_status_without_polling() {
     let shop = at_checkout("browser-push");
-    let session_id = shop.pay_and_show_the_qr_code();
+    let session_id = pay_and_show_the_qr_code(&shop);
     wait_for_socket(&shop, &session_id);
     // Wait long enough that polling would have asked several times (1, 1.5, 2.25 s...).
     std::thread::sleep(Duration::from_secs(5));
-    shop.approve_at_wechat(&session_id);
+    approve_at_wechat(&shop, &session_id);
     shop.browser.wait_for("[data-testid=result-success]", WAIT);
     let (handshake, reads) = reads_after_socket(&shop.requests(), &session_id);
     assert_eq!(handshake, Some(101));
@@ -125,8 +85,8 @@ fn a_refused_status_socket_falls_back_to_polling_and_still_shows_paid() {
          window.WebSocket = function (url) { return new Real(url, ['checkout.status.v1']); };",
         vec![],
     );
-    let session_id = shop.pay_and_show_the_qr_code();
-    shop.approve_at_wechat(&session_id);
+    let session_id = pay_and_show_the_qr_code(&shop);
+    approve_at_wechat(&shop, &session_id);
     shop.browser.wait_for("[data-testid=result-success]", WAIT);
     let (handshake, reads) = reads_after_socket(&shop.requests(), &session_id);
     assert_eq!(handshake, Some(401), "the handshake was refused");
@@ -136,7 +96,7 @@ fn a_refused_status_socket_falls_back_to_polling_and_still_shows_paid() {
 #[test]
 fn a_dropped_status_socket_is_reopened_and_the_widget_still_hears_paid() {
     let shop = at_checkout("browser-push-drop");
-    let session_id = shop.pay_and_show_the_qr_code();
+    let session_id = pay_and_show_the_qr_code(&shop);
     wait_for_socket(&shop, &session_id);
     // The edge restarts under the open socket (a deploy, a lost connection): the socket drops.
     let Shop {
@@ -151,7 +111,7 @@ fn a_dropped_status_socket_is_reopened_and_the_widget_still_hears_paid() {
     };
     // The widget opens a new one (the restarted Worker's log starts empty).
     wait_for_socket(&shop, &session_id);
-    shop.approve_at_wechat(&session_id);
+    approve_at_wechat(&shop, &session_id);
     shop.browser.wait_for("[data-testid=result-success]", WAIT);
     let (handshake, reads) = reads_after_socket(&shop.requests(), &session_id);
     assert_eq!(handshake, Some(101));

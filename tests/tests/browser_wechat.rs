@@ -6,62 +6,17 @@
 use std::time::Duration;
 
 use checkout_simulators::wechat::RunningWechat;
-use checkout_tests::api::Client;
-use checkout_tests::dev_vars::DevVars;
-use checkout_tests::webdriver::Browser;
-use checkout_tests::worker::{WorkerOptions, WorkerProcess};
-use checkout_tests::{providers, repo_root, temp_dir};
+use checkout_tests::shop::BrowserShop;
 
 const WAIT: Duration = Duration::from_secs(25);
 const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
                        (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36";
 
-struct Shop {
-    sim: RunningWechat,
-    worker: WorkerProcess,
-    browser: Browser,
-}
-
-/// The demo shop with WeChat Pay, the shopper at the checkout of the yuan-priced gift box with
-/// WeChat Pay chosen.
-fn at_checkout(label: &str, width: u32, user_agent: Option<&str>) -> Shop {
-    let sim = providers::start_wechat(&DevVars::of_repo(), 0);
-    let options = WorkerOptions {
-        vars: providers::wechat_worker_vars(&sim),
-        ..WorkerOptions::default()
-    };
-    let worker = WorkerProcess::start_with(&temp_dir(label), options);
-    let browser = Browser::start_as(width, 900, user_agent);
-    browser.goto(&format!("{}/", worker.base_url));
-    browser.click(&browser.wait_for("[data-testid=buy-cny-button]", WAIT));
-    browser.click(&browser.wait_for("[data-testid=method-wechat_pay]", WAIT));
-    Shop {
-        sim,
-        worker,
-        browser,
-    }
-}
-
-impl Shop {
-    fn screenshot(&self, name: &str) {
-        let path = repo_root().join(format!("artifacts/screenshots/{name}.png"));
-        self.browser.screenshot(&path);
-    }
-
-    fn merchant_status(&self, session_id: &str) -> String {
-        let key = DevVars::of_repo().demo_merchant_key;
-        let view = Client::new(&self.worker.base_url)
-            .call("GET", format!("/v1/checkout_sessions/{session_id}"))
-            .bearer(&key)
-            .send()
-            .expect_status(200);
-        view.body["status"].as_str().unwrap_or_default().to_owned()
-    }
-}
+type Shop = BrowserShop<RunningWechat>;
 
 #[test]
 fn a_desktop_shopper_scans_the_qr_code_and_the_widget_flips_to_paid() {
-    let shop = at_checkout("browser-wechat-native", 1280, None);
+    let shop = Shop::at_wechat_checkout("browser-wechat-native", 1280, None);
     let b = &shop.browser;
     b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
     let qr = b.wait_for("[data-testid=wechat-qr]", WAIT);
@@ -123,7 +78,7 @@ fn code_url_order(shop: &Shop) -> String {
 
 #[test]
 fn a_phone_shopper_pays_on_wechats_h5_page_and_returns_to_a_paid_order() {
-    let shop = at_checkout("browser-wechat-h5", 375, Some(ANDROID));
+    let shop = Shop::at_wechat_checkout("browser-wechat-h5", 375, Some(ANDROID));
     let b = &shop.browser;
     b.click(&b.wait_for("[data-testid=pay-button]", WAIT));
     // Sent to WeChat's H5 page (the simulator's), which plays the WeChat app's confirmation.
@@ -132,21 +87,15 @@ fn a_phone_shopper_pays_on_wechats_h5_page_and_returns_to_a_paid_order() {
     b.click(&approve);
     b.wait_for("[data-testid=result-success]", WAIT);
     shop.screenshot("wechat-h5-paid-375");
-    let session_id = b.script(
-        "return new URLSearchParams(location.search).get('checkout_session')",
-        vec![],
-    );
-    let id = session_id
-        .as_str()
-        .expect("back on the shop with the session id");
-    assert_eq!(shop.merchant_status(id), "paid");
+    let id = shop.returned_session_id();
+    assert_eq!(shop.merchant_view(&id)["status"], "paid");
 }
 
 #[test]
 fn inside_wechat_the_widget_opens_the_pay_sheet_and_flips_to_paid() {
     const IN_WECHAT: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
                              (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36 MicroMessenger/8.0.47";
-    let shop = at_checkout("browser-wechat-jsapi", 375, Some(IN_WECHAT));
+    let shop = Shop::at_wechat_checkout("browser-wechat-jsapi", 375, Some(IN_WECHAT));
     let b = &shop.browser;
     // WeChat's in-app browser injects WeixinJSBridge; this one records what the widget hands it
     // and answers as the pay sheet does once the shopper confirms.

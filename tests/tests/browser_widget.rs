@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
+use checkout_tests::shop::merchant_view;
 use checkout_tests::temp_dir;
 use checkout_tests::webdriver::Browser;
 use checkout_tests::worker::WorkerProcess;
@@ -101,17 +102,8 @@ impl Page {
     }
 
     /// The session's status as the merchant reads it.
-    fn merchant_status(&self, session_id: &str) -> String {
-        let key = DevVars::of_repo().demo_merchant_key;
-        let session = Client::new(&self.worker.base_url)
-            .call("GET", format!("/v1/checkout_sessions/{session_id}"))
-            .bearer(&key)
-            .send()
-            .expect_status(200);
-        session.body["status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+    fn merchant_status(&self, session_id: &str) -> Value {
+        merchant_view(&self.worker.base_url, session_id)["status"].clone()
     }
 
     /// Computed styles of the widget's parts, to compare one page with another.

@@ -3,47 +3,37 @@
 //! in part) or cancels it, and an authorization nobody captured is voided with its wallet holds.
 //! Also points + balance + card in one payment.
 
-use std::ops::Deref;
 use std::time::{Duration, Instant};
 
 use checkout_simulators::stripe::control::PayRequest;
 use checkout_tests::api::Reply;
-use checkout_tests::fixtures::{self, Checkout, ORIGIN, PAY_PASSWORD};
-use checkout_tests::providers::{self, Stripe};
+use checkout_tests::fixtures::{session_body_in, Checkout, PAY_PASSWORD};
+use checkout_tests::providers::Stripe;
+use common::rigs::{stripe_rig, SimRig};
 use serde_json::{json, Value};
+
+mod common;
 
 const CUSTOMER: &str = "cus_card_split";
 
-struct Rig {
-    sim: Stripe,
-    base: fixtures::Rig,
-}
-
-impl Deref for Rig {
-    type Target = fixtures::Rig;
-
-    fn deref(&self) -> &fixtures::Rig {
-        &self.base
-    }
-}
+/// The shared rig with the Stripe simulator beside it.
+type Rig = SimRig<Stripe>;
 
 /// A Worker taking cards through a fresh simulator (webhooks on), with `extra` variables, and
 /// the customer funded with 100.00 of balance and 1,000 points.
 fn rig(label: &str, extra: &[(&str, &str)]) -> Rig {
-    let sim = providers::start_stripe_with_retries(0, Duration::from_millis(500));
-    let base = fixtures::Rig::start_with_vars(label, providers::stripe_worker_vars(&sim), extra);
-    sim.send_webhooks_to(&base.worker.base_url);
-    base.seed(CUSTOMER, "100.00", "BDT", 1000);
-    Rig { sim, base }
+    let rig = stripe_rig(label, extra);
+    rig.send_webhooks();
+    rig.seed(CUSTOMER, "100.00", "BDT", 1000);
+    rig
 }
 
 impl Rig {
     fn checkout(&self, order: &str, amount: &str, capture: &str) -> Checkout {
-        self.checkout_from(&json!({
-            "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
-            "customer_id": CUSTOMER, "methods": ["points", "balance", "card"],
-            "return_url": "https://shop.example/done", "capture": capture
-        }))
+        let methods = ["points", "balance", "card"];
+        let mut body = session_body_in(order, amount, "BDT", CUSTOMER, &methods);
+        body["capture"] = json!(capture);
+        self.checkout_from(&body)
     }
 
     /// Starts the card payment (with a split when `split`); returns Stripe's session id.
@@ -53,14 +43,7 @@ impl Rig {
             body["allocation"] = allocation;
             body["pay_password"] = json!(PAY_PASSWORD);
         }
-        let reply = self
-            .client
-            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
-            .bearer(&checkout.token)
-            .from_frame_of(ORIGIN)
-            .header("Idempotency-Key", key)
-            .json(&body)
-            .expect_status(200);
+        let reply = self.pay_from_frame(checkout, key, &body).expect_status(200);
         let url = reply.body["next_action"]["url"]
             .as_str()
             .expect("a redirect to Stripe's page");
@@ -75,29 +58,11 @@ impl Rig {
             .expect("the page took the card");
         assert_eq!(paid["outcome"], "completed", "{paid}");
         let url = paid["redirect"].as_str().unwrap();
-        let path = url.strip_prefix(&self.worker.base_url).unwrap();
-        assert_eq!(self.client.call("GET", path).send().status, 303);
-    }
-
-    fn status(&self, checkout: &Checkout) -> Value {
-        self.client
-            .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
-            .bearer(&self.key())
-            .send()
-            .expect_status(200)
-            .body
+        assert_eq!(self.follow(url).status, 303);
     }
 
     fn wait_for(&self, checkout: &Checkout, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(40);
-        loop {
-            let view = self.status(checkout);
-            if done(&view) {
-                return view;
-            }
-            assert!(Instant::now() < deadline, "waiting for {what}: {view:#}");
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        self.wait_for_view(&checkout.id, what, Duration::from_secs(40), done)
     }
 
     /// `POST /v1/checkout_sessions/{id}/{verb}` (capture, cancel) as a merchant's integration
@@ -135,16 +100,11 @@ impl Rig {
     }
 
     fn wallet(&self) -> Value {
-        self.client
-            .call("GET", format!("/v1/customers/{CUSTOMER}/wallet"))
-            .bearer(&self.key())
-            .send()
-            .expect_status(200)
-            .body
+        common::wallet(self, &self.key(), CUSTOMER)
     }
 
     fn intent(&self, checkout: &Checkout) -> Value {
-        let view = self.status(checkout);
+        let view = self.merchant_view(&checkout.id);
         let id = view["payments"][0]["provider_transaction_id"]
             .as_str()
             .expect("the PaymentIntent")
@@ -155,14 +115,10 @@ impl Rig {
     }
 
     fn events(&self, kind: &str) -> usize {
-        let list = self
-            .client
-            .call("GET", "/v1/events?limit=100")
-            .bearer(&self.key())
-            .send();
-        list.body["data"]
-            .as_array()
-            .map_or(0, |a| a.iter().filter(|e| e["type"] == kind).count())
+        self.latest_events()
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .count()
     }
 }
 
@@ -174,7 +130,7 @@ fn a_manual_capture_session_is_authorized_then_captured_once() {
     assert_eq!(rig.capture(&checkout, json!({})).status, 409);
     let cs = rig.start(&checkout, "cap-1-key", None);
     rig.pay_and_return(&cs);
-    let view = rig.status(&checkout);
+    let view = rig.merchant_view(&checkout.id);
     assert_eq!(view["status"], "authorized", "{view:#}");
     assert_eq!(view["payments"][0]["status"], "authorized");
     assert_eq!(view["amount_paid"], "0.00");
@@ -204,7 +160,7 @@ fn a_partial_capture_takes_part_and_a_cancel_voids_the_authorization() {
     let partial = rig.checkout("cap-partial", "100.00", "manual");
     let cs = rig.start(&partial, "cap-partial-key", None);
     rig.pay_and_return(&cs);
-    assert_eq!(rig.status(&partial)["status"], "authorized");
+    assert_eq!(rig.merchant_view(&partial.id)["status"], "authorized");
     let too_much = rig.capture(&partial, json!({"amount": "100.01"}));
     assert_eq!(too_much.status, 400, "{}", too_much.body);
     assert_eq!(too_much.code(), "invalid_parameter");
@@ -217,7 +173,7 @@ fn a_partial_capture_takes_part_and_a_cancel_voids_the_authorization() {
     let voided = rig.checkout("cap-void", "40.00", "manual");
     let cs = rig.start(&voided, "cap-void-key", None);
     rig.pay_and_return(&cs);
-    assert_eq!(rig.status(&voided)["status"], "authorized");
+    assert_eq!(rig.merchant_view(&voided.id)["status"], "authorized");
     rig.command(&voided, "cancel", json!({})).expect_status(200);
     let view = rig.wait_for(&voided, "voided", |v| {
         v["payments"][0]["status"] == "failed"
@@ -241,7 +197,7 @@ fn an_authorization_nobody_captured_is_voided_with_its_wallet_holds() {
         Some(json!({"points": 300, "balance": "20.00"})),
     );
     rig.pay_and_return(&cs);
-    assert_eq!(rig.status(&checkout)["status"], "authorized");
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "authorized");
     let held = rig.wallet();
     assert_eq!(held["points"], json!({"available": 700, "held": 300}));
     assert_eq!(held["balances"][0]["held"], "20.00");
@@ -274,18 +230,8 @@ fn points_balance_and_card_pay_one_order() {
     );
     assert_eq!(rig.sim.session(&cs).unwrap()["amount_total"], 5000);
     rig.pay_and_return(&cs);
-    let view = rig.status(&checkout);
-    assert_eq!(view["status"], "paid", "{view:#}");
-    assert_eq!(view["amount_paid"], "100.00");
-    assert_eq!(
-        view["payments"][0]["legs"],
-        json!([
-            {"method": "points", "amount": "30.00", "status": "succeeded", "points": 300},
-            {"method": "balance", "amount": "20.00", "status": "succeeded"},
-            {"method": "card", "amount": "50.00", "status": "succeeded"}
-        ])
-    );
+    let view = rig.merchant_view(&checkout.id);
+    common::assert_paid_by_split(&view, "card");
     let posted = rig.wallet();
-    assert_eq!(posted["points"], json!({"available": 700, "held": 0}));
-    assert_eq!(posted["balances"][0]["available"], "80.00");
+    common::assert_split_posted(&posted);
 }

@@ -2,57 +2,44 @@
 //! card is typed on the simulator's hosted page (driven here through its control API, as the
 //! browser tests drive the page itself); the Worker learns the outcome only from Stripe's API.
 
-use std::ops::Deref;
 use std::time::{Duration, Instant};
 
 use checkout_simulators::stripe::cards;
 use checkout_simulators::stripe::control::PayRequest;
 use checkout_tests::api::{Client, Reply};
-use checkout_tests::fixtures::{self, Checkout, ORIGIN};
-use checkout_tests::providers::{self, Stripe};
-use serde_json::{json, Value};
+use checkout_tests::fixtures::{session_body_in, Checkout, ORIGIN};
+use checkout_tests::providers::Stripe;
+use common::rigs::{stripe_rig, SimRig};
+use serde_json::Value;
 
-struct Rig {
-    sim: Stripe,
-    base: fixtures::Rig,
-}
+mod common;
 
-impl Deref for Rig {
-    type Target = fixtures::Rig;
-
-    fn deref(&self) -> &fixtures::Rig {
-        &self.base
-    }
-}
+/// The shared rig with the Stripe simulator beside it.
+type Rig = SimRig<Stripe>;
 
 /// A Worker taking cards through a fresh simulator; `webhooks` points the simulator's events at
 /// the Worker.
 fn rig(label: &str, webhooks: bool) -> Rig {
-    let sim = providers::start_stripe_with_retries(0, Duration::from_millis(500));
-    let vars = providers::stripe_worker_vars(&sim);
-    let base = fixtures::Rig::start_with_vars(label, vars, &[("RECONCILE_AFTER_S", "0")]);
+    let rig = stripe_rig(label, &[("RECONCILE_AFTER_S", "0")]);
     if webhooks {
-        sim.send_webhooks_to(&base.worker.base_url);
+        rig.send_webhooks();
     }
-    Rig { sim, base }
+    rig
 }
 
 impl Rig {
     fn checkout(&self, order: &str, amount: &str) -> Checkout {
-        self.checkout_from(&json!({
-            "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
-            "customer_id": "cus_card", "methods": ["card"],
-            "return_url": "https://shop.example/done"
-        }))
+        self.checkout_from(&session_body_in(
+            order,
+            amount,
+            "BDT",
+            "cus_card",
+            &["card"],
+        ))
     }
 
     fn pay(&self, checkout: &Checkout, key: &str) -> Reply {
-        self.client
-            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
-            .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
-            .header("Idempotency-Key", key)
-            .json(&json!({"method": "card"}))
+        self.pay_from_page(checkout, key, "card")
     }
 
     /// Pays up to the redirect to Stripe's page; returns the Checkout Session's id.
@@ -78,32 +65,10 @@ impl Rig {
             .expect("the page took the card")
     }
 
-    /// Follows Stripe's redirect back to the Worker the way the browser would (not further).
-    fn follow(&self, url: &str) -> Reply {
-        let path = url
-            .strip_prefix(&self.worker.base_url)
-            .unwrap_or_else(|| panic!("{url} goes to the Worker"));
-        self.client.call("GET", path).send()
-    }
-
-    fn status(&self, checkout: &Checkout) -> Value {
-        self.client
-            .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
-            .bearer(&self.key())
-            .send()
-            .expect_status(200)
-            .body
-    }
-
     /// The session as the widget gets it (the shopper's view), as raw text and JSON.
     fn widget_view(&self, checkout: &Checkout) -> (String, Value) {
-        let reply = self
-            .client
-            .call("GET", format!("/v1/widget/sessions/{}", checkout.id))
-            .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
-            .send()
-            .expect_status(200);
+        let reply =
+            common::widget_read(self, &checkout.id, &checkout.token, ORIGIN).expect_status(200);
         (reply.body.to_string(), reply.body)
     }
 
@@ -118,7 +83,7 @@ impl Rig {
             .to_owned();
         assert_eq!(self.follow(&cancel_url).status, 303);
         assert_eq!(self.sim.session(&cs).unwrap()["status"], "expired");
-        let view = self.status(checkout);
+        let view = self.merchant_view(&checkout.id);
         assert_eq!(view["status"], "open", "{view:#}");
         view
     }
@@ -139,32 +104,14 @@ impl Rig {
 
     /// The merchant's events of `kind`, as sent.
     fn events_of(&self, kind: &str) -> Vec<Value> {
-        let list = self
-            .client
-            .call("GET", "/v1/events?limit=100")
-            .bearer(&self.key())
-            .send()
-            .expect_status(200);
-        list.body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["type"] == kind)
-            .cloned()
-            .collect()
+        let mut events = self.latest_events();
+        events.retain(|e| e["type"] == kind);
+        events
     }
 
     fn wait_for(&self, checkout: &Checkout, what: &str, done: impl Fn(&Value) -> bool) -> Value {
         // Past the first refund back-off (30 s), which settles a refund whose answer was lost.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let view = self.status(checkout);
-            if done(&view) {
-                return view;
-            }
-            assert!(Instant::now() < deadline, "waiting for {what}: {view:#}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        self.wait_for_view(&checkout.id, what, Duration::from_secs(60), done)
     }
 
     /// A session paid by card and returned from: `(checkout, stripe session, payment intent)`.
@@ -175,7 +122,7 @@ impl Rig {
         assert_eq!(paid["outcome"], "completed", "{paid}");
         let back = self.follow(paid["redirect"].as_str().unwrap());
         assert_eq!(back.status, 303, "{}", back.body);
-        let view = self.status(&checkout);
+        let view = self.merchant_view(&checkout.id);
         assert_eq!(view["status"], "paid", "{view:#}");
         let intent = view["payments"][0]["provider_transaction_id"]
             .as_str()
@@ -196,18 +143,13 @@ fn a_card_payment_is_settled_from_stripe_on_return() {
         rig.worker.base_url, checkout.id
     ));
     assert_eq!(forged.status, 303);
-    assert_eq!(rig.status(&checkout)["status"], "processing");
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "processing");
 
     let paid = rig.pay_card(&cs, "4242 4242 4242 4242", None);
     assert_eq!(paid["outcome"], "completed", "{paid}");
     let back = rig.follow(paid["redirect"].as_str().unwrap());
-    assert_eq!(back.status, 303, "{}", back.body);
-    let location = back.header("Location").unwrap();
-    assert!(
-        location.starts_with("https://shop.example/done?checkout_session=cs_"),
-        "{location}"
-    );
-    let view = rig.status(&checkout);
+    common::assert_back_to_shop(&back);
+    let view = rig.merchant_view(&checkout.id);
     assert_eq!(view["status"], "paid", "{view:#}");
     assert_eq!(view["amount_paid"], "150.50");
     let intent = view["payments"][0]["provider_transaction_id"]
@@ -220,7 +162,7 @@ fn a_card_payment_is_settled_from_stripe_on_return() {
     assert_eq!(at_stripe["metadata"]["session_id"], checkout.id.as_str());
     // A second return changes nothing.
     assert_eq!(rig.follow(paid["redirect"].as_str().unwrap()).status, 303);
-    assert_eq!(rig.status(&checkout)["status"], "paid");
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "paid");
 }
 
 #[test]
@@ -238,14 +180,14 @@ fn each_decline_leaves_the_leg_open_and_a_good_card_then_pays() {
         let declined = rig.pay_card(&cs, card, None);
         assert_eq!(declined["outcome"], "declined", "{card}: {declined}");
         // The widget's poll asks Stripe: the session is still open there, and so is ours.
-        let view = rig.status(&checkout);
+        let view = rig.merchant_view(&checkout.id);
         assert_eq!(view["status"], "processing", "{card}: {view:#}");
         assert_eq!(view["payments"][0]["status"], "processing", "{card}");
     }
     let paid = rig.pay_card(&cs, "4242424242424242", None);
     assert_eq!(paid["outcome"], "completed");
     assert_eq!(rig.follow(paid["redirect"].as_str().unwrap()).status, 303);
-    assert_eq!(rig.status(&checkout)["status"], "paid");
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "paid");
 }
 
 /// A lost card is a plain decline to the shopper (Stripe's advice, so as not to tip off a thief);
@@ -341,14 +283,14 @@ fn three_d_secure_passed_pays_and_failed_does_not() {
     let cs = rig.start(&failed, "card-3ds-fail-key");
     let answer = rig.pay_card(&cs, "4000002500003155", Some("fail"));
     assert_eq!(answer["outcome"], "declined", "{answer}");
-    assert_eq!(rig.status(&failed)["status"], "processing");
+    assert_eq!(rig.merchant_view(&failed.id)["status"], "processing");
 
     let passed = rig.checkout("card-3ds-pass", "30.00");
     let cs = rig.start(&passed, "card-3ds-pass-key");
     let answer = rig.pay_card(&cs, "4000002760003184", Some("pass"));
     assert_eq!(answer["outcome"], "completed", "{answer}");
     assert_eq!(rig.follow(answer["redirect"].as_str().unwrap()).status, 303);
-    assert_eq!(rig.status(&passed)["status"], "paid");
+    assert_eq!(rig.merchant_view(&passed.id)["status"], "paid");
 }
 
 #[test]
@@ -361,7 +303,7 @@ fn leaving_stripes_page_expires_its_session_and_the_shopper_can_retry() {
         .unwrap()
         .to_owned();
     assert_eq!(rig.follow(&cancel_url).status, 303);
-    let view = rig.status(&checkout);
+    let view = rig.merchant_view(&checkout.id);
     assert_eq!(view["status"], "open", "{view:#}");
     assert_eq!(view["payments"][0]["failure_code"], "payment_canceled");
     assert_eq!(rig.sim.session(&cs).unwrap()["status"], "expired");
@@ -381,7 +323,7 @@ fn a_webhook_settles_the_payment_before_the_shopper_returns() {
     assert_eq!(view["amount_paid"], "40.00");
     // The shopper's return afterwards changes nothing.
     assert_eq!(rig.follow(paid["redirect"].as_str().unwrap()).status, 303);
-    assert_eq!(rig.status(&checkout)["status"], "paid");
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "paid");
     let deliveries = rig.sim.deliveries();
     assert!(!deliveries.is_empty());
     assert!(
@@ -420,7 +362,7 @@ fn duplicate_and_reordered_events_are_harmless() {
             .all(|d| d.status.is_some_and(|s| (200..300).contains(&s))),
         "{deliveries:#?}"
     );
-    assert_eq!(rig.status(&checkout)["status"], "paid");
+    assert_eq!(rig.merchant_view(&checkout.id)["status"], "paid");
 }
 
 /// Sends one event under a fault and returns the Worker's answers to it.
@@ -443,7 +385,7 @@ fn answers_under(fault: impl Fn(&mut checkout_simulators::stripe::control::Fault
         if !answered.is_empty() || Instant::now() > deadline {
             // A refused webhook settled nothing.
             if answered.iter().all(|s| *s == 400) {
-                assert_eq!(rig.status(&checkout)["status"], "processing");
+                assert_eq!(rig.merchant_view(&checkout.id)["status"], "processing");
             }
             return answered;
         }
@@ -517,7 +459,7 @@ fn a_replayed_or_unsigned_webhook_changes_nothing() {
         "{}",
         replayed.status
     );
-    let view = rig.status(&checkout);
+    let view = rig.merchant_view(&checkout.id);
     assert_eq!(view["status"], "paid");
     assert_eq!(view["payments"].as_array().unwrap().len(), 1);
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use checkout_simulators::wechat::Faults;
 use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures::{Rig, ORIGIN, PAY_PASSWORD};
+use checkout_tests::fixtures::{session_body_in, Rig, PAY_PASSWORD};
 use checkout_tests::providers;
 use checkout_tests::worker::WorkerOptions;
 use serde_json::{json, Value};
@@ -70,29 +70,9 @@ fn failures_and_slow_provider_calls_raise_alerts() {
         latency_ms: 600,
         ..Faults::default()
     });
-    let session = rig
-        .client
-        .call("POST", "/v1/checkout_sessions")
-        .bearer(&rig.key())
-        .json(&json!({
-            "order_id": "metrics-3", "amount": "8.00", "currency": "CNY", "description": "Tea",
-            "customer_id": "cus_metrics", "methods": ["wechat_pay"],
-            "return_url": "https://shop.example/done"
-        }))
-        .expect_status(200);
-    let token = rig.token(session.body["client_secret"].as_str().unwrap());
-    rig.client
-        .call(
-            "POST",
-            format!(
-                "/v1/widget/sessions/{}/pay",
-                session.body["id"].as_str().unwrap()
-            ),
-        )
-        .bearer(&token)
-        .header("Origin", ORIGIN)
-        .header("Idempotency-Key", "metrics-key-4")
-        .json(&json!({"method": "wechat_pay"}))
+    let body = session_body_in("metrics-3", "8.00", "CNY", "cus_metrics", &["wechat_pay"]);
+    let checkout = rig.checkout_from(&body);
+    rig.pay_from_page(&checkout, "metrics-key-4", "wechat_pay")
         .expect_status(200);
     let body = metrics(&rig);
     let latency = &body["methods"]["wechat_pay"]["provider_latency_ms"];

@@ -1,30 +1,18 @@
 //! Points and balance held while bKash pays the rest, over HTTP against the simulator: posted
 //! when bKash succeeds, released when it does not, and safe across a Worker restart.
 
-use std::ops::Deref;
-
 use checkout_simulators::bkash::{RunningBkash, RICH_WALLET};
 use checkout_tests::api::{Client, Reply};
-use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures::{self, Checkout, ORIGIN, PAY_PASSWORD};
-use checkout_tests::providers;
+use checkout_tests::fixtures::{Checkout, ORIGIN, PAY_PASSWORD};
+use common::rigs::{bkash_rig, SimRig};
 use serde_json::{json, Value};
+
+mod common;
 
 const CUSTOMER: &str = "cus_split";
 
 /// The shared rig (Worker, client, demo key) with the bKash simulator beside it.
-struct Rig {
-    sim: RunningBkash,
-    base: fixtures::Rig,
-}
-
-impl Deref for Rig {
-    type Target = fixtures::Rig;
-
-    fn deref(&self) -> &fixtures::Rig {
-        &self.base
-    }
-}
+type Rig = SimRig<RunningBkash>;
 
 fn rig(label: &str) -> Rig {
     rig_with(label, &[])
@@ -33,10 +21,9 @@ fn rig(label: &str) -> Rig {
 /// A Worker with bKash (plus `extra` variables), and the customer funded with 100.00 of balance
 /// and 1,000 points.
 fn rig_with(label: &str, extra: &[(&str, &str)]) -> Rig {
-    let sim = providers::start_bkash(&DevVars::of_repo(), 0);
-    let base = fixtures::Rig::start_with_vars(label, providers::bkash_worker_vars(&sim), extra);
-    base.seed(CUSTOMER, "100.00", "BDT", 1000);
-    Rig { sim, base }
+    let rig = bkash_rig(label, extra);
+    rig.seed(CUSTOMER, "100.00", "BDT", 1000);
+    rig
 }
 
 impl Rig {
@@ -50,38 +37,13 @@ impl Rig {
 
     /// Points 300 (30.00) + balance 20.00 held; bKash asked for 50.00.
     fn pay_split(&self, checkout: &Checkout, key: &str, balance: &str) -> Reply {
-        self.client
-            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
-            .bearer(&checkout.token)
-            .from_frame_of(ORIGIN)
-            .header("Idempotency-Key", key)
-            .json(&json!({"method": "bkash", "pay_password": PAY_PASSWORD,
-                "allocation": {"points": 300, "balance": balance}}))
+        let body = json!({"method": "bkash", "pay_password": PAY_PASSWORD,
+            "allocation": {"points": 300, "balance": balance}});
+        self.pay_from_frame(checkout, key, &body)
     }
 
     fn wallet(&self) -> Value {
-        self.client
-            .call("GET", format!("/v1/customers/{CUSTOMER}/wallet"))
-            .bearer(&self.key())
-            .send()
-            .expect_status(200)
-            .body
-    }
-
-    fn status(&self, checkout: &Checkout) -> Value {
-        self.client
-            .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
-            .bearer(&self.key())
-            .send()
-            .expect_status(200)
-            .body
-    }
-
-    fn callback(&self, url: &str) -> u16 {
-        let path = url
-            .strip_prefix(&self.worker.base_url)
-            .expect("a Worker callback");
-        self.client.call("GET", path).send().status
+        common::wallet(self, &self.key(), CUSTOMER)
     }
 }
 
@@ -107,22 +69,12 @@ fn points_and_balance_are_held_then_posted_when_bkash_pays_the_rest() {
     assert_eq!(held["balances"][0]["available"], "80.00");
 
     let callback = rig.sim.approve(&bkash_payment, RICH_WALLET).unwrap();
-    assert_eq!(rig.callback(&callback), 303);
-    let view = rig.status(&order);
-    assert_eq!(view["status"], "paid");
-    assert_eq!(view["amount_paid"], "100.00");
-    assert_eq!(
-        view["payments"][0]["legs"],
-        json!([
-            {"method": "points", "amount": "30.00", "status": "succeeded", "points": 300},
-            {"method": "balance", "amount": "20.00", "status": "succeeded"},
-            {"method": "bkash", "amount": "50.00", "status": "succeeded"}
-        ])
-    );
+    assert_eq!(rig.follow(&callback).status, 303);
+    let view = rig.merchant_view(&order.id);
+    common::assert_paid_by_split(&view, "bkash");
     let posted = rig.wallet();
-    assert_eq!(posted["points"], json!({"available": 700, "held": 0}));
+    common::assert_split_posted(&posted);
     assert_eq!(posted["balances"][0]["held"], "0.00");
-    assert_eq!(posted["balances"][0]["available"], "80.00");
 }
 
 #[test]
@@ -133,8 +85,8 @@ fn after_a_failed_bkash_leg_the_holds_wait_for_a_retry_of_the_external_part() {
         .pay_split(&order, "split-key-0002", "20.00")
         .expect_status(200);
     let callback = rig.sim.cancel(&payment_id(&first)).unwrap();
-    assert_eq!(rig.callback(&callback), 303);
-    assert_eq!(rig.status(&order)["status"], "open");
+    assert_eq!(rig.follow(&callback).status, 303);
+    assert_eq!(rig.merchant_view(&order.id)["status"], "open");
     // Still reserved for the retry.
     let kept = rig.wallet();
     assert_eq!(kept["points"], json!({"available": 700, "held": 300}));
@@ -149,8 +101,8 @@ fn after_a_failed_bkash_leg_the_holds_wait_for_a_retry_of_the_external_part() {
         json!({"available": 700, "held": 300})
     );
     let callback = rig.sim.approve(&payment_id(&retry), RICH_WALLET).unwrap();
-    assert_eq!(rig.callback(&callback), 303);
-    assert_eq!(rig.status(&order)["status"], "paid");
+    assert_eq!(rig.follow(&callback).status, 303);
+    assert_eq!(rig.merchant_view(&order.id)["status"], "paid");
     let posted = rig.wallet();
     assert_eq!(posted["points"], json!({"available": 700, "held": 0}));
     assert_eq!(posted["balances"][0]["available"], "80.00");
@@ -165,7 +117,7 @@ fn paying_another_way_after_a_failed_leg_releases_the_kept_holds() {
         .pay_split(&order, "split-key-0008", "20.00")
         .expect_status(200);
     let callback = rig.sim.cancel(&payment_id(&first)).unwrap();
-    rig.callback(&callback);
+    rig.follow(&callback);
     // Now balance alone: the kept holds are voided first, then 100.00 is taken.
     rig.client
         .call("POST", format!("/v1/widget/sessions/{}/pay", order.id))
@@ -178,7 +130,7 @@ fn paying_another_way_after_a_failed_leg_releases_the_kept_holds() {
     assert_eq!(wallet["points"], json!({"available": 1000, "held": 0}));
     assert_eq!(wallet["balances"][0]["available"], "0.00");
     assert_eq!(wallet["balances"][0]["held"], "0.00");
-    assert_eq!(rig.status(&order)["status"], "paid");
+    assert_eq!(rig.merchant_view(&order.id)["status"], "paid");
 }
 
 #[test]
@@ -192,8 +144,8 @@ fn a_worker_restart_between_hold_and_charge_loses_nothing() {
     rig.base.client = Client::new(&rig.base.worker.base_url);
     assert_eq!(rig.wallet()["points"]["held"], 300);
     let callback = rig.sim.approve(&payment_id(&started), RICH_WALLET).unwrap();
-    assert_eq!(rig.callback(&callback), 303);
-    assert_eq!(rig.status(&order)["status"], "paid");
+    assert_eq!(rig.follow(&callback).status, 303);
+    assert_eq!(rig.merchant_view(&order.id)["status"], "paid");
     assert_eq!(rig.wallet()["points"], json!({"available": 700, "held": 0}));
 }
 
@@ -242,8 +194,8 @@ fn refunds_of_a_split_go_back_to_bkash_then_balance_then_points() {
         .expect_status(200);
     let bkash_payment = payment_id(&started);
     let callback = rig.sim.approve(&bkash_payment, RICH_WALLET).unwrap();
-    rig.callback(&callback);
-    assert_eq!(rig.status(&order)["status"], "paid");
+    rig.follow(&callback);
+    assert_eq!(rig.merchant_view(&order.id)["status"], "paid");
     let refund = |key: &str, amount: &str| rig.refund(&order.id, key, amount, "returned");
     // 60.00 back: bKash's 50.00 first, then 10.00 of balance.
     let first = refund("split-refund-1", "60.00").expect_status(200);
@@ -260,33 +212,17 @@ fn refunds_of_a_split_go_back_to_bkash_then_balance_then_points() {
     assert_eq!(wallet["points"]["available"], 1000);
     let too_much = refund("split-refund-4", "0.10");
     assert_eq!(too_much.code(), "refund_exceeds_payment");
-    assert_eq!(rig.status(&order)["amount_refunded"], "100.00");
+    assert_eq!(rig.merchant_view(&order.id)["amount_refunded"], "100.00");
 }
 
 #[test]
 fn holds_are_released_by_the_alarm_when_the_session_expires_unpaid() {
     let rig = rig_with("split-expiry", &[("SESSION_MIN_TTL_S", "1")]);
-    let session = rig.admin(
-        "POST",
-        "/v1/checkout_sessions",
-        json!({
-            "order_id": "split-expiry", "amount": "100.00", "currency": "BDT", "description": "Tea",
-            "customer_id": CUSTOMER, "methods": ["points", "balance", "bkash"],
-            "return_url": "https://shop.example/done", "expires_in_s": 2
-        }),
-    );
-    let secret = session.body["client_secret"].as_str().unwrap();
-    let token = rig
-        .client
-        .call("POST", "/v1/widget/token")
-        .header("Origin", ORIGIN)
-        .json(&json!({ "client_secret": secret }))
-        .expect_status(200);
-    let order = Checkout {
-        id: session.body["id"].as_str().unwrap().to_owned(),
-        token: token.body["token"].as_str().unwrap().to_owned(),
-        client_secret: secret.to_owned(),
-    };
+    let order = rig.checkout_from(&json!({
+        "order_id": "split-expiry", "amount": "100.00", "currency": "BDT", "description": "Tea",
+        "customer_id": CUSTOMER, "methods": ["points", "balance", "bkash"],
+        "return_url": "https://shop.example/done", "expires_in_s": 2
+    }));
     rig.pay_split(&order, "split-key-0006", "20.00")
         .expect_status(200);
     assert_eq!(rig.wallet()["points"]["held"], 300);
@@ -301,7 +237,7 @@ fn holds_are_released_by_the_alarm_when_the_session_expires_unpaid() {
     }
     assert_eq!(wallet["points"], json!({"available": 1000, "held": 0}));
     assert_eq!(wallet["balances"][0]["held"], "0.00");
-    let view = rig.status(&order);
+    let view = rig.merchant_view(&order.id);
     assert_eq!(view["status"], "expired");
     assert_eq!(view["payments"][0]["failure_code"], "session_expired");
 }

@@ -1,7 +1,7 @@
 //! Points and balance together over HTTP: an internal split completes at once and atomically.
 
 use checkout_tests::api::Reply;
-use checkout_tests::fixtures::{Checkout, Rig, ORIGIN, PAY_PASSWORD};
+use checkout_tests::fixtures::{session_body_in, Checkout, Rig, PAY_PASSWORD};
 use serde_json::{json, Value};
 
 const CUSTOMER: &str = "cus_mix";
@@ -18,27 +18,12 @@ fn rig(label: &str, points: i64, balance: &str) -> Rig {
 }
 
 fn checkout(rig: &Rig, order: &str, amount: &str) -> Checkout {
-    let body = json!({
-        "order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
-        "customer_id": CUSTOMER, "methods": ["points", "balance"],
-        "return_url": "https://shop.example/done"
-    });
-    let session = rig.create_session(&body).expect_status(200);
-    let client_secret = session.body["client_secret"].as_str().unwrap().to_owned();
-    Checkout {
-        id: session.body["id"].as_str().unwrap().to_owned(),
-        token: rig.token(&client_secret),
-        client_secret,
-    }
+    let methods = ["points", "balance"];
+    rig.checkout_from(&session_body_in(order, amount, "BDT", CUSTOMER, &methods))
 }
 
 fn pay(rig: &Rig, checkout: &Checkout, key: &str, body: Value) -> Reply {
-    rig.client
-        .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
-        .bearer(&checkout.token)
-        .from_frame_of(ORIGIN)
-        .header("Idempotency-Key", key)
-        .json(&body)
+    rig.pay_from_frame(checkout, key, &body)
 }
 
 fn wallet(rig: &Rig) -> (i64, String) {

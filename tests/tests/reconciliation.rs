@@ -2,39 +2,24 @@
 //! each asked of the simulator and compared with the books; a short payment at the provider is
 //! listed; an unanswered one is unchecked; bad parameters are refused; pages are bounded.
 
-use std::ops::Deref;
 use std::time::{Duration, Instant};
 
 use checkout_simulators::stripe::cards;
 use checkout_simulators::stripe::control::PayRequest;
 use checkout_simulators::wechat::{Faults, RunningWechat};
 use checkout_tests::api::Reply;
-use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures::{self, Checkout, ORIGIN};
-use checkout_tests::providers;
-use checkout_tests::worker::WorkerOptions;
+use checkout_tests::fixtures::{self, session_body_in, Checkout};
+use checkout_tests::providers::Stripe;
+use common::rigs::{stripe_rig, wechat_rig, SimRig};
 use serde_json::{json, Value};
 
 mod common;
 
-struct Rig {
-    sim: RunningWechat,
-    base: fixtures::Rig,
-}
-
-impl Deref for Rig {
-    type Target = fixtures::Rig;
-
-    fn deref(&self) -> &fixtures::Rig {
-        &self.base
-    }
-}
+/// The shared rig with the WeChat Pay simulator beside it.
+type Rig = SimRig<RunningWechat>;
 
 fn rig(label: &str) -> Rig {
-    let sim =
-        providers::start_wechat_with_retries(&DevVars::of_repo(), 0, Duration::from_millis(500));
-    let base = fixtures::Rig::start_with_vars(label, providers::wechat_worker_vars(&sim), &[]);
-    Rig { sim, base }
+    wechat_rig(label, &[])
 }
 
 impl Rig {
@@ -49,65 +34,29 @@ impl Rig {
     /// A Native payment; returns its id (WeChat's out_trade_no).
     fn pay_native(&self, checkout: &Checkout, key: &str) -> String {
         let reply = self
-            .client
-            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
-            .bearer(&checkout.token)
-            .from_frame_of(ORIGIN)
-            .header("Idempotency-Key", key)
-            .json(&json!({"method": "wechat_pay"}))
+            .pay_from_frame(checkout, key, &json!({"method": "wechat_pay"}))
             .expect_status(200);
         assert_eq!(
             reply.body["next_action"]["type"], "qr_code",
             "{}",
             reply.body
         );
-        let view = self.status(checkout);
-        let processing = view["payments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["status"] == "processing")
-            .unwrap_or_else(|| panic!("no processing payment: {view:#}"));
-        processing["id"].as_str().unwrap().to_owned()
-    }
-
-    fn status(&self, checkout: &Checkout) -> Value {
-        self.merchant_view(&checkout.id)
+        self.processing_payment(&checkout.id)
     }
 
     fn wait_until(&self, checkout: &Checkout, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let view = self.status(checkout);
-            if done(&view) {
-                return view;
-            }
-            assert!(Instant::now() < deadline, "waiting for {what}: {view:#}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        self.wait_for_view(&checkout.id, what, Duration::from_secs(30), done)
     }
+}
 
+impl<S> SimRig<S> {
+    /// `GET /v1/reports/reconciliation{query}` with the demo merchant's key.
     fn report(&self, query: &str) -> Reply {
         self.client
             .call("GET", format!("/v1/reports/reconciliation{query}"))
             .bearer(&self.key())
             .send()
     }
-}
-
-fn today() -> String {
-    let days = common::now_s().div_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }
 
 #[test]
@@ -120,15 +69,7 @@ fn a_short_payment_at_wechat_is_listed_and_paid_ones_agree() {
 
     let canceled = rig.checkout("recon-cancel-1", "7.00");
     rig.pay_native(&canceled, "recon-key-cancel-1");
-    rig.client
-        .call(
-            "POST",
-            format!("/v1/widget/sessions/{}/cancel", canceled.id),
-        )
-        .bearer(&canceled.token)
-        .header("Origin", ORIGIN)
-        .json(&json!({}))
-        .expect_status(200);
+    rig.cancel_from_page(&canceled).expect_status(200);
 
     rig.sim.set_faults(Faults {
         pay_short_fen: 1,
@@ -143,7 +84,7 @@ fn a_short_payment_at_wechat_is_listed_and_paid_ones_agree() {
         v["payments"][0]["status"] != "processing"
     });
 
-    let date = today();
+    let date = common::today();
     let report = rig
         .report(&format!("?date={date}&method=wechat_pay"))
         .expect_status(200);
@@ -186,7 +127,7 @@ fn pages_are_bounded_and_bad_parameters_refused() {
         ids.push(rig.pay_native(&checkout, &format!("recon-key-page-{n}")));
     }
     ids.sort();
-    let date = today();
+    let date = common::today();
     let first = rig
         .report(&format!("?date={date}&method=wechat_pay&limit=2"))
         .expect_status(200);
@@ -240,61 +181,41 @@ fn pages_are_bounded_and_bad_parameters_refused() {
 }
 
 /// A Worker taking cards through a fresh Stripe simulator, which sends it its events.
-fn card_rig(label: &str) -> (providers::Stripe, fixtures::Rig) {
-    let sim = providers::start_stripe_with_retries(0, Duration::from_millis(500));
-    let options = WorkerOptions {
-        vars: providers::stripe_worker_vars(&sim),
-        ..WorkerOptions::default()
-    };
-    let rig = fixtures::Rig::start_with(label, options);
-    sim.send_webhooks_to(&rig.worker.base_url);
-    (sim, rig)
+fn card_rig(label: &str) -> SimRig<Stripe> {
+    let rig = stripe_rig(label, &[]);
+    rig.send_webhooks();
+    rig
 }
 
 /// A card session of `amount` BDT, paid up to the redirect to Stripe's page; returns the session
 /// and the Checkout Session's id.
 fn card_started(rig: &fixtures::Rig, order: &str, amount: &str) -> (String, String) {
-    let session = rig.admin(
-        "POST",
-        "/v1/checkout_sessions",
-        json!({"order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
-               "customer_id": "cus_recon", "methods": ["card"],
-               "return_url": "https://shop.example/done"}),
-    );
-    let id = session.body["id"].as_str().unwrap().to_owned();
-    let token = rig.token(session.body["client_secret"].as_str().unwrap());
+    let checkout = rig.checkout_from(&session_body_in(
+        order,
+        amount,
+        "BDT",
+        "cus_recon",
+        &["card"],
+    ));
     let reply = rig
-        .client
-        .call("POST", format!("/v1/widget/sessions/{id}/pay"))
-        .bearer(&token)
-        .header("Origin", ORIGIN)
-        .header("Idempotency-Key", &format!("{order}-key"))
-        .json(&json!({"method": "card"}))
+        .pay_from_page(&checkout, &format!("{order}-key"), "card")
         .expect_status(200);
     let url = reply.body["next_action"]["url"].as_str().unwrap();
-    (id, url.rsplit('/').next().unwrap().to_owned())
+    (checkout.id, url.rsplit('/').next().unwrap().to_owned())
 }
 
 /// The shopper pays with 4242 on Stripe's page and comes back; the session is paid.
-fn card_paid(sim: &providers::Stripe, rig: &fixtures::Rig, order: &str, amount: &str) -> String {
+fn card_paid(rig: &SimRig<Stripe>, order: &str, amount: &str) -> String {
     let (id, cs) = card_started(rig, order, amount);
     let request = PayRequest {
         card: cards::SUCCESS_CARD.into(),
         ..PayRequest::default()
     };
-    let paid = sim.pay(&cs, &request).unwrap();
+    let paid = rig.sim.pay(&cs, &request).unwrap();
     let back = paid["redirect"].as_str().unwrap();
-    let path = back.strip_prefix(&rig.worker.base_url).unwrap();
-    assert_eq!(rig.client.call("GET", path).send().status, 303);
+    assert_eq!(rig.follow(back).status, 303);
     assert_eq!(rig.merchant_view(&id)["status"], "paid");
     id
-}
-
-fn card_report(rig: &fixtures::Rig, query: &str) -> Reply {
-    rig.client
-        .call("GET", format!("/v1/reports/reconciliation{query}"))
-        .bearer(&rig.key())
-        .send()
 }
 
 /// Each card attempt of the day is asked of Stripe (its Checkout Session with the PaymentIntent,
@@ -302,9 +223,9 @@ fn card_report(rig: &fixtures::Rig, query: &str) -> Reply {
 /// when Stripe does not answer, every attempt is listed as unchecked, never as agreeing.
 #[test]
 fn card_attempts_are_compared_with_stripe_and_unanswered_ones_are_unchecked() {
-    let (sim, rig) = card_rig("reconciliation-card");
-    card_paid(&sim, &rig, "recon-card-paid", "25.00");
-    let refunded = card_paid(&sim, &rig, "recon-card-refunded", "40.00");
+    let rig = card_rig("reconciliation-card");
+    card_paid(&rig, "recon-card-paid", "25.00");
+    let refunded = card_paid(&rig, "recon-card-refunded", "40.00");
     rig.refund(&refunded, "recon-card-refund", "15.00", "one cup broke")
         .expect_status(200);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -315,8 +236,10 @@ fn card_attempts_are_compared_with_stripe_and_unanswered_ones_are_unchecked() {
     }
     card_started(&rig, "recon-card-open", "10.00");
 
-    let date = today();
-    let report = card_report(&rig, &format!("?date={date}&method=card")).expect_status(200);
+    let date = common::today();
+    let report = rig
+        .report(&format!("?date={date}&method=card"))
+        .expect_status(200);
     let body = &report.body;
     assert_eq!(body["method"], "card", "{body:#}");
     assert_eq!(body["currency"], "BDT");
@@ -327,20 +250,25 @@ fn card_attempts_are_compared_with_stripe_and_unanswered_ones_are_unchecked() {
     assert_eq!(body["totals"]["books"], "50.00");
     assert_eq!(body["totals"]["difference"], "0.00");
     // The card attempts are in the card report only, and in their currency's.
-    let wechat = card_report(&rig, &format!("?date={date}&method=wechat_pay")).expect_status(200);
+    let wechat = rig
+        .report(&format!("?date={date}&method=wechat_pay"))
+        .expect_status(200);
     assert_eq!(wechat.body["checked"], 0, "{:#}", wechat.body);
-    let yen =
-        card_report(&rig, &format!("?date={date}&method=card&currency=JPY")).expect_status(200);
+    let yen = rig
+        .report(&format!("?date={date}&method=card&currency=JPY"))
+        .expect_status(200);
     assert_eq!(yen.body["checked"], 0, "{:#}", yen.body);
     assert_eq!(yen.body["currency"], "JPY");
-    let refused = card_report(&rig, &format!("?date={date}&method=bkash&currency=CNY"));
+    let refused = rig.report(&format!("?date={date}&method=bkash&currency=CNY"));
     common::assert_refused(&refused, 400, "invalid_parameter");
     assert_eq!(refused.body["error"]["param"], "currency");
 
-    let mut faults = sim.faults();
+    let mut faults = rig.sim.faults();
     faults.fail_next_requests = 1_000;
-    sim.set_faults(faults);
-    let report = card_report(&rig, &format!("?date={date}&method=card")).expect_status(200);
+    rig.sim.set_faults(faults);
+    let report = rig
+        .report(&format!("?date={date}&method=card"))
+        .expect_status(200);
     let body = &report.body;
     assert_eq!(body["checked"], 0, "{body:#}");
     let unchecked = body["unchecked"].as_array().unwrap();

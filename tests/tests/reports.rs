@@ -4,38 +4,21 @@
 
 use checkout_simulators::bkash::RICH_WALLET;
 use checkout_tests::api::Reply;
-use checkout_tests::fixtures::{Checkout, Rig, ORIGIN, PAY_PASSWORD};
-use checkout_tests::providers;
+use checkout_tests::fixtures::{session_body_in, Checkout, Rig, PAY_PASSWORD};
 use checkout_tests::worker::WorkerOptions;
+use common::rigs::bkash_rig;
 use serde_json::{json, Value};
 
 mod common;
 
 const CUSTOMER: &str = "cus_report";
 
-fn checkout(rig: &Rig, order: &str, amount: &str, methods: Value) -> Checkout {
-    let session = rig.admin(
-        "POST",
-        "/v1/checkout_sessions",
-        json!({"order_id": order, "amount": amount, "currency": "BDT", "description": "Tea",
-               "customer_id": CUSTOMER, "methods": methods,
-               "return_url": "https://shop.example/done"}),
-    );
-    let secret = session.body["client_secret"].as_str().unwrap().to_owned();
-    Checkout {
-        id: session.body["id"].as_str().unwrap().to_owned(),
-        token: rig.token(&secret),
-        client_secret: secret,
-    }
+fn checkout(rig: &Rig, order: &str, amount: &str, methods: &[&str]) -> Checkout {
+    rig.checkout_from(&session_body_in(order, amount, "BDT", CUSTOMER, methods))
 }
 
 fn pay(rig: &Rig, checkout: &Checkout, key: &str, body: Value) -> Reply {
-    rig.client
-        .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
-        .bearer(&checkout.token)
-        .from_frame_of(ORIGIN)
-        .header("Idempotency-Key", key)
-        .json(&body)
+    rig.pay_from_frame(checkout, key, &body)
 }
 
 fn report(rig: &Rig, query: &str) -> Reply {
@@ -53,13 +36,7 @@ fn row<'a>(rows: &'a [Value], method: &str) -> &'a Value {
 
 #[test]
 fn report_sums_match_the_sessions_and_the_wallet() {
-    let vars = checkout_tests::dev_vars::DevVars::of_repo();
-    let sim = providers::start_bkash(&vars, 0);
-    let options = WorkerOptions {
-        vars: providers::bkash_worker_vars(&sim),
-        ..WorkerOptions::default()
-    };
-    let rig = Rig::start_with("reports", options);
+    let rig = bkash_rig("reports", &[]);
     rig.fund(CUSTOMER, "200.00", "report-fund");
     rig.admin(
         "POST",
@@ -68,7 +45,7 @@ fn report_sums_match_the_sessions_and_the_wallet() {
     );
 
     // 25.00 from balance; 40.00 as 100 points (10.00) and 30.00 balance; 1,250.00 by bKash.
-    let first = checkout(&rig, "report-1", "25.00", json!(["balance"]));
+    let first = checkout(&rig, "report-1", "25.00", &["balance"]);
     pay(
         &rig,
         &first,
@@ -76,7 +53,7 @@ fn report_sums_match_the_sessions_and_the_wallet() {
         json!({"method": "balance", "pay_password": PAY_PASSWORD}),
     )
     .expect_status(200);
-    let second = checkout(&rig, "report-2", "40.00", json!(["points", "balance"]));
+    let second = checkout(&rig, "report-2", "40.00", &["points", "balance"]);
     pay(
         &rig,
         &second,
@@ -85,16 +62,12 @@ fn report_sums_match_the_sessions_and_the_wallet() {
                "allocation": {"points": 100, "balance": "30.00"}}),
     )
     .expect_status(200);
-    let third = checkout(&rig, "report-3", "1250.00", json!(["bkash"]));
+    let third = checkout(&rig, "report-3", "1250.00", &["bkash"]);
     let redirect = pay(&rig, &third, "report-key-3", json!({"method": "bkash"})).expect_status(200);
     let url = redirect.body["next_action"]["url"].as_str().unwrap();
     let payment_id = url.split("paymentID=").nth(1).unwrap();
-    let callback = sim.approve(payment_id, RICH_WALLET).expect("approval");
-    let path = callback
-        .strip_prefix(&rig.worker.base_url)
-        .unwrap()
-        .to_owned();
-    assert_eq!(rig.client.call("GET", path).send().status, 303);
+    let callback = rig.sim.approve(payment_id, RICH_WALLET).expect("approval");
+    assert_eq!(rig.follow(&callback).status, 303);
     // 5.00 back on the first order.
     rig.refund(&first.id, "report-refund-1", "5.00", "one cup short")
         .expect_status(200);

@@ -4,16 +4,13 @@
 //! that arrives after the attempt ended pays the session if it still can, else is refunded
 //! automatically; a bKash refund whose outcome never comes back is not made twice.
 
-use std::ops::Deref;
 use std::time::{Duration, Instant};
 
-use checkout_simulators::bkash::{self, RunningBkash};
+use checkout_simulators::bkash;
 use checkout_simulators::wechat::{Faults, RunningWechat};
 use checkout_tests::api::Reply;
-use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures::{self, Checkout, ORIGIN};
-use checkout_tests::providers;
-use checkout_tests::worker::WorkerOptions;
+use checkout_tests::fixtures::{self, session_body_in, Checkout, ORIGIN};
+use common::rigs::{bkash_rig, wechat_rig, SimRig};
 use serde_json::{json, Value};
 
 mod common;
@@ -22,27 +19,13 @@ mod common;
 /// WeChat no notification, so the retry's query settles them) and for an expiry's close.
 const WAIT: Duration = Duration::from_secs(60);
 
-struct Rig {
-    sim: RunningWechat,
-    base: fixtures::Rig,
-}
-
-impl Deref for Rig {
-    type Target = fixtures::Rig;
-
-    fn deref(&self) -> &fixtures::Rig {
-        &self.base
-    }
-}
+/// The shared rig with the WeChat Pay simulator beside it.
+type Rig = SimRig<RunningWechat>;
 
 /// A Worker with WeChat Pay, sessions as short as a second, and a simulator that retries its
 /// notifications quickly.
 fn rig(label: &str) -> Rig {
-    let sim =
-        providers::start_wechat_with_retries(&DevVars::of_repo(), 0, Duration::from_millis(500));
-    let vars = providers::wechat_worker_vars(&sim);
-    let base = fixtures::Rig::start_with_vars(label, vars, &[("SESSION_MIN_TTL_S", "1")]);
-    Rig { sim, base }
+    wechat_rig(label, &[("SESSION_MIN_TTL_S", "1")])
 }
 
 /// Polls `read` until `done`, failing with the last value after [`WAIT`].
@@ -81,12 +64,7 @@ impl Rig {
     }
 
     fn pay(&self, checkout: &Checkout, key: &str) -> Reply {
-        self.client
-            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
-            .bearer(&checkout.token)
-            .from_frame_of(ORIGIN)
-            .header("Idempotency-Key", key)
-            .json(&json!({"method": "wechat_pay"}))
+        self.pay_from_frame(checkout, key, &json!({"method": "wechat_pay"}))
     }
 
     /// A Native payment waiting for the shopper; returns its id (WeChat's out_trade_no).
@@ -97,14 +75,7 @@ impl Rig {
             "{}",
             reply.body
         );
-        let view = self.view(checkout);
-        let processing = view["payments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["status"] == "processing")
-            .unwrap_or_else(|| panic!("no processing payment: {view:#}"));
-        processing["id"].as_str().unwrap().to_owned()
+        self.processing_payment(&checkout.id)
     }
 
     /// A payment the simulator takes short (19.99 for 20.00) or names another order for.
@@ -116,12 +87,8 @@ impl Rig {
         id
     }
 
-    fn view(&self, checkout: &Checkout) -> Value {
-        self.merchant_view(&checkout.id)
-    }
-
     fn wait_view(&self, checkout: &Checkout, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        wait_for(what, || self.view(checkout), done)
+        self.wait_for_view(&checkout.id, what, WAIT, done)
     }
 
     fn resolve(&self, checkout: &Checkout, payment_id: &str, body: &str) -> Reply {
@@ -140,15 +107,7 @@ impl Rig {
 
     /// The event types the merchant has for `session`.
     fn events(&self, checkout: &Checkout) -> Vec<String> {
-        let list = self
-            .client
-            .call("GET", "/v1/events?limit=100")
-            .bearer(&self.key())
-            .send()
-            .expect_status(200);
-        list.body["data"]
-            .as_array()
-            .unwrap()
+        self.latest_events()
             .iter()
             .filter(|e| e["session_id"] == checkout.id.as_str())
             .map(|e| e["type"].as_str().unwrap_or_default().to_owned())
@@ -165,7 +124,7 @@ impl Rig {
     }
 
     fn reconciliation(&self) -> Value {
-        let date = &common_today();
+        let date = &common::today();
         self.client
             .call(
                 "GET",
@@ -176,20 +135,6 @@ impl Rig {
             .expect_status(200)
             .body
     }
-}
-
-fn common_today() -> String {
-    let days = common::now_s().div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }
 
 fn short_by_one_fen() -> Faults {
@@ -257,7 +202,7 @@ fn a_short_payment_is_held_for_review_refunded_at_wechat_once_and_the_session_pa
         "review_action_not_allowed",
     );
 
-    let view = rig.view(&order);
+    let view = rig.merchant_view(&order.id);
     assert_eq!(view["status"], "open", "{view:#}");
     assert_eq!(
         payment(&view, &short)["review"]["resolution"],
@@ -308,7 +253,7 @@ fn accepting_a_short_payment_pays_the_session_with_what_was_taken() {
 
     let accepted = rig.resolve(&order, &short, r#"{"action":"accept"}"#);
     assert_eq!(accepted.status, 200, "{:#}", accepted.body);
-    let view = rig.view(&order);
+    let view = rig.merchant_view(&order.id);
     assert_eq!(view["status"], "paid", "{view:#}");
     assert_eq!(view["amount_paid"], "19.99");
     assert_eq!(payment(&view, &short)["status"], "succeeded");
@@ -373,7 +318,7 @@ fn more_than_the_session_asked_for_cannot_be_accepted_only_refunded() {
         "review_action_not_allowed",
     );
     assert_eq!(
-        rig.view(&order)["status"],
+        rig.merchant_view(&order.id)["status"],
         "requires_review",
         "nothing changed"
     );
@@ -401,7 +346,7 @@ fn a_payment_that_names_another_order_is_held_for_review() {
         "requires_review",
         || {
             common::widget_read(&rig, &order.id, &order.token, ORIGIN);
-            rig.view(&order)
+            rig.merchant_view(&order.id)
         },
         |v| v["status"] == "requires_review",
     );
@@ -413,7 +358,7 @@ fn a_payment_that_names_another_order_is_held_for_review() {
     // Nothing but a resolution moves it: more polls and notification retries change nothing.
     std::thread::sleep(Duration::from_secs(2));
     common::widget_read(&rig, &order.id, &order.token, ORIGIN);
-    assert_eq!(rig.view(&order)["status"], "requires_review");
+    assert_eq!(rig.merchant_view(&order.id)["status"], "requires_review");
     common::assert_refused(
         &rig.pay(&order, "review-order-key-2"),
         409,
@@ -482,13 +427,7 @@ fn a_success_after_a_cancel_pays_the_still_open_session() {
     });
     let order = rig.checkout("late-open-1", "12.00");
     let id = rig.pay_native(&order, "late-open-key-1");
-    let canceled = rig
-        .client
-        .call("POST", format!("/v1/widget/sessions/{}/cancel", order.id))
-        .bearer(&order.token)
-        .header("Origin", ORIGIN)
-        .json(&json!({}))
-        .expect_status(200);
+    let canceled = rig.cancel_from_page(&order).expect_status(200);
     assert_eq!(canceled.body["status"], "open");
     rig.sim.approve(&id).unwrap();
     let view = rig.wait_view(&order, "paid", |v| v["status"] == "paid");
@@ -505,44 +444,17 @@ fn a_success_after_a_cancel_pays_the_still_open_session() {
 /// it becomes `requires_review`. A day cannot pass in a test: this checks the first retry.
 #[test]
 fn an_unsettled_bkash_refund_is_retried_by_asking_never_by_refunding_again() {
-    let vars = DevVars::of_repo();
-    let sim: RunningBkash = providers::start_bkash(&vars, 0);
-    let mut worker_vars = providers::bkash_worker_vars(&sim);
-    worker_vars.push(("RECONCILE_AFTER_S".into(), "0".into()));
-    let options = WorkerOptions {
-        vars: worker_vars,
-        ..WorkerOptions::default()
-    };
-    let rig = fixtures::Rig::start_with("refund-unsettled", options);
-    let session = rig.admin(
-        "POST",
-        "/v1/checkout_sessions",
-        json!({"order_id": "unsettled-1", "amount": "200.00", "currency": "BDT",
-               "description": "Tea", "customer_id": "cus_unsettled", "methods": ["bkash"],
-               "return_url": "https://shop.example/done"}),
-    );
-    let secret = session.body["client_secret"].as_str().unwrap().to_owned();
-    let order = Checkout {
-        id: session.body["id"].as_str().unwrap().to_owned(),
-        token: rig.token(&secret),
-        client_secret: secret,
-    };
+    let rig = bkash_rig("refund-unsettled", &[("RECONCILE_AFTER_S", "0")]);
+    let sim = &rig.sim;
+    let body = session_body_in("unsettled-1", "200.00", "BDT", "cus_unsettled", &["bkash"]);
+    let order = rig.checkout_from(&body);
     let reply = rig
-        .client
-        .call("POST", format!("/v1/widget/sessions/{}/pay", order.id))
-        .bearer(&order.token)
-        .from_frame_of(ORIGIN)
-        .header("Idempotency-Key", "unsettled-key-1")
-        .json(&json!({"method": "bkash"}))
+        .pay_from_frame(&order, "unsettled-key-1", &json!({"method": "bkash"}))
         .expect_status(200);
     let url = reply.body["next_action"]["url"].as_str().unwrap();
     let payment_id = url.split("paymentID=").nth(1).unwrap().to_owned();
     let callback = sim.approve(&payment_id, bkash::RICH_WALLET).unwrap();
-    let path = callback
-        .strip_prefix(&rig.worker.base_url)
-        .unwrap()
-        .to_owned();
-    rig.client.call("GET", path).send();
+    rig.follow(&callback);
     wait_for(
         "paid",
         || rig.merchant_view(&order.id),
@@ -580,7 +492,7 @@ fn an_unsettled_bkash_refund_is_retried_by_asking_never_by_refunding_again() {
 
     // The report cannot check what bKash will not tell, and says so rather than agree.
     let report = |rig: &fixtures::Rig| {
-        let date = common_today();
+        let date = common::today();
         rig.client
             .call(
                 "GET",

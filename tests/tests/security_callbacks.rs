@@ -4,82 +4,47 @@
 //! are throttled per session, the audit trail stays bounded and pages, and a lost bKash refund is
 //! never matched to another refund of the same amount.
 
-use std::ops::Deref;
 use std::time::{Duration, Instant};
 
-use checkout_simulators::bkash::{Faults, RunningBkash};
-use checkout_simulators::wechat::RunningWechat;
+use checkout_simulators::bkash::Faults;
 use checkout_tests::api::Reply;
-use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures::{self, Checkout, ORIGIN};
-use checkout_tests::providers;
-use checkout_tests::worker::WorkerOptions;
+use checkout_tests::fixtures::{session_body_in, Checkout};
 use common::assert_refused;
-use serde_json::{json, Value};
+use common::rigs::{bkash_and_wechat_rig, BkashAndWechat, SimRig};
+use serde_json::Value;
 
 mod common;
 
 const RICH_WALLET: &str = "01770618575";
 
 /// A Worker with both providers configured, and both simulators.
-struct Rig {
-    bkash: RunningBkash,
-    wechat: RunningWechat,
-    base: fixtures::Rig,
-}
-
-impl Deref for Rig {
-    type Target = fixtures::Rig;
-
-    fn deref(&self) -> &fixtures::Rig {
-        &self.base
-    }
-}
+type Rig = SimRig<BkashAndWechat>;
 
 fn rig(label: &str) -> Rig {
-    let vars = DevVars::of_repo();
-    let bkash = providers::start_bkash(&vars, 0);
-    let wechat = providers::start_wechat_with_retries(&vars, 0, Duration::from_millis(500));
-    let mut worker_vars = providers::bkash_worker_vars(&bkash);
-    worker_vars.extend(providers::wechat_worker_vars(&wechat));
-    worker_vars.push(("RECONCILE_AFTER_S".into(), "0".into()));
-    let options = WorkerOptions {
-        vars: worker_vars,
-        ..WorkerOptions::default()
-    };
-    Rig {
-        bkash,
-        wechat,
-        base: fixtures::Rig::start_with(label, options),
-    }
+    bkash_and_wechat_rig(label, &[("RECONCILE_AFTER_S", "0")])
 }
 
 impl Rig {
     fn checkout_for(&self, order: &str, amount: &str, currency: &str, method: &str) -> Checkout {
-        let session = self.admin(
-            "POST",
-            "/v1/checkout_sessions",
-            json!({
-                "order_id": order, "amount": amount, "currency": currency,
-                "description": "Tea", "customer_id": "cus_callbacks", "methods": [method],
-                "return_url": "https://shop.example/done"
-            }),
-        );
-        let client_secret = session.body["client_secret"].as_str().unwrap().to_owned();
-        Checkout {
-            id: session.body["id"].as_str().unwrap().to_owned(),
-            token: self.token(&client_secret),
-            client_secret,
-        }
+        self.checkout_from(&session_body_in(
+            order,
+            amount,
+            currency,
+            "cus_callbacks",
+            &[method],
+        ))
     }
 
     fn pay(&self, checkout: &Checkout, key: &str, method: &str) -> Reply {
-        self.client
-            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
-            .bearer(&checkout.token)
-            .header("Origin", ORIGIN)
-            .header("Idempotency-Key", key)
-            .json(&json!({ "method": method }))
+        self.pay_from_page(checkout, key, method)
+    }
+
+    /// A bKash session of `amount` BDT paid up to bKash's page: the session and bKash's
+    /// paymentID.
+    fn bkash_started(&self, order: &str, amount: &str) -> (Checkout, String) {
+        let checkout = self.checkout_for(order, amount, "BDT", "bkash");
+        let payment_id = self.start_bkash(&checkout);
+        (checkout, payment_id)
     }
 
     /// A bKash payment up to the redirect; returns bKash's paymentID.
@@ -99,7 +64,7 @@ impl Rig {
             .pay(checkout, "sec-wechat-key-1", "wechat_pay")
             .expect_status(200);
         assert_eq!(reply.body["next_action"]["type"], "qr_code");
-        self.view(checkout)["payments"][0]["id"]
+        self.merchant_view(&checkout.id)["payments"][0]["id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -117,21 +82,22 @@ impl Rig {
             .send()
     }
 
-    /// Follows a callback URL the simulator's page would send the browser to.
-    fn follow(&self, callback_url: &str) -> Reply {
-        let path = callback_url
-            .strip_prefix(&self.worker.base_url)
-            .expect("the callback goes to the Worker");
-        self.client.call("GET", path).send()
+    /// Asserts the merchant sees the session paid, `amount_paid` in all.
+    #[track_caller]
+    fn assert_paid(&self, checkout: &Checkout, amount_paid: &str) {
+        let view = self.merchant_view(&checkout.id);
+        assert_eq!(view["status"], "paid", "{view:#}");
+        assert_eq!(view["amount_paid"], amount_paid);
     }
 
-    fn view(&self, checkout: &Checkout) -> Value {
-        self.client
-            .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
-            .bearer(&self.key())
-            .send()
-            .expect_status(200)
-            .body
+    /// Asserts a forged `cancel` redirect for the bKash payment is answered and believed in
+    /// nothing: the payment is still processing.
+    #[track_caller]
+    fn assert_cancel_hint_ignored(&self, checkout: &Checkout, payment_id: &str) {
+        let hint = self.bkash_callback(checkout, payment_id, "cancel");
+        assert_eq!(hint.status, 303);
+        let view = self.merchant_view(&checkout.id);
+        assert_eq!(view["payments"][0]["status"], "processing");
     }
 
     fn run_cron(&self) {
@@ -178,23 +144,22 @@ fn a_bkash_callback_naming_a_wechat_payment_cannot_touch_it() {
         let forged = rig.bkash_callback(&order, &out_trade_no, status);
         assert_refused(&forged, 404, "unknown_provider_payment");
     }
-    let view = rig.view(&order);
+    let view = rig.merchant_view(&order.id);
     assert_eq!(view["payments"][0]["status"], "processing", "{view:#}");
-    let at_wechat = rig.wechat.order(&out_trade_no).unwrap();
+    let at_wechat = rig.sim.wechat.order(&out_trade_no).unwrap();
     assert_eq!(
         serde_json::to_value(at_wechat.trade_state).unwrap(),
         "NOTPAY"
     );
 
-    rig.wechat.approve(&out_trade_no).unwrap();
+    rig.sim.wechat.approve(&out_trade_no).unwrap();
     assert!(
-        rig.wechat
+        rig.sim
+            .wechat
             .wait_acknowledged(&out_trade_no, Duration::from_secs(15)),
         "the Worker acknowledges WeChat's notification"
     );
-    let view = rig.view(&order);
-    assert_eq!(view["status"], "paid", "{view:#}");
-    assert_eq!(view["amount_paid"], "25.00");
+    rig.assert_paid(&order, "25.00");
 }
 
 /// M2: a forged `cancel` for a bKash payment bKash still holds open (Initiated, then Authorized)
@@ -202,34 +167,28 @@ fn a_bkash_callback_naming_a_wechat_payment_cannot_touch_it() {
 #[test]
 fn a_bkash_cancel_or_failure_is_believed_only_when_bkash_says_so() {
     let rig = rig("sec-bkash-hint");
-    let order = rig.checkout_for("sec-hint-1", "30.00", "BDT", "bkash");
-    let payment_id = rig.start_bkash(&order);
+    let (order, payment_id) = rig.bkash_started("sec-hint-1", "30.00");
 
     // Initiated at bKash: still payable, so the hint is not believed.
     for status in ["cancel", "failure"] {
         assert_eq!(rig.bkash_callback(&order, &payment_id, status).status, 303);
-        let view = rig.view(&order);
+        let view = rig.merchant_view(&order.id);
         assert_eq!(view["payments"][0]["status"], "processing", "{view:#}");
     }
     // Authorized at bKash (the shopper approved): a forged cancel still fails nothing, and the
     // shopper's own return completes the payment.
-    let callback = rig.bkash.approve(&payment_id, RICH_WALLET).unwrap();
-    assert_eq!(
-        rig.bkash_callback(&order, &payment_id, "cancel").status,
-        303
-    );
-    assert_eq!(rig.view(&order)["payments"][0]["status"], "processing");
+    let callback = rig.sim.bkash.approve(&payment_id, RICH_WALLET).unwrap();
+    rig.assert_cancel_hint_ignored(&order, &payment_id);
     assert_eq!(rig.follow(&callback).status, 303);
-    let view = rig.view(&order);
+    let view = rig.merchant_view(&order.id);
     assert_eq!(view["status"], "paid", "{view:#}");
-    assert_eq!(rig.bkash.payment(&payment_id).unwrap().execute_calls, 1);
+    assert_eq!(rig.sim.bkash.payment(&payment_id).unwrap().execute_calls, 1);
 
     // A cancel the shopper really made at bKash fails the attempt.
-    let second = rig.checkout_for("sec-hint-2", "30.00", "BDT", "bkash");
-    let second_payment = rig.start_bkash(&second);
-    let canceled = rig.bkash.cancel(&second_payment).unwrap();
+    let (second, second_payment) = rig.bkash_started("sec-hint-2", "30.00");
+    let canceled = rig.sim.bkash.cancel(&second_payment).unwrap();
     assert_eq!(rig.follow(&canceled).status, 303);
-    let view = rig.view(&second);
+    let view = rig.merchant_view(&second.id);
     assert_eq!(view["payments"][0]["status"], "failed", "{view:#}");
     assert_eq!(view["payments"][0]["failure_code"], "payment_canceled");
 }
@@ -240,35 +199,23 @@ fn a_bkash_cancel_or_failure_is_believed_only_when_bkash_says_so() {
 #[test]
 fn a_payment_whose_execute_went_unanswered_is_not_failed_by_a_cancel() {
     let rig = rig("sec-lost-execute");
-    let order = rig.checkout_for("sec-lost-exec-1", "40.00", "BDT", "bkash");
-    let payment_id = rig.start_bkash(&order);
-    let callback = rig.bkash.approve(&payment_id, RICH_WALLET).unwrap();
-    rig.bkash.set_faults(Faults {
+    let (order, payment_id) = rig.bkash_started("sec-lost-exec-1", "40.00");
+    let callback = rig.sim.bkash.approve(&payment_id, RICH_WALLET).unwrap();
+    rig.sim.bkash.set_faults(Faults {
         timeout_next: 1,
         hang_ms: 4_000,
         ..Faults::default()
     });
     assert_eq!(rig.follow(&callback).status, 303);
-    let view = rig.view(&order);
+    let view = rig.merchant_view(&order.id);
     assert_eq!(view["payments"][0]["status"], "processing", "{view:#}");
 
-    let cancel = rig
-        .client
-        .call("POST", format!("/v1/widget/sessions/{}/cancel", order.id))
-        .bearer(&order.token)
-        .header("Origin", ORIGIN)
-        .json(&json!({}));
+    let cancel = rig.cancel_from_page(&order);
     assert_refused(&cancel, 409, "payment_in_progress");
-    assert_eq!(
-        rig.bkash_callback(&order, &payment_id, "cancel").status,
-        303
-    );
-    assert_eq!(rig.view(&order)["payments"][0]["status"], "processing");
+    rig.assert_cancel_hint_ignored(&order, &payment_id);
 
     rig.run_cron();
-    let view = rig.view(&order);
-    assert_eq!(view["status"], "paid", "{view:#}");
-    assert_eq!(view["amount_paid"], "40.00");
+    rig.assert_paid(&order, "40.00");
 }
 
 /// L1: a flood of callbacks causes at most the session's budget of provider calls, and the
@@ -276,8 +223,7 @@ fn a_payment_whose_execute_went_unanswered_is_not_failed_by_a_cancel() {
 #[test]
 fn a_callback_flood_is_throttled_and_summarised_in_the_audit_trail() {
     let rig = rig("sec-callback-flood");
-    let order = rig.checkout_for("sec-flood-1", "12.00", "BDT", "bkash");
-    let payment_id = rig.start_bkash(&order);
+    let (order, payment_id) = rig.bkash_started("sec-flood-1", "12.00");
     let flood = 30;
     for _ in 0..flood {
         assert_eq!(
@@ -285,7 +231,7 @@ fn a_callback_flood_is_throttled_and_summarised_in_the_audit_trail() {
             303
         );
     }
-    let queries = rig.bkash.payment(&payment_id).unwrap().status_calls;
+    let queries = rig.sim.bkash.payment(&payment_id).unwrap().status_calls;
     assert!(
         (1..=10).contains(&queries),
         "{queries} bKash queries for {flood} callbacks"
@@ -300,15 +246,17 @@ fn a_callback_flood_is_throttled_and_summarised_in_the_audit_trail() {
     assert_eq!(callbacks[0]["repeats"], flood);
     assert!(entries.len() < 15, "{entries:#?}");
     // Still the stored state: the payment waits for the shopper.
-    assert_eq!(rig.view(&order)["payments"][0]["status"], "processing");
+    assert_eq!(
+        rig.merchant_view(&order.id)["payments"][0]["status"],
+        "processing"
+    );
 }
 
 /// L1: the audit trail is a Stripe-style list, read a page at a time by `seq`.
 #[test]
 fn the_audit_trail_pages_by_seq() {
     let rig = rig("sec-audit-pages");
-    let order = rig.checkout_for("sec-pages-1", "12.00", "BDT", "bkash");
-    let payment_id = rig.start_bkash(&order);
+    let (order, payment_id) = rig.bkash_started("sec-pages-1", "12.00");
     // Alternating outcomes, so each callback is its own entry.
     for _ in 0..3 {
         rig.bkash_callback(&order, &payment_id, "cancel");
@@ -351,11 +299,10 @@ fn the_audit_trail_pages_by_seq() {
 fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
     let rig = rig("sec-refund-match");
     let paid = |order: &str| {
-        let checkout = rig.checkout_for(order, "100.00", "BDT", "bkash");
-        let payment_id = rig.start_bkash(&checkout);
-        let callback = rig.bkash.approve(&payment_id, RICH_WALLET).unwrap();
+        let (checkout, payment_id) = rig.bkash_started(order, "100.00");
+        let callback = rig.sim.bkash.approve(&payment_id, RICH_WALLET).unwrap();
         assert_eq!(rig.follow(&callback).status, 303);
-        assert_eq!(rig.view(&checkout)["status"], "paid");
+        assert_eq!(rig.merchant_view(&checkout.id)["status"], "paid");
         (checkout, payment_id)
     };
     let refund = |checkout: &Checkout, key: &str| {
@@ -368,7 +315,7 @@ fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
     let (never, never_payment) = paid("sec-refund-never");
     let first = refund(&never, "refund-never-1");
     assert_eq!(first["status"], "succeeded");
-    rig.bkash.set_faults(Faults {
+    rig.sim.bkash.set_faults(Faults {
         timeout_next: 1,
         hang_ms: 4_000,
         ..Faults::default()
@@ -379,7 +326,7 @@ fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
     // Made, answer lost.
     let (made, made_payment) = paid("sec-refund-made");
     let earlier = refund(&made, "refund-made-1");
-    rig.bkash.set_faults(Faults {
+    rig.sim.bkash.set_faults(Faults {
         drop_refund_response: 1,
         ..Faults::default()
     });
@@ -388,11 +335,11 @@ fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
 
     // The session alarm resolves lost refunds after 30 s.
     let resolved = rig.wait_for(Duration::from_secs(60), || {
-        rig.view(&made)["refunds"][1]["status"] != "pending"
+        rig.merchant_view(&made.id)["refunds"][1]["status"] != "pending"
     });
-    assert!(resolved, "{:#}", rig.view(&made));
-    let made_view = rig.view(&made);
-    let at_bkash = rig.bkash.payment(&made_payment).unwrap().refund_trx_ids;
+    assert!(resolved, "{:#}", rig.merchant_view(&made.id));
+    let made_view = rig.merchant_view(&made.id);
+    let at_bkash = rig.sim.bkash.payment(&made_payment).unwrap().refund_trx_ids;
     assert_eq!(at_bkash.len(), 2);
     assert_eq!(made_view["refunds"][0]["provider_refund_id"], at_bkash[0]);
     assert_eq!(made_view["refunds"][1]["status"], "succeeded");
@@ -402,8 +349,13 @@ fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
         made_view["refunds"][1]["provider_refund_id"]
     );
 
-    let never_view = rig.view(&never);
-    let at_bkash = rig.bkash.payment(&never_payment).unwrap().refund_trx_ids;
+    let never_view = rig.merchant_view(&never.id);
+    let at_bkash = rig
+        .sim
+        .bkash
+        .payment(&never_payment)
+        .unwrap()
+        .refund_trx_ids;
     assert_eq!(at_bkash.len(), 1, "bKash made only the first refund");
     assert_eq!(never_view["refunds"][0]["provider_refund_id"], at_bkash[0]);
     assert_eq!(
@@ -419,8 +371,7 @@ fn a_lost_refund_is_never_matched_to_an_equal_earlier_one() {
 #[test]
 fn the_audit_trail_stops_at_its_cap_with_a_truncated_marker() {
     let rig = rig("sec-audit-cap");
-    let order = rig.checkout_for("sec-cap-1", "12.00", "BDT", "bkash");
-    let payment_id = rig.start_bkash(&order);
+    let (order, payment_id) = rig.bkash_started("sec-cap-1", "12.00");
     // Alternating outcomes defeat the summary of repeats: each callback is a new entry.
     let pairs = 260;
     for _ in 0..pairs {

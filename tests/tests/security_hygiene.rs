@@ -7,7 +7,7 @@ mod common;
 
 use checkout_simulators::bkash::{BkashSimulator, RunningBkash, SimConfig};
 use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures::{Rig, ORIGIN};
+use checkout_tests::fixtures::{session_body_in, Rig, ORIGIN};
 use checkout_tests::providers;
 use checkout_tests::worker::WorkerOptions;
 use common::{assert_refused, create_with_key};
@@ -19,30 +19,15 @@ fn live_key(rig: &Rig) -> String {
 }
 
 fn bkash_session(order: &str) -> Value {
-    json!({
-        "order_id": order, "amount": "120.00", "currency": "BDT", "description": "Tea",
-        "customer_id": "cus_modes", "methods": ["bkash"], "return_url": "https://shop.example/done"
-    })
+    session_body_in(order, "120.00", "BDT", "cus_modes", &["bkash"])
 }
 
 /// Creates a bKash session with `key` and starts its payment; the provider's redirect URL.
 fn start_bkash_payment(rig: &Rig, key: &str, order: &str) -> String {
     let session = create_with_key(rig, key, &bkash_session(order)).expect_status(200);
-    let secret = session.body["client_secret"].as_str().unwrap();
-    let token = rig.token(secret);
+    let checkout = rig.checkout_of(&session);
     let paid = rig
-        .client
-        .call(
-            "POST",
-            format!(
-                "/v1/widget/sessions/{}/pay",
-                session.body["id"].as_str().unwrap()
-            ),
-        )
-        .bearer(&token)
-        .header("Origin", ORIGIN)
-        .header("Idempotency-Key", &format!("{order}-pay"))
-        .json(&json!({"method": "bkash"}))
+        .pay_from_page(&checkout, &format!("{order}-pay"), "bkash")
         .expect_status(200);
     paid.body["next_action"]["url"]
         .as_str()

@@ -6,56 +6,29 @@ use std::time::Duration;
 
 use checkout_simulators::wechat::{Faults, RunningWechat};
 use checkout_tests::api::Reply;
-use checkout_tests::dev_vars::DevVars;
 use checkout_tests::fixtures::{self, Checkout, ORIGIN};
-use checkout_tests::providers;
 use checkout_tests::status_socket::{self, protocols, Event, StatusSocket};
-use checkout_tests::worker::WorkerOptions;
 use common::assert_refused;
+use common::rigs::{wechat_rig, SimRig};
 use serde_json::{json, Value};
 
 mod common;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-struct Rig {
-    sim: RunningWechat,
-    base: fixtures::Rig,
-}
-
-fn wechat_rig(label: &str) -> Rig {
-    let vars = DevVars::of_repo();
-    let sim = providers::start_wechat_with_retries(&vars, 0, Duration::from_millis(500));
-    let options = WorkerOptions {
-        vars: providers::wechat_worker_vars(&sim),
-        ..WorkerOptions::default()
-    };
-    Rig {
-        sim,
-        base: fixtures::Rig::start_with(label, options),
-    }
-}
+/// The shared rig with the WeChat Pay simulator beside it.
+type Rig = SimRig<RunningWechat>;
 
 impl Rig {
     /// A WeChat Pay session paid natively (a QR code shown): the payment waits at WeChat.
     /// Returns the checkout and WeChat's `out_trade_no`.
     fn waiting_payment(&self, order: &str) -> (Checkout, String) {
         let base = &self.base;
-        let session = base.admin(
-            "POST",
-            "/v1/checkout_sessions",
-            json!({
-                "order_id": order, "amount": "12.00", "currency": "CNY", "description": "茶",
-                "customer_id": "cus_push", "methods": ["wechat_pay"],
-                "return_url": "https://shop.example/done"
-            }),
-        );
-        let client_secret = session.body["client_secret"].as_str().unwrap().to_owned();
-        let checkout = Checkout {
-            id: session.body["id"].as_str().unwrap().to_owned(),
-            token: base.token(&client_secret),
-            client_secret,
-        };
+        let checkout = base.checkout_from(&json!({
+            "order_id": order, "amount": "12.00", "currency": "CNY", "description": "茶",
+            "customer_id": "cus_push", "methods": ["wechat_pay"],
+            "return_url": "https://shop.example/done"
+        }));
         let paid = base
             .client
             .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
@@ -123,7 +96,7 @@ fn expect_view(event: Event, status: &str) -> Value {
 
 #[test]
 fn a_wechat_payment_is_pushed_paid_by_the_sessions_own_query_without_a_poll() {
-    let rig = wechat_rig("push-wechat");
+    let rig = wechat_rig("push-wechat", &[]);
     // WeChat sends no notification: only asking it finds the payment, which the polls did.
     rig.sim.set_faults(Faults {
         withhold_notifications: true,
@@ -169,7 +142,7 @@ fn a_wechat_payment_is_pushed_paid_by_the_sessions_own_query_without_a_poll() {
 
 #[test]
 fn a_session_keeps_four_sockets_and_pushes_the_notified_payment_to_each() {
-    let rig = wechat_rig("push-cap");
+    let rig = wechat_rig("push-cap", &[]);
     let (checkout, out_trade_no) = rig.waiting_payment("push-cap-1");
     let mut sockets: Vec<StatusSocket> = (0..4).map(|_| rig.open(&checkout)).collect();
     for socket in &mut sockets {
@@ -266,7 +239,7 @@ fn handshakes_without_an_upgrade_a_protocol_a_valid_token_or_the_tokens_origin_a
 
 #[test]
 fn a_socket_whose_token_expired_is_closed_and_sent_nothing_more() {
-    let rig = wechat_rig("push-expiry");
+    let rig = wechat_rig("push-expiry", &[]);
     let (checkout, out_trade_no) = rig.waiting_payment("push-expiry-1");
     // A token that lives two seconds (the edge grants 15 minutes; signed here with the dev key).
     let now = common::now_s();

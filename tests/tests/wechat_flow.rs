@@ -6,14 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use std::ops::Deref;
-
 use checkout_simulators::wechat::{build_notification, Faults, RunningWechat, SignedNotification};
 use checkout_tests::api::Reply;
-use checkout_tests::dev_vars::DevVars;
-use checkout_tests::fixtures::{self, Checkout, ORIGIN, PAY_PASSWORD};
-use checkout_tests::providers;
+use checkout_tests::fixtures::{Checkout, ORIGIN, PAY_PASSWORD};
 use common::now_s;
+use common::rigs::{wechat_rig, SimRig};
 use serde_json::{json, Value};
 
 mod common;
@@ -22,29 +19,10 @@ const CUSTOMER: &str = "cus_wechat";
 const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
 
 /// The shared rig (Worker, client, dev secrets) with the WeChat Pay simulator beside it.
-struct Rig {
-    sim: RunningWechat,
-    base: fixtures::Rig,
-}
-
-impl Deref for Rig {
-    type Target = fixtures::Rig;
-
-    fn deref(&self) -> &fixtures::Rig {
-        &self.base
-    }
-}
+type Rig = SimRig<RunningWechat>;
 
 fn rig(label: &str) -> Rig {
-    rig_with(label, &[])
-}
-
-/// A Worker with WeChat Pay (plus `extra` variables) and a simulator that retries quickly.
-fn rig_with(label: &str, extra: &[(&str, &str)]) -> Rig {
-    let sim =
-        providers::start_wechat_with_retries(&DevVars::of_repo(), 0, Duration::from_millis(500));
-    let base = fixtures::Rig::start_with_vars(label, providers::wechat_worker_vars(&sim), extra);
-    Rig { sim, base }
+    wechat_rig(label, &[])
 }
 
 impl Rig {
@@ -65,12 +43,7 @@ impl Rig {
     }
 
     fn pay(&self, checkout: &Checkout, key: &str, body: Value) -> Reply {
-        self.client
-            .call("POST", format!("/v1/widget/sessions/{}/pay", checkout.id))
-            .bearer(&checkout.token)
-            .from_frame_of(ORIGIN)
-            .header("Idempotency-Key", key)
-            .json(&body)
+        self.pay_from_frame(checkout, key, &body)
     }
 
     /// Pays natively (QR); returns the payment id, which is WeChat's `out_trade_no`.
@@ -85,33 +58,13 @@ impl Rig {
             code_url.starts_with("weixin://wxpay/bizpayurl?pr="),
             "{code_url}"
         );
-        self.processing_payment(checkout)
-    }
-
-    fn processing_payment(&self, checkout: &Checkout) -> String {
-        let view = self.status(checkout);
-        let payment = view["payments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["status"] == "processing")
-            .unwrap_or_else(|| panic!("no processing payment: {view:#}"));
-        payment["id"].as_str().unwrap().to_owned()
-    }
-
-    fn status(&self, checkout: &Checkout) -> Value {
-        self.client
-            .call("GET", format!("/v1/checkout_sessions/{}", checkout.id))
-            .bearer(&self.key())
-            .send()
-            .expect_status(200)
-            .body
+        self.processing_payment(&checkout.id)
     }
 
     fn wait_status(&self, checkout: &Checkout, status: &str, within: Duration) -> Value {
         let deadline = Instant::now() + within;
         loop {
-            let view = self.status(checkout);
+            let view = self.merchant_view(&checkout.id);
             if view["status"] == status || Instant::now() > deadline {
                 return view;
             }
@@ -193,7 +146,7 @@ fn a_native_payment_is_paid_by_its_signed_encrypted_notification() {
         "the Worker acknowledges: {:?}",
         rig.sim.deliveries()
     );
-    let view = rig.status(&order);
+    let view = rig.merchant_view(&order.id);
     assert_eq!(view["status"], "paid", "{view:#}");
     let payment = &view["payments"][0];
     assert_eq!(payment["provider_reference"], out_trade_no);
@@ -211,7 +164,7 @@ fn a_native_payment_is_paid_by_its_signed_encrypted_notification() {
 
 #[test]
 fn forged_stale_replayed_and_undecryptable_notifications_change_nothing() {
-    let rig = rig_with("wechat-forged", &[]);
+    let rig = wechat_rig("wechat-forged", &[]);
     rig.sim.set_faults(Faults {
         withhold_notifications: true,
         ..Faults::default()
@@ -233,13 +186,13 @@ fn forged_stale_replayed_and_undecryptable_notifications_change_nothing() {
     // Signed, but encrypted with another APIv3 key: not acknowledged, so WeChat would retry.
     let wrong_key = rig.notification(&paid, now_s(), "0123456789abcdef0123456789abcdef");
     assert_fail_answer(&rig.post_notification(&order, &wrong_key), 400);
-    assert_eq!(rig.status(&order)["status"], "processing");
+    assert_eq!(rig.merchant_view(&order.id)["status"], "processing");
 
     // The genuine one pays once; its replay is refused and credits nothing twice.
     let genuine = rig.notification(&paid, now_s(), &api_v3_key);
     assert_eq!(rig.post_notification(&order, &genuine).status, 204);
     assert_fail_answer(&rig.post_notification(&order, &genuine), 409);
-    let view = rig.status(&order);
+    let view = rig.merchant_view(&order.id);
     assert_eq!(view["status"], "paid");
     assert_eq!(view["amount_paid"], "88.00");
     assert_eq!(view["payments"].as_array().unwrap().len(), 1);
@@ -247,7 +200,7 @@ fn forged_stale_replayed_and_undecryptable_notifications_change_nothing() {
     // nothing.
     let retry = rig.notification(&paid, now_s(), &api_v3_key);
     assert_eq!(rig.post_notification(&order, &retry).status, 204);
-    assert_eq!(rig.status(&order)["amount_paid"], "88.00");
+    assert_eq!(rig.merchant_view(&order.id)["amount_paid"], "88.00");
 }
 
 #[test]
@@ -267,7 +220,7 @@ fn a_notification_for_another_amount_is_held_for_review_and_not_paid() {
         "applied (flagged), so WeChat stops: {}",
         reply.body
     );
-    let view = rig.status(&order);
+    let view = rig.merchant_view(&order.id);
     assert_eq!(view["status"], "requires_review", "{view:#}");
     assert_eq!(view["amount_paid"], "0.00");
     assert_eq!(view["payments"][0]["status"], "requires_review");
@@ -328,7 +281,7 @@ fn duplicate_deliveries_and_a_notification_before_the_shopper_returns_pay_once()
         .to_owned();
     assert!(url.contains("/h5pay?prepay_id=wx"), "{url}");
     assert!(url.contains("&redirect_url=http"), "{url}");
-    let out_trade_no = rig.processing_payment(&order);
+    let out_trade_no = rig.processing_payment(&order.id);
     let at_wechat = rig.sim.order(&out_trade_no).unwrap();
     assert_eq!(serde_json::to_value(at_wechat.trade_type).unwrap(), "MWEB");
 
@@ -364,7 +317,7 @@ fn duplicate_deliveries_and_a_notification_before_the_shopper_returns_pay_once()
         returned.header("Location"),
         Some(format!("https://shop.example/done?checkout_session={}", order.id).as_str())
     );
-    let view = rig.status(&order);
+    let view = rig.merchant_view(&order.id);
     assert_eq!(view["status"], "paid");
     assert_eq!(view["amount_paid"], "12.34");
     let statuses: Vec<Option<u16>> = rig.sim.deliveries().iter().map(|d| d.status).collect();
@@ -467,13 +420,7 @@ fn the_shopper_can_cancel_and_the_order_is_closed_at_wechat() {
     let rig = rig("wechat-cancel");
     let order = rig.checkout("wx-cancel-1", "30.00");
     let out_trade_no = rig.pay_native(&order, "wx-cancel-key-1");
-    let canceled = rig
-        .client
-        .call("POST", format!("/v1/widget/sessions/{}/cancel", order.id))
-        .bearer(&order.token)
-        .header("Origin", ORIGIN)
-        .json(&json!({}))
-        .expect_status(200);
+    let canceled = rig.cancel_from_page(&order).expect_status(200);
     assert_eq!(canceled.body["status"], "open");
     let at_wechat = rig.sim.order(&out_trade_no).unwrap();
     assert_eq!(
@@ -485,7 +432,7 @@ fn the_shopper_can_cancel_and_the_order_is_closed_at_wechat() {
         "a closed order cannot be paid"
     );
     assert_eq!(
-        rig.status(&order)["payments"][0]["failure_code"],
+        rig.merchant_view(&order.id)["payments"][0]["failure_code"],
         "payment_canceled"
     );
     // Paying again starts a new WeChat order.
@@ -495,7 +442,7 @@ fn the_shopper_can_cancel_and_the_order_is_closed_at_wechat() {
 
 #[test]
 fn an_unpaid_order_is_closed_when_the_session_expires() {
-    let rig = rig_with("wechat-expiry", &[("SESSION_MIN_TTL_S", "1")]);
+    let rig = wechat_rig("wechat-expiry", &[("SESSION_MIN_TTL_S", "1")]);
     let order = rig.checkout_with("wx-expiry-1", "9.00", json!({"expires_in_s": 3}));
     let out_trade_no = rig.pay_native(&order, "wx-expiry-key-1");
     let view = rig.wait_status(&order, "expired", Duration::from_secs(60));
@@ -527,10 +474,10 @@ fn a_partial_refund_completes_by_refund_notification() {
     assert_eq!(first.body["status"], "pending", "{}", first.body);
     let refund_id = first.body["id"].as_str().unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(15);
-    let mut view = rig.status(&order);
+    let mut view = rig.merchant_view(&order.id);
     while view["refunds"][0]["status"] != "succeeded" && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(300));
-        view = rig.status(&order);
+        view = rig.merchant_view(&order.id);
     }
     assert_eq!(view["refunds"][0]["status"], "succeeded", "{view:#}");
     assert_eq!(view["amount_refunded"], "30.00");
@@ -565,7 +512,7 @@ fn a_mixed_payment_holds_points_and_balance_while_wechat_pays_the_rest() {
         )
         .expect_status(200);
     assert_eq!(reply.body["next_action"]["type"], "qr_code");
-    let out_trade_no = rig.processing_payment(&order);
+    let out_trade_no = rig.processing_payment(&order.id);
     assert_eq!(rig.sim.order(&out_trade_no).unwrap().amount_total, 5000);
     let wallet = || {
         rig.client

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration test files: credits, wallet lines, widget calls, checks.
 #![allow(dead_code)] // Each test file uses its own subset.
 
+pub mod rigs;
+
 use checkout_tests::api::Reply;
 use checkout_tests::fixtures::{session_body, Checkout, Rig, PAY_PASSWORD};
 use serde_json::{json, Value};
@@ -158,4 +160,56 @@ pub fn outcome(reply: &Reply) -> String {
         (status, "") => format!("status {status}"),
         (_, code) => code.to_owned(),
     }
+}
+
+/// Today's UTC date as `YYYY-MM-DD` (the day a report of today asks for).
+pub fn today() -> String {
+    let days = now_s().div_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Asserts the merchant's view of a 100.00 session paid by the split the split tests make:
+/// 300 points (30.00) and 20.00 of balance, with `external` paying the other 50.00.
+#[track_caller]
+pub fn assert_paid_by_split(view: &Value, external: &str) {
+    assert_eq!(view["status"], "paid", "{view:#}");
+    assert_eq!(view["amount_paid"], "100.00");
+    assert_eq!(
+        view["payments"][0]["legs"],
+        json!([
+            {"method": "points", "amount": "30.00", "status": "succeeded", "points": 300},
+            {"method": "balance", "amount": "20.00", "status": "succeeded"},
+            {"method": external, "amount": "50.00", "status": "succeeded"}
+        ])
+    );
+}
+
+/// Asserts the wallet of a customer seeded with 100.00 and 1,000 points once that split is
+/// posted: 700 points and 80.00 left, no points held.
+#[track_caller]
+pub fn assert_split_posted(wallet: &Value) {
+    assert_eq!(wallet["points"], json!({"available": 700, "held": 0}));
+    assert_eq!(wallet["balances"][0]["available"], "80.00");
+}
+
+/// Asserts the Worker's answer to a shopper sent back by a provider: a redirect to the shop's
+/// return URL naming the session.
+#[track_caller]
+pub fn assert_back_to_shop(back: &Reply) {
+    assert_eq!(back.status, 303, "{}", back.body);
+    let location = back.header("Location").unwrap();
+    assert!(
+        location.starts_with("https://shop.example/done?checkout_session=cs_"),
+        "{location}"
+    );
 }
