@@ -11,10 +11,12 @@
 //!   RPC clients are hand-written `wasm-bindgen` bindings);
 //! - the object's method, [`serve_commands!`], an exported `wasm-bindgen` method beside the ones
 //!   `#[durable_object]` generates;
-//! - the runtime only offers RPC on classes that extend `DurableObject` (Cloudflare, "Durable
-//!   Objects: invoke methods": "the Durable Object class must extend `DurableObject`"), which
+//! - the runtime exposes a class's public methods as RPC methods only when it "inherits from the
+//!   built-in type `DurableObject`" (Cloudflare, Durable Objects, "Invoke methods"), which
 //!   wasm-bindgen's classes cannot declare: `edge/entry.mjs`, the Worker's entry module, sets
-//!   their prototypes, as worker-build itself does for its emscripten output.
+//!   their prototypes, as worker-build itself does for its emscripten output. RPC calls
+//!   "propagate exceptions to the caller without a stack trace" (same page): an internal error
+//!   is logged by the object and reaches the caller as a rejection that says only that.
 //!
 //! The status socket's upgrade (`upgrade`) still goes by `fetch`: a WebSocket is an HTTP upgrade.
 //! Measured gain: `docs/benchmarks.md`, "JS RPC to the objects".
