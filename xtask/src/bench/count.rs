@@ -10,9 +10,10 @@
 //! Requests counted: a balance payment with the pay password (a session created and its widget
 //! token granted before), and a WeChat notification that settles its payment. With
 //! `BENCH_BASELINE=<a copy of edge/build>` the same is counted for that build too, and then the
-//! two builds' CPU per request is compared in pairs ([`paired`]): on a machine shared with other
-//! work, a run of one build and then of the other measures the neighbours' changes as much as the
-//! builds'.
+//! two builds' CPU per request is compared in pairs ([`paired`]: the widget's status poll, the
+//! merchant's read, a balance payment, a settling WeChat notification): on a machine shared with
+//! other work, a run of one build and then of the other measures the neighbours' changes as much
+//! as the builds'.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
