@@ -180,6 +180,11 @@ pub fn record(
             now_ms + PRUNE_EVERY_MS
         });
     }
+    // Only a slow call or a failed payment can trip an alert: a batch of neither (a payment
+    // that succeeded, the usual hand-over) does not read the window.
+    if !samples.iter().any(|s| may_trip(s, thresholds)) {
+        return Ok(());
+    }
     let counts = window_from_rollups(&rollups_since(sql, minute_of(now_ms - ALERT_WINDOW_MS))?);
     for alert in &alerts_of(&counts, thresholds)? {
         if samples.iter().any(|s| trips(s, alert, thresholds)) {
@@ -193,17 +198,22 @@ pub fn record(
     Ok(())
 }
 
-/// Whether `sample` is one that makes `alert` hold: a slow call, or a failed payment.
+/// Whether `sample` is one that makes `alert` hold: a slow call, or a failed payment, of the
+/// alert's method and kind.
 fn trips(sample: &MetricSample, alert: &Alert, thresholds: Thresholds) -> bool {
+    let (method, kind) = match sample {
+        MetricSample::ProviderCall { method, .. } => (method, "provider_latency_high"),
+        MetricSample::PaymentOutcome { method, .. } => (method, "failure_rate_high"),
+    };
+    may_trip(sample, thresholds) && *method == alert.method && alert.alert == kind
+}
+
+/// Whether `sample` could make some alert hold: a call slower than the threshold, or a payment
+/// that failed. [`trips`] holds only where this does.
+fn may_trip(sample: &MetricSample, thresholds: Thresholds) -> bool {
     match sample {
-        MetricSample::ProviderCall { method, ms, .. } => {
-            *method == alert.method
-                && alert.alert == "provider_latency_high"
-                && *ms > thresholds.provider_latency_ms
-        }
-        MetricSample::PaymentOutcome {
-            method, succeeded, ..
-        } => *method == alert.method && alert.alert == "failure_rate_high" && !succeeded,
+        MetricSample::ProviderCall { ms, .. } => *ms > thresholds.provider_latency_ms,
+        MetricSample::PaymentOutcome { succeeded, .. } => !succeeded,
     }
 }
 
@@ -590,6 +600,45 @@ mod tests {
             row.max_latency_ms = row.max_latency_ms.max(delta.max_latency_ms);
         }
         rows.into_values().collect()
+    }
+
+    #[test]
+    fn a_sample_trips_an_alert_only_where_it_may_so_a_batch_that_may_not_skips_the_window() {
+        let samples = [
+            outcome(0, PaymentMethod::Balance, true, 0),
+            outcome(1, PaymentMethod::Balance, false, 0),
+            outcome(2, PaymentMethod::WechatPay, false, 0),
+            call(3, PaymentMethod::WechatPay, T.provider_latency_ms, 0),
+            call(4, PaymentMethod::WechatPay, T.provider_latency_ms + 1, 0),
+            call(5, PaymentMethod::Bkash, 5_000, 0),
+        ];
+        let alerts: Vec<Alert> = [PaymentMethod::Balance, PaymentMethod::WechatPay]
+            .into_iter()
+            .flat_map(|method| {
+                ["failure_rate_high", "provider_latency_high"].map(|kind| Alert {
+                    alert: kind.into(),
+                    method,
+                    value: 0,
+                    threshold: 0,
+                })
+            })
+            .collect();
+        for sample in &samples {
+            for alert in &alerts {
+                assert!(
+                    !trips(sample, alert, T) || may_trip(sample, T),
+                    "{sample:?} trips {alert:?}"
+                );
+            }
+        }
+        // A paid payment and a call within the threshold cannot trip anything.
+        assert!(!may_trip(&samples[0], T));
+        assert!(!may_trip(&samples[3], T));
+        // A failed payment and a slow call may, and trip their own method's alert of their kind.
+        assert!(trips(&samples[1], &alerts[0], T));
+        assert!(!trips(&samples[1], &alerts[1], T));
+        assert!(!trips(&samples[1], &alerts[2], T));
+        assert!(trips(&samples[4], &alerts[3], T));
     }
 
     #[test]
