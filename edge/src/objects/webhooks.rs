@@ -122,6 +122,8 @@ pub struct Webhooks {
     store: Store,
     /// When this instance next prunes old metric samples and rollups (`metrics::record`).
     prune_at_ms: std::cell::Cell<i64>,
+    /// The months' payment volumes the fees depend on (`report::Volumes`, write-through).
+    volumes: report::Volumes,
 }
 
 impl DurableObject for Webhooks {
@@ -132,6 +134,7 @@ impl DurableObject for Webhooks {
             env,
             store,
             prune_at_ms: std::cell::Cell::new(0),
+            volumes: report::Volumes::default(),
         }
     }
 
@@ -195,7 +198,7 @@ impl Webhooks {
                 for event in &events {
                     // A repeat of a handed-over event changes nothing, report included.
                     if self.store.insert_event(event, has_endpoint, now_ms())? {
-                        report::record(self.store.sql(), event, &schedules)?;
+                        report::record(self.store.sql(), &self.volumes, event, &schedules)?;
                     }
                 }
                 self.schedule().await?;

@@ -113,8 +113,62 @@ impl Schedules {
     }
 }
 
+/// Each month's payment volume per method and currency, as this instance last read or wrote it.
+/// A payment's fee depends on the month's volume before it, which was otherwise read on every
+/// payment. Write-through: the object runs one command at a time and is the only writer of
+/// `month_volume`, an entry is added to only after its write succeeded and forgotten when the
+/// write failed, and a new instance starts empty.
+#[derive(Debug, Default)]
+pub struct Volumes(std::cell::RefCell<HashMap<VolumeKey, i64>>);
+
+type VolumeKey = (String, String, Currency);
+
+impl Volumes {
+    /// The month's volume so far for `method` and `currency`.
+    fn get(&self, sql: &SqlStorage, key: &VolumeKey) -> Result<i64> {
+        if let Some(volume) = self.0.borrow().get(key) {
+            return Ok(*volume);
+        }
+        let volume = month_volume(sql, &key.0, &key.1, key.2)?;
+        self.0.borrow_mut().insert(key.clone(), volume);
+        Ok(volume)
+    }
+
+    /// Adds `amount` to the month's volume, in storage and here.
+    fn add(&self, sql: &SqlStorage, key: &VolumeKey, amount: i64) -> Result<()> {
+        let written = sql.exec(
+            "INSERT INTO month_volume (month, method, currency, volume_minor) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (month, method, currency) DO UPDATE SET volume_minor = volume_minor + excluded.volume_minor",
+            vec![
+                key.0.as_str().into(),
+                key.1.as_str().into(),
+                key.2.to_string().into(),
+                amount.into(),
+            ],
+        );
+        let mut known = self.0.borrow_mut();
+        match written {
+            Ok(_) => {
+                if let Some(volume) = known.get_mut(key) {
+                    *volume += amount;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                known.remove(key);
+                Err(e.into())
+            }
+        }
+    }
+}
+
 /// Writes the report lines of a newly stored event.
-pub fn record(sql: &SqlStorage, event: &Event, schedules: &Schedules) -> Result<()> {
+pub fn record(
+    sql: &SqlStorage,
+    volumes: &Volumes,
+    event: &Event,
+    schedules: &Schedules,
+) -> Result<()> {
     let (kind, currency, legs) = match event.kind {
         EventType::SessionPaid => {
             let session: PaidSession = serde_json::from_value(event.data.clone())?;
@@ -142,8 +196,9 @@ pub fn record(sql: &SqlStorage, event: &Event, schedules: &Schedules) -> Result<
             .map_err(|e| Error::Invariant(format!("event {} leg amount: {e}", event.id)))?
             .amount_minor();
         let method = method_name(leg.method);
+        let volume_key = (month.clone(), method.clone(), currency);
         let fee = if kind == "payment" {
-            let before = month_volume(sql, &month, &method, currency)?;
+            let before = volumes.get(sql, &volume_key)?;
             schedules.of(leg.method).fee_minor(amount, before)
         } else {
             0
@@ -172,16 +227,7 @@ pub fn record(sql: &SqlStorage, event: &Event, schedules: &Schedules) -> Result<
             .to_array()?;
         // Only a line that is new adds to the month's volume: a replay adds nothing.
         if kind == "payment" && !inserted.is_empty() {
-            sql.exec(
-                "INSERT INTO month_volume (month, method, currency, volume_minor) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (month, method, currency) DO UPDATE SET volume_minor = volume_minor + excluded.volume_minor",
-                vec![
-                    month.as_str().into(),
-                    method.as_str().into(),
-                    currency.to_string().into(),
-                    amount.into(),
-                ],
-            )?;
+            volumes.add(sql, &volume_key, amount)?;
         }
     }
     Ok(())
