@@ -3,12 +3,11 @@
 
 use std::process::Command;
 
-use checkout_simulators::wechat::{build_notification, Faults, RunningWechat};
+use checkout_simulators::wechat::{Faults, RunningWechat};
 use checkout_tests::api::Client;
-use checkout_tests::dev_vars::{wechat_keys_path, DevVars};
-use serde_json::json;
+use checkout_tests::dev_vars::wechat_keys_path;
 
-use super::{expect_ok, load, report, ORIGIN};
+use super::{load, report};
 use crate::shell::{cargo_bin, node_bin, root, run_in, tool_path, Result};
 
 /// Notifications posted in the end-to-end run.
@@ -78,67 +77,15 @@ pub fn notifications(client: &Client, key: &str, sim: &RunningWechat) -> Result 
         withhold_notifications: true,
         ..Faults::default()
     });
-    let session = expect_ok(client.call("POST", "/v1/checkout_sessions").bearer(key).json(&json!({
-        "order_id": "bench-wechat", "amount": "88.00", "currency": "CNY", "description": "bench",
-        "customer_id": "cus_bench_wechat", "methods": ["wechat_pay"],
-        "return_url": "https://shop.example/done"
-    })))?;
-    let id = session.body["id"].as_str().unwrap_or_default().to_owned();
-    let secret = session.body["client_secret"].as_str().unwrap_or_default();
-    let token = expect_ok(
-        client
-            .call("POST", "/v1/widget/token")
-            .header("Origin", ORIGIN)
-            .json(&json!({ "client_secret": secret })),
-    )?;
-    let token = token.body["token"].as_str().unwrap_or_default();
-    expect_ok(
-        client
-            .call("POST", format!("/v1/widget/sessions/{id}/pay"))
-            .bearer(token)
-            .header("Origin", ORIGIN)
-            .header("Idempotency-Key", "bench-wechat-key-1")
-            .json(&json!({"method": "wechat_pay"})),
-    )?;
-    let view = expect_ok(
-        client
-            .call("GET", format!("/v1/checkout_sessions/{id}"))
-            .bearer(key)
-            .send(),
-    )?;
-    let out_trade_no = view.body["payments"][0]["id"].as_str().unwrap_or_default();
-    let keys = DevVars::of_repo().wechat;
-    let transaction = json!({
-        "mchid": keys.mchid, "appid": keys.appid, "out_trade_no": out_trade_no,
-        "transaction_id": "4200000985202611235834957420", "trade_type": "NATIVE",
-        "trade_state": "SUCCESS", "success_time": "2026-11-23T18:00:00+08:00",
-        "payer": {"openid": "oBench"}, "amount": {"total": 8800, "payer_total": 8800, "currency": "CNY"}
-    });
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    // Signed in advance, so the load generator's own RSA does not share the run's CPU.
-    let prepared: Vec<_> = (0..NOTIFICATIONS)
-        .map(|_| {
-            build_notification(
-                &keys.platform_private_key_pem,
-                &keys.platform_public_key_id,
-                &keys.api_v3_key,
-                "TRANSACTION.SUCCESS",
-                "transaction",
-                &transaction,
-                now,
-            )
-        })
-        .collect();
-    let path = format!("/v1/notifications/wechat/{id}");
+    // The same session, payment and notifications (signed in advance) as `bench workerd`'s.
+    let (path, prepared) = super::routes::wechat_notifications(client, key, "wrangler")?;
     let latencies = load(NOTIFICATIONS, |n| {
-        let notification = &prepared[n];
+        let (headers, body) = &prepared[n];
         let mut call = client.call("POST", path.as_str());
-        for (name, value) in &notification.headers {
+        for (name, value) in headers {
             call = call.header(name, value);
         }
-        call.raw(&notification.body).status == 204
+        call.raw(body).status == 204
     });
     report(
         "WeChat notification (POST /v1/notifications/wechat/{id}: verify, decrypt, apply)",
