@@ -19,7 +19,7 @@
 //!   is logged by the object and reaches the caller as a rejection that says only that.
 //!
 //! The status socket's upgrade (`upgrade`) still goes by `fetch`: a WebSocket is an HTTP upgrade.
-//! Measured gain: `docs/benchmarks.md`, "JS RPC to the objects".
+//! Measured gain: `docs/benchmarks.md`, "fourth session: the objects' commands over JS RPC".
 
 use checkout_core::error::ErrorDetail;
 use serde::de::DeserializeOwned;
@@ -166,16 +166,26 @@ pub async fn upgrade(
 pub const REQUEST_ID_HEADER: &str = "Checkout-Request-Id";
 
 /// An object's `fetch` answer to an upgrade it refuses or fails: `{"err": ...}` with 200, read by
-/// [`upgrade`]; an internal error is logged here and answers 500.
+/// [`upgrade`]; an internal error answers 500.
 pub fn upgrade_refused(object: &str, error: Error) -> worker::Result<worker::Response> {
-    match error {
-        Error::Api(detail) => worker::Response::from_json(&Reply::<()>::Err(*detail)),
-        internal => {
+    match reply_of::<()>(object, Err(error)) {
+        Some(reply) => worker::Response::from_json(&reply),
+        None => worker::Response::error("internal error", 500),
+    }
+}
+
+/// The reply an object's `result` is sent as; `None` for an internal error, which is logged here,
+/// by the object, and reaches the caller with no detail.
+fn reply_of<T>(object: &str, result: Result<T>) -> Option<Reply<T>> {
+    match result {
+        Ok(value) => Some(Reply::Ok(value)),
+        Err(Error::Api(detail)) => Some(Reply::Err(*detail)),
+        Err(internal) => {
             crate::log::event(
                 crate::log::Level::Error,
                 serde_json::json!({"object": object, "error": internal.to_string()}),
             );
-            worker::Response::error("internal error", 500)
+            None
         }
     }
 }
@@ -209,8 +219,8 @@ pub trait Commands {
     async fn run(&self, command: Self::Command, source: Option<&str>) -> Result<Self::Answer>;
 }
 
-/// One command's JSON `body`, run by `object`, as the reply's JSON text; an internal error is
-/// logged here, by the object, and rejects the call with no detail.
+/// One command's JSON `body`, run by `object`, as the reply's JSON text; an internal error
+/// ([`reply_of`]) rejects the call.
 pub async fn serve<O: Commands>(
     object: &O,
     body: &str,
@@ -220,17 +230,8 @@ pub async fn serve<O: Commands>(
         Ok(command) => object.run(command, source).await,
         Err(e) => Err(e.into()),
     };
-    let reply = match result {
-        Ok(value) => Reply::Ok(value),
-        Err(Error::Api(detail)) => Reply::Err(*detail),
-        Err(internal) => {
-            crate::log::event(
-                crate::log::Level::Error,
-                serde_json::json!({"object": O::NAME, "error": internal.to_string()}),
-            );
-            return Err(js_sys::Error::new("internal error").into());
-        }
-    };
+    let reply = reply_of(O::NAME, result)
+        .ok_or_else(|| JsValue::from(js_sys::Error::new("internal error")))?;
     serde_json::to_string(&reply).map_err(|e| js_sys::Error::new(&e.to_string()).into())
 }
 
