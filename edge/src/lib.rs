@@ -241,7 +241,7 @@ async fn route(
             widget::session(req, env, id, request_id).await
         }
         (Method::Get, ["v1", "widget", "sessions", id, "status"]) => {
-            widget_status::status(req, env, id, request_id).await
+            widget_status::status(req, env, id).await
         }
         (Method::Post, ["v1", "widget", "sessions", id, "pay"]) => {
             widget::pay(req, env, ctx, id, request_id).await

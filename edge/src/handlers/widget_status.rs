@@ -27,12 +27,7 @@ use crate::objects::session::{STATUS_SOCKET_PATH, STATUS_TOKEN_EXP_HEADER};
 use crate::objects::{self, rpc};
 
 /// Checks the handshake, then hands the upgrade to the session and answers with its socket.
-pub async fn status(
-    req: Request,
-    env: &Env,
-    session_id: &str,
-    request_id: &str,
-) -> Result<Response> {
+pub async fn status(req: Request, env: &Env, session_id: &str) -> Result<Response> {
     let upgrade = req.headers().get("Upgrade")?;
     if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
         return Err(Error::api(ErrorCode::UpgradeRequired));
@@ -46,7 +41,6 @@ pub async fn status(
         .map_err(|e| Error::api(e.code()))?;
     let stub = objects::session_by_id(env, session_id)?;
     let headers = worker::Headers::new();
-    headers.set(rpc::REQUEST_ID_HEADER, request_id)?;
     headers.set(STATUS_TOKEN_EXP_HEADER, &claims.exp.to_string())?;
     let socket = rpc::upgrade(&stub, STATUS_SOCKET_PATH, headers).await?;
     let mut response = Response::from_websocket(socket)?;

@@ -161,10 +161,6 @@ pub async fn upgrade(
     }
 }
 
-/// The header that carries the id of the request an upgrade serves, for the object's audit trail
-/// (a command carries it as the call's second argument).
-pub const REQUEST_ID_HEADER: &str = "Checkout-Request-Id";
-
 /// An object's `fetch` answer to an upgrade it refuses or fails: `{"err": ...}` with 200, read by
 /// [`upgrade`]; an internal error answers 500.
 pub fn upgrade_refused(object: &str, error: Error) -> worker::Result<worker::Response> {
