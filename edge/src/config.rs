@@ -62,6 +62,14 @@ impl Mode {
         }
     }
 
+    /// This mode's place in a pair of per-mode slots, `[test, live]`.
+    pub fn index(self) -> usize {
+        match self {
+            Mode::Test => 0,
+            Mode::Live => 1,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Test => "test",

@@ -245,10 +245,7 @@ pub(crate) fn cached_config<T: Clone + 'static>(
     mode: Mode,
     read: impl FnOnce() -> Result<Option<T>>,
 ) -> Result<Option<T>> {
-    let slot = match mode {
-        Mode::Test => 0,
-        Mode::Live => 1,
-    };
+    let slot = mode.index();
     if let Some(known) = slots.with(|slots| slots.borrow()[slot].clone()) {
         return Ok(known);
     }

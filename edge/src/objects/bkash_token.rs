@@ -48,16 +48,9 @@ pub struct Copies {
 }
 
 impl Copies {
-    fn slot(mode: Mode) -> usize {
-        match mode {
-            Mode::Test => 0,
-            Mode::Live => 1,
-        }
-    }
-
     /// The copy for `mode`, if the object would still hand out the same token at `now_ms`.
     pub fn fresh(&self, mode: Mode, now_ms: i64) -> Option<String> {
-        self.slots[Self::slot(mode)]
+        self.slots[mode.index()]
             .as_ref()
             .filter(|copy| now_ms < copy.refresh_at_ms)
             .map(|copy| copy.id_token.clone())
@@ -65,12 +58,12 @@ impl Copies {
 
     /// Keeps the object's latest answer for `mode`.
     pub fn keep(&mut self, mode: Mode, answer: IdToken) {
-        self.slots[Self::slot(mode)] = Some(answer);
+        self.slots[mode.index()] = Some(answer);
     }
 
     /// Drops the copy for `mode` if it is `refused` (bKash answered 401 to it).
     pub fn drop_refused(&mut self, mode: Mode, refused: &str) {
-        let slot = &mut self.slots[Self::slot(mode)];
+        let slot = &mut self.slots[mode.index()];
         if slot.as_ref().is_some_and(|copy| copy.id_token == refused) {
             *slot = None;
         }
