@@ -108,8 +108,8 @@ fn wrangler_dev() -> Result {
     println!("\nthrough wrangler dev (secondary: Node and Miniflare's proxy in front of workerd)");
     let persist = checkout_tests::temp_dir("bench");
     let vars = DevVars::of_repo();
-    let sim = providers::start_wechat(&vars, 0);
-    // Webhooks are posted by the bench itself, not by the simulator.
+    // Notifications and webhooks are posted by the bench itself, not by the simulators.
+    let sim = withheld_wechat(&vars);
     let stripe = providers::start_stripe(0);
     // One load generator is one client address: the rate limits would throttle it.
     let mut worker_vars = checkout_tests::worker::rate_limits_off();
@@ -125,7 +125,7 @@ fn wrangler_dev() -> Result {
     tti::time_to_interactive(&client, &worker.base_url, &key)?;
     session_reads(&client, &key)?;
     payments(&client, &key)?;
-    wechat::notifications(&client, &key, &sim)?;
+    wechat::notifications(&client, &key)?;
     stripe::webhooks(&client, &key, &stripe)?;
     Ok(())
 }

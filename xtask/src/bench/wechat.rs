@@ -3,7 +3,6 @@
 
 use std::process::Command;
 
-use checkout_simulators::wechat::{Faults, RunningWechat};
 use checkout_tests::api::Client;
 use checkout_tests::dev_vars::wechat_keys_path;
 
@@ -72,11 +71,7 @@ pub fn crypto() -> Result {
 
 /// Posts signed, encrypted payment notifications to the local Worker: every one is verified
 /// (RSA) and decrypted (AES-GCM) before the session object sees it.
-pub fn notifications(client: &Client, key: &str, sim: &RunningWechat) -> Result {
-    sim.set_faults(Faults {
-        withhold_notifications: true,
-        ..Faults::default()
-    });
+pub fn notifications(client: &Client, key: &str) -> Result {
     // The same session, payment and notifications (signed in advance) as `bench workerd`'s.
     let (path, prepared) = super::routes::wechat_notifications(client, key, "wrangler")?;
     let latencies = load(NOTIFICATIONS, |n| {
