@@ -49,25 +49,35 @@ fn bad_signatures_serials_and_timestamps_are_sign_errors() {
     let rig = rig();
     let body = native_body(&trade_no(), 100).to_string();
     let (platform_key, own_key) = (super::PLATFORM_PRIVATE, MERCHANT_PRIVATE);
-    let cases = [
-        (
-            "wrong key",
-            auth(MERCHANT_SERIAL, now(), platform_key, &body),
-        ),
-        ("wrong serial", auth(&"0".repeat(40), now(), own_key, &body)),
-        ("stale", auth(MERCHANT_SERIAL, now() - 301, own_key, &body)),
-        ("future", auth(MERCHANT_SERIAL, now() + 301, own_key, &body)),
-        ("other body", auth(MERCHANT_SERIAL, now(), own_key, "{}")),
-        (
-            "other scheme",
-            format!("Bearer {}", auth(MERCHANT_SERIAL, now(), own_key, &body)),
-        ),
-        (
-            "other mchid",
-            auth(MERCHANT_SERIAL, now(), own_key, &body).replace(MCHID, "1900000001"),
-        ),
+    // Each header is made just before its call: made all at once, the earlier calls' time
+    // (RSA on a busy machine) brought the "future" one back inside the 300 s window. The future
+    // one is 302 s ahead so that the simulator's clock turning one second between signing and
+    // checking leaves it outside the window.
+    let cases: [(&str, &dyn Fn() -> String); 7] = [
+        ("wrong key", &|| {
+            auth(MERCHANT_SERIAL, now(), platform_key, &body)
+        }),
+        ("wrong serial", &|| {
+            auth(&"0".repeat(40), now(), own_key, &body)
+        }),
+        ("stale", &|| {
+            auth(MERCHANT_SERIAL, now() - 301, own_key, &body)
+        }),
+        ("future", &|| {
+            auth(MERCHANT_SERIAL, now() + 302, own_key, &body)
+        }),
+        ("other body", &|| {
+            auth(MERCHANT_SERIAL, now(), own_key, "{}")
+        }),
+        ("other scheme", &|| {
+            format!("Bearer {}", auth(MERCHANT_SERIAL, now(), own_key, &body))
+        }),
+        ("other mchid", &|| {
+            auth(MERCHANT_SERIAL, now(), own_key, &body).replace(MCHID, "1900000001")
+        }),
     ];
     for (case, header) in cases {
+        let header = header();
         let answer = rig.call_with("POST", NATIVE, Some(&body), Some(&header));
         assert_eq!(
             (answer.status, answer.code()),
