@@ -128,28 +128,15 @@ impl DurableObject for RateLimiter {
     }
 }
 
-/// A bucket's slots still in their window.
-#[derive(Deserialize)]
-struct Window {
-    count: i64,
-    /// When the oldest slot leaves the window, freeing room.
-    earliest_ms: Option<i64>,
-}
-
 crate::serve_commands!(RateLimiter);
 
 impl rpc::Commands for RateLimiter {
     const NAME: &'static str = "rate_limiter";
     type Command = LimiterCommand;
-    type Answer = serde_json::Value;
+    /// A reservation's [`Decision`]; nothing (`null`) for a release.
+    type Answer = Option<Decision>;
 
     async fn run(&self, command: LimiterCommand, _source: Option<&str>) -> Result<Self::Answer> {
-        self.handle(command).await
-    }
-}
-
-impl RateLimiter {
-    async fn handle(&self, command: LimiterCommand) -> Result<serde_json::Value> {
         match command {
             LimiterCommand::Reserve {
                 bucket,
@@ -165,56 +152,71 @@ impl RateLimiter {
                     }
                     self.alarm_set.set(true);
                 }
-                Ok(serde_json::to_value(decision)?)
+                Ok(Some(decision))
             }
             LimiterCommand::Release { bucket, slot } => {
                 self.sql.exec(
                     "DELETE FROM slots WHERE rowid = ? AND bucket = ?",
                     vec![slot.into(), bucket.into()],
                 )?;
-                Ok(serde_json::Value::Null)
+                Ok(None)
             }
         }
     }
+}
 
-    /// The check and the record, in one synchronous turn.
+/// The check and the record in one statement, so in one synchronous turn: a slot is inserted
+/// only while fewer than `max` of the bucket's slots are unexpired. Expired slots are not
+/// deleted here but counted out by `expires_ms > now`; the alarm deletes them. (It used to be a
+/// `DELETE`, a `SELECT COUNT` and an `INSERT`, three statements on every payment with the limits
+/// on; docs/benchmarks.md.) SQLite runs `INSERT ... SELECT ... WHERE` with a `RETURNING` clause
+/// since 3.35.
+const RESERVE: &str = "INSERT INTO slots (bucket, expires_ms) \
+     SELECT ?1, ?2 WHERE (SELECT COUNT(*) FROM slots WHERE bucket = ?1 AND expires_ms > ?3) < ?4 \
+     RETURNING rowid AS slot";
+
+/// When a full bucket's oldest unexpired slot leaves the window (only asked on a refusal).
+const EARLIEST: &str =
+    "SELECT MIN(expires_ms) AS earliest_ms FROM slots WHERE bucket = ? AND expires_ms > ?";
+
+impl RateLimiter {
+    /// Reserves a slot in `bucket` if it has room; otherwise says when it will.
     fn reserve(&self, bucket: &str, now: i64, max: u32, window_ms: i64) -> Result<Decision> {
         #[derive(Deserialize)]
         struct Inserted {
             slot: i64,
         }
-        self.sql.exec(
-            "DELETE FROM slots WHERE bucket = ? AND expires_ms <= ?",
-            vec![bucket.into(), now.into()],
-        )?;
-        let rows: Vec<Window> = self
+        #[derive(Deserialize)]
+        struct Earliest {
+            earliest_ms: Option<i64>,
+        }
+        let inserted: Vec<Inserted> = self
             .sql
             .exec(
-                "SELECT COUNT(*) AS count, MIN(expires_ms) AS earliest_ms FROM slots WHERE bucket = ?",
-                vec![bucket.into()],
+                RESERVE,
+                vec![
+                    bucket.into(),
+                    (now + window_ms).into(),
+                    now.into(),
+                    i64::from(max).into(),
+                ],
             )?
             .to_array()?;
-        let window = rows.into_iter().next().unwrap_or(Window {
-            count: 0,
-            earliest_ms: None,
-        });
-        if window.count < i64::from(max) {
-            let rows: Vec<Inserted> = self
-                .sql
-                .exec(
-                    "INSERT INTO slots (bucket, expires_ms) VALUES (?, ?) RETURNING rowid AS slot",
-                    vec![bucket.into(), (now + window_ms).into()],
-                )?
-                .to_array()?;
+        if let Some(inserted) = inserted.into_iter().next() {
             return Ok(Decision {
                 allowed: true,
                 retry_after_ms: 0,
-                slot: rows.into_iter().next().map(|r| r.slot),
+                slot: Some(inserted.slot),
             });
         }
+        let earliest: Vec<Earliest> = self
+            .sql
+            .exec(EARLIEST, vec![bucket.into(), now.into()])?
+            .to_array()?;
+        let earliest_ms = earliest.into_iter().next().and_then(|e| e.earliest_ms);
         Ok(Decision {
             allowed: false,
-            retry_after_ms: (window.earliest_ms.unwrap_or(now) - now).max(1),
+            retry_after_ms: (earliest_ms.unwrap_or(now) - now).max(1),
             slot: None,
         })
     }
