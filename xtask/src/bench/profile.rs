@@ -1,5 +1,6 @@
 //! `cargo xtask bench profile [route…]`: where a hot route's CPU goes, from V8's own sampling
-//! profiler. The built Worker runs in workerd (as in `routes.rs`, limits off, pinned to core 0)
+//! profiler. The built Worker runs in workerd (as in `routes.rs`, limits off unless
+//! `BENCH_PROFILE_LIMITS=on`, pinned to core 0)
 //! with its inspector on; `xtask/bench-profile/profile.mjs` (the pinned Node, whose WebSocket is
 //! built in) attaches over the Chrome DevTools Protocol (`Profiler.enable`,
 //! `setSamplingInterval`, `start`, `stop`) while the load generator drives one route, and the
@@ -180,7 +181,14 @@ fn profile_routes(chosen: &[&str], server_core: Option<usize>) -> Result {
     let vars = DevVars::of_repo();
     let key = vars.merchant("m_demo").test_key().to_owned();
     let wechat = super::withheld_wechat(&vars);
-    let mut extra = rate_limits_off();
+    // `BENCH_PROFILE_LIMITS=on`: the rate limits at their defaults (what a payment costs with the
+    // coarse binding calls and the exact wrong-password reservation); off otherwise.
+    let limits_on = std::env::var("BENCH_PROFILE_LIMITS").is_ok_and(|v| v == "on");
+    let mut extra = if limits_on {
+        Vec::new()
+    } else {
+        rate_limits_off()
+    };
     extra.extend(providers::wechat_worker_vars(&wechat));
     let bundle = Bundle::from_wrangler(&root, &wrangler, &dev_vars, &extra)?;
     let inspector = checkout_tests::free_port();
@@ -189,7 +197,8 @@ fn profile_routes(chosen: &[&str], server_core: Option<usize>) -> Result {
     let client = Client::new(&server.base_url);
     let own_origin = server.base_url.clone();
     println!(
-        "\nCPU profiles (V8 sampling profiler every {INTERVAL_US} µs over workerd's inspector; limits off; self time by function)"
+        "\nCPU profiles (V8 sampling profiler every {INTERVAL_US} µs over workerd's inspector; limits {}; self time by function)",
+        if limits_on { "on" } else { "off" }
     );
     for route in chosen {
         let requests: Vec<Request> = match *route {
@@ -233,8 +242,11 @@ fn profile_routes(chosen: &[&str], server_core: Option<usize>) -> Result {
                 for wallet in 0..16 {
                     fund(&client, &key, &format!("cus_profile_{wallet}"))?;
                 }
+                // Requests 0..200 are sampled; 200..400 warm up first, each from the address
+                // of the sampled request 200 before it (so the rate limiter's shards are open
+                // when the limits are on).
                 let mut requests = Vec::new();
-                for n in 0..200 {
+                for n in 0..400 {
                     let customer = format!("cus_profile_{}", n % 16);
                     let session = checkout(
                         &client,
@@ -252,8 +264,13 @@ fn profile_routes(chosen: &[&str], server_core: Option<usize>) -> Result {
                         .header("Origin", &own_origin)
                         .header("Checkout-Parent-Origin", ORIGIN)
                         .header("Idempotency-Key", &format!("profile-pay-{n:06}"))
-                        .header("CF-Connecting-IP", &client_ip(5_000 + n)),
+                        .header("CF-Connecting-IP", &client_ip(5_000 + n % 200)),
                     );
+                }
+                let warm = requests.split_off(200);
+                let run = load::run(&server.base_url, warm.len(), 200, |n| warm[n].clone());
+                if let Some(status) = run.failures.first() {
+                    return Err(format!("a warm-up payment answered {status}"));
                 }
                 requests
             }
@@ -287,7 +304,8 @@ fn profile_routes(chosen: &[&str], server_core: Option<usize>) -> Result {
             }
         };
         let expected = if *route == "wechat" { 204 } else { 200 };
-        // Warm: compiled wasm, open objects (a payment cannot be repeated, so not for `pay`).
+        // Warm: compiled wasm, open objects (a payment cannot be repeated, so `pay` warmed up
+        // with sessions of its own above).
         if !matches!(*route, "pay" | "wechat" | "create") {
             warm_up_each(&server, 64, |n| requests[n % requests.len()].clone())?;
         }

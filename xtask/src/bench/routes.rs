@@ -424,8 +424,10 @@ fn edge_routes(
     for wallet in 0..WALLETS {
         fund(&client, key, &format!("cus_bench_{wallet}"))?;
     }
-    let mut payable = Vec::with_capacity(PAYMENTS + SEQUENTIAL);
-    for n in 0..PAYMENTS + SEQUENTIAL {
+    // Sessions `0..PAYMENTS` are measured under load, the next `SEQUENTIAL` one at a time, and
+    // the last `PAYMENTS` are the warm-up's.
+    let mut payable = Vec::with_capacity(2 * PAYMENTS + SEQUENTIAL);
+    for n in 0..2 * PAYMENTS + SEQUENTIAL {
         let customer = format!("cus_bench_{}", n % WALLETS);
         payable.push(checkout(
             &client,
@@ -436,15 +438,18 @@ fn edge_routes(
         )?);
     }
     let own_origin = server.base_url.clone();
-    let pay = |n: usize| {
+    // Session `session` paid from the address of request `ip`.
+    let pay_from = |session: usize, ip: usize| {
         pay_request(
-            &payable[n],
+            &payable[session],
             &json!({"method": "balance", "pay_password": PAY_PASSWORD}),
             &own_origin,
-            &format!("bench-pay-{n:06}"),
+            &format!("bench-pay-{session:06}"),
         )
-        .header("CF-Connecting-IP", &client_ip(5_000 + n))
+        .header("CF-Connecting-IP", &client_ip(5_000 + ip))
     };
+    let pay = |n: usize| pay_from(n, n);
+    warm_up_payments(server, |n| pay_from(PAYMENTS + SEQUENTIAL + n, n))?;
     push(
         "POST /v1/widget/sessions/{id}/pay",
         measure(server, PAYMENTS, 200, pay)?,
@@ -468,8 +473,8 @@ fn edge_routes(
                 .json(&json!({"points": 1_000_000, "reference": "bench-points"})),
         )?;
     }
-    let mut mixed = Vec::with_capacity(PAYMENTS + SEQUENTIAL);
-    for n in 0..PAYMENTS + SEQUENTIAL {
+    let mut mixed = Vec::with_capacity(2 * PAYMENTS + SEQUENTIAL);
+    for n in 0..2 * PAYMENTS + SEQUENTIAL {
         let order = format!("bench-mix-{n}");
         let customer = format!("cus_bench_mix_{}", n % WALLETS);
         let session = expect_ok(
@@ -484,16 +489,18 @@ fn edge_routes(
         )?;
         mixed.push(grant(&client, &session, 3_000 + n)?);
     }
-    let mixed_pay = |n: usize| {
+    let mixed_pay_from = |session: usize, ip: usize| {
         pay_request(
-            &mixed[n],
+            &mixed[session],
             &json!({"method": "balance", "pay_password": PAY_PASSWORD,
                     "allocation": {"points": 300, "balance": "20.00"}}),
             &own_origin,
-            &format!("bench-mix-{n:06}"),
+            &format!("bench-mix-{session:06}"),
         )
-        .header("CF-Connecting-IP", &client_ip(7_000 + n))
+        .header("CF-Connecting-IP", &client_ip(7_000 + ip))
     };
+    let mixed_pay = |n: usize| mixed_pay_from(n, n);
+    warm_up_payments(server, |n| mixed_pay_from(PAYMENTS + SEQUENTIAL + n, n))?;
     push(
         "POST .../pay (points + balance)",
         measure(server, PAYMENTS, 200, mixed_pay)?,
@@ -843,6 +850,20 @@ fn warm_up(server: &Workerd, make: impl Fn() -> Request + Sync) -> Result {
     match run.failures.first() {
         None => Ok(()),
         Some(status) => Err(format!("warm-up answered {status}")),
+    }
+}
+
+/// Before a payment route is measured: `PAYMENTS` payments of sessions of their own, each from
+/// the address of the measured request with its number (`make(n)`), so the run measures warm
+/// objects, not their start. A payment cannot be repeated, so the warm-up needs sessions of
+/// its own. Each address's exact wrong-password bucket lives in one of the 64 `RateLimiter`
+/// shards; without this, the first payments of a run opened the shards (a new object and its
+/// SQLite file each), which is a cost a deployment pays once per shard, not per payment.
+fn warm_up_payments(server: &Workerd, make: impl Fn(usize) -> Request + Sync) -> Result {
+    let run = load::run(&server.base_url, PAYMENTS, 200, make);
+    match run.failures.first() {
+        None => Ok(()),
+        Some(status) => Err(format!("a warm-up payment answered {status}")),
     }
 }
 
