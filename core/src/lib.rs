@@ -2,7 +2,7 @@
 //!
 //! A tour of the crate:
 //! - [`money`]: [`Money`] is integer minor units plus a [`Currency`]; decimal strings exist only at
-//!   the API boundary, parsed and formatted here with `rust_decimal`.
+//!   the API boundary, parsed and formatted here (integer code, no decimal crate).
 //! - [`allocation`]: how a mixed payment splits across points, balance and one external method.
 //! - [`api`]: the JSON shapes of the merchant API and the widget API.
 //! - [`fees`]: provider fees, a tiered schedule by monthly volume.

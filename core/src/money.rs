@@ -1,13 +1,18 @@
 //! Money as integer minor units of one currency.
 //!
-//! Decimal strings ("100.50") appear only at the API boundary. They are parsed strictly here, with
-//! `rust_decimal`, into [`Money`], and every computation after that is checked integer arithmetic.
+//! Decimal strings ("100.50") appear only at the API boundary. They are parsed strictly here into
+//! [`Money`], and every computation after that is checked integer arithmetic.
+//!
+//! The parser and the formatter are integer code of their own, not `rust_decimal`'s (which this
+//! module used until 2026-12-07): the text is already checked to be at most 15 digits, a point
+//! and at most 4 digits before any number is made of it, so what is left is a digit string to an
+//! `i64` and back. `rust_decimal`'s general parser was 1.8% of a balance payment's CPU in the
+//! edge's profile (0.22 ms of 12.2; docs/benchmarks.md, "fifth session"), and its code was
+//! part of the widget's wasm, whose size has a budget.
 
 use std::fmt;
 use std::str::FromStr;
 
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// The largest amount in minor units the system accepts: 10^13, i.e. 100 billion of a two-decimal
@@ -126,15 +131,18 @@ impl Money {
 
     /// Like [`Money::parse_positive`] but accepts zero.
     pub fn parse_non_negative(text: &str, currency: Currency) -> Result<Money, MoneyError> {
-        let decimal = parse_plain_decimal(text)?;
-        if decimal.scale() > currency.minor_digits() {
+        let (whole, fraction) = parse_plain_decimal(text)?;
+        let digits = currency.minor_digits();
+        // `fraction.len() <= 4` (checked), so this cast is exact.
+        let places = fraction.len() as u32;
+        if places > digits {
             return Err(MoneyError::TooManyDecimals);
         }
-        let scaled = decimal
-            .checked_mul(Decimal::from(10_i64.pow(currency.minor_digits())))
+        // At most 15 significant digits before the point and 4 after: far inside `i64`.
+        let minor = whole
+            .checked_mul(10_i64.pow(digits))
+            .and_then(|m| m.checked_add(digits_value(fraction) * 10_i64.pow(digits - places)))
             .ok_or(MoneyError::TooLarge)?;
-        // Integral by construction: the scale was checked against the currency's digits above.
-        let minor = scaled.to_i64().ok_or(MoneyError::TooLarge)?;
         Money::from_minor(minor, currency)
     }
 
@@ -178,7 +186,19 @@ impl Money {
 
     /// The amount as a decimal string with exactly the currency's decimal places: `"100.50"`.
     pub fn to_decimal_string(self) -> String {
-        Decimal::new(self.amount_minor, self.currency.minor_digits()).to_string()
+        let digits = self.currency.minor_digits();
+        let sign = if self.amount_minor < 0 { "-" } else { "" };
+        let magnitude = self.amount_minor.unsigned_abs();
+        if digits == 0 {
+            return format!("{sign}{magnitude}");
+        }
+        let unit = 10_u64.pow(digits);
+        format!(
+            "{sign}{}.{:0width$}",
+            magnitude / unit,
+            magnitude % unit,
+            width = digits as usize
+        )
     }
 }
 
@@ -188,9 +208,10 @@ impl fmt::Display for Money {
     }
 }
 
-/// At most 15 integer digits and 4 decimals: anything longer is refused before `rust_decimal` sees
-/// it, so a huge input costs nothing and never overflows.
-fn parse_plain_decimal(text: &str) -> Result<Decimal, MoneyError> {
+/// The whole part's value and the fraction's digits of a plain decimal string. At most 15
+/// integer digits (leading zeros aside) and 4 decimals: anything longer is refused before a
+/// number is made of it, so a huge input costs nothing and never overflows.
+fn parse_plain_decimal(text: &str) -> Result<(i64, &str), MoneyError> {
     if text.is_empty() {
         return Err(MoneyError::Empty);
     }
@@ -208,7 +229,14 @@ fn parse_plain_decimal(text: &str) -> Result<Decimal, MoneyError> {
     if whole.trim_start_matches('0').len() > 15 {
         return Err(MoneyError::TooLarge);
     }
-    Decimal::from_str_exact(text).map_err(|_| MoneyError::NotADecimal)
+    Ok((digits_value(whole), fraction.unwrap_or("")))
+}
+
+/// The value of a string of at most 15 significant ASCII digits (checked by the caller).
+fn digits_value(digits: &str) -> i64 {
+    digits
+        .bytes()
+        .fold(0, |value, b| value * 10 + i64::from(b - b'0'))
 }
 
 #[cfg(test)]

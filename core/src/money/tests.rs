@@ -115,4 +115,32 @@ proptest! {
     fn parsing_never_panics(text in "\\PC{0,40}") {
         let _ = Money::parse_positive(&text, Currency::BDT);
     }
+
+    /// Every way of writing an amount (leading zeros, fewer decimals than the currency's, no
+    /// point at all) means the same minor units.
+    #[test]
+    fn every_spelling_of_an_amount_parses_to_its_minor_units(
+        whole in 0_i64..100_000_000_000,
+        cents in 0_i64..100,
+        zeros in 0_usize..4,
+    ) {
+        let minor = whole * 100 + cents;
+        prop_assume!(minor > 0);
+        let pad = "0".repeat(zeros);
+        let spelled = [
+            (format!("{pad}{whole}.{cents:02}"), Some(minor)),
+            (format!("{whole}.{}", cents / 10), (cents % 10 == 0).then_some(minor)),
+            (format!("{whole}"), (cents == 0).then_some(minor)),
+        ];
+        for (text, expected) in spelled {
+            let Some(expected) = expected else { continue };
+            let parsed = Money::parse_positive(&text, Currency::BDT);
+            prop_assert_eq!(parsed.map(Money::amount_minor), Ok(expected), "{}", text);
+        }
+        // Three decimals is one too many for taka, even when the last is a zero.
+        prop_assert_eq!(
+            Money::parse_positive(&format!("{whole}.{cents:02}0"), Currency::BDT),
+            Err(MoneyError::TooManyDecimals)
+        );
+    }
 }
