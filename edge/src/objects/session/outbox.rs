@@ -13,12 +13,16 @@
 //! keeps an event once by its id, a metric sample once by its id, an attempt once by its payment.
 //!
 //! The items of one change go in one multi-row `INSERT`; a delivery reads the outbox again after
-//! its delete only if something was written meanwhile ([`Delivery`] counts the writes).
+//! its delete only if something was written meanwhile ([`Delivery`] counts the writes). Once a
+//! delivery has emptied the table, the instance keeps a copy of what it writes there (the items
+//! and the sequence numbers the `INSERT` answers), and the next delivery hands that over instead
+//! of reading the table back; at start, and after any failure, the copy is unknown and the table
+//! is read.
 
 use checkout_core::webhook::Event;
 use serde::{Deserialize, Serialize};
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use worker::{Env, SqlStorage, Storage};
@@ -79,17 +83,24 @@ impl CheckoutSession {
                 at_ms: now_ms(),
             }));
         }
-        self.push_outbox(&items)
+        self.push_outbox(items)
     }
 
     /// Writes a metric sample; it travels to the merchant's object with the events.
     pub(super) fn record_sample(&self, sample: MetricSample) -> Result<()> {
-        self.push_outbox(&[OutboxItem::Sample(sample)])
+        self.push_outbox(vec![OutboxItem::Sample(sample)])
     }
 
-    /// Writes `items` in order, in one statement per [`ITEMS_PER_INSERT`].
-    fn push_outbox(&self, items: &[OutboxItem]) -> Result<()> {
-        for chunk in items.chunks(ITEMS_PER_INSERT) {
+    /// Writes `items` in order, in one statement per [`ITEMS_PER_INSERT`], and keeps them in
+    /// the in-memory copy ([`Delivery::copy`]) with the sequence numbers the insert answered.
+    fn push_outbox(&self, items: Vec<OutboxItem>) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Inserted {
+            seq: i64,
+        }
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let chunk: Vec<OutboxItem> = items.by_ref().take(ITEMS_PER_INSERT).collect();
             let values = vec!["(?)"; chunk.len()].join(", ");
             let bindings = chunk
                 .iter()
@@ -98,10 +109,26 @@ impl CheckoutSession {
             // Counted before the write: a delivery under way must read again whatever happens.
             self.delivery.written.set(self.delivery.written.get() + 1);
             self.delivery.pending.set(true);
-            self.sql.exec(
-                &format!("INSERT INTO outbox (event) VALUES {values}"),
-                bindings,
-            )?;
+            let inserted: Result<Vec<Inserted>> = self
+                .sql
+                .exec(
+                    &format!("INSERT INTO outbox (event) VALUES {values} RETURNING seq"),
+                    bindings,
+                )
+                .and_then(|cursor| cursor.to_array())
+                .map_err(Into::into);
+            match inserted {
+                Ok(rows) if rows.len() == chunk.len() => {
+                    if let Some(copy) = self.delivery.copy.borrow_mut().as_mut() {
+                        copy.extend(rows.into_iter().map(|r| r.seq).zip(chunk));
+                    }
+                }
+                other => {
+                    // What the table holds is no longer known here: the next delivery reads it.
+                    self.delivery.copy.replace(None);
+                    other?;
+                }
+            }
         }
         Ok(())
     }
@@ -155,7 +182,16 @@ pub(super) struct Delivery {
     /// The saga's own alarm time (`None`: no alarm), when [`Delivery::backstop`] moved the alarm
     /// before it; put back once the outbox is delivered.
     restore: Rc<Cell<Option<Option<i64>>>>,
+    /// The outbox's rows (sequence number, item) as this instance wrote them, when it knows them
+    /// all: `None` at start and after any failure, until a delivery has read the table and
+    /// emptied it. A delivery then hands these over without reading the table back (one
+    /// `SELECT` and the items' parse fewer per change). The table stays the source of truth:
+    /// what this copy holds was written there in the same turn.
+    copy: Rc<RefCell<Option<Rows>>>,
 }
+
+/// Outbox rows: each item with its sequence number, in order.
+type Rows = Vec<(i64, OutboxItem)>;
 
 impl Default for Delivery {
     fn default() -> Self {
@@ -164,6 +200,7 @@ impl Default for Delivery {
             pending: Rc::new(Cell::new(true)),
             written: Rc::new(Cell::new(0)),
             restore: Rc::new(Cell::new(None)),
+            copy: Rc::new(RefCell::new(None)),
         }
     }
 }
@@ -230,9 +267,33 @@ impl DeliveryJob {
     /// Hands over and deletes batches until the outbox is empty: after a delete, it is read again
     /// only if something was written since the read (the delete and this check are one turn).
     async fn deliver_all(&self) -> Result<()> {
+        let delivered = self.deliver_batches().await;
+        let mut copy = self.shared.copy.borrow_mut();
+        match delivered {
+            // The table is empty (the last delete and this are one turn): known from here on.
+            Ok(()) => *copy = Some(Vec::new()),
+            Err(_) => *copy = None,
+        }
+        delivered
+    }
+
+    /// The rows to hand over and the last one's sequence number: the in-memory copy's when it is
+    /// known (taken: what is written meanwhile goes into a fresh one), else the table's.
+    fn take_rows(&self) -> Result<Option<(Vec<OutboxItem>, i64)>> {
+        let taken = self.shared.copy.borrow_mut().as_mut().map(std::mem::take);
+        match taken {
+            Some(rows) => Ok(rows
+                .last()
+                .map(|(last, _)| *last)
+                .map(|last| (rows.into_iter().map(|(_, item)| item).collect(), last))),
+            None => crate::objects::read_outbox::<OutboxItem>(&self.sql),
+        }
+    }
+
+    async fn deliver_batches(&self) -> Result<()> {
         loop {
             let seen = self.shared.written.get();
-            let Some((items, last)) = crate::objects::read_outbox::<OutboxItem>(&self.sql)? else {
+            let Some((items, last)) = self.take_rows()? else {
                 return Ok(());
             };
             let (mut events, mut samples, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
