@@ -144,6 +144,82 @@ pub fn self_times(profile: &Profile) -> Vec<((String, Kind), f64)> {
     sorted
 }
 
+/// The runtime calls whose self time is charged to the nearest of our own frames above them:
+/// SQL storage, the alarm API and the objects' RPC (wasm-bindgen's import, `__wbg_command_…`).
+fn charged_to_caller(name: &str) -> bool {
+    matches!(name, "exec" | "setAlarm" | "deleteAlarm" | "getAlarm")
+        || name.starts_with("__wbg_command_")
+}
+
+/// Self time of the [`charged_to_caller`] calls by the nearest frame of the Worker's own crate
+/// (`checkout_edge::`, its hash left off) above them, largest first: which statement or call
+/// of ours costs what.
+pub fn storage_by_caller(profile: &Profile) -> Vec<(String, f64)> {
+    let frames: HashMap<u64, &CallFrame> = profile
+        .nodes
+        .iter()
+        .map(|n| (n.id, &n.call_frame))
+        .collect();
+    let parents: HashMap<u64, u64> = profile
+        .nodes
+        .iter()
+        .flat_map(|n| n.children.iter().map(move |child| (*child, n.id)))
+        .collect();
+    let ours = |node: u64| -> String {
+        let mut at = parents.get(&node).copied();
+        while let Some(id) = at {
+            if let Some(frame) = frames.get(&id) {
+                if frame.function_name.contains("checkout_edge::") {
+                    let name = frame.function_name.as_str();
+                    return match name.rfind("::h") {
+                        Some(i) if name.len() - i == 19 => name[..i].to_owned(),
+                        _ => name.to_owned(),
+                    };
+                }
+            }
+            at = parents.get(&id).copied();
+        }
+        // None of ours (inlined into a library's generic code): the frames above it instead.
+        let mut chain = Vec::new();
+        let mut at = parents.get(&node).copied();
+        while let (Some(id), true) = (at, chain.len() < 3) {
+            if let Some(frame) = frames.get(&id) {
+                let name = frame.function_name.as_str();
+                // The glue between the call and the wasm that made it says nothing.
+                if frame.url.ends_with(".wasm") || frame.url.starts_with("wasm://") {
+                    chain.push(name.get(..name.len().min(70)).unwrap_or(name).to_owned());
+                }
+            }
+            at = parents.get(&id).copied();
+        }
+        format!("({})", chain.join(" <- "))
+    };
+    let mut totals: HashMap<String, f64> = HashMap::new();
+    for (i, node) in profile.samples.iter().enumerate() {
+        let Some(frame) = frames.get(node) else {
+            continue;
+        };
+        if !charged_to_caller(&frame.function_name) {
+            continue;
+        }
+        let call = if frame.function_name.starts_with("__wbg_command_") {
+            "RPC command"
+        } else {
+            frame.function_name.as_str()
+        };
+        let us = profile
+            .time_deltas
+            .get(i + 1)
+            .copied()
+            .unwrap_or(i64::from(INTERVAL_US))
+            .max(0) as f64;
+        *totals.entry(format!("{call} <- {}", ours(*node))).or_default() += us;
+    }
+    let mut sorted: Vec<_> = totals.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    sorted
+}
+
 fn short_url(url: &str) -> &str {
     url.rsplit('/').next().unwrap_or(url)
 }
@@ -398,6 +474,20 @@ fn print_profile(
             kind.label(),
             shorten(name),
         );
+    }
+    let by_caller = storage_by_caller(profile);
+    if !by_caller.is_empty() {
+        println!("  storage and object calls by our nearest frame:");
+        println!("| self % | ms/req | call <- our frame |");
+        println!("|---:|---:|---|");
+        for (name, us) in by_caller.iter().take(TOP) {
+            println!(
+                "| {:.1} | {:.4} | `{}` |",
+                100.0 * us / total.max(1.0),
+                per_request(*us),
+                shorten(name),
+            );
+        }
     }
 }
 
