@@ -16,7 +16,9 @@
 //! (`cargo xtask build widget`); `cargo xtask bench tti` its time to interactive alone (`BENCH_TTI_HOLD_S=<s>`: no timing, the
 //! Worker kept up that long for a browser traced by hand);
 //! `cargo xtask bench crypto` the WeChat Pay and Stripe webhook cryptography alone;
-//! `cargo xtask bench profile` CPU profiles of the hot routes; `cargo xtask bench count` the
+//! `cargo xtask bench profile` CPU profiles of the hot routes (`BENCH_PROFILE_LIMITS=on`: with
+//! the rate limits on); `BENCH_STORAGE=memory`: workerd keeps the objects' SQLite files on
+//! `/dev/shm`, so their commits do not cost this VM's disk (`workerd.rs`); `cargo xtask bench count` the
 //! storage calls (SQL statements, alarm calls) of a payment and a settling notification, counted
 //! (`count.rs`); `cargo xtask bench growth` (`BENCH_GROWTH=polls`: the polls alone)
 //! (opt-in, minutes) whether a
@@ -154,12 +156,17 @@ fn print_machine() {
     let date = crate::shell::output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_default();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "bench on {date}, {cpus} CPUs, {}, load average {}",
+        "bench on {date}, {cpus} CPUs, {}, load average {}; workerd's object storage {}",
         std::env::consts::ARCH,
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" "),
+        if workerd::storage_in_memory() {
+            "in memory (BENCH_STORAGE=memory)"
+        } else {
+            "on disk"
+        }
     );
     // top's second frame: CPU over the last second (its first counts from each process's start).
     let top = crate::shell::output(

@@ -396,6 +396,37 @@ pub struct Workerd {
     child: Child,
     pub base_url: String,
     pub log_path: PathBuf,
+    /// The objects' storage folder in memory (`BENCH_STORAGE=memory`), removed once stopped.
+    in_memory: Option<PathBuf>,
+}
+
+/// Whether the objects' SQLite files are kept in memory: `BENCH_STORAGE=memory`.
+pub fn storage_in_memory() -> bool {
+    std::env::var("BENCH_STORAGE").is_ok_and(|v| v == "memory")
+}
+
+/// Where workerd keeps the objects' SQLite files: `dir/do` on this machine's disk, as `wrangler
+/// dev` does, or with `BENCH_STORAGE=memory` a folder on `/dev/shm` (tmpfs), returned also as
+/// the folder to remove. Every commit of an object's writes syncs its file: on this VM's disk
+/// that is kernel time in workerd's threads (counted in its CPU) and waits the profiler sees as
+/// `exec`. On Cloudflare the storage is another system, and its commits are not the isolate's
+/// CPU time, so the in-memory setting is the closer measure of what the Worker's code costs.
+fn storage_dir(dir: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
+    if !storage_in_memory() {
+        return Ok((dir.join("do"), None));
+    }
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    let shm = Path::new("/dev/shm");
+    if !shm.is_dir() {
+        return Err("BENCH_STORAGE=memory needs /dev/shm (tmpfs)".to_owned());
+    }
+    let folder = shm.join(format!(
+        "checkout-bench-{}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::SeqCst)
+    ));
+    Ok((folder.join("do"), Some(folder)))
 }
 
 impl Workerd {
@@ -414,7 +445,7 @@ impl Workerd {
         inspector: Option<u16>,
     ) -> Result<Workerd> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let storage = dir.join("do");
+        let (storage, in_memory) = storage_dir(dir)?;
         std::fs::create_dir_all(&storage).map_err(|e| format!("{}: {e}", storage.display()))?;
         for m in &bundle.modules {
             std::fs::copy(&m.file, dir.join(&m.name))
@@ -459,6 +490,7 @@ impl Workerd {
             child,
             base_url: format!("http://127.0.0.1:{port}"),
             log_path,
+            in_memory,
         };
         server.wait_until_answering()?;
         Ok(server)
@@ -503,17 +535,29 @@ impl Workerd {
 
 impl Drop for Workerd {
     fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Workerd {
+    /// Stops workerd, then removes its in-memory storage folder.
+    fn stop(&mut self) {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if let Some(folder) = self.in_memory.take() {
+            let _ = std::fs::remove_dir_all(folder);
+        }
     }
 }
 
