@@ -220,6 +220,74 @@ pub fn storage_by_caller(profile: &Profile) -> Vec<(String, f64)> {
     sorted
 }
 
+/// Inclusive time of the Worker's own functions (`checkout_edge::`, hash left off): each sample
+/// charged once to every such frame on its stack, largest first. Where a route's time goes by
+/// what our code was doing, its callees (runtime calls, glue, libraries) included.
+pub fn inclusive_ours(profile: &Profile) -> Vec<(String, f64)> {
+    let frames: HashMap<u64, &CallFrame> = profile
+        .nodes
+        .iter()
+        .map(|n| (n.id, &n.call_frame))
+        .collect();
+    let parents: HashMap<u64, u64> = profile
+        .nodes
+        .iter()
+        .flat_map(|n| n.children.iter().map(move |child| (*child, n.id)))
+        .collect();
+    let mut totals: HashMap<String, f64> = HashMap::new();
+    for (i, node) in profile.samples.iter().enumerate() {
+        if frames
+            .get(node)
+            .is_none_or(|f| f.function_name == "(idle)")
+        {
+            continue;
+        }
+        let us = profile
+            .time_deltas
+            .get(i + 1)
+            .copied()
+            .unwrap_or(i64::from(INTERVAL_US))
+            .max(0) as f64;
+        let mut seen: Vec<String> = Vec::new();
+        let mut at = Some(*node);
+        while let Some(id) = at {
+            if let Some(frame) = frames.get(&id) {
+                if let Some(name) = our_name(&frame.function_name) {
+                    if !seen.contains(&name) {
+                        seen.push(name);
+                    }
+                }
+            }
+            at = parents.get(&id).copied();
+        }
+        for name in seen {
+            *totals.entry(name).or_default() += us;
+        }
+    }
+    let mut sorted: Vec<_> = totals.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    sorted
+}
+
+/// A frame of the Worker's own crate, without its hash and closure suffixes; `None` for others.
+fn our_name(function_name: &str) -> Option<String> {
+    if !function_name.starts_with("checkout_edge::")
+        && !function_name.starts_with("<checkout_edge::")
+    {
+        return None;
+    }
+    let mut name = function_name;
+    if let Some(i) = name.rfind("::h") {
+        if name.len() - i == 19 {
+            name = &name[..i];
+        }
+    }
+    while let Some(stripped) = name.strip_suffix("::{{closure}}") {
+        name = stripped;
+    }
+    Some(name.to_owned())
+}
+
 fn short_url(url: &str) -> &str {
     url.rsplit('/').next().unwrap_or(url)
 }
@@ -474,6 +542,20 @@ fn print_profile(
             kind.label(),
             shorten(name),
         );
+    }
+    let inclusive = inclusive_ours(profile);
+    if !inclusive.is_empty() {
+        println!("  our functions, inclusive (their callees included):");
+        println!("| total % | ms/req | function |");
+        println!("|---:|---:|---|");
+        for (name, us) in inclusive.iter().take(TOP) {
+            println!(
+                "| {:.1} | {:.4} | `{}` |",
+                100.0 * us / total.max(1.0),
+                per_request(*us),
+                shorten(name),
+            );
+        }
     }
     let by_caller = storage_by_caller(profile);
     if !by_caller.is_empty() {
