@@ -131,15 +131,10 @@ crate::serve_commands!(Reconciler);
 impl rpc::Commands for Reconciler {
     const NAME: &'static str = "reconciler";
     type Command = ReconcilerCommand;
-    type Answer = serde_json::Value;
+    /// The session ids a query found; nothing (`null`) for a change.
+    type Answer = Option<Vec<String>>;
 
     async fn run(&self, command: ReconcilerCommand, _source: Option<&str>) -> Result<Self::Answer> {
-        self.handle(command)
-    }
-}
-
-impl Reconciler {
-    fn handle(&self, command: ReconcilerCommand) -> Result<serde_json::Value> {
         match command {
             ReconcilerCommand::Track {
                 session_id,
@@ -149,7 +144,7 @@ impl Reconciler {
                     "INSERT INTO pending (session_id, since_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     vec![session_id.into(), now_ms().into()],
                 )?;
-                Ok(serde_json::Value::Null)
+                Ok(None)
             }
             ReconcilerCommand::Track {
                 session_id,
@@ -159,7 +154,7 @@ impl Reconciler {
                     "DELETE FROM pending WHERE session_id = ?",
                     vec![session_id.into()],
                 )?;
-                Ok(serde_json::Value::Null)
+                Ok(None)
             }
             ReconcilerCommand::Due { older_than_ms } => self.session_ids(
                 "SELECT session_id FROM pending WHERE since_ms <= ? ORDER BY since_ms LIMIT 500",
@@ -173,7 +168,7 @@ impl Reconciler {
                     "INSERT INTO expiring (session_id, expires_at_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     vec![session_id.into(), expires_at_ms.into()],
                 )?;
-                Ok(serde_json::Value::Null)
+                Ok(None)
             }
             ReconcilerCommand::Expired { now_ms } => self.session_ids(
                 "SELECT session_id FROM expiring WHERE expires_at_ms <= ? ORDER BY expires_at_ms LIMIT 500",
@@ -184,19 +179,20 @@ impl Reconciler {
                     "DELETE FROM expiring WHERE session_id = ?",
                     vec![session_id.into()],
                 )?;
-                Ok(serde_json::Value::Null)
+                Ok(None)
             }
         }
     }
+}
 
-    /// The session ids a `SELECT session_id ... <= ?` query finds, as JSON.
-    fn session_ids(&self, query: &str, bound: i64) -> Result<serde_json::Value> {
+impl Reconciler {
+    /// The session ids a `SELECT session_id ... <= ?` query finds.
+    fn session_ids(&self, query: &str, bound: i64) -> Result<Option<Vec<String>>> {
         #[derive(Deserialize)]
         struct Row {
             session_id: String,
         }
         let rows: Vec<Row> = self.sql.exec(query, vec![bound.into()])?.to_array()?;
-        let ids: Vec<String> = rows.into_iter().map(|r| r.session_id).collect();
-        Ok(serde_json::to_value(ids)?)
+        Ok(Some(rows.into_iter().map(|r| r.session_id).collect()))
     }
 }

@@ -154,21 +154,36 @@ impl DurableObject for Webhooks {
     }
 }
 
+/// What a [`WebhookCommand`] answers, one variant per kind of command. Untagged: each is written
+/// as its own JSON, so a caller reads the type it expects (`rpc::call::<_, Endpoint>` and so on).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum WebhookAnswer {
+    /// `SetEndpoint`: the endpoint with its new secret.
+    Endpoint(Endpoint),
+    /// `Enqueue`: nothing (`null`).
+    Done,
+    /// `List`: the most recent events.
+    Events(Vec<EventView>),
+    /// `Metrics`.
+    Metrics(Box<metrics::Metrics>),
+    /// `Attempts`: a page of the provider attempts of a day.
+    Attempts(attempts::AttemptPage),
+    /// `Report`: a row per day.
+    Report(Vec<report::ReportRow>),
+    /// `Get` and `Resend`: one event.
+    Event(EventView),
+}
+
 crate::serve_commands!(Webhooks);
 
 impl rpc::Commands for Webhooks {
     const NAME: &'static str = "webhooks";
     type Command = WebhookCommand;
-    type Answer = serde_json::Value;
+    type Answer = WebhookAnswer;
 
-    async fn run(&self, command: WebhookCommand, _source: Option<&str>) -> Result<Self::Answer> {
-        self.handle(command).await
-    }
-}
-
-impl Webhooks {
-    async fn handle(&self, command: WebhookCommand) -> Result<serde_json::Value> {
-        let value = match command {
+    async fn run(&self, command: WebhookCommand, _source: Option<&str>) -> Result<WebhookAnswer> {
+        let answer = match command {
             WebhookCommand::SetEndpoint { url } => {
                 let endpoint = Endpoint {
                     url,
@@ -176,7 +191,7 @@ impl Webhooks {
                     created_at: now_ms() / 1000,
                 };
                 self.store.set_endpoint(&endpoint)?;
-                serde_json::to_value(endpoint)?
+                WebhookAnswer::Endpoint(endpoint)
             }
             WebhookCommand::Enqueue {
                 events,
@@ -202,39 +217,39 @@ impl Webhooks {
                     }
                 }
                 self.schedule().await?;
-                serde_json::Value::Null
+                WebhookAnswer::Done
             }
             WebhookCommand::List { limit } => {
                 let rows = self.store.recent_events(limit.clamp(1, 100))?;
                 let views: Result<Vec<EventView>> = rows.iter().map(|r| self.view(r)).collect();
-                serde_json::to_value(views?)?
+                WebhookAnswer::Events(views?)
             }
             WebhookCommand::Metrics { window_s } => {
                 let thresholds = metrics::Thresholds::from_env(&self.env);
                 let window_ms = window_s.clamp(60, 30 * 24 * 3600) * 1000;
-                serde_json::to_value(metrics::summarize(
+                WebhookAnswer::Metrics(Box::new(metrics::summarize(
                     self.store.sql(),
                     window_ms,
                     thresholds,
                     now_ms(),
-                )?)?
+                )?))
             }
             WebhookCommand::Attempts {
                 day,
                 method,
                 starting_after,
                 limit,
-            } => serde_json::to_value(attempts::page(
+            } => WebhookAnswer::Attempts(attempts::page(
                 self.store.sql(),
                 &day,
                 method,
                 starting_after.as_deref(),
                 limit.clamp(1, 100),
-            )?)?,
+            )?),
             WebhookCommand::Report { from, to } => {
-                serde_json::to_value(report::daily(self.store.sql(), &from, &to)?)?
+                WebhookAnswer::Report(report::daily(self.store.sql(), &from, &to)?)
             }
-            WebhookCommand::Get { id } => serde_json::to_value(self.view(&self.event(&id)?)?)?,
+            WebhookCommand::Get { id } => WebhookAnswer::Event(self.view(&self.event(&id)?)?),
             WebhookCommand::Resend { id } => {
                 self.event(&id)?;
                 if self.store.endpoint()?.is_none() {
@@ -245,11 +260,14 @@ impl Webhooks {
                 }
                 self.store.make_due(&id, now_ms())?;
                 self.schedule().await?;
-                serde_json::to_value(self.view(&self.event(&id)?)?)?
+                WebhookAnswer::Event(self.view(&self.event(&id)?)?)
             }
         };
-        Ok(value)
+        Ok(answer)
     }
+}
+
+impl Webhooks {
 
     fn event(&self, id: &str) -> Result<EventRow> {
         self.store
