@@ -268,7 +268,6 @@ impl rpc::Commands for Webhooks {
 }
 
 impl Webhooks {
-
     fn event(&self, id: &str) -> Result<EventRow> {
         self.store
             .event(id)?

@@ -213,7 +213,9 @@ pub fn storage_by_caller(profile: &Profile) -> Vec<(String, f64)> {
             .copied()
             .unwrap_or(i64::from(INTERVAL_US))
             .max(0) as f64;
-        *totals.entry(format!("{call} <- {}", ours(*node))).or_default() += us;
+        *totals
+            .entry(format!("{call} <- {}", ours(*node)))
+            .or_default() += us;
     }
     let mut sorted: Vec<_> = totals.into_iter().collect();
     sorted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -236,10 +238,7 @@ pub fn inclusive_ours(profile: &Profile) -> Vec<(String, f64)> {
         .collect();
     let mut totals: HashMap<String, f64> = HashMap::new();
     for (i, node) in profile.samples.iter().enumerate() {
-        if frames
-            .get(node)
-            .is_none_or(|f| f.function_name == "(idle)")
-        {
+        if frames.get(node).is_none_or(|f| f.function_name == "(idle)") {
             continue;
         }
         let us = profile
