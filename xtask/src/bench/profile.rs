@@ -100,38 +100,79 @@ impl Kind {
     }
 }
 
-/// Self time per function, by name and kind, largest first; `(idle)` left out. Each sample is
-/// charged the time until the next one (`timeDeltas[i + 1]`), the last one the interval. A
-/// function without a name (the runtime's own, mostly) is named after its caller.
-pub fn self_times(profile: &Profile) -> Vec<((String, Kind), f64)> {
-    let frames: HashMap<u64, &CallFrame> = profile
-        .nodes
-        .iter()
-        .map(|n| (n.id, &n.call_frame))
-        .collect();
-    let parents: HashMap<u64, u64> = profile
-        .nodes
-        .iter()
-        .flat_map(|n| n.children.iter().map(move |child| (*child, n.id)))
-        .collect();
-    let mut totals: HashMap<(String, Kind), f64> = HashMap::new();
-    for (i, node) in profile.samples.iter().enumerate() {
-        let Some(frame) = frames.get(node) else {
-            continue;
-        };
-        if frame.function_name == "(idle)" {
-            continue;
+/// A profile's call tree, indexed: each node's frame and parent.
+struct Tree<'a> {
+    frames: HashMap<u64, &'a CallFrame>,
+    parents: HashMap<u64, u64>,
+}
+
+impl<'a> Tree<'a> {
+    fn of(profile: &'a Profile) -> Tree<'a> {
+        Tree {
+            frames: profile
+                .nodes
+                .iter()
+                .map(|n| (n.id, &n.call_frame))
+                .collect(),
+            parents: profile
+                .nodes
+                .iter()
+                .flat_map(|n| n.children.iter().map(move |child| (*child, n.id)))
+                .collect(),
         }
-        let us = profile
-            .time_deltas
-            .get(i + 1)
-            .copied()
-            .unwrap_or(i64::from(INTERVAL_US))
-            .max(0) as f64;
+    }
+
+    /// The frames above `node`, nearest first.
+    fn ancestors(&self, node: u64) -> impl Iterator<Item = &'a CallFrame> + '_ {
+        std::iter::successors(self.parents.get(&node).copied(), |id| {
+            self.parents.get(id).copied()
+        })
+        .filter_map(|id| self.frames.get(&id).copied())
+    }
+
+    /// Each sample that is not idle, with its node, its frame and the microseconds it stands
+    /// for: the time until the next sample (`timeDeltas[i + 1]`), the last one the interval.
+    fn samples(
+        &self,
+        profile: &'a Profile,
+    ) -> impl Iterator<Item = (u64, &'a CallFrame, f64)> + '_ {
+        profile
+            .samples
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, node)| {
+                let frame = *self.frames.get(node)?;
+                if frame.function_name == "(idle)" {
+                    return None;
+                }
+                let us = profile
+                    .time_deltas
+                    .get(i + 1)
+                    .copied()
+                    .unwrap_or(i64::from(INTERVAL_US))
+                    .max(0) as f64;
+                Some((*node, frame, us))
+            })
+    }
+}
+
+/// Totals, largest first (ties by key).
+fn largest_first<K: Ord>(totals: HashMap<K, f64>) -> Vec<(K, f64)> {
+    let mut sorted: Vec<_> = totals.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    sorted
+}
+
+/// Self time per function, by name and kind, largest first; `(idle)` left out. A function
+/// without a name (the runtime's own, mostly) is named after its caller.
+pub fn self_times(profile: &Profile) -> Vec<((String, Kind), f64)> {
+    let tree = Tree::of(profile);
+    let mut totals: HashMap<(String, Kind), f64> = HashMap::new();
+    for (node, frame, us) in tree.samples(profile) {
         let name = if frame.function_name.is_empty() {
-            let caller = parents
-                .get(node)
-                .and_then(|p| frames.get(p))
+            let caller = tree
+                .ancestors(node)
+                .next()
                 .map_or("?", |f| f.function_name.as_str());
             format!("(anonymous {}, called by {caller})", short_url(&frame.url))
         } else {
@@ -139,9 +180,7 @@ pub fn self_times(profile: &Profile) -> Vec<((String, Kind), f64)> {
         };
         *totals.entry((name, Kind::of(frame))).or_default() += us;
     }
-    let mut sorted: Vec<_> = totals.into_iter().collect();
-    sorted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    sorted
+    largest_first(totals)
 }
 
 /// The runtime calls whose self time is charged to the nearest of our own frames above them:
@@ -152,53 +191,12 @@ fn charged_to_caller(name: &str) -> bool {
 }
 
 /// Self time of the [`charged_to_caller`] calls by the nearest frame of the Worker's own crate
-/// (`checkout_edge::`, its hash left off) above them, largest first: which statement or call
-/// of ours costs what.
+/// above them ([`our_name`]), largest first: which statement or call of ours costs what. Where
+/// none of ours is above (inlined into a library's generic code), the wasm frames above it.
 pub fn storage_by_caller(profile: &Profile) -> Vec<(String, f64)> {
-    let frames: HashMap<u64, &CallFrame> = profile
-        .nodes
-        .iter()
-        .map(|n| (n.id, &n.call_frame))
-        .collect();
-    let parents: HashMap<u64, u64> = profile
-        .nodes
-        .iter()
-        .flat_map(|n| n.children.iter().map(move |child| (*child, n.id)))
-        .collect();
-    let ours = |node: u64| -> String {
-        let mut at = parents.get(&node).copied();
-        while let Some(id) = at {
-            if let Some(frame) = frames.get(&id) {
-                if frame.function_name.contains("checkout_edge::") {
-                    let name = frame.function_name.as_str();
-                    return match name.rfind("::h") {
-                        Some(i) if name.len() - i == 19 => name[..i].to_owned(),
-                        _ => name.to_owned(),
-                    };
-                }
-            }
-            at = parents.get(&id).copied();
-        }
-        // None of ours (inlined into a library's generic code): the frames above it instead.
-        let mut chain = Vec::new();
-        let mut at = parents.get(&node).copied();
-        while let (Some(id), true) = (at, chain.len() < 3) {
-            if let Some(frame) = frames.get(&id) {
-                let name = frame.function_name.as_str();
-                // The glue between the call and the wasm that made it says nothing.
-                if frame.url.ends_with(".wasm") || frame.url.starts_with("wasm://") {
-                    chain.push(name.get(..name.len().min(70)).unwrap_or(name).to_owned());
-                }
-            }
-            at = parents.get(&id).copied();
-        }
-        format!("({})", chain.join(" <- "))
-    };
+    let tree = Tree::of(profile);
     let mut totals: HashMap<String, f64> = HashMap::new();
-    for (i, node) in profile.samples.iter().enumerate() {
-        let Some(frame) = frames.get(node) else {
-            continue;
-        };
+    for (node, frame, us) in tree.samples(profile) {
         if !charged_to_caller(&frame.function_name) {
             continue;
         }
@@ -207,68 +205,51 @@ pub fn storage_by_caller(profile: &Profile) -> Vec<(String, f64)> {
         } else {
             frame.function_name.as_str()
         };
-        let us = profile
-            .time_deltas
-            .get(i + 1)
-            .copied()
-            .unwrap_or(i64::from(INTERVAL_US))
-            .max(0) as f64;
-        *totals
-            .entry(format!("{call} <- {}", ours(*node)))
-            .or_default() += us;
+        let caller = tree
+            .ancestors(node)
+            .find_map(|f| our_name(&f.function_name))
+            .unwrap_or_else(|| {
+                let wasm: Vec<&str> = tree
+                    .ancestors(node)
+                    .filter(|f| f.url.ends_with(".wasm") || f.url.starts_with("wasm://"))
+                    .take(3)
+                    .map(|f| {
+                        let name = f.function_name.as_str();
+                        name.get(..name.len().min(70)).unwrap_or(name)
+                    })
+                    .collect();
+                format!("({})", wasm.join(" <- "))
+            });
+        *totals.entry(format!("{call} <- {caller}")).or_default() += us;
     }
-    let mut sorted: Vec<_> = totals.into_iter().collect();
-    sorted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    sorted
+    largest_first(totals)
 }
 
-/// Inclusive time of the Worker's own functions (`checkout_edge::`, hash left off): each sample
-/// charged once to every such frame on its stack, largest first. Where a route's time goes by
-/// what our code was doing, its callees (runtime calls, glue, libraries) included.
+/// Inclusive time of the Worker's own functions ([`our_name`]): each sample charged once to every
+/// such frame on its stack, largest first. Where a route's time goes by what our code was doing,
+/// its callees (runtime calls, glue, libraries) included.
 pub fn inclusive_ours(profile: &Profile) -> Vec<(String, f64)> {
-    let frames: HashMap<u64, &CallFrame> = profile
-        .nodes
-        .iter()
-        .map(|n| (n.id, &n.call_frame))
-        .collect();
-    let parents: HashMap<u64, u64> = profile
-        .nodes
-        .iter()
-        .flat_map(|n| n.children.iter().map(move |child| (*child, n.id)))
-        .collect();
+    let tree = Tree::of(profile);
     let mut totals: HashMap<String, f64> = HashMap::new();
-    for (i, node) in profile.samples.iter().enumerate() {
-        if frames.get(node).is_none_or(|f| f.function_name == "(idle)") {
-            continue;
-        }
-        let us = profile
-            .time_deltas
-            .get(i + 1)
-            .copied()
-            .unwrap_or(i64::from(INTERVAL_US))
-            .max(0) as f64;
+    for (node, frame, us) in tree.samples(profile) {
         let mut seen: Vec<String> = Vec::new();
-        let mut at = Some(*node);
-        while let Some(id) = at {
-            if let Some(frame) = frames.get(&id) {
-                if let Some(name) = our_name(&frame.function_name) {
-                    if !seen.contains(&name) {
-                        seen.push(name);
-                    }
-                }
+        for name in std::iter::once(frame)
+            .chain(tree.ancestors(node))
+            .filter_map(|f| our_name(&f.function_name))
+        {
+            if !seen.contains(&name) {
+                seen.push(name);
             }
-            at = parents.get(&id).copied();
         }
         for name in seen {
             *totals.entry(name).or_default() += us;
         }
     }
-    let mut sorted: Vec<_> = totals.into_iter().collect();
-    sorted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    sorted
+    largest_first(totals)
 }
 
-/// A frame of the Worker's own crate, without its hash and closure suffixes; `None` for others.
+/// A frame of the Worker's own crate (`checkout_edge::`), without its hash and closure
+/// suffixes; `None` for others.
 fn our_name(function_name: &str) -> Option<String> {
     if !function_name.starts_with("checkout_edge::")
         && !function_name.starts_with("<checkout_edge::")
