@@ -209,15 +209,14 @@ pub struct EncryptedResource {
 
 /// Unix seconds as RFC 3339 in Beijing time (UTC+8, no daylight saving), as WeChat writes times.
 pub fn beijing_time(unix_s: i64) -> String {
-    let local = unix_s + 8 * 3600;
-    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
-    let (year, month, day) = crate::clock::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+08:00",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    const BEIJING: chrono::FixedOffset = match chrono::FixedOffset::east_opt(8 * 3600) {
+        Some(offset) => offset,
+        None => panic!("UTC+8 is a valid offset"),
+    };
+    crate::clock::utc(unix_s)
+        .with_timezone(&BEIJING)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -228,6 +227,8 @@ mod tests {
     fn times_are_written_in_beijing_time() {
         // 2018-06-08T10:34:56+08:00 is the example in WeChat's prepay documentation.
         assert_eq!(beijing_time(1_528_425_296), "2018-06-08T10:34:56+08:00");
+        // 16:00 UTC is midnight of the next day in Beijing.
+        assert_eq!(beijing_time(1_528_387_200), "2018-06-08T00:00:00+08:00");
         assert_eq!(beijing_time(0), "1970-01-01T08:00:00+08:00");
         assert_eq!(beijing_time(951_782_400), "2000-02-29T08:00:00+08:00");
     }
