@@ -534,24 +534,16 @@ impl Workerd {
 }
 
 impl Drop for Workerd {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-impl Workerd {
     /// Stops workerd, then removes its in-memory storage folder.
-    fn stop(&mut self) {
+    fn drop(&mut self) {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
+        let exited = |child: &mut Child| matches!(child.try_wait(), Ok(Some(_)));
+        while Instant::now() < deadline && !exited(&mut self.child) {
             std::thread::sleep(Duration::from_millis(50));
         }
-        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+        if !exited(&mut self.child) {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
