@@ -45,6 +45,9 @@ const GRANTS_PER_SESSION: usize = 9;
 const _: () = assert!(GRANTS_PER_SESSION < 10);
 /// One payment per session (a paid session takes no other), over this many wallets.
 const PAYMENTS: usize = 96;
+// The payments' warm-up (`warm_up_each`) sends at least `4 * CONNECTIONS` requests, one per
+// warm-up session, and there are `PAYMENTS` of those.
+const _: () = assert!(PAYMENTS >= 4 * load::CONNECTIONS);
 const WALLETS: usize = 16;
 /// Signed, encrypted WeChat notifications posted per run (one session, applied once, then
 /// acknowledged as repeats: each is still verified and decrypted in full).
@@ -449,7 +452,12 @@ fn edge_routes(
         .header("CF-Connecting-IP", &client_ip(5_000 + ip))
     };
     let pay = |n: usize| pay_from(n, n);
-    warm_up_payments(server, |n| pay_from(PAYMENTS + SEQUENTIAL + n, n))?;
+    // Before a payment route is measured: payments of sessions of their own (a payment cannot
+    // be repeated), each from the address of the measured request with its number, so the run
+    // measures warm objects. Each address's exact wrong-password bucket lives in one of the 64
+    // `RateLimiter` shards; without this, the first payments of a run opened the shards (a new
+    // object and its SQLite file each), a cost a deployment pays once per shard, not per payment.
+    warm_up_each(server, PAYMENTS, |n| pay_from(PAYMENTS + SEQUENTIAL + n, n))?;
     push(
         "POST /v1/widget/sessions/{id}/pay",
         measure(server, PAYMENTS, 200, pay)?,
@@ -500,7 +508,10 @@ fn edge_routes(
         .header("CF-Connecting-IP", &client_ip(7_000 + ip))
     };
     let mixed_pay = |n: usize| mixed_pay_from(n, n);
-    warm_up_payments(server, |n| mixed_pay_from(PAYMENTS + SEQUENTIAL + n, n))?;
+    // Warmed up as the balance payments are, on sessions of their own.
+    warm_up_each(server, PAYMENTS, |n| {
+        mixed_pay_from(PAYMENTS + SEQUENTIAL + n, n)
+    })?;
     push(
         "POST .../pay (points + balance)",
         measure(server, PAYMENTS, 200, mixed_pay)?,
@@ -850,20 +861,6 @@ fn warm_up(server: &Workerd, make: impl Fn() -> Request + Sync) -> Result {
     match run.failures.first() {
         None => Ok(()),
         Some(status) => Err(format!("warm-up answered {status}")),
-    }
-}
-
-/// Before a payment route is measured: `PAYMENTS` payments of sessions of their own, each from
-/// the address of the measured request with its number (`make(n)`), so the run measures warm
-/// objects, not their start. A payment cannot be repeated, so the warm-up needs sessions of
-/// its own. Each address's exact wrong-password bucket lives in one of the 64 `RateLimiter`
-/// shards; without this, the first payments of a run opened the shards (a new object and its
-/// SQLite file each), which is a cost a deployment pays once per shard, not per payment.
-fn warm_up_payments(server: &Workerd, make: impl Fn(usize) -> Request + Sync) -> Result {
-    let run = load::run(&server.base_url, PAYMENTS, 200, make);
-    match run.failures.first() {
-        None => Ok(()),
-        Some(status) => Err(format!("a warm-up payment answered {status}")),
     }
 }
 
