@@ -85,12 +85,7 @@ fn paired(builds: &[(String, PathBuf)], dir: &Path, core: Option<usize>) -> Resu
     let wechat = super::withheld_wechat(&vars);
     // `BENCH_COUNT_LIMITS=on`: the paired pass with the rate limits at their defaults (the
     // payments then take the coarse binding calls and the exact wrong-password reservation).
-    let limits_on = std::env::var("BENCH_COUNT_LIMITS").is_ok_and(|v| v == "on");
-    let mut extra = if limits_on {
-        Vec::new()
-    } else {
-        rate_limits_off()
-    };
+    let (limits_on, mut extra) = super::rate_limit_vars("BENCH_COUNT_LIMITS");
     extra.extend(providers::wechat_worker_vars(&wechat));
     let mut servers = Vec::new();
     for (label, build) in builds {

@@ -149,6 +149,17 @@ fn time_to_interactive_alone() -> Result {
     )
 }
 
+/// The Worker variables for a bench section whose rate limits `switch` (an environment variable)
+/// turns on: at their defaults with `switch=on` (nothing to set), all off otherwise; and whether
+/// they are on.
+fn rate_limit_vars(switch: &str) -> (bool, Vec<(String, String)>) {
+    if std::env::var(switch).is_ok_and(|v| v == "on") {
+        (true, Vec::new())
+    } else {
+        (false, checkout_tests::worker::rate_limits_off())
+    }
+}
+
 /// The date, the machine, and what else is using its CPUs (figures on a shared machine are only
 /// comparable with the same neighbours).
 fn print_machine() {

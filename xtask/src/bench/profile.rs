@@ -21,7 +21,6 @@ use std::process::{Command, Stdio};
 use checkout_tests::api::Client;
 use checkout_tests::dev_vars::DevVars;
 use checkout_tests::providers;
-use checkout_tests::worker::rate_limits_off;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -307,12 +306,7 @@ fn profile_routes(chosen: &[&str], server_core: Option<usize>) -> Result {
     let wechat = super::withheld_wechat(&vars);
     // `BENCH_PROFILE_LIMITS=on`: the rate limits at their defaults (what a payment costs with the
     // coarse binding calls and the exact wrong-password reservation); off otherwise.
-    let limits_on = std::env::var("BENCH_PROFILE_LIMITS").is_ok_and(|v| v == "on");
-    let mut extra = if limits_on {
-        Vec::new()
-    } else {
-        rate_limits_off()
-    };
+    let (limits_on, mut extra) = super::rate_limit_vars("BENCH_PROFILE_LIMITS");
     extra.extend(providers::wechat_worker_vars(&wechat));
     let bundle = Bundle::from_wrangler(&root, &wrangler, &dev_vars, &extra)?;
     let inspector = checkout_tests::free_port();
@@ -523,33 +517,44 @@ fn print_profile(
             shorten(name),
         );
     }
-    let inclusive = inclusive_ours(profile);
-    if !inclusive.is_empty() {
-        println!("  our functions, inclusive (their callees included):");
-        println!("| total % | ms/req | function |");
-        println!("|---:|---:|---|");
-        for (name, us) in inclusive.iter().take(TOP) {
-            println!(
-                "| {:.1} | {:.4} | `{}` |",
-                100.0 * us / total.max(1.0),
-                per_request(*us),
-                shorten(name),
-            );
-        }
+    print_named_table(
+        "our functions, inclusive (their callees included)",
+        "| total % | ms/req | function |",
+        &inclusive_ours(profile),
+        total,
+        per_request,
+    );
+    print_named_table(
+        "storage and object calls by our nearest frame",
+        "| self % | ms/req | call <- our frame |",
+        &storage_by_caller(profile),
+        total,
+        per_request,
+    );
+}
+
+/// One of the profile's tables of named totals (its first [`TOP`] rows), as a share of the
+/// sampled `total` and in ms per request; nothing when it is empty.
+fn print_named_table(
+    title: &str,
+    header: &str,
+    rows: &[(String, f64)],
+    total: f64,
+    per_request: impl Fn(f64) -> f64,
+) {
+    if rows.is_empty() {
+        return;
     }
-    let by_caller = storage_by_caller(profile);
-    if !by_caller.is_empty() {
-        println!("  storage and object calls by our nearest frame:");
-        println!("| self % | ms/req | call <- our frame |");
-        println!("|---:|---:|---|");
-        for (name, us) in by_caller.iter().take(TOP) {
-            println!(
-                "| {:.1} | {:.4} | `{}` |",
-                100.0 * us / total.max(1.0),
-                per_request(*us),
-                shorten(name),
-            );
-        }
+    println!("  {title}:");
+    println!("{header}");
+    println!("|---:|---:|---|");
+    for (name, us) in rows.iter().take(TOP) {
+        println!(
+            "| {:.1} | {:.4} | `{}` |",
+            100.0 * us / total.max(1.0),
+            per_request(*us),
+            shorten(name),
+        );
     }
 }
 
